@@ -1,0 +1,54 @@
+"""tunelab: hyperparameter tuning for deep-learning models.
+
+    study = tunelab.create_study("digits", metric="val_accuracy", direction="maximize")
+    study.optimize(objective, n_trials=50)
+"""
+
+from tunelab.errors import (
+    GridExhausted,
+    SchemaVersionError,
+    SearchSpaceError,
+    StorageError,
+    StudyConflictError,
+    StudyNotFoundError,
+    TrialError,
+    TrialPruned,
+    TunelabError,
+)
+from tunelab.samplers import GridSampler, RandomSampler, Sampler, SobolSampler
+from tunelab.space import HyperParameters
+from tunelab.storage import InMemoryStorage, get_storage
+from tunelab.study import Study, create_study, delete_study, list_studies, load_study
+from tunelab.trial import FrozenTrial, Trial
+from tunelab.types import Direction, TrialState
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Direction",
+    "FrozenTrial",
+    "GridExhausted",
+    "GridSampler",
+    "HyperParameters",
+    "InMemoryStorage",
+    "RandomSampler",
+    "Sampler",
+    "SchemaVersionError",
+    "SearchSpaceError",
+    "SobolSampler",
+    "StorageError",
+    "Study",
+    "StudyConflictError",
+    "StudyNotFoundError",
+    "Trial",
+    "TrialError",
+    "TrialPruned",
+    "TrialState",
+    "TunelabError",
+    "__version__",
+    "create_study",
+    "delete_study",
+    "get_storage",
+    "list_studies",
+    "load_study",
+]

@@ -1,0 +1,109 @@
+"""Grid search over define-by-run, possibly conditional, spaces.
+
+The objective asks its parameters in order, so every trial is a path of
+(name, value) pairs from the root of a tree; a grid cell is a complete path.
+The sampler rebuilds the tree from the history and counts, for each node, how
+many cells below it are still free: a child no trial has entered holds at least
+one free cell, a node where a finished trial ended holds none, and each running
+trial that stands at a node will take one of its children. A value is chosen
+only where a free cell remains, so with decisions made under the study's lock,
+parallel workers never run a cell twice; when every free cell is held by a
+running trial the sampler says Wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunelab.errors import GridExhausted
+from tunelab.samplers.base import Admission, SampleRequest, Sampler, Wait
+from tunelab.space import SearchSpace
+from tunelab.trial import FrozenTrial
+from tunelab.types import TrialState
+
+
+@dataclass
+class _Node:
+    param: str | None = None  # the parameter asked at this node, once some trial went past it
+    ended_done: bool = False  # a finished trial ended here
+    holders: int = 0  # running trials whose path ends here
+    running_below: int = 0  # running trials at or below this node
+    children: dict[Any, _Node] = field(default_factory=dict)
+
+
+def _key(value: Any) -> tuple[str, Any]:
+    return (type(value).__name__, value)  # keeps True apart from 1
+
+
+def _build(history: Sequence[FrozenTrial], skip_trial: int | None) -> _Node:
+    root = _Node()
+    for t in history:
+        if t.number == skip_trial or t.state is TrialState.WAITING:
+            continue
+        running = t.state is TrialState.RUNNING
+        node = root
+        if running:
+            node.running_below += 1
+        for name, value in t.params.items():
+            node.param = node.param or name
+            if node.param != name:
+                break  # the objective asked in another order: not part of this tree
+            node = node.children.setdefault(_key(value), _Node())
+            if running:
+                node.running_below += 1
+        if running:
+            node.holders += 1
+        else:
+            node.ended_done = True
+    return root
+
+
+class GridSampler(Sampler):
+    """Every combination of the discrete values of the parameters the objective asks for."""
+
+    name = "grid"
+    needs_history = True
+    needs_lock = True
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(0 if seed is None else seed)
+
+    def _capacity(self, node: _Node | None, space: SearchSpace) -> int:
+        """Free cells below `node` (1 stands for 'at least one' in unexplored parts)."""
+        if node is None:
+            return 1
+        if node.param is None:
+            return 0 if node.ended_done or node.holders else 1
+        total = sum(
+            self._capacity(node.children.get(_key(v)), space)
+            for v in space[node.param].grid_values()
+        )
+        return max(total - node.holders, 0)
+
+    def admit(self, space: SearchSpace, history: Sequence[FrozenTrial]) -> Admission:
+        root = _build(history, None)
+        if self._capacity(root, space) > 0:
+            return Admission.START
+        return Admission.WAIT if root.running_below else Admission.EXHAUSTED
+
+    def sample(self, request: SampleRequest) -> Any:
+        root = _build(request.history, request.trial_number)
+        node: _Node | None = root
+        for name, value in request.chosen.items():
+            if node is None or node.param not in (None, name):
+                node = None
+                break
+            node = node.children.get(_key(value))
+        values = request.param.grid_values()
+        if node is None or node.param not in (None, request.param.name):
+            return values[0]  # a path no other trial shares: the first value is free
+        for value in values:
+            if self._capacity(node.children.get(_key(value)), request.space) > 0:
+                return value
+        if node.running_below:
+            raise Wait()
+        raise GridExhausted(
+            f"every grid cell below {dict(request.chosen)} was taken by another worker"
+        )

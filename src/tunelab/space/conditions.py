@@ -1,0 +1,24 @@
+"""Conditions: a parameter exists only while its parent holds one of some values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Active when the value of `parent_name` is one of `parent_values`."""
+
+    parent_name: str
+    parent_values: tuple[Any, ...]
+
+    def is_met(self, values: dict[str, Any]) -> bool:
+        return self.parent_name in values and values[self.parent_name] in self.parent_values
+
+    def to_json(self) -> dict[str, Any]:
+        return {"parent_name": self.parent_name, "parent_values": list(self.parent_values)}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Condition:
+        return Condition(str(data["parent_name"]), tuple(data["parent_values"]))

@@ -1,0 +1,145 @@
+"""`HyperParameters`: the Keras-Tuner-compatible object a `build_model(hp)` receives.
+
+Define-by-run: a parameter exists in a trial only if the code asks for it. The
+object does not choose values itself; it asks a resolver (the running trial,
+which asks the study's sampler). Used standalone it returns defaults, as Keras
+Tuner's does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from tunelab.errors import SearchSpaceError
+from tunelab.space.conditions import Condition
+from tunelab.space.params import Boolean, Choice, Fixed, Float, Int, Param
+from tunelab.space.search_space import SearchSpace, check_redefinition
+
+Resolver = Callable[[Param, "tuple[Condition, ...]"], Any]
+
+
+def _default_resolver(param: Param, conditions: tuple[Condition, ...]) -> Any:
+    return param.default_value
+
+
+class HyperParameters:
+    """Container of hyperparameter definitions and the values chosen for them."""
+
+    def __init__(self, resolver: Resolver | None = None) -> None:
+        self._resolver = resolver or _default_resolver
+        self._scopes: list[Condition] = []
+        self.values: dict[str, Any] = {}
+        self.space = SearchSpace()
+
+    # -- Keras Tuner API -----------------------------------------------------------------
+    def Int(  # noqa: N802 - Keras Tuner's names
+        self,
+        name: str,
+        min_value: int,
+        max_value: int,
+        step: int | None = None,
+        sampling: str = "linear",
+        default: int | None = None,
+        parent_name: str | None = None,
+        parent_values: Sequence[Any] | None = None,
+    ) -> int:
+        param = Int(name, min_value, max_value, step=step, sampling=sampling, default=default)
+        return self._retrieve(param, parent_name, parent_values)
+
+    def Float(  # noqa: N802
+        self,
+        name: str,
+        min_value: float,
+        max_value: float,
+        step: float | None = None,
+        sampling: str = "linear",
+        default: float | None = None,
+        parent_name: str | None = None,
+        parent_values: Sequence[Any] | None = None,
+    ) -> float:
+        param = Float(name, min_value, max_value, step=step, sampling=sampling, default=default)
+        return self._retrieve(param, parent_name, parent_values)
+
+    def Choice(  # noqa: N802
+        self,
+        name: str,
+        values: Sequence[Any],
+        ordered: bool | None = None,
+        default: Any = None,
+        parent_name: str | None = None,
+        parent_values: Sequence[Any] | None = None,
+    ) -> Any:
+        param = Choice(name, values=values, ordered=ordered, default=default)  # type: ignore[arg-type]
+        return self._retrieve(param, parent_name, parent_values)
+
+    def Boolean(  # noqa: N802
+        self,
+        name: str,
+        default: bool = False,
+        parent_name: str | None = None,
+        parent_values: Sequence[Any] | None = None,
+    ) -> bool:
+        return self._retrieve(Boolean(name, default=default), parent_name, parent_values)
+
+    def Fixed(  # noqa: N802
+        self,
+        name: str,
+        value: Any,
+        parent_name: str | None = None,
+        parent_values: Sequence[Any] | None = None,
+    ) -> Any:
+        return self._retrieve(Fixed(name, value=value), parent_name, parent_values)
+
+    @contextlib.contextmanager
+    def conditional_scope(self, parent_name: str, parent_values: Any) -> Iterator[None]:
+        """Parameters defined inside exist only while `parent_name` is in `parent_values`."""
+        self._scopes.append(self._condition(parent_name, parent_values))
+        try:
+            yield
+        finally:
+            self._scopes.pop()
+
+    def get(self, name: str) -> Any:
+        if name in self.values:
+            return self.values[name]
+        if name in self.space:
+            return None  # defined, but inactive in this trial
+        raise KeyError(f"hyperparameter {name!r} has not been defined; known: {list(self.values)}")
+
+    def __getitem__(self, name: str) -> Any:
+        return self.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.values
+
+    def is_active(self, name: str) -> bool:
+        return name in self.values
+
+    # -- internals -----------------------------------------------------------------------
+    def _condition(self, parent_name: str, parent_values: Any) -> Condition:
+        if parent_name not in self.space:
+            raise SearchSpaceError(
+                f"conditional scope on {parent_name!r}, which has not been defined yet; "
+                "define the parent hyperparameter before the scope that depends on it"
+            )
+        if isinstance(parent_values, (str, bytes)) or not isinstance(parent_values, Sequence):
+            parent_values = [parent_values]
+        return Condition(parent_name, tuple(parent_values))
+
+    def _retrieve(
+        self, param: Param, parent_name: str | None, parent_values: Sequence[Any] | None
+    ) -> Any:
+        conditions = tuple(self._scopes)
+        if parent_name is not None:
+            conditions += (self._condition(parent_name, parent_values or []),)
+        if param.name in self.space:
+            check_redefinition(self.space[param.name], param)
+        else:
+            self.space.add(param, conditions)
+        if not all(c.is_met(self.values) for c in conditions):
+            return None
+        if param.name not in self.values:
+            self.values[param.name] = param.validate_value(self._resolver(param, conditions))
+        return self.values[param.name]

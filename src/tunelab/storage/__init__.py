@@ -1,0 +1,31 @@
+"""Storage backends. Only this package imports SQLAlchemy."""
+
+from __future__ import annotations
+
+from tunelab.storage.base import BaseStorage, LockedView, StudyRecord, StudySummary, TrialCounts
+from tunelab.storage.memory import InMemoryStorage
+
+MEMORY_URLS = (":memory:", "memory", "memory://")
+
+
+def get_storage(spec: str | BaseStorage | None = None, create_schema: bool = True) -> BaseStorage:
+    """Storage from a URL or path; None means the SQLite file ./tunelab.db."""
+    if isinstance(spec, BaseStorage):
+        return spec
+    if spec is not None and str(spec).strip() in MEMORY_URLS:
+        return InMemoryStorage()
+    from tunelab.storage.sql import DEFAULT_URL, SQLStorage
+
+    return SQLStorage(DEFAULT_URL if spec is None else str(spec), create_schema=create_schema)
+
+
+__all__ = [
+    "MEMORY_URLS",
+    "BaseStorage",
+    "InMemoryStorage",
+    "LockedView",
+    "StudyRecord",
+    "StudySummary",
+    "TrialCounts",
+    "get_storage",
+]

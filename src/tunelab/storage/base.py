@@ -1,0 +1,200 @@
+"""The storage contract.
+
+Storage keeps studies, trials and their reports. The Study is its only writer.
+Records handed out are frozen: later writes never change them. Everything
+stored is JSON. Every backend passes `tunelab.testing.storage_conformance`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from tunelab.trial import FrozenTrial
+from tunelab.types import Direction, TrialState
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    study_id: int
+    name: str
+    metric: str
+    direction: Direction
+    sampler: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("sampler", "settings", "user_attrs"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+
+@dataclass(frozen=True)
+class TrialCounts:
+    """How many trials of a study are in each state."""
+
+    by_state: Mapping[TrialState, int]
+    interrupted: int = 0  # finished as FAIL because a worker stopped or was lost
+
+    def __getitem__(self, state: TrialState) -> int:
+        return self.by_state.get(state, 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def budget_used(self) -> int:
+        """Trials that count toward `n_trials`: all but waiting and interrupted ones."""
+        return self.total - self[TrialState.WAITING] - self.interrupted
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    record: StudyRecord
+    counts: TrialCounts
+    best_value: float | None
+
+
+class LockedView(ABC):
+    """Reads and writes inside one study-wide exclusive transaction."""
+
+    @abstractmethod
+    def get_trials(self) -> list[FrozenTrial]: ...
+
+    @abstractmethod
+    def create_trial(
+        self, state: TrialState, worker: str | None, budget: int | None = None
+    ) -> FrozenTrial | None: ...
+
+    @abstractmethod
+    def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None: ...
+
+
+class BaseStorage(ABC):
+    """Abstract storage. Subclasses implement every method; semantics are in docstrings."""
+
+    url: str = ""
+
+    # -- studies ---------------------------------------------------------------------------
+    @abstractmethod
+    def create_study(
+        self,
+        name: str,
+        metric: str,
+        direction: Direction,
+        sampler: Mapping[str, Any],
+        settings: Mapping[str, Any],
+    ) -> StudyRecord:
+        """Create a study; raise StudyConflictError if the name is taken."""
+
+    @abstractmethod
+    def get_study(self, name: str) -> StudyRecord | None: ...
+
+    @abstractmethod
+    def list_studies(self) -> list[StudySummary]: ...
+
+    @abstractmethod
+    def delete_study(self, name: str) -> bool:
+        """Delete a study with its trials and reports; False if it did not exist."""
+
+    # -- search space registry --------------------------------------------------------------
+    @abstractmethod
+    def get_space(self, study_id: int) -> list[dict[str, Any]]:
+        """Parameter definitions (JSON) in the order they were first registered."""
+
+    @abstractmethod
+    def register_params(self, study_id: int, entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add definitions whose names are new (first writer wins); return the full space."""
+
+    # -- trials ---------------------------------------------------------------------------------
+    @abstractmethod
+    def create_trial(
+        self,
+        study_id: int,
+        state: TrialState,
+        worker: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+        budget: int | None = None,
+    ) -> FrozenTrial | None:
+        """Insert a trial with the next free number of its study. With `budget`, insert
+        only while fewer trials than that count toward it (else None), atomically."""
+
+    @abstractmethod
+    def claim_waiting_trial(
+        self, study_id: int, worker: str, budget: int | None = None
+    ) -> FrozenTrial | None:
+        """Atomically move the oldest WAITING trial to RUNNING for `worker` (within budget)."""
+
+    @abstractmethod
+    def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        """Replace the params of a RUNNING trial (ordered mapping)."""
+
+    @abstractmethod
+    def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None: ...
+
+    @abstractmethod
+    def set_user_attr(self, trial_id: int, key: str, value: Any) -> None: ...
+
+    @abstractmethod
+    def heartbeat(self, trial_ids: Sequence[int], now: float) -> None: ...
+
+    @abstractmethod
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        value: float | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Move a RUNNING trial to a finished state. Return False (and change nothing)
+        if it is no longer RUNNING, e.g. because it was declared lost meanwhile."""
+
+    @abstractmethod
+    def get_trial(self, trial_id: int) -> FrozenTrial: ...
+
+    @abstractmethod
+    def get_trials(
+        self, study_id: int, states: Sequence[TrialState] | None = None, with_reports: bool = True
+    ) -> list[FrozenTrial]: ...
+
+    @abstractmethod
+    def count_trials(self, study_id: int) -> TrialCounts:
+        """Counts per state, and how many failed trials were interrupted."""
+
+    @abstractmethod
+    def locked(self, study_id: int, fn: Callable[[LockedView], T]) -> T:
+        """Run `fn` inside one exclusive transaction over the study (grid decisions)."""
+
+    def fail_lost_trials(
+        self, study_id: int, is_lost: Callable[[FrozenTrial], bool], reason: str
+    ) -> list[int]:
+        """Mark RUNNING trials for which `is_lost` holds as FAIL (interrupted)."""
+        lost = []
+        for t in self.get_trials(study_id, [TrialState.RUNNING], with_reports=False):
+            if is_lost(t) and self.finish_trial(
+                t.trial_id, TrialState.FAIL, reason=reason, system_attrs={"interrupted": True}
+            ):
+                lost.append(t.trial_id)
+        return lost
+
+    def close(self) -> None:
+        """Release connections (the storage may be reopened from its URL)."""
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[BaseStorage]:
+        try:
+            yield self
+        finally:
+            self.close()

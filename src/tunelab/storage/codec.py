@@ -1,0 +1,49 @@
+"""JSON encoding of stored values. Only JSON is ever stored; nothing is unpickled.
+
+Strict JSON has no NaN or infinity, yet a diverging trial reports them, so
+non-finite floats are written as {"$float": "nan" | "inf" | "-inf"}.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from tunelab.errors import StorageError
+
+_NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _wrap(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return {"$float": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
+    if isinstance(obj, dict):
+        return {str(k): _wrap(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_wrap(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item) and type(obj).__module__ == "numpy":
+        return _wrap(obj.item())  # numpy scalars
+    return obj
+
+
+def _unwrap(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and "$float" in obj:
+        return _NONFINITE[obj["$float"]]
+    return obj
+
+
+def dumps(obj: Any, what: str = "value") -> str:
+    try:
+        return json.dumps(_wrap(obj), allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise StorageError(
+            f"{what} must be JSON-serialisable (numbers, strings, booleans, lists, dicts), "
+            f"but got {obj!r}: {exc}"
+        ) from None
+
+
+def loads(text: str | None, default: Any = None) -> Any:
+    if text is None or text == "":
+        return default
+    return json.loads(text, object_hook=_unwrap)

@@ -1,0 +1,213 @@
+"""In-memory storage: for tests, notebooks and single-process studies."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from tunelab.errors import StudyConflictError, TrialError
+from tunelab.storage import codec
+from tunelab.storage.base import (
+    BaseStorage,
+    LockedView,
+    StudyRecord,
+    StudySummary,
+    TrialCounts,
+)
+from tunelab.trial import FrozenTrial, Report, best_trial
+from tunelab.types import Direction, TrialState
+
+T = TypeVar("T")
+
+
+def _json(obj: Any, what: str) -> Any:
+    """Round-trip through JSON so memory behaves exactly like SQL storage."""
+    return codec.loads(codec.dumps(obj, what))
+
+
+class InMemoryStorage(BaseStorage):
+    url = ":memory:"
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._studies: dict[str, StudyRecord] = {}
+        self._spaces: dict[int, list[dict[str, Any]]] = {}
+        self._trials: dict[int, FrozenTrial] = {}
+        self._study_of: dict[int, int] = {}
+        self._ids = itertools.count(1)
+        self._trial_ids = itertools.count(1)
+
+    # -- studies ---------------------------------------------------------------------------
+    def create_study(self, name, metric, direction, sampler, settings) -> StudyRecord:  # type: ignore[no-untyped-def]
+        with self._lock:
+            if name in self._studies:
+                raise StudyConflictError(f"a study named {name!r} already exists")
+            record = StudyRecord(
+                next(self._ids), name, metric, Direction.parse(direction),
+                _json(sampler, "sampler"), _json(settings, "settings"), time.time(),
+            )
+            self._studies[name] = record
+            self._spaces[record.study_id] = []
+            return record
+
+    def get_study(self, name: str) -> StudyRecord | None:
+        return self._studies.get(name)
+
+    def list_studies(self) -> list[StudySummary]:
+        with self._lock:
+            out = []
+            for record in self._studies.values():
+                trials = self.get_trials(record.study_id, with_reports=False)
+                best = best_trial(trials, record.direction)
+                out.append(StudySummary(record, self.count_trials(record.study_id),
+                                        best.value if best else None))
+            return out
+
+    def delete_study(self, name: str) -> bool:
+        with self._lock:
+            record = self._studies.pop(name, None)
+            if record is None:
+                return False
+            for tid in [t for t, s in self._study_of.items() if s == record.study_id]:
+                del self._trials[tid], self._study_of[tid]
+            self._spaces.pop(record.study_id, None)
+            return True
+
+    # -- space -----------------------------------------------------------------------------
+    def get_space(self, study_id: int) -> list[dict[str, Any]]:
+        return [dict(e) for e in self._spaces.get(study_id, [])]
+
+    def register_params(self, study_id, entries):  # type: ignore[no-untyped-def]
+        with self._lock:
+            space = self._spaces[study_id]
+            known = {e["name"] for e in space}
+            for entry in entries:
+                if entry["name"] not in known:
+                    space.append(_json(entry, "parameter definition"))
+                    known.add(entry["name"])
+            return self.get_space(study_id)
+
+    # -- trials ----------------------------------------------------------------------------
+    def _put(self, trial: FrozenTrial) -> FrozenTrial:
+        self._trials[trial.trial_id] = trial
+        return trial
+
+    def _running(self, trial_id: int) -> FrozenTrial:
+        trial = self.get_trial(trial_id)
+        if trial.state is not TrialState.RUNNING:
+            raise TrialError(f"trial {trial.number} is {trial.state.value}, not RUNNING")
+        return trial
+
+    def create_trial(self, study_id, state, worker=None, params=None, system_attrs=None,  # type: ignore[no-untyped-def]
+                     budget=None):
+        with self._lock:
+            if budget is not None and self.count_trials(study_id).budget_used >= budget:
+                return None
+            number = sum(1 for s in self._study_of.values() if s == study_id)
+            now = time.time()
+            trial = FrozenTrial(
+                trial_id=next(self._trial_ids), number=number, state=TrialState(state),
+                params=_json(params or {}, "params"),
+                datetime_start=now if state is TrialState.RUNNING else None,
+                worker=worker, heartbeat=now if state is TrialState.RUNNING else None,
+                system_attrs=_json(system_attrs or {}, "system attributes"),
+            )
+            self._study_of[trial.trial_id] = study_id
+            return self._put(trial)
+
+    def claim_waiting_trial(self, study_id, worker, budget=None):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if budget is not None and self.count_trials(study_id).budget_used >= budget:
+                return None
+            for tid, sid in self._study_of.items():
+                t = self._trials[tid]
+                if sid == study_id and t.state is TrialState.WAITING:
+                    now = time.time()
+                    return self._put(replace(t, state=TrialState.RUNNING, worker=worker,
+                                             datetime_start=now, heartbeat=now))
+            return None
+
+    def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._put(replace(self._running(trial_id), params=_json(params, "params")))
+
+    def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
+        with self._lock:
+            t = self._running(trial_id)
+            if t.reports and step <= t.reports[-1].step:
+                raise TrialError(f"trial {t.number} already has a report at step {step}")
+            report = Report(step, _json(metrics, "metrics"), time.time())
+            self._put(replace(t, reports=(*t.reports, report)))
+
+    def set_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        with self._lock:
+            t = self.get_trial(trial_id)
+            attrs = {**t.user_attrs, key: _json(value, f"user attribute {key!r}")}
+            self._put(replace(t, user_attrs=attrs))
+
+    def heartbeat(self, trial_ids: Sequence[int], now: float) -> None:
+        with self._lock:
+            for tid in trial_ids:
+                t = self._trials.get(tid)
+                if t is not None and t.state is TrialState.RUNNING:
+                    self._put(replace(t, heartbeat=now))
+
+    def finish_trial(self, trial_id, state, value=None, metrics=None, params=None,  # type: ignore[no-untyped-def]
+                     reason=None, system_attrs=None) -> bool:
+        with self._lock:
+            t = self.get_trial(trial_id)
+            if t.state is not TrialState.RUNNING:
+                return False
+            self._put(replace(
+                t, state=TrialState(state), value=value,
+                metrics=_json(metrics or {}, "metrics"),
+                params=_json(params, "params") if params is not None else t.params,
+                reason=reason, datetime_complete=time.time(),
+                system_attrs={**t.system_attrs, **_json(system_attrs or {}, "system attributes")},
+            ))
+            return True
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        try:
+            return self._trials[trial_id]
+        except KeyError:
+            raise TrialError(f"no trial with id {trial_id}") from None
+
+    def get_trials(self, study_id, states=None, with_reports=True):  # type: ignore[no-untyped-def]
+        with self._lock:
+            out = [self._trials[tid] for tid, sid in self._study_of.items() if sid == study_id]
+        if states is not None:
+            out = [t for t in out if t.state in states]
+        if not with_reports:
+            out = [replace(t, reports=()) if t.reports else t for t in out]
+        return sorted(out, key=lambda t: t.number)
+
+    def count_trials(self, study_id: int) -> TrialCounts:
+        trials = self.get_trials(study_id, with_reports=False)
+        counts: dict[TrialState, int] = {}
+        for t in trials:
+            counts[t.state] = counts.get(t.state, 0) + 1
+        interrupted = sum(1 for t in trials if t.system_attrs.get("interrupted"))
+        return TrialCounts(counts, interrupted)
+
+    def locked(self, study_id: int, fn: Callable[[LockedView], T]) -> T:
+        with self._lock:
+            return fn(_MemoryView(self, study_id))
+
+
+class _MemoryView(LockedView):
+    def __init__(self, storage: InMemoryStorage, study_id: int) -> None:
+        self._s, self._id = storage, study_id
+
+    def get_trials(self) -> list[FrozenTrial]:
+        return self._s.get_trials(self._id, with_reports=False)
+
+    def create_trial(self, state, worker, budget=None):  # type: ignore[no-untyped-def]
+        return self._s.create_trial(self._id, state, worker, budget=budget)
+
+    def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        self._s.set_params(trial_id, params)

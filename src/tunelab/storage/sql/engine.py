@@ -1,0 +1,137 @@
+"""Engines from URLs: SQLite files tuned for many processes, any other SQLAlchemy URL as is.
+
+SQLite: WAL journal (readers never block the writer), a busy timeout, and
+`BEGIN IMMEDIATE` for write transactions so two writers queue on the lock
+instead of failing when a read transaction tries to upgrade.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.engine import make_url
+
+from tunelab.errors import StorageError
+
+T = TypeVar("T")
+
+DEFAULT_URL = "sqlite:///tunelab.db"
+BUSY_TIMEOUT_S = 60.0
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_URL_HINT = "expected e.g. sqlite:///tunelab.db, a file path, or postgresql+psycopg://user@host/db"
+
+
+def normalize_url(url: str) -> str:
+    """Accept a bare file path as a SQLite URL."""
+    text = str(url).strip()
+    if not text:
+        raise StorageError(f"the storage URL is empty; {_URL_HINT}")
+    if "://" not in text:
+        if text.startswith(("sqlite:", "postgres")):
+            raise StorageError(f"malformed storage URL {text!r}; {_URL_HINT}")
+        return f"sqlite:///{text}"
+    return text
+
+
+def _check_sqlite_file(database: str | None, display: str) -> None:
+    if not database or database == ":memory:":
+        raise StorageError(
+            f"{display}: an in-memory SQLite database cannot be shared between connections; "
+            "use storage=':memory:' for tunelab's in-memory storage or a file path"
+        )
+    path = Path(database)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise StorageError(
+            f"cannot open {display}: the folder {str(parent)!r} does not exist; create it first"
+        )
+    if path.is_dir():
+        raise StorageError(f"cannot open {display}: {str(path)!r} is a folder, not a file")
+    if path.exists() and path.stat().st_size > 0:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+        if head != _SQLITE_MAGIC:
+            raise StorageError(
+                f"{str(path)!r} is not a SQLite database (it may be corrupted or another kind "
+                "of file); point the storage at a tunelab database or at a new file path"
+            )
+
+
+def make_engine(url: str) -> Engine:
+    text = normalize_url(url)
+    try:
+        parsed = make_url(text)
+    except exc.ArgumentError:
+        raise StorageError(f"malformed storage URL {text!r}; {_URL_HINT}") from None
+    display = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":
+        _check_sqlite_file(parsed.database, display)
+        try:
+            engine = create_engine(
+                parsed, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
+            )
+        except Exception as e:  # pragma: no cover - driver missing
+            raise StorageError(f"cannot open {display}: {e}") from None
+        _tune_sqlite(engine)
+        return engine
+    try:
+        return create_engine(parsed, pool_pre_ping=True, pool_recycle=1800)
+    except exc.NoSuchModuleError:
+        raise StorageError(
+            f"unknown database kind in {display!r}; {_URL_HINT}"
+        ) from None
+    except ImportError as e:
+        raise StorageError(
+            f"the driver for {display!r} is not installed ({e}); for PostgreSQL install "
+            "tunelab[postgres]"
+        ) from None
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        immediate = conn.get_execution_options().get("tunelab_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_lock_error(error: BaseException) -> bool:
+    text = str(error).lower()
+    return "database is locked" in text or "database is busy" in text or "deadlock" in text
+
+
+def with_retries(fn: Callable[[], T], what: str, attempts: int = 8) -> T:
+    """Run `fn`, retrying on lock contention and dropped connections with backoff."""
+    delay = 0.05
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except exc.OperationalError as e:
+            transient = is_lock_error(e) or getattr(e, "connection_invalidated", False)
+            if not transient or attempt == attempts - 1:
+                raise StorageError(f"{what} failed: {_first_line(e)}") from e
+        except exc.DBAPIError as e:
+            if not getattr(e, "connection_invalidated", False) or attempt == attempts - 1:
+                raise
+        time.sleep(delay * (1 + (os.getpid() % 7) / 7))
+        delay = min(delay * 2, 2.0)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__

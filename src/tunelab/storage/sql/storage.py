@@ -1,0 +1,378 @@
+"""SQLStorage: every trial in a database through SQLAlchemy Core (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import exc as sa_exc
+
+from tunelab.errors import StudyConflictError, TrialError
+from tunelab.storage import codec
+from tunelab.storage.base import (
+    BaseStorage,
+    LockedView,
+    StudyRecord,
+    StudySummary,
+    TrialCounts,
+)
+from tunelab.storage.sql import schema
+from tunelab.storage.sql.engine import make_engine, normalize_url, with_retries
+from tunelab.storage.sql.migrations import ensure_schema
+from tunelab.trial import FrozenTrial, Report
+from tunelab.types import Direction, TrialState
+
+T = TypeVar("T")
+
+S, P, TR, R = schema.studies, schema.params, schema.trials, schema.reports
+
+
+def _study(row: Row[Any]) -> StudyRecord:
+    return StudyRecord(
+        study_id=row.study_id, name=row.name, metric=row.metric,
+        direction=Direction(row.direction), sampler=codec.loads(row.sampler_json, {}),
+        settings=codec.loads(row.settings_json, {}), created_at=row.created_at,
+        user_attrs=codec.loads(row.user_attrs_json, {}),
+    )
+
+
+def _trial(row: Row[Any], reports: Sequence[Report] = ()) -> FrozenTrial:
+    return FrozenTrial(
+        trial_id=row.trial_id, number=row.number, state=TrialState(row.state),
+        params=codec.loads(row.params_json, {}), value=row.value,
+        metrics=codec.loads(row.metrics_json, {}), reports=tuple(reports),
+        datetime_start=row.datetime_start, datetime_complete=row.datetime_complete,
+        reason=row.reason, worker=row.worker, heartbeat=row.heartbeat,
+        user_attrs=codec.loads(row.user_attrs_json, {}),
+        system_attrs=codec.loads(row.system_attrs_json, {}),
+    )
+
+
+class SQLStorage(BaseStorage):
+    """Storage in a SQL database. A bare path is taken as a SQLite file."""
+
+    def __init__(self, url: str, create_schema: bool = True) -> None:
+        self.url = normalize_url(url)
+        self._engine = make_engine(self.url)
+        self._postgres = self._engine.dialect.name == "postgresql"
+        self.display_url = self._engine.url.render_as_string(hide_password=True)
+        try:
+            ensure_schema(self._engine, self.display_url, create=create_schema)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    # -- transactions ---------------------------------------------------------------------
+    def _read(self, fn: Callable[[Connection], T], what: str) -> T:
+        def run() -> T:
+            with self._engine.connect() as conn, conn.begin():
+                return fn(conn)
+
+        return with_retries(run, what)
+
+    def _write(self, fn: Callable[[Connection], T], what: str) -> T:
+        def run() -> T:
+            with self._engine.connect().execution_options(tunelab_write=True) as conn, conn.begin():
+                return fn(conn)
+
+        return with_retries(run, what)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- studies ---------------------------------------------------------------------------
+    def create_study(self, name, metric, direction, sampler, settings) -> StudyRecord:  # type: ignore[no-untyped-def]
+        values = dict(
+            name=name, metric=metric, direction=Direction.parse(direction).value,
+            sampler_json=codec.dumps(sampler, "sampler"),
+            settings_json=codec.dumps(settings, "settings"), user_attrs_json="{}",
+            created_at=time.time(),
+        )
+
+        def op(conn: Connection) -> StudyRecord:
+            if conn.execute(select(S.c.study_id).where(S.c.name == name)).first():
+                raise StudyConflictError(f"a study named {name!r} already exists")
+            conn.execute(insert(S).values(**values))
+            return _study(conn.execute(select(S).where(S.c.name == name)).one())
+
+        try:
+            return self._write(op, f"creating study {name!r}")
+        except sa_exc.IntegrityError:
+            raise StudyConflictError(f"a study named {name!r} already exists") from None
+
+    def get_study(self, name: str) -> StudyRecord | None:
+        row = self._read(lambda c: c.execute(select(S).where(S.c.name == name)).first(),
+                         f"reading study {name!r}")
+        return _study(row) if row else None
+
+    def list_studies(self) -> list[StudySummary]:
+        def op(conn: Connection) -> list[StudySummary]:
+            records = [_study(r) for r in conn.execute(select(S).order_by(S.c.study_id))]
+            out = []
+            for rec in records:
+                best_fn = func.max if rec.direction is Direction.MAXIMIZE else func.min
+                best = conn.execute(
+                    select(best_fn(TR.c.value)).where(
+                        TR.c.study_id == rec.study_id, TR.c.state == TrialState.COMPLETE.value
+                    )
+                ).scalar()
+                out.append(StudySummary(rec, self._counts(conn, rec.study_id), best))
+            return out
+
+        return self._read(op, "listing studies")
+
+    def delete_study(self, name: str) -> bool:
+        def op(conn: Connection) -> bool:
+            sid = conn.execute(select(S.c.study_id).where(S.c.name == name)).scalar()
+            if sid is None:
+                return False
+            trial_ids = select(TR.c.trial_id).where(TR.c.study_id == sid)
+            conn.execute(delete(R).where(R.c.trial_id.in_(trial_ids)))
+            conn.execute(delete(TR).where(TR.c.study_id == sid))
+            conn.execute(delete(P).where(P.c.study_id == sid))
+            conn.execute(delete(S).where(S.c.study_id == sid))
+            return True
+
+        return self._write(op, f"deleting study {name!r}")
+
+    # -- space -----------------------------------------------------------------------------
+    @staticmethod
+    def _space(conn: Connection, study_id: int) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            select(P.c.definition_json).where(P.c.study_id == study_id).order_by(P.c.position)
+        )
+        return [codec.loads(r[0]) for r in rows]
+
+    def get_space(self, study_id: int) -> list[dict[str, Any]]:
+        return self._read(lambda c: self._space(c, study_id), "reading the search space")
+
+    def register_params(self, study_id, entries):  # type: ignore[no-untyped-def]
+        def op(conn: Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(select(P.c.name, P.c.position).where(P.c.study_id == study_id))
+            known = {r.name: r.position for r in rows}
+            position = max(known.values(), default=-1) + 1
+            for entry in entries:
+                if entry["name"] in known:
+                    continue
+                conn.execute(insert(P).values(
+                    study_id=study_id, name=entry["name"], position=position,
+                    definition_json=codec.dumps(entry, "parameter definition"),
+                ))
+                known[entry["name"]] = position
+                position += 1
+            return self._space(conn, study_id)
+
+        return self._write(op, "registering hyperparameters")
+
+    # -- trials ----------------------------------------------------------------------------
+    def _insert_trial(self, conn: Connection, study_id: int, state: TrialState,
+                      worker: str | None, params: Mapping[str, Any] | None,
+                      system_attrs: Mapping[str, Any] | None,
+                      budget: int | None = None) -> FrozenTrial | None:
+        self._lock_study(conn, study_id)  # numbering and budget are per study
+        if budget is not None and self._counts(conn, study_id).budget_used >= budget:
+            return None
+        number = conn.execute(
+            select(func.coalesce(func.max(TR.c.number), -1) + 1).where(TR.c.study_id == study_id)
+        ).scalar_one()
+        now = time.time()
+        running = state is TrialState.RUNNING
+        trial_id = conn.execute(insert(TR).values(
+            study_id=study_id, number=number, state=state.value,
+            params_json=codec.dumps(params or {}, "params"), metrics_json="{}",
+            worker=worker, heartbeat=now if running else None,
+            datetime_start=now if running else None, user_attrs_json="{}",
+            system_attrs_json=codec.dumps(system_attrs or {}, "system attributes"),
+            interrupted=False,
+        ).returning(TR.c.trial_id)).scalar_one()
+        return FrozenTrial(
+            trial_id=trial_id, number=number, state=state, params=dict(params or {}),
+            datetime_start=now if running else None, worker=worker,
+            heartbeat=now if running else None, system_attrs=dict(system_attrs or {}),
+        )
+
+    def create_trial(self, study_id, state, worker=None, params=None, system_attrs=None,  # type: ignore[no-untyped-def]
+                     budget=None):
+        state = TrialState(state)
+        return self._write(
+            lambda c: self._insert_trial(c, study_id, state, worker, params, system_attrs, budget),
+            "creating a trial",
+        )
+
+    def claim_waiting_trial(self, study_id, worker, budget=None):  # type: ignore[no-untyped-def]
+        def op(conn: Connection) -> FrozenTrial | None:
+            if budget is not None:
+                self._lock_study(conn, study_id)
+                if self._counts(conn, study_id).budget_used >= budget:
+                    return None
+            row = conn.execute(
+                select(TR.c.trial_id)
+                .where(TR.c.study_id == study_id, TR.c.state == TrialState.WAITING.value)
+                .order_by(TR.c.number).limit(1).with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            now = time.time()
+            done = conn.execute(
+                update(TR).where(TR.c.trial_id == row.trial_id,
+                                 TR.c.state == TrialState.WAITING.value)
+                .values(state=TrialState.RUNNING.value, worker=worker, heartbeat=now,
+                        datetime_start=now)
+            ).rowcount
+            if not done:
+                return None
+            return _trial(conn.execute(select(TR).where(TR.c.trial_id == row.trial_id)).one())
+
+        return self._write(op, "claiming an enqueued trial")
+
+    def _update_running(self, conn: Connection, trial_id: int, **values: Any) -> None:
+        done = conn.execute(
+            update(TR).where(TR.c.trial_id == trial_id, TR.c.state == TrialState.RUNNING.value)
+            .values(**values)
+        ).rowcount
+        if not done:
+            raise TrialError(f"trial id {trial_id} is not RUNNING; it cannot be changed")
+
+    def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        text = codec.dumps(params, "params")
+        self._write(lambda c: self._update_running(c, trial_id, params_json=text), "storing params")
+
+    def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
+        text = codec.dumps(metrics, "metrics")
+
+        def op(conn: Connection) -> None:
+            state = conn.execute(select(TR.c.state).where(TR.c.trial_id == trial_id)).scalar()
+            if state != TrialState.RUNNING.value:
+                raise TrialError(f"trial id {trial_id} is {state}, not RUNNING; report refused")
+            conn.execute(insert(R).values(trial_id=trial_id, step=step, metrics_json=text,
+                                          time=time.time()))
+            conn.execute(update(TR).where(TR.c.trial_id == trial_id).values(heartbeat=time.time()))
+
+        try:
+            self._write(op, "storing a report")
+        except sa_exc.IntegrityError:
+            raise TrialError(f"trial id {trial_id} already has a report at step {step}") from None
+
+    def set_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        codec.dumps(value, f"user attribute {key!r}")
+
+        def op(conn: Connection) -> None:
+            text = conn.execute(select(TR.c.user_attrs_json).where(TR.c.trial_id == trial_id)).scalar()
+            if text is None:
+                raise TrialError(f"no trial with id {trial_id}")
+            attrs = {**codec.loads(text, {}), key: value}
+            conn.execute(update(TR).where(TR.c.trial_id == trial_id)
+                         .values(user_attrs_json=codec.dumps(attrs)))
+
+        self._write(op, "storing a user attribute")
+
+    def heartbeat(self, trial_ids: Sequence[int], now: float) -> None:
+        if not trial_ids:
+            return
+        self._write(lambda c: c.execute(
+            update(TR).where(TR.c.trial_id.in_(list(trial_ids)),
+                             TR.c.state == TrialState.RUNNING.value).values(heartbeat=now)
+        ), "heartbeat")
+
+    def finish_trial(self, trial_id, state, value=None, metrics=None, params=None,  # type: ignore[no-untyped-def]
+                     reason=None, system_attrs=None) -> bool:
+        values: dict[str, Any] = dict(
+            state=TrialState(state).value, value=value,
+            metrics_json=codec.dumps(metrics or {}, "metrics"), reason=reason,
+            datetime_complete=time.time(),
+        )
+        if params is not None:
+            values["params_json"] = codec.dumps(params, "params")
+        extra = dict(system_attrs or {})
+        codec.dumps(extra, "system attributes")
+
+        def op(conn: Connection) -> bool:
+            row = conn.execute(select(TR.c.state, TR.c.system_attrs_json)
+                               .where(TR.c.trial_id == trial_id)).first()
+            if row is None:
+                raise TrialError(f"no trial with id {trial_id}")
+            if row.state != TrialState.RUNNING.value:
+                return False
+            attrs = {**codec.loads(row.system_attrs_json, {}), **extra}
+            conn.execute(update(TR).where(TR.c.trial_id == trial_id).values(
+                **values, system_attrs_json=codec.dumps(attrs),
+                interrupted=bool(attrs.get("interrupted")),
+            ))
+            return True
+
+        return self._write(op, "finishing a trial")
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        def op(conn: Connection) -> FrozenTrial:
+            row = conn.execute(select(TR).where(TR.c.trial_id == trial_id)).first()
+            if row is None:
+                raise TrialError(f"no trial with id {trial_id}")
+            reps = conn.execute(select(R).where(R.c.trial_id == trial_id).order_by(R.c.step))
+            return _trial(row, [Report(r.step, codec.loads(r.metrics_json), r.time) for r in reps])
+
+        return self._read(op, "reading a trial")
+
+    def _get_trials(self, conn: Connection, study_id: int,
+                    states: Sequence[TrialState] | None, with_reports: bool) -> list[FrozenTrial]:
+        query = select(TR).where(TR.c.study_id == study_id).order_by(TR.c.number)
+        if states is not None:
+            query = query.where(TR.c.state.in_([TrialState(s).value for s in states]))
+        rows = conn.execute(query).all()
+        by_trial: dict[int, list[Report]] = {}
+        if with_reports and rows:
+            rq = (select(R).join(TR, TR.c.trial_id == R.c.trial_id)
+                  .where(TR.c.study_id == study_id).order_by(R.c.trial_id, R.c.step))
+            for r in conn.execute(rq):
+                by_trial.setdefault(r.trial_id, []).append(
+                    Report(r.step, codec.loads(r.metrics_json), r.time))
+        return [_trial(row, by_trial.get(row.trial_id, ())) for row in rows]
+
+    def get_trials(self, study_id, states=None, with_reports=True):  # type: ignore[no-untyped-def]
+        return self._read(lambda c: self._get_trials(c, study_id, states, with_reports),
+                          "reading trials")
+
+    @staticmethod
+    def _counts(conn: Connection, study_id: int) -> TrialCounts:
+        rows = conn.execute(
+            select(TR.c.state, TR.c.interrupted, func.count())
+            .where(TR.c.study_id == study_id).group_by(TR.c.state, TR.c.interrupted)
+        )
+        by_state: dict[TrialState, int] = {}
+        interrupted = 0
+        for state, was_interrupted, n in rows:
+            by_state[TrialState(state)] = by_state.get(TrialState(state), 0) + n
+            interrupted += n if was_interrupted else 0
+        return TrialCounts(by_state, interrupted)
+
+    def count_trials(self, study_id: int) -> TrialCounts:
+        return self._read(lambda c: self._counts(c, study_id), "counting trials")
+
+    def _lock_study(self, conn: Connection, study_id: int) -> None:
+        """SQLite write transactions are exclusive already; PostgreSQL locks the study row."""
+        if self._postgres:
+            conn.execute(select(S.c.study_id).where(S.c.study_id == study_id).with_for_update())
+
+    def locked(self, study_id: int, fn: Callable[[LockedView], T]) -> T:
+        def op(conn: Connection) -> T:
+            self._lock_study(conn, study_id)
+            return fn(_SQLView(self, conn, study_id))
+
+        return self._write(op, "a locked study operation")
+
+
+class _SQLView(LockedView):
+    def __init__(self, storage: SQLStorage, conn: Connection, study_id: int) -> None:
+        self._s, self._c, self._id = storage, conn, study_id
+
+    def get_trials(self) -> list[FrozenTrial]:
+        return self._s._get_trials(self._c, self._id, None, False)
+
+    def create_trial(self, state, worker, budget=None):  # type: ignore[no-untyped-def]
+        return self._s._insert_trial(self._c, self._id, TrialState(state), worker, None, None,
+                                     budget)
+
+    def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        self._s._update_running(self._c, trial_id, params_json=codec.dumps(params, "params"))
+

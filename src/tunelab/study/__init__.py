@@ -1,0 +1,6 @@
+"""Studies: the coordinator, its optimize loop and workers, and create/load/list/delete."""
+
+from tunelab.study.api import create_study, delete_study, list_studies, load_study
+from tunelab.study.study import Study
+
+__all__ = ["Study", "create_study", "delete_study", "list_studies", "load_study"]

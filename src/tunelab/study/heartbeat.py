@@ -1,0 +1,77 @@
+"""Heartbeats: a worker's running trials stay visibly alive; dead workers' trials are found.
+
+A background thread refreshes the heartbeat of this process's running trials
+and flushes their buffered parameters. A trial is lost when its worker ran on
+this host and that process is gone (found at once), or when its heartbeat is
+older than the study's grace period (any host).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from tunelab.trial import FrozenTrial
+
+HOST = socket.gethostname()
+
+
+def worker_id() -> str:
+    """host:pid:token — the token tells a reused pid apart."""
+    return f"{HOST}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_lost(trial: FrozenTrial, now: float, grace: float, me: str) -> bool:
+    if trial.worker == me:
+        return False
+    if trial.worker:
+        host, _, rest = trial.worker.partition(":")
+        pid = rest.partition(":")[0]
+        if host == HOST and pid.isdigit() and not _pid_alive(int(pid)):
+            return True
+    beat = trial.heartbeat or trial.datetime_start or now
+    return now - beat > grace
+
+
+class Heartbeat:
+    """Calls `beat()` every `interval` seconds on a daemon thread until stopped."""
+
+    def __init__(self, beat: Callable[[], None], interval: float) -> None:
+        self._beat = beat
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="tunelab-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._beat()
+            except Exception:  # noqa: BLE001 - a missed beat must not kill the worker
+                time.sleep(self._interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None

@@ -1,0 +1,162 @@
+"""The optimize loop: ask, run the objective, tell. One code path for every worker.
+
+`n_jobs=k` starts k worker processes (never threads: training holds the GIL)
+that share the study through storage, exactly as remote workers would.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tunelab.errors import GridExhausted, TrialPruned, TunelabError
+from tunelab.trial import FrozenTrial, Trial
+from tunelab.types import TrialState
+
+log = logging.getLogger("tunelab")
+
+Objective = Callable[[Trial], Any]
+Callback = Callable[[Any, FrozenTrial], None]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """When to stop and how to treat failures; the same for every worker."""
+
+    total: int | None  # study-wide trial budget
+    deadline: float | None  # time.time() after which no trial starts
+    catch: tuple[type[BaseException], ...] = (Exception,)
+    max_consecutive_failures: int | None = 5
+    n_jobs: int = 1
+
+    def time_left(self) -> bool:
+        return self.deadline is None or time.time() < self.deadline
+
+
+def set_torch_threads(n_jobs: int) -> None:
+    """Give each worker its share of the cores, if torch is in use: two workers with two
+    threads each on two cores run many times slower than with one thread each."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    try:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, n_jobs)))
+    except RuntimeError:  # pragma: no cover - refused once parallel work has begun
+        pass
+
+
+def run_trials(study: Any, objective: Objective, plan: RunPlan,
+               callbacks: Sequence[Callback] = ()) -> int:
+    """Run trials in this process until the budget, the deadline or the grid ends."""
+    set_torch_threads(plan.n_jobs)
+    done = 0
+    failures_in_row = 0
+    study.fail_lost_trials()
+    try:
+        while plan.time_left():
+            try:
+                trial = study.ask(budget=plan.total)
+            except (StopIteration, GridExhausted):
+                break
+            frozen = _run_one(study, trial, objective, plan.catch)
+            done += 1
+            if frozen.system_attrs.get("raised"):
+                failures_in_row += 1
+                if plan.max_consecutive_failures and failures_in_row >= plan.max_consecutive_failures:
+                    raise TunelabError(
+                        f"{failures_in_row} trials in a row raised an exception; the last: "
+                        f"{frozen.reason}. Fix the objective, then rerun to resume"
+                    )
+            else:
+                failures_in_row = 0
+            for callback in callbacks:
+                callback(study, frozen)
+    finally:
+        study.close()
+    return done
+
+
+def _run_one(study: Any, trial: Trial, objective: Objective,
+             catch: tuple[type[BaseException], ...]) -> FrozenTrial:
+    try:
+        result = objective(trial)
+    except TrialPruned as e:
+        return study._finish(trial, None, TrialState.PRUNED, str(e) or "pruned", {})
+    except GridExhausted as e:
+        return study._finish(trial, None, TrialState.FAIL, str(e), {"interrupted": True})
+    except KeyboardInterrupt:
+        study._finish(trial, None, TrialState.FAIL, "interrupted (Ctrl-C)", {"interrupted": True})
+        raise
+    except Exception as e:
+        frozen = study._finish(trial, None, TrialState.FAIL, describe_error(e), {"raised": True})
+        if isinstance(e, TunelabError) or not isinstance(e, catch):
+            raise  # a bad space or broken storage fails every trial alike: stop
+        log.warning("trial %d failed: %s", frozen.number, frozen.reason)
+        return frozen
+    return study.tell(trial, result)
+
+
+def describe_error(error: BaseException) -> str:
+    """'ValueError: message (at file.py:12)' — the line in the user's code that raised."""
+    frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+# -- worker processes -------------------------------------------------------------------------
+
+
+def _worker_main(open_study: Callable[[], Any], objective: Objective, plan: RunPlan,
+                 callbacks: Sequence[Callback], errors: Any) -> None:
+    try:
+        study = open_study()
+        run_trials(study, objective, plan, callbacks)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BaseException as e:  # noqa: BLE001 - reported to the parent
+        errors.put(str(e) if isinstance(e, TunelabError) else describe_error(e))
+        sys.exit(1)
+
+
+def run_workers(open_study: Callable[[], Any], objective: Objective, plan: RunPlan,
+                callbacks: Sequence[Callback], on_tick: Callable[[], None] | None = None) -> None:
+    """Start `plan.n_jobs` processes that each run `run_trials`, and wait for them."""
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    errors = ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker_main, args=(open_study, objective, plan, callbacks, errors),
+                    name=f"tunelab-worker-{i}", daemon=False)
+        for i in range(plan.n_jobs)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        while any(p.is_alive() for p in procs):
+            for p in procs:
+                p.join(timeout=0.2)
+            if on_tick is not None:
+                on_tick()
+    except KeyboardInterrupt:
+        for p in procs:  # workers record their trial as interrupted, then exit
+            if p.is_alive() and p.pid:
+                os.kill(p.pid, signal.SIGINT)
+        for p in procs:
+            p.join(timeout=30)
+        raise
+    messages = []
+    while not errors.empty():
+        messages.append(errors.get())
+    if messages:
+        raise TunelabError(messages[0])
+    bad = [p.exitcode for p in procs if p.exitcode not in (0, None)]
+    if bad:
+        raise TunelabError(f"a worker process exited with code {bad[0]}; see its output above")

@@ -1,0 +1,85 @@
+"""A live progress bar: trials done of the budget, elapsed time, an ETA from the trial
+durations so far, and the best value. It polls storage, so it shows every worker."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tunelab.types import TrialState
+
+
+class ProgressDisplay:
+    def __init__(self, study: Any, total: int | None, n_jobs: int, interval: float = 0.5) -> None:
+        self._study = study
+        self._total = total
+        self._n_jobs = max(1, n_jobs)
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._progress = Progress(
+            TextColumn("[bold]{task.fields[name]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA {task.fields[eta]}"),
+            TextColumn("best {task.fields[best]}"),
+            TextColumn("{task.fields[extra]}"),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._task = self._progress.add_task(
+            "trials", total=total, name=study.name, eta="?", best="-", extra=""
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        trials = self._study.storage.get_trials(self._study.study_id, with_reports=False)
+        finished = [t for t in trials if t.state.is_finished and not t.system_attrs.get("interrupted")]
+        running = sum(1 for t in trials if t.state is TrialState.RUNNING)
+        durations = [t.duration for t in finished if t.duration is not None]
+        complete = [t.value for t in finished if t.state is TrialState.COMPLETE and t.value is not None]
+        best = None
+        if complete:
+            best = max(complete) if self._study.direction.value == "maximize" else min(complete)
+        eta = None
+        if self._total is not None and durations:
+            left = max(self._total - len(finished) - running, 0) + running / 2
+            eta = statistics.median(durations) * left / self._n_jobs
+        failed = sum(1 for t in finished if t.state is TrialState.FAIL)
+        return {"done": len(finished), "running": running, "best": best, "eta": eta,
+                "failed": failed}
+
+    def refresh(self) -> None:
+        snap = self.snapshot()
+        eta = "?" if snap["eta"] is None else time.strftime("%H:%M:%S", time.gmtime(snap["eta"]))
+        best = "-" if snap["best"] is None else f"{self._study.metric}={snap['best']:.6g}"
+        extra = f"[red]{snap['failed']} failed" if snap["failed"] else ""
+        self._progress.update(self._task, completed=snap["done"], eta=eta, best=best, extra=extra)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.refresh()
+            except Exception:  # noqa: BLE001 - the display must never stop the study
+                pass
+
+    def __enter__(self) -> ProgressDisplay:
+        self._progress.start()
+        self.refresh()
+        self._thread = threading.Thread(target=self._run, name="tunelab-progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        try:
+            self.refresh()
+        finally:
+            self._progress.stop()

@@ -1,0 +1,70 @@
+"""FrozenTrial: an immutable record of one trial, as storage last saw it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from tunelab.types import TrialState
+
+
+def _freeze(mapping: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Report:
+    """Metrics reported at one step (usually an epoch) of a trial."""
+
+    step: int
+    metrics: Mapping[str, float]
+    time: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", _freeze(self.metrics))
+
+
+@dataclass(frozen=True)
+class FrozenTrial:
+    """A trial record. Later writes to storage never change an existing instance."""
+
+    trial_id: int
+    number: int
+    state: TrialState
+    params: Mapping[str, Any] = field(default_factory=dict)
+    value: float | None = None
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    reports: tuple[Report, ...] = ()
+    datetime_start: float | None = None
+    datetime_complete: float | None = None
+    reason: str | None = None
+    worker: str | None = None
+    heartbeat: float | None = None
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    system_attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("params", "metrics", "user_attrs", "system_attrs"):
+            object.__setattr__(self, name, _freeze(getattr(self, name)))
+        object.__setattr__(self, "reports", tuple(self.reports))
+
+    @property
+    def duration(self) -> float | None:
+        if self.datetime_start is None or self.datetime_complete is None:
+            return None
+        return self.datetime_complete - self.datetime_start
+
+    @property
+    def last_step(self) -> int | None:
+        return self.reports[-1].step if self.reports else None
+
+    def intermediate(self, metric: str) -> dict[int, float]:
+        """step -> value of one reported metric."""
+        return {r.step: r.metrics[metric] for r in self.reports if metric in r.metrics}
+
+    @property
+    def counts_toward_budget(self) -> bool:
+        """Interrupted or lost trials do not use up the study's trial budget."""
+        return self.state is not TrialState.WAITING and not self.system_attrs.get("interrupted")

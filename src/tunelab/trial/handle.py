@@ -1,0 +1,82 @@
+"""The Trial handle an objective receives: `trial.hp`, `trial.report()`, `trial.should_prune()`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from tunelab.errors import TrialError
+from tunelab.space import Condition, HyperParameters, Param
+
+
+class TrialHost(Protocol):
+    """What a Trial needs from its study. Keeps `trial` free of study and storage imports."""
+
+    def _suggest(self, trial: Trial, param: Param, conditions: tuple[Condition, ...]) -> Any: ...
+
+    def _report(self, trial: Trial, step: int, metrics: dict[str, float]) -> None: ...
+
+    def _should_prune(self, trial: Trial) -> bool: ...
+
+    def _set_user_attr(self, trial: Trial, key: str, value: Any) -> None: ...
+
+
+class Trial:
+    """One configuration being evaluated. Ask for hyperparameters through `trial.hp`."""
+
+    def __init__(
+        self, host: TrialHost, trial_id: int, number: int, fixed: Mapping[str, Any] | None = None
+    ) -> None:
+        self._host = host
+        self.trial_id = trial_id
+        self.number = number
+        self.fixed: dict[str, Any] = dict(fixed or {})
+        self.hp = HyperParameters(resolver=self._resolve)
+        self.user_attrs: dict[str, Any] = {}
+        self.last_step: int | None = None
+        self.finished = False
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Values chosen so far in this trial, in the order the code asked for them."""
+        return dict(self.hp.values)
+
+    def _resolve(self, param: Param, conditions: tuple[Condition, ...]) -> Any:
+        return self._host._suggest(self, param, conditions)
+
+    def report(self, step: int, /, **metrics: float) -> None:
+        """Store metrics for one step (an epoch, say). Steps must increase."""
+        if self.finished:
+            raise TrialError(f"trial {self.number} is finished; it cannot report any more")
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise TrialError(f"report step must be a non-negative int, but got step={step!r}")
+        if self.last_step is not None and step <= self.last_step:
+            raise TrialError(
+                f"report steps must increase, but got step={step} after step={self.last_step}"
+            )
+        if not metrics:
+            raise TrialError("report() needs at least one metric, e.g. report(3, val_loss=0.2)")
+        clean: dict[str, float] = {}
+        for key, value in metrics.items():
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise TrialError(
+                    f"reported metric {key!r} must be a number, but got {value!r}"
+                ) from None
+            clean[key] = number  # NaN/inf are kept: they tell of divergence
+        self._host._report(self, step, clean)
+        self.last_step = step
+
+    def should_prune(self) -> bool:
+        """True when the study's scheduler says this trial should stop now."""
+        return self._host._should_prune(self)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Attach a JSON-serialisable value to the trial (kept in storage)."""
+        self._host._set_user_attr(self, key, value)
+        self.user_attrs[key] = value
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, params={self.params})"
+
