@@ -1,7 +1,7 @@
 """tunelab: hyperparameter tuning for deep-learning models.
 
-    study = tunelab.create_study("digits", metric="val_accuracy", direction="maximize")
-    study.optimize(objective, n_trials=50)
+study = tunelab.create_study("digits", metric="val_accuracy", direction="maximize")
+study.optimize(objective, n_trials=50)
 """
 
 from tunelab.errors import (

@@ -44,5 +44,5 @@ class GridExhausted(TunelabError):
     """Every cell of the grid has been evaluated or is being evaluated."""
 
 
-class TrialPruned(Exception):  # noqa: N818 - the name users know from other tools
+class TrialPruned(Exception):
     """Raised inside an objective to stop the trial early; it is recorded as PRUNED."""

@@ -11,8 +11,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
-
 from tunelab.samplers.base import SampleRequest, Sampler
 
 _MIN_DIMENSIONS = 32
@@ -28,6 +26,8 @@ class SobolSampler(Sampler):
     def _point(self, number: int, dims: int) -> np.ndarray:
         if self._cache is not None and self._cache[:2] == (number, dims):
             return self._cache[2]
+        from scipy.stats import qmc  # scipy.stats takes ~1 s to import: only when used
+
         engine = qmc.Sobol(d=dims, scramble=True, seed=self.seed)
         if number:
             engine.fast_forward(number)

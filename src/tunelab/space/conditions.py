@@ -14,7 +14,14 @@ class Condition:
     parent_values: tuple[Any, ...]
 
     def is_met(self, values: dict[str, Any]) -> bool:
-        return self.parent_name in values and values[self.parent_name] in self.parent_values
+        if self.parent_name not in values:
+            return False
+        value = values[self.parent_name]
+        # True == 1 in Python, but a Boolean parent and an Int parent are different domains.
+        return any(
+            isinstance(v, bool) == isinstance(value, bool) and v == value
+            for v in self.parent_values
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"parent_name": self.parent_name, "parent_values": list(self.parent_values)}

@@ -132,8 +132,14 @@ class HyperParameters:
         self, param: Param, parent_name: str | None, parent_values: Sequence[Any] | None
     ) -> Any:
         conditions = tuple(self._scopes)
+        if (parent_name is None) != (parent_values is None):
+            raise SearchSpaceError(
+                f"{param.name!r}: parent_name and parent_values go together, but got "
+                f"parent_name={parent_name!r}, parent_values={parent_values!r}; give both "
+                "or neither"
+            )
         if parent_name is not None:
-            conditions += (self._condition(parent_name, parent_values or []),)
+            conditions += (self._condition(parent_name, parent_values),)
         if param.name in self.space:
             check_redefinition(self.space[param.name], param)
         else:

@@ -35,6 +35,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_nan(value: Any) -> bool:
+    return _is_number(value) and math.isnan(float(value))
+
+
 def _check_sampling(name: str, sampling: str | None) -> str:
     sampling = "linear" if sampling is None else str(sampling).lower()
     if sampling not in SAMPLINGS:
@@ -99,7 +103,8 @@ class Param:
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": self.kind, "name": self.name}
         data.update(self.domain())
-        data["default"] = self.default_value
+        # The default as given (None when left out), so from_json rebuilds an equal param.
+        data["default"] = getattr(self, "default", None)
         return data
 
     @staticmethod
@@ -244,7 +249,7 @@ class _Numeric(Param):
 
     @property
     def default_value(self) -> Any:
-        return self.min_value if self.default is None else self.default
+        return self.canonical(self.min_value) if self.default is None else self.default
 
 
 @dataclass(frozen=True)
@@ -274,6 +279,8 @@ class Int(_Numeric):
         if self.step == 1 and self.sampling == "linear":
             object.__setattr__(self, "step", None)
         self._check_default()
+        if self.default is not None:
+            object.__setattr__(self, "default", int(self.default))  # 3.0 -> 3
 
     def contains(self, value: Any) -> bool:
         if not _is_number(value) or not float(value).is_integer():
@@ -331,9 +338,9 @@ class Float(_Numeric):
             if _is_number(v):
                 object.__setattr__(self, label, float(v))
         self._validate_range()
-        if self.default is not None and _is_number(self.default):
-            object.__setattr__(self, "default", float(self.default))
         self._check_default()
+        if self.default is not None:
+            object.__setattr__(self, "default", self.canonical(self.default))
 
     @property
     def is_discrete(self) -> bool:
@@ -352,15 +359,26 @@ class Float(_Numeric):
         return self.step is None or self._on_step(v)
 
     def canonical(self, value: Any) -> float:
-        v = min(max(float(value), self.min_value), self.max_value)
-        return _clean_float(v) if self.step is not None else v
+        if self.step is not None:
+            return self._stepped(round(self._index_of(float(value))))
+        return min(max(float(value), self.min_value), self.max_value)
+
+    def _stepped(self, k: int) -> float:
+        """Value k of the step grid, without binary noise (0.3, not 0.30000000000000004)
+        unless rounding would move it off its step or out of the range."""
+        k = min(max(k, 0), self._n_steps() - 1)
+        raw = min(self._kth(k), self.max_value)
+        clean = _clean_float(raw)
+        if self.min_value <= clean <= self.max_value and abs(self._index_of(clean) - k) < 1e-9:
+            return clean
+        return raw
 
     def from_unit(self, u: float) -> float:
         if self.step is None:
             return self._t_inv(u)
         n = self._n_steps()
         k = min(int(math.floor(min(max(float(u), 0.0), 1.0) * n)), n - 1)
-        return _clean_float(min(self._kth(k), self.max_value))
+        return self._stepped(k)
 
     def to_unit(self, value: Any) -> float:
         if self.step is None:
@@ -378,7 +396,7 @@ class Float(_Numeric):
             raise SearchSpaceError(
                 f"{self.describe()} has {n} values, too many for grid search; use a larger step"
             )
-        return [_clean_float(min(self._kth(k), self.max_value)) for k in range(n)]
+        return [self._stepped(k) for k in range(n)]
 
 
 # ----------------------------------------------------------------------------------------
@@ -416,6 +434,11 @@ class Choice(Param):
                 f"{self.name!r}: Choice needs at least one value, but got an empty list"
             )
         kinds = {_choice_kind(v) for v in values}
+        if any(_is_nan(v) for v in values):
+            raise SearchSpaceError(
+                f"{self.name!r}: Choice values must not be NaN (it equals nothing, so it "
+                f"could never be chosen), but got {list(values)!r}"
+            )
         if len(kinds) > 1 or not kinds <= {"bool", "number", "str"}:
             raise SearchSpaceError(
                 f"{self.name!r}: Choice values must all be numbers, all strings or all "
@@ -443,10 +466,12 @@ class Choice(Param):
                 f"{self.name!r}: ordered=True needs numeric values, but got {list(values)!r}"
             )
         object.__setattr__(self, "ordered", bool(ordered))
-        if self.default is not None and not self.contains(self.default):
-            raise SearchSpaceError(
-                f"{self.name!r}: default={self.default!r} is not one of {list(clean)!r}"
-            )
+        if self.default is not None:
+            if not self.contains(self.default):
+                raise SearchSpaceError(
+                    f"{self.name!r}: default={self.default!r} is not one of {list(clean)!r}"
+                )
+            object.__setattr__(self, "default", self.canonical(self.default))
 
     def _index(self, value: Any) -> int:
         for i, v in enumerate(self.values):
@@ -527,6 +552,11 @@ class Fixed(Param):
             raise SearchSpaceError(
                 f"{self.name!r}: Fixed value must be a number, string or boolean, "
                 f"but got {self.value!r}"
+            )
+        if _is_nan(self.value):
+            raise SearchSpaceError(
+                f"{self.name!r}: Fixed value must not be NaN (it equals nothing, so no "
+                "recorded value could match it)"
             )
 
     def contains(self, value: Any) -> bool:

@@ -111,7 +111,9 @@ class BaseStorage(ABC):
         """Parameter definitions (JSON) in the order they were first registered."""
 
     @abstractmethod
-    def register_params(self, study_id: int, entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def register_params(
+        self, study_id: int, entries: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """Add definitions whose names are new (first writer wins); return the full space."""
 
     # -- trials ---------------------------------------------------------------------------------
@@ -189,7 +191,7 @@ class BaseStorage(ABC):
                 lost.append(t.trial_id)
         return lost
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op unless the backend holds connections
         """Release connections (the storage may be reopened from its URL)."""
 
     @contextlib.contextmanager

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +31,28 @@ def _json(obj: Any, what: str) -> Any:
     return codec.loads(codec.dumps(obj, what))
 
 
+def _own(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The mapping itself when its values are immutable, else a deep copy."""
+    if any(isinstance(v, (list, dict)) for v in mapping.values()):
+        return copy.deepcopy(dict(mapping))
+    return mapping
+
+
+def _detached(t: FrozenTrial) -> FrozenTrial:
+    """A record that shares no mutable value with what the storage holds, so a caller that
+    changes a list inside `params` changes neither storage nor other callers' records."""
+    return replace(
+        t, params=_own(t.params), metrics=_own(t.metrics), user_attrs=_own(t.user_attrs),
+        system_attrs=_own(t.system_attrs),
+        reports=tuple(replace(r, metrics=_own(r.metrics)) for r in t.reports),
+    )
+
+
+def _detached_study(r: StudyRecord) -> StudyRecord:
+    return replace(r, sampler=_own(r.sampler), settings=_own(r.settings),
+                   user_attrs=_own(r.user_attrs))
+
+
 class InMemoryStorage(BaseStorage):
     url = ":memory:"
 
@@ -52,10 +76,11 @@ class InMemoryStorage(BaseStorage):
             )
             self._studies[name] = record
             self._spaces[record.study_id] = []
-            return record
+            return _detached_study(record)
 
     def get_study(self, name: str) -> StudyRecord | None:
-        return self._studies.get(name)
+        record = self._studies.get(name)
+        return _detached_study(record) if record is not None else None
 
     def list_studies(self) -> list[StudySummary]:
         with self._lock:
@@ -63,7 +88,8 @@ class InMemoryStorage(BaseStorage):
             for record in self._studies.values():
                 trials = self.get_trials(record.study_id, with_reports=False)
                 best = best_trial(trials, record.direction)
-                out.append(StudySummary(record, self.count_trials(record.study_id),
+                out.append(StudySummary(_detached_study(record),
+                                        self.count_trials(record.study_id),
                                         best.value if best else None))
             return out
 
@@ -79,7 +105,8 @@ class InMemoryStorage(BaseStorage):
 
     # -- space -----------------------------------------------------------------------------
     def get_space(self, study_id: int) -> list[dict[str, Any]]:
-        return [dict(e) for e in self._spaces.get(study_id, [])]
+        with self._lock:
+            return copy.deepcopy(self._spaces.get(study_id, []))
 
     def register_params(self, study_id, entries):  # type: ignore[no-untyped-def]
         with self._lock:
@@ -94,7 +121,7 @@ class InMemoryStorage(BaseStorage):
     # -- trials ----------------------------------------------------------------------------
     def _put(self, trial: FrozenTrial) -> FrozenTrial:
         self._trials[trial.trial_id] = trial
-        return trial
+        return _detached(trial)
 
     def _running(self, trial_id: int) -> FrozenTrial:
         trial = self.get_trial(trial_id)
@@ -139,7 +166,10 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             t = self._running(trial_id)
             if t.reports and step <= t.reports[-1].step:
-                raise TrialError(f"trial {t.number} already has a report at step {step}")
+                raise TrialError(
+                    f"report steps must increase, but trial {t.number} got step={step} "
+                    f"after step={t.reports[-1].step}"
+                )
             report = Report(step, _json(metrics, "metrics"), time.time())
             self._put(replace(t, reports=(*t.reports, report)))
 
@@ -162,6 +192,8 @@ class InMemoryStorage(BaseStorage):
             t = self.get_trial(trial_id)
             if t.state is not TrialState.RUNNING:
                 return False
+            if value is not None and math.isnan(value):
+                value = None  # as in SQL, which has no NaN
             self._put(replace(
                 t, state=TrialState(state), value=value,
                 metrics=_json(metrics or {}, "metrics"),
@@ -173,13 +205,14 @@ class InMemoryStorage(BaseStorage):
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         try:
-            return self._trials[trial_id]
+            return _detached(self._trials[trial_id])
         except KeyError:
             raise TrialError(f"no trial with id {trial_id}") from None
 
     def get_trials(self, study_id, states=None, with_reports=True):  # type: ignore[no-untyped-def]
         with self._lock:
-            out = [self._trials[tid] for tid, sid in self._study_of.items() if sid == study_id]
+            out = [_detached(self._trials[tid])
+                   for tid, sid in self._study_of.items() if sid == study_id]
         if states is not None:
             out = [t for t in out if t.state in states]
         if not with_reports:
@@ -196,7 +229,12 @@ class InMemoryStorage(BaseStorage):
 
     def locked(self, study_id: int, fn: Callable[[LockedView], T]) -> T:
         with self._lock:
-            return fn(_MemoryView(self, study_id))
+            trials, study_of = dict(self._trials), dict(self._study_of)
+            try:
+                return fn(_MemoryView(self, study_id))
+            except BaseException:  # one transaction: all of it or nothing
+                self._trials, self._study_of = trials, study_of
+                raise
 
 
 class _MemoryView(LockedView):

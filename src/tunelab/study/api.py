@@ -71,22 +71,36 @@ def load_study(
     name: str, storage: str | BaseStorage | None = None, sampler: str | Sampler | dict | None = None
 ) -> Study:
     """Open an existing study; its stored sampler is used unless another is given."""
-    store = get_storage(storage, create_schema=False) if not isinstance(storage, BaseStorage) else storage
+    store = (
+        get_storage(storage, create_schema=False)
+        if not isinstance(storage, BaseStorage)
+        else storage
+    )
     record = store.get_study(_check_name(name))
     if record is None:
         names = [s.record.name for s in store.list_studies()]
         hint = f"studies here: {', '.join(names)}" if names else "this storage has no studies"
         raise StudyNotFoundError(f"no study named {name!r} in {store.url}; {hint}")
-    return Study(record, store, make_sampler(sampler if sampler is not None else dict(record.sampler)))
+    return Study(
+        record, store, make_sampler(sampler if sampler is not None else dict(record.sampler))
+    )
 
 
 def list_studies(storage: str | BaseStorage | None = None) -> list[StudySummary]:
-    store = get_storage(storage, create_schema=False) if not isinstance(storage, BaseStorage) else storage
+    store = (
+        get_storage(storage, create_schema=False)
+        if not isinstance(storage, BaseStorage)
+        else storage
+    )
     return store.list_studies()
 
 
 def delete_study(name: str, storage: str | BaseStorage | None = None) -> None:
-    store = get_storage(storage, create_schema=False) if not isinstance(storage, BaseStorage) else storage
+    store = (
+        get_storage(storage, create_schema=False)
+        if not isinstance(storage, BaseStorage)
+        else storage
+    )
     if not store.delete_study(_check_name(name)):
         raise StudyNotFoundError(f"no study named {name!r} in {store.url}")
 

@@ -67,7 +67,7 @@ class Heartbeat:
         while not self._stop.wait(self._interval):
             try:
                 self._beat()
-            except Exception:  # noqa: BLE001 - a missed beat must not kill the worker
+            except Exception:
                 time.sleep(self._interval)
 
     def stop(self) -> None:

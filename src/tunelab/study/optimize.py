@@ -6,6 +6,7 @@ that share the study through storage, exactly as remote workers would.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -41,20 +42,29 @@ class RunPlan:
         return self.deadline is None or time.time() < self.deadline
 
 
+def torch_threads(n_jobs: int) -> int:
+    """Each worker's share of the cores, or TUNELAB_TORCH_THREADS when set."""
+    override = os.environ.get("TUNELAB_TORCH_THREADS", "").strip()
+    if override:
+        if not override.isdigit() or int(override) < 1:
+            raise ValueError(f"TUNELAB_TORCH_THREADS must be a positive integer, got {override!r}")
+        return int(override)
+    return max(1, (os.cpu_count() or 1) // max(1, n_jobs))
+
+
 def set_torch_threads(n_jobs: int) -> None:
-    """Give each worker its share of the cores, if torch is in use: two workers with two
-    threads each on two cores run many times slower than with one thread each."""
+    """Set torch's thread count deliberately in every worker, if torch is in use: two
+    workers with two threads each on two cores run many times slower than with one each."""
     torch = sys.modules.get("torch")
     if torch is None:
         return
-    try:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, n_jobs)))
-    except RuntimeError:  # pragma: no cover - refused once parallel work has begun
-        pass
+    with contextlib.suppress(RuntimeError):  # refused once parallel work has begun
+        torch.set_num_threads(torch_threads(n_jobs))
 
 
-def run_trials(study: Any, objective: Objective, plan: RunPlan,
-               callbacks: Sequence[Callback] = ()) -> int:
+def run_trials(
+    study: Any, objective: Objective, plan: RunPlan, callbacks: Sequence[Callback] = ()
+) -> int:
     """Run trials in this process until the budget, the deadline or the grid ends."""
     set_torch_threads(plan.n_jobs)
     done = 0
@@ -70,7 +80,10 @@ def run_trials(study: Any, objective: Objective, plan: RunPlan,
             done += 1
             if frozen.system_attrs.get("raised"):
                 failures_in_row += 1
-                if plan.max_consecutive_failures and failures_in_row >= plan.max_consecutive_failures:
+                if (
+                    plan.max_consecutive_failures
+                    and failures_in_row >= plan.max_consecutive_failures
+                ):
                     raise TunelabError(
                         f"{failures_in_row} trials in a row raised an exception; the last: "
                         f"{frozen.reason}. Fix the objective, then rerun to resume"
@@ -84,8 +97,9 @@ def run_trials(study: Any, objective: Objective, plan: RunPlan,
     return done
 
 
-def _run_one(study: Any, trial: Trial, objective: Objective,
-             catch: tuple[type[BaseException], ...]) -> FrozenTrial:
+def _run_one(
+    study: Any, trial: Trial, objective: Objective, catch: tuple[type[BaseException], ...]
+) -> FrozenTrial:
     try:
         result = objective(trial)
     except TrialPruned as e:
@@ -114,27 +128,41 @@ def describe_error(error: BaseException) -> str:
 # -- worker processes -------------------------------------------------------------------------
 
 
-def _worker_main(open_study: Callable[[], Any], objective: Objective, plan: RunPlan,
-                 callbacks: Sequence[Callback], errors: Any) -> None:
+def _worker_main(
+    open_study: Callable[[], Any],
+    objective: Objective,
+    plan: RunPlan,
+    callbacks: Sequence[Callback],
+    errors: Any,
+) -> None:
     try:
         study = open_study()
         run_trials(study, objective, plan, callbacks)
     except KeyboardInterrupt:
         sys.exit(130)
-    except BaseException as e:  # noqa: BLE001 - reported to the parent
+    except BaseException as e:
         errors.put(str(e) if isinstance(e, TunelabError) else describe_error(e))
         sys.exit(1)
 
 
-def run_workers(open_study: Callable[[], Any], objective: Objective, plan: RunPlan,
-                callbacks: Sequence[Callback], on_tick: Callable[[], None] | None = None) -> None:
+def run_workers(
+    open_study: Callable[[], Any],
+    objective: Objective,
+    plan: RunPlan,
+    callbacks: Sequence[Callback],
+    on_tick: Callable[[], None] | None = None,
+) -> None:
     """Start `plan.n_jobs` processes that each run `run_trials`, and wait for them."""
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    ctx = mp.get_context(method)
+    ctx: Any = mp.get_context(method)
     errors = ctx.Queue()
     procs = [
-        ctx.Process(target=_worker_main, args=(open_study, objective, plan, callbacks, errors),
-                    name=f"tunelab-worker-{i}", daemon=False)
+        ctx.Process(
+            target=_worker_main,
+            args=(open_study, objective, plan, callbacks, errors),
+            name=f"tunelab-worker-{i}",
+            daemon=False,
+        )
         for i in range(plan.n_jobs)
     ]
     for p in procs:

@@ -3,6 +3,7 @@ durations so far, and the best value. It polls storage, so it shows every worker
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import threading
 import time
@@ -39,10 +40,14 @@ class ProgressDisplay:
 
     def snapshot(self) -> dict[str, Any]:
         trials = self._study.storage.get_trials(self._study.study_id, with_reports=False)
-        finished = [t for t in trials if t.state.is_finished and not t.system_attrs.get("interrupted")]
+        finished = [
+            t for t in trials if t.state.is_finished and not t.system_attrs.get("interrupted")
+        ]
         running = sum(1 for t in trials if t.state is TrialState.RUNNING)
         durations = [t.duration for t in finished if t.duration is not None]
-        complete = [t.value for t in finished if t.state is TrialState.COMPLETE and t.value is not None]
+        complete = [
+            t.value for t in finished if t.state is TrialState.COMPLETE and t.value is not None
+        ]
         best = None
         if complete:
             best = max(complete) if self._study.direction.value == "maximize" else min(complete)
@@ -51,8 +56,13 @@ class ProgressDisplay:
             left = max(self._total - len(finished) - running, 0) + running / 2
             eta = statistics.median(durations) * left / self._n_jobs
         failed = sum(1 for t in finished if t.state is TrialState.FAIL)
-        return {"done": len(finished), "running": running, "best": best, "eta": eta,
-                "failed": failed}
+        return {
+            "done": len(finished),
+            "running": running,
+            "best": best,
+            "eta": eta,
+            "failed": failed,
+        }
 
     def refresh(self) -> None:
         snap = self.snapshot()
@@ -63,10 +73,8 @@ class ProgressDisplay:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            try:
+            with contextlib.suppress(Exception):
                 self.refresh()
-            except Exception:  # noqa: BLE001 - the display must never stop the study
-                pass
 
     def __enter__(self) -> ProgressDisplay:
         self._progress.start()

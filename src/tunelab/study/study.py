@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tunelab.errors import GridExhausted, SearchSpaceError, StorageError, TrialError
-from tunelab.samplers import Admission, SampleRequest, Sampler, Wait
+from tunelab.samplers import Admission, Sampler, SampleRequest, Wait
 from tunelab.space import Condition, Param, SearchSpace
 from tunelab.space.search_space import Entry
 from tunelab.storage import BaseStorage, InMemoryStorage, StudyRecord
@@ -72,7 +72,9 @@ class Study:
         return self._space
 
     def __repr__(self) -> str:
-        return f"Study(name={self.name!r}, metric={self.metric!r}, direction={self.direction.value!r})"
+        return (
+            f"Study(name={self.name!r}, metric={self.metric!r}, direction={self.direction.value!r})"
+        )
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -111,8 +113,11 @@ class Study:
         rows = []
         for t in self.trials:
             row: dict[str, Any] = {
-                "number": t.number, "state": t.state.value, "value": t.value,
-                "duration": t.duration, "reason": t.reason,
+                "number": t.number,
+                "state": t.state.value,
+                "value": t.value,
+                "duration": t.duration,
+                "reason": t.reason,
             }
             row.update({f"params_{k}": v for k, v in t.params.items()})
             row.update({f"metrics_{k}": v for k, v in t.metrics.items()})
@@ -146,7 +151,9 @@ class Study:
                 break
             fixed = {}
             if self.sampler.needs_lock:
-                frozen, admission = self._storage.locked(self.study_id, lambda v: self._admit(v, budget))
+                frozen, admission = self._storage.locked(
+                    self.study_id, lambda v: self._admit(v, budget)
+                )
                 if admission is Admission.EXHAUSTED:
                     raise GridExhausted(f"study {self.name!r}: every grid cell has been tried")
                 if admission is Admission.WAIT:
@@ -168,8 +175,16 @@ class Study:
         self._heartbeat.start()
         return trial
 
+    def _history_for_sampler(self, history: list[FrozenTrial]) -> list[FrozenTrial]:
+        """Make sure the cached space knows every name the history uses: other workers
+        may have registered parameters this process has not asked for yet."""
+        if any(name not in self._space for t in history for name in t.params):
+            self._space = SearchSpace.from_json(self._storage.get_space(self.study_id))
+        return history
+
     def _admit(self, view: Any, budget: int | None) -> tuple[FrozenTrial | None, Admission]:
-        admission = self.sampler.admit(self._space, view.get_trials())
+        history = self._history_for_sampler(view.get_trials())
+        admission = self.sampler.admit(self._space, history)
         if admission is not Admission.START:
             return None, admission
         return view.create_trial(TrialState.RUNNING, self._worker, budget), admission
@@ -185,8 +200,14 @@ class Study:
         metrics), or with an explicit state. Bad values make the trial FAIL with a reason."""
         return self._finish(trial, values, state, reason, {})
 
-    def _finish(self, trial: Trial | int, values: Any, state: TrialState | None,
-                reason: str | None, attrs: Mapping[str, Any]) -> FrozenTrial:
+    def _finish(
+        self,
+        trial: Trial | int,
+        values: Any,
+        state: TrialState | None,
+        reason: str | None,
+        attrs: Mapping[str, Any],
+    ) -> FrozenTrial:
         handle = trial if isinstance(trial, Trial) else self._running.get(int(trial))
         if handle is None:
             raise TrialError(f"trial {trial!r} was not started by this study object")
@@ -204,8 +225,13 @@ class Study:
             self._flushed.pop(handle.trial_id, None)
         handle.finished = True
         stored = self._storage.finish_trial(
-            handle.trial_id, state, value=value, metrics=metrics, params=params,
-            reason=reason, system_attrs=dict(attrs) or None,
+            handle.trial_id,
+            state,
+            value=value,
+            metrics=metrics,
+            params=params,
+            reason=reason,
+            system_attrs=dict(attrs) or None,
         )
         frozen = self._storage.get_trial(handle.trial_id)
         if not stored:
@@ -222,28 +248,44 @@ class Study:
         if isinstance(values, Mapping):
             metrics = {str(k): v for k, v in values.items()}
             if self.metric not in metrics:
-                return fail, None, metrics, (
-                    f"the objective returned metrics {sorted(metrics)} without the study's "
-                    f"metric {self.metric!r}; return it, or create the study with metric= one of these"
+                return (
+                    fail,
+                    None,
+                    metrics,
+                    (
+                        f"the objective returned metrics {sorted(metrics)} without the study's "
+                        f"metric {self.metric!r}; return it, or create the study with metric= one of these"
+                    ),
                 )
             raw = metrics[self.metric]
         else:
             raw = values
             metrics = {}
         if isinstance(raw, bool) or raw is None:
-            return fail, None, metrics, (
-                f"the objective returned {raw!r}; return a number or a dict with {self.metric!r}"
+            return (
+                fail,
+                None,
+                metrics,
+                (f"the objective returned {raw!r}; return a number or a dict with {self.metric!r}"),
             )
         try:
             number = float(raw)
         except (TypeError, ValueError):
-            return fail, None, metrics, (
-                f"the objective returned {raw!r}, which is not a number; return a number "
-                f"or a dict with {self.metric!r}"
+            return (
+                fail,
+                None,
+                metrics,
+                (
+                    f"the objective returned {raw!r}, which is not a number; return a number "
+                    f"or a dict with {self.metric!r}"
+                ),
             )
         if not math.isfinite(number):
-            return fail, None, {**metrics, self.metric: number}, (
-                f"the objective returned {self.metric}={number} (diverged?)"
+            return (
+                fail,
+                None,
+                {**metrics, self.metric: number},
+                (f"the objective returned {self.metric}={number} (diverged?)"),
             )
         metrics[self.metric] = number
         clean: dict[str, Any] = {}
@@ -281,7 +323,11 @@ class Study:
                 )
             return param.canonical(value)
         if not self.sampler.needs_lock:
-            history = self._storage.get_trials(self.study_id) if self.sampler.needs_history else ()
+            history = (
+                self._history_for_sampler(self._storage.get_trials(self.study_id))
+                if self.sampler.needs_history
+                else []
+            )
             return self.sampler.sample(self._request(trial, param, conditions, history))
         delay = WAIT_POLL_S
         while True:
@@ -294,14 +340,22 @@ class Study:
                 delay = min(delay * 2, WAIT_POLL_MAX_S)
                 self.fail_lost_trials(force=True)
 
-    def _request(self, trial: Trial, param: Param, conditions: tuple[Condition, ...],
-                 history: Sequence[FrozenTrial]) -> SampleRequest:
-        return SampleRequest(trial.number, param, conditions, dict(trial.hp.values),
-                             self._space, history)
+    def _request(
+        self,
+        trial: Trial,
+        param: Param,
+        conditions: tuple[Condition, ...],
+        history: Sequence[FrozenTrial],
+    ) -> SampleRequest:
+        return SampleRequest(
+            trial.number, param, conditions, dict(trial.hp.values), self._space, history
+        )
 
-    def _decide(self, view: Any, trial: Trial, param: Param,
-                conditions: tuple[Condition, ...]) -> Any:
-        value = self.sampler.sample(self._request(trial, param, conditions, view.get_trials()))
+    def _decide(
+        self, view: Any, trial: Trial, param: Param, conditions: tuple[Condition, ...]
+    ) -> Any:
+        history = self._history_for_sampler(view.get_trials())
+        value = self.sampler.sample(self._request(trial, param, conditions, history))
         value = param.validate_value(value)
         with self._lock:
             params = {**trial.hp.values, param.name: value}
@@ -332,10 +386,8 @@ class Study:
         with self._lock:
             running = list(self._running.values())
         for trial in running:
-            try:
+            with contextlib.suppress(TrialError, StorageError):
                 self._flush(trial)
-            except (TrialError, StorageError):
-                pass
         self._storage.heartbeat([t.trial_id for t in running], time.time())
 
     def fail_lost_trials(self, force: bool = True) -> list[int]:
@@ -378,8 +430,9 @@ class Study:
         from tunelab.study.optimize import RunPlan, run_trials, run_workers
         from tunelab.study.progress import ProgressDisplay
 
-        if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int)
-                                     or n_trials < 0):
+        if n_trials is not None and (
+            isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0
+        ):
             raise ValueError(f"n_trials must be a non-negative int or None, got {n_trials!r}")
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
@@ -390,8 +443,13 @@ class Study:
         total = n_trials
         if add and n_trials is not None:
             total = self._storage.count_trials(self.study_id).budget_used + n_trials
-        plan = RunPlan(total, None if timeout is None else time.time() + timeout,
-                       tuple(catch), max_consecutive_failures, n_jobs)
+        plan = RunPlan(
+            total,
+            None if timeout is None else time.time() + timeout,
+            tuple(catch),
+            max_consecutive_failures,
+            n_jobs,
+        )
         progress = ProgressDisplay(self, total, n_jobs) if show_progress_bar else None
         with progress if progress is not None else contextlib.nullcontext():
             if n_jobs == 1:

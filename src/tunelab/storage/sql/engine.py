@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 from tunelab.errors import StorageError
+from tunelab.storage.sql import schema
 
 T = TypeVar("T")
 
@@ -38,7 +39,7 @@ def normalize_url(url: str) -> str:
     return text
 
 
-def _check_sqlite_file(database: str | None, display: str) -> None:
+def _check_sqlite_file(database: str | None, display: str, must_exist: bool) -> None:
     if not database or database == ":memory:":
         raise StorageError(
             f"{display}: an in-memory SQLite database cannot be shared between connections; "
@@ -52,6 +53,10 @@ def _check_sqlite_file(database: str | None, display: str) -> None:
         )
     if path.is_dir():
         raise StorageError(f"cannot open {display}: {str(path)!r} is a folder, not a file")
+    if must_exist and not path.exists():
+        raise StorageError(
+            f"no database at {str(path)!r}; run a study first (tunelab run …) or give --storage"
+        )
     if path.exists() and path.stat().st_size > 0:
         with path.open("rb") as fh:
             head = fh.read(16)
@@ -62,7 +67,8 @@ def _check_sqlite_file(database: str | None, display: str) -> None:
             )
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, must_exist: bool = False) -> Engine:
+    """An engine for `url`; with `must_exist`, a missing SQLite file is an error, not created."""
     text = normalize_url(url)
     try:
         parsed = make_url(text)
@@ -70,7 +76,7 @@ def make_engine(url: str) -> Engine:
         raise StorageError(f"malformed storage URL {text!r}; {_URL_HINT}") from None
     display = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite":
-        _check_sqlite_file(parsed.database, display)
+        _check_sqlite_file(parsed.database, display, must_exist)
         try:
             engine = create_engine(
                 parsed, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
@@ -98,7 +104,8 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        cur.execute("PRAGMA journal_mode=WAL")
+        if _is_empty_or_tunelab(cur):  # never rewrite the header of someone else's database
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -107,6 +114,14 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         immediate = conn.get_execution_options().get("tunelab_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _is_empty_or_tunelab(cur) -> bool:  # type: ignore[no-untyped-def]
+    """Switching to WAL rewrites the file header, so it is done only for a new database or
+    a tunelab one; any other database is refused by the schema check, byte for byte intact."""
+    cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    names = {row[0] for row in cur.fetchall()}
+    return not names or schema.meta.name in names
 
 
 def is_lock_error(error: BaseException) -> bool:

@@ -33,7 +33,9 @@ def read_version(conn: Connection) -> int | None:
         select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
     ).first()
     if row is None:
-        raise SchemaVersionError("the tunelab_meta table has no schema_version; the file is damaged")
+        raise SchemaVersionError(
+            "the tunelab_meta table has no schema_version; the file is damaged"
+        )
     return int(row[0])
 
 
@@ -50,9 +52,9 @@ def ensure_schema(engine: Engine, url: str, create: bool = True) -> int:
                         f"(tunelab run …) or run `tunelab db upgrade {url}`"
                     )
                 schema.metadata.create_all(conn)
-                conn.execute(
-                    schema.meta.insert().values(key="schema_version", value=str(schema.SCHEMA_VERSION))
-                )
+                conn.execute(schema.meta.insert().values(
+                    key="schema_version", value=str(schema.SCHEMA_VERSION)
+                ))
                 return schema.SCHEMA_VERSION
             return version
 

@@ -55,7 +55,7 @@ class SQLStorage(BaseStorage):
 
     def __init__(self, url: str, create_schema: bool = True) -> None:
         self.url = normalize_url(url)
-        self._engine = make_engine(self.url)
+        self._engine = make_engine(self.url, must_exist=not create_schema)
         self._postgres = self._engine.dialect.name == "postgresql"
         self.display_url = self._engine.url.render_as_string(hide_password=True)
         try:
@@ -179,18 +179,20 @@ class SQLStorage(BaseStorage):
         ).scalar_one()
         now = time.time()
         running = state is TrialState.RUNNING
+        params_json = codec.dumps(params or {}, "params")
+        attrs_json = codec.dumps(system_attrs or {}, "system attributes")
         trial_id = conn.execute(insert(TR).values(
             study_id=study_id, number=number, state=state.value,
-            params_json=codec.dumps(params or {}, "params"), metrics_json="{}",
+            params_json=params_json, metrics_json="{}",
             worker=worker, heartbeat=now if running else None,
             datetime_start=now if running else None, user_attrs_json="{}",
-            system_attrs_json=codec.dumps(system_attrs or {}, "system attributes"),
-            interrupted=False,
+            system_attrs_json=attrs_json,
+            interrupted=bool((system_attrs or {}).get("interrupted")),
         ).returning(TR.c.trial_id)).scalar_one()
-        return FrozenTrial(
-            trial_id=trial_id, number=number, state=state, params=dict(params or {}),
+        return FrozenTrial(  # from the stored JSON, exactly as a later read returns it
+            trial_id=trial_id, number=number, state=state, params=codec.loads(params_json),
             datetime_start=now if running else None, worker=worker,
-            heartbeat=now if running else None, system_attrs=dict(system_attrs or {}),
+            heartbeat=now if running else None, system_attrs=codec.loads(attrs_json),
         )
 
     def create_trial(self, study_id, state, worker=None, params=None, system_attrs=None,  # type: ignore[no-untyped-def]
@@ -246,6 +248,12 @@ class SQLStorage(BaseStorage):
             state = conn.execute(select(TR.c.state).where(TR.c.trial_id == trial_id)).scalar()
             if state != TrialState.RUNNING.value:
                 raise TrialError(f"trial id {trial_id} is {state}, not RUNNING; report refused")
+            last = conn.execute(select(func.max(R.c.step)).where(R.c.trial_id == trial_id)).scalar()
+            if last is not None and step <= last:
+                raise TrialError(
+                    f"report steps must increase, but trial id {trial_id} got step={step} "
+                    f"after step={last}"
+                )
             conn.execute(insert(R).values(trial_id=trial_id, step=step, metrics_json=text,
                                           time=time.time()))
             conn.execute(update(TR).where(TR.c.trial_id == trial_id).values(heartbeat=time.time()))
@@ -259,7 +267,9 @@ class SQLStorage(BaseStorage):
         codec.dumps(value, f"user attribute {key!r}")
 
         def op(conn: Connection) -> None:
-            text = conn.execute(select(TR.c.user_attrs_json).where(TR.c.trial_id == trial_id)).scalar()
+            text = conn.execute(
+                select(TR.c.user_attrs_json).where(TR.c.trial_id == trial_id)
+            ).scalar()
             if text is None:
                 raise TrialError(f"no trial with id {trial_id}")
             attrs = {**codec.loads(text, {}), key: value}

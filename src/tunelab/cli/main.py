@@ -1,0 +1,257 @@
+"""`tunelab`: run studies from scripts, and look at what they found.
+
+Every user mistake ends in one clear line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+import tunelab
+from tunelab.cli import export, render
+from tunelab.cli.script import find_objective, load_script
+from tunelab.errors import TunelabError
+from tunelab.samplers import SAMPLERS
+from tunelab.types import TrialState
+
+out = Console()
+STORAGE_HELP = "Database URL or SQLite file path (default: ./tunelab.db)."
+
+
+class CLIError(click.ClickException):
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def _fail(e: BaseException) -> CLIError:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return CLIError(text)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(tunelab.__version__, prog_name="tunelab")
+def cli() -> None:
+    """Tune the hyperparameters of deep-learning models."""
+
+
+@cli.command()
+@click.argument("script", type=click.Path(dir_okay=False))
+@click.option("--study", "study_name", help="Study name (default: the script's file name).")
+@click.option("--trials", type=click.IntRange(min=1), help="Trials the study should hold in total.")
+@click.option("--add", is_flag=True, help="Run --trials more trials instead of topping up to it.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop starting trials after S seconds.",
+)
+@click.option(
+    "--sampler",
+    type=click.Choice(sorted(SAMPLERS)),
+    help="Search algorithm (default: the study's, else random).",
+)
+@click.option("--storage", help=STORAGE_HELP)
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes."
+)
+@click.option("--seed", type=click.IntRange(min=0), help="Seed for the sampler.")
+@click.option(
+    "--metric", help="Metric to optimize (default: the script's METRIC, else val_accuracy)."
+)
+@click.option(
+    "--direction",
+    type=click.Choice(["maximize", "minimize"]),
+    help="Default: the script's DIRECTION, else maximize.",
+)
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+def run(
+    script: str,
+    study_name: str | None,
+    trials: int | None,
+    add: bool,
+    timeout: float | None,
+    sampler: str | None,
+    storage: str | None,
+    jobs: int,
+    seed: int | None,
+    metric: str | None,
+    direction: str | None,
+    no_progress: bool,
+) -> None:
+    """Run SCRIPT's `objective(trial)` as a study; rerunning the same command resumes it."""
+    if trials is None and timeout is None and sampler != "grid":
+        raise CLIError("say how long to search: --trials N, --timeout S, or --sampler grid")
+    module = load_script(script)
+    objective = find_objective(module, script)
+    name = study_name or Path(script).stem
+    study = tunelab.create_study(
+        name,
+        storage=storage,
+        metric=str(metric or getattr(module, "METRIC", "val_accuracy")),
+        direction=str(direction or getattr(module, "DIRECTION", "maximize")),
+        sampler=sampler,
+        seed=seed,
+    )
+    before = study.storage.count_trials(study.study_id).budget_used
+    out.print(
+        f"study [bold]{name}[/] in {study.storage.url} · {study.sampler!r} · {before} trials so far"
+    )
+    try:
+        study.optimize(
+            objective,
+            n_trials=trials,
+            timeout=timeout,
+            n_jobs=jobs,
+            add=add,
+            show_progress_bar=not no_progress,
+        )
+    except KeyboardInterrupt:
+        counts = study.storage.count_trials(study.study_id)
+        click.echo(
+            f"\ninterrupted: {counts.budget_used} trials are stored in {study.storage.url}; "
+            "rerun the same command to resume",
+            err=True,
+        )
+        sys.exit(130)
+    _summary(study)
+
+
+def _summary(study: Any) -> None:
+    counts = study.storage.count_trials(study.study_id)
+    out.print(
+        f"{counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
+        f"{counts[TrialState.FAIL] - counts.interrupted} failed"
+        + (f", {counts.interrupted} interrupted" if counts.interrupted else "")
+    )
+    top = study.top_trials(1)
+    if top:
+        best = top[0]
+        out.print(
+            render.params_table(
+                dict(best.params),
+                f"best trial #{best.number}: {study.metric} = {render.fmt(best.value)}",
+            )
+        )
+
+
+@cli.command()
+@click.option("--storage", help=STORAGE_HELP)
+def studies(storage: str | None) -> None:
+    """List the studies in a storage."""
+    summaries = tunelab.list_studies(storage)
+    if not summaries:
+        out.print("no studies yet")
+        return
+    out.print(render.studies_table(summaries))
+
+
+@cli.command()
+@click.argument("study_name", metavar="STUDY")
+@click.option("--storage", help=STORAGE_HELP)
+@click.option("--top", "top_k", type=click.IntRange(min=1), default=10, show_default=True)
+def show(study_name: str, storage: str | None, top_k: int) -> None:
+    """Show a study's best trials and best hyperparameters."""
+    study = tunelab.load_study(study_name, storage)
+    counts = study.storage.count_trials(study.study_id)
+    out.print(
+        f"study [bold]{study.name}[/] · {study.direction.value} {study.metric} · "
+        f"{counts.total} trials ({counts[TrialState.COMPLETE]} complete, "
+        f"{counts[TrialState.PRUNED]} pruned, {counts[TrialState.FAIL]} failed, "
+        f"{counts[TrialState.RUNNING]} running)"
+    )
+    top = study.top_trials(top_k)
+    if not top:
+        out.print("no complete trial yet")
+        failed = study.get_trials([TrialState.FAIL])
+        if failed:
+            out.print(f"last failure: {failed[-1].reason}")
+        return
+    out.print(render.trials_table(top, study.metric, f"top {len(top)} trials"))
+    out.print(render.params_table(dict(top[0].params), "best hyperparameters"))
+
+
+@cli.command(name="export")
+@click.argument("study_name", metavar="STUDY")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option("--storage", help=STORAGE_HELP)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: stdout)."
+)
+def export_cmd(study_name: str, fmt: str, storage: str | None, output: str | None) -> None:
+    """Export every trial of a study as CSV or JSON."""
+    study = tunelab.load_study(study_name, storage)
+    trials = study.trials
+    if fmt == "json":
+        text = export.to_json(
+            trials, {"name": study.name, "metric": study.metric, "direction": study.direction.value}
+        )
+    else:
+        text = export.to_csv(trials)
+    if output:
+        Path(output).write_text(text)
+        click.echo(f"wrote {len(trials)} trials to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("study_name", metavar="STUDY")
+@click.option("--storage", help=STORAGE_HELP)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete(study_name: str, storage: str | None, yes: bool) -> None:
+    """Delete a study and all its trials."""
+    if not yes and not click.confirm(f"delete study {study_name!r} and all its trials?"):
+        raise CLIError("not deleted")
+    tunelab.delete_study(study_name, storage)
+    click.echo(f"deleted study {study_name!r}", err=True)
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@click.argument("url")
+def upgrade(url: str) -> None:
+    """Create or upgrade the tunelab schema in URL."""
+    from tunelab.storage.sql import upgrade as run_upgrade
+    from tunelab.storage.sql.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        start, end = run_upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo(
+        f"schema version {start} -> {end}" if start != end else f"schema is current (v{end})"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="tunelab", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        if isinstance(e, CLIError):
+            e.show()
+        else:
+            click.echo(f"error: {e.format_message()}", err=True)
+        sys.exit(e.exit_code)
+    except (TunelabError, ValueError, ImportError) as e:
+        _fail(e).show()
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

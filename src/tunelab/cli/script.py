@@ -1,0 +1,56 @@
+"""Loading a user's tuning script: a Python file that defines `objective(trial)`."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tunelab.errors import TunelabError
+
+
+class ScriptError(TunelabError):
+    """The script is missing, does not load, or lacks what tunelab needs."""
+
+
+def load_script(path: str) -> ModuleType:
+    """Import the script as a module (not as __main__, so its `if __name__ ==
+    "__main__":` block does not run). Its folder goes on sys.path for local imports."""
+    if not Path(path).is_file():
+        raise ScriptError(f"no such script: {path!r}; give the path of a .py file")
+    file = Path(path).resolve()
+    folder = str(file.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = f"tunelab_script_{file.stem}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise ScriptError(f"cannot load {path!r} as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        raise ScriptError(f"{path} has a syntax error at line {e.lineno}: {e.msg}") from None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(file)]
+        where = f" (line {frames[-1].lineno})" if frames else ""
+        raise ScriptError(f"{path} failed to load{where}: {type(e).__name__}: {e}") from None
+    return module
+
+
+def find_objective(module: ModuleType, path: str) -> Any:
+    objective = getattr(module, "objective", None)
+    if objective is None:
+        raise ScriptError(
+            f"{path} defines no `objective(trial)` function; define one that builds and "
+            "trains a model with trial.hp and returns the metric"
+        )
+    if not callable(objective):
+        raise ScriptError(f"{path}: `objective` must be a function, but it is {objective!r}")
+    return objective

@@ -1,0 +1,762 @@
+"""The storage conformance suite: the `BaseStorage` contract, as tests.
+
+Subclass `StorageConformance` in a test module and implement `make_storage`:
+
+    class TestMyStorage(StorageConformance):
+        def make_storage(self, tmp_path):
+            return MyStorage(tmp_path / "db")
+
+Every test then runs on that backend. `open_again` may return a second handle on
+the same data (another connection), so that records handed out by one handle are
+checked against writes made through another.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tunelab.errors import StorageError, StudyConflictError, TrialError
+from tunelab.storage.base import BaseStorage, LockedView, StudyRecord
+from tunelab.trial import FrozenTrial
+from tunelab.types import Direction, TrialState
+
+RUNNING, WAITING = TrialState.RUNNING, TrialState.WAITING
+COMPLETE, FAIL, PRUNED = TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED
+
+
+def _snapshot(trial: FrozenTrial) -> dict[str, Any]:
+    """Every field of a record as plain values, to compare before and after."""
+    out = {f.name: getattr(trial, f.name) for f in dataclasses.fields(trial)}
+    for name in ("params", "metrics", "user_attrs", "system_attrs"):
+        out[name] = dict(out[name])
+    out["reports"] = [(r.step, dict(r.metrics), r.time) for r in trial.reports]
+    return out
+
+
+def _run_threads(n: int, target: Callable[[int], None]) -> None:
+    """Run `target(i)` on n threads that start together; re-raise the first error."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            target(i)
+        except BaseException as e:  # handed to the test thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    if errors:
+        raise errors[0]
+
+
+class StorageConformance:
+    """Tests every storage backend must pass. Subclasses implement `make_storage`."""
+
+    def make_storage(self, tmp_path: Path) -> BaseStorage:
+        raise NotImplementedError("a conformance test class must implement make_storage()")
+
+    def open_again(self, storage: BaseStorage) -> BaseStorage:
+        """A second handle on the same data; backends without one return `storage`."""
+        return storage
+
+    @pytest.fixture
+    def storage(self, tmp_path: Path) -> Iterator[BaseStorage]:
+        store = self.make_storage(tmp_path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @pytest.fixture
+    def other(self, storage: BaseStorage) -> Iterator[BaseStorage]:
+        store = self.open_again(storage)
+        try:
+            yield store
+        finally:
+            if store is not storage:
+                store.close()
+
+    @pytest.fixture
+    def study(self, storage: BaseStorage) -> StudyRecord:
+        return storage.create_study("s", "loss", Direction.MINIMIZE, {"name": "random"}, {})
+
+    # -- studies -----------------------------------------------------------------------------
+    def test_create_and_get_study(self, storage: BaseStorage) -> None:
+        rec = storage.create_study(
+            "digits", "val_accuracy", "max", {"name": "grid", "seed": 3},
+            {"heartbeat_interval": 0.5, "nested": {"a": [1, 2]}},
+        )
+        assert (rec.name, rec.metric, rec.direction) == ("digits", "val_accuracy",
+                                                         Direction.MAXIMIZE)
+        got = storage.get_study("digits")
+        assert got is not None
+        assert got.study_id == rec.study_id
+        assert got.direction is Direction.MAXIMIZE
+        assert dict(got.sampler) == {"name": "grid", "seed": 3}
+        assert dict(got.settings) == {"heartbeat_interval": 0.5, "nested": {"a": [1, 2]}}
+        assert got.created_at > 0
+        assert storage.get_study("nope") is None
+
+    def test_duplicate_study_name_conflicts(self, storage: BaseStorage, study: StudyRecord) -> None:
+        storage.create_trial(study.study_id, RUNNING, "w")
+        with pytest.raises(StudyConflictError, match="'s'"):
+            storage.create_study("s", "acc", "maximize", {}, {})
+        kept = storage.get_study("s")
+        assert kept is not None
+        assert (kept.study_id, kept.metric, kept.direction) == (study.study_id, "loss",
+                                                                Direction.MINIMIZE)
+        assert len(storage.get_trials(study.study_id)) == 1
+
+    def test_study_settings_must_be_json(self, storage: BaseStorage) -> None:
+        with pytest.raises(StorageError, match="JSON"):
+            storage.create_study("bad", "loss", "minimize", {"name": "random"},
+                                 {"fn": object()})
+        assert storage.get_study("bad") is None
+        assert storage.list_studies() == []
+
+    def test_list_studies_summarises_each_study(self, storage: BaseStorage) -> None:
+        lo = storage.create_study("lo", "loss", "minimize", {}, {})
+        hi = storage.create_study("hi", "acc", "maximize", {}, {})
+        storage.create_study("empty", "acc", "maximize", {}, {})
+        for rec in (lo, hi):
+            for value in (0.3, 0.1, 0.7):
+                t = storage.create_trial(rec.study_id, RUNNING, "w")
+                assert t is not None
+                storage.finish_trial(t.trial_id, COMPLETE, value=value)
+            t = storage.create_trial(rec.study_id, RUNNING, "w")
+            assert t is not None
+            storage.finish_trial(t.trial_id, FAIL, reason="boom")
+        summaries = {s.record.name: s for s in storage.list_studies()}
+        assert set(summaries) == {"lo", "hi", "empty"}
+        assert summaries["lo"].best_value == pytest.approx(0.1)
+        assert summaries["hi"].best_value == pytest.approx(0.7)  # ignores the failed trial
+        assert summaries["empty"].best_value is None
+        assert summaries["lo"].counts[COMPLETE] == 3
+        assert summaries["lo"].counts[FAIL] == 1
+        assert summaries["empty"].counts.total == 0
+
+    def test_delete_study_removes_everything_of_it_only(self, storage: BaseStorage) -> None:
+        gone = storage.create_study("gone", "loss", "minimize", {}, {})
+        kept = storage.create_study("kept", "loss", "minimize", {}, {})
+        storage.register_params(gone.study_id, [{"name": "x"}])
+        for rec in (gone, kept):
+            t = storage.create_trial(rec.study_id, RUNNING, "w")
+            assert t is not None
+            storage.add_report(t.trial_id, 0, {"loss": 1.0})
+        gone_trial = storage.get_trials(gone.study_id)[0]
+
+        assert storage.delete_study("gone") is True
+        assert storage.get_study("gone") is None
+        assert storage.delete_study("gone") is False
+        with pytest.raises(TrialError):
+            storage.get_trial(gone_trial.trial_id)
+        assert [t.number for t in storage.get_trials(kept.study_id)] == [0]
+        assert len(storage.get_trials(kept.study_id)[0].reports) == 1
+
+        again = storage.create_study("gone", "acc", "maximize", {}, {})  # the name is free
+        assert storage.get_space(again.study_id) == []
+        first = storage.create_trial(again.study_id, RUNNING, "w")
+        assert first is not None and first.number == 0
+
+    # -- the search space registry -----------------------------------------------------------
+    def test_register_params_first_writer_wins_in_order(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        a = {"name": "a", "type": "Choice", "values": [1, 2]}
+        b = {"name": "b", "type": "Float", "low": 0.0, "high": 1.0}
+        space = storage.register_params(study.study_id, [a, b])
+        assert space == [a, b]
+        later = [{"name": "c", "type": "Int"}, {"name": "a", "type": "Choice", "values": [9]}]
+        space = storage.register_params(study.study_id, later)
+        assert [e["name"] for e in space] == ["a", "b", "c"]
+        assert space[0] == a  # the first definition of `a` stays
+        assert storage.get_space(study.study_id) == space
+
+    def test_register_params_duplicate_names_in_one_call(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        space = storage.register_params(
+            study.study_id, [{"name": "z", "v": 1}, {"name": "y"}, {"name": "z", "v": 2}]
+        )
+        assert space == [{"name": "z", "v": 1}, {"name": "y"}]
+
+    def test_spaces_are_per_study(self, storage: BaseStorage, study: StudyRecord) -> None:
+        other = storage.create_study("t", "loss", "minimize", {}, {})
+        storage.register_params(study.study_id, [{"name": "x", "v": 1}])
+        storage.register_params(other.study_id, [{"name": "y"}, {"name": "x", "v": 2}])
+        assert storage.get_space(study.study_id) == [{"name": "x", "v": 1}]
+        assert storage.get_space(other.study_id) == [{"name": "y"}, {"name": "x", "v": 2}]
+
+    def test_space_handed_out_is_a_copy(self, storage: BaseStorage, study: StudyRecord) -> None:
+        space = storage.register_params(study.study_id, [{"name": "a", "values": [1, 2]}])
+        space[0]["values"].append(3)
+        space.append({"name": "intruder"})
+        storage.get_space(study.study_id)[0]["name"] = "renamed"
+        assert storage.get_space(study.study_id) == [{"name": "a", "values": [1, 2]}]
+
+    def test_params_definitions_must_be_json(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        with pytest.raises(StorageError, match="JSON"):
+            storage.register_params(study.study_id, [{"name": "a", "fn": object()}])
+        assert storage.get_space(study.study_id) == []
+
+    # -- creating trials ---------------------------------------------------------------------
+    def test_trial_numbers_count_from_zero_per_study(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        other = storage.create_study("t", "loss", "minimize", {}, {})
+        mine, theirs = [], []
+        for _ in range(3):
+            for rec, out in ((study, mine), (other, theirs)):
+                t = storage.create_trial(rec.study_id, RUNNING, "w")
+                assert t is not None
+                out.append(t)
+        assert [t.number for t in mine] == [0, 1, 2]
+        assert [t.number for t in theirs] == [0, 1, 2]
+        ids = [t.trial_id for t in mine + theirs]
+        assert len(set(ids)) == 6
+        assert [t.number for t in storage.get_trials(study.study_id)] == [0, 1, 2]
+
+    def test_waiting_trials_take_numbers_too(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        states = [RUNNING, WAITING, RUNNING]
+        numbers = [storage.create_trial(study.study_id, s).number for s in states]  # type: ignore[union-attr]
+        assert numbers == [0, 1, 2]
+
+    def test_created_trial_fields(self, storage: BaseStorage, study: StudyRecord) -> None:
+        run = storage.create_trial(
+            study.study_id, RUNNING, "host:1:ab", params={"b": (1, 2), "a": np.float64(0.5)},
+            system_attrs={"fixed_params": {"x": 1}},
+        )
+        assert run is not None
+        assert run.state is RUNNING and run.worker == "host:1:ab"
+        assert run.datetime_start is not None and run.heartbeat is not None
+        assert run.datetime_complete is None and run.value is None and run.reports == ()
+        # what comes back is the stored JSON: a tuple becomes a list, numpy a float
+        assert dict(run.params) == {"b": [1, 2], "a": 0.5}
+        assert list(run.params) == ["b", "a"]
+        assert type(run.params["a"]) is float
+        stored = storage.get_trial(run.trial_id)
+        assert _snapshot(stored) == _snapshot(run)
+
+        wait = storage.create_trial(study.study_id, WAITING)
+        assert wait is not None
+        assert wait.state is WAITING
+        assert wait.datetime_start is None and wait.heartbeat is None and wait.worker is None
+
+    def test_trial_params_must_be_json(self, storage: BaseStorage, study: StudyRecord) -> None:
+        with pytest.raises(StorageError, match="JSON"):
+            storage.create_trial(study.study_id, RUNNING, "w", params={"f": object()})
+        with pytest.raises(StorageError, match="JSON"):
+            storage.create_trial(study.study_id, WAITING, system_attrs={"f": {1, 2}})
+        assert storage.get_trials(study.study_id) == []
+        t = storage.create_trial(study.study_id, RUNNING, "w")
+        assert t is not None and t.number == 0  # nothing was half-stored
+
+    def test_budget_refuses_beyond_it(self, storage: BaseStorage, study: StudyRecord) -> None:
+        sid = study.study_id
+        made = [storage.create_trial(sid, RUNNING, "w", budget=3) for _ in range(5)]
+        assert [t.number for t in made[:3]] == [0, 1, 2]  # type: ignore[union-attr]
+        assert made[3:] == [None, None]
+        assert storage.count_trials(sid).total == 3
+        assert storage.create_trial(sid, RUNNING, "w", budget=0) is None
+
+    def test_budget_ignores_waiting_and_interrupted(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        sid = study.study_id
+        storage.create_trial(sid, WAITING)
+        first = storage.create_trial(sid, RUNNING, "w", budget=2)
+        assert first is not None
+        storage.finish_trial(first.trial_id, FAIL, reason="lost",
+                             system_attrs={"interrupted": True})
+        raised = storage.create_trial(sid, RUNNING, "w", budget=2)
+        assert raised is not None
+        storage.finish_trial(raised.trial_id, FAIL, reason="ValueError",
+                             system_attrs={"raised": True})  # an ordinary failure counts
+        assert storage.create_trial(sid, RUNNING, "w", budget=2) is not None
+        assert storage.create_trial(sid, RUNNING, "w", budget=2) is None
+        counts = storage.count_trials(sid)
+        assert counts.budget_used == 2
+        assert counts.total == 4
+
+    def test_trial_created_interrupted_counts_as_interrupted(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        storage.create_trial(study.study_id, FAIL, system_attrs={"interrupted": True})
+        counts = storage.count_trials(study.study_id)
+        assert counts.interrupted == 1
+        assert counts.budget_used == 0
+
+    def test_concurrent_creates_respect_budget_and_numbering(
+        self, storage: BaseStorage, study: StudyRecord, other: BaseStorage
+    ) -> None:
+        got: list[FrozenTrial | None] = []
+        lock = threading.Lock()
+
+        def work(i: int) -> None:
+            store = storage if i % 2 else other
+            for _ in range(8):
+                t = store.create_trial(study.study_id, RUNNING, f"w{i}", budget=25)
+                with lock:
+                    got.append(t)
+
+        _run_threads(6, work)
+        made = [t for t in got if t is not None]
+        assert len(made) == 25
+        assert sorted(t.number for t in made) == list(range(25))
+        assert storage.count_trials(study.study_id).total == 25
+
+    # -- claiming enqueued trials ------------------------------------------------------------
+    def test_claim_waiting_trial_oldest_first(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        sid = study.study_id
+        storage.create_trial(sid, RUNNING, "w")
+        for x in (10, 20, 30):
+            storage.create_trial(sid, WAITING, system_attrs={"fixed_params": {"x": x}})
+        claimed = [storage.claim_waiting_trial(sid, f"worker-{i}") for i in range(4)]
+        assert claimed[3] is None
+        assert [t.number for t in claimed[:3]] == [1, 2, 3]  # type: ignore[union-attr]
+        first = claimed[0]
+        assert first is not None
+        assert first.state is RUNNING and first.worker == "worker-0"
+        assert first.datetime_start is not None and first.heartbeat is not None
+        assert dict(first.system_attrs) == {"fixed_params": {"x": 10}}
+        assert storage.get_trial(first.trial_id).state is RUNNING
+        assert storage.get_trials(sid, [WAITING]) == []
+
+    def test_claim_respects_budget(self, storage: BaseStorage, study: StudyRecord) -> None:
+        sid = study.study_id
+        storage.create_trial(sid, RUNNING, "w")
+        storage.create_trial(sid, WAITING)
+        assert storage.claim_waiting_trial(sid, "w", budget=1) is None
+        assert storage.get_trials(sid, [WAITING])[0].number == 1  # still waiting
+        claimed = storage.claim_waiting_trial(sid, "w", budget=2)
+        assert claimed is not None and claimed.number == 1
+
+    def test_claim_is_atomic(
+        self, storage: BaseStorage, study: StudyRecord, other: BaseStorage
+    ) -> None:
+        sid = study.study_id
+        for _ in range(24):
+            storage.create_trial(sid, WAITING)
+        claims: list[tuple[int, int]] = []
+        lock = threading.Lock()
+
+        def work(i: int) -> None:
+            store = storage if i % 2 else other
+            while (t := store.claim_waiting_trial(sid, f"w{i}")) is not None:
+                with lock:
+                    claims.append((i, t.number))
+
+        _run_threads(6, work)
+        numbers = sorted(n for _, n in claims)
+        assert numbers == list(range(24))  # each enqueued trial claimed exactly once
+        by_number = {t.number: t.worker for t in storage.get_trials(sid)}
+        assert all(by_number[n] == f"w{i}" for i, n in claims)
+
+    # -- params, reports, user attributes ----------------------------------------------------
+    def test_set_params_only_while_running(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        sid = study.study_id
+        t = storage.create_trial(sid, RUNNING, "w")
+        assert t is not None
+        storage.set_params(t.trial_id, {"b": 1, "a": [0.5, "x"]})
+        stored = storage.get_trial(t.trial_id).params
+        assert list(stored.items()) == [("b", 1), ("a", [0.5, "x"])]  # order kept
+
+        storage.finish_trial(t.trial_id, COMPLETE, value=1.0)
+        with pytest.raises(TrialError):
+            storage.set_params(t.trial_id, {"c": 3})
+        assert dict(storage.get_trial(t.trial_id).params) == {"b": 1, "a": [0.5, "x"]}
+
+        waiting = storage.create_trial(sid, WAITING, params={"q": 1})
+        assert waiting is not None
+        with pytest.raises(TrialError):
+            storage.set_params(waiting.trial_id, {"q": 2})
+        assert dict(storage.get_trial(waiting.trial_id).params) == {"q": 1}
+
+    def test_set_params_must_be_json(self, storage: BaseStorage, study: StudyRecord) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w", params={"a": 1})
+        assert t is not None
+        with pytest.raises(StorageError, match="JSON"):
+            storage.set_params(t.trial_id, {"a": 2, "f": object()})
+        assert dict(storage.get_trial(t.trial_id).params) == {"a": 1}
+
+    def test_reports_keep_step_order_and_refuse_old_steps(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w")
+        assert t is not None
+        for step in (0, 1, 5):
+            storage.add_report(t.trial_id, step, {"loss": 1.0 / (step + 1), "acc": step})
+        with pytest.raises(TrialError):
+            storage.add_report(t.trial_id, 5, {"loss": 0.0})  # a duplicate step
+        with pytest.raises(TrialError):
+            storage.add_report(t.trial_id, 3, {"loss": 0.0})  # an older step
+        reports = storage.get_trial(t.trial_id).reports
+        assert [r.step for r in reports] == [0, 1, 5]
+        assert [dict(r.metrics) for r in reports] == [
+            {"loss": 1.0, "acc": 0}, {"loss": 0.5, "acc": 1}, {"loss": 1 / 6, "acc": 5}
+        ]
+        assert all(r.time > 0 for r in reports)
+        assert storage.get_trials(study.study_id)[0].reports == reports
+
+    def test_reports_only_while_running(self, storage: BaseStorage, study: StudyRecord) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w")
+        assert t is not None
+        storage.add_report(t.trial_id, 0, {"loss": 1.0})
+        storage.finish_trial(t.trial_id, PRUNED)
+        with pytest.raises(TrialError):
+            storage.add_report(t.trial_id, 1, {"loss": 0.5})
+        assert [r.step for r in storage.get_trial(t.trial_id).reports] == [0]
+        waiting = storage.create_trial(study.study_id, WAITING)
+        assert waiting is not None
+        with pytest.raises(TrialError):
+            storage.add_report(waiting.trial_id, 0, {"loss": 0.5})
+        assert storage.get_trial(waiting.trial_id).reports == ()
+
+    def test_nonfinite_metrics_round_trip(
+        self, storage: BaseStorage, study: StudyRecord, other: BaseStorage
+    ) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w")
+        assert t is not None
+        storage.add_report(t.trial_id, 0, {"loss": math.nan, "grad": math.inf, "low": -math.inf})
+        storage.set_user_attr(t.trial_id, "history", [1.0, math.nan, -math.inf])
+        storage.finish_trial(t.trial_id, FAIL, metrics={"loss": math.nan, "n": [math.inf]},
+                             reason="diverged")
+        for store in (storage, other):
+            got = store.get_trial(t.trial_id)
+            rep = got.reports[0].metrics
+            assert math.isnan(rep["loss"]) and rep["grad"] == math.inf and rep["low"] == -math.inf
+            assert math.isnan(got.metrics["loss"]) and got.metrics["n"] == [math.inf]
+            h = got.user_attrs["history"]
+            assert h[0] == 1.0 and math.isnan(h[1]) and h[2] == -math.inf
+
+    def test_infinite_values_round_trip(self, storage: BaseStorage, study: StudyRecord) -> None:
+        for value in (math.inf, -math.inf, 0.25):
+            t = storage.create_trial(study.study_id, RUNNING, "w")
+            assert t is not None
+            storage.finish_trial(t.trial_id, COMPLETE, value=value)
+            assert storage.get_trial(t.trial_id).value == value
+
+    def test_user_attrs_round_trip(self, storage: BaseStorage, study: StudyRecord) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w")
+        assert t is not None
+        storage.set_user_attr(t.trial_id, "epochs", np.int64(7))
+        storage.set_user_attr(t.trial_id, "curve", {"x": [1, 2], "note": "ok"})
+        storage.set_user_attr(t.trial_id, "epochs", 8)  # the last write wins
+        storage.finish_trial(t.trial_id, COMPLETE, value=1.0)
+        storage.set_user_attr(t.trial_id, "checked", True)  # allowed after the end too
+        attrs = storage.get_trial(t.trial_id).user_attrs
+        assert dict(attrs) == {"epochs": 8, "curve": {"x": [1, 2], "note": "ok"}, "checked": True}
+        with pytest.raises(TrialError):
+            storage.set_user_attr(10**9, "k", 1)
+
+    def test_user_attrs_must_be_json(self, storage: BaseStorage, study: StudyRecord) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w")
+        assert t is not None
+        storage.set_user_attr(t.trial_id, "ok", 1)
+        for bad in (object(), {1, 2}, b"bytes", {"model": object()}, lambda: 1):
+            with pytest.raises(StorageError, match="JSON"):
+                storage.set_user_attr(t.trial_id, "bad", bad)
+        assert dict(storage.get_trial(t.trial_id).user_attrs) == {"ok": 1}
+
+    # -- finishing ---------------------------------------------------------------------------
+    def test_finish_trial_stores_the_result(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w", system_attrs={"a": 1})
+        assert t is not None
+        storage.set_params(t.trial_id, {"x": 1})
+        ok = storage.finish_trial(
+            t.trial_id, COMPLETE, value=0.5, metrics={"loss": 0.5, "acc": 0.9},
+            params={"x": 1, "y": "relu"}, system_attrs={"b": 2},
+        )
+        assert ok is True
+        got = storage.get_trial(t.trial_id)
+        assert got.state is COMPLETE and got.value == 0.5 and got.reason is None
+        assert dict(got.metrics) == {"loss": 0.5, "acc": 0.9}
+        assert list(got.params.items()) == [("x", 1), ("y", "relu")]
+        assert dict(got.system_attrs) == {"a": 1, "b": 2}  # merged, not replaced
+        assert got.datetime_complete is not None
+        assert got.datetime_start is not None
+        assert got.datetime_complete >= got.datetime_start
+        assert got.duration is not None and got.duration >= 0
+
+    def test_finish_without_params_keeps_params(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w", params={"x": 1})
+        assert t is not None
+        storage.finish_trial(t.trial_id, FAIL, reason="ValueError: bad")
+        got = storage.get_trial(t.trial_id)
+        assert dict(got.params) == {"x": 1}
+        assert got.reason == "ValueError: bad" and got.value is None
+
+    def test_finish_non_running_returns_false_and_changes_nothing(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w")
+        assert t is not None
+        storage.add_report(t.trial_id, 0, {"loss": 1.0})
+        assert storage.finish_trial(t.trial_id, FAIL, reason="worker lost",
+                                    system_attrs={"interrupted": True})
+        before = _snapshot(storage.get_trial(t.trial_id))
+        counts = storage.count_trials(study.study_id)
+        late = storage.finish_trial(t.trial_id, COMPLETE, value=0.1, metrics={"loss": 0.1},
+                                    params={"x": 2}, reason=None, system_attrs={"late": True})
+        assert late is False
+        assert _snapshot(storage.get_trial(t.trial_id)) == before
+        assert storage.count_trials(study.study_id) == counts
+
+        waiting = storage.create_trial(study.study_id, WAITING)
+        assert waiting is not None
+        assert storage.finish_trial(waiting.trial_id, COMPLETE, value=1.0) is False
+        assert storage.get_trial(waiting.trial_id).state is WAITING
+
+    def test_unknown_trial_is_a_trial_error(self, storage: BaseStorage) -> None:
+        with pytest.raises(TrialError):
+            storage.get_trial(10**9)
+        with pytest.raises(TrialError):
+            storage.finish_trial(10**9, COMPLETE, value=1.0)
+        with pytest.raises(TrialError):
+            storage.set_params(10**9, {"a": 1})
+        with pytest.raises(TrialError):
+            storage.add_report(10**9, 0, {"a": 1.0})
+
+    # -- frozen records ----------------------------------------------------------------------
+    def test_records_handed_out_never_change(
+        self, storage: BaseStorage, study: StudyRecord, other: BaseStorage
+    ) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w", params={"a": [1]})
+        assert t is not None
+        storage.add_report(t.trial_id, 0, {"loss": 2.0})
+        early = [t, storage.get_trial(t.trial_id), storage.get_trials(study.study_id)[0],
+                 other.get_trial(t.trial_id)]
+        snapshots = [_snapshot(x) for x in early]
+
+        for store in (storage, other):  # writes through either handle
+            store.set_params(t.trial_id, {"a": [1, 2], "b": 3})
+        other.add_report(t.trial_id, 1, {"loss": 1.0})
+        storage.set_user_attr(t.trial_id, "k", "v")
+        storage.heartbeat([t.trial_id], 10**10)
+        other.finish_trial(t.trial_id, COMPLETE, value=1.0, metrics={"loss": 1.0},
+                           system_attrs={"done": 1})
+
+        assert [_snapshot(x) for x in early] == snapshots
+        assert early[0].state is RUNNING and early[1].reports[0].step == 0
+        final = storage.get_trial(t.trial_id)
+        assert final.state is COMPLETE and len(final.reports) == 2
+
+    def test_records_are_read_only(self, storage: BaseStorage, study: StudyRecord) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w", params={"a": 1})
+        assert t is not None
+        storage.add_report(t.trial_id, 0, {"loss": 1.0})
+        storage.set_user_attr(t.trial_id, "u", 1)
+        got = storage.get_trial(t.trial_id)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            got.state = COMPLETE  # type: ignore[misc]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            got.value = 1.0  # type: ignore[misc]
+        for mapping in (got.params, got.metrics, got.user_attrs, got.system_attrs,
+                        got.reports[0].metrics):
+            with pytest.raises(TypeError):
+                mapping["new"] = 1  # type: ignore[index]
+        with pytest.raises(TypeError):
+            del got.params["a"]  # type: ignore[attr-defined]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            got.reports[0].step = 9  # type: ignore[misc]
+        rec = storage.get_study(study.name)
+        assert rec is not None
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            rec.metric = "acc"  # type: ignore[misc]
+        with pytest.raises(TypeError):
+            rec.settings["x"] = 1  # type: ignore[index]
+
+    def test_changing_nested_values_changes_no_stored_record(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w", params={"layers": [32, 64]},
+                                 system_attrs={"fixed_params": {"lr": 0.1}})
+        assert t is not None
+        storage.add_report(t.trial_id, 0, {"loss": 1.0})
+        storage.set_user_attr(t.trial_id, "curve", [1.0])
+        got = storage.get_trial(t.trial_id)
+        got.params["layers"].append(128)
+        got.system_attrs["fixed_params"]["lr"] = 99.0
+        got.user_attrs["curve"].append(2.0)
+        t.params["layers"].clear()
+        again = storage.get_trial(t.trial_id)
+        assert dict(again.params) == {"layers": [32, 64]}
+        assert dict(again.system_attrs) == {"fixed_params": {"lr": 0.1}}
+        assert dict(again.user_attrs) == {"curve": [1.0]}
+
+        rec = storage.create_study("nested", "loss", "minimize", {"name": "x", "grid": [1]},
+                                   {"levels": [1, 2]})
+        rec.settings["levels"].append(3)
+        got_rec = storage.get_study("nested")
+        assert got_rec is not None
+        got_rec.sampler["grid"].append(2)
+        fresh = storage.get_study("nested")
+        assert fresh is not None
+        assert dict(fresh.settings) == {"levels": [1, 2]}
+        assert dict(fresh.sampler) == {"name": "x", "grid": [1]}
+
+    # -- reading and counting ----------------------------------------------------------------
+    def test_get_trials_filters_by_state_and_leaves_out_reports(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        sid = study.study_id
+        a = storage.create_trial(sid, RUNNING, "w")
+        b = storage.create_trial(sid, RUNNING, "w")
+        storage.create_trial(sid, WAITING)
+        assert a is not None and b is not None
+        storage.add_report(a.trial_id, 0, {"loss": 1.0})
+        storage.finish_trial(b.trial_id, COMPLETE, value=1.0)
+        assert [t.number for t in storage.get_trials(sid, [RUNNING])] == [0]
+        assert [t.number for t in storage.get_trials(sid, [COMPLETE, WAITING])] == [1, 2]
+        assert storage.get_trials(sid, []) == []
+        assert len(storage.get_trials(sid)[0].reports) == 1
+        assert storage.get_trials(sid, with_reports=False)[0].reports == ()
+        assert storage.get_trials(10**6) == []
+
+    def test_count_trials(self, storage: BaseStorage, study: StudyRecord) -> None:
+        sid = study.study_id
+        outcomes = [(COMPLETE, {}), (COMPLETE, {}), (PRUNED, {}), (FAIL, {"raised": True}),
+                    (FAIL, {"interrupted": True}), (FAIL, {"interrupted": True})]
+        for state, attrs in outcomes:
+            t = storage.create_trial(sid, RUNNING, "w")
+            assert t is not None
+            storage.finish_trial(t.trial_id, state, value=1.0 if state is COMPLETE else None,
+                                 system_attrs=attrs)
+        storage.create_trial(sid, RUNNING, "w")
+        storage.create_trial(sid, WAITING)
+        counts = storage.count_trials(sid)
+        assert (counts[COMPLETE], counts[PRUNED], counts[FAIL]) == (2, 1, 3)
+        assert (counts[RUNNING], counts[WAITING]) == (1, 1)
+        assert counts.interrupted == 2
+        assert counts.total == 8
+        assert counts.budget_used == 8 - 1 - 2
+        empty = storage.count_trials(storage.create_study("e", "l", "min", {}, {}).study_id)
+        assert (empty.total, empty.interrupted, empty[COMPLETE]) == (0, 0, 0)
+
+    def test_heartbeat_touches_running_trials_only(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        sid = study.study_id
+        run = storage.create_trial(sid, RUNNING, "w")
+        done = storage.create_trial(sid, RUNNING, "w")
+        assert run is not None and done is not None
+        storage.finish_trial(done.trial_id, COMPLETE, value=1.0)
+        done_beat = storage.get_trial(done.trial_id).heartbeat
+        storage.heartbeat([run.trial_id, done.trial_id, 10**9], 5e9)
+        storage.heartbeat([], 6e9)
+        assert storage.get_trial(run.trial_id).heartbeat == 5e9
+        assert storage.get_trial(done.trial_id).heartbeat == done_beat
+
+    # -- the locked view ---------------------------------------------------------------------
+    def test_locked_view_reads_and_writes(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        sid = study.study_id
+        storage.create_trial(sid, RUNNING, "w")
+
+        def decide(view: LockedView) -> tuple[int, FrozenTrial | None, FrozenTrial | None]:
+            seen = len(view.get_trials())
+            made = view.create_trial(RUNNING, "me", budget=2)
+            assert made is not None
+            view.set_params(made.trial_id, {"seen": seen})
+            refused = view.create_trial(RUNNING, "me", budget=2)
+            return seen, made, refused
+
+        seen, made, refused = storage.locked(sid, decide)
+        assert seen == 1 and refused is None
+        assert made is not None and made.number == 1 and made.worker == "me"
+        assert dict(storage.get_trial(made.trial_id).params) == {"seen": 1}
+        assert storage.count_trials(sid).total == 2
+
+    def test_locked_is_all_or_nothing(self, storage: BaseStorage, study: StudyRecord) -> None:
+        sid = study.study_id
+        t = storage.create_trial(sid, RUNNING, "w", params={"a": 1})
+        assert t is not None
+
+        def half_done(view: LockedView) -> None:
+            view.set_params(t.trial_id, {"a": 2})
+            view.create_trial(RUNNING, "me")
+            raise KeyError("the sampler changed its mind")
+
+        with pytest.raises(KeyError):
+            storage.locked(sid, half_done)
+        assert [x.number for x in storage.get_trials(sid)] == [0]
+        assert dict(storage.get_trial(t.trial_id).params) == {"a": 1}
+        made = storage.create_trial(sid, RUNNING, "w")
+        assert made is not None and made.number == 1
+
+    def test_locked_is_exclusive(
+        self, storage: BaseStorage, study: StudyRecord, other: BaseStorage
+    ) -> None:
+        sid = study.study_id
+
+        def decide(view: LockedView) -> None:
+            seen = len(view.get_trials())  # read, then write what was read
+            made = view.create_trial(RUNNING, "w")
+            assert made is not None
+            view.set_params(made.trial_id, {"seen": seen})
+
+        def work(i: int) -> None:
+            for _ in range(5):
+                (storage if i % 2 else other).locked(sid, decide)
+
+        _run_threads(6, work)
+        trials = storage.get_trials(sid)
+        assert len(trials) == 30
+        # had two decisions overlapped, two trials would have seen the same count
+        assert sorted(t.params["seen"] for t in trials) == list(range(30))
+        assert all(t.params["seen"] == t.number for t in trials)
+
+    # -- lost trials -------------------------------------------------------------------------
+    def test_fail_lost_trials(self, storage: BaseStorage, study: StudyRecord) -> None:
+        sid = study.study_id
+        alive = storage.create_trial(sid, RUNNING, "alive")
+        dead = [storage.create_trial(sid, RUNNING, "dead") for _ in range(2)]
+        finished = storage.create_trial(sid, RUNNING, "dead")
+        waiting = storage.create_trial(sid, WAITING)
+        assert alive and finished and waiting and all(dead)
+        storage.finish_trial(finished.trial_id, COMPLETE, value=1.0)
+        seen: list[int] = []
+
+        def is_lost(t: FrozenTrial) -> bool:
+            seen.append(t.number)
+            return t.worker == "dead"
+
+        lost = storage.fail_lost_trials(sid, is_lost, reason="worker lost: gone")
+        assert sorted(lost) == sorted(t.trial_id for t in dead)  # type: ignore[union-attr]
+        assert sorted(seen) == [0, 1, 2]  # only RUNNING trials are judged
+        for t in dead:
+            got = storage.get_trial(t.trial_id)  # type: ignore[union-attr]
+            assert got.state is FAIL and got.reason == "worker lost: gone"
+            assert got.system_attrs["interrupted"] is True
+        assert storage.get_trial(alive.trial_id).state is RUNNING
+        assert storage.get_trial(finished.trial_id).state is COMPLETE
+        assert storage.get_trial(waiting.trial_id).state is WAITING
+        counts = storage.count_trials(sid)
+        assert counts.interrupted == 2 and counts.budget_used == 2
+        assert storage.fail_lost_trials(sid, is_lost, reason="again") == []

@@ -1,0 +1,82 @@
+"""Helpers for tests that run worker processes: the worker script and ways to wait on it."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tunelab
+from tunelab.storage.sql import SQLStorage
+
+WORKER_SCRIPT = '''
+import json, os, pathlib, sys, time
+import tunelab
+
+cfg = json.loads(sys.argv[1])
+study = tunelab.create_study(
+    cfg["name"], storage=cfg["url"], metric="loss", direction="minimize",
+    sampler=cfg.get("sampler", "random"), heartbeat_interval=cfg.get("heartbeat", 10.0),
+)
+if cfg.get("go"):  # start together: say ready, then wait for the go file
+    pathlib.Path(cfg["ready"]).touch()
+    while not os.path.exists(cfg["go"]):
+        time.sleep(0.01)
+
+
+def objective(trial):
+    if cfg["kind"] == "grid":
+        a = trial.hp.Choice("a", [1, 2, 3])
+        b = trial.hp.Choice("b", ["x", "y"])
+        c = trial.hp.Boolean("c")
+        time.sleep(cfg["sleep"])
+        trial.report(0, loss=float(a))
+        return a + len(b) + int(c)
+    x = trial.hp.Float("x", 0.0, 1.0)
+    units = trial.hp.Int("units", 8, 64, step=8)
+    for step in range(cfg["steps"]):
+        trial.report(step, loss=x + step, units=units)
+        if trial.number == cfg.get("hang_at") and step == 0:
+            pathlib.Path(cfg["marker"]).write_text(str(trial.trial_id))
+            time.sleep(600)  # killed here
+        time.sleep(cfg["sleep"])
+    return x
+
+
+study.optimize(objective, n_trials=cfg["n_trials"], n_jobs=cfg.get("n_jobs", 1))
+print("worker done", os.getpid(), flush=True)
+'''
+
+Spawn = Callable[..., subprocess.Popen[str]]
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 60) -> str:
+    """Wait for a worker; fail with its output unless it exited cleanly. Return its stdout."""
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, f"worker exited with {proc.returncode}:\n{out}\n{err}"
+    assert "Traceback" not in err and "Error" not in err, err
+    return out
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30, what: str = "it") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def start_together(spawn: Spawn, tmp_path: Path, n: int, **cfg: Any) -> list[subprocess.Popen[str]]:
+    """Start n workers and release them at once, after all have opened the study."""
+    go = tmp_path / "go"
+    procs = [spawn(ready=str(tmp_path / f"ready{i}"), go=str(go), **cfg) for i in range(n)]
+    wait_for(lambda: all((tmp_path / f"ready{i}").exists() for i in range(n)),
+             what="the workers to open the study")
+    go.touch()
+    return procs
+
+
+def open_study(url: str, name: str = "s") -> tunelab.Study:
+    return tunelab.load_study(name, storage=SQLStorage(url))
