@@ -29,8 +29,12 @@ def objective(trial):
 
 def tunelab(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tunelab", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, env={**os.environ, "COLUMNS": "200"},
+        [sys.executable, "-m", "tunelab", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
     )
 
 
@@ -76,7 +80,9 @@ def test_studies_show_and_export(work):
     assert "best hyperparameters" in show.stdout
 
     rows = list(csv.DictReader(io.StringIO(tunelab("export", "quad", cwd=work).stdout)))
-    assert len(rows) == 5 and {"params_x", "params_kind", "metrics_loss", "metrics_width"} <= set(rows[0])
+    assert len(rows) == 5 and {"params_x", "params_kind", "metrics_loss", "metrics_width"} <= set(
+        rows[0]
+    )
     data = json.loads(tunelab("export", "quad", "--format", "json", cwd=work).stdout)
     assert data["study"]["metric"] == "loss" and len(data["trials"]) == 5
     assert data["trials"][0]["reports"][0]["step"] == 0
@@ -85,7 +91,9 @@ def test_studies_show_and_export(work):
 
 
 def test_grid_runs_every_cell_once_with_two_jobs(work):
-    result = tunelab("run", "quad.py", "--sampler", "grid", "--jobs", "2", "--no-progress", cwd=work)
+    result = tunelab(
+        "run", "quad.py", "--sampler", "grid", "--jobs", "2", "--no-progress", cwd=work
+    )
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(work / "tunelab.db") as conn:
         params = [r[0] for r in conn.execute("select params_json from tunelab_trials")]
@@ -133,7 +141,9 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(work):
         "    return x\n"
     )
     args = [sys.executable, "-m", "tunelab", "run", "slow.py", "--trials", "6", "--no-progress"]
-    proc = subprocess.Popen(args, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         if (work / "tunelab.db").exists() and count_trials(work / "tunelab.db") >= 3:
@@ -151,5 +161,6 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(work):
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(work / "tunelab.db") as conn:
         done = conn.execute(
-            "select count(*) from tunelab_trials where state='COMPLETE'").fetchone()[0]
+            "select count(*) from tunelab_trials where state='COMPLETE'"
+        ).fetchone()[0]
     assert done == 6

@@ -24,8 +24,9 @@ def example():
 @pytest.mark.slow
 def test_seed_example_trains_real_models_and_reports_every_epoch(example, tmp_path):
     study = tunelab.create_study("digits", storage=str(tmp_path / "t.db"), seed=7)
-    study.enqueue({"hidden1": 256, "dropout1": 0.2, "hidden2": 64, "dropout2": 0.2,
-                   "learning_rate": 1e-2})
+    study.enqueue(
+        {"hidden1": 256, "dropout1": 0.2, "hidden2": 64, "dropout2": 0.2, "learning_rate": 1e-2}
+    )
     study.optimize(example.objective, n_trials=3)
     trials = study.trials
     assert all(t.state is TrialState.COMPLETE for t in trials)

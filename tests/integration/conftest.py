@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -29,17 +30,28 @@ def spawn(tmp_path: Path, db_url: str) -> Iterator[Spawn]:
     procs: list[subprocess.Popen[str]] = []
 
     def start(**cfg: Any) -> subprocess.Popen[str]:
-        cfg = {"name": "s", "url": db_url, "kind": "sleep", "sleep": 0.0, "steps": 2,
-               "n_trials": 10, **cfg}
-        proc = subprocess.Popen(
+        cfg = {
+            "name": "s",
+            "url": db_url,
+            "kind": "sleep",
+            "sleep": 0.0,
+            "steps": 2,
+            "n_trials": 10,
+            **cfg,
+        }
+        proc = subprocess.Popen(  # its own process group, as a job a terminal starts
             [sys.executable, str(script), json.dumps(cfg)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            start_new_session=True,
         )
         procs.append(proc)
         return proc
 
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
+    for proc in procs:  # the worker and any processes it started (n_jobs)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=30)

@@ -45,6 +45,12 @@ def _killed_mid_trial(spawn: Spawn, tmp_path: Path) -> int:
     return int(marker.read_text())
 
 
+def _study_id(storage: SQLStorage) -> int:
+    record = storage.get_study("s")
+    assert record is not None
+    return record.study_id
+
+
 def _assert_orphan(db_url: str, trial_id: int) -> None:
     with SQLStorage(db_url).session() as storage:
         orphan = storage.get_trial(trial_id)
@@ -54,16 +60,10 @@ def _assert_orphan(db_url: str, trial_id: int) -> None:
         assert counts[TrialState.COMPLETE] == HANG_AT and counts[TrialState.RUNNING] == 1
 
 
-def _study_id(storage: SQLStorage) -> int:
-    record = storage.get_study("s")
-    assert record is not None
-    return record.study_id
-
-
 def _assert_completed(study: tunelab.Study, lost_id: int) -> None:
     trials = study.trials
     assert [t.number for t in trials] == list(range(N_TRIALS + 1))
-    lost = [t for t in trials if t.trial_id == lost_id][0]
+    lost = next(t for t in trials if t.trial_id == lost_id)
     assert lost.state is TrialState.FAIL
     assert lost.reason is not None and lost.reason.startswith("worker lost")
     assert lost.system_attrs.get("interrupted") is True
@@ -116,9 +116,13 @@ def test_kill_during_a_burst_of_writes_leaves_a_sound_database(
 ) -> None:
     proc = spawn(n_trials=1000, steps=40)  # reports as fast as it can
     with SQLStorage(db_url).session() as storage:
-        wait_for(lambda: storage.get_study("s") is not None and
-                 storage.count_trials(_study_id(storage))[TrialState.COMPLETE] >= 3,
-                 what="a few trials")
+        wait_for(
+            lambda: (
+                storage.get_study("s") is not None
+                and storage.count_trials(_study_id(storage))[TrialState.COMPLETE] >= 3
+            ),
+            what="a few trials",
+        )
     time.sleep(0.13)
     _kill9(proc)
 
@@ -142,10 +146,84 @@ def test_kill_during_a_burst_of_writes_leaves_a_sound_database(
     study.storage.close()
 
 
+def test_killed_grid_worker_leaves_its_cell_to_the_next_run(
+    spawn: Spawn, tmp_path: Path, db_url: str
+) -> None:
+    marker = tmp_path / "inside-trial"
+    proc = spawn(
+        kind="grid", sampler="grid", sleep=0.0, n_trials=None, hang_at=4, marker=str(marker)
+    )
+    wait_for(marker.exists, what="the worker to enter the trial")
+    _kill9(proc)
+    lost_id = int(marker.read_text())
+    with SQLStorage(db_url).session() as storage:
+        held = storage.get_trial(lost_id)
+        assert held.state is TrialState.RUNNING and len(held.params) == 3  # a whole cell
+
+    finish(spawn(kind="grid", sampler="grid", sleep=0.0, n_trials=None))
+
+    study = open_study(db_url)
+    done = [t for t in study.trials if t.state is TrialState.COMPLETE]
+    cells = [(t.params["a"], t.params["b"], t.params["c"]) for t in done]
+    assert len(cells) == len(set(cells)), "a grid cell ran twice"
+    lost_cell = (held.params["a"], held.params["b"], held.params["c"])
+    assert lost_cell in cells, f"the lost trial's cell {lost_cell} was never run again"
+    assert len(cells) == 12
+    lost = study.storage.get_trial(lost_id)
+    assert lost.state is TrialState.FAIL
+    assert lost.reason is not None and lost.reason.startswith("worker lost")
+    study.storage.close()
+
+
+def test_ctrl_c_records_the_trial_as_interrupted(spawn: Spawn, tmp_path: Path, db_url: str) -> None:
+    marker = tmp_path / "inside-trial"
+    proc = spawn(n_trials=N_TRIALS, steps=3, sleep=0.0, hang_at=HANG_AT, marker=str(marker))
+    wait_for(marker.exists, what="the worker to enter the trial")
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    trial_id = int(marker.read_text())
+    with SQLStorage(db_url).session() as storage:
+        got = storage.get_trial(trial_id)
+        assert got.state is TrialState.FAIL and got.system_attrs["interrupted"] is True
+        assert got.reason is not None and "interrupted" in got.reason
+        assert storage.count_trials(_study_id(storage))[TrialState.RUNNING] == 0
+
+    finish(spawn(n_trials=N_TRIALS, steps=3))
+    study = open_study(db_url)
+    assert study.storage.count_trials(study.study_id).budget_used == N_TRIALS
+    assert len(study.trials) == N_TRIALS + 1
+    study.storage.close()
+
+
+def test_ctrl_c_in_a_terminal_records_every_running_trial(spawn: Spawn, tmp_path: Path) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the whole process group: the parent of
+    `n_jobs=2` and both its workers. Each worker must record its trial as interrupted.
+    (Three rounds, each on a new file: a race that loses the record shows up in one.)"""
+    for round_ in range(3):
+        url, marker = str(tmp_path / f"r{round_}.db"), tmp_path / f"inside{round_}"
+        proc = spawn(url=url, n_trials=20, n_jobs=2, steps=1, hang_from=3, marker=str(marker))
+        wait_for(
+            lambda m=marker.name: len(list(tmp_path.glob(f"{m}.*"))) == 2,
+            what="both workers to enter a trial",
+        )
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0 and "KeyboardInterrupt" in err
+        with SQLStorage(url).session() as storage:
+            trials = storage.get_trials(_study_id(storage))
+        left = [(t.number, t.state.value) for t in trials if not t.state.is_finished]
+        assert left == [], f"round {round_}: Ctrl-C left trials unfinished: {left}"
+        stopped = [t for t in trials if t.system_attrs.get("interrupted")]
+        assert len(stopped) == 2
+        assert all(t.reason == "interrupted (Ctrl-C)" for t in stopped)
+
+
 # -- heartbeats: a worker on another host ------------------------------------------------------
 def test_stale_heartbeat_from_another_host_is_lost_a_fresh_one_is_not(db_url: str) -> None:
-    study = tunelab.create_study("hb", storage=db_url, metric="loss", direction="minimize",
-                                 heartbeat_interval=0.2)  # grace: 4 beats = 0.8 s
+    study = tunelab.create_study(
+        "hb", storage=db_url, metric="loss", direction="minimize", heartbeat_interval=0.2
+    )  # grace: 4 beats = 0.8 s
     storage, sid = study.storage, study.study_id
     stale = storage.create_trial(sid, TrialState.RUNNING, worker="otherhost:123:abc")
     kept_alive = storage.create_trial(sid, TrialState.RUNNING, worker="otherhost:124:abd")
@@ -156,8 +234,8 @@ def test_stale_heartbeat_from_another_host_is_lost_a_fresh_one_is_not(db_url: st
     while time.time() < deadline:  # one worker keeps beating, the other is silent
         storage.heartbeat([kept_alive.trial_id], time.time())
         time.sleep(0.1)
+    # pids 123-125 need not exist here: on another host only the heartbeat tells
     fresh = storage.create_trial(sid, TrialState.RUNNING, worker="otherhost:125:abe")
-    # a dead pid means nothing on another host: pid 123 there is not our 123
     assert fresh is not None
 
     assert study.fail_lost_trials() == [stale.trial_id]
@@ -181,8 +259,10 @@ def test_heartbeat_keeps_a_long_trial_of_a_live_worker(
     with SQLStorage(db_url).session() as storage:
         wait_for(lambda: storage.get_study("s") is not None, what="the study")
         study = tunelab.load_study("s", storage=storage)
-        wait_for(lambda: bool(storage.get_trials(study.study_id, [TrialState.RUNNING])),
-                 what="a running trial")
+        wait_for(
+            lambda: bool(storage.get_trials(study.study_id, [TrialState.RUNNING])),
+            what="a running trial",
+        )
         checks = 0
         while proc.poll() is None:
             assert study.fail_lost_trials() == [], "a live worker's trial was declared lost"
@@ -193,3 +273,31 @@ def test_heartbeat_keeps_a_long_trial_of_a_live_worker(
         trials = storage.get_trials(study.study_id)
         assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
         assert all(t.duration is not None and t.duration > 1.5 for t in trials)
+
+
+def test_worker_paused_past_the_grace_goes_on_with_the_study(
+    spawn: Spawn, tmp_path: Path, db_url: str
+) -> None:
+    """A worker stopped longer than the grace (SIGSTOP here; a suspended VM or a long
+    network cut in life) has its trial declared lost by another process. When it wakes,
+    its late result must be dropped (the trial stays FAIL, outside the budget) and the
+    worker must go on to finish the study: one trial's trouble must not stop the search."""
+    marker = tmp_path / "inside-trial"
+    proc = spawn(n_trials=4, steps=1, heartbeat=0.2, hang_at=1, hang_s=0.5, marker=str(marker))
+    wait_for(marker.exists, what="the worker to enter the trial")
+    os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        time.sleep(1.2)  # > grace = 4 x 0.2 s
+        lost_id = int(marker.read_text())
+        with SQLStorage(db_url).session() as storage:
+            study = tunelab.load_study("s", storage=storage)
+            assert study.fail_lost_trials() == [lost_id]
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, f"the woken worker stopped the search:\n{err[-2000:]}"
+    study = open_study(db_url)
+    counts = study.storage.count_trials(study.study_id)
+    assert counts[TrialState.COMPLETE] == 4 and counts.interrupted == 1
+    assert study.storage.get_trial(lost_id).state is TrialState.FAIL
+    study.storage.close()

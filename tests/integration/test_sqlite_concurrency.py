@@ -78,8 +78,9 @@ def test_two_independent_worker_processes(spawn: Spawn, tmp_path: Path, db_url: 
 
 
 def test_grid_with_two_jobs_runs_every_cell_once(db_url: str) -> None:
-    study = tunelab.create_study("g", storage=db_url, metric="loss", direction="minimize",
-                                 sampler="grid")
+    study = tunelab.create_study(
+        "g", storage=db_url, metric="loss", direction="minimize", sampler="grid"
+    )
     study.optimize(grid_objective, n_trials=40, n_jobs=2)  # stops when the grid is exhausted
     trials = tunelab.load_study("g", db_url).trials
     done = [t for t in trials if t.state is TrialState.COMPLETE]
@@ -91,8 +92,9 @@ def test_grid_with_two_jobs_runs_every_cell_once(db_url: str) -> None:
 
 
 def test_grid_with_two_worker_processes(spawn: Spawn, tmp_path: Path, db_url: str) -> None:
-    procs = start_together(spawn, tmp_path, 2, kind="grid", sampler="grid", sleep=0.02,
-                           n_trials=None)
+    procs = start_together(
+        spawn, tmp_path, 2, kind="grid", sampler="grid", sleep=0.02, n_trials=None
+    )
     for proc in procs:
         finish(proc)
     study = open_study(db_url)

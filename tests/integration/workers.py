@@ -26,21 +26,34 @@ if cfg.get("go"):  # start together: say ready, then wait for the go file
         time.sleep(0.01)
 
 
+def hang_here(trial):
+    """In trial number `hang_at` (or any from `hang_from` on): tell the test which trial
+    through the marker file, then stay inside it a while."""
+    if trial.number == cfg.get("hang_at"):
+        marker = pathlib.Path(cfg["marker"])
+    elif cfg.get("hang_from") is not None and trial.number >= cfg["hang_from"]:
+        marker = pathlib.Path(f"{cfg['marker']}.{trial.number}")
+    else:
+        return
+    marker.write_text(str(trial.trial_id))
+    time.sleep(cfg.get("hang_s", 600))  # killed (or stopped, or interrupted) here
+
+
 def objective(trial):
     if cfg["kind"] == "grid":
         a = trial.hp.Choice("a", [1, 2, 3])
         b = trial.hp.Choice("b", ["x", "y"])
         c = trial.hp.Boolean("c")
-        time.sleep(cfg["sleep"])
         trial.report(0, loss=float(a))
+        hang_here(trial)
+        time.sleep(cfg["sleep"])
         return a + len(b) + int(c)
     x = trial.hp.Float("x", 0.0, 1.0)
     units = trial.hp.Int("units", 8, 64, step=8)
     for step in range(cfg["steps"]):
         trial.report(step, loss=x + step, units=units)
-        if trial.number == cfg.get("hang_at") and step == 0:
-            pathlib.Path(cfg["marker"]).write_text(str(trial.trial_id))
-            time.sleep(600)  # killed here
+        if step == 0:
+            hang_here(trial)
         time.sleep(cfg["sleep"])
     return x
 
@@ -72,8 +85,10 @@ def start_together(spawn: Spawn, tmp_path: Path, n: int, **cfg: Any) -> list[sub
     """Start n workers and release them at once, after all have opened the study."""
     go = tmp_path / "go"
     procs = [spawn(ready=str(tmp_path / f"ready{i}"), go=str(go), **cfg) for i in range(n)]
-    wait_for(lambda: all((tmp_path / f"ready{i}").exists() for i in range(n)),
-             what="the workers to open the study")
+    wait_for(
+        lambda: all((tmp_path / f"ready{i}").exists() for i in range(n)),
+        what="the workers to open the study",
+    )
     go.touch()
     return procs
 

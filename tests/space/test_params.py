@@ -79,8 +79,13 @@ class TestInt:
         assert Int("n", 1, 5, step=1) == Int("n", 1, 5)
 
     def test_unit_mapping_round_trips(self):
-        for p in (Int("n", -3, 7), Int("n", 0, 90, step=15), Int("n", 2, 64, step=2, sampling="log"),
-                  Int("n", 1, 500, sampling="log"), Int("n", 1, 500, sampling="reverse_log")):
+        for p in (
+            Int("n", -3, 7),
+            Int("n", 0, 90, step=15),
+            Int("n", 2, 64, step=2, sampling="log"),
+            Int("n", 1, 500, sampling="log"),
+            Int("n", 1, 500, sampling="reverse_log"),
+        ):
             for v in p.grid_values():
                 u = p.to_unit(v)
                 assert 0.0 <= u <= 1.0
@@ -106,13 +111,17 @@ class TestInt:
 
 class TestIntErrors:
     def test_min_greater_than_max(self):
-        with pytest.raises(SearchSpaceError, match=r"'n'.*min_value <= max_value.*min_value=5.*max_value=1"):
+        with pytest.raises(
+            SearchSpaceError, match=r"'n'.*min_value <= max_value.*min_value=5.*max_value=1"
+        ):
             Int("n", 5, 1)
 
     @pytest.mark.parametrize("sampling", ["log", "reverse_log"])
     @pytest.mark.parametrize("low", [0, -4])
     def test_log_sampling_needs_positive_min(self, sampling, low):
-        with pytest.raises(SearchSpaceError, match=rf"'n'.*{sampling} sampling.*min_value > 0.*{low}"):
+        with pytest.raises(
+            SearchSpaceError, match=rf"'n'.*{sampling} sampling.*min_value > 0.*{low}"
+        ):
             Int("n", low, 10, sampling=sampling)
 
     @pytest.mark.parametrize("step", [0, -2])
@@ -121,7 +130,9 @@ class TestIntErrors:
             Int("n", 1, 10, step=step)
 
     def test_step_larger_than_range(self):
-        with pytest.raises(SearchSpaceError, match=r"'n'.*larger than the range.*step=20.*\[1, 10\]"):
+        with pytest.raises(
+            SearchSpaceError, match=r"'n'.*larger than the range.*step=20.*\[1, 10\]"
+        ):
             Int("n", 1, 10, step=20)
 
     def test_log_step_must_be_a_multiplier_above_one(self):
@@ -149,12 +160,16 @@ class TestIntErrors:
             Int("n", True, 10)
 
     def test_unknown_sampling(self):
-        with pytest.raises(SearchSpaceError, match=r"sampling must be one of linear, log, reverse_log.*'exp'"):
+        with pytest.raises(
+            SearchSpaceError, match=r"sampling must be one of linear, log, reverse_log.*'exp'"
+        ):
             Int("n", 1, 10, sampling="exp")
 
     @pytest.mark.parametrize("default", [0, 11, 5, 2.5])
     def test_default_outside_domain(self, default):
-        with pytest.raises(SearchSpaceError, match=rf"'n'.*default={default}.*outside the domain.*\[1, 10\]"):
+        with pytest.raises(
+            SearchSpaceError, match=rf"'n'.*default={default}.*outside the domain.*\[1, 10\]"
+        ):
             Int("n", 1, 10, step=3, default=default)
 
 
@@ -209,8 +224,11 @@ class TestFloat:
         assert p.from_unit(1.0) == pytest.approx(1.0)
 
     def test_continuous_unit_round_trip(self):
-        for p in (Float("x", -2, 5), Float("x", 1e-5, 10, sampling="log"),
-                  Float("x", 0.5, 0.999, sampling="reverse_log")):
+        for p in (
+            Float("x", -2, 5),
+            Float("x", 1e-5, 10, sampling="log"),
+            Float("x", 0.5, 0.999, sampling="reverse_log"),
+        ):
             for u in (0.0, 0.1, 0.5, 0.77, 1.0):
                 v = p.from_unit(u)
                 assert p.contains(v)
@@ -251,7 +269,9 @@ class TestFloatErrors:
             Float("x", 0, 1, step=step)
 
     def test_step_larger_than_range(self):
-        with pytest.raises(SearchSpaceError, match=r"'x'.*larger than the range.*step=2\.0.*\[0\.0, 1\.0\]"):
+        with pytest.raises(
+            SearchSpaceError, match=r"'x'.*larger than the range.*step=2\.0.*\[0\.0, 1\.0\]"
+        ):
             Float("x", 0, 1, step=2)
 
     @pytest.mark.parametrize("bad", [math.nan, math.inf])
@@ -331,7 +351,9 @@ class TestChoiceErrors:
             Choice("x", [1, 1.0, 2.5])
 
     def test_default_not_a_value(self):
-        with pytest.raises(SearchSpaceError, match=r"'opt'.*default='nadam' is not one of \['adam', 'sgd'\]"):
+        with pytest.raises(
+            SearchSpaceError, match=r"'opt'.*default='nadam' is not one of \['adam', 'sgd'\]"
+        ):
             Choice("opt", ["adam", "sgd"], default="nadam")
 
     def test_string_instead_of_list(self):
@@ -392,7 +414,9 @@ class TestFixed:
 
 
 def test_validate_value_names_the_domain():
-    with pytest.raises(SearchSpaceError, match=r"42 is not a valid value of Int\('n', min_value=1, max_value=10"):
+    with pytest.raises(
+        SearchSpaceError, match=r"42 is not a valid value of Int\('n', min_value=1, max_value=10"
+    ):
         Int("n", 1, 10).validate_value(42)
 
 
@@ -410,5 +434,7 @@ def test_json_keeps_an_unset_default_unset():
 
 
 def test_unknown_type_in_json():
-    with pytest.raises(SearchSpaceError, match=r"unknown hyperparameter type 'complex'.*known types"):
+    with pytest.raises(
+        SearchSpaceError, match=r"unknown hyperparameter type 'complex'.*known types"
+    ):
         param_from_json({"type": "complex", "name": "z"})

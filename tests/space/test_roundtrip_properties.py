@@ -84,9 +84,11 @@ def choices(draw) -> Choice:
 
 booleans_ = st.builds(Boolean, names, st.booleans())
 fixeds = st.builds(
-    Fixed, names,
-    st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(),
-              st.booleans()),
+    Fixed,
+    names,
+    st.one_of(
+        st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(), st.booleans()
+    ),
 )
 params = st.one_of(ints(), floats(), choices(), booleans_, fixeds)
 
@@ -129,8 +131,9 @@ def test_to_unit_is_inside_the_unit_interval(data):
 @SETTINGS
 @given(st.data())
 def test_discrete_values_survive_the_unit_cube(data):
-    param = data.draw(st.one_of(ints(), floats().filter(lambda p: p.is_discrete), choices(),
-                                booleans_, fixeds))
+    param = data.draw(
+        st.one_of(ints(), floats().filter(lambda p: p.is_discrete), choices(), booleans_, fixeds)
+    )
     value = data.draw(values_of(param))
     back = param.from_unit(param.to_unit(value))
     assert back == value
@@ -161,9 +164,15 @@ def test_param_json_round_trip(param):
 @SETTINGS
 @given(st.data())
 def test_grid_values_are_valid_and_distinct(data):
-    param = data.draw(st.one_of(
-        ints().filter(lambda p: p.step is not None or p.max_value - p.min_value < 5000),
-        floats().filter(lambda p: p.is_discrete), choices(), booleans_, fixeds))
+    param = data.draw(
+        st.one_of(
+            ints().filter(lambda p: p.step is not None or p.max_value - p.min_value < 5000),
+            floats().filter(lambda p: p.is_discrete),
+            choices(),
+            booleans_,
+            fixeds,
+        )
+    )
     grid = param.grid_values()
     assert all(param.contains(v) for v in grid)
     assert len(set(map(repr, grid))) == len(grid)
@@ -178,8 +187,9 @@ def spaces(draw) -> SearchSpace:
         param = param_from_json({**param.to_json(), "name": f"p{i}_{param.name}"})
         conditions: list[Condition] = []
         earlier = [e.param for e in space if e.param.is_discrete]
-        for parent in draw(st.lists(st.sampled_from(earlier), max_size=2, unique_by=id)
-                           if earlier else st.just([])):
+        for parent in draw(
+            st.lists(st.sampled_from(earlier), max_size=2, unique_by=id) if earlier else st.just([])
+        ):
             chosen = draw(st.lists(values_of(parent), min_size=1, max_size=3))
             conditions.append(Condition(parent.name, tuple(chosen)))
         space.add(param, tuple(conditions))

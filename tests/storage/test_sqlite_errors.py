@@ -167,8 +167,9 @@ def test_new_file_gets_the_current_schema(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     SQLStorage(str(path)).close()
     con = sqlite3.connect(path)
-    assert con.execute("SELECT value FROM tunelab_meta WHERE key = 'schema_version'").fetchone() \
-        == (str(sql_schema.SCHEMA_VERSION),)
+    assert con.execute(
+        "SELECT value FROM tunelab_meta WHERE key = 'schema_version'"
+    ).fetchone() == (str(sql_schema.SCHEMA_VERSION),)
     assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     con.close()
 
@@ -195,8 +196,9 @@ def test_existing_study_with_other_settings_conflicts(
         tunelab.create_study("kept", storage=url, metric=metric, direction=direction)
     assert "'kept'" in str(caught.value) and "metric='loss'" in str(caught.value)
     with pytest.raises(StudyConflictError):
-        tunelab.create_study("kept", storage=url, metric="loss", direction="minimize",
-                             load_if_exists=False)
+        tunelab.create_study(
+            "kept", storage=url, metric="loss", direction="minimize", load_if_exists=False
+        )
 
     kept = tunelab.load_study("kept", url)
     assert (kept.metric, kept.direction.value) == ("loss", "minimize")

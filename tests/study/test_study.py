@@ -97,7 +97,7 @@ def test_many_failures_in_a_row_stop_the_search_with_the_last_reason(db):
         raise FileNotFoundError("data.csv")
 
     study = tunelab.create_study("broken", storage=db)
-    with pytest.raises(TunelabError, match="3 trials in a row raised.*data.csv"):
+    with pytest.raises(TunelabError, match=r"3 trials in a row raised.*data.csv"):
         study.optimize(objective, n_trials=20, max_consecutive_failures=3)
     assert len(study.trials) == 3
 
@@ -174,16 +174,19 @@ def test_redefining_a_name_with_another_domain_stops_the_search(db):
 def test_an_existing_study_with_another_metric_is_refused_and_kept(db):
     study = tunelab.create_study("same", storage=db, metric="loss", direction="minimize")
     study.optimize(quadratic, n_trials=2)
-    with pytest.raises(StudyConflictError, match="metric='loss'.*direction='minimize'"):
+    with pytest.raises(StudyConflictError, match=r"metric='loss'.*direction='minimize'"):
         tunelab.create_study("same", storage=db, metric="loss", direction="maximize")
     with pytest.raises(StudyConflictError, match="already exists"):
-        tunelab.create_study("same", storage=db, metric="loss", direction="minimize",
-                             load_if_exists=False)
+        tunelab.create_study(
+            "same", storage=db, metric="loss", direction="minimize", load_if_exists=False
+        )
     assert len(tunelab.load_study("same", storage=db).trials) == 2
 
 
 def test_unknown_sampler_names_the_choices_and_creates_nothing(db):
-    with pytest.raises(ValueError, match="unknown sampler 'bayes'; choose one of grid, random, sobol"):
+    with pytest.raises(
+        ValueError, match="unknown sampler 'bayes'; choose one of grid, random, sobol"
+    ):
         tunelab.create_study("s", storage=db, sampler="bayes")
     assert not os.path.exists(db)
 
@@ -196,7 +199,7 @@ def test_load_list_delete(db):
     assert tunelab.load_study("b", storage=db).sampler.name == "sobol"
     assert tunelab.load_study("b", storage=db).sampler.seed == 5
     tunelab.delete_study("a", storage=db)
-    with pytest.raises(StudyNotFoundError, match="no study named 'a'.*studies here: b"):
+    with pytest.raises(StudyNotFoundError, match=r"no study named 'a'.*studies here: b"):
         tunelab.load_study("a", storage=db)
 
 
@@ -254,7 +257,9 @@ def test_timeout_stops_starting_trials(db):
 
 def test_to_pandas(db):
     study = tunelab.create_study("pd", storage=db)
-    study.optimize(lambda t: {"val_accuracy": t.hp.Float("lr", 1e-4, 1e-1, sampling="log")}, n_trials=3)
+    study.optimize(
+        lambda t: {"val_accuracy": t.hp.Float("lr", 1e-4, 1e-1, sampling="log")}, n_trials=3
+    )
     frame = study.to_pandas()
     assert list(frame["number"]) == [0, 1, 2]
     assert {"params_lr", "metrics_val_accuracy", "value", "duration"} <= set(frame.columns)
@@ -274,3 +279,17 @@ def test_invalid_arguments_are_named():
         study.optimize(quadratic, n_trials=1, n_jobs=0)
     with pytest.raises(ValueError, match="direction must be"):
         tunelab.create_study("x", storage=":memory:", direction="up")
+
+
+def test_a_custom_sampler_works_in_worker_processes(db):
+    from tunelab.samplers import RandomSampler
+
+    class Lowest(RandomSampler):
+        name = "lowest"
+
+        def sample(self, request):
+            return request.param.from_unit(0.0)
+
+    study = tunelab.create_study("custom", storage=db, sampler=Lowest(seed=1))
+    study.optimize(lambda t: t.hp.Float("x", 2.0, 3.0), n_trials=4, n_jobs=2)
+    assert [t.params["x"] for t in study.trials] == [2.0] * 4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunelab.samplers.base import Admission, SampleRequest, Sampler, Wait
+from tunelab.samplers.base import Admission, Sampler, SampleRequest, Wait
 from tunelab.samplers.grid import GridSampler
 from tunelab.samplers.random import RandomSampler
 from tunelab.samplers.sobol import SobolSampler

@@ -28,7 +28,7 @@ class Admission(enum.Enum):
     EXHAUSTED = "EXHAUSTED"  # nothing is left to try
 
 
-class Wait(Exception):  # noqa: N818 - a signal, not an error
+class Wait(Exception):
     """Raised by `sample` when every free value is held by running trials."""
 
 
@@ -53,7 +53,7 @@ class Sampler(ABC):
 
     def __init__(self, seed: int | None = None) -> None:
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**63))
+            seed = int(np.random.default_rng().integers(2**63))  # fresh OS entropy
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative int, but got seed={seed!r}")
         self.seed = int(seed)

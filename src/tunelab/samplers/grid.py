@@ -4,8 +4,9 @@ The objective asks its parameters in order, so every trial is a path of
 (name, value) pairs from the root of a tree; a grid cell is a complete path.
 The sampler rebuilds the tree from the history and counts, for each node, how
 many cells below it are still free: a child no trial has entered holds at least
-one free cell, a node where a finished trial ended holds none, and each running
-trial that stands at a node will take one of its children. A value is chosen
+one free cell, a node where a finished trial ended holds none (a trial that was
+interrupted, by Ctrl-C or a lost worker, leaves its cell free to run again), and
+each running trial that stands at a node will take one of its children. A value is chosen
 only where a free cell remains, so with decisions made under the study's lock,
 parallel workers never run a cell twice; when every free cell is held by a
 running trial the sampler says Wait.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab.errors import GridExhausted
-from tunelab.samplers.base import Admission, SampleRequest, Sampler, Wait
+from tunelab.samplers.base import Admission, Sampler, SampleRequest, Wait
 from tunelab.space import SearchSpace
 from tunelab.trial import FrozenTrial
 from tunelab.types import TrialState
@@ -28,7 +29,7 @@ from tunelab.types import TrialState
 class _Node:
     param: str | None = None  # the parameter asked at this node, once some trial went past it
     ended_done: bool = False  # a finished trial ended here
-    holders: int = 0  # running trials whose path ends here
+    holders: list[int] = field(default_factory=list)  # numbers of running trials that end here
     running_below: int = 0  # running trials at or below this node
     children: dict[Any, _Node] = field(default_factory=dict)
 
@@ -40,8 +41,8 @@ def _key(value: Any) -> tuple[str, Any]:
 def _build(history: Sequence[FrozenTrial], skip_trial: int | None) -> _Node:
     root = _Node()
     for t in history:
-        if t.number == skip_trial or t.state is TrialState.WAITING:
-            continue
+        if t.number == skip_trial or not t.counts_toward_budget:
+            continue  # waiting, or interrupted (Ctrl-C, worker lost): its cell is still free
         running = t.state is TrialState.RUNNING
         node = root
         if running:
@@ -54,7 +55,7 @@ def _build(history: Sequence[FrozenTrial], skip_trial: int | None) -> _Node:
             if running:
                 node.running_below += 1
         if running:
-            node.holders += 1
+            node.holders.append(t.number)
         else:
             node.ended_done = True
     return root
@@ -80,7 +81,7 @@ class GridSampler(Sampler):
             self._capacity(node.children.get(_key(v)), space)
             for v in space[node.param].grid_values()
         )
-        return max(total - node.holders, 0)
+        return max(total - len(node.holders), 0)
 
     def admit(self, space: SearchSpace, history: Sequence[FrozenTrial]) -> Admission:
         root = _build(history, None)
@@ -99,9 +100,19 @@ class GridSampler(Sampler):
         values = request.param.grid_values()
         if node is None or node.param not in (None, request.param.name):
             return values[0]  # a path no other trial shares: the first value is free
+        # Running trials that stand here will each take a cell below. Normally the sampler
+        # never lets more trials in than there are cells, but an enqueued value can; then
+        # the earlier trial goes first (the later one waits, so none deadlocks).
+        ahead = sum(1 for number in node.holders if number < request.trial_number)
+        first_free: list[Any] = []
+        free = 0
         for value in values:
-            if self._capacity(node.children.get(_key(value)), request.space) > 0:
-                return value
+            capacity = self._capacity(node.children.get(_key(value)), request.space)
+            if capacity > 0 and not first_free:
+                first_free.append(value)
+            free += capacity
+            if first_free and free > ahead:
+                return first_free[0]
         if node.running_below:
             raise Wait()
         raise GridExhausted(

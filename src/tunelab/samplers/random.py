@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunelab.samplers.base import SampleRequest, Sampler
+from tunelab.samplers.base import Sampler, SampleRequest
 
 
 class RandomSampler(Sampler):

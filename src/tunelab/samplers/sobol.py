@@ -11,7 +11,8 @@ import warnings
 from typing import Any
 
 import numpy as np
-from tunelab.samplers.base import SampleRequest, Sampler
+
+from tunelab.samplers.base import Sampler, SampleRequest
 
 _MIN_DIMENSIONS = 32
 

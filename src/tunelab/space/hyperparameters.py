@@ -34,7 +34,7 @@ class HyperParameters:
         self.space = SearchSpace()
 
     # -- Keras Tuner API -----------------------------------------------------------------
-    def Int(  # noqa: N802 - Keras Tuner's names
+    def Int(
         self,
         name: str,
         min_value: int,
@@ -48,7 +48,7 @@ class HyperParameters:
         param = Int(name, min_value, max_value, step=step, sampling=sampling, default=default)
         return self._retrieve(param, parent_name, parent_values)
 
-    def Float(  # noqa: N802
+    def Float(
         self,
         name: str,
         min_value: float,
@@ -62,7 +62,7 @@ class HyperParameters:
         param = Float(name, min_value, max_value, step=step, sampling=sampling, default=default)
         return self._retrieve(param, parent_name, parent_values)
 
-    def Choice(  # noqa: N802
+    def Choice(
         self,
         name: str,
         values: Sequence[Any],
@@ -74,7 +74,7 @@ class HyperParameters:
         param = Choice(name, values=values, ordered=ordered, default=default)  # type: ignore[arg-type]
         return self._retrieve(param, parent_name, parent_values)
 
-    def Boolean(  # noqa: N802
+    def Boolean(
         self,
         name: str,
         default: bool = False,
@@ -83,7 +83,7 @@ class HyperParameters:
     ) -> bool:
         return self._retrieve(Boolean(name, default=default), parent_name, parent_values)
 
-    def Fixed(  # noqa: N802
+    def Fixed(
         self,
         name: str,
         value: Any,

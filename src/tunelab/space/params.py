@@ -12,15 +12,12 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 from tunelab.errors import SearchSpaceError
 
 SAMPLINGS = ("linear", "log", "reverse_log")
 MAX_GRID_VALUES = 100_000
-
-Value = Union[int, float, str, bool]
-
 
 def _clean_float(value: float) -> float:
     """Round away binary noise such as 0.30000000000000004 (12 significant digits)."""
@@ -140,7 +137,9 @@ class _Numeric(Param):
                 f"{name!r}: min_value and max_value must be numbers, but got "
                 f"(min_value={self.min_value!r}, max_value={self.max_value!r})"
             )
-        if any(math.isnan(float(v)) or math.isinf(float(v)) for v in (self.min_value, self.max_value)):
+        if any(
+            math.isnan(float(v)) or math.isinf(float(v)) for v in (self.min_value, self.max_value)
+        ):
             raise SearchSpaceError(
                 f"{name!r}: min_value and max_value must be finite, but got "
                 f"(min_value={self.min_value!r}, max_value={self.max_value!r})"
@@ -195,14 +194,15 @@ class _Numeric(Param):
     # Continuous transform between value and unit interval, by sampling.
     def _t(self, v: float) -> float:
         lo, hi = float(self.min_value), float(self.max_value)
-        if hi == lo:
+        log_span = math.log(hi) - math.log(lo) if self.sampling != "linear" else hi - lo
+        if hi == lo or log_span == 0:  # adjacent floats can have equal logarithms
             return 0.5
         if self.sampling == "log":
-            return (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo))
+            return (math.log(v) - math.log(lo)) / log_span
         if self.sampling == "reverse_log":
             # Dense near max_value: v = max + min - min * (max/min) ** (1 - u)
             inner = max(hi + lo - v, lo)
-            return 1.0 - (math.log(inner) - math.log(lo)) / (math.log(hi) - math.log(lo))
+            return 1.0 - (math.log(inner) - math.log(lo)) / log_span
         return (v - lo) / (hi - lo)
 
     def _t_inv(self, u: float) -> float:
@@ -222,8 +222,8 @@ class _Numeric(Param):
         if hi == lo:
             return 1
         if self.sampling == "log":
-            return int(math.floor(math.log(hi / lo) / math.log(step) + 1e-9)) + 1
-        return int(math.floor((hi - lo) / step + 1e-9)) + 1
+            return math.floor(math.log(hi / lo) / math.log(step) + 1e-9) + 1
+        return math.floor((hi - lo) / step + 1e-9) + 1
 
     def _kth(self, k: int) -> float:
         if self.sampling == "log":
@@ -302,10 +302,10 @@ class Int(_Numeric):
             # Any integer, log- or reverse-log-distributed.
             return int(min(max(round(self._t_inv(u)), self.min_value), self.max_value))
         n = self._n_values()
-        k = min(int(math.floor(min(max(float(u), 0.0), 1.0) * n)), n - 1)
+        k = min(math.floor(min(max(float(u), 0.0), 1.0) * n), n - 1)
         if self.step is None:
             return self.min_value + k
-        return int(round(self._kth(k)))
+        return round(self._kth(k))
 
     def to_unit(self, value: Any) -> float:
         if self.step is None and self.sampling != "linear":
@@ -322,7 +322,7 @@ class Int(_Numeric):
             )
         if self.step is None:
             return list(range(self.min_value, self.max_value + 1))
-        return [int(round(self._kth(k))) for k in range(n)]
+        return [round(self._kth(k)) for k in range(n)]
 
 
 @dataclass(frozen=True)
@@ -377,7 +377,7 @@ class Float(_Numeric):
         if self.step is None:
             return self._t_inv(u)
         n = self._n_steps()
-        k = min(int(math.floor(min(max(float(u), 0.0), 1.0) * n)), n - 1)
+        k = min(math.floor(min(max(float(u), 0.0), 1.0) * n), n - 1)
         return self._stepped(k)
 
     def to_unit(self, value: Any) -> float:
@@ -447,9 +447,11 @@ class Choice(Param):
         clean: list[Any]
         if kinds == {"number"}:
             # [1e-4, 1e-3, 1] is a list of floats; [32, 64] stays a list of ints.
-            clean = [int(v) for v in values] if all(map(_is_int, values)) else [
-                float(v) for v in values
-            ]
+            clean = (
+                [int(v) for v in values]
+                if all(map(_is_int, values))
+                else [float(v) for v in values]
+            )
         else:
             clean = list(values)
         if len(set(clean)) != len(clean):
@@ -491,7 +493,7 @@ class Choice(Param):
 
     def from_unit(self, u: float) -> Any:
         n = len(self.values)
-        return self.values[min(int(math.floor(min(max(float(u), 0.0), 1.0) * n)), n - 1)]
+        return self.values[min(math.floor(min(max(float(u), 0.0), 1.0) * n), n - 1)]
 
     def to_unit(self, value: Any) -> float:
         return (self._index(value) + 0.5) / len(self.values)

@@ -1,7 +1,9 @@
 """JSON encoding of stored values. Only JSON is ever stored; nothing is unpickled.
 
 Strict JSON has no NaN or infinity, yet a diverging trial reports them, so
-non-finite floats are written as {"$float": "nan" | "inf" | "-inf"}.
+non-finite floats are written as {"$float": "nan" | "inf" | "-inf"}. So that a
+user's own dict can never be taken for that marker, keys that start with "$" are
+stored with one more "$" ("$float" -> "$$float") and get it back when read.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ def _wrap(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return {"$float": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
     if isinstance(obj, dict):
-        return {str(k): _wrap(v) for k, v in obj.items()}
+        return {_escape(str(k)): _wrap(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_wrap(v) for v in obj]
     if hasattr(obj, "item") and callable(obj.item) and type(obj).__module__ == "numpy":
@@ -27,9 +29,21 @@ def _wrap(obj: Any) -> Any:
     return obj
 
 
+def _escape(key: str) -> str:
+    return "$" + key if key.startswith("$") else key
+
+
 def _unwrap(obj: dict[str, Any]) -> Any:
     if len(obj) == 1 and "$float" in obj:
-        return _NONFINITE[obj["$float"]]
+        try:
+            return _NONFINITE[obj["$float"]]
+        except (KeyError, TypeError):
+            raise StorageError(
+                f"stored JSON holds {obj!r}, but a $float marker must be one of "
+                f"{sorted(_NONFINITE)}; the data was written by another program or is damaged"
+            ) from None
+    if any(k.startswith("$$") for k in obj):
+        return {k[1:] if k.startswith("$$") else k: v for k, v in obj.items()}
     return obj
 
 

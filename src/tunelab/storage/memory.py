@@ -42,15 +42,19 @@ def _detached(t: FrozenTrial) -> FrozenTrial:
     """A record that shares no mutable value with what the storage holds, so a caller that
     changes a list inside `params` changes neither storage nor other callers' records."""
     return replace(
-        t, params=_own(t.params), metrics=_own(t.metrics), user_attrs=_own(t.user_attrs),
+        t,
+        params=_own(t.params),
+        metrics=_own(t.metrics),
+        user_attrs=_own(t.user_attrs),
         system_attrs=_own(t.system_attrs),
         reports=tuple(replace(r, metrics=_own(r.metrics)) for r in t.reports),
     )
 
 
 def _detached_study(r: StudyRecord) -> StudyRecord:
-    return replace(r, sampler=_own(r.sampler), settings=_own(r.settings),
-                   user_attrs=_own(r.user_attrs))
+    return replace(
+        r, sampler=_own(r.sampler), settings=_own(r.settings), user_attrs=_own(r.user_attrs)
+    )
 
 
 class InMemoryStorage(BaseStorage):
@@ -66,13 +70,25 @@ class InMemoryStorage(BaseStorage):
         self._trial_ids = itertools.count(1)
 
     # -- studies ---------------------------------------------------------------------------
-    def create_study(self, name, metric, direction, sampler, settings) -> StudyRecord:  # type: ignore[no-untyped-def]
+    def create_study(
+        self,
+        name: str,
+        metric: str,
+        direction: Direction,
+        sampler: Mapping[str, Any],
+        settings: Mapping[str, Any],
+    ) -> StudyRecord:
         with self._lock:
             if name in self._studies:
                 raise StudyConflictError(f"a study named {name!r} already exists")
             record = StudyRecord(
-                next(self._ids), name, metric, Direction.parse(direction),
-                _json(sampler, "sampler"), _json(settings, "settings"), time.time(),
+                next(self._ids),
+                name,
+                metric,
+                Direction.parse(direction),
+                _json(sampler, "sampler"),
+                _json(settings, "settings"),
+                time.time(),
             )
             self._studies[name] = record
             self._spaces[record.study_id] = []
@@ -88,9 +104,13 @@ class InMemoryStorage(BaseStorage):
             for record in self._studies.values():
                 trials = self.get_trials(record.study_id, with_reports=False)
                 best = best_trial(trials, record.direction)
-                out.append(StudySummary(_detached_study(record),
-                                        self.count_trials(record.study_id),
-                                        best.value if best else None))
+                out.append(
+                    StudySummary(
+                        _detached_study(record),
+                        self.count_trials(record.study_id),
+                        best.value if best else None,
+                    )
+                )
             return out
 
     def delete_study(self, name: str) -> bool:
@@ -108,7 +128,9 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             return copy.deepcopy(self._spaces.get(study_id, []))
 
-    def register_params(self, study_id, entries):  # type: ignore[no-untyped-def]
+    def register_params(
+        self, study_id: int, entries: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         with self._lock:
             space = self._spaces[study_id]
             known = {e["name"] for e in space}
@@ -129,24 +151,36 @@ class InMemoryStorage(BaseStorage):
             raise TrialError(f"trial {trial.number} is {trial.state.value}, not RUNNING")
         return trial
 
-    def create_trial(self, study_id, state, worker=None, params=None, system_attrs=None,  # type: ignore[no-untyped-def]
-                     budget=None):
+    def create_trial(
+        self,
+        study_id: int,
+        state: TrialState,
+        worker: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+        budget: int | None = None,
+    ) -> FrozenTrial | None:
         with self._lock:
             if budget is not None and self.count_trials(study_id).budget_used >= budget:
                 return None
             number = sum(1 for s in self._study_of.values() if s == study_id)
             now = time.time()
             trial = FrozenTrial(
-                trial_id=next(self._trial_ids), number=number, state=TrialState(state),
+                trial_id=next(self._trial_ids),
+                number=number,
+                state=TrialState(state),
                 params=_json(params or {}, "params"),
                 datetime_start=now if state is TrialState.RUNNING else None,
-                worker=worker, heartbeat=now if state is TrialState.RUNNING else None,
+                worker=worker,
+                heartbeat=now if state is TrialState.RUNNING else None,
                 system_attrs=_json(system_attrs or {}, "system attributes"),
             )
             self._study_of[trial.trial_id] = study_id
             return self._put(trial)
 
-    def claim_waiting_trial(self, study_id, worker, budget=None):  # type: ignore[no-untyped-def]
+    def claim_waiting_trial(
+        self, study_id: int, worker: str, budget: int | None = None
+    ) -> FrozenTrial | None:
         with self._lock:
             if budget is not None and self.count_trials(study_id).budget_used >= budget:
                 return None
@@ -154,8 +188,15 @@ class InMemoryStorage(BaseStorage):
                 t = self._trials[tid]
                 if sid == study_id and t.state is TrialState.WAITING:
                     now = time.time()
-                    return self._put(replace(t, state=TrialState.RUNNING, worker=worker,
-                                             datetime_start=now, heartbeat=now))
+                    return self._put(
+                        replace(
+                            t,
+                            state=TrialState.RUNNING,
+                            worker=worker,
+                            datetime_start=now,
+                            heartbeat=now,
+                        )
+                    )
             return None
 
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
@@ -186,21 +227,37 @@ class InMemoryStorage(BaseStorage):
                 if t is not None and t.state is TrialState.RUNNING:
                     self._put(replace(t, heartbeat=now))
 
-    def finish_trial(self, trial_id, state, value=None, metrics=None, params=None,  # type: ignore[no-untyped-def]
-                     reason=None, system_attrs=None) -> bool:
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        value: float | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> bool:
         with self._lock:
             t = self.get_trial(trial_id)
             if t.state is not TrialState.RUNNING:
                 return False
             if value is not None and math.isnan(value):
                 value = None  # as in SQL, which has no NaN
-            self._put(replace(
-                t, state=TrialState(state), value=value,
-                metrics=_json(metrics or {}, "metrics"),
-                params=_json(params, "params") if params is not None else t.params,
-                reason=reason, datetime_complete=time.time(),
-                system_attrs={**t.system_attrs, **_json(system_attrs or {}, "system attributes")},
-            ))
+            self._put(
+                replace(
+                    t,
+                    state=TrialState(state),
+                    value=value,
+                    metrics=_json(metrics or {}, "metrics"),
+                    params=_json(params, "params") if params is not None else t.params,
+                    reason=reason,
+                    datetime_complete=time.time(),
+                    system_attrs={
+                        **t.system_attrs,
+                        **_json(system_attrs or {}, "system attributes"),
+                    },
+                )
+            )
             return True
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
@@ -209,10 +266,18 @@ class InMemoryStorage(BaseStorage):
         except KeyError:
             raise TrialError(f"no trial with id {trial_id}") from None
 
-    def get_trials(self, study_id, states=None, with_reports=True):  # type: ignore[no-untyped-def]
+    def get_trials(
+        self,
+        study_id: int,
+        states: Sequence[TrialState] | None = None,
+        with_reports: bool = True,
+    ) -> list[FrozenTrial]:
         with self._lock:
-            out = [_detached(self._trials[tid])
-                   for tid, sid in self._study_of.items() if sid == study_id]
+            out = [
+                _detached(self._trials[tid])
+                for tid, sid in self._study_of.items()
+                if sid == study_id
+            ]
         if states is not None:
             out = [t for t in out if t.state in states]
         if not with_reports:
@@ -244,7 +309,9 @@ class _MemoryView(LockedView):
     def get_trials(self) -> list[FrozenTrial]:
         return self._s.get_trials(self._id, with_reports=False)
 
-    def create_trial(self, state, worker, budget=None):  # type: ignore[no-untyped-def]
+    def create_trial(
+        self, state: TrialState, worker: str | None, budget: int | None = None
+    ) -> FrozenTrial | None:
         return self._s.create_trial(self._id, state, worker, budget=budget)
 
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:

@@ -105,6 +105,6 @@ def delete_study(name: str, storage: str | BaseStorage | None = None) -> None:
         raise StudyNotFoundError(f"no study named {name!r} in {store.url}")
 
 
-def reopen(name: str, url: str, sampler: dict[str, Any]) -> Study:
-    """Open a study afresh from its URL: what each worker process does."""
+def reopen(name: str, url: str, sampler: Sampler) -> Study:
+    """Open a study afresh from its URL with the parent's sampler: what each worker does."""
     return load_study(name, url, sampler)

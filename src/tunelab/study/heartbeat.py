@@ -17,7 +17,18 @@ from collections.abc import Callable
 
 from tunelab.trial import FrozenTrial
 
-HOST = socket.gethostname()
+
+def _host() -> str:
+    """The host name plus the pid namespace: containers that share a host name but not a
+    process list must not judge each other's pids."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        return socket.gethostname()
+    return f"{socket.gethostname()}/{namespace}"
+
+
+HOST = _host()
 
 
 def worker_id() -> str:

@@ -80,10 +80,8 @@ def run_trials(
             done += 1
             if frozen.system_attrs.get("raised"):
                 failures_in_row += 1
-                if (
-                    plan.max_consecutive_failures
-                    and failures_in_row >= plan.max_consecutive_failures
-                ):
+                limit = plan.max_consecutive_failures
+                if limit and failures_in_row >= limit:
                     raise TunelabError(
                         f"{failures_in_row} trials in a row raised an exception; the last: "
                         f"{frozen.reason}. Fix the objective, then rerun to resume"
@@ -92,6 +90,9 @@ def run_trials(
                 failures_in_row = 0
             for callback in callbacks:
                 callback(study, frozen)
+    except KeyboardInterrupt:
+        study.interrupt_running()  # wherever the signal landed: in the objective, ask or tell
+        raise
     finally:
         study.close()
     return done
@@ -106,9 +107,6 @@ def _run_one(
         return study._finish(trial, None, TrialState.PRUNED, str(e) or "pruned", {})
     except GridExhausted as e:
         return study._finish(trial, None, TrialState.FAIL, str(e), {"interrupted": True})
-    except KeyboardInterrupt:
-        study._finish(trial, None, TrialState.FAIL, "interrupted (Ctrl-C)", {"interrupted": True})
-        raise
     except Exception as e:
         frozen = study._finish(trial, None, TrialState.FAIL, describe_error(e), {"raised": True})
         if isinstance(e, TunelabError) or not isinstance(e, catch):
@@ -174,11 +172,13 @@ def run_workers(
             if on_tick is not None:
                 on_tick()
     except KeyboardInterrupt:
-        for p in procs:  # workers record their trial as interrupted, then exit
+        # A terminal's Ctrl-C reaches the workers too; forward it only to workers that
+        # are still running a while later (the signal was sent to this process alone).
+        _join_all(procs, timeout=5)
+        for p in procs:
             if p.is_alive() and p.pid:
                 os.kill(p.pid, signal.SIGINT)
-        for p in procs:
-            p.join(timeout=30)
+        _join_all(procs, timeout=30)
         raise
     messages = []
     while not errors.empty():
@@ -188,3 +188,9 @@ def run_workers(
     bad = [p.exitcode for p in procs if p.exitcode not in (0, None)]
     if bad:
         raise TunelabError(f"a worker process exited with code {bad[0]}; see its output above")
+
+
+def _join_all(procs: Sequence[Any], timeout: float) -> None:
+    deadline = time.time() + timeout
+    for p in procs:
+        p.join(timeout=max(0.0, deadline - time.time()))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import math
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +22,8 @@ from tunelab.storage import BaseStorage, InMemoryStorage, StudyRecord
 from tunelab.study.heartbeat import Heartbeat, is_lost, worker_id
 from tunelab.trial import FrozenTrial, Trial, best_trial, sorted_by_value
 from tunelab.types import Direction, TrialState
+
+log = logging.getLogger("tunelab")
 
 WAIT_POLL_S = 0.05
 WAIT_POLL_MAX_S = 1.0
@@ -221,8 +225,6 @@ class Study:
             _, value, metrics, _ = self._judge(values)
         with self._lock:
             params = dict(handle.hp.values)
-            self._running.pop(handle.trial_id, None)
-            self._flushed.pop(handle.trial_id, None)
         handle.finished = True
         stored = self._storage.finish_trial(
             handle.trial_id,
@@ -233,15 +235,36 @@ class Study:
             reason=reason,
             system_attrs=dict(attrs) or None,
         )
+        with self._lock:  # only once stored: an interrupted write leaves it to interrupt_running
+            self._running.pop(handle.trial_id, None)
+            self._flushed.pop(handle.trial_id, None)
         frozen = self._storage.get_trial(handle.trial_id)
         if not stored:
-            raise TrialError(
-                f"trial {handle.number} was already {frozen.state.value} "
-                f"({frozen.reason or 'no reason'}) when its result arrived; the result was "
-                "not stored. Its worker was probably declared lost: raise heartbeat_interval "
-                "if trials block the heartbeat thread"
+            log.warning(
+                "trial %d was already %s (%s) when its result arrived; the result was not "
+                "stored. Its worker was probably declared lost: raise heartbeat_interval if "
+                "trials block the heartbeat thread",
+                handle.number,
+                frozen.state.value,
+                frozen.reason or "no reason",
             )
         return frozen
+
+    def interrupt_running(self, reason: str = "interrupted (Ctrl-C)") -> None:
+        """Record every trial this process is running as interrupted (not using budget).
+        Further Ctrl-C is ignored meanwhile, so a second signal cannot cut the record short."""
+        previous = signal.getsignal(signal.SIGINT)
+        in_main = threading.current_thread() is threading.main_thread()
+        if in_main:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            with self._lock:
+                running = list(self._running.values())
+            for trial in running:
+                self._finish(trial, None, TrialState.FAIL, reason, {"interrupted": True})
+        finally:
+            if in_main:
+                signal.signal(signal.SIGINT, previous)
 
     def _judge(self, values: Any) -> tuple[TrialState, float | None, dict[str, Any], str | None]:
         fail = TrialState.FAIL
@@ -462,5 +485,5 @@ class Study:
                 )
             self.close()
             self._storage.close()  # no pooled connection may cross a fork
-            opener = functools.partial(reopen, self.name, self._storage.url, self.sampler.to_json())
+            opener = functools.partial(reopen, self.name, self._storage.url, self.sampler)
             run_workers(opener, objective, plan, list(callbacks or ()))

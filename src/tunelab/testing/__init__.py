@@ -1,4 +1,6 @@
-"""Reusable conformance suites: every plug-in of a kind passes the same tests.
+"""Conformance suites that every plug-in of a kind passes (samplers, ...).
 
-They need pytest, which is a development dependency.
+Import the suites from their modules, e.g. `tunelab.testing.sampler_conformance`
+or `tunelab.testing.storage_conformance`;
+this package imports nothing itself, so `import tunelab` stays light.
 """

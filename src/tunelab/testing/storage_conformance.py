@@ -96,11 +96,17 @@ class StorageConformance:
     # -- studies -----------------------------------------------------------------------------
     def test_create_and_get_study(self, storage: BaseStorage) -> None:
         rec = storage.create_study(
-            "digits", "val_accuracy", "max", {"name": "grid", "seed": 3},
+            "digits",
+            "val_accuracy",
+            Direction.MAXIMIZE,
+            {"name": "grid", "seed": 3},
             {"heartbeat_interval": 0.5, "nested": {"a": [1, 2]}},
         )
-        assert (rec.name, rec.metric, rec.direction) == ("digits", "val_accuracy",
-                                                         Direction.MAXIMIZE)
+        assert (rec.name, rec.metric, rec.direction) == (
+            "digits",
+            "val_accuracy",
+            Direction.MAXIMIZE,
+        )
         got = storage.get_study("digits")
         assert got is not None
         assert got.study_id == rec.study_id
@@ -113,24 +119,28 @@ class StorageConformance:
     def test_duplicate_study_name_conflicts(self, storage: BaseStorage, study: StudyRecord) -> None:
         storage.create_trial(study.study_id, RUNNING, "w")
         with pytest.raises(StudyConflictError, match="'s'"):
-            storage.create_study("s", "acc", "maximize", {}, {})
+            storage.create_study("s", "acc", Direction.MAXIMIZE, {}, {})
         kept = storage.get_study("s")
         assert kept is not None
-        assert (kept.study_id, kept.metric, kept.direction) == (study.study_id, "loss",
-                                                                Direction.MINIMIZE)
+        assert (kept.study_id, kept.metric, kept.direction) == (
+            study.study_id,
+            "loss",
+            Direction.MINIMIZE,
+        )
         assert len(storage.get_trials(study.study_id)) == 1
 
     def test_study_settings_must_be_json(self, storage: BaseStorage) -> None:
         with pytest.raises(StorageError, match="JSON"):
-            storage.create_study("bad", "loss", "minimize", {"name": "random"},
-                                 {"fn": object()})
+            storage.create_study(
+                "bad", "loss", Direction.MINIMIZE, {"name": "random"}, {"fn": object()}
+            )
         assert storage.get_study("bad") is None
         assert storage.list_studies() == []
 
     def test_list_studies_summarises_each_study(self, storage: BaseStorage) -> None:
-        lo = storage.create_study("lo", "loss", "minimize", {}, {})
-        hi = storage.create_study("hi", "acc", "maximize", {}, {})
-        storage.create_study("empty", "acc", "maximize", {}, {})
+        lo = storage.create_study("lo", "loss", Direction.MINIMIZE, {}, {})
+        hi = storage.create_study("hi", "acc", Direction.MAXIMIZE, {}, {})
+        storage.create_study("empty", "acc", Direction.MAXIMIZE, {}, {})
         for rec in (lo, hi):
             for value in (0.3, 0.1, 0.7):
                 t = storage.create_trial(rec.study_id, RUNNING, "w")
@@ -149,8 +159,8 @@ class StorageConformance:
         assert summaries["empty"].counts.total == 0
 
     def test_delete_study_removes_everything_of_it_only(self, storage: BaseStorage) -> None:
-        gone = storage.create_study("gone", "loss", "minimize", {}, {})
-        kept = storage.create_study("kept", "loss", "minimize", {}, {})
+        gone = storage.create_study("gone", "loss", Direction.MINIMIZE, {}, {})
+        kept = storage.create_study("kept", "loss", Direction.MINIMIZE, {}, {})
         storage.register_params(gone.study_id, [{"name": "x"}])
         for rec in (gone, kept):
             t = storage.create_trial(rec.study_id, RUNNING, "w")
@@ -166,7 +176,7 @@ class StorageConformance:
         assert [t.number for t in storage.get_trials(kept.study_id)] == [0]
         assert len(storage.get_trials(kept.study_id)[0].reports) == 1
 
-        again = storage.create_study("gone", "acc", "maximize", {}, {})  # the name is free
+        again = storage.create_study("gone", "acc", Direction.MAXIMIZE, {}, {})  # the name is free
         assert storage.get_space(again.study_id) == []
         first = storage.create_trial(again.study_id, RUNNING, "w")
         assert first is not None and first.number == 0
@@ -175,11 +185,14 @@ class StorageConformance:
     def test_register_params_first_writer_wins_in_order(
         self, storage: BaseStorage, study: StudyRecord
     ) -> None:
-        a = {"name": "a", "type": "Choice", "values": [1, 2]}
-        b = {"name": "b", "type": "Float", "low": 0.0, "high": 1.0}
+        a: dict[str, Any] = {"name": "a", "type": "Choice", "values": [1, 2]}
+        b: dict[str, Any] = {"name": "b", "type": "Float", "low": 0.0, "high": 1.0}
         space = storage.register_params(study.study_id, [a, b])
         assert space == [a, b]
-        later = [{"name": "c", "type": "Int"}, {"name": "a", "type": "Choice", "values": [9]}]
+        later: list[dict[str, Any]] = [
+            {"name": "c", "type": "Int"},
+            {"name": "a", "type": "Choice", "values": [9]},
+        ]
         space = storage.register_params(study.study_id, later)
         assert [e["name"] for e in space] == ["a", "b", "c"]
         assert space[0] == a  # the first definition of `a` stays
@@ -194,7 +207,7 @@ class StorageConformance:
         assert space == [{"name": "z", "v": 1}, {"name": "y"}]
 
     def test_spaces_are_per_study(self, storage: BaseStorage, study: StudyRecord) -> None:
-        other = storage.create_study("t", "loss", "minimize", {}, {})
+        other = storage.create_study("t", "loss", Direction.MINIMIZE, {}, {})
         storage.register_params(study.study_id, [{"name": "x", "v": 1}])
         storage.register_params(other.study_id, [{"name": "y"}, {"name": "x", "v": 2}])
         assert storage.get_space(study.study_id) == [{"name": "x", "v": 1}]
@@ -218,8 +231,9 @@ class StorageConformance:
     def test_trial_numbers_count_from_zero_per_study(
         self, storage: BaseStorage, study: StudyRecord
     ) -> None:
-        other = storage.create_study("t", "loss", "minimize", {}, {})
-        mine, theirs = [], []
+        other = storage.create_study("t", "loss", Direction.MINIMIZE, {}, {})
+        mine: list[FrozenTrial] = []
+        theirs: list[FrozenTrial] = []
         for _ in range(3):
             for rec, out in ((study, mine), (other, theirs)):
                 t = storage.create_trial(rec.study_id, RUNNING, "w")
@@ -240,7 +254,10 @@ class StorageConformance:
 
     def test_created_trial_fields(self, storage: BaseStorage, study: StudyRecord) -> None:
         run = storage.create_trial(
-            study.study_id, RUNNING, "host:1:ab", params={"b": (1, 2), "a": np.float64(0.5)},
+            study.study_id,
+            RUNNING,
+            "host:1:ab",
+            params={"b": (1, 2), "a": np.float64(0.5)},
             system_attrs={"fixed_params": {"x": 1}},
         )
         assert run is not None
@@ -283,12 +300,14 @@ class StorageConformance:
         storage.create_trial(sid, WAITING)
         first = storage.create_trial(sid, RUNNING, "w", budget=2)
         assert first is not None
-        storage.finish_trial(first.trial_id, FAIL, reason="lost",
-                             system_attrs={"interrupted": True})
+        storage.finish_trial(
+            first.trial_id, FAIL, reason="lost", system_attrs={"interrupted": True}
+        )
         raised = storage.create_trial(sid, RUNNING, "w", budget=2)
         assert raised is not None
-        storage.finish_trial(raised.trial_id, FAIL, reason="ValueError",
-                             system_attrs={"raised": True})  # an ordinary failure counts
+        storage.finish_trial(
+            raised.trial_id, FAIL, reason="ValueError", system_attrs={"raised": True}
+        )  # an ordinary failure counts
         assert storage.create_trial(sid, RUNNING, "w", budget=2) is not None
         assert storage.create_trial(sid, RUNNING, "w", budget=2) is None
         counts = storage.count_trials(sid)
@@ -372,9 +391,7 @@ class StorageConformance:
         assert all(by_number[n] == f"w{i}" for i, n in claims)
 
     # -- params, reports, user attributes ----------------------------------------------------
-    def test_set_params_only_while_running(
-        self, storage: BaseStorage, study: StudyRecord
-    ) -> None:
+    def test_set_params_only_while_running(self, storage: BaseStorage, study: StudyRecord) -> None:
         sid = study.study_id
         t = storage.create_trial(sid, RUNNING, "w")
         assert t is not None
@@ -414,7 +431,9 @@ class StorageConformance:
         reports = storage.get_trial(t.trial_id).reports
         assert [r.step for r in reports] == [0, 1, 5]
         assert [dict(r.metrics) for r in reports] == [
-            {"loss": 1.0, "acc": 0}, {"loss": 0.5, "acc": 1}, {"loss": 1 / 6, "acc": 5}
+            {"loss": 1.0, "acc": 0},
+            {"loss": 0.5, "acc": 1},
+            {"loss": 1 / 6, "acc": 5},
         ]
         assert all(r.time > 0 for r in reports)
         assert storage.get_trials(study.study_id)[0].reports == reports
@@ -440,8 +459,9 @@ class StorageConformance:
         assert t is not None
         storage.add_report(t.trial_id, 0, {"loss": math.nan, "grad": math.inf, "low": -math.inf})
         storage.set_user_attr(t.trial_id, "history", [1.0, math.nan, -math.inf])
-        storage.finish_trial(t.trial_id, FAIL, metrics={"loss": math.nan, "n": [math.inf]},
-                             reason="diverged")
+        storage.finish_trial(
+            t.trial_id, FAIL, metrics={"loss": math.nan, "n": [math.inf]}, reason="diverged"
+        )
         for store in (storage, other):
             got = store.get_trial(t.trial_id)
             rep = got.reports[0].metrics
@@ -470,25 +490,46 @@ class StorageConformance:
         with pytest.raises(TrialError):
             storage.set_user_attr(10**9, "k", 1)
 
+    def test_values_that_look_like_the_float_marker_round_trip(
+        self, storage: BaseStorage, study: StudyRecord, other: BaseStorage
+    ) -> None:
+        tricky: dict[str, Any] = {
+            "note": {"$float": "hello"},
+            "not_inf": {"$float": "inf"},
+            "$$": [{"$": 1}],
+        }
+        t = storage.create_trial(study.study_id, RUNNING, "w", params={"$float": "nan"})
+        assert t is not None
+        for key, value in tricky.items():
+            storage.set_user_attr(t.trial_id, key, value)
+        for store in (storage, other):
+            got = store.get_trial(t.trial_id)
+            assert dict(got.user_attrs) == tricky
+            assert dict(got.params) == {"$float": "nan"}
+            assert len(store.get_trials(study.study_id)) == 1  # the study stays readable
+
     def test_user_attrs_must_be_json(self, storage: BaseStorage, study: StudyRecord) -> None:
         t = storage.create_trial(study.study_id, RUNNING, "w")
         assert t is not None
         storage.set_user_attr(t.trial_id, "ok", 1)
-        for bad in (object(), {1, 2}, b"bytes", {"model": object()}, lambda: 1):
+        bad_values: list[Any] = [object(), {1, 2}, b"bytes", {"model": object()}, print]
+        for bad in bad_values:
             with pytest.raises(StorageError, match="JSON"):
                 storage.set_user_attr(t.trial_id, "bad", bad)
         assert dict(storage.get_trial(t.trial_id).user_attrs) == {"ok": 1}
 
     # -- finishing ---------------------------------------------------------------------------
-    def test_finish_trial_stores_the_result(
-        self, storage: BaseStorage, study: StudyRecord
-    ) -> None:
+    def test_finish_trial_stores_the_result(self, storage: BaseStorage, study: StudyRecord) -> None:
         t = storage.create_trial(study.study_id, RUNNING, "w", system_attrs={"a": 1})
         assert t is not None
         storage.set_params(t.trial_id, {"x": 1})
         ok = storage.finish_trial(
-            t.trial_id, COMPLETE, value=0.5, metrics={"loss": 0.5, "acc": 0.9},
-            params={"x": 1, "y": "relu"}, system_attrs={"b": 2},
+            t.trial_id,
+            COMPLETE,
+            value=0.5,
+            metrics={"loss": 0.5, "acc": 0.9},
+            params={"x": 1, "y": "relu"},
+            system_attrs={"b": 2},
         )
         assert ok is True
         got = storage.get_trial(t.trial_id)
@@ -517,12 +558,20 @@ class StorageConformance:
         t = storage.create_trial(study.study_id, RUNNING, "w")
         assert t is not None
         storage.add_report(t.trial_id, 0, {"loss": 1.0})
-        assert storage.finish_trial(t.trial_id, FAIL, reason="worker lost",
-                                    system_attrs={"interrupted": True})
+        assert storage.finish_trial(
+            t.trial_id, FAIL, reason="worker lost", system_attrs={"interrupted": True}
+        )
         before = _snapshot(storage.get_trial(t.trial_id))
         counts = storage.count_trials(study.study_id)
-        late = storage.finish_trial(t.trial_id, COMPLETE, value=0.1, metrics={"loss": 0.1},
-                                    params={"x": 2}, reason=None, system_attrs={"late": True})
+        late = storage.finish_trial(
+            t.trial_id,
+            COMPLETE,
+            value=0.1,
+            metrics={"loss": 0.1},
+            params={"x": 2},
+            reason=None,
+            system_attrs={"late": True},
+        )
         assert late is False
         assert _snapshot(storage.get_trial(t.trial_id)) == before
         assert storage.count_trials(study.study_id) == counts
@@ -549,8 +598,12 @@ class StorageConformance:
         t = storage.create_trial(study.study_id, RUNNING, "w", params={"a": [1]})
         assert t is not None
         storage.add_report(t.trial_id, 0, {"loss": 2.0})
-        early = [t, storage.get_trial(t.trial_id), storage.get_trials(study.study_id)[0],
-                 other.get_trial(t.trial_id)]
+        early = [
+            t,
+            storage.get_trial(t.trial_id),
+            storage.get_trials(study.study_id)[0],
+            other.get_trial(t.trial_id),
+        ]
         snapshots = [_snapshot(x) for x in early]
 
         for store in (storage, other):  # writes through either handle
@@ -558,8 +611,9 @@ class StorageConformance:
         other.add_report(t.trial_id, 1, {"loss": 1.0})
         storage.set_user_attr(t.trial_id, "k", "v")
         storage.heartbeat([t.trial_id], 10**10)
-        other.finish_trial(t.trial_id, COMPLETE, value=1.0, metrics={"loss": 1.0},
-                           system_attrs={"done": 1})
+        other.finish_trial(
+            t.trial_id, COMPLETE, value=1.0, metrics={"loss": 1.0}, system_attrs={"done": 1}
+        )
 
         assert [_snapshot(x) for x in early] == snapshots
         assert early[0].state is RUNNING and early[1].reports[0].step == 0
@@ -576,8 +630,13 @@ class StorageConformance:
             got.state = COMPLETE  # type: ignore[misc]
         with pytest.raises(dataclasses.FrozenInstanceError):
             got.value = 1.0  # type: ignore[misc]
-        for mapping in (got.params, got.metrics, got.user_attrs, got.system_attrs,
-                        got.reports[0].metrics):
+        for mapping in (
+            got.params,
+            got.metrics,
+            got.user_attrs,
+            got.system_attrs,
+            got.reports[0].metrics,
+        ):
             with pytest.raises(TypeError):
                 mapping["new"] = 1  # type: ignore[index]
         with pytest.raises(TypeError):
@@ -594,8 +653,13 @@ class StorageConformance:
     def test_changing_nested_values_changes_no_stored_record(
         self, storage: BaseStorage, study: StudyRecord
     ) -> None:
-        t = storage.create_trial(study.study_id, RUNNING, "w", params={"layers": [32, 64]},
-                                 system_attrs={"fixed_params": {"lr": 0.1}})
+        t = storage.create_trial(
+            study.study_id,
+            RUNNING,
+            "w",
+            params={"layers": [32, 64]},
+            system_attrs={"fixed_params": {"lr": 0.1}},
+        )
         assert t is not None
         storage.add_report(t.trial_id, 0, {"loss": 1.0})
         storage.set_user_attr(t.trial_id, "curve", [1.0])
@@ -609,8 +673,9 @@ class StorageConformance:
         assert dict(again.system_attrs) == {"fixed_params": {"lr": 0.1}}
         assert dict(again.user_attrs) == {"curve": [1.0]}
 
-        rec = storage.create_study("nested", "loss", "minimize", {"name": "x", "grid": [1]},
-                                   {"levels": [1, 2]})
+        rec = storage.create_study(
+            "nested", "loss", Direction.MINIMIZE, {"name": "x", "grid": [1]}, {"levels": [1, 2]}
+        )
         rec.settings["levels"].append(3)
         got_rec = storage.get_study("nested")
         assert got_rec is not None
@@ -640,13 +705,20 @@ class StorageConformance:
 
     def test_count_trials(self, storage: BaseStorage, study: StudyRecord) -> None:
         sid = study.study_id
-        outcomes = [(COMPLETE, {}), (COMPLETE, {}), (PRUNED, {}), (FAIL, {"raised": True}),
-                    (FAIL, {"interrupted": True}), (FAIL, {"interrupted": True})]
+        outcomes = [
+            (COMPLETE, {}),
+            (COMPLETE, {}),
+            (PRUNED, {}),
+            (FAIL, {"raised": True}),
+            (FAIL, {"interrupted": True}),
+            (FAIL, {"interrupted": True}),
+        ]
         for state, attrs in outcomes:
             t = storage.create_trial(sid, RUNNING, "w")
             assert t is not None
-            storage.finish_trial(t.trial_id, state, value=1.0 if state is COMPLETE else None,
-                                 system_attrs=attrs)
+            storage.finish_trial(
+                t.trial_id, state, value=1.0 if state is COMPLETE else None, system_attrs=attrs
+            )
         storage.create_trial(sid, RUNNING, "w")
         storage.create_trial(sid, WAITING)
         counts = storage.count_trials(sid)
@@ -655,7 +727,9 @@ class StorageConformance:
         assert counts.interrupted == 2
         assert counts.total == 8
         assert counts.budget_used == 8 - 1 - 2
-        empty = storage.count_trials(storage.create_study("e", "l", "min", {}, {}).study_id)
+        empty = storage.count_trials(
+            storage.create_study("e", "l", Direction.MINIMIZE, {}, {}).study_id
+        )
         assert (empty.total, empty.interrupted, empty[COMPLETE]) == (0, 0, 0)
 
     def test_heartbeat_touches_running_trials_only(
@@ -673,9 +747,7 @@ class StorageConformance:
         assert storage.get_trial(done.trial_id).heartbeat == done_beat
 
     # -- the locked view ---------------------------------------------------------------------
-    def test_locked_view_reads_and_writes(
-        self, storage: BaseStorage, study: StudyRecord
-    ) -> None:
+    def test_locked_view_reads_and_writes(self, storage: BaseStorage, study: StudyRecord) -> None:
         sid = study.study_id
         storage.create_trial(sid, RUNNING, "w")
 

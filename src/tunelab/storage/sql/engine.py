@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
@@ -88,9 +88,7 @@ def make_engine(url: str, must_exist: bool = False) -> Engine:
     try:
         return create_engine(parsed, pool_pre_ping=True, pool_recycle=1800)
     except exc.NoSuchModuleError:
-        raise StorageError(
-            f"unknown database kind in {display!r}; {_URL_HINT}"
-        ) from None
+        raise StorageError(f"unknown database kind in {display!r}; {_URL_HINT}") from None
     except ImportError as e:
         raise StorageError(
             f"the driver for {display!r} is not installed ({e}); for PostgreSQL install "
@@ -100,7 +98,7 @@ def make_engine(url: str, must_exist: bool = False) -> Engine:
 
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
@@ -111,12 +109,12 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("tunelab_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _is_empty_or_tunelab(cur) -> bool:  # type: ignore[no-untyped-def]
+def _is_empty_or_tunelab(cur: Any) -> bool:
     """Switching to WAL rewrites the file header, so it is done only for a new database or
     a tunelab one; any other database is refused by the schema check, byte for byte intact."""
     cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")

@@ -52,9 +52,11 @@ def ensure_schema(engine: Engine, url: str, create: bool = True) -> int:
                         f"(tunelab run …) or run `tunelab db upgrade {url}`"
                     )
                 schema.metadata.create_all(conn)
-                conn.execute(schema.meta.insert().values(
-                    key="schema_version", value=str(schema.SCHEMA_VERSION)
-                ))
+                conn.execute(
+                    schema.meta.insert().values(
+                        key="schema_version", value=str(schema.SCHEMA_VERSION)
+                    )
+                )
                 return schema.SCHEMA_VERSION
             return version
 

@@ -45,7 +45,9 @@ params = Table(
     "tunelab_params",
     metadata,
     Column(
-        "study_id", Integer, ForeignKey("tunelab_studies.study_id", ondelete="CASCADE"),
+        "study_id",
+        Integer,
+        ForeignKey("tunelab_studies.study_id", ondelete="CASCADE"),
         primary_key=True,
     ),
     Column("name", String(512), primary_key=True),
@@ -58,7 +60,9 @@ trials = Table(
     metadata,
     Column("trial_id", Integer, primary_key=True, autoincrement=True),
     Column(
-        "study_id", Integer, ForeignKey("tunelab_studies.study_id", ondelete="CASCADE"),
+        "study_id",
+        Integer,
+        ForeignKey("tunelab_studies.study_id", ondelete="CASCADE"),
         nullable=False,
     ),
     Column("number", Integer, nullable=False),
@@ -82,7 +86,9 @@ reports = Table(
     "tunelab_reports",
     metadata,
     Column(
-        "trial_id", Integer, ForeignKey("tunelab_trials.trial_id", ondelete="CASCADE"),
+        "trial_id",
+        Integer,
+        ForeignKey("tunelab_trials.trial_id", ondelete="CASCADE"),
         primary_key=True,
     ),
     Column("step", Integer, primary_key=True),

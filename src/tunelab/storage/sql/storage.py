@@ -31,20 +31,31 @@ S, P, TR, R = schema.studies, schema.params, schema.trials, schema.reports
 
 def _study(row: Row[Any]) -> StudyRecord:
     return StudyRecord(
-        study_id=row.study_id, name=row.name, metric=row.metric,
-        direction=Direction(row.direction), sampler=codec.loads(row.sampler_json, {}),
-        settings=codec.loads(row.settings_json, {}), created_at=row.created_at,
+        study_id=row.study_id,
+        name=row.name,
+        metric=row.metric,
+        direction=Direction(row.direction),
+        sampler=codec.loads(row.sampler_json, {}),
+        settings=codec.loads(row.settings_json, {}),
+        created_at=row.created_at,
         user_attrs=codec.loads(row.user_attrs_json, {}),
     )
 
 
 def _trial(row: Row[Any], reports: Sequence[Report] = ()) -> FrozenTrial:
     return FrozenTrial(
-        trial_id=row.trial_id, number=row.number, state=TrialState(row.state),
-        params=codec.loads(row.params_json, {}), value=row.value,
-        metrics=codec.loads(row.metrics_json, {}), reports=tuple(reports),
-        datetime_start=row.datetime_start, datetime_complete=row.datetime_complete,
-        reason=row.reason, worker=row.worker, heartbeat=row.heartbeat,
+        trial_id=row.trial_id,
+        number=row.number,
+        state=TrialState(row.state),
+        params=codec.loads(row.params_json, {}),
+        value=row.value,
+        metrics=codec.loads(row.metrics_json, {}),
+        reports=tuple(reports),
+        datetime_start=row.datetime_start,
+        datetime_complete=row.datetime_complete,
+        reason=row.reason,
+        worker=row.worker,
+        heartbeat=row.heartbeat,
         user_attrs=codec.loads(row.user_attrs_json, {}),
         system_attrs=codec.loads(row.system_attrs_json, {}),
     )
@@ -83,11 +94,21 @@ class SQLStorage(BaseStorage):
         self._engine.dispose()
 
     # -- studies ---------------------------------------------------------------------------
-    def create_study(self, name, metric, direction, sampler, settings) -> StudyRecord:  # type: ignore[no-untyped-def]
+    def create_study(
+        self,
+        name: str,
+        metric: str,
+        direction: Direction,
+        sampler: Mapping[str, Any],
+        settings: Mapping[str, Any],
+    ) -> StudyRecord:
         values = dict(
-            name=name, metric=metric, direction=Direction.parse(direction).value,
+            name=name,
+            metric=metric,
+            direction=Direction.parse(direction).value,
             sampler_json=codec.dumps(sampler, "sampler"),
-            settings_json=codec.dumps(settings, "settings"), user_attrs_json="{}",
+            settings_json=codec.dumps(settings, "settings"),
+            user_attrs_json="{}",
             created_at=time.time(),
         )
 
@@ -103,8 +124,10 @@ class SQLStorage(BaseStorage):
             raise StudyConflictError(f"a study named {name!r} already exists") from None
 
     def get_study(self, name: str) -> StudyRecord | None:
-        row = self._read(lambda c: c.execute(select(S).where(S.c.name == name)).first(),
-                         f"reading study {name!r}")
+        row = self._read(
+            lambda c: c.execute(select(S).where(S.c.name == name)).first(),
+            f"reading study {name!r}",
+        )
         return _study(row) if row else None
 
     def list_studies(self) -> list[StudySummary]:
@@ -148,7 +171,9 @@ class SQLStorage(BaseStorage):
     def get_space(self, study_id: int) -> list[dict[str, Any]]:
         return self._read(lambda c: self._space(c, study_id), "reading the search space")
 
-    def register_params(self, study_id, entries):  # type: ignore[no-untyped-def]
+    def register_params(
+        self, study_id: int, entries: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         def op(conn: Connection) -> list[dict[str, Any]]:
             rows = conn.execute(select(P.c.name, P.c.position).where(P.c.study_id == study_id))
             known = {r.name: r.position for r in rows}
@@ -156,10 +181,14 @@ class SQLStorage(BaseStorage):
             for entry in entries:
                 if entry["name"] in known:
                     continue
-                conn.execute(insert(P).values(
-                    study_id=study_id, name=entry["name"], position=position,
-                    definition_json=codec.dumps(entry, "parameter definition"),
-                ))
+                conn.execute(
+                    insert(P).values(
+                        study_id=study_id,
+                        name=entry["name"],
+                        position=position,
+                        definition_json=codec.dumps(entry, "parameter definition"),
+                    )
+                )
                 known[entry["name"]] = position
                 position += 1
             return self._space(conn, study_id)
@@ -167,10 +196,16 @@ class SQLStorage(BaseStorage):
         return self._write(op, "registering hyperparameters")
 
     # -- trials ----------------------------------------------------------------------------
-    def _insert_trial(self, conn: Connection, study_id: int, state: TrialState,
-                      worker: str | None, params: Mapping[str, Any] | None,
-                      system_attrs: Mapping[str, Any] | None,
-                      budget: int | None = None) -> FrozenTrial | None:
+    def _insert_trial(
+        self,
+        conn: Connection,
+        study_id: int,
+        state: TrialState,
+        worker: str | None,
+        params: Mapping[str, Any] | None,
+        system_attrs: Mapping[str, Any] | None,
+        budget: int | None = None,
+    ) -> FrozenTrial | None:
         self._lock_study(conn, study_id)  # numbering and budget are per study
         if budget is not None and self._counts(conn, study_id).budget_used >= budget:
             return None
@@ -181,29 +216,52 @@ class SQLStorage(BaseStorage):
         running = state is TrialState.RUNNING
         params_json = codec.dumps(params or {}, "params")
         attrs_json = codec.dumps(system_attrs or {}, "system attributes")
-        trial_id = conn.execute(insert(TR).values(
-            study_id=study_id, number=number, state=state.value,
-            params_json=params_json, metrics_json="{}",
-            worker=worker, heartbeat=now if running else None,
-            datetime_start=now if running else None, user_attrs_json="{}",
-            system_attrs_json=attrs_json,
-            interrupted=bool((system_attrs or {}).get("interrupted")),
-        ).returning(TR.c.trial_id)).scalar_one()
+        trial_id = conn.execute(
+            insert(TR)
+            .values(
+                study_id=study_id,
+                number=number,
+                state=state.value,
+                params_json=params_json,
+                metrics_json="{}",
+                worker=worker,
+                heartbeat=now if running else None,
+                datetime_start=now if running else None,
+                user_attrs_json="{}",
+                system_attrs_json=attrs_json,
+                interrupted=bool((system_attrs or {}).get("interrupted")),
+            )
+            .returning(TR.c.trial_id)
+        ).scalar_one()
         return FrozenTrial(  # from the stored JSON, exactly as a later read returns it
-            trial_id=trial_id, number=number, state=state, params=codec.loads(params_json),
-            datetime_start=now if running else None, worker=worker,
-            heartbeat=now if running else None, system_attrs=codec.loads(attrs_json),
+            trial_id=trial_id,
+            number=number,
+            state=state,
+            params=codec.loads(params_json),
+            datetime_start=now if running else None,
+            worker=worker,
+            heartbeat=now if running else None,
+            system_attrs=codec.loads(attrs_json),
         )
 
-    def create_trial(self, study_id, state, worker=None, params=None, system_attrs=None,  # type: ignore[no-untyped-def]
-                     budget=None):
+    def create_trial(
+        self,
+        study_id: int,
+        state: TrialState,
+        worker: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+        budget: int | None = None,
+    ) -> FrozenTrial | None:
         state = TrialState(state)
         return self._write(
             lambda c: self._insert_trial(c, study_id, state, worker, params, system_attrs, budget),
             "creating a trial",
         )
 
-    def claim_waiting_trial(self, study_id, worker, budget=None):  # type: ignore[no-untyped-def]
+    def claim_waiting_trial(
+        self, study_id: int, worker: str, budget: int | None = None
+    ) -> FrozenTrial | None:
         def op(conn: Connection) -> FrozenTrial | None:
             if budget is not None:
                 self._lock_study(conn, study_id)
@@ -212,16 +270,19 @@ class SQLStorage(BaseStorage):
             row = conn.execute(
                 select(TR.c.trial_id)
                 .where(TR.c.study_id == study_id, TR.c.state == TrialState.WAITING.value)
-                .order_by(TR.c.number).limit(1).with_for_update(skip_locked=True)
+                .order_by(TR.c.number)
+                .limit(1)
+                .with_for_update(skip_locked=True)
             ).first()
             if row is None:
                 return None
             now = time.time()
             done = conn.execute(
-                update(TR).where(TR.c.trial_id == row.trial_id,
-                                 TR.c.state == TrialState.WAITING.value)
-                .values(state=TrialState.RUNNING.value, worker=worker, heartbeat=now,
-                        datetime_start=now)
+                update(TR)
+                .where(TR.c.trial_id == row.trial_id, TR.c.state == TrialState.WAITING.value)
+                .values(
+                    state=TrialState.RUNNING.value, worker=worker, heartbeat=now, datetime_start=now
+                )
             ).rowcount
             if not done:
                 return None
@@ -231,7 +292,8 @@ class SQLStorage(BaseStorage):
 
     def _update_running(self, conn: Connection, trial_id: int, **values: Any) -> None:
         done = conn.execute(
-            update(TR).where(TR.c.trial_id == trial_id, TR.c.state == TrialState.RUNNING.value)
+            update(TR)
+            .where(TR.c.trial_id == trial_id, TR.c.state == TrialState.RUNNING.value)
             .values(**values)
         ).rowcount
         if not done:
@@ -254,8 +316,9 @@ class SQLStorage(BaseStorage):
                     f"report steps must increase, but trial id {trial_id} got step={step} "
                     f"after step={last}"
                 )
-            conn.execute(insert(R).values(trial_id=trial_id, step=step, metrics_json=text,
-                                          time=time.time()))
+            conn.execute(
+                insert(R).values(trial_id=trial_id, step=step, metrics_json=text, time=time.time())
+            )
             conn.execute(update(TR).where(TR.c.trial_id == trial_id).values(heartbeat=time.time()))
 
         try:
@@ -273,24 +336,41 @@ class SQLStorage(BaseStorage):
             if text is None:
                 raise TrialError(f"no trial with id {trial_id}")
             attrs = {**codec.loads(text, {}), key: value}
-            conn.execute(update(TR).where(TR.c.trial_id == trial_id)
-                         .values(user_attrs_json=codec.dumps(attrs)))
+            conn.execute(
+                update(TR)
+                .where(TR.c.trial_id == trial_id)
+                .values(user_attrs_json=codec.dumps(attrs))
+            )
 
         self._write(op, "storing a user attribute")
 
     def heartbeat(self, trial_ids: Sequence[int], now: float) -> None:
         if not trial_ids:
             return
-        self._write(lambda c: c.execute(
-            update(TR).where(TR.c.trial_id.in_(list(trial_ids)),
-                             TR.c.state == TrialState.RUNNING.value).values(heartbeat=now)
-        ), "heartbeat")
+        self._write(
+            lambda c: c.execute(
+                update(TR)
+                .where(TR.c.trial_id.in_(list(trial_ids)), TR.c.state == TrialState.RUNNING.value)
+                .values(heartbeat=now)
+            ),
+            "heartbeat",
+        )
 
-    def finish_trial(self, trial_id, state, value=None, metrics=None, params=None,  # type: ignore[no-untyped-def]
-                     reason=None, system_attrs=None) -> bool:
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        value: float | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> bool:
         values: dict[str, Any] = dict(
-            state=TrialState(state).value, value=value,
-            metrics_json=codec.dumps(metrics or {}, "metrics"), reason=reason,
+            state=TrialState(state).value,
+            value=value,
+            metrics_json=codec.dumps(metrics or {}, "metrics"),
+            reason=reason,
             datetime_complete=time.time(),
         )
         if params is not None:
@@ -299,17 +379,23 @@ class SQLStorage(BaseStorage):
         codec.dumps(extra, "system attributes")
 
         def op(conn: Connection) -> bool:
-            row = conn.execute(select(TR.c.state, TR.c.system_attrs_json)
-                               .where(TR.c.trial_id == trial_id)).first()
+            row = conn.execute(
+                select(TR.c.state, TR.c.system_attrs_json).where(TR.c.trial_id == trial_id)
+            ).first()
             if row is None:
                 raise TrialError(f"no trial with id {trial_id}")
             if row.state != TrialState.RUNNING.value:
                 return False
             attrs = {**codec.loads(row.system_attrs_json, {}), **extra}
-            conn.execute(update(TR).where(TR.c.trial_id == trial_id).values(
-                **values, system_attrs_json=codec.dumps(attrs),
-                interrupted=bool(attrs.get("interrupted")),
-            ))
+            conn.execute(
+                update(TR)
+                .where(TR.c.trial_id == trial_id)
+                .values(
+                    **values,
+                    system_attrs_json=codec.dumps(attrs),
+                    interrupted=bool(attrs.get("interrupted")),
+                )
+            )
             return True
 
         return self._write(op, "finishing a trial")
@@ -324,30 +410,47 @@ class SQLStorage(BaseStorage):
 
         return self._read(op, "reading a trial")
 
-    def _get_trials(self, conn: Connection, study_id: int,
-                    states: Sequence[TrialState] | None, with_reports: bool) -> list[FrozenTrial]:
+    def _get_trials(
+        self,
+        conn: Connection,
+        study_id: int,
+        states: Sequence[TrialState] | None,
+        with_reports: bool,
+    ) -> list[FrozenTrial]:
         query = select(TR).where(TR.c.study_id == study_id).order_by(TR.c.number)
         if states is not None:
             query = query.where(TR.c.state.in_([TrialState(s).value for s in states]))
         rows = conn.execute(query).all()
         by_trial: dict[int, list[Report]] = {}
         if with_reports and rows:
-            rq = (select(R).join(TR, TR.c.trial_id == R.c.trial_id)
-                  .where(TR.c.study_id == study_id).order_by(R.c.trial_id, R.c.step))
+            rq = (
+                select(R)
+                .join(TR, TR.c.trial_id == R.c.trial_id)
+                .where(TR.c.study_id == study_id)
+                .order_by(R.c.trial_id, R.c.step)
+            )
             for r in conn.execute(rq):
                 by_trial.setdefault(r.trial_id, []).append(
-                    Report(r.step, codec.loads(r.metrics_json), r.time))
+                    Report(r.step, codec.loads(r.metrics_json), r.time)
+                )
         return [_trial(row, by_trial.get(row.trial_id, ())) for row in rows]
 
-    def get_trials(self, study_id, states=None, with_reports=True):  # type: ignore[no-untyped-def]
-        return self._read(lambda c: self._get_trials(c, study_id, states, with_reports),
-                          "reading trials")
+    def get_trials(
+        self,
+        study_id: int,
+        states: Sequence[TrialState] | None = None,
+        with_reports: bool = True,
+    ) -> list[FrozenTrial]:
+        return self._read(
+            lambda c: self._get_trials(c, study_id, states, with_reports), "reading trials"
+        )
 
     @staticmethod
     def _counts(conn: Connection, study_id: int) -> TrialCounts:
         rows = conn.execute(
             select(TR.c.state, TR.c.interrupted, func.count())
-            .where(TR.c.study_id == study_id).group_by(TR.c.state, TR.c.interrupted)
+            .where(TR.c.study_id == study_id)
+            .group_by(TR.c.state, TR.c.interrupted)
         )
         by_state: dict[TrialState, int] = {}
         interrupted = 0
@@ -379,10 +482,12 @@ class _SQLView(LockedView):
     def get_trials(self) -> list[FrozenTrial]:
         return self._s._get_trials(self._c, self._id, None, False)
 
-    def create_trial(self, state, worker, budget=None):  # type: ignore[no-untyped-def]
-        return self._s._insert_trial(self._c, self._id, TrialState(state), worker, None, None,
-                                     budget)
+    def create_trial(
+        self, state: TrialState, worker: str | None, budget: int | None = None
+    ) -> FrozenTrial | None:
+        return self._s._insert_trial(
+            self._c, self._id, TrialState(state), worker, None, None, budget
+        )
 
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
         self._s._update_running(self._c, trial_id, params_json=codec.dumps(params, "params"))
-
