@@ -79,7 +79,8 @@ trials = Table(
     Column("system_attrs_json", Text, nullable=False, default="{}"),
     Column("interrupted", Boolean, nullable=False, default=False),
     UniqueConstraint("study_id", "number", name="uq_tunelab_trials_number"),
-    Index("ix_tunelab_trials_study_state", "study_id", "state"),
+    # Covers the per-trial budget count and the per-state counts without reading rows.
+    Index("ix_tunelab_trials_study_state", "study_id", "state", "interrupted"),
 )
 
 reports = Table(

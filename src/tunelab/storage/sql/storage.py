@@ -207,7 +207,7 @@ class SQLStorage(BaseStorage):
         budget: int | None = None,
     ) -> FrozenTrial | None:
         self._lock_study(conn, study_id)  # numbering and budget are per study
-        if budget is not None and self._counts(conn, study_id).budget_used >= budget:
+        if budget is not None and self._budget_used(conn, study_id) >= budget:
             return None
         number = conn.execute(
             select(func.coalesce(func.max(TR.c.number), -1) + 1).where(TR.c.study_id == study_id)
@@ -262,10 +262,18 @@ class SQLStorage(BaseStorage):
     def claim_waiting_trial(
         self, study_id: int, worker: str, budget: int | None = None
     ) -> FrozenTrial | None:
+        waiting = (
+            select(TR.c.trial_id)
+            .where(TR.c.study_id == study_id, TR.c.state == TrialState.WAITING.value)
+            .limit(1)
+        )
+        if self._read(lambda c: c.execute(waiting).first(), "looking for enqueued trials") is None:
+            return None  # the common case, answered without taking the write lock
+
         def op(conn: Connection) -> FrozenTrial | None:
             if budget is not None:
                 self._lock_study(conn, study_id)
-                if self._counts(conn, study_id).budget_used >= budget:
+                if self._budget_used(conn, study_id) >= budget:
                     return None
             row = conn.execute(
                 select(TR.c.trial_id)
@@ -444,6 +452,17 @@ class SQLStorage(BaseStorage):
         return self._read(
             lambda c: self._get_trials(c, study_id, states, with_reports), "reading trials"
         )
+
+    @staticmethod
+    def _budget_used(conn: Connection, study_id: int) -> int:
+        """Trials that count toward the budget; an index-only count."""
+        return conn.execute(
+            select(func.count()).where(
+                TR.c.study_id == study_id,
+                TR.c.state != TrialState.WAITING.value,
+                TR.c.interrupted.is_(False),
+            )
+        ).scalar_one()
 
     @staticmethod
     def _counts(conn: Connection, study_id: int) -> TrialCounts:
