@@ -164,3 +164,20 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(work):
             "select count(*) from tunelab_trials where state='COMPLETE'"
         ).fetchone()[0]
     assert done == 6
+
+
+def test_db_upgrade_creates_reports_current_and_refuses_foreign_files(work):
+    created = tunelab("db", "upgrade", "fresh.db", cwd=work)
+    assert created.returncode == 0 and "schema version 0 -> 1" in created.stdout
+    current = tunelab("db", "upgrade", "fresh.db", cwd=work)
+    assert current.returncode == 0 and "schema is current (v1)" in current.stdout
+    with sqlite3.connect(work / "other.db") as conn:
+        conn.execute("create table notes (body text)")
+    before = (work / "other.db").read_bytes()
+    foreign = tunelab("db", "upgrade", "other.db", cwd=work)
+    assert foreign.returncode == 1 and "not a tunelab database" in foreign.stderr
+    assert (work / "other.db").read_bytes() == before
+    with sqlite3.connect(work / "fresh.db") as conn:
+        conn.execute("update tunelab_meta set value='0' where key='schema_version'")
+    unknown = tunelab("db", "upgrade", "fresh.db", cwd=work)
+    assert unknown.returncode == 1 and "no migration from schema version 0" in unknown.stderr

@@ -293,3 +293,12 @@ def test_a_custom_sampler_works_in_worker_processes(db):
     study = tunelab.create_study("custom", storage=db, sampler=Lowest(seed=1))
     study.optimize(lambda t: t.hp.Float("x", 2.0, 3.0), n_trials=4, n_jobs=2)
     assert [t.params["x"] for t in study.trials] == [2.0] * 4
+
+
+def test_callbacks_see_each_finished_trial(db):
+    seen = []
+    study = tunelab.create_study("cb", storage=db)
+    study.optimize(
+        quadratic, n_trials=3, callbacks=[lambda s, t: seen.append((s.name, t.number, t.state))]
+    )
+    assert seen == [("cb", n, TrialState.COMPLETE) for n in range(3)]

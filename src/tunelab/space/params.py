@@ -19,6 +19,7 @@ from tunelab.errors import SearchSpaceError
 SAMPLINGS = ("linear", "log", "reverse_log")
 MAX_GRID_VALUES = 100_000
 
+
 def _clean_float(value: float) -> float:
     """Round away binary noise such as 0.30000000000000004 (12 significant digits)."""
     return float(f"{value:.12g}")

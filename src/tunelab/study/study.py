@@ -41,9 +41,9 @@ class Study:
         self._running: dict[int, Trial] = {}
         self._flushed: dict[int, int] = {}
         self._lock = threading.Lock()
-        interval = float(record.settings.get("heartbeat_interval", 10.0))
-        self._grace = float(record.settings.get("heartbeat_grace", 4 * interval))
-        self._heartbeat = Heartbeat(self._beat, interval)
+        self._interval = float(record.settings.get("heartbeat_interval", 10.0))
+        self._grace = float(record.settings.get("heartbeat_grace", 4 * self._interval))
+        self._heartbeat = Heartbeat(self._beat, self._interval)
         self._next_lost_check = 0.0
 
     # -- identity ----------------------------------------------------------------------------
@@ -418,7 +418,7 @@ class Study:
         now = time.time()
         if not force and now < self._next_lost_check:
             return []
-        self._next_lost_check = now + self._heartbeat._interval
+        self._next_lost_check = now + self._interval
         return self._storage.fail_lost_trials(
             self.study_id,
             lambda t: is_lost(t, time.time(), self._grace, self._worker),

@@ -91,6 +91,11 @@ def upgrade(engine: Engine) -> tuple[int, int]:
             return (0, schema.SCHEMA_VERSION)
         version = start
         while version < schema.SCHEMA_VERSION:
+            if version not in MIGRATIONS:
+                raise SchemaVersionError(
+                    f"no migration from schema version {version}; this file was not written "
+                    "by a released tunelab"
+                )
             MIGRATIONS[version](conn)
             version += 1
             conn.execute(
