@@ -17,6 +17,10 @@ class SearchSpaceError(TunelabError, ValueError):
     """A hyperparameter definition is invalid or conflicts with an earlier one."""
 
 
+class DataError(TunelabError, ValueError):
+    """Training data is malformed, missing or cannot be read (stops the search)."""
+
+
 class StorageError(TunelabError):
     """Storage cannot be opened, read or written."""
 

@@ -103,6 +103,7 @@ def test_grid_runs_every_cell_once_with_two_jobs(work):
 ERRORS = [
     (["run", "missing.py", "--trials", "2"], "no such script"),
     (["run", "noobj.py", "--trials", "2"], "defines no `objective(trial)`"),
+    (["run", "nodata.py", "--trials", "2"], "defines build_model(hp) but no `DATA`"),
     (["run", "syntax.py", "--trials", "2"], "syntax error at line 1"),
     (["run", "importfail.py", "--trials", "2"], "failed to load (line 2): ModuleNotFoundError"),
     (["run", "quad.py"], "say how long to search"),
@@ -118,6 +119,7 @@ ERRORS = [
 @pytest.mark.parametrize(("args", "message"), ERRORS, ids=[e[1][:24] for e in ERRORS])
 def test_user_mistakes_get_one_line_and_a_nonzero_exit(work, args, message):
     (work / "noobj.py").write_text("x = 1\n")
+    (work / "nodata.py").write_text("def build_model(hp):\n    return None\n")
     (work / "syntax.py").write_text("def objective(:\n")
     (work / "importfail.py").write_text("import os\nimport not_a_module_xyz\n")
     (work / "junk.db").write_text("this is not a database\n")
@@ -181,3 +183,21 @@ def test_db_upgrade_creates_reports_current_and_refuses_foreign_files(work):
         conn.execute("update tunelab_meta set value='0' where key='schema_version'")
     unknown = tunelab("db", "upgrade", "fresh.db", cwd=work)
     assert unknown.returncode == 1 and "no migration from schema version 0" in unknown.stderr
+
+
+def test_a_script_with_build_model_and_data_trains_with_the_kit(work):
+    (work / "kit.py").write_text(
+        "from torch import nn\n"
+        "from tunelab import torch as tl_torch\n"
+        "DATA = tl_torch.load_digits()\n"
+        "FIT = dict(epochs=2, optimizer='adam')\n"
+        "def build_model(hp):\n"
+        "    return tl_torch.MLP(hp, DATA.in_features, DATA.num_classes, max_layers=2)\n"
+    )
+    result = tunelab("run", "kit.py", "--trials", "2", "--seed", "0", "--no-progress", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert "2 complete" in result.stdout
+    data = json.loads(tunelab("export", "kit", "--format", "json", cwd=work).stdout)
+    params = data["trials"][0]["params"]
+    assert params["optimizer"] == "adam" and params["epochs"] == 2 and "num_layers" in params
+    assert len(data["trials"][0]["reports"]) == 2

@@ -30,14 +30,18 @@ def test_seed_example_trains_real_models_and_reports_every_epoch(example, tmp_pa
     study.optimize(example.objective, n_trials=3)
     trials = study.trials
     assert all(t.state is TrialState.COMPLETE for t in trials)
-    assert set(trials[0].params) == {"hidden1", "dropout1", "hidden2", "dropout2", "learning_rate"}
+    model_params = {"hidden1", "dropout1", "hidden2", "dropout2", "learning_rate"}
+    assert model_params <= set(trials[0].params)
+    assert trials[0].params["optimizer"] == "adam" and trials[0].params["epochs"] == 10
     for t in trials:
-        assert sorted(t.intermediate("val_accuracy")) == list(range(example.EPOCHS))
-        assert t.metrics["val_loss"] == t.intermediate("val_loss")[example.EPOCHS - 1]
+        epochs = sorted(t.intermediate("val_accuracy"))
+        assert epochs == list(range(len(epochs))) and 1 <= len(epochs) <= 10
+        best = t.user_attrs["best_epoch"]
+        assert t.value == t.intermediate("val_accuracy")[best]
     # A sound configuration learns the digits; chance is 0.1.
     assert trials[0].value > 0.9
     losses = trials[0].intermediate("train_loss")
-    assert losses[example.EPOCHS - 1] < losses[0] / 3
+    assert losses[max(losses)] < losses[0] / 3
 
 
 @pytest.mark.slow

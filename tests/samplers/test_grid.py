@@ -331,3 +331,19 @@ def test_true_and_one_are_different_cells():
     assert sampler.sample(request) == 0
     history = [_trial(0, TrialState.COMPLETE, v=0)]
     assert sampler.sample(SampleRequest(1, space["v"], (), {}, space, history)) == 1
+
+
+def test_a_fixed_value_that_depends_on_an_earlier_choice_does_not_stall_the_grid():
+    def objective(trial):
+        remedy = trial.hp.Choice("remedy", ["none", "l1", "l2"])
+        trial.hp.Fixed("l1", 1e-4 if remedy == "l1" else 0.0)
+        trial.hp.Fixed("l2", 1e-3 if remedy == "l2" else 0.0)
+        return 1.0
+
+    study = tunelab.create_study("fixed", storage=":memory:", sampler="grid")
+    study.optimize(objective, n_trials=20)
+    assert [t.params for t in study.trials] == [
+        {"remedy": "none", "l1": 0.0, "l2": 0.0},
+        {"remedy": "l1", "l1": 1e-4, "l2": 0.0},
+        {"remedy": "l2", "l1": 0.0, "l2": 1e-3},
+    ]

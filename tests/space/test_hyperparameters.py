@@ -257,3 +257,14 @@ class TestParentKeywords:
             SearchSpaceError, match=r"'u'.*parent_name and parent_values go together"
         ):
             hp.Int("u", 1, 3, **kwargs)
+
+
+def test_a_fixed_value_may_change_between_trials_but_not_become_tuned():
+    from tunelab.errors import SearchSpaceError
+    from tunelab.space import Fixed, Float, SearchSpace
+
+    space = SearchSpace()
+    space.add(Fixed("l1", 0.0))
+    space.add(Fixed("l1", 1e-4))  # depends on another parameter: fine
+    with pytest.raises(SearchSpaceError, match="'l1' was defined as Fixed"):
+        space.add(Float("l1", 0.0, 1.0))

@@ -45,12 +45,40 @@ def load_script(path: str) -> ModuleType:
 
 
 def find_objective(module: ModuleType, path: str) -> Any:
+    """The script's `objective(trial)`, or one made from `build_model(hp)` and `DATA` (a
+    tunelab.torch.Data), trained by the kit's fit() with the optional `FIT` overrides."""
     objective = getattr(module, "objective", None)
+    if objective is None and hasattr(module, "build_model"):
+        return _kit_objective(module, path)
     if objective is None:
         raise ScriptError(
             f"{path} defines no `objective(trial)` function; define one that builds and "
-            "trains a model with trial.hp and returns the metric"
+            "trains a model with trial.hp and returns the metric, or define "
+            "`build_model(hp)` and `DATA` for the training kit"
         )
     if not callable(objective):
         raise ScriptError(f"{path}: `objective` must be a function, but it is {objective!r}")
+    return objective
+
+
+def _kit_objective(module: ModuleType, path: str) -> Any:
+    try:
+        from tunelab.torch import Data, fit
+    except ImportError:
+        raise ScriptError(
+            f"{path} defines build_model(hp), which needs the training kit: "
+            "pip install 'tunelab[torch]'"
+        ) from None
+    data = getattr(module, "DATA", None)
+    if not isinstance(data, Data):
+        raise ScriptError(
+            f"{path} defines build_model(hp) but no `DATA`; set DATA = tunelab.torch.load_digits() "
+            "or tunelab.torch.from_arrays(x, y)"
+        )
+    build_model = module.build_model
+    overrides = dict(getattr(module, "FIT", {}) or {})
+
+    def objective(trial: Any) -> float:
+        return fit(build_model(trial.hp), data, trial, **overrides)
+
     return objective

@@ -20,7 +20,7 @@ from typing import Any
 
 from tunelab.errors import GridExhausted
 from tunelab.samplers.base import Admission, Sampler, SampleRequest, Wait
-from tunelab.space import SearchSpace
+from tunelab.space import Fixed, SearchSpace
 from tunelab.trial import FrozenTrial
 from tunelab.types import TrialState
 
@@ -77,10 +77,15 @@ class GridSampler(Sampler):
             return 1
         if node.param is None:
             return 0 if node.ended_done or node.holders else 1
-        total = sum(
-            self._capacity(node.children.get(_key(v)), space)
-            for v in space[node.param].grid_values()
-        )
+        param = space[node.param]
+        if isinstance(param, Fixed):
+            # Not a choice: its value may differ between trials (it can depend on an earlier
+            # parameter), so the branches are the values trials actually recorded.
+            total = sum(self._capacity(child, space) for child in node.children.values())
+        else:
+            total = sum(
+                self._capacity(node.children.get(_key(v)), space) for v in param.grid_values()
+            )
         return max(total - len(node.holders), 0)
 
     def admit(self, space: SearchSpace, history: Sequence[FrozenTrial]) -> Admission:

@@ -92,6 +92,13 @@ class HyperParameters:
     ) -> Any:
         return self._retrieve(Fixed(name, value=value), parent_name, parent_values)
 
+    def define(self, param: Param) -> Any:
+        """Define a parameter from a ready-made object (e.g. `Float("lr", 1e-4, 0.1,
+        sampling="log")`) and return its value: the route for code that builds domains."""
+        if not isinstance(param, Param):
+            raise TypeError(f"define() takes a tunelab.space parameter, but got {param!r}")
+        return self._retrieve(param, None, None)
+
     @contextlib.contextmanager
     def conditional_scope(self, parent_name: str, parent_values: Any) -> Iterator[None]:
         """Parameters defined inside exist only while `parent_name` is in `parent_values`."""

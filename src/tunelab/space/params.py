@@ -584,6 +584,11 @@ class Fixed(Param):
     def to_json(self) -> dict[str, Any]:
         return {"type": self.kind, "name": self.name, "value": self.value}
 
+    def same_domain(self, other: Param) -> bool:
+        """A Fixed value may differ between trials (it can depend on another parameter,
+        e.g. l1=1e-4 only when regularizer='l1'); it still may not become a tuned one."""
+        return isinstance(other, Fixed)
+
 
 _TYPES: dict[str, type[Param]] = {
     "int": Int,

@@ -11,12 +11,13 @@ import os
 import signal
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tunelab.errors import GridExhausted, SearchSpaceError, StorageError, TrialError
 from tunelab.samplers import Admission, Sampler, SampleRequest, Wait
-from tunelab.space import Condition, Param, SearchSpace
+from tunelab.space import Condition, Fixed, Param, SearchSpace
 from tunelab.space.search_space import Entry
 from tunelab.storage import BaseStorage, InMemoryStorage, StudyRecord
 from tunelab.study.heartbeat import Heartbeat, is_lost, worker_id
@@ -172,7 +173,8 @@ class Study:
             if frozen is None:
                 raise StopIteration(f"study {self.name!r} has used its budget of {budget} trials")
             break
-        trial = Trial(self, frozen.trial_id, frozen.number, fixed)
+        seed = zlib.crc32(f"{self.name}:{frozen.number}".encode()) & 0x7FFFFFFF
+        trial = Trial(self, frozen.trial_id, frozen.number, fixed, self.metric, seed)
         with self._lock:
             self._running[trial.trial_id] = trial
             self._flushed[trial.trial_id] = 0
@@ -338,6 +340,8 @@ class Study:
 
     def _suggest(self, trial: Trial, param: Param, conditions: tuple[Condition, ...]) -> Any:
         self._register(param, conditions)
+        if isinstance(param, Fixed):
+            return param.value  # nothing to choose; the value may differ between trials
         if param.name in trial.fixed:
             value = trial.fixed[param.name]
             if not param.contains(value):

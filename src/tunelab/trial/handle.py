@@ -25,11 +25,19 @@ class Trial:
     """One configuration being evaluated. Ask for hyperparameters through `trial.hp`."""
 
     def __init__(
-        self, host: TrialHost, trial_id: int, number: int, fixed: Mapping[str, Any] | None = None
+        self,
+        host: TrialHost,
+        trial_id: int,
+        number: int,
+        fixed: Mapping[str, Any] | None = None,
+        metric: str = "value",
+        seed: int = 0,
     ) -> None:
         self._host = host
         self.trial_id = trial_id
         self.number = number
+        self.metric = metric  # the study's metric: what an objective returns
+        self.seed = seed  # seeds Python, NumPy and torch before the objective runs
         self.fixed: dict[str, Any] = dict(fixed or {})
         self.hp = HyperParameters(resolver=self._resolve)
         self.user_attrs: dict[str, Any] = {}

@@ -1,0 +1,42 @@
+"""PyTorch training kit (optional extra `tunelab[torch]`).
+
+from tunelab import torch as tl_torch
+data = tl_torch.load_digits()
+def objective(trial):
+    model = tl_torch.MLP(trial.hp, data.in_features, data.num_classes)
+    return tl_torch.fit(model, data, trial)
+"""
+
+from tunelab.torch.augment import Augment, augment_from_hp
+from tunelab.torch.data import Data, from_arrays, load_digits, load_mnist, read_idx
+from tunelab.torch.fit import TrainingError, evaluate, fit
+from tunelab.torch.knobs import KNOBS, TUNE
+from tunelab.torch.models import (
+    MLP,
+    SmallCNN,
+    count_parameters,
+    init_weights,
+    parameter_table,
+)
+from tunelab.torch.schedules import Schedule
+
+__all__ = [
+    "KNOBS",
+    "MLP",
+    "TUNE",
+    "Augment",
+    "Data",
+    "Schedule",
+    "SmallCNN",
+    "TrainingError",
+    "augment_from_hp",
+    "count_parameters",
+    "evaluate",
+    "fit",
+    "from_arrays",
+    "init_weights",
+    "load_digits",
+    "load_mnist",
+    "parameter_table",
+    "read_idx",
+]

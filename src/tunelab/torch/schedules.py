@@ -1,0 +1,39 @@
+"""Learning-rate schedules as pure functions of training progress.
+
+`multiplier(t)` scales the base learning rate, where t is the epoch as a real number
+(epoch + batch / batches_per_epoch). Step and exponential decay change at epoch
+boundaries, as practitioners know them; cosine and warmup change every batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Schedule:
+    kind: str = "constant"
+    epochs: int = 1  # the run's maximum epochs (cosine anneals to 0 at the end)
+    step_size: int = 5
+    step_gamma: float = 0.1
+    exp_gamma: float = 0.95
+    warmup_epochs: int = 0
+
+    def multiplier(self, t: float) -> float:
+        epoch = math.floor(t)
+        if self.kind == "constant":
+            return 1.0
+        if self.kind == "step":
+            return float(self.step_gamma ** (epoch // self.step_size))
+        if self.kind == "exponential":
+            return float(self.exp_gamma**epoch)
+        if self.kind == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(t / self.epochs, 1.0)))
+        if self.kind == "warmup_cosine":
+            warm = min(self.warmup_epochs, self.epochs)
+            if t < warm:
+                return max(t / warm, 1e-3)
+            rest = max(self.epochs - warm, 1e-9)
+            return 0.5 * (1.0 + math.cos(math.pi * min((t - warm) / rest, 1.0)))
+        raise ValueError(f"unknown lr_schedule {self.kind!r}")
