@@ -52,3 +52,27 @@ def test_seeded_runs_repeat_to_the_last_digit(example):
         return [(dict(t.params), t.value) for t in study.trials]
 
     assert run() == run()
+
+
+@pytest.mark.slow
+def test_cnn_example_trains_with_tunable_augmentation():
+    spec = importlib.util.spec_from_file_location("cnn_example", EXAMPLE.parent / "cnn_digits.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    study = tunelab.create_study("cnn", storage=":memory:", seed=3)
+    study.enqueue(
+        {
+            "augment": True,
+            "aug_shift": 0.15,
+            "aug_rotation": 10.0,
+            "optimizer": "adam",
+            "learning_rate": 3e-3,
+            "lr_schedule": "constant",
+            "conv_blocks": 2,
+        }
+    )
+    study.optimize(module.objective, n_trials=1)
+    (trial,) = study.trials
+    assert trial.state is TrialState.COMPLETE, trial.reason
+    assert trial.params["augment"] is True and "aug_flip" not in trial.params  # digits: no flips
+    assert trial.value > 0.8

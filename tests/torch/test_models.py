@@ -148,7 +148,7 @@ def test_small_cnn_defines_exactly_the_documented_names() -> None:
         "kernel_size",
         "pool",
         "batch_norm",
-        "activation",
+        "conv_activation",
         "conv_dropout",
         "dense_units",
         "dense_dropout",
@@ -158,12 +158,13 @@ def test_small_cnn_defines_exactly_the_documented_names() -> None:
     assert set(hp.space.names()) == active | {"filters_1", "filters_2"}
 
 
-def test_mlp_and_cnn_share_one_activation_domain() -> None:
-    # A study that picks the model family per trial must not see "activation" redefined.
+def test_mlp_and_cnn_can_share_a_study() -> None:
+    # A study that picks the model family per trial must not see a name redefined.
     hp = HyperParameters()
     MLP(hp, 64, 10)
     SmallCNN(hp, (1, 8, 8), 10)  # would raise SearchSpaceError on a conflicting domain
     assert hp.space["activation"].domain()["values"] == list(ACTIVATIONS)
+    assert hp.space["conv_activation"].domain()["values"] == ["relu", "gelu", "tanh"]
 
 
 # -- structure and forward shapes ------------------------------------------------------------

@@ -35,9 +35,10 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 INITS = ("xavier", "he", "normal", "default")
 
-# Both builders offer the same activations under the same name, so a study that switches
-# between them (hp.Choice("model", ["mlp", "cnn"])) never sees "activation" redefined.
 _ACTIVATION_CHOICES = list(ACTIVATIONS)
+# Sigmoid saturates and rarely trains a conv net in a few epochs: SmallCNN tunes its own
+# `conv_activation` without it, so a study mixing both builders keeps one domain per name.
+_CONV_ACTIVATION_CHOICES = ["relu", "gelu", "tanh"]
 _TUNED_INITS = ["xavier", "he", "normal"]
 # torch.nn.init's name for each activation's gain; it has none for GELU, which is close
 # enough to ReLU (zero for negatives, identity for large positives) to share its gain.
@@ -146,7 +147,7 @@ def SmallCNN(
     kernel_size = hp.Choice("kernel_size", [3, 5])
     pool = hp.Choice("pool", ["max", "avg"])
     batch_norm = hp.Boolean("batch_norm")
-    activation = hp.Choice("activation", _ACTIVATION_CHOICES)
+    activation = hp.Choice("conv_activation", _CONV_ACTIVATION_CHOICES)
     conv_dropout = hp.Float("conv_dropout", 0.0, 0.5, step=0.1)
     filters = _per_layer(
         hp, "conv_blocks", blocks, max_blocks, lambda i: hp.Choice(f"filters_{i}", [16, 32, 64])
