@@ -18,6 +18,7 @@ import numpy as np
 
 from tunelab.space import Condition, Param, SearchSpace
 from tunelab.trial import FrozenTrial
+from tunelab.types import Direction
 
 
 class Admission(enum.Enum):
@@ -42,6 +43,7 @@ class SampleRequest:
     chosen: Mapping[str, Any]
     space: SearchSpace
     history: Sequence[FrozenTrial] = field(default_factory=tuple)
+    direction: Direction = Direction.MINIMIZE  # how to rank trials' values
 
 
 class Sampler(ABC):

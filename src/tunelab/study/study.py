@@ -375,7 +375,8 @@ class Study:
         history: Sequence[FrozenTrial],
     ) -> SampleRequest:
         return SampleRequest(
-            trial.number, param, conditions, dict(trial.hp.values), self._space, history
+            trial.number, param, conditions, dict(trial.hp.values), self._space, history,
+            self.direction,
         )
 
     def _decide(
