@@ -1,0 +1,332 @@
+"""Milliseconds per suggestion of tunelab's model-based samplers beside Optuna 5's, as the
+history grows to 100, 300 and 1000 finished trials (issue 4).
+
+Run (about 4 minutes on this 2-core machine, most of it Optuna's GPSampler at 1000 trials):
+
+    bash benchmarks/setup_env.sh && .venv-bench/bin/python benchmarks/suggest_overhead.py
+
+Flags: `--sizes 100,300,1000`, `--samplers tunelab-tpe,optuna-tpe` (labels or shell-style
+patterns), `--k 20` (timed suggestions per size and sampler), `--k-slow 5` (the same for
+Optuna's GPSampler at 1000 trials, ~4 s each), `--threads 1` (BLAS/OpenMP/torch threads for
+both libraries).
+
+What is timed: a study is pre-filled with N finished trials, the SAME N for both libraries
+(random parameters from one seeded generator, a cheap synthetic value). tunelab: `study.enqueue`
+of each configuration, then `study.optimize(n_trials=N)` (enqueued values bypass the sampler);
+Optuna: `study.add_trials` of `optuna.trial.create_trial(...)`. Then K+1 more trials, the first
+one untimed (warm-up): the clock runs from `study.ask()` until all 7 parameters are suggested
+(`trial.hp.Float/Int/Choice` or `trial.suggest_*`), so relative samplers that work at `ask()`
+and independent ones that work per parameter are both fully counted; `tell` is not timed.
+Both libraries use in-memory storage (tunelab ":memory:", Optuna's default), so the sampler is
+what is timed. We report the median over the K suggestions and ratios tunelab / Optuna.
+
+Space (7-D, mixed): lr log-float 1e-5..1e-1, batch_size Choice [16, 32, 64, 128, 256],
+momentum float 0.5..0.99, weight_decay log-float 1e-6..1e-2, layers int 1..4, units int
+32..512 step 32, dropout float 0..0.5 step 0.1.
+
+Targets (issue 4): tunelab TPE <= 1/10 of Optuna TPE's time at 1000 trials; tunelab GP <= 1/5
+of Optuna GP's at 300 trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fnmatch
+import gc
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+LABELS = ("tunelab-tpe", "tunelab-gp", "tunelab-auto", "tunelab-random",
+          "optuna-tpe", "optuna-tpe-mv", "optuna-gp", "optuna-random")
+DEFAULT_SAMPLERS = "tunelab-tpe,tunelab-gp,tunelab-auto,optuna-tpe,optuna-tpe-mv,optuna-gp"
+TUNELAB_MODULES = {"tpe": ("tunelab.samplers.tpe", "TPESampler"),
+                   "gp": ("tunelab.samplers.gp", "GPSampler")}
+BATCH_SIZES = (16, 32, 64, 128, 256)
+TARGETS = (("tunelab-tpe", "optuna-tpe", 1000, 0.1), ("tunelab-gp", "optuna-gp", 300, 0.2))
+
+
+# -- the space, the history, the value ----------------------------------------------------------
+
+
+def random_params(rng: Any) -> dict[str, Any]:
+    """One configuration drawn uniformly (log-uniformly for the log floats) from the space."""
+    return {
+        "lr": float(10 ** rng.uniform(-5, -1)),
+        "batch_size": int(rng.choice(BATCH_SIZES)),
+        "momentum": float(rng.uniform(0.5, 0.99)),
+        "weight_decay": float(10 ** rng.uniform(-6, -2)),
+        "layers": int(rng.integers(1, 5)),
+        "units": int(32 * rng.integers(1, 17)),
+        "dropout": round(0.1 * int(rng.integers(0, 6)), 10),
+    }
+
+
+def value(p: dict[str, Any]) -> float:
+    """A cheap synthetic loss with an optimum inside the space."""
+    return ((math.log10(p["lr"]) + 3) ** 2 + (math.log2(p["batch_size"]) - 6) ** 2 / 4
+            + 4 * (p["momentum"] - 0.9) ** 2 + (math.log10(p["weight_decay"]) + 4) ** 2 / 4
+            + (p["layers"] - 2) ** 2 / 2 + (p["units"] / 256 - 1) ** 2
+            + 4 * (p["dropout"] - 0.2) ** 2)
+
+
+def suggest_tunelab(hp: Any) -> dict[str, Any]:
+    return {
+        "lr": hp.Float("lr", 1e-5, 1e-1, sampling="log"),
+        "batch_size": hp.Choice("batch_size", list(BATCH_SIZES)),
+        "momentum": hp.Float("momentum", 0.5, 0.99),
+        "weight_decay": hp.Float("weight_decay", 1e-6, 1e-2, sampling="log"),
+        "layers": hp.Int("layers", 1, 4),
+        "units": hp.Int("units", 32, 512, step=32),
+        "dropout": hp.Float("dropout", 0.0, 0.5, step=0.1),
+    }
+
+
+def suggest_optuna(trial: Any) -> dict[str, Any]:
+    return {
+        "lr": trial.suggest_float("lr", 1e-5, 1e-1, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", list(BATCH_SIZES)),
+        "momentum": trial.suggest_float("momentum", 0.5, 0.99),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+        "layers": trial.suggest_int("layers", 1, 4),
+        "units": trial.suggest_int("units", 32, 512, step=32),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.5, step=0.1),
+    }
+
+
+def optuna_distributions() -> dict[str, Any]:
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    return {
+        "lr": FloatDistribution(1e-5, 1e-1, log=True),
+        "batch_size": CategoricalDistribution(list(BATCH_SIZES)),
+        "momentum": FloatDistribution(0.5, 0.99),
+        "weight_decay": FloatDistribution(1e-6, 1e-2, log=True),
+        "layers": IntDistribution(1, 4),
+        "units": IntDistribution(32, 512, step=32),
+        "dropout": FloatDistribution(0.0, 0.5, step=0.1),
+    }
+
+
+# -- samplers -----------------------------------------------------------------------------------
+
+
+def make_tunelab_sampler(name: str, seed: int) -> Any:
+    """By registered name, else from its module (a sampler may exist before it is registered)."""
+    import importlib
+
+    from tunelab.samplers import make_sampler
+
+    try:
+        return make_sampler(name, seed)
+    except ValueError:
+        if name not in TUNELAB_MODULES:
+            raise
+    module, cls = TUNELAB_MODULES[name]
+    return getattr(importlib.import_module(module), cls)(seed=seed)
+
+
+def make_optuna_sampler(name: str, seed: int) -> Any:
+    import optuna
+
+    return {
+        "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+        "tpe-mv": lambda: optuna.samplers.TPESampler(multivariate=True, seed=seed),
+        "gp": lambda: optuna.samplers.GPSampler(seed=seed),
+        "random": lambda: optuna.samplers.RandomSampler(seed=seed),
+    }[name]()
+
+
+# -- timing -------------------------------------------------------------------------------------
+
+
+def time_tunelab(name: str, history: list[dict[str, Any]], k: int) -> tuple[list[float], float]:
+    """Seconds per suggestion for K trials after the history, and the pre-fill time."""
+    import tunelab
+
+    study = tunelab.create_study(f"suggest-{name}-{len(history)}", storage=":memory:",
+                                 metric="loss", direction="minimize",
+                                 sampler=make_tunelab_sampler(name, 0), seed=0)
+    start = time.perf_counter()
+    for params in history:
+        study.enqueue(params)
+    study.optimize(lambda t: value(suggest_tunelab(t.hp)), n_trials=len(history))
+    fill = time.perf_counter() - start
+    assert len(study.trials) == len(history), "pre-fill did not finish every trial"
+    times = []
+    for _ in range(k + 1):
+        gc.collect()
+        t0 = time.perf_counter()
+        trial = study.ask()
+        params = suggest_tunelab(trial.hp)
+        times.append(time.perf_counter() - t0)
+        study.tell(trial, value(params))
+    return times[1:], fill
+
+
+def time_optuna(name: str, history: list[dict[str, Any]], k: int) -> tuple[list[float], float]:
+    import optuna
+
+    study = optuna.create_study(direction="minimize", sampler=make_optuna_sampler(name, 0))
+    dists = optuna_distributions()
+    start = time.perf_counter()
+    study.add_trials([optuna.trial.create_trial(params=p, distributions=dists, value=value(p))
+                      for p in history])
+    fill = time.perf_counter() - start
+    times = []
+    for _ in range(k + 1):
+        gc.collect()
+        t0 = time.perf_counter()
+        trial = study.ask()
+        params = suggest_optuna(trial)
+        times.append(time.perf_counter() - t0)
+        study.tell(trial, value(params))
+    return times[1:], fill
+
+
+TIMERS: dict[str, Callable[[str, list[dict[str, Any]], int], tuple[list[float], float]]] = {
+    "tunelab": time_tunelab, "optuna": time_optuna}
+
+
+def available(label: str) -> str | None:
+    lib, name = label.split("-", 1)
+    try:
+        if lib == "tunelab":
+            make_tunelab_sampler(name, 0)
+        else:
+            make_optuna_sampler(name, 0)
+            if name == "gp":
+                import torch  # noqa: F401  Optuna's GPSampler needs it
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+# -- driver -------------------------------------------------------------------------------------
+
+
+def environment(threads: int) -> str:
+    import optuna
+
+    import tunelab
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=root, text=True,
+                               capture_output=True, check=True).stdout.strip()
+        state = f"commit {head}{' + uncommitted edits in src/' if dirty else ''}"
+    except (OSError, subprocess.CalledProcessError):
+        state = "git state unknown"
+    return (f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
+            f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
+            f"tunelab {tunelab.__version__} ({state}); optuna {optuna.__version__}; "
+            f"{threads} thread(s); load average "
+            + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,300,1000", help="finished trials before timing")
+    parser.add_argument("--samplers", default=DEFAULT_SAMPLERS,
+                        help="comma list of labels or patterns: " + ", ".join(LABELS))
+    parser.add_argument("--k", type=int, default=20, help="timed suggestions per cell")
+    parser.add_argument("--k-slow", type=int, default=5,
+                        help="timed suggestions for optuna-gp at >= 1000 trials")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads")
+    args = parser.parse_args(argv)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        if var in os.environ and os.environ[var] != str(args.threads):
+            print(f"note: {var}={os.environ[var]} was set; the thread count may differ")
+        os.environ.setdefault(var, str(args.threads))  # before numpy/torch load (imports below)
+
+    import numpy as np
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    try:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    labels: list[str] = []
+    for pat in (p.strip() for p in args.samplers.split(",") if p.strip()):
+        for label in (x for x in LABELS if fnmatch.fnmatchcase(x, pat) and x not in labels):
+            why = available(label)
+            if why:
+                print(f"skipping {label}: not available ({why.splitlines()[0][:160]})")
+            else:
+                labels.append(label)
+    print(environment(args.threads), flush=True)
+
+    rng = np.random.default_rng(0)
+    pool = [random_params(rng) for _ in range(max(sizes))]
+    median_ms: dict[tuple[str, int], float] = {}
+    spread: dict[tuple[str, int], str] = {}
+    started = time.perf_counter()
+    for n in sizes:
+        history = pool[:n]
+        for label in labels:
+            lib, name = label.split("-", 1)
+            k = args.k_slow if label == "optuna-gp" and n >= 1000 else args.k
+            try:
+                times, fill = TIMERS[lib](name, history, k)
+            except Exception as e:  # report it, go on with the others
+                print(f"  {label:14s} N={n:5d}: ERROR {type(e).__name__}: {e}", flush=True)
+                continue
+            ms = [1000 * t for t in times]
+            median_ms[(label, n)] = statistics.median(ms)
+            q = np.percentile(ms, [25, 75])
+            spread[(label, n)] = f"[{q[0]:.3g}, {q[1]:.3g}]"
+            print(f"  {label:14s} N={n:5d}: median {median_ms[(label, n)]:9.2f} ms/suggestion "
+                  f"(q1-q3 {spread[(label, n)]}, k={k}; pre-fill {fill:.1f} s; "
+                  f"{time.perf_counter() - started:.0f} s elapsed)", flush=True)
+
+    print("\n## ms per trial suggestion (all 7 parameters), median [q1, q3]\n")
+    print("| sampler | " + " | ".join(f"{n} trials" for n in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    for label in labels:
+        cells = [f"{median_ms[(label, n)]:.3g} {spread[(label, n)]}"
+                 if (label, n) in median_ms else "n/a" for n in sizes]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    pairs = [("tunelab-tpe", "optuna-tpe"), ("tunelab-tpe", "optuna-tpe-mv"),
+             ("tunelab-gp", "optuna-gp"), ("tunelab-auto", "optuna-tpe"),
+             ("tunelab-auto", "optuna-gp")]
+    print("\n## Ratios tunelab / Optuna (median ms)\n")
+    print("| pair | " + " | ".join(f"{n} trials" for n in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    for a, b in pairs:
+        if a in labels and b in labels:
+            cells = [f"{median_ms[(a, n)] / median_ms[(b, n)]:.3f}"
+                     if (a, n) in median_ms and (b, n) in median_ms else "n/a" for n in sizes]
+            print(f"| {a} / {b} | " + " | ".join(cells) + " |")
+    print()
+    for a, b, n, limit in TARGETS:
+        if (a, n) in median_ms and (b, n) in median_ms:
+            ratio = median_ms[(a, n)] / median_ms[(b, n)]
+            print(f"Target {a} <= {limit:g} x {b} at {n} trials: "
+                  f"{'MET' if ratio <= limit else 'NOT MET'} (ratio {ratio:.3f}, "
+                  f"{median_ms[(a, n)]:.2f} vs {median_ms[(b, n)]:.2f} ms)")
+        else:
+            print(f"Target {a} <= {limit:g} x {b} at {n} trials: not measured")
+    print(f"\n(total {time.perf_counter() - started:.0f} s; load average at the end "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()) + ")")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
