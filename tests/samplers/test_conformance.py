@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tunelab.samplers import GridSampler, RandomSampler, Sampler, SobolSampler
+from tunelab.samplers import GridSampler, RandomSampler, Sampler, SobolSampler, TPESampler
 from tunelab.testing.sampler_conformance import (
     SamplerConformance,
     SeededSamplerConformance,
@@ -22,6 +22,11 @@ class TestRandomSampler(SeededSamplerConformance):
 class TestSobolSampler(SeededSamplerConformance):
     def make_sampler(self, seed: int) -> Sampler:
         return SobolSampler(seed=seed)
+
+
+class TestTPESampler(SeededSamplerConformance):
+    def make_sampler(self, seed: int) -> Sampler:
+        return TPESampler(seed=seed, n_startup_trials=5)
 
 
 class TestGridSampler(SamplerConformance):

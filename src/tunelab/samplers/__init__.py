@@ -8,28 +8,27 @@ from tunelab.samplers.base import Admission, Sampler, SampleRequest, Wait
 from tunelab.samplers.grid import GridSampler
 from tunelab.samplers.random import RandomSampler
 from tunelab.samplers.sobol import SobolSampler
+from tunelab.samplers.tpe import TPESampler
 
 SAMPLERS: dict[str, type[Sampler]] = {
-    cls.name: cls for cls in (RandomSampler, GridSampler, SobolSampler)
+    cls.name: cls for cls in (RandomSampler, GridSampler, SobolSampler, TPESampler)
 }
 
 
 def make_sampler(spec: str | Sampler | dict[str, Any] | None, seed: int | None = None) -> Sampler:
-    """A sampler from a name ('random', 'grid', 'sobol'), a stored JSON config, or itself."""
+    """A sampler from a name (see SAMPLERS), a stored JSON config, or itself."""
     if isinstance(spec, Sampler):
         return spec
-    if spec is None:
-        spec = "random"
-    if isinstance(spec, dict):
-        seed = spec.get("seed", seed)
-        spec = str(spec.get("name"))
-    cls = SAMPLERS.get(str(spec).lower())
+    config: dict[str, Any] = dict(spec) if isinstance(spec, dict) else {"name": spec or "random"}
+    if seed is not None and "seed" not in config:
+        config["seed"] = seed
+    cls = SAMPLERS.get(str(config.get("name")).lower())
     if cls is None:
         raise ValueError(
-            f"unknown sampler {spec!r}; choose one of {', '.join(sorted(SAMPLERS))} "
+            f"unknown sampler {config.get('name')!r}; choose one of {', '.join(sorted(SAMPLERS))} "
             "or pass a Sampler instance"
         )
-    return cls(seed=seed)
+    return cls.from_json({**config, "name": cls.name})
 
 
 __all__ = [
@@ -40,6 +39,7 @@ __all__ = [
     "SampleRequest",
     "Sampler",
     "SobolSampler",
+    "TPESampler",
     "Wait",
     "make_sampler",
 ]

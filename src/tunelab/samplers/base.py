@@ -75,5 +75,10 @@ class Sampler(ABC):
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "seed": self.seed}
 
+    @classmethod
+    def from_json(cls, config: Mapping[str, Any]) -> Sampler:
+        """Rebuild from `to_json()` output; samplers with settings override this."""
+        return cls(seed=config.get("seed"))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seed={self.seed})"

@@ -350,12 +350,19 @@ class Study:
                 )
             return param.canonical(value)
         if not self.sampler.needs_lock:
-            history = (
-                self._history_for_sampler(self._storage.get_trials(self.study_id))
-                if self.sampler.needs_history
-                else []
+            if not self.sampler.needs_history:
+                return self.sampler.sample(self._request(trial, param, conditions, []))
+            history = self._history_for_sampler(self._storage.get_trials(self.study_id))
+            value = param.validate_value(
+                self.sampler.sample(self._request(trial, param, conditions, history))
             )
-            return self.sampler.sample(self._request(trial, param, conditions, history))
+            # Model-based samplers treat running trials as pending points: make this
+            # choice visible to the other workers now, not at the first report.
+            with self._lock:
+                params = {**trial.hp.values, param.name: value}
+                self._flushed[trial.trial_id] = len(params)
+            self._storage.set_params(trial.trial_id, params)
+            return value
         delay = WAIT_POLL_S
         while True:
             try:
@@ -375,7 +382,12 @@ class Study:
         history: Sequence[FrozenTrial],
     ) -> SampleRequest:
         return SampleRequest(
-            trial.number, param, conditions, dict(trial.hp.values), self._space, history,
+            trial.number,
+            param,
+            conditions,
+            dict(trial.hp.values),
+            self._space,
+            history,
             self.direction,
         )
 

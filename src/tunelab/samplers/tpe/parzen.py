@@ -21,8 +21,8 @@ Bandwidths (in unit-cube coordinates, so a log parameter is smoothed on its log 
   to its sorted neighbours; with `consider_endpoints` the bounds 0 and 1 count as
   neighbours of the outermost observations, otherwise those use their inner gap only.
 
-Both are clipped to [1 / min(100, n + 1), 1] ("magic clip", Bergstra et al. 2011;
-Watanabe 2023 section 3): the floor keeps a handful of good points from turning into
+Both are clipped to [1 / min(100, n + 1), 1] (the "magic clip" of Bergstra et al. 2011,
+discussed by Watanabe 2023): the floor keeps a handful of good points from turning into
 needles, and it shrinks as evidence grows.
 """
 
@@ -63,14 +63,14 @@ def bandwidth_floor(n: int) -> float:
     return 1.0 / min(_MAX_FLOOR_DIVISOR, n + 1)
 
 
-def scott_bandwidth(x: np.ndarray, n_dims: int) -> float:
-    """One width for all kernels of a dimension: Scott's rule with the magic clip."""
-    n = len(x)
+def scott_bandwidths(points: np.ndarray) -> np.ndarray:
+    """One width per dimension (column) for all its kernels: Scott's rule, magic-clipped."""
+    n, d = points.shape
     floor = bandwidth_floor(n)
     if n < 2:
-        return floor
-    h = 1.059 * float(np.std(x, ddof=1)) * n ** (-1.0 / (n_dims + 4))
-    return min(max(h, floor), 1.0)
+        return np.full(d, floor)
+    h = 1.059 * np.std(points, axis=0, ddof=1) * n ** (-1.0 / (d + 4))
+    return np.clip(h, floor, 1.0)
 
 
 def neighbour_bandwidths(x: np.ndarray, consider_endpoints: bool) -> np.ndarray:
@@ -99,10 +99,11 @@ def _interval_mass(lo: np.ndarray, hi: np.ndarray, mu: np.ndarray, sigma: np.nda
     return np.where(upper, ndtr(-a) - ndtr(-b), ndtr(b) - ndtr(a))
 
 
-def _logsumexp(a: np.ndarray) -> np.ndarray:
-    top = np.max(a, axis=1, keepdims=True)
-    with np.errstate(divide="ignore"):
-        return (top + np.log(np.sum(np.exp(a - top), axis=1, keepdims=True)))[:, 0]
+def _unit_mass(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Normal(mu, sigma) mass of [0, 1] for centres inside it (never a far tail)."""
+    from scipy.special import ndtr
+
+    return ndtr((1.0 - mu) / sigma) - ndtr(-mu / sigma)
 
 
 class ParzenEstimator:
@@ -131,21 +132,34 @@ class ParzenEstimator:
         weights = np.ones(n + 1)
         weights[n] = prior_weight
         self.weights = weights / weights.sum()
-        self._log_w = np.log(self.weights)
         self.leak = bandwidth_floor(n)
-        self.sigma = np.ones((n, d))
-        self._log_z = np.zeros((n, d))  # log mass each truncated kernel keeps in [0, 1]
-        for j, dim in enumerate(self.dims):
-            if dim.kind is DimKind.CATEGORICAL:
-                continue
-            if rule == "scott":
-                self.sigma[:, j] = scott_bandwidth(points[:, j], d)
-            else:
-                self.sigma[:, j] = neighbour_bandwidths(points[:, j], consider_endpoints)
-            with np.errstate(divide="ignore"):
-                self._log_z[:, j] = np.log(
-                    _interval_mass(np.zeros(n), np.ones(n), points[:, j], self.sigma[:, j])
-                )
+        if rule == "scott":
+            self.sigma = np.broadcast_to(scott_bandwidths(points), (n, d))
+        else:
+            self.sigma = np.stack(
+                [neighbour_bandwidths(points[:, j], consider_endpoints) for j in range(d)], axis=1
+            ).reshape(n, d)
+        # Everything in a kernel's log density that does not depend on the point, summed
+        # over dimensions: log weight, Gaussian normaliser, truncation to [0, 1].
+        const = np.log(self.weights[:n])
+        self._scale: dict[int, np.ndarray] = {}  # 1 / (sqrt(2) sigma) per CONTINUOUS kernel
+        self._cells: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._prior = float(np.log(self.weights[n]))
+        with np.errstate(divide="ignore"):
+            for j, dim in enumerate(self.dims):
+                mu, sigma = points[:, j], self.sigma[:, j]
+                if dim.kind is DimKind.CONTINUOUS:
+                    const = const - np.log(sigma) - _LOG_SQRT_2PI - np.log(_unit_mass(mu, sigma))
+                    self._scale[j] = 1.0 / (math.sqrt(2.0) * sigma)
+                    continue
+                self._prior -= math.log(dim.size)
+                if dim.kind is DimKind.CELLS and n:
+                    # Step-grid kernels share few distinct (centre, width) pairs: keep them once.
+                    pairs, pair_of = np.unique(mu + 1j * sigma, return_inverse=True)
+                    pair_of = pair_of.reshape(-1)
+                    self._cells[j] = (pairs.real, pairs.imag, pair_of)
+                    const = const - np.log(_unit_mass(pairs.real, pairs.imag))[pair_of]
+        self._const = const
 
     @property
     def n_observations(self) -> int:
@@ -158,18 +172,17 @@ class ParzenEstimator:
         n = self.n_observations
         comp = rng.choice(n + 1, size=size, p=self.weights)
         prior = comp == n
-        k_idx = np.where(prior, 0, comp)  # any valid row for prior draws; overwritten below
+        row = np.where(prior, 0, comp)  # any valid row for prior draws; overwritten below
         out = np.empty((size, len(self.dims)))
         for j, dim in enumerate(self.dims):
             u = rng.random(size)
             if dim.kind is DimKind.CATEGORICAL:
                 uniform = rng.integers(dim.size, size=size).astype(float)
-                own = self.mu[k_idx, j] if n else uniform
-                keep = (u >= self.leak) & ~prior
-                out[:, j] = np.where(keep, own, uniform)
+                own = self.mu[row, j] if n else uniform
+                out[:, j] = np.where((u >= self.leak) & ~prior, own, uniform)
                 continue
             if n:
-                mu, sigma = self.mu[k_idx, j], self.sigma[k_idx, j]
+                mu, sigma = self.mu[row, j], self.sigma[row, j]
                 lo, hi = ndtr(-mu / sigma), ndtr((1.0 - mu) / sigma)
                 drawn = mu + sigma * ndtri(lo + u * (hi - lo))
                 x = np.clip(np.where(prior, u, drawn), 0.0, 1.0)
@@ -184,37 +197,45 @@ class ParzenEstimator:
         """Log density (mass for CELLS and CATEGORICAL dimensions) at each row of `x`."""
         x = np.asarray(x, dtype=float).reshape(-1, len(self.dims))
         m, n = len(x), self.n_observations
-        acc = np.zeros((m, n))
-        prior = 0.0
+        if n == 0:
+            return np.full(m, self._prior)
+        acc = np.empty((m, n))  # log of each weighted kernel at each point
+        acc[:] = self._const
+        buf = np.empty((m, n))
         for j, dim in enumerate(self.dims):
-            xj, mu, sigma = x[:, j], self.mu[:, j], self.sigma[:, j]
+            xj, mu = x[:, j], self.mu[:, j]
             if dim.kind is DimKind.CONTINUOUS:
-                z = (xj[:, None] - mu[None, :]) / sigma[None, :]
-                acc -= 0.5 * z * z + (np.log(sigma) + _LOG_SQRT_2PI + self._log_z[:, j])[None, :]
+                np.subtract(xj[:, None], mu[None, :], out=buf)
+                buf *= self._scale[j]
+                np.square(buf, out=buf)
+                acc -= buf
             elif dim.kind is DimKind.CELLS:
-                prior -= math.log(dim.size)
-                if n:
-                    acc += self._cell_log_mass(xj, j, dim.size)
+                acc += self._cell_log_mass(xj, j, dim.size)
             else:
-                prior -= math.log(dim.size)
                 log_other = math.log(self.leak / dim.size)
                 log_own = math.log(1.0 - self.leak + self.leak / dim.size)
-                acc += np.where(xj[:, None] == mu[None, :], log_own, log_other)
-        terms = np.concatenate((acc + self._log_w[None, :n], np.full((m, 1), prior + self._log_w[n])), axis=1)
-        return _logsumexp(terms)
+                acc += log_other
+                np.add(acc, log_own - log_other, out=acc, where=xj[:, None] == mu[None, :])
+        # log-sum-exp over the kernels and the prior. Terms 80 nats below the largest add
+        # less than 1e-34 each; clipping them keeps exp off its slow underflow path, and
+        # float32 is ample for a sum of terms in (0, 1].
+        top = np.maximum(acc.max(axis=1), self._prior)
+        acc -= top[:, None]
+        np.maximum(acc, -80.0, out=acc)
+        total = np.exp(acc.astype(np.float32)).sum(axis=1, dtype=np.float64)
+        total += np.exp(self._prior - top)
+        return top + np.log(total)
 
     def _cell_log_mass(self, xj: np.ndarray, j: int, k: int) -> np.ndarray:
-        """(m, n) log mass of each point's cell under each kernel. Points and kernels take
-        few distinct values on a step grid, so the mass is computed once per distinct pair."""
+        """(m, n) log mass of each point's cell under each (untruncated) kernel, computed
+        once per distinct (cell, kernel) pair."""
         cells, cell_of = np.unique(xj, return_inverse=True)
-        kernels = np.stack((self.mu[:, j], self.sigma[:, j]), axis=1)
-        pairs, pair_of = np.unique(kernels, axis=0, return_inverse=True)
+        centres, widths, pair_of = self._cells[j]
         half = 0.5 / k
         with np.errstate(divide="ignore"):
             table = np.log(
                 _interval_mass(
-                    (cells - half)[:, None], (cells + half)[:, None], pairs[None, :, 0], pairs[None, :, 1]
+                    (cells - half)[:, None], (cells + half)[:, None], centres[None], widths[None]
                 )
             )
-        log_z = self._log_z[:, j]
-        return table[cell_of.reshape(-1)][:, pair_of.reshape(-1)] - log_z[None, :]
+        return table[cell_of.reshape(-1)][:, pair_of]

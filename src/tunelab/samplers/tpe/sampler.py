@@ -1,0 +1,265 @@
+"""Tree-structured Parzen estimator (Bergstra et al. 2011; Watanabe 2023).
+
+TPE ranks the finished trials, fits one density l(x) to the good ones and one g(x) to
+the rest, draws candidates from l(x) and keeps the one that maximises l(x) / g(x),
+the expected-improvement criterion for this model. The first `n_startup_trials` trials
+come from a scrambled Sobol' sequence instead.
+
+Define-by-run spaces. A trial holds only the parameters its code asked for. With
+`multivariate=True` the parameters are split into groups that always occur together
+(`groups.py`); at a trial's first `sample` call the sampler draws one joint value per
+group from the trials that hold it (l and g are product-kernel mixtures, so
+correlations such as learning rate vs batch size are kept) and remembers this *plan*;
+each parameter takes its planned value when the code asks for it. A group whose
+condition is not met in this trial is simply never asked. (Until the trial has taken a
+planned value the plan is drawn afresh at each call; with the same history and the same
+generator it comes out the same, and a stale plan can never leak into a new trial.) A parameter outside the plan
+(first seen now, or only in failed trials) falls back to univariate TPE over the trials
+that hold it, as does every parameter with `multivariate=False` (Watanabe's
+"independent by parameter" treatment of conditional parameters).
+
+Every draw uses a generator seeded by (seed, trial number, what is drawn), and the plan
+depends only on the history, so a seeded study repeats exactly and a rebuilt sampler in
+another worker agrees.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tunelab.samplers.base import Sampler, SampleRequest
+from tunelab.samplers.sobol import SobolSampler
+from tunelab.samplers.tpe.encoding import Encoder
+from tunelab.samplers.tpe.groups import co_occurring_groups
+from tunelab.samplers.tpe.parzen import ParzenEstimator
+from tunelab.samplers.tpe.split import Split, split_trials
+from tunelab.space import Fixed, Param, SearchSpace
+from tunelab.trial import FrozenTrial
+
+_MAX_PLANS = 64  # trials planned but not yet finished by this process
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Jointly drawn values for one trial. It is in use once the trial took one of them."""
+
+    trial_id: int | None
+    values: Mapping[str, Any]
+
+    def in_use(self, trial_id: int | None, chosen: Mapping[str, Any]) -> bool:
+        if trial_id != self.trial_id:
+            return False
+        return any(
+            name in chosen and type(chosen[name]) is type(v) and chosen[name] == v
+            for name, v in self.values.items()
+        )
+
+
+@dataclass(frozen=True)
+class _Observed:
+    """The history as the model sees it: coordinates (NaN where a trial lacks a parameter)
+    of the good trials, the bad ones, and the ranked ones (good first)."""
+
+    split: Split
+    columns: list[str]
+    good: np.ndarray
+    bad: np.ndarray
+    ranked: np.ndarray
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, but got {name}={value!r}")
+    return int(value)
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, but got {name}={value!r}")
+    return bool(value)
+
+
+def _check_float(name: str, value: Any, rule: str, ok: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not ok:
+        raise ValueError(f"{name} must be {rule}, but got {name}={value!r}")
+    return float(value)
+
+
+def _current_trial_id(history: Sequence[FrozenTrial], number: int) -> int | None:
+    for t in reversed(history):  # the trial being sampled is usually the newest
+        if t.number == number:
+            return t.trial_id
+    return None
+
+
+class TPESampler(Sampler):
+    """Tree-structured Parzen estimator over mixed, conditional, define-by-run spaces.
+
+    gamma: the good trials are the best ceil(gamma * n) of the n ranked ones (at most 25),
+    as in Bergstra et al. and Watanabe (2023). prior_weight: weight of the uniform prior
+    component in l and g (each trial weighs 1). consider_endpoints: let the bounds narrow
+    the outermost kernels (univariate bandwidths only). constant_liar: count other
+    workers' running trials as bad observations, so parallel workers spread out.
+    """
+
+    name = "tpe"
+    needs_history = True
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        n_startup_trials: int = 10,
+        n_ei_candidates: int = 24,
+        multivariate: bool = True,
+        gamma: float = 0.1,
+        prior_weight: float = 1.0,
+        consider_endpoints: bool = False,
+        constant_liar: bool = True,
+    ) -> None:
+        super().__init__(seed)
+        self.n_startup_trials = _check_int("n_startup_trials", n_startup_trials, 0)
+        self.n_ei_candidates = _check_int("n_ei_candidates", n_ei_candidates, 1)
+        self.multivariate = _check_bool("multivariate", multivariate)
+        self.gamma = _check_float(
+            "gamma",
+            gamma,
+            "a number in (0, 1] (the fraction of ranked trials counted as good)",
+            isinstance(gamma, (int, float, np.number)) and 0.0 < float(gamma) <= 1.0,
+        )
+        self.prior_weight = _check_float(
+            "prior_weight",
+            prior_weight,
+            "a finite number > 0",
+            isinstance(prior_weight, (int, float, np.number))
+            and math.isfinite(float(prior_weight))
+            and float(prior_weight) > 0.0,
+        )
+        self.consider_endpoints = _check_bool("consider_endpoints", consider_endpoints)
+        self.constant_liar = _check_bool("constant_liar", constant_liar)
+        # Working state, not configuration: rebuilt on demand, never saved.
+        self._startup: SobolSampler | None = None
+        self._encoder = Encoder()
+        self._plans: dict[int, _Plan] = {}
+        self._memo: tuple[SearchSpace, tuple[Any, ...], _Observed] | None = None
+
+    # -- configuration -----------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **super().to_json(),
+            "n_startup_trials": self.n_startup_trials,
+            "n_ei_candidates": self.n_ei_candidates,
+            "multivariate": self.multivariate,
+            "gamma": self.gamma,
+            "prior_weight": self.prior_weight,
+            "consider_endpoints": self.consider_endpoints,
+            "constant_liar": self.constant_liar,
+        }
+
+    @classmethod
+    def from_json(cls, config: Mapping[str, Any]) -> TPESampler:
+        """Rebuild a sampler from `to_json()` output."""
+        args = {k: v for k, v in config.items() if k != "name"}
+        if config.get("name", cls.name) != cls.name:
+            raise ValueError(f"config names sampler {config.get('name')!r}, not {cls.name!r}")
+        return cls(**args)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.to_json().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+    # -- sampling ------------------------------------------------------------------------------
+    def sample(self, request: SampleRequest) -> Any:
+        number, name = request.trial_number, request.param.name
+        if isinstance(request.param, Fixed):
+            return request.param.value  # nothing to choose (the study never asks for these)
+        if self.multivariate:
+            plan = self._plans.get(number)
+            if plan is not None and name in plan.values:
+                trial_id = _current_trial_id(request.history, number)
+                if plan.in_use(trial_id, request.chosen):
+                    return plan.values[name]
+        seen = self._observe(request)
+        if seen.split.n_valued < self.n_startup_trials:
+            if self._startup is None:
+                self._startup = SobolSampler(seed=self.seed)
+            return self._startup.sample(request)
+        if self.multivariate:
+            rng = self.rng(number, "tpe:joint")
+            values: dict[str, Any] = {}
+            for group in co_occurring_groups(~np.isnan(seen.ranked)):
+                params = [request.space[seen.columns[j]] for j in group]
+                chosen = self._suggest(params, seen.good[:, group], seen.bad[:, group], rng)
+                values.update(zip((p.name for p in params), chosen, strict=True))
+            self._remember(number, _current_trial_id(request.history, number), values)
+            if name in values:
+                return values[name]
+        index = [seen.columns.index(name)] if name in seen.columns else []
+        return self._suggest(
+            [request.param], seen.good[:, index], seen.bad[:, index], self.rng(number, name)
+        )[0]
+
+    def _observe(self, request: SampleRequest) -> _Observed:
+        """Split and encode the history, reusing the last result for the same trial while
+        the space object is the same and no trial's state, value or params have changed
+        (the parameters of one trial come in one `sample` call each)."""
+        history = request.history
+        key = (
+            request.trial_number,
+            request.direction,
+            [t.trial_id for t in history],
+            [t.state for t in history],
+            [t.value for t in history],
+            [t.params for t in history],
+        )
+        memo = self._memo
+        if memo is not None and memo[0] is request.space and memo[1] == key:
+            return memo[2]
+        split = split_trials(
+            history, request.direction, self.gamma, request.trial_number, self.constant_liar
+        )
+        self._encoder.use_space(request.space)
+        rows = self._encoder.matrix(split.good + split.bad, request.space)
+        n_good = len(split.good)
+        seen = _Observed(
+            split,
+            self._encoder.columns,
+            rows[:n_good],
+            rows[n_good:],
+            rows[: split.n_ranked],
+        )
+        self._memo = (request.space, key, seen)
+        return seen
+
+    def _remember(self, number: int, trial_id: int | None, values: Mapping[str, Any]) -> None:
+        if len(self._plans) >= _MAX_PLANS:
+            del self._plans[next(iter(self._plans))]  # the oldest
+        self._plans[number] = _Plan(trial_id, values)
+
+    def _suggest(
+        self, params: Sequence[Param], good: np.ndarray, bad: np.ndarray, rng: np.random.Generator
+    ) -> list[Any]:
+        """One TPE step for `params` jointly: the candidate from l(x) with the best l/g.
+        `good` and `bad` hold the trials' coordinates (NaN where a trial lacks one)."""
+        dims = [self._encoder.dim(p) for p in params]
+        rule = "scott" if self.multivariate else "neighbour"
+        l_x, g_x = (
+            ParzenEstimator(
+                rows[~np.isnan(rows).any(axis=1)] if rows.shape[1] else rows[:0],
+                dims,
+                self.prior_weight,
+                rule,
+                self.consider_endpoints,
+            )
+            for rows in (good, bad)
+        )
+        candidates = l_x.sample(rng, self.n_ei_candidates)
+        for j, p in enumerate(params):
+            candidates[:, j] = self._encoder.snap(p, candidates[:, j])
+        score = l_x.log_pdf(candidates) - g_x.log_pdf(candidates)
+        best = candidates[int(np.argmax(score))]
+        return [self._encoder.decode(p, best[j]) for j, p in enumerate(params)]
