@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tunelab.samplers import GridSampler, RandomSampler, Sampler, SobolSampler, TPESampler
+from tunelab.samplers import (
+    AutoSampler,
+    GPSampler,
+    GridSampler,
+    RandomSampler,
+    Sampler,
+    SobolSampler,
+    TPESampler,
+)
 from tunelab.testing.sampler_conformance import (
     SamplerConformance,
     SeededSamplerConformance,
@@ -27,6 +35,16 @@ class TestSobolSampler(SeededSamplerConformance):
 class TestTPESampler(SeededSamplerConformance):
     def make_sampler(self, seed: int) -> Sampler:
         return TPESampler(seed=seed, n_startup_trials=5)
+
+
+class TestGPSampler(SeededSamplerConformance):
+    def make_sampler(self, seed: int) -> Sampler:
+        return GPSampler(seed=seed, n_startup_trials=5)
+
+
+class TestAutoSampler(SeededSamplerConformance):
+    def make_sampler(self, seed: int) -> Sampler:
+        return AutoSampler(seed=seed)
 
 
 class TestGridSampler(SamplerConformance):

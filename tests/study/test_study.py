@@ -185,7 +185,8 @@ def test_an_existing_study_with_another_metric_is_refused_and_kept(db):
 
 def test_unknown_sampler_names_the_choices_and_creates_nothing(db):
     with pytest.raises(
-        ValueError, match="unknown sampler 'bayes'; choose one of grid, random, sobol"
+        ValueError,
+        match="unknown sampler 'bayes'; choose one of auto, gp, grid, random, sobol, tpe",
     ):
         tunelab.create_study("s", storage=db, sampler="bayes")
     assert not os.path.exists(db)

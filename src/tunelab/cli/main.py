@@ -51,7 +51,7 @@ def cli() -> None:
 @click.option(
     "--sampler",
     type=click.Choice(sorted(SAMPLERS)),
-    help="Search algorithm (default: the study's, else random).",
+    help="Search algorithm (default: the study's, else auto).",
 )
 @click.option("--storage", help=STORAGE_HELP)
 @click.option(

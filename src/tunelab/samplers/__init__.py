@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from tunelab.samplers.auto import AutoSampler
 from tunelab.samplers.base import Admission, Sampler, SampleRequest, Wait
+from tunelab.samplers.gp import GPSampler
 from tunelab.samplers.grid import GridSampler
 from tunelab.samplers.random import RandomSampler
 from tunelab.samplers.sobol import SobolSampler
 from tunelab.samplers.tpe import TPESampler
 
 SAMPLERS: dict[str, type[Sampler]] = {
-    cls.name: cls for cls in (RandomSampler, GridSampler, SobolSampler, TPESampler)
+    cls.name: cls
+    for cls in (AutoSampler, RandomSampler, GridSampler, SobolSampler, TPESampler, GPSampler)
 }
 
 
@@ -19,7 +22,7 @@ def make_sampler(spec: str | Sampler | dict[str, Any] | None, seed: int | None =
     """A sampler from a name (see SAMPLERS), a stored JSON config, or itself."""
     if isinstance(spec, Sampler):
         return spec
-    config: dict[str, Any] = dict(spec) if isinstance(spec, dict) else {"name": spec or "random"}
+    config: dict[str, Any] = dict(spec) if isinstance(spec, dict) else {"name": spec or "auto"}
     if seed is not None and "seed" not in config:
         config["seed"] = seed
     cls = SAMPLERS.get(str(config.get("name")).lower())
@@ -34,6 +37,8 @@ def make_sampler(spec: str | Sampler | dict[str, Any] | None, seed: int | None =
 __all__ = [
     "SAMPLERS",
     "Admission",
+    "AutoSampler",
+    "GPSampler",
     "GridSampler",
     "RandomSampler",
     "SampleRequest",

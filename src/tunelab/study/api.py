@@ -33,7 +33,8 @@ def create_study(
     """Create a study, or load it if it exists with the same metric and direction.
 
     `storage` is a URL or file path (default: the SQLite file ./tunelab.db) or
-    ':memory:'. `sampler` is 'random' (default), 'grid', 'sobol' or a Sampler.
+    ':memory:'. `sampler` is 'auto' (default: GP or TPE, see samplers/auto.py), 'tpe',
+    'gp', 'random', 'sobol', 'grid' or a Sampler.
     """
     name = _check_name(name or time.strftime("study-%Y%m%d-%H%M%S"))
     if not isinstance(metric, str) or not metric:
@@ -58,7 +59,7 @@ def create_study(
                 "another study name, or delete the old study"
             )
         return Study(record, store, chosen or make_sampler(dict(record.sampler)))
-    chosen = chosen or make_sampler("random")
+    chosen = chosen or make_sampler("auto")
     settings = {"heartbeat_interval": float(heartbeat_interval)}
     try:
         record = store.create_study(name, metric, direction, chosen.to_json(), settings)

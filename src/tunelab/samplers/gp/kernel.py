@@ -16,38 +16,38 @@ import math
 import numpy as np
 
 SQRT5 = math.sqrt(5.0)
-_SAME = 1e-9  # categorical inputs closer than this hold the same category
-
-
-def sq_terms(a: np.ndarray, b: np.ndarray, categorical: np.ndarray) -> np.ndarray:
-    """Per-dimension squared distances (unscaled), shape (d, len(a), len(b)).
-
-    Fitting hyperparameters reuses this stack for every length scale tried."""
-    diff = a.T[:, :, None] - b.T[:, None, :]
-    out = diff * diff
-    if categorical.any():
-        out[categorical] = (np.abs(diff[categorical]) > _SAME).astype(float)
-    return out
+SAME = 1e-9  # categorical inputs closer than this hold the same category
 
 
 def scaled_sq_dist(
     a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray, categorical: np.ndarray
 ) -> np.ndarray:
-    """r² between every row of `a` and every row of `b`, shape (len(a), len(b))."""
-    r2 = np.zeros((a.shape[0], b.shape[0]))
-    for j in range(a.shape[1]):
-        diff = a[:, j, None] - b[None, :, j]
-        if categorical[j]:
-            r2 += (np.abs(diff) > _SAME) / lengthscales[j] ** 2
-        else:
-            r2 += (diff / lengthscales[j]) ** 2
+    """r² between every row of `a` and every row of `b`, shape (len(a), len(b)).
+
+    Numeric inputs go through one matrix product, |a|² + |b|² - 2a·b (clipped at 0: the
+    rounding it adds to tiny distances changes k by far less than the jitter does)."""
+    numeric = ~categorical
+    sa = a[:, numeric] / lengthscales[numeric]
+    sb = b[:, numeric] / lengthscales[numeric]
+    r2 = np.einsum("ij,ij->i", sa, sa)[:, None] + np.einsum("ij,ij->i", sb, sb)[None, :]
+    r2 -= 2.0 * (sa @ sb.T)
+    np.maximum(r2, 0.0, out=r2)
+    for j in np.flatnonzero(categorical):
+        r2 += (np.abs(a[:, j, None] - b[None, :, j]) > SAME) / lengthscales[j] ** 2
     return r2
 
 
 def matern52(r2: np.ndarray, variance: float) -> np.ndarray:
-    """k as a function of r²."""
+    """k as a function of r² (in place where it can: candidate batches are large)."""
     r = np.sqrt(np.maximum(r2, 0.0))
-    return variance * (1.0 + SQRT5 * r + (5.0 / 3.0) * r2) * np.exp(-SQRT5 * r)
+    out = np.multiply(r, -SQRT5)
+    np.exp(out, out=out)
+    r *= SQRT5
+    r += 1.0
+    r += (5.0 / 3.0) * r2
+    out *= r
+    out *= variance
+    return out
 
 
 def matern52_dr2(r2: np.ndarray, variance: float) -> np.ndarray:
@@ -66,3 +66,17 @@ def matern52_gram(
 ) -> np.ndarray:
     """The kernel matrix k(a_i, b_j)."""
     return matern52(scaled_sq_dist(a, b, lengthscales, categorical), variance)
+
+
+def matern52_with_dr2(r2: np.ndarray, variance: float) -> tuple[np.ndarray, np.ndarray]:
+    """k and dk/d(r²) together, sharing the square root and the exponential."""
+    r = np.sqrt(np.maximum(r2, 0.0))
+    e = np.exp(-SQRT5 * r)
+    e *= variance
+    sr = SQRT5 * r
+    sr += 1.0
+    slope = sr * e
+    slope *= -5.0 / 6.0
+    sr += (5.0 / 3.0) * r2
+    sr *= e
+    return sr, slope

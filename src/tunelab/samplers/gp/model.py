@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import LinAlgError, cholesky, solve_triangular
 
-from tunelab.samplers.gp.kernel import matern52, matern52_dr2, scaled_sq_dist
+from tunelab.samplers.gp.kernel import matern52, matern52_with_dr2, scaled_sq_dist
 
 FANTASY_NOISE = 1e-6  # relative to the signal variance: a pending point pins f(x) there
 _MIN_VARIANCE = 1e-12  # relative: posterior variances below it are rounding error
 _JITTER_TRIES = 8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly
 class Hyperparameters:
     """Length scale per input, signal variance and noise variance (standardised units)."""
 
@@ -47,9 +47,7 @@ def robust_cholesky(k: np.ndarray) -> np.ndarray:
     jitter = 0.0
     for attempt in range(_JITTER_TRIES):
         try:
-            return np.asarray(
-                cholesky(k + jitter * np.eye(len(k)), lower=True, check_finite=False)
-            )
+            return np.asarray(cholesky(k + jitter * np.eye(len(k)), lower=True, check_finite=False))
         except LinAlgError:
             jitter = scale * 10.0 ** (attempt - 10)
     raise LinAlgError(
@@ -83,6 +81,7 @@ class GPPosterior:
         self._l = robust_cholesky(k)
         self._linv = solve_triangular(self._l, np.eye(n), lower=True, check_finite=False)
         self.alpha = self._linv.T @ (self._linv @ self.y)
+        self._kinv = self._linv.T @ self._linv
 
     def _r2(self, xs: np.ndarray) -> np.ndarray:
         return scaled_sq_dist(xs, self.x, self.hyper.lengthscales, self.categorical)
@@ -102,20 +101,21 @@ class GPPosterior:
         self, xs: np.ndarray, dims: Sequence[int]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Mean, variance and their derivatives along the numeric inputs `dims`:
-        (mean (P,), var (P,), dmean (P, m), dvar (P, m))."""
+        (mean (P,), var (P,), dmean (P, m), dvar (P, m)). Uses K⁻¹ directly: one matrix
+        product per call, for the many small batches of the acquisition's local search."""
         xs = np.atleast_2d(xs)
-        r2 = self._r2(xs)
-        ks = matern52(r2, self.hyper.variance)
-        slope = matern52_dr2(r2, self.hyper.variance)  # dk/dr², (P, n)
-        mean, var, v = self._moments(ks)
-        kinv_k = (self._linv.T @ v).T  # K⁻¹ k for each point, (P, n)
+        ks, slope = matern52_with_dr2(self._r2(xs), self.hyper.variance)  # k and dk/dr²
+        kinv_k = ks @ self._kinv  # K⁻¹ k for each point, (P, n)
+        mean = ks @ self.alpha
+        var = self.hyper.variance - np.einsum("ij,ij->i", ks, kinv_k)
+        floor = var <= _MIN_VARIANCE * self.hyper.variance
+        var = np.maximum(var, _MIN_VARIANCE * self.hyper.variance)
         dmean = np.empty((len(xs), len(dims)))
         dvar = np.empty((len(xs), len(dims)))
         for j, c in enumerate(dims):
             dk = slope * (2.0 / self.hyper.lengthscales[c] ** 2) * (xs[:, c, None] - self.x[:, c])
             dmean[:, j] = dk @ self.alpha
             dvar[:, j] = -2.0 * np.einsum("ij,ij->i", dk, kinv_k)
-        floor = var <= _MIN_VARIANCE * self.hyper.variance
         dvar[floor] = 0.0
         return mean, var, dmean, dvar
 

@@ -1,0 +1,72 @@
+"""sampler="auto": GP where it is strong, TPE elsewhere, Sobol points to start.
+
+A Gaussian process models a smooth response over a handful of mostly numeric
+dimensions with few evaluations better than any density estimator, but it costs
+O(n^3) in the number of trials and has no natural treatment of parameters that
+exist only in some trials. TPE is cheap at any size and handles conditional,
+define-by-run spaces and many categories. So, decided afresh for every trial
+(deterministically, so seeded runs repeat):
+
+- TPE if the space is conditional: a parameter has conditions, or some finished
+  trial lacks a parameter another has (e.g. `units_2` only when num_layers == 3);
+- TPE if more than 12 parameters are tuned, or if over half of them are unordered
+  categories (Choice of strings, Boolean);
+- TPE once the study holds more than 300 finished trials;
+- GP otherwise.
+Both start with the same scrambled Sobol points, so the switch is seamless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tunelab.samplers.base import Sampler, SampleRequest
+from tunelab.samplers.gp import GPSampler
+from tunelab.samplers.tpe import TPESampler
+from tunelab.space import Boolean, Choice, Fixed, SearchSpace
+from tunelab.trial import FrozenTrial
+from tunelab.types import TrialState
+
+MAX_GP_DIMS = 12
+MAX_GP_TRIALS = 300
+
+
+def prefers_tpe(space: SearchSpace, history: Sequence[FrozenTrial]) -> bool:
+    """True where TPE is the better model for this space and history (see module doc)."""
+    tuned = [e for e in space if not isinstance(e.param, Fixed)]
+    if any(e.conditions for e in tuned):
+        return True
+    names = {e.param.name for e in tuned}
+    finished = [t for t in history if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    if any(names - set(t.params) for t in finished):
+        return True
+    categorical = sum(
+        1
+        for e in tuned
+        if isinstance(e.param, Boolean) or (isinstance(e.param, Choice) and not e.param.ordered)
+    )
+    if len(tuned) > MAX_GP_DIMS or categorical * 2 > len(tuned):
+        return True
+    return len(finished) > MAX_GP_TRIALS
+
+
+class AutoSampler(Sampler):
+    name = "auto"
+    needs_history = True
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(seed)
+        self._tpe = TPESampler(seed=self.seed)
+        self._gp = GPSampler(seed=self.seed)
+        self._choice: dict[int, Sampler] = {}
+
+    def chosen_for(self, trial_number: int) -> Sampler | None:
+        return self._choice.get(trial_number)
+
+    def sample(self, request: SampleRequest) -> Any:
+        sampler = self._choice.get(request.trial_number)
+        if sampler is None:
+            sampler = self._tpe if prefers_tpe(request.space, request.history) else self._gp
+            self._choice = {request.trial_number: sampler}  # one trial at a time per worker
+        return sampler.sample(request)

@@ -1,0 +1,73 @@
+"""Log expected improvement, computed so it stays finite and informative far from the best.
+
+For a minimisation with incumbent f*, posterior mean μ and standard deviation s, z = (f* - μ)/s
+and EI = s · h(z) with h(z) = φ(z) + zΦ(z). Plain EI underflows to 0 once z < -38 or so,
+leaving flat regions where a gradient-based optimiser cannot move (Ament et al. 2023,
+"Unexpected Improvements to Expected Improvement for Bayesian Optimization"). We work
+with log EI = log s + log h(z), evaluating log h in three regimes:
+
+* z > -1: directly, log(φ(z) + zΦ(z)), where there is no cancellation;
+* -1/√ε < z ≤ -1: using Φ(z) = ½·exp(-z²/2)·erfcx(-z/√2),
+  h(z) = φ(z) · (1 - |z|·√(π/2)·erfcx(|z|/√2)), so
+  log h = log φ(z) + log1mexp(log|z| + ½log(π/2) + log erfcx(|z|/√2));
+* z ≤ -1/√ε: the asymptotic h(z) ≈ φ(z)/z², once the bracket above is lost to rounding.
+
+d log h/dz = Φ(z)/h(z) = exp(log Φ(z) - log h(z)) is just as stable.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import erfcx, log_ndtr, ndtr
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_HALF_LOG_PI_2 = 0.5 * math.log(math.pi / 2.0)
+_ASYMPTOTIC_BELOW = -1.0 / math.sqrt(np.finfo(float).eps)
+
+
+def _log1mexp(a: np.ndarray) -> np.ndarray:
+    """log(1 - exp(a)) for a < 0, accurate near 0 and far below it."""
+    return np.where(a > -math.log(2.0), np.log(-np.expm1(a)), np.log1p(-np.exp(a)))
+
+
+def log_h(z: np.ndarray) -> np.ndarray:
+    """log(φ(z) + zΦ(z)), finite for every finite z."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    direct = z > -1.0
+    zd = z[direct]
+    out[direct] = np.log(np.exp(-0.5 * zd * zd - _LOG_SQRT_2PI) + zd * ndtr(zd))
+    tail = ~direct & (z > _ASYMPTOTIC_BELOW)
+    zt = -z[tail]
+    log_phi = -0.5 * zt * zt - _LOG_SQRT_2PI
+    out[tail] = log_phi + _log1mexp(np.log(zt) + _HALF_LOG_PI_2 + np.log(erfcx(zt / math.sqrt(2))))
+    far = ~direct & ~tail
+    zf = -z[far]
+    out[far] = -0.5 * zf * zf - _LOG_SQRT_2PI - 2.0 * np.log(zf)
+    return out
+
+
+def dlog_h(z: np.ndarray, log_h_z: np.ndarray) -> np.ndarray:
+    """d log h / dz = Φ(z)/h(z)."""
+    return np.exp(log_ndtr(z) - log_h_z)
+
+
+def log_ei(mean: np.ndarray, var: np.ndarray, best: float) -> np.ndarray:
+    """log EI for minimisation below `best`, from posterior means and variances."""
+    sd = np.sqrt(var)
+    return np.log(sd) + log_h((best - mean) / sd)
+
+
+def log_ei_with_grad(
+    mean: np.ndarray, var: np.ndarray, best: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log EI and its partial derivatives with respect to the mean and the variance."""
+    sd = np.sqrt(var)
+    z = (best - mean) / sd
+    lh = log_h(z)
+    g = dlog_h(z, lh)
+    d_mean = -g / sd
+    d_sd = (1.0 - g * z) / sd
+    return np.log(sd) + lh, d_mean, d_sd / (2.0 * sd)

@@ -1,0 +1,157 @@
+"""From a study's history to the GP's training data: inputs, outputs and pending points.
+
+Which parameters: the GP models the parameters every COMPLETE trial has (the intersection
+of their params), minus Fixed ones, in the order of the study's space. In a conditional,
+define-by-run space that is the part all trials share; parameters outside it are sampled
+quasi-randomly by the caller.
+
+Which outputs (lower is better; a MAXIMIZE study's values are negated):
+
+* COMPLETE with a finite value: the value.
+* PRUNED: a scheduler stopped it because it looked worse than its peers, and its last
+  reported value is from an earlier step than finished trials' values, so it is not
+  directly comparable. It counts as at least as bad as the median COMPLETE value and at
+  most as bad as the worst, i.e. its last value clipped to [median, worst]; with no
+  reported value, the worst.
+* FAIL (crashed, diverged, returned NaN): the worst COMPLETE value, which steers the
+  search away from its region without letting one huge number wreck the scaling.
+
+PRUNED and FAIL trials that stopped before asking every modelled parameter are left out.
+RUNNING and WAITING trials (other than the one being planned) whose params cover the
+modelled ones are *pending*: the caller conditions on them (kriging believer). RUNNING
+trials with a lower number whose params do not (yet) cover them are *being planned* by
+another worker from nearly the same history, so they will most likely pick the point this
+worker would pick first; the caller counts them (`planning`) and steps past their likely
+choices (see planner.py). Without this, workers that start together suggest the same point.
+
+Data cap: with more than `max_train` usable trials, the best half (by output) and the most
+recent of the rest are kept, so the model stays accurate where it matters (near the
+optimum) and current (recent trials), while the cubic cost of fitting stays bounded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tunelab.errors import SearchSpaceError
+from tunelab.samplers.gp.encoding import Dim, make_dim
+from tunelab.space import Fixed, SearchSpace
+from tunelab.trial import FrozenTrial
+from tunelab.types import Direction, TrialState
+
+_PENDING_STATES = (TrialState.RUNNING, TrialState.WAITING)
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Training data in the unit cube; `y` is lower-is-better, not yet standardised."""
+
+    dims: tuple[Dim, ...]
+    x: np.ndarray  # (n, d)
+    y: np.ndarray  # (n,)
+    complete: np.ndarray  # (n,) bool: rows from COMPLETE trials (not imputed)
+    pending: np.ndarray  # (m, d)
+    planning: int = 0  # lower-numbered RUNNING trials whose modelled params are not all known
+
+    @property
+    def categorical(self) -> np.ndarray:
+        return np.array([d.categorical for d in self.dims], dtype=bool)
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def model_dims(space: SearchSpace, history: Sequence[FrozenTrial]) -> tuple[Dim, ...]:
+    """The parameters every COMPLETE trial has, minus Fixed ones, in the space's order."""
+    complete = [t for t in history if t.state is TrialState.COMPLETE and _finite(t.value)]
+    if not complete:
+        return ()
+    shared = set(complete[0].params)
+    for t in complete[1:]:
+        shared.intersection_update(t.params)
+    return tuple(
+        make_dim(e.param)
+        for e in space
+        if e.param.name in shared and not isinstance(e.param, Fixed)
+    )
+
+
+def _encode(dims: tuple[Dim, ...], trial: FrozenTrial) -> list[float] | None:
+    """The trial's point, or None when it lacks a parameter or holds an invalid value."""
+    try:
+        return [d.encode(trial.params[d.name]) for d in dims]
+    except (KeyError, SearchSpaceError, TypeError, ValueError):
+        return None
+
+
+def collect(
+    history: Sequence[FrozenTrial],
+    dims: tuple[Dim, ...],
+    direction: Direction,
+    current: int,
+    max_train: int,
+) -> Observations:
+    """Training rows and pending points for planning trial number `current`."""
+    sign = -1.0 if direction is Direction.MAXIMIZE else 1.0
+    rows: list[tuple[int, list[float], float | None, TrialState]] = []
+    pending: list[list[float]] = []
+    planning = 0
+    for t in history:
+        if t.number == current:
+            continue
+        if t.state in _PENDING_STATES:
+            point = _encode(dims, t)
+            if point is not None:
+                pending.append(point)
+            elif t.state is TrialState.RUNNING and t.number < current:
+                planning += 1
+            continue
+        if t.state is TrialState.COMPLETE and not _finite(t.value):
+            continue
+        point = _encode(dims, t)
+        if point is None:
+            continue
+        value = sign * t.value if t.value is not None and _finite(t.value) else None
+        rows.append((t.number, point, value, t.state))
+    done = np.array([v for _, _, v, s in rows if s is TrialState.COMPLETE], dtype=float)
+    d = len(dims)
+    if done.size == 0:
+        return Observations(
+            dims, np.empty((0, d)), np.empty(0), np.empty(0, bool), np.empty((0, d)), planning
+        )
+    median, worst = float(np.median(done)), float(done.max())
+    ys = []
+    for _, _, value, state in rows:
+        if state is TrialState.COMPLETE:
+            ys.append(value)
+        elif state is TrialState.PRUNED and value is not None:
+            ys.append(min(max(value, median), worst))
+        else:
+            ys.append(worst)
+    y = np.array(ys, dtype=float)
+    keep = _cap(np.array([r[0] for r in rows]), y, max_train)
+    return Observations(
+        dims,
+        np.array([rows[i][1] for i in keep], dtype=float).reshape(len(keep), d),
+        y[keep],
+        np.array([rows[i][3] is TrialState.COMPLETE for i in keep], dtype=bool),
+        np.array(pending, dtype=float).reshape(len(pending), d),
+        planning,
+    )
+
+
+def _cap(numbers: np.ndarray, y: np.ndarray, max_train: int) -> np.ndarray:
+    """Indices of the rows to train on, in trial order: all, or the best half plus the
+    most recent of the rest."""
+    if len(y) <= max_train:
+        return np.arange(len(y))
+    by_value = np.lexsort((numbers, y))  # ties go to the earlier trial
+    best = by_value[: max_train // 2]
+    rest = np.setdiff1d(np.arange(len(y)), best)
+    recent = rest[np.argsort(-numbers[rest], kind="stable")][: max_train - len(best)]
+    return np.sort(np.concatenate([best, recent]))

@@ -1,0 +1,164 @@
+"""One GP suggestion for a whole trial: history in, a value for every modelled parameter out.
+
+Steps: pick the modelled parameters and training data (observations.py), standardise
+the outputs, fit the hyperparameters (likelihood.py, warm-started by the caller),
+condition on pending trials (kriging believer: each pending point "observes" the current
+posterior mean there, which collapses the variance and so the EI around it), step past
+trials other workers are planning at this moment, and maximise log EI (optimizer.py).
+Values the trial already holds stay fixed, and the other parameters are chosen around them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tunelab.samplers.gp.likelihood import fit_hyperparameters, to_hyper
+from tunelab.samplers.gp.model import GPPosterior
+from tunelab.samplers.gp.observations import collect, model_dims
+from tunelab.samplers.gp.optimizer import AcquisitionOptimizer
+from tunelab.space import SearchSpace
+from tunelab.trial import FrozenTrial
+from tunelab.types import Direction
+
+MAX_PLANNING = 8  # concurrent plans stepped past; each costs one more acquisition search
+PRIOR_CHECK_EVERY = 5  # trials: also try the prior's centre as the fit's start
+REFIT_DIVISOR = 64  # refit once n_train / 64 trials (at least 1) finished since the last fit
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    n_candidates: int
+    n_restarts: int
+    max_train: int
+    deterministic_objective: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    """Fitted hyperparameters θ, and how many trials had finished when they were fitted."""
+
+    theta: np.ndarray
+    n_finished: int
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """Planned values (empty when the GP had too little data), and the fit it used."""
+
+    values: Mapping[str, Any]
+    signature: tuple[Any, ...] = ()
+    fit: Fit | None = None
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()  # after scipy's import, so it sees scipy's BLAS too
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """Run BLAS on one thread while planning, when threadpoolctl is installed.
+
+    The matrices here are small (at most `max_train` rows), so waking BLAS threads costs
+    more than it saves: on a busy 2-core machine a suggestion took 6 s threaded and 0.1 s
+    on one thread. One thread also makes results independent of the core count."""
+    controller = _blas_controller()
+    if controller is None:
+        return contextlib.nullcontext()
+    return controller.limit(limits=1, user_api="blas")
+
+
+def plan(
+    space: SearchSpace,
+    history: Sequence[FrozenTrial],
+    direction: Direction,
+    trial_number: int,
+    chosen: Mapping[str, Any],
+    rng: np.random.Generator,
+    settings: PlanSettings,
+    warm: Mapping[tuple[Any, ...], Fit],
+) -> Plan:
+    """Values for every modelled parameter of trial `trial_number`; `warm` maps a model
+    signature to the last fit for it.
+
+    Hyperparameters are refitted (warm-started from the last fit) once enough trials
+    finished since it: every trial while the model trains on fewer than 128 trials, every
+    n_train/64 trials after that (e.g. every 4th at 300). They change little from one
+    trial to the next, and fitting is the costliest step; the posterior itself is always
+    rebuilt from all the data."""
+    with one_blas_thread():
+        return _plan(space, history, direction, trial_number, chosen, rng, settings, warm)
+
+
+def _plan(
+    space: SearchSpace,
+    history: Sequence[FrozenTrial],
+    direction: Direction,
+    trial_number: int,
+    chosen: Mapping[str, Any],
+    rng: np.random.Generator,
+    settings: PlanSettings,
+    warm: Mapping[tuple[Any, ...], Fit],
+) -> Plan:
+    dims = model_dims(space, history)
+    if not dims:
+        return Plan({})
+    if all(d.name in chosen for d in dims):
+        return Plan({d.name: chosen[d.name] for d in dims})
+    obs = collect(history, dims, direction, trial_number, settings.max_train)
+    if int(obs.complete.sum()) < 2:
+        return Plan({})
+    scale = float(obs.y.std())
+    y = (obs.y - obs.y.mean()) / (scale if scale > 0 else 1.0)
+    categorical = obs.categorical
+    signature = (
+        tuple((d.name, d.categorical) for d in dims),
+        settings.deterministic_objective,
+    )
+    fit_noise = not settings.deterministic_objective
+    n_finished = sum(t.state.is_finished for t in history)
+    fit = warm.get(signature)
+    if fit is None or n_finished - fit.n_finished >= max(1, len(y) // REFIT_DIVISOR):
+        _, theta = fit_hyperparameters(
+            obs.x,
+            y,
+            categorical,
+            fit_noise=fit_noise,
+            init=None if fit is None else fit.theta,
+            check_prior_centre=trial_number % PRIOR_CHECK_EVERY == 0,
+        )
+        fit = Fit(theta, n_finished)
+    hyper = to_hyper(fit.theta, len(dims), fit_noise)
+    posterior = GPPosterior(obs.x, y, hyper, categorical)
+    if settings.deterministic_objective:
+        best = float(y[obs.complete].min())
+    else:  # noisy: the best mean, not the luckiest draw
+        best = float(posterior.predict(obs.x[obs.complete])[0].min())
+    if len(obs.pending):  # kriging believer: pending points "observe" their mean,
+        best = min(best, float(posterior.predict(obs.pending)[0].min()))  # incumbent too
+        posterior = posterior.with_fantasies(obs.pending)
+    incumbents = obs.x[np.argsort(y, kind="stable")]
+    # Trials other workers are planning right now will likely take the first points of a
+    # kriging-believer batch: take the next one.
+    for _ in range(min(obs.planning, MAX_PLANNING)):
+        other = AcquisitionOptimizer(posterior, best, dims, {})
+        guess = other.maximize(rng, settings.n_candidates, settings.n_restarts, incumbents)
+        best = min(best, float(posterior.predict(guess)[0][0]))
+        posterior = posterior.with_fantasies(guess)
+    fixed = {j: d.encode(chosen[d.name]) for j, d in enumerate(dims) if d.name in chosen}
+    optimizer = AcquisitionOptimizer(posterior, best, dims, fixed)
+    point = optimizer.maximize(rng, settings.n_candidates, settings.n_restarts, incumbents)
+    values = {
+        d.name: (chosen[d.name] if d.name in chosen else d.decode(point[j]))
+        for j, d in enumerate(dims)
+    }
+    return Plan(values, signature, fit)

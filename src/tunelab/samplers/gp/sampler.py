@@ -1,0 +1,173 @@
+"""GPSampler: Bayesian optimisation with a Gaussian process and log expected improvement.
+
+The study asks one parameter at a time (define-by-run), but a GP suggests a whole
+configuration. So the first `sample` of a trial plans every modelled parameter at once
+(planner.py) and caches the plan by trial number; later calls return planned values.
+Parameters outside the plan (conditional ones that not every finished trial has, or
+new ones) come from a scrambled Sobol' sequence, as do all values during the start-up
+phase (fewer than `n_startup_trials` finished trials).
+
+If the trial already holds a value that differs from its plan (an enqueued value), the
+rest is planned again around it.
+
+Reproducibility: candidates are drawn from a generator seeded by (seed, trial number).
+The hyperparameters are refitted every few trials, warm-started from this sampler's
+previous fit (planner.py), so a fresh sampler replaying the same trials in the same order
+makes the same choices to the last digit (as a seeded sequential study does); a sampler
+that joins mid-study fits from the prior instead, and its choices may differ slightly.
+With threadpoolctl installed, BLAS runs on one thread while planning (faster for these
+small matrices, and the results do not depend on the number of cores).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tunelab.samplers.base import Sampler, SampleRequest
+from tunelab.samplers.sobol import SobolSampler
+from tunelab.space import Fixed
+from tunelab.trial import FrozenTrial
+
+if TYPE_CHECKING:
+    from tunelab.samplers.gp.planner import Fit
+
+_PLANS_KEPT = 64
+_FITS_KEPT = 8
+
+
+def _trial_id(history: Sequence[FrozenTrial], number: int) -> int | None:
+    for t in reversed(history):  # the trial being planned is usually the newest
+        if t.number == number:
+            return t.trial_id
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    return isinstance(a, bool) == isinstance(b, bool) and a == b
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, but got {name}={value!r}")
+    return int(value)
+
+
+class GPSampler(Sampler):
+    """Gaussian-process Bayesian optimisation (Matérn-5/2 ARD kernel, log EI).
+
+    n_startup_trials: finished trials to collect (by Sobol') before the GP takes over.
+    n_restarts: local optimisations of the acquisition, from its best candidates.
+    n_candidates: points scored before local optimisation.
+    max_train: most trials the GP trains on (the best half plus the most recent).
+    deterministic_objective: the objective has no noise (noise variance fixed near 0).
+    """
+
+    name = "gp"
+    needs_history = True
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        n_startup_trials: int = 10,
+        n_restarts: int = 10,
+        n_candidates: int = 512,
+        max_train: int = 500,
+        deterministic_objective: bool = False,
+    ) -> None:
+        super().__init__(seed)
+        self.n_startup_trials = _check_int("n_startup_trials", n_startup_trials, 0)
+        self.n_restarts = _check_int("n_restarts", n_restarts, 1)
+        self.n_candidates = _check_int("n_candidates", n_candidates, 1)
+        self.max_train = _check_int("max_train", max_train, 2)
+        if not isinstance(deterministic_objective, bool):
+            raise ValueError(
+                "deterministic_objective must be True or False, but got "
+                f"deterministic_objective={deterministic_objective!r}"
+            )
+        self.deterministic_objective = deterministic_objective
+        self._sobol: SobolSampler | None = None
+        self._plans: OrderedDict[tuple[int, int | None], dict[str, Any]] = OrderedDict()
+        self._fits: OrderedDict[tuple[Any, ...], Fit] = OrderedDict()
+
+    # -- the sampler contract ----------------------------------------------------------------
+    def sample(self, request: SampleRequest) -> Any:
+        if isinstance(request.param, Fixed):
+            return request.param.value
+        planned = self._plan(request)
+        if request.param.name in planned:
+            return planned[request.param.name]
+        return self._fallback().sample(request)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **super().to_json(),
+            "n_startup_trials": self.n_startup_trials,
+            "n_restarts": self.n_restarts,
+            "n_candidates": self.n_candidates,
+            "max_train": self.max_train,
+            "deterministic_objective": self.deterministic_objective,
+        }
+
+    @classmethod
+    def from_json(cls, config: Mapping[str, Any]) -> GPSampler:
+        """Rebuild from `to_json()` (how worker processes reopen a study's sampler)."""
+        if config.get("name", cls.name) != cls.name:
+            raise ValueError(f"config names sampler {config.get('name')!r}, not {cls.name!r}")
+        return cls(**{k: v for k, v in config.items() if k != "name"})
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.to_json().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+    # -- planning ----------------------------------------------------------------------------
+    def _fallback(self) -> SobolSampler:
+        if self._sobol is None:
+            self._sobol = SobolSampler(seed=self.seed)
+        return self._sobol
+
+    def _plan(self, request: SampleRequest) -> dict[str, Any]:
+        """The trial's plan, made at its first `sample` (or again if the trial already holds
+        a value that contradicts it). Keyed by trial number and id, so a sampler shared by
+        two studies does not hand one study's plan to the other's trial of the same number."""
+        key = (request.trial_number, _trial_id(request.history, request.trial_number))
+        cached = self._plans.get(key)
+        if cached is not None and all(
+            _same(v, cached[k]) for k, v in request.chosen.items() if k in cached
+        ):
+            return cached
+        planned = self._make_plan(request)
+        self._plans[key] = planned
+        self._plans.move_to_end(key)
+        while len(self._plans) > _PLANS_KEPT:
+            self._plans.popitem(last=False)
+        return planned
+
+    def _make_plan(self, request: SampleRequest) -> dict[str, Any]:
+        finished = sum(t.state.is_finished for t in request.history)
+        if finished < max(self.n_startup_trials, 2):
+            return {}
+        from tunelab.samplers.gp.planner import PlanSettings, plan  # scipy: only when used
+
+        settings = PlanSettings(
+            self.n_candidates, self.n_restarts, self.max_train, self.deterministic_objective
+        )
+        result = plan(
+            request.space,
+            request.history,
+            request.direction,
+            request.trial_number,
+            request.chosen,
+            self.rng(request.trial_number, "gp"),
+            settings,
+            self._fits,
+        )
+        if result.fit is not None:
+            self._fits[result.signature] = result.fit
+            self._fits.move_to_end(result.signature)
+            while len(self._fits) > _FITS_KEPT:
+                self._fits.popitem(last=False)
+        return dict(result.values)
