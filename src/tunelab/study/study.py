@@ -27,6 +27,7 @@ from tunelab.types import Direction, TrialState
 log = logging.getLogger("tunelab")
 
 WAIT_POLL_S = 0.05
+HISTORY_TTL_S = 1.0
 WAIT_POLL_MAX_S = 1.0
 
 
@@ -46,6 +47,7 @@ class Study:
         self._grace = float(record.settings.get("heartbeat_grace", 4 * self._interval))
         self._heartbeat = Heartbeat(self._beat, self._interval)
         self._next_lost_check = 0.0
+        self._history_cache: tuple[int, float, list[FrozenTrial]] | None = None
 
     # -- identity ----------------------------------------------------------------------------
     @property
@@ -352,7 +354,7 @@ class Study:
         if not self.sampler.needs_lock:
             if not self.sampler.needs_history:
                 return self.sampler.sample(self._request(trial, param, conditions, []))
-            history = self._history_for_sampler(self._storage.get_trials(self.study_id))
+            history = self._history_for_sampler(self._trial_history(trial))
             value = param.validate_value(
                 self.sampler.sample(self._request(trial, param, conditions, history))
             )
@@ -373,6 +375,18 @@ class Study:
                 time.sleep(delay)
                 delay = min(delay * 2, WAIT_POLL_MAX_S)
                 self.fail_lost_trials(force=True)
+
+    def _trial_history(self, trial: Trial) -> list[FrozenTrial]:
+        """The history a model-based sampler sees, read once per burst of suggestions:
+        a trial's parameters are asked within milliseconds, and planning samplers use the
+        first read anyway. Older than HISTORY_TTL_S, it is read again."""
+        now = time.monotonic()
+        cached = self._history_cache
+        if cached is not None and cached[0] == trial.trial_id and now - cached[1] < HISTORY_TTL_S:
+            return cached[2]
+        history = self._storage.get_trials(self.study_id)
+        self._history_cache = (trial.trial_id, now, history)
+        return history
 
     def _request(
         self,
