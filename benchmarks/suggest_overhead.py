@@ -5,20 +5,31 @@ Run (about 4 minutes on this 2-core machine, most of it Optuna's GPSampler at 10
 
     bash benchmarks/setup_env.sh && .venv-bench/bin/python benchmarks/suggest_overhead.py
 
+Samplers (default): tunelab tpe (multivariate by default), tpe-indep (multivariate=False), gp,
+auto (a name tunelab lacks is skipped with a message) and random (reference); Optuna
+TPESampler() (in Optuna 5 the default is multivariate for single-objective studies),
+TPESampler(multivariate=True) (so: the same), TPESampler(multivariate=False) (Optuna 4's
+default) and GPSampler(); all seed 0. optuna-random is available too.
+
 Flags: `--sizes 100,300,1000`, `--samplers tunelab-tpe,optuna-tpe` (labels or shell-style
 patterns), `--k 20` (timed suggestions per size and sampler), `--k-slow 5` (the same for
 Optuna's GPSampler at 1000 trials, ~4 s each), `--threads 1` (BLAS/OpenMP/torch threads for
 both libraries).
 
 What is timed: a study is pre-filled with N finished trials, the SAME N for both libraries
-(random parameters from one seeded generator, a cheap synthetic value). tunelab: `study.enqueue`
-of each configuration, then `study.optimize(n_trials=N)` (enqueued values bypass the sampler);
-Optuna: `study.add_trials` of `optuna.trial.create_trial(...)`. Then K+1 more trials, the first
+(random parameters from one seeded generator, a cheap synthetic value). tunelab: `ask` /
+suggest / `tell` N times with a replay sampler that returns the history's values, then
+`tunelab.load_study(name, <same in-memory storage>, sampler=<the sampler timed>)`; Optuna:
+`study.add_trials` of `optuna.trial.create_trial(...)`. (Not `study.enqueue`: an enqueued
+trial keeps its values in system_attrs too, which makes every in-memory `get_trials` deep-copy
+them, a cost ordinary trials do not have.) Then K+1 more trials, the first
 one untimed (warm-up): the clock runs from `study.ask()` until all 7 parameters are suggested
 (`trial.hp.Float/Int/Choice` or `trial.suggest_*`), so relative samplers that work at `ask()`
 and independent ones that work per parameter are both fully counted; `tell` is not timed.
 Both libraries use in-memory storage (tunelab ":memory:", Optuna's default), so the sampler is
-what is timed. We report the median over the K suggestions and ratios tunelab / Optuna.
+what is timed. We report the median over the K suggestions and ratios tunelab / Optuna, and for
+tunelab a breakdown: time in `storage.get_trials` (history reads) and in `sampler.sample`,
+measured by wrapping those two methods during the timed window.
 
 Space (7-D, mixed): lr log-float 1e-5..1e-1, batch_size Choice [16, 32, 64, 128, 256],
 momentum float 0.5..0.99, weight_decay log-float 1e-6..1e-2, layers int 1..4, units int
@@ -46,11 +57,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-LABELS = ("tunelab-tpe", "tunelab-gp", "tunelab-auto", "tunelab-random",
-          "optuna-tpe", "optuna-tpe-mv", "optuna-gp", "optuna-random")
-DEFAULT_SAMPLERS = "tunelab-tpe,tunelab-gp,tunelab-auto,optuna-tpe,optuna-tpe-mv,optuna-gp"
+LABELS = ("tunelab-tpe", "tunelab-tpe-indep", "tunelab-gp", "tunelab-auto", "tunelab-random",
+          "optuna-tpe", "optuna-tpe-mv", "optuna-tpe-indep", "optuna-gp", "optuna-random")
+DEFAULT_SAMPLERS = ("tunelab-tpe,tunelab-tpe-indep,tunelab-gp,tunelab-auto,tunelab-random,"
+                    "optuna-tpe,optuna-tpe-mv,optuna-tpe-indep,optuna-gp")
 TUNELAB_MODULES = {"tpe": ("tunelab.samplers.tpe", "TPESampler"),
                    "gp": ("tunelab.samplers.gp", "GPSampler")}
+# Variants built from a class with options: label suffix -> (sampler name, keyword arguments).
+TUNELAB_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "tpe-indep": ("tpe", {"multivariate": False})}
 BATCH_SIZES = (16, 32, 64, 128, 256)
 TARGETS = (("tunelab-tpe", "optuna-tpe", 1000, 0.1), ("tunelab-gp", "optuna-gp", 300, 0.2))
 
@@ -126,13 +141,15 @@ def make_tunelab_sampler(name: str, seed: int) -> Any:
 
     from tunelab.samplers import make_sampler
 
-    try:
-        return make_sampler(name, seed)
-    except ValueError:
-        if name not in TUNELAB_MODULES:
-            raise
+    name, options = TUNELAB_VARIANTS.get(name, (name, {}))
+    if not options:
+        try:
+            return make_sampler(name, seed)
+        except ValueError:
+            if name not in TUNELAB_MODULES:
+                raise
     module, cls = TUNELAB_MODULES[name]
-    return getattr(importlib.import_module(module), cls)(seed=seed)
+    return getattr(importlib.import_module(module), cls)(seed=seed, **options)
 
 
 def make_optuna_sampler(name: str, seed: int) -> Any:
@@ -141,6 +158,7 @@ def make_optuna_sampler(name: str, seed: int) -> Any:
     return {
         "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
         "tpe-mv": lambda: optuna.samplers.TPESampler(multivariate=True, seed=seed),
+        "tpe-indep": lambda: optuna.samplers.TPESampler(multivariate=False, seed=seed),
         "gp": lambda: optuna.samplers.GPSampler(seed=seed),
         "random": lambda: optuna.samplers.RandomSampler(seed=seed),
     }[name]()
@@ -149,27 +167,71 @@ def make_optuna_sampler(name: str, seed: int) -> Any:
 # -- timing -------------------------------------------------------------------------------------
 
 
+def _replay_sampler(history: list[dict[str, Any]]) -> Any:
+    """A tunelab Sampler that returns trial n's values from `history[n]`: the pre-fill goes
+    through the ordinary ask/suggest/tell path, so the stored trials look exactly like trials a
+    sampler chose (enqueued ones would carry their values in system_attrs as well)."""
+    from tunelab.samplers import Sampler, SampleRequest
+
+    class ReplaySampler(Sampler):
+        name = "replay"
+
+        def sample(self, request: SampleRequest) -> Any:
+            return history[request.trial_number][request.param.name]
+
+    return ReplaySampler(seed=0)
+
+
 def time_tunelab(name: str, history: list[dict[str, Any]], k: int) -> tuple[list[float], float]:
     """Seconds per suggestion for K trials after the history, and the pre-fill time."""
     import tunelab
 
-    study = tunelab.create_study(f"suggest-{name}-{len(history)}", storage=":memory:",
-                                 metric="loss", direction="minimize",
-                                 sampler=make_tunelab_sampler(name, 0), seed=0)
+    study_name = f"suggest-{name}-{len(history)}"
+    filler = tunelab.create_study(study_name, storage=":memory:", metric="loss",
+                                  direction="minimize", sampler=_replay_sampler(history))
     start = time.perf_counter()
-    for params in history:
-        study.enqueue(params)
-    study.optimize(lambda t: value(suggest_tunelab(t.hp)), n_trials=len(history))
+    for _ in history:
+        trial = filler.ask()
+        filler.tell(trial, value(suggest_tunelab(trial.hp)))
     fill = time.perf_counter() - start
-    assert len(study.trials) == len(history), "pre-fill did not finish every trial"
-    times = []
-    for _ in range(k + 1):
-        gc.collect()
-        t0 = time.perf_counter()
-        trial = study.ask()
-        params = suggest_tunelab(trial.hp)
-        times.append(time.perf_counter() - t0)
-        study.tell(trial, value(params))
+    study = tunelab.load_study(study_name, filler.storage, sampler=make_tunelab_sampler(name, 0))
+    done = study.trials
+    assert len(done) == len(history) and all(t.value is not None for t in done), "bad pre-fill"
+    assert done[-1].params == history[-1], "pre-fill params differ from the history"
+    # Diagnostic wrappers (instance attributes shadow the methods while timing): calls to
+    # the storage's get_trials and to the sampler's sample, and the seconds spent in each.
+    spent = {"get_trials": [0, 0.0], "sample": [0, 0.0]}
+
+    def counted(key: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[key][0] += 1
+                spent[key][1] += time.perf_counter() - t0
+        return wrapper
+
+    store, sampler = study.storage, study.sampler
+    store.get_trials = counted("get_trials", store.get_trials)  # type: ignore[method-assign]
+    sampler.sample = counted("sample", sampler.sample)  # type: ignore[method-assign]
+    times: list[float] = []
+    seen: list[tuple[int, float, float]] = []
+    try:
+        for _ in range(k + 1):
+            gc.collect()
+            for v in spent.values():
+                v[:] = [0, 0.0]
+            t0 = time.perf_counter()
+            trial = study.ask()
+            params = suggest_tunelab(trial.hp)
+            times.append(time.perf_counter() - t0)
+            seen.append((int(spent["get_trials"][0]), spent["get_trials"][1], spent["sample"][1]))
+            study.tell(trial, value(params))
+    finally:
+        del store.get_trials, sampler.sample  # back to the classes' methods
+    BREAKDOWN[(name, len(history))] = tuple(  # type: ignore[assignment]
+        statistics.median(x[i] for x in seen[1:]) for i in range(3))
     return times[1:], fill
 
 
@@ -193,6 +255,10 @@ def time_optuna(name: str, history: list[dict[str, Any]], k: int) -> tuple[list[
     return times[1:], fill
 
 
+# Diagnostic, tunelab only, by (sampler, history size): medians per timed trial suggestion of
+# (storage.get_trials calls, seconds in them, seconds in sampler.sample).
+BREAKDOWN: dict[tuple[str, int], tuple[float, float, float]] = {}
+
 TIMERS: dict[str, Callable[[str, list[dict[str, Any]], int], tuple[list[float], float]]] = {
     "tunelab": time_tunelab, "optuna": time_optuna}
 
@@ -214,6 +280,18 @@ def available(label: str) -> str | None:
 # -- driver -------------------------------------------------------------------------------------
 
 
+def samplers_digest() -> str:
+    """A short hash of tunelab's sampler sources: the code may be uncommitted while it is
+    benchmarked, and this ties the figures to the exact files."""
+    import hashlib
+
+    root = Path(__file__).resolve().parent.parent / "src" / "tunelab" / "samplers"
+    digest = hashlib.sha1()
+    for f in sorted(root.rglob("*.py")):
+        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def environment(threads: int) -> str:
     import optuna
 
@@ -230,7 +308,8 @@ def environment(threads: int) -> str:
         state = "git state unknown"
     return (f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
             f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
-            f"tunelab {tunelab.__version__} ({state}); optuna {optuna.__version__}; "
+            f"tunelab {tunelab.__version__} ({state}; samplers/ sha1 {samplers_digest()}); "
+            f"optuna {optuna.__version__}; "
             f"{threads} thread(s); load average "
             + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
@@ -304,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                  if (label, n) in median_ms else "n/a" for n in sizes]
         print(f"| {label} | " + " | ".join(cells) + " |")
     pairs = [("tunelab-tpe", "optuna-tpe"), ("tunelab-tpe", "optuna-tpe-mv"),
+             ("tunelab-tpe-indep", "optuna-tpe-indep"),
              ("tunelab-gp", "optuna-gp"), ("tunelab-auto", "optuna-tpe"),
              ("tunelab-auto", "optuna-gp")]
     print("\n## Ratios tunelab / Optuna (median ms)\n")
@@ -314,6 +394,27 @@ def main(argv: Sequence[str] | None = None) -> None:
             cells = [f"{median_ms[(a, n)] / median_ms[(b, n)]:.3f}"
                      if (a, n) in median_ms and (b, n) in median_ms else "n/a" for n in sizes]
             print(f"| {a} / {b} | " + " | ".join(cells) + " |")
+    if BREAKDOWN:
+        print("\n## Diagnostic: where tunelab's time per suggestion goes (medians, ms)\n")
+        print("reads = `storage.get_trials` calls (history reads; the in-memory storage copies "
+              "every trial record on each), in `sample` = the sampler's own work; the rest of "
+              "the total is the study's bookkeeping.\n")
+        print("| sampler | " + " | ".join(f"{n} trials: total / reads / in sample" for n in sizes)
+              + " |")
+        print("|---|" + "---:|" * len(sizes))
+        for label in labels:
+            lib, name = label.split("-", 1)
+            if lib != "tunelab":
+                continue
+            cells = []
+            for n in sizes:
+                if (name, n) not in BREAKDOWN or (label, n) not in median_ms:
+                    cells.append("n/a")
+                    continue
+                calls, read_s, sample_s = BREAKDOWN[(name, n)]
+                cells.append(f"{median_ms[(label, n)]:.3g} / {calls:g}x {1000 * read_s:.3g} / "
+                             f"{1000 * sample_s:.3g}")
+            print(f"| {label} | " + " | ".join(cells) + " |")
     print()
     for a, b, n, limit in TARGETS:
         if (a, n) in median_ms and (b, n) in median_ms:
