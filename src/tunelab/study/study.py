@@ -48,6 +48,7 @@ class Study:
         self._heartbeat = Heartbeat(self._beat, self._interval)
         self._next_lost_check = 0.0
         self._history_cache: tuple[int, float, list[FrozenTrial]] | None = None
+        self._space_checked_for: list[FrozenTrial] | None = None
 
     # -- identity ----------------------------------------------------------------------------
     @property
@@ -185,9 +186,13 @@ class Study:
 
     def _history_for_sampler(self, history: list[FrozenTrial]) -> list[FrozenTrial]:
         """Make sure the cached space knows every name the history uses: other workers
-        may have registered parameters this process has not asked for yet."""
+        may have registered parameters this process has not asked for yet. A history read
+        once per burst of suggestions is checked once, not once per parameter."""
+        if history is self._space_checked_for:
+            return history
         if any(name not in self._space for t in history for name in t.params):
             self._space = SearchSpace.from_json(self._storage.get_space(self.study_id))
+        self._space_checked_for = history
         return history
 
     def _admit(self, view: Any, budget: int | None) -> tuple[FrozenTrial | None, Admission]:
