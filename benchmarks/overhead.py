@@ -30,7 +30,6 @@ import pstats
 import queue as queue_mod
 import sqlite3
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -41,6 +40,7 @@ from typing import Any
 
 import optuna
 import sqlalchemy
+from _machine import load_average, source_state
 from sqlalchemy import event
 
 import tunelab
@@ -255,33 +255,12 @@ def _sum(results: Sequence[RunResult], attr: str) -> int:
     return sum(int(getattr(r, attr)) for r in results)
 
 
-def _source_state() -> str:
-    """The commit and whether src/ has uncommitted edits: the figures describe that code."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=root, text=True,
-                               capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "git state unknown"
-    return f"commit {head}{' + uncommitted edits in src/' if dirty else ''}"
-
-
-def load_average() -> str:
-    """Other processes share the 2 cores; the load average tells how noisy a run was."""
-    try:
-        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "load average unknown"
-
-
 def environment() -> str:
     return (f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
             f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
             f"tunelab {tunelab.__version__}; "
             f"optuna {optuna.__version__}; SQLAlchemy {sqlalchemy.__version__}; "
-            f"sqlite {sqlite3.sqlite_version}; {_source_state()}; {load_average()}")
+            f"sqlite {sqlite3.sqlite_version}; {source_state()}; {load_average()}")
 
 
 def benchmark(args: argparse.Namespace, root: Path) -> None:

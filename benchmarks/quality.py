@@ -57,7 +57,6 @@ import math
 import multiprocessing as mp
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -69,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _machine import load_average, source_state
 
 # One thread per worker process: set before numpy/torch load their thread pools in workers.
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -545,18 +545,6 @@ def verdict(by_sampler: dict[str, list[dict[str, Any]]], problem: Problem, n: in
 # -- driver -------------------------------------------------------------------------------------
 
 
-def source_state() -> str:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=root, text=True,
-                               capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "git state unknown"
-    return f"commit {head}{' + uncommitted edits in src/' if dirty else ''}"
-
-
 def samplers_digest() -> str:
     """A short hash of tunelab's sampler sources: the code may be uncommitted while it is
     benchmarked, and this ties the figures to the exact files."""
@@ -567,13 +555,6 @@ def samplers_digest() -> str:
     for f in sorted(root.rglob("*.py")):
         digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
     return digest.hexdigest()[:10]
-
-
-def load_average() -> str:
-    try:
-        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "load average unknown"
 
 
 def environment() -> str:

@@ -67,6 +67,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from _machine import load_average, source_state
+
 SEED = 0
 EPOCHS = 10
 BATCH = 64
@@ -426,23 +428,10 @@ def _versions() -> str:
     return ", ".join(found)
 
 
-def _source_state() -> str:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=root, text=True,
-                               capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "git state unknown"
-    return f"commit {head}{' + uncommitted edits in src/' if dirty else ''}"
-
-
 def environment() -> str:
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
             f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
-            f"{_versions()}; {_source_state()}; load average {load}")
+            f"{_versions()}; {source_state()}; {load_average()}")
 
 
 def row(label: str, t: dict[str, Any], k: dict[str, Any]) -> tuple[str, float, float]:

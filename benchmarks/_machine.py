@@ -1,0 +1,31 @@
+"""What a benchmark prints about the run it measured: the code's git state and the load.
+
+Shared by the scripts in this folder (each runs as `python benchmarks/NAME.py`, so this
+folder is on sys.path)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+
+def source_state() -> str:
+    """The commit and whether src/ has uncommitted edits: the figures describe that code."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=root, text=True,
+                               capture_output=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "git state unknown"
+    return f"commit {head}{' + uncommitted edits in src/' if dirty else ''}"
+
+
+def load_average() -> str:
+    """Other processes share the 2 cores; the load average tells how noisy a run was."""
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
