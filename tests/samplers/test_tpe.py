@@ -501,3 +501,57 @@ def test_bad_estimator_arguments() -> None:
         ParzenEstimator(np.zeros((1, 1)), [Dim(DimKind.CONTINUOUS)], prior_weight=0.0)
     with pytest.raises(ValueError, match="size >= 1"):
         Dim(DimKind.CELLS, 0)
+
+
+# -- the incremental history table --------------------------------------------------------------
+
+
+def _random_history(rng: np.random.Generator, n: int) -> list[FrozenTrial]:
+    states = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING,
+              TrialState.WAITING]
+    out = []
+    for number in range(n):
+        state = states[int(rng.integers(len(states)))]
+        value = float(rng.integers(0, 5)) if rng.random() < 0.8 else None  # ties on purpose
+        if state is TrialState.COMPLETE and rng.random() < 0.1:
+            value = math.nan
+        attrs = {"interrupted": True} if rng.random() < 0.1 else {}
+        steps = int(rng.integers(0, 4))
+        params = {"x": float(rng.random())} if rng.random() < 0.9 else {}
+        reports = tuple(Report(s, {"loss": 1.0}, 0.0) for s in range(steps))
+        out.append(FrozenTrial(number + 1, number, state, params, value=value,
+                               reports=reports, system_attrs=attrs))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_history_table_ranks_exactly_like_split_trials(seed: int) -> None:
+    """The fast path (arrays updated in place) must give split_trials' answer, in its
+    order, as the history grows and trials change state between reads."""
+    from dataclasses import replace
+
+    from tunelab.samplers.tpe.table import HistoryTable
+
+    rng = np.random.default_rng(seed)
+    space = SearchSpace()
+    space.add(Float("x", 0.0, 1.0))
+    encoder, table = Encoder(), HistoryTable()
+    encoder.use_space(space)
+    history = _random_history(rng, 30)
+    for step in range(6):
+        if step:
+            history = history + _random_history(rng, 7)
+            history = [replace(t, number=i, trial_id=i + 1) for i, t in enumerate(history)]
+            i = int(rng.integers(len(history)))  # a running trial finishes, say
+            history[i] = replace(history[i], state=TrialState.COMPLETE, value=float(step))
+        table.update(history, encoder, space)
+        for direction in Direction:
+            exclude = int(rng.integers(len(history)))
+            for liar in (True, False):
+                want = split_trials(history, direction, 0.25, exclude, liar)
+                got = table.rank(direction, 0.25, exclude, liar)
+                rows = encoder.matrix(want.good + want.bad, space)
+                k = len(want.good)
+                np.testing.assert_array_equal(got.good, rows[:k])
+                np.testing.assert_array_equal(got.bad, rows[k:])
+                assert got.n_ranked == want.n_ranked and got.n_valued == want.n_valued

@@ -31,11 +31,21 @@ def _json(obj: Any, what: str) -> Any:
     return codec.loads(codec.dumps(obj, what))
 
 
+def _mutable(mapping: Mapping[str, Any]) -> bool:
+    return any(isinstance(v, (list, dict)) for v in mapping.values())
+
+
 def _own(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     """The mapping itself when its values are immutable, else a deep copy."""
-    if any(isinstance(v, (list, dict)) for v in mapping.values()):
-        return copy.deepcopy(dict(mapping))
-    return mapping
+    return copy.deepcopy(dict(mapping)) if _mutable(mapping) else mapping
+
+
+def _shareable(t: FrozenTrial) -> bool:
+    """A FrozenTrial is frozen down to its values unless one holds a list or a dict:
+    such a record can be handed to every caller as it is, without a copy."""
+    return not any(
+        _mutable(m) for m in (t.params, t.metrics, t.user_attrs, t.system_attrs)
+    ) and not any(_mutable(r.metrics) for r in t.reports)
 
 
 def _detached(t: FrozenTrial) -> FrozenTrial:
@@ -49,6 +59,10 @@ def _detached(t: FrozenTrial) -> FrozenTrial:
         system_attrs=_own(t.system_attrs),
         reports=tuple(replace(r, metrics=_own(r.metrics)) for r in t.reports),
     )
+
+
+def _tally_key(t: FrozenTrial) -> tuple[TrialState, bool]:
+    return t.state, bool(t.system_attrs.get("interrupted"))
 
 
 def _detached_study(r: StudyRecord) -> StudyRecord:
@@ -66,6 +80,12 @@ class InMemoryStorage(BaseStorage):
         self._spaces: dict[int, list[dict[str, Any]]] = {}
         self._trials: dict[int, FrozenTrial] = {}
         self._study_of: dict[int, int] = {}
+        # Indexes, so reading a study of a thousand trials copies nothing it need not:
+        self._by_study: dict[int, list[int]] = {}  # trial ids in number order
+        self._private: set[int] = set()  # records holding a list or dict: copied when read
+        self._bare: dict[int, FrozenTrial] = {}  # records without reports, made when asked
+        self._waiting: dict[int, dict[int, None]] = {}  # study -> WAITING trial ids, oldest first
+        self._tally: dict[int, dict[tuple[TrialState, bool], int]] = {}  # (state, interrupted)
         self._ids = itertools.count(1)
         self._trial_ids = itertools.count(1)
 
@@ -92,6 +112,9 @@ class InMemoryStorage(BaseStorage):
             )
             self._studies[name] = record
             self._spaces[record.study_id] = []
+            self._by_study[record.study_id] = []
+            self._waiting[record.study_id] = {}
+            self._tally[record.study_id] = {}
             return _detached_study(record)
 
     def get_study(self, name: str) -> StudyRecord | None:
@@ -118,8 +141,12 @@ class InMemoryStorage(BaseStorage):
             record = self._studies.pop(name, None)
             if record is None:
                 return False
-            for tid in [t for t, s in self._study_of.items() if s == record.study_id]:
+            self._waiting.pop(record.study_id, None)
+            self._tally.pop(record.study_id, None)
+            for tid in self._by_study.pop(record.study_id, []):
                 del self._trials[tid], self._study_of[tid]
+                self._bare.pop(tid, None)
+                self._private.discard(tid)
             self._spaces.pop(record.study_id, None)
             return True
 
@@ -142,8 +169,35 @@ class InMemoryStorage(BaseStorage):
 
     # -- trials ----------------------------------------------------------------------------
     def _put(self, trial: FrozenTrial) -> FrozenTrial:
-        self._trials[trial.trial_id] = trial
+        tid = trial.trial_id
+        sid = self._study_of[tid]
+        tally = self._tally[sid]
+        old = self._trials.get(tid)
+        if old is not None:
+            tally[_tally_key(old)] -= 1
+        key = _tally_key(trial)
+        tally[key] = tally.get(key, 0) + 1
+        if trial.state is TrialState.WAITING:
+            self._waiting[sid][tid] = None
+        else:
+            self._waiting[sid].pop(tid, None)
+        self._trials[tid] = trial
+        self._bare.pop(tid, None)
+        if _shareable(trial):
+            self._private.discard(tid)
+            return trial
+        self._private.add(tid)
         return _detached(trial)
+
+    def _read(self, tid: int, with_reports: bool = True) -> FrozenTrial:
+        """The stored record, copied only where a caller could change what it holds."""
+        t = self._trials[tid]
+        if not with_reports and t.reports:
+            bare = self._bare.get(tid)
+            if bare is None:
+                bare = self._bare[tid] = replace(t, reports=())
+            t = bare
+        return _detached(t) if tid in self._private else t
 
     def _running(self, trial_id: int) -> FrozenTrial:
         trial = self.get_trial(trial_id)
@@ -163,7 +217,7 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             if budget is not None and self.count_trials(study_id).budget_used >= budget:
                 return None
-            number = sum(1 for s in self._study_of.values() if s == study_id)
+            number = len(self._by_study[study_id])
             now = time.time()
             trial = FrozenTrial(
                 trial_id=next(self._trial_ids),
@@ -176,6 +230,7 @@ class InMemoryStorage(BaseStorage):
                 system_attrs=_json(system_attrs or {}, "system attributes"),
             )
             self._study_of[trial.trial_id] = study_id
+            self._by_study[study_id].append(trial.trial_id)
             return self._put(trial)
 
     def claim_waiting_trial(
@@ -184,9 +239,9 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             if budget is not None and self.count_trials(study_id).budget_used >= budget:
                 return None
-            for tid, sid in self._study_of.items():
+            for tid in self._waiting.get(study_id, {}):
                 t = self._trials[tid]
-                if sid == study_id and t.state is TrialState.WAITING:
+                if t.state is TrialState.WAITING:
                     now = time.time()
                     return self._put(
                         replace(
@@ -262,7 +317,7 @@ class InMemoryStorage(BaseStorage):
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         try:
-            return _detached(self._trials[trial_id])
+            return self._read(trial_id)
         except KeyError:
             raise TrialError(f"no trial with id {trial_id}") from None
 
@@ -273,32 +328,48 @@ class InMemoryStorage(BaseStorage):
         with_reports: bool = True,
     ) -> list[FrozenTrial]:
         with self._lock:
-            out = [
-                _detached(self._trials[tid])
-                for tid, sid in self._study_of.items()
-                if sid == study_id
-            ]
-        if states is not None:
-            out = [t for t in out if t.state in states]
-        if not with_reports:
-            out = [replace(t, reports=()) if t.reports else t for t in out]
-        return sorted(out, key=lambda t: t.number)
+            ids = self._by_study.get(study_id, ())
+            if states is not None:
+                wanted = set(states)
+                ids = [tid for tid in ids if self._trials[tid].state in wanted]
+            if with_reports and not self._private:
+                trials = self._trials
+                return [trials[tid] for tid in ids]  # numbers ascend with ids
+            return [self._read(tid, with_reports) for tid in ids]
 
     def count_trials(self, study_id: int) -> TrialCounts:
-        trials = self.get_trials(study_id, with_reports=False)
+        with self._lock:
+            tally = list(self._tally.get(study_id, {}).items())
         counts: dict[TrialState, int] = {}
-        for t in trials:
-            counts[t.state] = counts.get(t.state, 0) + 1
-        interrupted = sum(1 for t in trials if t.system_attrs.get("interrupted"))
+        interrupted = 0
+        for (state, was_interrupted), n in tally:
+            if n:
+                counts[state] = counts.get(state, 0) + n
+                interrupted += n if was_interrupted else 0
         return TrialCounts(counts, interrupted)
 
     def locked(self, study_id: int, fn: Callable[[LockedView], T]) -> T:
         with self._lock:
-            trials, study_of = dict(self._trials), dict(self._study_of)
+            saved = (
+                dict(self._trials),
+                dict(self._study_of),
+                {sid: list(ids) for sid, ids in self._by_study.items()},
+                set(self._private),
+                {sid: dict(ids) for sid, ids in self._waiting.items()},
+                {sid: dict(tally) for sid, tally in self._tally.items()},
+            )
             try:
                 return fn(_MemoryView(self, study_id))
             except BaseException:  # one transaction: all of it or nothing
-                self._trials, self._study_of = trials, study_of
+                (
+                    self._trials,
+                    self._study_of,
+                    self._by_study,
+                    self._private,
+                    self._waiting,
+                    self._tally,
+                ) = saved
+                self._bare.clear()
                 raise
 
 

@@ -154,7 +154,8 @@ class Encoder:
         for t in trials:
             key = (t.trial_id, t.number)
             hit = cached(key)
-            if hit is None or hit[0] != t.params:  # new, still running, or from another study
+            if hit is None or (hit[0] is not t.params and hit[0] != t.params):
+                # new, still running, or from another study
                 hit = self._rows[key] = self._encode(t.params, space)
             rows.append(hit[1])
         if not rows:

@@ -106,6 +106,11 @@ def _unit_mass(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return ndtr((1.0 - mu) / sigma) - ndtr(-mu / sigma)
 
 
+def _cell_index(centres: np.ndarray, k: int) -> np.ndarray:
+    """Which of k cells each coordinate lies in (cell i is [i/k, (i+1)/k])."""
+    return np.minimum(np.floor(centres * k), k - 1).astype(np.intp)
+
+
 class ParzenEstimator:
     """A kernel density estimate over mixed dimensions, with a uniform prior component.
 
@@ -154,11 +159,19 @@ class ParzenEstimator:
                     continue
                 self._prior -= math.log(dim.size)
                 if dim.kind is DimKind.CELLS and n:
-                    # Step-grid kernels share few distinct (centre, width) pairs: keep them once.
-                    pairs, pair_of = np.unique(mu + 1j * sigma, return_inverse=True)
-                    pair_of = pair_of.reshape(-1)
-                    self._cells[j] = (pairs.real, pairs.imag, pair_of)
-                    const = const - np.log(_unit_mass(pairs.real, pairs.imag))[pair_of]
+                    # Step-grid kernels share few distinct (centre, width) pairs: keep them
+                    # once. With one width per dimension (Scott), the pairs are the cells.
+                    if rule == "scott":
+                        size = dim.size
+                        pair_of = _cell_index(mu, size)
+                        centres = (np.arange(size) + 0.5) / size
+                        widths = np.full(size, sigma[0])
+                    else:
+                        pairs, pair_of = np.unique(mu + 1j * sigma, return_inverse=True)
+                        pair_of = pair_of.reshape(-1)
+                        centres, widths = pairs.real, pairs.imag
+                    self._cells[j] = (centres, widths, pair_of)
+                    const = const - np.log(_unit_mass(centres, widths))[pair_of]
         self._const = const
 
     @property
@@ -229,7 +242,8 @@ class ParzenEstimator:
     def _cell_log_mass(self, xj: np.ndarray, j: int, k: int) -> np.ndarray:
         """(m, n) log mass of each point's cell under each (untruncated) kernel, computed
         once per distinct (cell, kernel) pair."""
-        cells, cell_of = np.unique(xj, return_inverse=True)
+        cell_of = _cell_index(xj, k)
+        cells = (np.arange(k) + 0.5) / k
         centres, widths, pair_of = self._cells[j]
         half = 0.5 / k
         with np.errstate(divide="ignore"):
@@ -238,4 +252,4 @@ class ParzenEstimator:
                     (cells - half)[:, None], (cells + half)[:, None], centres[None], widths[None]
                 )
             )
-        return table[cell_of.reshape(-1)][:, pair_of]
+        return table[cell_of][:, pair_of]

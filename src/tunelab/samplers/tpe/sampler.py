@@ -37,7 +37,7 @@ from tunelab.samplers.sobol import SobolSampler
 from tunelab.samplers.tpe.encoding import Encoder
 from tunelab.samplers.tpe.groups import co_occurring_groups
 from tunelab.samplers.tpe.parzen import ParzenEstimator
-from tunelab.samplers.tpe.split import Split, split_trials
+from tunelab.samplers.tpe.table import HistoryTable
 from tunelab.space import Fixed, Param, SearchSpace
 from tunelab.trial import FrozenTrial
 
@@ -65,11 +65,11 @@ class _Observed:
     """The history as the model sees it: coordinates (NaN where a trial lacks a parameter)
     of the good trials, the bad ones, and the ranked ones (good first)."""
 
-    split: Split
     columns: list[str]
     good: np.ndarray
     bad: np.ndarray
     ranked: np.ndarray
+    n_valued: int
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
@@ -145,7 +145,8 @@ class TPESampler(Sampler):
         self._startup: SobolSampler | None = None
         self._encoder = Encoder()
         self._plans: dict[int, _Plan] = {}
-        self._memo: tuple[SearchSpace, tuple[Any, ...], _Observed] | None = None
+        self._table = HistoryTable()
+        self._memo: tuple[SearchSpace, Sequence[FrozenTrial], tuple[Any, ...], _Observed] | None = None
 
     # -- configuration -----------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -184,7 +185,7 @@ class TPESampler(Sampler):
                 if plan.in_use(trial_id, request.chosen):
                     return plan.values[name]
         seen = self._observe(request)
-        if seen.split.n_valued < self.n_startup_trials:
+        if seen.n_valued < self.n_startup_trials:
             if self._startup is None:
                 self._startup = SobolSampler(seed=self.seed)
             return self._startup.sample(request)
@@ -204,35 +205,29 @@ class TPESampler(Sampler):
         )[0]
 
     def _observe(self, request: SampleRequest) -> _Observed:
-        """Split and encode the history, reusing the last result for the same trial while
-        the space object is the same and no trial's state, value or params have changed
-        (the parameters of one trial come in one `sample` call each)."""
+        """Split (as `split_trials` says) and encode the history. The table keeps what
+        it learnt of each trial, so a suggestion re-reads only the trials that changed;
+        the same history object for the same trial (one `sample` call per parameter)
+        is answered from memory."""
         history = request.history
-        key = (
-            request.trial_number,
-            request.direction,
-            [t.trial_id for t in history],
-            [t.state for t in history],
-            [t.value for t in history],
-            [t.params for t in history],
-        )
+        key = (request.trial_number, request.direction)
         memo = self._memo
-        if memo is not None and memo[0] is request.space and memo[1] == key:
-            return memo[2]
-        split = split_trials(
-            history, request.direction, self.gamma, request.trial_number, self.constant_liar
-        )
+        if (
+            memo is not None
+            and memo[0] is request.space
+            and memo[1] is history
+            and memo[2] == key
+        ):
+            return memo[3]
         self._encoder.use_space(request.space)
-        rows = self._encoder.matrix(split.good + split.bad, request.space)
-        n_good = len(split.good)
-        seen = _Observed(
-            split,
-            self._encoder.columns,
-            rows[:n_good],
-            rows[n_good:],
-            rows[: split.n_ranked],
+        self._table.update(history, self._encoder, request.space)
+        ranked = self._table.rank(
+            request.direction, self.gamma, request.trial_number, self.constant_liar
         )
-        self._memo = (request.space, key, seen)
+        seen = _Observed(
+            self._encoder.columns, ranked.good, ranked.bad, ranked.ranked, ranked.n_valued
+        )
+        self._memo = (request.space, history, key, seen)
         return seen
 
     def _remember(self, number: int, trial_id: int | None, values: Mapping[str, Any]) -> None:
