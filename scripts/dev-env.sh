@@ -15,3 +15,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements-dev.txt >&2
   echo "$want" > "$stamp"
 fi
+# Debian's chromium for the browser tests (tests/report drives /usr/bin/chromium through
+# Playwright; Playwright's own browser download is not used).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+  echo "installing chromium for the browser tests…" >&2
+  apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -qq)
+  [ "$(id -u)" = 0 ] || apt=(sudo "${apt[@]}")
+  { "${apt[@]}" install chromium || { "${apt[@]}" update && "${apt[@]}" install chromium; }; } \
+    >/dev/null 2>&1 || echo "warning: could not install chromium; tests/report/test_browser.py will fail" >&2
+fi

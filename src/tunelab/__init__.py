@@ -16,6 +16,12 @@ from tunelab.errors import (
     TunelabError,
 )
 from tunelab.samplers import GridSampler, RandomSampler, Sampler, SobolSampler
+from tunelab.schedulers import (
+    ASHAScheduler,
+    HyperbandScheduler,
+    MedianStoppingScheduler,
+    Scheduler,
+)
 from tunelab.space import HyperParameters
 from tunelab.storage import InMemoryStorage, get_storage
 from tunelab.study import Study, create_study, delete_study, list_studies, load_study
@@ -25,14 +31,18 @@ from tunelab.types import Direction, TrialState
 __version__ = "0.1.0"
 
 __all__ = [
+    "ASHAScheduler",
     "Direction",
     "FrozenTrial",
     "GridExhausted",
     "GridSampler",
     "HyperParameters",
+    "HyperbandScheduler",
     "InMemoryStorage",
+    "MedianStoppingScheduler",
     "RandomSampler",
     "Sampler",
+    "Scheduler",
     "SchemaVersionError",
     "SearchSpaceError",
     "SobolSampler",

@@ -13,9 +13,13 @@ from rich.console import Console
 
 import tunelab
 from tunelab.cli import export, render
+from tunelab.cli import insight as insight_commands
+from tunelab.cli import report as report_commands
+from tunelab.cli import worker as worker_commands
 from tunelab.cli.script import find_objective, load_script
 from tunelab.errors import TunelabError
 from tunelab.samplers import SAMPLERS
+from tunelab.schedulers import NO_SCHEDULER, SCHEDULERS
 from tunelab.types import TrialState
 
 out = Console()
@@ -67,6 +71,17 @@ def cli() -> None:
     help="Default: the script's DIRECTION, else maximize.",
 )
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option(
+    "--scheduler",
+    type=click.Choice([NO_SCHEDULER, *sorted(SCHEDULERS)]),
+    help="Stop poor trials early (default: the study's, else none).",
+)
+@click.option(
+    "--lr-find",
+    is_flag=True,
+    help="Kit scripts: run a learning-rate range test first and search learning_rate "
+    "only in the range it suggests.",
+)
 def run(
     script: str,
     study_name: str | None,
@@ -80,6 +95,8 @@ def run(
     metric: str | None,
     direction: str | None,
     no_progress: bool,
+    scheduler: str | None,
+    lr_find: bool,
 ) -> None:
     """Run SCRIPT's `objective(trial)` as a study; rerunning the same command resumes it."""
     if trials is None and timeout is None and sampler != "grid":
@@ -94,7 +111,10 @@ def run(
         direction=str(direction or getattr(module, "DIRECTION", "maximize")),
         sampler=sampler,
         seed=seed,
+        scheduler=scheduler,
     )
+    if lr_find:
+        objective = insight_commands.narrowed_objective(module, script, study, out)
     before = study.storage.count_trials(study.study_id).budget_used
     out.print(
         f"study [bold]{name}[/] in {study.storage.url} · {study.sampler!r} · {before} trials so far"
@@ -152,9 +172,32 @@ def studies(storage: str | None) -> None:
 @click.argument("study_name", metavar="STUDY")
 @click.option("--storage", help=STORAGE_HELP)
 @click.option("--top", "top_k", type=click.IntRange(min=1), default=10, show_default=True)
-def show(study_name: str, storage: str | None, top_k: int) -> None:
+@click.option("--effects", is_flag=True, help="Per hyperparameter: trials, best, median, time.")
+@click.option("--importance", "importance_", is_flag=True, help="fANOVA importance.")
+@click.option(
+    "--diagnose",
+    "diagnose_",
+    is_flag=False,
+    flag_value="best",
+    default=None,
+    metavar="[TRIAL]",
+    help="Fit diagnosis of trial TRIAL (default: the best; 'all': one line per trial).",
+)
+@click.option("--next", "next_", is_flag=True, help="Ranges to search in a follow-up study.")
+def show(
+    study_name: str,
+    storage: str | None,
+    top_k: int,
+    effects: bool = False,
+    importance_: bool = False,
+    diagnose_: str | None = None,
+    next_: bool = False,
+) -> None:
     """Show a study's best trials and best hyperparameters."""
     study = tunelab.load_study(study_name, storage)
+    if effects or importance_ or diagnose_ is not None or next_:
+        insight_commands.show_insight(out, study, effects, importance_, diagnose_, next_)
+        return
     counts = study.storage.count_trials(study.study_id)
     out.print(
         f"study [bold]{study.name}[/] · {study.direction.value} {study.metric} · "
@@ -170,6 +213,9 @@ def show(study_name: str, storage: str | None, top_k: int) -> None:
             out.print(f"last failure: {failed[-1].reason}")
         return
     out.print(render.trials_table(top, study.metric, f"top {len(top)} trials"))
+    pruning = render.pruning_table(study.trials, study.scheduler)
+    if pruning is not None:
+        out.print(pruning)
     out.print(render.params_table(dict(top[0].params), "best hyperparameters"))
 
 
@@ -209,6 +255,14 @@ def delete(study_name: str, storage: str | None, yes: bool) -> None:
         raise CLIError("not deleted")
     tunelab.delete_study(study_name, storage)
     click.echo(f"deleted study {study_name!r}", err=True)
+
+
+for _command in worker_commands.COMMANDS:  # worker, status, retry, stop
+    cli.add_command(_command)
+cli.add_command(insight_commands.lr_find_command)
+cli.add_command(insight_commands.seed_spread_command)
+cli.add_command(report_commands.report_cmd)
+cli.add_command(report_commands.dashboard_cmd)
 
 
 @cli.group()

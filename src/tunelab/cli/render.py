@@ -68,3 +68,45 @@ def params_table(params: dict[str, Any], title: str) -> Table:
     for key, value in params.items():
         table.add_row(key, fmt(value))
     return table
+
+
+def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table | None:
+    """Where trials were stopped (by which rule, at which step and rung) and the steps
+    (epochs) saved against running every stopped trial as long as the complete ones."""
+    pruned = [t for t in trials if t.state is TrialState.PRUNED]
+    if not pruned:
+        return None
+    complete = [t for t in trials if t.state is TrialState.COMPLETE and t.reports]
+    lengths = [t.last_step + 1 for t in complete if t.last_step is not None]
+    full = max(lengths) if lengths else max((t.last_step or 0) + 1 for t in pruned)
+    groups: dict[tuple[str, int, Any], list[FrozenTrial]] = {}
+    for t in pruned:
+        by = t.system_attrs.get("pruned_by")
+        if by is None:
+            by = "diverged (fit)" if (t.reason or "").startswith("diverged") else "objective"
+        step = t.last_step if t.last_step is not None else -1
+        groups.setdefault((str(by), step, t.system_attrs.get("rung")), []).append(t)
+    steps = [(t.last_step + 1) if t.last_step is not None else 0 for t in pruned]
+    run = sum(steps)
+    saved = sum(max(0, full - s) for s in steps)
+    spent = run + sum(lengths)
+    share = saved / (spent + saved) if spent + saved else 0.0
+    table = Table(
+        title="pruning" + ("" if scheduler is None else f" · {scheduler.name}"),
+        caption=(
+            f"{len(pruned)} of {len(pruned) + len(complete)} trials stopped early; "
+            f"{saved} of {spent + saved} steps saved ({share:.0%}) against running them "
+            f"to {full} steps"
+        ),
+    )
+    for col in ("stopped by", "at step", "rung", "trials", "steps saved"):
+        table.add_column(col, justify="left" if col == "stopped by" else "right")
+    for (by, step, rung), group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        table.add_row(
+            by,
+            "-" if step < 0 else str(step),
+            fmt(rung),
+            str(len(group)),
+            str(sum(max(0, full - (step + 1)) for _ in group)),
+        )
+    return table

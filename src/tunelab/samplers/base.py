@@ -44,6 +44,7 @@ class SampleRequest:
     space: SearchSpace
     history: Sequence[FrozenTrial] = field(default_factory=tuple)
     direction: Direction = Direction.MINIMIZE  # how to rank trials' values
+    metric: str | None = None  # the study's metric, as trials report it at each step
 
 
 class Sampler(ABC):

@@ -102,6 +102,11 @@ class BaseStorage(ABC):
     def list_studies(self) -> list[StudySummary]: ...
 
     @abstractmethod
+    def set_study_setting(self, study_id: int, key: str, value: Any) -> StudyRecord:
+        """Set one key of a study's settings (a JSON value; None removes the key) in one
+        transaction, and return the new record. Workers read flags such as `stop` here."""
+
+    @abstractmethod
     def delete_study(self, name: str) -> bool:
         """Delete a study with its trials and reports; False if it did not exist."""
 
@@ -135,6 +140,15 @@ class BaseStorage(ABC):
         self, study_id: int, worker: str, budget: int | None = None
     ) -> FrozenTrial | None:
         """Atomically move the oldest WAITING trial to RUNNING for `worker` (within budget)."""
+
+    @abstractmethod
+    def retry_trial(self, trial_id: int) -> FrozenTrial | None:
+        """Atomically queue a WAITING trial that repeats FAIL trial `trial_id`: its params
+        (over any fixed_params it had) become the new trial's `fixed_params`, with system
+        attrs `retry_of` (the original's id) and `retries` (the original's + 1). The
+        original gets `retried_by` (the new id) and `interrupted`, so it stops counting
+        toward the budget: its retry counts instead. None, with nothing changed, when the
+        trial is not FAIL or was retried already (two workers cannot both retry it)."""
 
     @abstractmethod
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:

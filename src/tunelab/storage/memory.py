@@ -372,6 +372,32 @@ class InMemoryStorage(BaseStorage):
                 self._bare.clear()
                 raise
 
+    # -- operations: stop flags and retries (see BaseStorage) --------------------------------
+    def set_study_setting(self, study_id: int, key: str, value: Any) -> StudyRecord:
+        with self._lock:
+            record = next((r for r in self._studies.values() if r.study_id == study_id), None)
+            if record is None:
+                raise TrialError(f"no study with id {study_id}")
+            settings = {k: v for k, v in record.settings.items() if k != key}
+            if value is not None:
+                settings[key] = _json(value, f"setting {key!r}")
+            self._studies[record.name] = replace(record, settings=settings)
+            return _detached_study(self._studies[record.name])
+
+    def retry_trial(self, trial_id: int) -> FrozenTrial | None:
+        with self._lock:
+            t = self.get_trial(trial_id)
+            if t.state is not TrialState.FAIL or "retried_by" in t.system_attrs:
+                return None
+            fixed = {**t.system_attrs.get("fixed_params", {}), **t.params}
+            retries = int(t.system_attrs.get("retries", 0)) + 1
+            attrs = {"fixed_params": fixed, "retry_of": trial_id, "retries": retries}
+            new = self.create_trial(self._study_of[trial_id], TrialState.WAITING, None, None, attrs)
+            assert new is not None
+            original = {**t.system_attrs, "retried_by": new.trial_id, "interrupted": True}
+            self._put(replace(t, system_attrs=original))
+            return new
+
 
 class _MemoryView(LockedView):
     def __init__(self, storage: InMemoryStorage, study_id: int) -> None:

@@ -15,7 +15,11 @@ import threading
 import time
 from collections.abc import Callable
 
+from tunelab.storage import BaseStorage
 from tunelab.trial import FrozenTrial
+from tunelab.types import TrialState
+
+LOST_REASON = "worker lost: its process stopped without finishing the trial"
 
 
 def _host() -> str:
@@ -56,6 +60,26 @@ def is_lost(trial: FrozenTrial, now: float, grace: float, me: str) -> bool:
             return True
     beat = trial.heartbeat or trial.datetime_start or now
     return now - beat > grace
+
+
+def retry_lost(storage: BaseStorage, study_id: int, max_retries: int) -> list[FrozenTrial]:
+    """Queue a retry (same params) of every lost trial not yet retried `max_retries` times.
+
+    A sweep over all lost trials, not only those this process just failed: a worker
+    killed between failing a trial and queueing its retry leaves the retry to the next
+    sweep, and `retry_trial` makes sure two workers never queue the same one twice."""
+    queued = []
+    for t in storage.get_trials(study_id, [TrialState.FAIL], with_reports=False):
+        attrs = t.system_attrs
+        if (
+            (t.reason or "").startswith("worker lost")
+            and "retried_by" not in attrs
+            and int(attrs.get("retries", 0)) < max_retries
+        ):
+            new = storage.retry_trial(t.trial_id)
+            if new is not None:
+                queued.append(new)
+    return queued
 
 
 class Heartbeat:

@@ -15,10 +15,10 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from tunelab.errors import GridExhausted, TrialPruned, TunelabError
+from tunelab.errors import GridExhausted, TrialError, TrialPruned, TunelabError
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import TrialState
 
@@ -37,9 +37,36 @@ class RunPlan:
     catch: tuple[type[BaseException], ...] = (Exception,)
     max_consecutive_failures: int | None = 5
     n_jobs: int = 1
+    started_at: float = field(default_factory=time.time)  # a later `tunelab stop` ends it
+    trials_per_process: int | None = None  # then the process exits to be replaced
+    max_rss_mb: float | None = None  # likewise once its memory grows past this
 
     def time_left(self) -> bool:
         return self.deadline is None or time.time() < self.deadline
+
+
+STOP_SETTING = "stop"
+STOP_CHECK_S = 1.0
+
+
+def stop_requested(study: Any, since: float) -> bool:
+    """True when `tunelab stop` (or Study settings' `stop`) was asked at or after `since`:
+    workers started before the stop finish their trial and exit; later ones run."""
+    record = study.storage.get_study(study.name)
+    stop = record.settings.get(STOP_SETTING) if record is not None else None
+    return isinstance(stop, (int, float)) and stop >= since
+
+
+def rss_mb(pid: int | None = None) -> float | None:
+    """Resident memory of a process in MiB, from /proc (Linux); None where unknown."""
+    try:
+        with open(f"/proc/{pid or 'self'}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def torch_threads(n_jobs: int) -> int:
@@ -86,13 +113,22 @@ def seed_everything(seed: int) -> None:
 def run_trials(
     study: Any, objective: Objective, plan: RunPlan, callbacks: Sequence[Callback] = ()
 ) -> int:
-    """Run trials in this process until the budget, the deadline or the grid ends."""
+    """Run trials in this process until the budget, the deadline or the grid ends, or a
+    stop is asked; with `plan.trials_per_process` / `max_rss_mb`, until this process has
+    run that many trials or grown that large (`process_spent` tells which)."""
     set_torch_threads(plan.n_jobs)
     done = 0
     failures_in_row = 0
     study.fail_lost_trials()
+    next_stop_check = 0.0
     try:
         while plan.time_left():
+            if time.monotonic() >= next_stop_check:  # a read per second, not per trial
+                if stop_requested(study, plan.started_at):
+                    break
+                next_stop_check = time.monotonic() + STOP_CHECK_S
+            if process_spent(plan, done):
+                break
             try:
                 trial = study.ask(budget=plan.total)
             except (StopIteration, GridExhausted):
@@ -119,6 +155,16 @@ def run_trials(
     return done
 
 
+def process_spent(plan: RunPlan, done: int) -> bool:
+    """Whether this process has run its share of trials or grown past its memory bound."""
+    if plan.trials_per_process is not None and done >= plan.trials_per_process:
+        return True
+    if plan.max_rss_mb is not None and done:
+        rss = rss_mb()
+        return rss is not None and rss > plan.max_rss_mb
+    return False
+
+
 def _run_one(
     study: Any, trial: Trial, objective: Objective, catch: tuple[type[BaseException], ...]
 ) -> FrozenTrial:
@@ -131,11 +177,24 @@ def _run_one(
         return study._finish(trial, None, TrialState.FAIL, str(e), {"interrupted": True})
     except Exception as e:
         frozen = study._finish(trial, None, TrialState.FAIL, describe_error(e), {"raised": True})
+        if isinstance(e, TrialError) and _declared_lost(frozen):
+            # Another worker judged this one dead (it was paused or starved past the
+            # heartbeat grace) and its writes are refused now: drop the trial, go on.
+            log.warning("trial %d was declared lost while it ran; going on", frozen.number)
+            return frozen
         if isinstance(e, TunelabError) or not isinstance(e, catch):
             raise  # a bad space or broken storage fails every trial alike: stop
         log.warning("trial %d failed: %s", frozen.number, frozen.reason)
         return frozen
     return study.tell(trial, result)
+
+
+def _declared_lost(frozen: FrozenTrial) -> bool:
+    return (
+        frozen.state is TrialState.FAIL
+        and not frozen.system_attrs.get("raised")
+        and (frozen.reason or "").startswith("worker lost")
+    )
 
 
 def describe_error(error: BaseException) -> str:

@@ -17,11 +17,12 @@ from typing import Any
 
 from tunelab.errors import GridExhausted, SearchSpaceError, StorageError, TrialError
 from tunelab.samplers import Admission, Sampler, SampleRequest, Wait
+from tunelab.schedulers import PruneRequest, Scheduler, Verdict
 from tunelab.space import Condition, Fixed, Param, SearchSpace
 from tunelab.space.search_space import Entry
 from tunelab.storage import BaseStorage, InMemoryStorage, StudyRecord
-from tunelab.study.heartbeat import Heartbeat, is_lost, worker_id
-from tunelab.trial import FrozenTrial, Trial, best_trial, sorted_by_value
+from tunelab.study.heartbeat import LOST_REASON, Heartbeat, is_lost, retry_lost, worker_id
+from tunelab.trial import FrozenTrial, Report, Trial, best_trial, sorted_by_value
 from tunelab.types import Direction, TrialState
 
 log = logging.getLogger("tunelab")
@@ -34,10 +35,20 @@ WAIT_POLL_MAX_S = 1.0
 class Study:
     """A named set of trials that optimize one metric in one direction."""
 
-    def __init__(self, record: StudyRecord, storage: BaseStorage, sampler: Sampler) -> None:
+    def __init__(
+        self,
+        record: StudyRecord,
+        storage: BaseStorage,
+        sampler: Sampler,
+        scheduler: Scheduler | None = None,
+    ) -> None:
         self._record = record
         self._storage = storage
         self.sampler = sampler
+        self.scheduler = scheduler  # None: no pruning (trials may still raise TrialPruned)
+        self._curves: dict[int, list[Report]] = {}  # reports of this process's running trials
+        self._verdicts: dict[int, Verdict] = {}  # why the scheduler stopped a trial
+        self._prune_history: tuple[int, float, list[FrozenTrial]] | None = None
         self._space = SearchSpace.from_json(storage.get_space(record.study_id))
         self._worker = worker_id()
         self._running: dict[int, Trial] = {}
@@ -236,6 +247,13 @@ class Study:
             _, value, metrics, _ = self._judge(values)
         with self._lock:
             params = dict(handle.hp.values)
+            verdict = self._verdicts.pop(handle.trial_id, None)
+            self._curves.pop(handle.trial_id, None)
+        if self.scheduler is not None:
+            attrs = {**self.scheduler.trial_attrs(handle.number), **attrs}
+            if state is TrialState.PRUNED and verdict is not None:
+                reason = verdict.reason or reason  # the scheduler's why, over fit's "stopped"
+                attrs = {**attrs, **verdict.attrs}
         handle.finished = True
         stored = self._storage.finish_trial(
             handle.trial_id,
@@ -410,6 +428,7 @@ class Study:
             self._space,
             history,
             self.direction,
+            self.metric,
         )
 
     def _decide(
@@ -435,9 +454,43 @@ class Study:
     def _report(self, trial: Trial, step: int, metrics: dict[str, float]) -> None:
         self._flush(trial)
         self._storage.add_report(trial.trial_id, step, metrics)
+        if self.scheduler is not None:  # the scheduler reads this trial's curve from memory
+            with self._lock:
+                self._curves.setdefault(trial.trial_id, []).append(
+                    Report(step, metrics, time.time())
+                )
 
     def _should_prune(self, trial: Trial) -> bool:
-        return False  # schedulers (median, ASHA, Hyperband) plug in here
+        """Ask the scheduler about the trial's latest report. Other trials' reports are
+        read from storage only when the scheduler compares at this step (ASHA: at rungs),
+        and at most once per HISTORY_TTL_S per trial."""
+        if self.scheduler is None:
+            return False
+        with self._lock:
+            curve = list(self._curves.get(trial.trial_id, ()))
+        if not curve:
+            return False
+        frozen = FrozenTrial(
+            trial.trial_id,
+            trial.number,
+            TrialState.RUNNING,
+            dict(trial.hp.values),
+            reports=tuple(curve),
+        )
+        previous = curve[-2].step if len(curve) > 1 else None
+        history: list[FrozenTrial] = []
+        if self.scheduler.needs_history(curve[-1].step, previous):
+            now = time.monotonic()
+            cached = self._prune_history
+            if cached is None or cached[0] != trial.trial_id or now - cached[1] >= HISTORY_TTL_S:
+                cached = (trial.trial_id, now, self._storage.get_trials(self.study_id))
+                self._prune_history = cached
+            history = cached[2]
+        verdict = self.scheduler.decide(PruneRequest(frozen, history, self.metric, self.direction))
+        if verdict.stop:
+            with self._lock:
+                self._verdicts[trial.trial_id] = verdict
+        return verdict.stop
 
     def _set_user_attr(self, trial: Trial, key: str, value: Any) -> None:
         self._storage.set_user_attr(trial.trial_id, key, value)
@@ -457,11 +510,15 @@ class Study:
         if not force and now < self._next_lost_check:
             return []
         self._next_lost_check = now + self._interval
-        return self._storage.fail_lost_trials(
+        lost = self._storage.fail_lost_trials(
             self.study_id,
             lambda t: is_lost(t, time.time(), self._grace, self._worker),
-            reason="worker lost: its process stopped without finishing the trial",
+            reason=LOST_REASON,
         )
+        max_retries = int(self._record.settings.get("max_retries", 0))
+        if max_retries and not self.sampler.needs_lock:  # a grid re-runs a lost cell itself
+            retry_lost(self._storage, self.study_id, max_retries)
+        return lost
 
     def close(self) -> None:
         """Stop the heartbeat thread (trials still running stay RUNNING)."""
@@ -523,5 +580,7 @@ class Study:
                 )
             self.close()
             self._storage.close()  # no pooled connection may cross a fork
-            opener = functools.partial(reopen, self.name, self._storage.url, self.sampler)
+            opener = functools.partial(
+                reopen, self.name, self._storage.url, self.sampler, self.scheduler
+            )
             run_workers(opener, objective, plan, list(callbacks or ()))

@@ -832,3 +832,84 @@ class StorageConformance:
         counts = storage.count_trials(sid)
         assert counts.interrupted == 2 and counts.budget_used == 2
         assert storage.fail_lost_trials(sid, is_lost, reason="again") == []
+
+    # -- operations: settings and retries ----------------------------------------------------
+    def test_set_study_setting(
+        self, storage: BaseStorage, other: BaseStorage, study: StudyRecord
+    ) -> None:
+        before = dict(study.settings)
+        record = storage.set_study_setting(study.study_id, "stop", 123.5)
+        assert record.settings["stop"] == 123.5 and record.name == study.name
+        got = other.get_study(study.name)
+        assert got is not None and dict(got.settings) == {**before, "stop": 123.5}
+        storage.set_study_setting(study.study_id, "stop", None)  # None removes it
+        got = storage.get_study(study.name)
+        assert got is not None and dict(got.settings) == before
+        assert dict(study.settings) == before  # the record handed out earlier is unchanged
+        with pytest.raises(StorageError):
+            storage.set_study_setting(study.study_id, "bad", object())
+
+    def test_retry_trial_queues_the_same_params_once(
+        self, storage: BaseStorage, other: BaseStorage, study: StudyRecord
+    ) -> None:
+        sid = study.study_id
+        failed = storage.create_trial(sid, RUNNING, "w", params={"x": 0.25, "act": "relu"})
+        done = storage.create_trial(sid, RUNNING, "w")
+        assert failed is not None and done is not None
+        assert storage.retry_trial(failed.trial_id) is None  # still RUNNING: nothing to retry
+        storage.finish_trial(failed.trial_id, FAIL, reason="boom")
+        storage.finish_trial(done.trial_id, COMPLETE, value=1.0)
+        assert storage.count_trials(sid).budget_used == 2
+        assert storage.retry_trial(done.trial_id) is None  # only FAIL trials
+
+        retry = storage.retry_trial(failed.trial_id)
+        assert retry is not None and retry.state is WAITING and retry.number == 2
+        assert retry.system_attrs["fixed_params"] == {"x": 0.25, "act": "relu"}
+        assert retry.system_attrs["retry_of"] == failed.trial_id
+        assert retry.system_attrs["retries"] == 1
+        original = storage.get_trial(failed.trial_id)
+        assert original.state is FAIL and original.reason == "boom"
+        assert original.system_attrs["retried_by"] == retry.trial_id
+        assert storage.count_trials(sid).budget_used == 1  # the retry will count instead
+        assert other.retry_trial(failed.trial_id) is None  # once only
+
+        claimed = storage.claim_waiting_trial(sid, "w2")
+        assert claimed is not None and claimed.trial_id == retry.trial_id
+        storage.finish_trial(claimed.trial_id, FAIL, reason="again")
+        second = storage.retry_trial(claimed.trial_id)
+        assert second is not None and second.system_attrs["retries"] == 2
+        assert second.system_attrs["retry_of"] == retry.trial_id
+
+    def test_concurrent_retries_queue_one(self, storage: BaseStorage, study: StudyRecord) -> None:
+        t = storage.create_trial(study.study_id, RUNNING, "w", params={"x": 1})
+        assert t is not None
+        storage.finish_trial(t.trial_id, FAIL, reason="lost")
+        got: list[FrozenTrial | None] = []
+        handles = [self.open_again(storage) for _ in range(4)]
+        try:
+            _run_threads(4, lambda i: got.append(handles[i].retry_trial(t.trial_id)))
+        finally:
+            for h in handles:
+                if h is not storage:
+                    h.close()
+        assert sum(r is not None for r in got) == 1
+        waiting = storage.get_trials(study.study_id, [WAITING])
+        assert len(waiting) == 1
+
+    def test_concurrent_first_registrations_do_not_conflict(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        """Workers that start together all register the same first parameter at once."""
+        handles = [self.open_again(storage) for _ in range(4)]
+        entry = {"type": "float", "name": "x", "min_value": 0.0, "max_value": 1.0}
+
+        def register(i: int) -> None:
+            handles[i].register_params(study.study_id, [entry])
+
+        try:
+            _run_threads(4, register)
+        finally:
+            for h in handles:
+                if h is not storage:
+                    h.close()
+        assert [e["name"] for e in storage.get_space(study.study_id)] == ["x"]

@@ -11,6 +11,7 @@ from tunelab.torch.augment import Augment, augment_from_hp
 from tunelab.torch.data import Data, from_arrays, load_digits, load_mnist, read_idx
 from tunelab.torch.fit import TrainingError, evaluate, fit
 from tunelab.torch.knobs import KNOBS, TUNE
+from tunelab.torch.lr_find import LRFindResult, lr_find
 from tunelab.torch.models import (
     MLP,
     SmallCNN,
@@ -26,6 +27,7 @@ __all__ = [
     "TUNE",
     "Augment",
     "Data",
+    "LRFindResult",
     "Schedule",
     "SmallCNN",
     "TrainingError",
@@ -37,6 +39,7 @@ __all__ = [
     "init_weights",
     "load_digits",
     "load_mnist",
+    "lr_find",
     "parameter_table",
     "read_idx",
 ]

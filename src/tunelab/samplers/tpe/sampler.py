@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from tunelab.samplers.base import Sampler, SampleRequest
+from tunelab.samplers.fidelity import fidelity_observations
 from tunelab.samplers.sobol import SobolSampler
 from tunelab.samplers.tpe.encoding import Encoder
 from tunelab.samplers.tpe.groups import co_occurring_groups
@@ -40,6 +41,7 @@ from tunelab.samplers.tpe.parzen import ParzenEstimator
 from tunelab.samplers.tpe.table import HistoryTable
 from tunelab.space import Fixed, Param, SearchSpace
 from tunelab.trial import FrozenTrial
+from tunelab.types import TrialState
 
 _MAX_PLANS = 64  # trials planned but not yet finished by this process
 
@@ -95,6 +97,35 @@ def _current_trial_id(history: Sequence[FrozenTrial], number: int) -> int | None
         if t.number == number:
             return t.trial_id
     return None
+
+
+def _model_history(request: SampleRequest) -> Sequence[FrozenTrial]:
+    """The trials the model learns from. Once a scheduler has stopped trials early, values
+    at different steps are not comparable, so (as BOHB does) the model is fitted on the
+    highest step that enough finished trials reached, each with its value at that step
+    (`fidelity_observations`); finished trials that stopped before it are left out, while
+    failed, running and waiting trials keep their usual roles. Without scheduler-pruned
+    trials, or with too few reports, the history is used as it is: complete trials by
+    their values, pruned ones ranked after them (split.py)."""
+    history = request.history
+    if request.metric is None or not any(
+        t.state is TrialState.PRUNED and "pruned_by" in t.system_attrs for t in history
+    ):
+        return history
+    seen = fidelity_observations(history, request.metric, request.direction)
+    if seen.step is None:
+        return history
+    chosen = {t.trial_id for t in seen.trials}
+    view = [
+        replace(t, state=TrialState.COMPLETE, value=v)
+        for t, v in zip(seen.trials, seen.values, strict=True)
+    ]
+    view += [
+        t
+        for t in history
+        if t.trial_id not in chosen and t.state not in (TrialState.COMPLETE, TrialState.PRUNED)
+    ]
+    return sorted(view, key=lambda t: t.number)
 
 
 class TPESampler(Sampler):
@@ -220,7 +251,7 @@ class TPESampler(Sampler):
         ):
             return memo[3]
         self._encoder.use_space(request.space)
-        self._table.update(history, self._encoder, request.space)
+        self._table.update(_model_history(request), self._encoder, request.space)
         ranked = self._table.rank(
             request.direction, self.gamma, request.trial_number, self.constant_liar
         )

@@ -72,7 +72,7 @@ def make_engine(url: str, must_exist: bool = False) -> Engine:
     text = normalize_url(url)
     try:
         parsed = make_url(text)
-    except exc.ArgumentError:
+    except (exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise StorageError(f"malformed storage URL {text!r}; {_URL_HINT}") from None
     display = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite":

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from tunelab.errors import SchemaVersionError, StorageError
 from tunelab.storage.sql import schema
 from tunelab.storage.sql.engine import with_retries
 
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+SCHEMA_LOCK_KEY = 0x7475_6E65  # "tune": the advisory lock taken around schema checks
 
 
 def read_version(conn: Connection) -> int | None:
@@ -44,6 +45,7 @@ def ensure_schema(engine: Engine, url: str, create: bool = True) -> int:
 
     def run() -> int:
         with engine.connect().execution_options(tunelab_write=True) as conn, conn.begin():
+            _serialize(conn)
             version = read_version(conn)
             if version is None:
                 if not create:
@@ -79,9 +81,18 @@ def ensure_schema(engine: Engine, url: str, create: bool = True) -> int:
     return version
 
 
+def _serialize(conn: Connection) -> None:
+    """PostgreSQL: one schema check or creation at a time per database. Workers that start
+    together on a new database would otherwise race to CREATE the same tables (SQLite's
+    immediate write transaction serializes them already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+
+
 def upgrade(engine: Engine) -> tuple[int, int]:
     """Apply pending migrations in one transaction; return (from, to) versions."""
     with engine.connect().execution_options(tunelab_write=True) as conn, conn.begin():
+        _serialize(conn)
         start = read_version(conn)
         if start is None:
             schema.metadata.create_all(conn)

@@ -146,6 +146,29 @@ class SQLStorage(BaseStorage):
 
         return self._read(op, "listing studies")
 
+    def set_study_setting(self, study_id: int, key: str, value: Any) -> StudyRecord:
+        codec.dumps(value, f"setting {key!r}")
+
+        def op(conn: Connection) -> StudyRecord:
+            row = conn.execute(
+                select(S.c.settings_json).where(S.c.study_id == study_id).with_for_update()
+            ).first()
+            if row is None:
+                raise TrialError(f"no study with id {study_id}")
+            settings = codec.loads(row.settings_json, {})
+            if value is None:
+                settings.pop(key, None)
+            else:
+                settings[key] = value
+            conn.execute(
+                update(S)
+                .where(S.c.study_id == study_id)
+                .values(settings_json=codec.dumps(settings, "settings"))
+            )
+            return _study(conn.execute(select(S).where(S.c.study_id == study_id)).one())
+
+        return self._write(op, f"changing the study setting {key!r}")
+
     def delete_study(self, name: str) -> bool:
         def op(conn: Connection) -> bool:
             sid = conn.execute(select(S.c.study_id).where(S.c.name == name)).scalar()
@@ -175,6 +198,9 @@ class SQLStorage(BaseStorage):
         self, study_id: int, entries: Sequence[dict[str, Any]]
     ) -> list[dict[str, Any]]:
         def op(conn: Connection) -> list[dict[str, Any]]:
+            # PostgreSQL: without the lock, two workers registering the first parameter
+            # at once both see none and the second insert fails its trial.
+            self._lock_study(conn, study_id)
             rows = conn.execute(select(P.c.name, P.c.position).where(P.c.study_id == study_id))
             known = {r.name: r.position for r in rows}
             position = max(known.values(), default=-1) + 1
@@ -297,6 +323,41 @@ class SQLStorage(BaseStorage):
             return _trial(conn.execute(select(TR).where(TR.c.trial_id == row.trial_id)).one())
 
         return self._write(op, "claiming an enqueued trial")
+
+    def retry_trial(self, trial_id: int) -> FrozenTrial | None:
+        def op(conn: Connection) -> FrozenTrial | None:
+            study_id = conn.execute(select(TR.c.study_id).where(TR.c.trial_id == trial_id)).scalar()
+            if study_id is None:
+                raise TrialError(f"no trial with id {trial_id}")
+            self._lock_study(conn, study_id)  # the same lock order as every trial insert
+            row = conn.execute(
+                select(TR.c.state, TR.c.params_json, TR.c.system_attrs_json).where(
+                    TR.c.trial_id == trial_id
+                )
+            ).one()
+            attrs = codec.loads(row.system_attrs_json, {})
+            if row.state != TrialState.FAIL.value or "retried_by" in attrs:
+                return None
+            fixed = {**attrs.get("fixed_params", {}), **codec.loads(row.params_json, {})}
+            retries = int(attrs.get("retries", 0)) + 1
+            new = self._insert_trial(
+                conn,
+                study_id,
+                TrialState.WAITING,
+                None,
+                None,
+                {"fixed_params": fixed, "retry_of": trial_id, "retries": retries},
+            )
+            assert new is not None  # no budget given: always inserted
+            attrs.update(retried_by=new.trial_id, interrupted=True)
+            conn.execute(
+                update(TR)
+                .where(TR.c.trial_id == trial_id)
+                .values(system_attrs_json=codec.dumps(attrs), interrupted=True)
+            )
+            return new
+
+        return self._write(op, "queueing a retry")
 
     def _update_running(self, conn: Connection, trial_id: int, **values: Any) -> None:
         done = conn.execute(

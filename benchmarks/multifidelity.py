@@ -1,0 +1,308 @@
+"""Multi-fidelity benchmark: epochs spent to reach what 100 full-length random trials find.
+
+No training: a parametric family of synthetic learning curves stands in for it, with
+epochs as the resource (E = 27). For a configuration
+    x = log10(lr) in [-4, -1],  u = log2(units) in [4, 9],  d = dropout in [0, 0.5],
+    w = log10(weight_decay) in [-6, -2]
+the validation accuracy after t epochs is
+    acc(t) = 0.1 + (A - 0.1) * (1 - exp(-k t)) - o * (t / E) * (1 - exp(-k t)) + noise
+with
+    asymptote  A = 0.96 - 0.10 (x + 2.6)^2 - 0.012 (u - 7.5)^2 - 0.3 (d - 0.25)^2
+                    - 0.005 (w + 4)^2                                (clipped to [0.15, 0.99])
+    rate       k = 2 * 10^(0.6 (x + 1.5)) * (1 - d / 2)              (per epoch)
+    overfit    o = 0.04 * max(0, u - 6) / 3 * (0.5 - d) / 0.5        (big nets, no dropout)
+    noise      N(0, 0.004) per epoch, fixed by the configuration and the seed.
+The best asymptote sits at lr ~ 2.5e-3, whose curve rises with k ~ 0.4 per epoch:
+learning rates near 1e-2 lead for the first ~6 epochs and finish lower, and small
+learning rates (k down to 0.06 at 1e-4) keep climbing to the last epoch. Those late
+bloomers are what makes early stopping risky. A trial's value is acc(E) at its last epoch.
+
+For each seed: random search without pruning runs 100 full trials; its best value is
+the target. Every method then runs until a COMPLETE trial reaches the target, or until
+it has spent as many epochs as random search did (CAP = 100 x 27 = 2700).
+Reported: epochs spent (medians, quartiles) and how many seeds
+reached the target. Run:  .venv-bench/bin/python benchmarks/multifidelity.py --seeds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import platform
+import sys
+import time
+import warnings
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import tunelab
+from tunelab.schedulers import ASHAScheduler, HyperbandScheduler
+from tunelab.types import TrialState
+
+E = 27  # epochs of a full-length trial (max resource)
+N_RANDOM = 100
+CAP = N_RANDOM * E  # a method gets random search's own budget to reach the target
+
+
+def curve(params: dict[str, float], seed: int) -> np.ndarray:
+    """acc(1..E) for one configuration (see the module doc)."""
+    x = math.log10(params["lr"])
+    u = math.log2(params["units"])
+    d = params["dropout"]
+    w = math.log10(params["weight_decay"])
+    a = 0.96 - 0.10 * (x + 2.6) ** 2 - 0.012 * (u - 7.5) ** 2 - 0.3 * (d - 0.25) ** 2
+    a = min(0.99, max(0.15, a - 0.005 * (w + 4) ** 2))
+    k = 2 * 10 ** (0.6 * (x + 1.5)) * (1 - d / 2)
+    o = 0.04 * max(0.0, u - 6) / 3 * (0.5 - d) / 0.5
+    t = np.arange(1, E + 1, dtype=float)
+    rise = 1 - np.exp(-k * t)
+    key = zlib.crc32(json.dumps([round(params[n], 12) for n in sorted(params)]).encode())
+    noise = np.random.default_rng([seed, key]).normal(0.0, 0.004, E)
+    return 0.1 + (a - 0.1) * rise - o * (t / E) * rise + noise
+
+
+class Budget(Exception):
+    """The method spent CAP epochs."""
+
+
+@dataclass
+class Run:
+    epochs: int = 0
+    best: float = -math.inf
+    hit_at: int | None = None
+
+
+# -- tunelab -------------------------------------------------------------------------------------
+
+
+def tunelab_run(sampler: Any, scheduler: Any, seed: int, target: float) -> Run:
+    study = tunelab.create_study(
+        storage=":memory:",
+        metric="val_accuracy",
+        direction="maximize",
+        sampler=sampler,
+        seed=seed,
+        scheduler=scheduler,
+    )
+    run = Run()
+    while run.hit_at is None and run.epochs < CAP:
+        trial = study.ask()
+        hp = trial.hp
+        params = {
+            "lr": hp.Float("lr", 1e-4, 1e-1, sampling="log"),
+            "units": hp.Int("units", 16, 512, sampling="log"),
+            "dropout": hp.Float("dropout", 0.0, 0.5),
+            "weight_decay": hp.Float("weight_decay", 1e-6, 1e-2, sampling="log"),
+        }
+        acc = curve(params, seed)
+        pruned = False
+        for epoch in range(E):
+            run.epochs += 1
+            trial.report(epoch, val_accuracy=float(acc[epoch]))
+            if trial.should_prune():
+                pruned = True
+                break
+        if pruned:
+            study.tell(trial, state=TrialState.PRUNED)
+            continue
+        study.tell(trial, float(acc[-1]))
+        run.best = max(run.best, float(acc[-1]))
+        if run.best >= target:
+            run.hit_at = run.epochs
+    study.close()
+    return run
+
+
+def random_baseline(seed: int) -> tuple[float, int]:
+    """Random search, no pruning, 100 full trials: (best value, epochs until it was found)."""
+    study = tunelab.create_study(
+        storage=":memory:",
+        metric="val_accuracy",
+        direction="maximize",
+        sampler="random",
+        seed=seed,
+    )
+    values = []
+    for _ in range(N_RANDOM):
+        trial = study.ask()
+        hp = trial.hp
+        params = {
+            "lr": hp.Float("lr", 1e-4, 1e-1, sampling="log"),
+            "units": hp.Int("units", 16, 512, sampling="log"),
+            "dropout": hp.Float("dropout", 0.0, 0.5),
+            "weight_decay": hp.Float("weight_decay", 1e-6, 1e-2, sampling="log"),
+        }
+        value = float(curve(params, seed)[-1])
+        study.tell(trial, value)
+        values.append(value)
+    return max(values), (int(np.argmax(values)) + 1) * E
+
+
+# -- optuna --------------------------------------------------------------------------------------
+
+
+def optuna_run(pruner_name: str, sampler_name: str, seed: int, target: float) -> Run:
+    import optuna
+
+    if pruner_name == "sha":
+        pruner: Any = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    else:
+        pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=E, reduction_factor=3)
+    sampler: Any = (
+        optuna.samplers.TPESampler(seed=seed)
+        if sampler_name == "tpe"
+        else optuna.samplers.RandomSampler(seed=seed)
+    )
+    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    run = Run()
+    while run.hit_at is None and run.epochs < CAP:
+        trial = study.ask()
+        params = {
+            "lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True),
+            "units": trial.suggest_int("units", 16, 512, log=True),
+            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+        }
+        acc = curve(params, seed)
+        pruned = False
+        for epoch in range(E):
+            run.epochs += 1
+            trial.report(float(acc[epoch]), epoch + 1)  # step = epochs done = resource
+            if trial.should_prune():
+                pruned = True
+                break
+        if pruned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            continue
+        study.tell(trial, float(acc[-1]))
+        run.best = max(run.best, float(acc[-1]))
+        if run.best >= target:
+            run.hit_at = run.epochs
+    return run
+
+
+METHODS: dict[str, Callable[[int, float], Run]] = {
+    "tunelab random+ASHA": lambda s, t: tunelab_run("random", ASHAScheduler(1, E, 3), s, t),
+    "tunelab random+Hyperband": lambda s, t: tunelab_run(
+        "random", HyperbandScheduler(1, E, 3), s, t
+    ),
+    "tunelab tpe+ASHA": lambda s, t: tunelab_run("tpe", ASHAScheduler(1, E, 3), s, t),
+    "tunelab tpe+Hyperband": lambda s, t: tunelab_run("tpe", HyperbandScheduler(1, E, 3), s, t),
+    "tunelab auto(GP)+ASHA": lambda s, t: tunelab_run("auto", ASHAScheduler(1, E, 3), s, t),
+    "tunelab auto(GP)+Hyperband": lambda s, t: tunelab_run(
+        "auto", HyperbandScheduler(1, E, 3), s, t
+    ),
+    "optuna TPE+SuccessiveHalving": lambda s, t: optuna_run("sha", "tpe", s, t),
+    "optuna TPE+Hyperband": lambda s, t: optuna_run("hyperband", "tpe", s, t),
+    "optuna random+SuccessiveHalving": lambda s, t: optuna_run("sha", "random", s, t),
+}
+
+
+def quartiles(values: list[float]) -> str:
+    q1, q2, q3 = np.percentile(values, [25, 50, 75])
+    return f"{q2:7.0f} [{q1:.0f}, {q3:.0f}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--methods", default="", help="comma-separated substrings to keep")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--merge", nargs="+", help="one table from the logs of earlier runs")
+    args = parser.parse_args()
+    if args.merge:
+        merge(args.merge)
+        return
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore")
+    import optuna
+
+    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    from _machine import load_average, source_state
+
+    keep = [m for m in METHODS if not args.methods or any(k in m for k in args.methods.split(","))]
+    print(
+        f"# multifidelity: {args.seeds} seeds, E={E}, cap {CAP} epochs; {source_state()}; "
+        f"{load_average()}; python {platform.python_version()}, optuna {optuna.__version__}"
+    )
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    hits: dict[str, list[int | None]] = {m: [] for m in keep}
+    secs: dict[str, list[float]] = {m: [] for m in keep}
+    found = []
+    for seed in seeds:
+        target, when = random_baseline(seed)
+        found.append(when)
+        for m in keep:
+            started = time.perf_counter()
+            hits[m].append(METHODS[m](seed, target).hit_at)
+            secs[m].append(time.perf_counter() - started)
+        # one line per seed, read back by --merge
+        print(
+            f"seed {seed}: target {target:.4f} · random_found={when} · "
+            + " · ".join(f"{m}={hits[m][-1]}|{secs[m][-1]:.1f}s" for m in keep),
+            flush=True,
+        )
+    table(found, hits, {m: float(np.mean(v)) for m, v in secs.items()})
+    print(f"{load_average()}")
+
+
+def merge(paths: list[str]) -> None:
+    """Rebuild the table from the per-seed lines of several logs (runs split by seed)."""
+    found: dict[int, int] = {}
+    hits: dict[str, dict[int, int | None]] = {}
+    secs: dict[str, list[float]] = {}
+    for path in paths:
+        with open(path) as fh:
+            for line in fh:
+                if not line.startswith("seed "):
+                    continue
+                head, *cells = line.strip().split(" · ")
+                seed = int(head.split()[1].rstrip(":"))
+                for cell in cells:
+                    name, value = cell.rsplit("=", 1)
+                    if name == "random_found":
+                        found[seed] = int(value)
+                        continue
+                    hit, _, took = value.partition("|")
+                    hits.setdefault(name, {})[seed] = None if hit == "None" else int(hit)
+                    if took:
+                        secs.setdefault(name, []).append(float(took.rstrip("s")))
+    for seed in {s for v in hits.values() for s in v} - set(found):
+        found[seed] = random_baseline(seed)[1]
+    print(f"seeds: {sorted(found)}")
+    table(
+        list(found.values()),
+        {m: list(v.values()) for m, v in hits.items()},
+        {m: float(np.mean(secs[m])) if secs.get(m) else math.nan for m in hits},
+    )
+
+
+def table(found: list[int], hits: dict[str, list[int | None]], secs: dict[str, float]) -> None:
+    full = N_RANDOM * E
+    print(
+        f"\nrandom, no pruning: {full} epochs (100 full trials); its best was found after "
+        f"median {quartiles(found)} epochs"
+    )
+    print(
+        f"{'method':34s} {'reached':>7s} {'epochs median [q1, q3]':>26s} "
+        f"{'/ 2700':>7s} {'s/seed':>7s}"
+    )
+    for m, runs in hits.items():
+        spent = [r if r is not None else CAP for r in runs]
+        hit = sum(r is not None for r in runs)
+        med = float(np.median(spent))
+        print(
+            f"{m:34s} {hit:>4d}/{len(runs):<2d} {quartiles(spent):>26s} "
+            f"{med / full:7.3f} {secs[m]:7.1f}"
+        )
+    print(f"(a seed that did not reach the target within {CAP} epochs counts as {CAP})")
+
+
+if __name__ == "__main__":
+    main()

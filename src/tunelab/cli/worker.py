@@ -1,0 +1,228 @@
+"""Study operations from the shell: `tunelab worker`, `status`, `retry`, `stop`.
+
+Workers on any number of machines join one study in a shared database; these
+commands start them and look after the study while they run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import tunelab
+from tunelab.cli.script import ScriptError, find_objective, load_script
+from tunelab.study.optimize import STOP_SETTING
+from tunelab.study.supervise import Hygiene
+from tunelab.study.worker import run_worker
+from tunelab.types import TrialState
+
+out = Console()
+STORAGE_HELP = "Database URL or SQLite file path (default: ./tunelab.db)."
+SCRIPT_SETTING = "script"
+
+
+def _gpus(text: str | None) -> tuple[str, ...]:
+    if text is None:
+        return ()
+    devices = tuple(d.strip() for d in text.split(","))
+    if not devices or any(not d.isdigit() for d in devices):
+        raise click.BadParameter(
+            f"expected GPU indices separated by commas, e.g. 0,1 (a repeated index runs two "
+            f"trials on that device), got {text!r}",
+            param_hint="--gpus",
+        )
+    return devices
+
+
+def _open_or_create(name: str, storage: str | None, script: str | None) -> tuple[Any, Any]:
+    """Load the study (creating it from the script's METRIC/DIRECTION if it is new) and
+    the objective: from --script, else from the script path the study recorded."""
+    try:
+        study = tunelab.load_study(name, storage)
+    except (tunelab.StudyNotFoundError, tunelab.StorageError):
+        if script is None:
+            raise  # joining needs the study; with a script, a new one is created below
+        study = None  # a bad URL or a newer schema is refused again by create_study
+    path = script or (study.settings.get(SCRIPT_SETTING) if study is not None else None)
+    if path is None:
+        raise ScriptError(
+            f"study {name!r} records no script; give the file that defines objective(trial) "
+            "with --script"
+        )
+    module = load_script(str(path))
+    objective = find_objective(module, str(path))
+    if study is None:
+        study = tunelab.create_study(
+            name,
+            storage=storage,
+            metric=str(getattr(module, "METRIC", "val_accuracy")),
+            direction=str(getattr(module, "DIRECTION", "maximize")),
+        )
+    if script is not None and study.settings.get(SCRIPT_SETTING) != str(Path(script).resolve()):
+        study.storage.set_study_setting(study.study_id, SCRIPT_SETTING, str(Path(script).resolve()))
+    return study, objective
+
+
+@click.command()
+@click.argument("study_name", metavar="STUDY")
+@click.option("--storage", help=STORAGE_HELP)
+@click.option(
+    "--script",
+    type=click.Path(dir_okay=False),
+    help="File defining objective(trial) (default: the one the study recorded).",
+)
+@click.option("--trials", type=click.IntRange(min=1), help="Trials the study should hold in total.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop starting trials after S s."
+)
+@click.option("--jobs", type=click.IntRange(min=1), help="Concurrent trials (default: 1 per GPU).")
+@click.option("--gpus", help="GPU indices, one per concurrent trial, e.g. 0,1.")
+@click.option(
+    "--trials-per-process",
+    type=click.IntRange(min=1),
+    help="Run trials in a child process replaced after N trials.",
+)
+@click.option(
+    "--max-rss",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Replace the trial process once its memory passes MB (MiB).",
+)
+@click.option(
+    "--trial-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Fail a trial that runs longer than S seconds.",
+)
+@click.option(
+    "--trial-memory",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Fail a trial whose process uses more than MB MiB.",
+)
+def worker(
+    study_name: str,
+    storage: str | None,
+    script: str | None,
+    trials: int | None,
+    timeout: float | None,
+    jobs: int | None,
+    gpus: str | None,
+    trials_per_process: int | None,
+    max_rss: float | None,
+    trial_timeout: float | None,
+    trial_memory: float | None,
+) -> None:
+    """Join STUDY and run its trials; start one on every machine that has the script."""
+    devices = _gpus(gpus)
+    slots = jobs or len(devices) or 1
+    hygiene = Hygiene(slots, devices, trials_per_process, max_rss, trial_timeout, trial_memory)
+    study, objective = _open_or_create(study_name, storage, script)
+    url = study.storage.url
+    study.storage.close()
+    out.print(
+        f"worker {os.getpid()} on study [bold]{study_name}[/] in {url} · {slots} at a time"
+        + (f" · GPUs {','.join(devices)}" if devices else "")
+        + ("" if trials or timeout else " · until `tunelab stop` or the sampler runs out")
+    )
+    try:
+        run_worker(study_name, url, objective, trials, timeout, hygiene)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: this worker's running trials are recorded", err=True)
+        raise SystemExit(130) from None
+    counts = tunelab.load_study(study_name, url).storage.count_trials(study.study_id)
+    out.print(
+        f"worker done: {counts[TrialState.COMPLETE]} complete, "
+        f"{counts[TrialState.RUNNING]} running, {counts[TrialState.WAITING]} queued in the study"
+    )
+
+
+def _age(now: float, then: float | None) -> str:
+    return "-" if then is None else f"{now - then:.1f}s ago"
+
+
+@click.command()
+@click.argument("study_name", metavar="STUDY")
+@click.option("--storage", help=STORAGE_HELP)
+def status(study_name: str, storage: str | None) -> None:
+    """Show STUDY's running trials, workers, heartbeats, queue and stop flag."""
+    study = tunelab.load_study(study_name, storage)
+    counts = study.storage.count_trials(study.study_id)
+    now = time.time()
+    states = ", ".join(f"{counts[s]} {s.value.lower()}" for s in TrialState if counts[s])
+    out.print(f"study [bold]{study.name}[/] · {counts.total} trials ({states or 'none yet'})")
+    retries = study.settings.get("max_retries", 0)
+    stop = study.settings.get(STOP_SETTING)
+    out.print(
+        f"lost-worker retries: up to {retries} · heartbeat every "
+        f"{study.settings.get('heartbeat_interval', 10.0):g} s"
+        + (f" · stop asked {_age(now, stop)}" if isinstance(stop, (int, float)) else "")
+    )
+    running = study.get_trials([TrialState.RUNNING])
+    if not running:
+        out.print("no trial is running")
+        return
+    table = Table(title="running trials")
+    for col in ("#", "worker", "started", "heartbeat", "retry of"):
+        table.add_column(col, justify="left" if col == "worker" else "right")
+    for t in running:
+        table.add_row(
+            str(t.number),
+            t.worker or "-",
+            _age(now, t.datetime_start),
+            _age(now, t.heartbeat),
+            str(t.system_attrs.get("retry_of", "")),
+        )
+    out.print(table)
+    workers = sorted({t.worker.rsplit(":", 1)[0] for t in running if t.worker})
+    out.print(f"{len(workers)} worker process(es): {', '.join(workers)}")
+
+
+@click.command()
+@click.argument("study_name", metavar="STUDY")
+@click.option("--storage", help=STORAGE_HELP)
+@click.option("--failed", is_flag=True, help="Queue every FAIL trial again with its parameters.")
+def retry(study_name: str, storage: str | None, failed: bool) -> None:
+    """Queue failed trials of STUDY again, with the same parameters, for the workers."""
+    if not failed:
+        raise click.UsageError("say which trials to retry: --failed")
+    study = tunelab.load_study(study_name, storage)
+    if study.sampler.needs_lock:
+        raise tunelab.TunelabError(
+            f"study {study_name!r} uses the {study.sampler.name} sampler, which decides every "
+            "cell under a lock; rerun the study instead of queueing retries"
+        )
+    queued = []
+    for t in study.get_trials([TrialState.FAIL]):
+        if "retried_by" not in t.system_attrs:
+            new = study.storage.retry_trial(t.trial_id)
+            if new is not None:
+                queued.append((t.number, new.number))
+    if not queued:
+        out.print("no failed trial to retry")
+        return
+    pairs = ", ".join(f"#{a}->#{b}" for a, b in queued)
+    out.print(
+        f"queued {len(queued)} retries ({pairs}); the next worker runs them first. They "
+        "replace the failed trials in the --trials total"
+    )
+
+
+@click.command()
+@click.argument("study_name", metavar="STUDY")
+@click.option("--storage", help=STORAGE_HELP)
+def stop(study_name: str, storage: str | None) -> None:
+    """Ask STUDY's running workers to finish their trial and exit (later ones run)."""
+    study = tunelab.load_study(study_name, storage)
+    study.storage.set_study_setting(study.study_id, STOP_SETTING, time.time())
+    running = study.storage.count_trials(study.study_id)[TrialState.RUNNING]
+    out.print(
+        f"stop asked: workers running now finish their trial ({running} running) and exit; "
+        "workers started from now on run as usual"
+    )
+
+
+COMMANDS = (worker, status, retry, stop)

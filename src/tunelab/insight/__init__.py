@@ -1,0 +1,35 @@
+"""Insight: what a study teaches, read from storage through the public API.
+
+effect_tables (value → trials, best, median, time, pruned share per hyperparameter),
+importance (fANOVA on a random-forest surrogate), curves (per-trial learning curves),
+diagnose (over/underfitting, divergence, slow learning, with advice in the study's
+terms), next_ranges (where to search next, edges flagged) and seed_spread (re-run the
+top configurations with other seeds). Every result is a frozen dataclass with to_dict().
+"""
+
+from tunelab.insight._common import InsightError, finished_trials
+from tunelab.insight.curves import Curve, curves
+from tunelab.insight.diagnosis import Diagnosis, DiagnosisKind, diagnose
+from tunelab.insight.effects import EffectRow, EffectTable, effect_tables
+from tunelab.insight.importance import Importance, importance
+from tunelab.insight.ranges import RangeAdvice, next_ranges
+from tunelab.insight.seeds import SeedSpread, seed_spread
+
+__all__ = [
+    "Curve",
+    "Diagnosis",
+    "DiagnosisKind",
+    "EffectRow",
+    "EffectTable",
+    "Importance",
+    "InsightError",
+    "RangeAdvice",
+    "SeedSpread",
+    "curves",
+    "diagnose",
+    "effect_tables",
+    "finished_trials",
+    "importance",
+    "next_ranges",
+    "seed_spread",
+]

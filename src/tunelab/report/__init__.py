@@ -1,0 +1,8 @@
+"""Reports of a study: one self-contained HTML file (`write_report`) and a live
+dashboard (`tunelab.report.dashboard`), both built from the same sections."""
+
+from tunelab.report.html import render_report, write_report
+from tunelab.report.section import Section
+from tunelab.report.sections import build_sections
+
+__all__ = ["Section", "build_sections", "render_report", "write_report"]

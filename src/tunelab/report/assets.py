@@ -1,0 +1,67 @@
+"""What the report and the dashboard share in the browser: the style sheet, the script
+that draws figures, and plotly.js itself, read from the plotly package so no page ever
+needs the network."""
+
+from __future__ import annotations
+
+import functools
+
+FAVICON = '<link rel="icon" href="data:,">'  # no /favicon.ico request, no 404 in the console
+
+CSS = """
+:root { --fg:#1d2330; --muted:#5c6575; --line:#e3e6eb; --accent:#1f77b4; --warn:#b35c00; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif; color:var(--fg);
+       background:#f4f5f7; }
+header.top { background:#1d2330; color:#fff; padding:12px 24px; }
+header.top h1 { margin:0; font-size:18px; font-weight:600; }
+header.top .sub { color:#b9c0cc; font-size:12px; }
+main { max-width:1200px; margin:0 auto; padding:16px 24px 48px; }
+nav.toc { margin:8px 0 16px; font-size:13px; }
+nav.toc a { margin-right:12px; color:var(--accent); text-decoration:none; }
+section.card { background:#fff; border:1px solid var(--line); border-radius:6px; padding:12px 18px;
+               margin:0 0 16px; }
+section.card h2 { font-size:16px; margin:4px 0 10px; }
+section.card h3 { font-size:14px; margin:14px 0 6px; }
+.scroll { overflow-x:auto; }
+table { border-collapse:collapse; font-size:13px; margin:4px 0 8px; }
+th, td { padding:3px 10px; border-bottom:1px solid var(--line); text-align:left; white-space:nowrap; }
+th { background:#f7f8fa; font-weight:600; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+tr.best td { background:#eaf4ea; font-weight:600; }
+table.wrap td:last-child { white-space:normal; min-width:240px; color:var(--muted); }
+dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:2px 16px; margin:0 0 8px; }
+dl.facts dt { color:var(--muted); } dl.facts dd { margin:0; }
+p.note { color:var(--muted); margin:4px 0 8px; }
+p.warn { color:var(--warn); background:#fff6e8; border:1px solid #f3d9b1; padding:6px 10px;
+         border-radius:4px; }
+.diagnosis { border-left:3px solid var(--accent); padding:2px 12px; margin:10px 0; }
+.fig { width:100%; min-height:200px; }
+"""
+
+# Draws every figure listed in the JSON block #tunelab-figures into the div of that id.
+RENDER_JS = """
+(function () {
+  var block = document.getElementById('tunelab-figures');
+  if (!block) return;
+  var figures = JSON.parse(block.textContent);
+  var config = {responsive: true, displaylogo: false};
+  Object.keys(figures).forEach(function (id) {
+    var div = document.getElementById(id);
+    if (div) Plotly.newPlot(div, figures[id].data, figures[id].layout, config);
+  });
+})();
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_js() -> str:
+    """The minified plotly.js bundled with the plotly package (about 5 MB)."""
+    try:
+        from plotly.offline import get_plotlyjs
+    except ImportError:
+        raise ImportError(
+            "reports and the dashboard need plotly: pip install 'tunelab[report]'"
+        ) from None
+    # Never close the inline <script> early, whatever the bundle contains.
+    return str(get_plotlyjs()).replace("</script", "<\\/script")

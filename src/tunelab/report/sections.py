@@ -1,0 +1,228 @@
+"""A study as a list of sections (tables as HTML, plots as Plotly figures).
+
+The report writes the sections into one file; the dashboard serves the very same
+sections as JSON and redraws them as trials arrive, so both always show the same thing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from tunelab.report import insight_sections
+from tunelab.report.axes import Axis, fmt, tuned_axes
+from tunelab.report.contour import contour, contour_pairs
+from tunelab.report.curves import learning_curves, reported_metrics
+from tunelab.report.figures import history, parallel_coordinates, slices
+from tunelab.report.markup import definition_list, note, seconds, table
+from tunelab.report.section import Section
+from tunelab.study import Study
+from tunelab.trial import FrozenTrial, best_trial
+from tunelab.types import TrialState
+
+NO_COMPLETE = "no complete trials yet"
+REASON_CHARS = 160
+
+
+def counts(trials: Sequence[FrozenTrial]) -> dict[str, int]:
+    out = {s.value.lower(): 0 for s in TrialState}
+    for t in trials:
+        out[t.state.value.lower()] += 1
+    return out
+
+
+def _best(study: Study, trials: Sequence[FrozenTrial]) -> FrozenTrial | None:
+    return best_trial([t for t in trials if t.state is TrialState.COMPLETE], study.direction)
+
+
+def overview(study: Study, trials: Sequence[FrozenTrial]) -> Section:
+    c = counts(trials)
+    sampler = study.sampler.to_json()
+    facts = [
+        ("study", study.name),
+        ("metric", f"{study.metric} ({study.direction.value})"),
+        ("sampler", _sampler_text(sampler) or repr(study.sampler)),
+        ("pruning", _scheduler_text(study)),
+        (
+            "trials",
+            f"{len(trials)}: " + ", ".join(f"{v} {k}" for k, v in c.items() if v)
+            if trials
+            else "0",
+        ),
+        ("as of", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+    ]
+    parts = [definition_list(facts)]
+    if not any(t.state is TrialState.COMPLETE for t in trials):
+        parts.append(note(_why_empty(study, trials), "warn"))
+    return Section("overview", f"Study {study.name}", "".join(parts))
+
+
+def _sampler_text(data: Any) -> str:
+    if not isinstance(data, dict):
+        return ""
+    name = str(data.get("name") or data.get("type") or "")
+    args = ", ".join(
+        f"{k}={fmt(v)}"
+        for k, v in data.items()
+        if k not in ("name", "type", "state") and not isinstance(v, (dict, list))
+    )
+    return f"{name}({args})" if name else ""
+
+
+def _scheduler_text(study: Study) -> str:
+    scheduler = study.scheduler  # None: the study prunes nothing itself
+    if scheduler is None:
+        return "none"
+    return _sampler_text(scheduler.to_json()) or repr(scheduler)
+
+
+def _why_empty(study: Study, trials: Sequence[FrozenTrial]) -> str:
+    if not trials:
+        return f"{NO_COMPLETE}: study {study.name!r} has no trials; run some to see plots here."
+    failed = [t for t in trials if t.state is TrialState.FAIL]
+    text = f"{NO_COMPLETE}: {len(trials)} trials, {len(failed)} failed"
+    if failed and failed[-1].reason:
+        text += f"; last failure: {failed[-1].reason.splitlines()[0][:REASON_CHARS]}"
+    return text + "."
+
+
+def best_section(study: Study, best: FrozenTrial) -> Section:
+    facts: list[tuple[str, Any]] = [
+        ("trial", f"#{best.number}"),
+        (study.metric, best.value),
+        ("duration", seconds(best.duration)),
+    ]
+    facts += [(k, v) for k, v in best.metrics.items() if k != study.metric]
+    facts += [(k, v) for k, v in best.user_attrs.items() if not isinstance(v, (dict, list))]
+    params = table(["hyperparameter", "value"], [(k, v) for k, v in best.params.items()])
+    html = definition_list(facts) + params + insight_sections.diagnosis_html(study, best)
+    return Section("best", "Best trial", html)
+
+
+def space_section(study: Study) -> Section:
+    rows = []
+    for entry in study.space:
+        data = entry.to_json()
+        domain = ", ".join(
+            f"{k}={fmt(v)}"
+            for k, v in data.items()
+            if k not in ("name", "type", "default", "conditions") and v is not None
+        )
+        cond = "; ".join(
+            f"{c.get('parent_name')} in {fmt(c.get('parent_values'))}"
+            for c in data.get("conditions", [])
+        )
+        rows.append((data.get("name"), data.get("type"), domain, cond or ""))
+    html = (
+        table(["name", "type", "domain", "active when"], rows, numeric_from=99)
+        if rows
+        else note("no hyperparameters registered yet")
+    )
+    return Section("space", "Search space", html)
+
+
+def trials_section(study: Study, trials: Sequence[FrozenTrial]) -> Section:
+    names = list(dict.fromkeys(n for t in trials for n in t.params))
+    rows = []
+    for t in sorted(trials, key=lambda t: -t.number):
+        reason = (t.reason or "").splitlines()[0][:REASON_CHARS] if t.reason else ""
+        rows.append(
+            [t.number, t.state.value.lower(), t.value, seconds(t.duration)]
+            + [t.params.get(n, "") for n in names]
+            + [reason]
+        )
+    html = (
+        table(
+            ["#", "state", study.metric, "time", *names, "reason"],
+            rows,
+            numeric_from=2,
+            cls="trials wrap",
+        )
+        if rows
+        else note("no trials yet")
+    )
+    return Section("trials", f"All trials ({len(trials)})", html)
+
+
+def _curves_by(axes: Sequence[Axis], ranked: Sequence[str], wanted: str | None) -> Axis | None:
+    by_name = {a.name: a for a in axes}
+    for name in (wanted, "learning_rate", "lr", *ranked):
+        if name and name in by_name:
+            return by_name[name]
+    return axes[0] if axes else None
+
+
+def build_sections(study: Study, curves_by: str | None = None) -> list[Section]:
+    """Every section of the report for `study`, read once from storage."""
+    trials = study.trials
+    space = study.space.to_json()
+    out = [overview(study, trials)]
+    best = _best(study, trials)
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
+    axes = tuned_axes(done, space)
+    importance = insight_sections.importance_or_note(study) if done else None
+    ranked = list(importance[0].scores) if importance and importance[0] is not None else []
+    if best is not None:
+        out.append(best_section(study, best))
+        out.append(
+            Section(
+                "history",
+                "Optimization history",
+                figures=(("fig-history", history(trials, study.metric, study.direction)),),
+            )
+        )
+    curve_axis = _curves_by(tuned_axes([t for t in trials if t.reports], space), ranked, curves_by)
+    metrics = reported_metrics(trials, study.metric)
+    curves = learning_curves(trials, metrics, curve_axis)
+    if curves is not None:
+        html = note(
+            "One line per trial, coloured by "
+            + (curve_axis.name if curve_axis else "trial")
+            + "; dotted lines ending in \u00d7 are pruned trials (stopped early). "
+            "Pick the metric in the menu at the top right."
+        )
+        out.append(Section("curves", "Learning curves", html, (("fig-curves", curves),)))
+    if done:
+        out.append(insight_sections.effects_section(study))
+        if importance is not None:
+            out.append(insight_sections.importance_section(importance))
+    if done and axes:
+        out.append(
+            Section(
+                "parallel",
+                "Parallel coordinates",
+                note(
+                    "Drag along an axis to keep only the trials inside a range; — marks a parameter the trial did not use."
+                ),
+                (
+                    (
+                        "fig-parallel",
+                        parallel_coordinates(done, axes, study.metric, study.direction),
+                    ),
+                ),
+            )
+        )
+        out.append(
+            Section(
+                "slice", "Slice plots", figures=(("fig-slice", slices(done, axes, study.metric)),)
+            )
+        )
+        figs = []
+        for i, (x, y) in enumerate(contour_pairs(axes, ranked)):
+            fig = contour(done, x, y, study.metric, study.direction)
+            if fig is not None:
+                figs.append((f"fig-contour-{i}", fig))
+        if figs:
+            out.append(
+                Section(
+                    "contour",
+                    "Contour plots",
+                    note("Interpolated between the trials (dots)."),
+                    tuple(figs),
+                )
+            )
+    if done:
+        out.append(insight_sections.next_ranges_section(study))
+    out.append(space_section(study))
+    out.append(trials_section(study, trials))
+    return out

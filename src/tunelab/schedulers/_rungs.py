@@ -1,0 +1,90 @@
+"""Rung bookkeeping for successive halving: pure functions, no I/O, no clock.
+
+Resource is counted in reported steps: a report at step s means s + 1 units were
+spent (steps count from 0, as `tunelab.torch.fit` reports epochs 0, 1, 2, ...).
+A trial *reaches* rung k with its first report whose resource is at least the rung's
+resource r_k; the metric of that report is its rung value. When every trial reports
+every step, rung values are therefore compared at exactly equal steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from tunelab.trial import Report
+from tunelab.types import Direction
+
+
+def resource_of(step: int) -> int:
+    """Units of resource spent once step `step` has been reported."""
+    return step + 1
+
+
+def rung_resources(min_resource: int, reduction_factor: int, max_resource: int | None) -> list[int]:
+    """r_k = min_resource * eta**k for every rung strictly below max_resource (the last
+    rung needs no decision: the trial ends there). Unbounded rungs stop at 2**31."""
+    limit = max_resource if max_resource is not None else 2**31
+    out: list[int] = []
+    r = min_resource
+    while r < limit:
+        out.append(r)
+        r *= reduction_factor
+    return out
+
+
+def rung_reached(rungs: Sequence[int], step: int, previous_step: int | None) -> int | None:
+    """The rung index this report reaches for the first time, or None. A report that
+    jumps over several rungs reaches the highest of them."""
+    now = resource_of(step)
+    before = resource_of(previous_step) if previous_step is not None else 0
+    reached = None
+    for k, r in enumerate(rungs):
+        if before < r <= now:
+            reached = k
+    return reached
+
+
+def rung_value(reports: Iterable[Report], metric: str, resource: int) -> float | None:
+    """The metric at the trial's first report whose resource is >= `resource`."""
+    for report in reports:
+        if resource_of(report.step) >= resource:
+            value = report.metrics.get(metric)
+            return None if value is None else float(value)
+    return None
+
+
+def keep_count(n: int, reduction_factor: int) -> int:
+    """How many of n trials at a rung go on: the top 1/eta, at least the best one."""
+    return max(1, n // reduction_factor)
+
+
+def rank(value: float, others: Sequence[float], direction: Direction) -> int:
+    """1-based rank of `value` among itself and `others`; ties go to `value`."""
+    if direction is Direction.MAXIMIZE:
+        return 1 + sum(o > value for o in others)
+    return 1 + sum(o < value for o in others)
+
+
+def promotable(
+    value: float, others: Sequence[float], reduction_factor: int, direction: Direction
+) -> tuple[bool, int, int]:
+    """The ASHA rule at the moment a trial reaches a rung: it goes on iff its value ranks
+    within the best max(1, n // eta) of the n finite values recorded at that rung so far
+    (itself included). Returns (goes_on, its rank, how many go on)."""
+    finite = [o for o in others if math.isfinite(o)]
+    if not math.isfinite(value):
+        return False, len(finite) + 1, keep_count(len(finite) + 1, reduction_factor)
+    keep = keep_count(len(finite) + 1, reduction_factor)
+    r = rank(value, finite, direction)
+    return r <= keep, r, keep
+
+
+def cutoff(values: Sequence[float], reduction_factor: int, direction: Direction) -> float | None:
+    """The worst value still inside the top 1/eta of `values` (for messages and tables)."""
+    finite = sorted(v for v in values if math.isfinite(v))
+    if not finite:
+        return None
+    if direction is Direction.MAXIMIZE:
+        finite.reverse()
+    return finite[keep_count(len(finite), reduction_factor) - 1]

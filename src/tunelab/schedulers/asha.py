@@ -1,0 +1,106 @@
+"""ASHA: asynchronous successive halving (Li et al., "A System for Massively Parallel
+Hyperparameter Tuning", MLSys 2020), in its stopping form.
+
+Rungs sit at resources r_k = min_resource * eta**k below max_resource (resource =
+reported steps, see _rungs.py). When a trial reaches rung k it goes on iff its value
+ranks within the top max(1, n // eta) of the n values recorded at rung k so far,
+itself included. The decision is made at once and never revisited: nobody waits for a
+rung to fill, and since rung values are read from stored reports, every worker
+process reaches the same decision from the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tunelab.schedulers import _rungs
+from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
+from tunelab.trial import FrozenTrial
+from tunelab.types import Decision
+
+
+class ASHAScheduler(Scheduler):
+    name = "asha"
+
+    def __init__(
+        self,
+        min_resource: int = 1,
+        max_resource: int | None = None,
+        reduction_factor: int = 3,
+        rules: Any = (),
+    ) -> None:
+        super().__init__(rules)
+        self.min_resource = check_int("min_resource", min_resource, 1)
+        self.max_resource = (
+            None if max_resource is None else check_int("max_resource", max_resource, 1)
+        )
+        self.reduction_factor = check_int("reduction_factor", reduction_factor, 2)
+        if self.max_resource is not None and self.max_resource < self.min_resource:
+            raise ValueError(
+                "min_resource <= max_resource must hold, but got "
+                f"(min_resource={min_resource}, max_resource={max_resource})"
+            )
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "min_resource": self.min_resource,
+            "max_resource": self.max_resource,
+            "reduction_factor": self.reduction_factor,
+        }
+
+    @property
+    def rungs(self) -> list[int]:
+        return _rungs.rung_resources(self.min_resource, self.reduction_factor, self.max_resource)
+
+    def needs_history(self, step: int, previous_step: int | None) -> bool:
+        return _rungs.rung_reached(self.rungs, step, previous_step) is not None
+
+    def rank_decision(self, request: PruneRequest) -> Verdict:
+        return successive_halving(request, self.rungs, self.reduction_factor, self.name, {})
+
+
+def successive_halving(
+    request: PruneRequest,
+    rungs: Sequence[int],
+    reduction_factor: int,
+    who: str,
+    attrs: dict[str, Any],
+    label: str | None = None,
+    peer: Callable[[FrozenTrial], bool] | None = None,
+) -> Verdict:
+    """The ASHA decision for `request.trial` against the other trials (those `peer`
+    accepts, when given). One pass over the history, only when a rung is reached: this
+    runs after every report of every trial."""
+    k = _rungs.rung_reached(rungs, request.step, request.previous_step)
+    if k is None:
+        return GO_ON
+    resource = rungs[k]
+    metric = request.metric
+    own = _rungs.rung_value(request.trial.reports, metric, resource)
+    if own is None:
+        return GO_ON  # the metric was not in this report: nothing to compare
+    me = request.trial.trial_id
+    others: list[float] = []
+    for t in request.history:
+        reports = t.reports
+        if not reports or reports[-1].step + 1 < resource or t.trial_id == me:
+            continue  # never reached the rung (WAITING trials have no reports)
+        if peer is not None and not peer(t):
+            continue
+        first = reports[0]
+        if first.step + 1 >= resource:
+            value = first.metrics.get(metric)
+        else:
+            value = _rungs.rung_value(reports, metric, resource)
+        if value is not None:
+            others.append(value)
+    goes_on, rank, keep = _rungs.promotable(own, others, reduction_factor, request.direction)
+    if goes_on:
+        return GO_ON
+    return Verdict(
+        Decision.STOP,
+        f"{label or who}: rung {k} (resource {resource}): {metric} {own:.4g} ranks {rank} of "
+        f"{len(others) + 1}; only the top {keep} go on",
+        {**attrs, "pruned_by": who, "rung": k, "pruned_at_step": request.step},
+    )

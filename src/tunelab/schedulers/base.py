@@ -1,0 +1,130 @@
+"""The scheduler contract.
+
+A scheduler decides whether a running trial goes on after each report. It sees the
+trial's own curve and a read-only history of frozen trials, never storage, and
+returns an explicit Verdict. Its configuration is JSON, so a study stores it the
+way it stores its sampler, and every worker process rebuilds the same scheduler.
+Curve rules (divergence, plateau, overfitting: see rules.py) read only the trial's
+own curve and can ride along with any scheduler.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tunelab.trial import FrozenTrial
+from tunelab.types import Decision, Direction, TrialState
+
+if TYPE_CHECKING:
+    from tunelab.schedulers.rules import CurveRule
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A decision with the why: `reason` and `attrs` are stored on a pruned trial."""
+
+    decision: Decision
+    reason: str | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def stop(self) -> bool:
+        return self.decision is Decision.STOP
+
+
+GO_ON = Verdict(Decision.CONTINUE)
+
+
+@dataclass(frozen=True)
+class PruneRequest:
+    """Everything a scheduler may look at: the trial (its reports so far) and the others."""
+
+    trial: FrozenTrial
+    history: Sequence[FrozenTrial]
+    metric: str
+    direction: Direction
+
+    @property
+    def step(self) -> int:
+        if not self.trial.reports:
+            raise ValueError("a scheduler is consulted only after a report")
+        return self.trial.reports[-1].step
+
+    @property
+    def previous_step(self) -> int | None:
+        return self.trial.reports[-2].step if len(self.trial.reports) > 1 else None
+
+    def others(self) -> list[FrozenTrial]:
+        """Every other trial that may have reported (not WAITING, not this one)."""
+        return [
+            t
+            for t in self.history
+            if t.trial_id != self.trial.trial_id and t.state is not TrialState.WAITING
+        ]
+
+
+class Scheduler(ABC):
+    """Decides after each report whether a trial goes on. Subclasses set `name` and
+    implement `rank_decision`; the curve rules run first and may stop a trial on their own."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, rules: Sequence[CurveRule | str | Mapping[str, Any]] = ()) -> None:
+        from tunelab.schedulers.rules import rule_from_json
+
+        self.rules: tuple[CurveRule, ...] = tuple(rule_from_json(r) for r in rules)
+
+    def needs_history(self, step: int, previous_step: int | None) -> bool:
+        """Whether deciding after a report at `step` compares with other trials. The
+        study reads the history from storage only then; override to save reads."""
+        return True
+
+    def decide(self, request: PruneRequest) -> Verdict:
+        """CONTINUE or STOP (with the reason) after the trial's latest report."""
+        for rule in self.rules:
+            verdict = rule.check(request)
+            if verdict.stop:
+                return verdict
+        return self.rank_decision(request)
+
+    @abstractmethod
+    def rank_decision(self, request: PruneRequest) -> Verdict:
+        """The decision from comparing this trial with others."""
+
+    def trial_attrs(self, trial_number: int) -> dict[str, Any]:
+        """System attributes to record on every trial (e.g. its Hyperband bracket)."""
+        return {}
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments as JSON (without name and rules)."""
+        return {}
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, **self.config()}
+        if self.rules:
+            out["rules"] = [rule.to_json() for rule in self.rules]
+        return out
+
+    @classmethod
+    def from_json(cls, config: Mapping[str, Any]) -> Scheduler:
+        """Rebuild from `to_json()` output."""
+        args = {k: v for k, v in config.items() if k not in ("name", "rules")}
+        try:
+            return cls(rules=list(config.get("rules", ())), **args)
+        except TypeError as e:
+            raise ValueError(f"bad settings for scheduler {cls.name!r}: {e}") from None
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        rules = f", rules={list(self.rules)!r}" if self.rules else ""
+        return f"{type(self).__name__}({args}{rules})"
+
+
+def check_int(name: str, value: Any, minimum: int) -> int:
+    """Validate a whole-number setting with a message that names the rule and the value."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, but got {name}={value!r}")
+    return int(value)

@@ -1,0 +1,71 @@
+"""The median stopping rule (Golovin et al., "Google Vizier", 2017), at equal steps.
+
+After a report at step s, a trial stops when its best value so far is worse than the
+median of the other trials' values reported at that same step s. No trial stops
+before `warmup_steps` steps have been reported, nor while fewer than `min_trials`
+other trials have a value at step s: early steps and thin evidence stop nobody.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
+from tunelab.types import Decision, Direction
+
+
+class MedianStoppingScheduler(Scheduler):
+    name = "median"
+
+    def __init__(
+        self, warmup_steps: int = 2, min_trials: int = 5, interval: int = 1, rules: Any = ()
+    ) -> None:
+        super().__init__(rules)
+        self.warmup_steps = check_int("warmup_steps", warmup_steps, 0)
+        self.min_trials = check_int("min_trials", min_trials, 1)
+        self.interval = check_int("interval", interval, 1)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "warmup_steps": self.warmup_steps,
+            "min_trials": self.min_trials,
+            "interval": self.interval,
+        }
+
+    def _checks(self, step: int) -> bool:
+        return step >= self.warmup_steps and (step - self.warmup_steps) % self.interval == 0
+
+    def needs_history(self, step: int, previous_step: int | None) -> bool:
+        return self._checks(step)
+
+    def rank_decision(self, request: PruneRequest) -> Verdict:
+        step = request.step
+        if not self._checks(step):
+            return GO_ON
+        metric, direction = request.metric, request.direction
+        own = [
+            r.metrics[metric]
+            for r in request.trial.reports
+            if metric in r.metrics and math.isfinite(r.metrics[metric])
+        ]
+        if not own:
+            return GO_ON  # nothing to judge by: a NaN is the divergence rule's business
+        best = max(own) if direction is Direction.MAXIMIZE else min(own)
+        others = []
+        for t in request.others():
+            value = t.intermediate(metric).get(step)
+            if value is not None and math.isfinite(value):
+                others.append(value)
+        if len(others) < self.min_trials:
+            return GO_ON
+        median = statistics.median(others)
+        if not direction.better(median, best):
+            return GO_ON
+        return Verdict(
+            Decision.STOP,
+            f"median rule at step {step}: best {metric} so far {best:.4g} is worse than the "
+            f"median {median:.4g} of {len(others)} trials at that step",
+            {"pruned_by": self.name, "pruned_at_step": step},
+        )

@@ -1,0 +1,311 @@
+"""Worker hygiene: trials run in child processes that a supervisor watches and replaces.
+
+Each slot (one per concurrent trial; with GPUs, one per device) runs a child
+process forked from the worker. The child runs ordinary `run_trials` and tells
+the supervisor through its own pipe when a trial starts and ends. The
+supervisor replaces a child after `trials_per_process` trials or once its
+memory passes `max_rss_mb` (leaks die with it), and fails only the trial that
+runs past `trial_timeout` seconds or `trial_memory_mb` MiB: it records the
+trial as FAIL with the reason first, then kills the child, so the limit's
+reason is what the study keeps. A child that dies on its own (a segfault, the
+kernel's OOM killer) fails its trial with the signal as the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from tunelab.errors import TunelabError
+from tunelab.study.optimize import (
+    Callback,
+    Objective,
+    RunPlan,
+    describe_error,
+    rss_mb,
+    run_trials,
+    stop_requested,
+)
+from tunelab.trial import Trial
+from tunelab.types import TrialState
+
+log = logging.getLogger("tunelab")
+
+POLL_S = 0.05
+MAX_CRASHES_IN_ROW = 5
+
+
+@dataclass(frozen=True)
+class Hygiene:
+    """How a worker runs its trials; every field None/empty means 'in this process'."""
+
+    slots: int = 1  # concurrent trials
+    gpus: tuple[str, ...] = ()  # one CUDA_VISIBLE_DEVICES value per slot
+    trials_per_process: int | None = None
+    max_rss_mb: float | None = None
+    trial_timeout: float | None = None
+    trial_memory_mb: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.gpus and len(self.gpus) != self.slots:
+            raise ValueError(
+                f"give one GPU per concurrent trial: {self.slots} slots but gpus={self.gpus!r}"
+            )
+        for name in ("trials_per_process", "max_rss_mb", "trial_timeout", "trial_memory_mb"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0 or None, got {value!r}")
+
+    @property
+    def needs_children(self) -> bool:
+        return (
+            self.slots > 1
+            or bool(self.gpus)
+            or any(
+                v is not None
+                for v in (
+                    self.trials_per_process,
+                    self.max_rss_mb,
+                    self.trial_timeout,
+                    self.trial_memory_mb,
+                )
+            )
+        )
+
+
+def _child_main(
+    open_study: Callable[[], Any],
+    objective: Objective,
+    plan: RunPlan,
+    callbacks: Sequence[Callback],
+    conn: Any,
+    gpu: str | None,
+) -> None:
+    """Run trials and say what happens: ('start', id), ('end', id), then ('exit', why)."""
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+
+    def watched(trial: Trial) -> Any:
+        conn.send(("start", trial.trial_id))
+        return objective(trial)
+
+    def ended(study: Any, frozen: Any) -> None:
+        conn.send(("end", frozen.trial_id))
+
+    try:
+        study = open_study()
+        done = run_trials(study, watched, plan, [*callbacks, ended])
+        spent = plan.trials_per_process is not None and done >= plan.trials_per_process
+        big = plan.max_rss_mb is not None and (rss_mb() or 0.0) > plan.max_rss_mb
+        conn.send(("exit", "recycle" if spent or big else "done"))
+    except KeyboardInterrupt:
+        conn.send(("exit", "interrupted"))
+        _exit(130)
+    except BaseException as e:
+        with contextlib.suppress(Exception):
+            conn.send(("error", str(e) if isinstance(e, TunelabError) else describe_error(e)))
+        _exit(1)
+    conn.close()
+    _exit(0)
+
+
+def _exit(code: int) -> None:
+    """Leave without the atexit handlers inherited from the worker, output flushed."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+def _preload() -> None:
+    """Import once, before forking, what model-based samplers load on first use (scipy.stats
+    takes ~2 s): otherwise every replacement child pays for it again in its first trial."""
+    with contextlib.suppress(ImportError):
+        importlib.import_module("scipy.stats")
+
+
+class _Slot:
+    """One concurrent trial's child process, replaced as needed."""
+
+    def __init__(self, index: int, gpu: str | None) -> None:
+        self.index = index
+        self.gpu = gpu
+        self.proc: Any = None
+        self.conn: Any = None
+        self.trial: int | None = None
+        self.trial_start = 0.0
+        self.exit_reason: str | None = None
+        self.killed_for: str | None = None
+        self.finished = False
+        self.crashes = 0
+
+
+class Supervisor:
+    """Keeps `hygiene.slots` children running trials until the study's work is done."""
+
+    def __init__(
+        self,
+        study: Any,
+        open_study: Callable[[], Any],
+        objective: Objective,
+        plan: RunPlan,
+        hygiene: Hygiene,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        self.study = study
+        self.open_study = open_study
+        self.objective = objective
+        self.plan = replace(
+            plan,
+            trials_per_process=hygiene.trials_per_process,
+            max_rss_mb=hygiene.max_rss_mb,
+        )
+        self.hygiene = hygiene
+        self.callbacks = list(callbacks)
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        self.ctx: Any = mp.get_context(method)
+        gpus = hygiene.gpus or (None,) * hygiene.slots
+        self.slots = [_Slot(i, gpu) for i, gpu in enumerate(gpus)]
+        self.started = 0  # children started, for tests and status
+
+    # -- children -------------------------------------------------------------------------
+    def _start(self, slot: _Slot) -> None:
+        self.study.storage.close()  # no pooled connection may cross a fork
+        parent, child = self.ctx.Pipe(duplex=False)
+        slot.proc = self.ctx.Process(
+            target=_child_main,
+            args=(self.open_study, self.objective, self.plan, self.callbacks, child, slot.gpu),
+            name=f"tunelab-trial-{slot.index}",
+            daemon=False,
+        )
+        slot.proc.start()
+        child.close()
+        slot.conn, slot.trial, slot.exit_reason, slot.killed_for = parent, None, None, None
+        self.started += 1
+
+    def _drain(self, slot: _Slot) -> None:
+        with contextlib.suppress(EOFError, OSError):
+            while slot.conn.poll():
+                kind, value = slot.conn.recv()
+                if kind == "start":
+                    slot.trial, slot.trial_start = int(value), time.monotonic()
+                elif kind == "end":
+                    slot.trial = None
+                    slot.crashes = 0
+                elif kind == "exit":
+                    slot.exit_reason = str(value)
+                elif kind == "error":
+                    raise TunelabError(str(value))
+
+    def _over_limit(self, slot: _Slot) -> str | None:
+        if slot.trial is None:
+            return None
+        h = self.hygiene
+        elapsed = time.monotonic() - slot.trial_start
+        if h.trial_timeout is not None and elapsed > h.trial_timeout:
+            return f"trial time limit: ran past {h.trial_timeout:g} s and was stopped"
+        if h.trial_memory_mb is not None:
+            rss = rss_mb(slot.proc.pid)
+            if rss is not None and rss > h.trial_memory_mb:
+                return (
+                    f"trial memory limit: used {rss:.0f} MiB, over {h.trial_memory_mb:g} MiB, "
+                    "and was stopped"
+                )
+        return None
+
+    def _fail_trial(self, trial_id: int, reason: str, attrs: dict[str, Any]) -> None:
+        stored = self.study.storage.finish_trial(
+            trial_id, TrialState.FAIL, reason=reason, system_attrs=attrs
+        )
+        if stored:
+            log.warning("trial id %d failed: %s", trial_id, reason)
+
+    def _check(self, slot: _Slot) -> None:
+        """Enforce the limits on a running child; handle one that has exited."""
+        self._drain(slot)
+        if slot.proc.is_alive():
+            reason = self._over_limit(slot)
+            if reason is not None and slot.trial is not None:
+                self._fail_trial(slot.trial, reason, {"limit": True})  # first the record
+                slot.killed_for = reason
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(slot.proc.pid, signal.SIGKILL)
+                slot.proc.join()
+                slot.trial = None
+            else:
+                return
+        slot.proc.join()
+        self._drain(slot)
+        slot.conn.close()
+        code = slot.proc.exitcode
+        if slot.killed_for is not None or slot.exit_reason == "recycle":
+            self._after_child(slot, again=True)
+        elif slot.exit_reason == "done" and code == 0:
+            self._after_child(slot, again=False)
+        elif slot.exit_reason == "interrupted" or code == 130:
+            raise KeyboardInterrupt
+        else:  # died on its own: fail its trial, start another
+            how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            if slot.trial is not None:
+                self._fail_trial(
+                    slot.trial,
+                    f"the process running the trial died ({how}); out of memory?",
+                    {"crashed": True},
+                )
+            slot.crashes += 1
+            if slot.crashes >= MAX_CRASHES_IN_ROW:
+                raise TunelabError(
+                    f"{slot.crashes} trial processes in a row died ({how}); "
+                    "fix the objective or raise the memory available, then rerun"
+                )
+            self._after_child(slot, again=True)
+
+    def _after_child(self, slot: _Slot, again: bool) -> None:
+        if again and self.plan.time_left() and not stop_requested(self.study, self.plan.started_at):
+            self._start(slot)
+        else:
+            slot.finished = True
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run until every slot is finished; return how many child processes were started."""
+        _preload()
+        for slot in self.slots:
+            self._start(slot)
+        try:
+            while not all(s.finished for s in self.slots):
+                for slot in self.slots:
+                    if not slot.finished:
+                        self._check(slot)
+                time.sleep(POLL_S)
+        except KeyboardInterrupt:
+            self._stop_children(grace=5.0)
+            raise
+        except BaseException:
+            self._stop_children(grace=0.0)
+            raise
+        return self.started
+
+    def _stop_children(self, grace: float) -> None:
+        """On Ctrl-C or an error: let children record their trials as interrupted."""
+        alive = [s.proc for s in self.slots if s.proc is not None and s.proc.is_alive()]
+        deadline = time.time() + grace
+        for p in alive:  # a terminal's Ctrl-C reached them already; give them a moment
+            p.join(timeout=max(0.0, deadline - time.time()))
+        for p in alive:
+            if p.is_alive() and p.pid:
+                os.kill(p.pid, signal.SIGINT)
+        deadline = time.time() + 30
+        for p in alive:
+            p.join(timeout=max(0.0, deadline - time.time()))
+            if p.is_alive() and p.pid:
+                os.kill(p.pid, signal.SIGKILL)

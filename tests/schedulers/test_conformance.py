@@ -1,0 +1,38 @@
+"""Every built-in scheduler passes the scheduler conformance suite."""
+
+from __future__ import annotations
+
+from tunelab.schedulers import (
+    ASHAScheduler,
+    CurveRules,
+    HyperbandScheduler,
+    MedianStoppingScheduler,
+    Plateau,
+    Scheduler,
+)
+from tunelab.testing.scheduler_conformance import SchedulerConformance
+
+
+class TestASHA(SchedulerConformance):
+    def make_scheduler(self) -> Scheduler:
+        return ASHAScheduler(min_resource=1, max_resource=12, reduction_factor=3)
+
+
+class TestASHAWithRules(SchedulerConformance):
+    def make_scheduler(self) -> Scheduler:
+        return ASHAScheduler(min_resource=2, reduction_factor=2, rules=[Plateau(patience=4)])
+
+
+class TestHyperband(SchedulerConformance):
+    def make_scheduler(self) -> Scheduler:
+        return HyperbandScheduler(min_resource=1, max_resource=9, reduction_factor=3, seed=2)
+
+
+class TestMedian(SchedulerConformance):
+    def make_scheduler(self) -> Scheduler:
+        return MedianStoppingScheduler(warmup_steps=1, min_trials=3)
+
+
+class TestCurveRules(SchedulerConformance):
+    def make_scheduler(self) -> Scheduler:
+        return CurveRules(["divergence", {"name": "plateau", "patience": 3}])

@@ -1,0 +1,73 @@
+"""samplers/fidelity.py: the BOHB-style choice of observations for model-based samplers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tunelab.samplers.fidelity import default_min_points, fidelity_observations
+from tunelab.testing.scheduler_conformance import curve_trial
+from tunelab.trial import FrozenTrial
+from tunelab.types import Direction, TrialState
+
+P = TrialState.PRUNED
+C = TrialState.COMPLETE
+
+
+def _t(n: int, values: list[float], state: TrialState = P) -> FrozenTrial:
+    return curve_trial(n, values, metric="acc", state=state)
+
+
+def test_highest_step_with_enough_points_pruned_trials_included() -> None:
+    history = [
+        _t(0, [0.1, 0.2, 0.3, 0.4, 0.5], C),
+        _t(1, [0.1, 0.3, 0.35]),
+        _t(2, [0.2, 0.25, 0.5]),
+        _t(3, [0.05]),
+        _t(4, [0.3, 0.4, 0.45]),
+        _t(5, [0.0]),
+        FrozenTrial(99, 6, TrialState.RUNNING, reports=_t(6, [0.9, 0.9, 0.9]).reports),
+    ]
+    obs = fidelity_observations(history, "acc", "maximize", min_points=4)
+    assert obs.step == 2  # trials 0, 1, 2, 4 reported step 2; running trial 6 does not count
+    assert [t.number for t in obs.trials] == [0, 1, 2, 4]
+    assert obs.values == (0.3, 0.35, 0.5, 0.45)
+    assert obs.losses == (-0.3, -0.35, -0.5, -0.45)
+    obs = fidelity_observations(history, "acc", Direction.MAXIMIZE, min_points=6)
+    assert obs.step == 0 and len(obs.trials) == 6
+
+
+def test_complete_trials_that_stopped_by_themselves_carry_their_last_value() -> None:
+    history = [_t(n, [0.5] * 10, C) for n in range(3)] + [_t(3, [0.4] * 4, C), _t(4, [0.6] * 2)]
+    obs = fidelity_observations(history, "acc", "maximize", min_points=4)
+    assert obs.step == 9 and [t.number for t in obs.trials] == [0, 1, 2, 3]
+    assert obs.values[-1] == 0.4
+
+
+def test_falls_back_to_final_values_and_skips_nan() -> None:
+    history = [_t(0, [0.5, float("nan")], C), _t(1, [0.2]), _t(2, [0.3, 0.6], C)]
+    history = [
+        FrozenTrial(
+            t.trial_id,
+            t.number,
+            t.state,
+            t.params,
+            0.7 if t.state is C else None,
+            reports=t.reports,
+        )
+        for t in history
+    ]
+    obs = fidelity_observations(history, "acc", "maximize", min_points=5)
+    assert obs.step is None and [t.number for t in obs.trials] == [0, 2]
+    assert obs.values == (0.7, 0.7)
+
+
+def test_default_min_points_is_dims_plus_one_at_least_five() -> None:
+    few = [FrozenTrial(1, 0, C, {"a": 1, "b": 2})]
+    many = [FrozenTrial(1, 0, C, {f"p{i}": i for i in range(8)})]
+    assert default_min_points(few) == 5 and default_min_points(many) == 9
+    assert default_min_points([]) == 5
+
+
+def test_bad_min_points() -> None:
+    with pytest.raises(ValueError, match="min_points must be >= 1"):
+        fidelity_observations([], "acc", "maximize", min_points=0)
