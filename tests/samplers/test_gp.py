@@ -20,8 +20,8 @@ from tunelab.samplers.gp.likelihood import NegLogPosterior, fit_hyperparameters
 from tunelab.samplers.gp.model import GPPosterior, Hyperparameters
 from tunelab.samplers.gp.observations import _cap, collect, model_dims
 from tunelab.samplers.gp.optimizer import AcquisitionOptimizer
-from tunelab.samplers.gp.planner import PlanSettings, plan
-from tunelab.space import Boolean, Choice, Fixed, Float, Int, Param, SearchSpace
+from tunelab.samplers.gp.planner import PlanSettings, plan, screening_size
+from tunelab.space import Boolean, Choice, Condition, Fixed, Float, Int, Param, SearchSpace
 from tunelab.testing.sampler_conformance import SeededSamplerConformance, check_config_is_json
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
@@ -372,6 +372,100 @@ def test_model_covers_parameters_shared_by_complete_trials():
         _trial(2, {"opt": "sgd", "momentum": 0.1, "e": 3}, None, TrialState.FAIL),
     ]
     assert [d.name for d in model_dims(space, history)] == ["opt"]
+
+
+def _conditional_space() -> SearchSpace:
+    space = SearchSpace()
+    space.add(Choice("opt", ("adam", "sgd", "rmsprop")))
+    space.add(Float("momentum", 0.0, 1.0), (Condition("opt", ("sgd",)),))
+    space.add(Boolean("nesterov"), (Condition("opt", ("sgd",)),))
+    space.add(Float("lr", 1e-4, 1e-1, sampling="log"))
+    return space
+
+
+def _conditional_objective(v: dict) -> float:
+    value = (math.log10(v["lr"]) + 2) ** 2
+    if v["opt"] == "sgd":
+        return value + 4 * (v["momentum"] - 0.9) ** 2 + 0.1 * v["nesterov"]
+    return value + {"adam": 0.5, "rmsprop": 0.8}[v["opt"]]
+
+
+def _conditional_history(n: int, seed: int) -> list[FrozenTrial]:
+    space = _conditional_space()
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        values: dict = {}
+        for entry in space:
+            if entry.is_active(values):
+                values[entry.param.name] = entry.param.from_unit(float(rng.random()))
+        out.append(_trial(i, values, _conditional_objective(values)))
+    return out
+
+
+def test_declared_conditional_parameters_are_modelled_with_an_inactive_input():
+    space = _conditional_space()
+    history = _conditional_history(12, 0)
+    dims = model_dims(space, history)
+    assert [d.name for d in dims] == ["opt", "momentum", "nesterov", "lr"]
+    assert dims[1].active_when == ((0, (dims[0].encode("sgd"),)),)
+    obs = collect(history, dims, Direction.MINIMIZE, 12, 500)
+    for row, t in zip(obs.x, history, strict=True):
+        if t.params["opt"] == "sgd":
+            assert row[1] == pytest.approx(t.params["momentum"])
+        else:  # absent: the fixed inactive inputs, outside every category for "nesterov"
+            assert (row[1], row[2]) == (0.5, -1.0)
+    # absent although its condition holds: the condition does not explain it; left out
+    broken = [*history, _trial(12, {"opt": "sgd", "nesterov": True, "lr": 0.01}, 1.0)]
+    assert [d.name for d in model_dims(space, broken)] == ["opt", "nesterov", "lr"]
+
+
+def test_the_acquisition_scores_only_configurations_that_can_exist():
+    space = _conditional_space()
+    history = _conditional_history(20, 1)
+    dims = model_dims(space, history)
+    obs = collect(history, dims, Direction.MINIMIZE, 20, 500)
+    y = (obs.y - obs.y.mean()) / obs.y.std()
+    hyper, _ = fit_hyperparameters(obs.x, y, obs.categorical)
+    post = GPPosterior(obs.x, y, hyper, obs.categorical)
+    opt = AcquisitionOptimizer(post, float(y.min()), dims, {})
+    pool = opt.candidates(np.random.default_rng(0), 256, obs.x[np.argsort(y)])
+    sgd = np.isclose(pool[:, 0], dims[0].encode("sgd"))
+    assert sgd.any() and (~sgd).any()
+    assert np.all(pool[~sgd, 1] == 0.5) and np.all(pool[~sgd, 2] == -1.0)
+    assert np.all((pool[sgd, 1:] >= 0) & (pool[sgd, 1:] <= 1))
+    for seed in range(3):  # an inactive input never leaks into a planned configuration
+        point = opt.maximize(np.random.default_rng(seed), 128, 4, obs.x[np.argsort(y)])
+        on_sgd = dims[0].decode(point[0]) == "sgd"
+        assert (point[1] != 0.5 or on_sgd) and (point[2] >= 0) == on_sgd
+
+
+def test_the_gp_tunes_a_conditional_branch():
+    """sgd with momentum 0.9 is the only way to the minimum: the GP must plan the branch's
+    own parameter, not leave it to quasi-random draws."""
+    space = _conditional_space()
+    history = _conditional_history(15, 2)
+    sampler = GPSampler(seed=0, n_startup_trials=5)
+    for number in range(15, 30):
+        chosen: dict = {}
+        for entry in space:
+            if entry.is_active(chosen):
+                request = SampleRequest(
+                    number, entry.param, entry.conditions, dict(chosen), space, history
+                )
+                chosen[entry.param.name] = sampler.sample(request)
+        history.append(_trial(number, chosen, _conditional_objective(chosen)))
+    best = min(history, key=lambda t: t.value)
+    assert best.params["opt"] == "sgd"
+    assert abs(best.params["momentum"] - 0.9) < 0.1, best.params
+    assert best.value < 0.2, best.params
+
+
+def test_the_screen_narrows_as_the_history_grows():
+    assert screening_size(2048, 40) == screening_size(2048, 150) == 2048
+    assert screening_size(2048, 300) == 1024  # the cost of scoring grows as points * n^2
+    assert screening_size(2048, 1000) == 512  # never below a quarter
+    assert screening_size(1, 1000) == 1
 
 
 def test_the_cap_keeps_the_best_half_and_the_most_recent():

@@ -19,6 +19,14 @@ must agree with `to_unit(from_unit(u))` (a test checks it). Three shapes cover a
 Ordered discrete parameters with more than `SWEEP_MAX` values are *relaxed* by the
 acquisition optimiser (moved by gradient, then snapped and refined by neighbour moves);
 the others, and every categorical one, are *swept* (every value tried).
+
+Conditional parameters (declared with `hp.conditional_scope`) are modelled too: where a
+trial's conditions are not met, the parameter does not exist, and its input holds a fixed
+*inactive* position (imputation): 0.5 for an ordered input, and for a categorical one a
+position no category has, so "absent" is one more category. All inactive trials then agree
+on that input, and the parent's own input tells the branches apart. `activate` applies the
+same rule to candidate points, so the acquisition is scored on configurations that can
+exist.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from tunelab.space import Boolean, Choice, Fixed, Float, Int, Param
 
 SWEEP_MAX = 32
 NEIGHBOUR_OFFSETS = np.array([-8, -4, -2, -1, 1, 2, 4, 8])
+INACTIVE_ORDERED = 0.5
+INACTIVE_CATEGORICAL = -1.0  # no category sits there (they are in [0, 1])
 
 
 class Snap(enum.Enum):
@@ -50,10 +60,18 @@ class Dim:
     snap: Snap
     n_values: int  # distinct values; 0 when continuous
     categorical: bool
+    # Conditions, as (index of the parent's dim, unit positions of the parent's values that
+    # activate this one); empty for a parameter every trial has.
+    active_when: tuple[tuple[int, tuple[float, ...]], ...] = ()
 
     @property
     def name(self) -> str:
         return self.param.name
+
+    @property
+    def inactive(self) -> float:
+        """The input a trial without this parameter holds."""
+        return INACTIVE_CATEGORICAL if self.categorical else INACTIVE_ORDERED
 
     @property
     def swept(self) -> bool:
@@ -156,9 +174,38 @@ def make_dim(param: Param) -> Dim:
     )
 
 
+def active_mask(dims: tuple[Dim, ...], x: np.ndarray) -> np.ndarray:
+    """(P, d) bool: which inputs of each point exist under its parents' values. Parents
+    come before their children (the space's order), so a child of an inactive parent is
+    inactive too: the parent's inactive position matches none of its values."""
+    mask = np.ones(x.shape, dtype=bool)
+    for j, dim in enumerate(dims):
+        for parent, units in dim.active_when:
+            hit = np.zeros(len(x), dtype=bool)
+            for u in units:
+                hit |= np.abs(x[:, parent] - u) <= 1e-9
+            mask[:, j] &= hit & mask[:, parent]
+    return mask
+
+
+def activate(dims: tuple[Dim, ...], x: np.ndarray) -> np.ndarray:
+    """Put every conditional input that does not exist at its inactive position, and snap
+    those that do (in place; returned)."""
+    if not any(d.active_when for d in dims):
+        return x
+    mask = active_mask(dims, x)
+    for j, dim in enumerate(dims):
+        if dim.active_when:
+            on = mask[:, j]
+            x[on, j] = dim.snap_units(x[on, j])  # a real value where it just became active
+            x[~on, j] = dim.inactive
+    return x
+
+
 def snap_all(dims: tuple[Dim, ...], x: np.ndarray) -> np.ndarray:
-    """Snap every column of `x` (P, d) to a value its parameter can take."""
+    """Snap every column of `x` (P, d) to a value its parameter can take, and conditional
+    inputs whose conditions fail to their inactive position."""
     out = np.empty_like(x, dtype=float)
     for j, dim in enumerate(dims):
         out[:, j] = dim.snap_units(x[:, j])
-    return out
+    return activate(dims, out)

@@ -1,9 +1,11 @@
 """From a study's history to the GP's training data: inputs, outputs and pending points.
 
-Which parameters: the GP models the parameters every COMPLETE trial has (the intersection
-of their params), minus Fixed ones, in the order of the study's space. In a conditional,
-define-by-run space that is the part all trials share; parameters outside it are sampled
-quasi-randomly by the caller.
+Which parameters, in the order of the study's space and without Fixed ones: those every
+COMPLETE trial has, and the conditional ones (declared with `hp.conditional_scope`) that
+some COMPLETE trial has, whose parents are modelled and whose absence in the other COMPLETE
+trials their conditions explain. A trial without such a parameter holds its inactive
+position (encoding.py). Parameters that appear in only some trials for reasons the space
+does not declare are left to the caller, which samples them quasi-randomly.
 
 Which outputs (lower is better; a MAXIMIZE study's values are negated):
 
@@ -33,13 +35,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from tunelab.errors import SearchSpaceError
 from tunelab.samplers.gp.encoding import Dim, make_dim
-from tunelab.space import Fixed, SearchSpace
+from tunelab.space import Condition, Entry, Fixed, SearchSpace
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
 
@@ -66,27 +68,78 @@ def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+def _parent_units(dim: Dim, condition: Condition) -> tuple[float, ...] | None:
+    """Unit positions of the parent values that meet `condition` (None if none is valid)."""
+    units = []
+    for value in condition.parent_values:
+        try:
+            units.append(dim.encode(value))
+        except (SearchSpaceError, TypeError, ValueError):
+            continue
+    return tuple(units) or None
+
+
+def _rule(
+    entry: Entry, dims: Sequence[Dim], index: dict[str, int]
+) -> tuple[tuple[int, tuple[float, ...]], ...] | None:
+    """An entry's conditions as (parent dim, activating unit positions); None when it has
+    none or a parent is not modelled."""
+    rule = []
+    for c in entry.conditions:
+        parent = index.get(c.parent_name)
+        units = None if parent is None else _parent_units(dims[parent], c)
+        if parent is None or units is None:
+            return None
+        rule.append((parent, units))
+    return tuple(rule) or None
+
+
 def model_dims(space: SearchSpace, history: Sequence[FrozenTrial]) -> tuple[Dim, ...]:
-    """The parameters every COMPLETE trial has, minus Fixed ones, in the space's order."""
+    """The parameters the GP models (see the module doc), in the space's order."""
     complete = [t for t in history if t.state is TrialState.COMPLETE and _finite(t.value)]
     if not complete:
         return ()
-    shared = set(complete[0].params)
-    for t in complete[1:]:
-        shared.intersection_update(t.params)
-    return tuple(
-        make_dim(e.param)
-        for e in space
-        if e.param.name in shared and not isinstance(e.param, Fixed)
-    )
+    dims: list[Dim] = []
+    index: dict[str, int] = {}
+    for entry in space:
+        name = entry.param.name
+        if isinstance(entry.param, Fixed):
+            continue
+        having = [name in t.params for t in complete]
+        active_when: tuple[tuple[int, tuple[float, ...]], ...] = ()
+        if not all(having):
+            rule = _rule(entry, dims, index)
+            if rule is None or not any(having):
+                continue
+            if any(entry.is_active(t.params) for t in complete if entry.param.name not in t.params):
+                continue  # absent where its conditions hold: they do not explain it
+            active_when = rule
+        index[name] = len(dims)
+        dims.append(replace(make_dim(entry.param), active_when=active_when))
+    return tuple(dims)
 
 
 def _encode(dims: tuple[Dim, ...], trial: FrozenTrial) -> list[float] | None:
-    """The trial's point, or None when it lacks a parameter or holds an invalid value."""
+    """The trial's point, or None when it lacks a parameter it should have (it stopped
+    before asking) or holds an invalid value. Inactive conditional inputs hold their
+    inactive position."""
+    point: list[float] = []
     try:
-        return [d.encode(trial.params[d.name]) for d in dims]
-    except (KeyError, SearchSpaceError, TypeError, ValueError):
+        for d in dims:
+            if d.name in trial.params:
+                point.append(d.encode(trial.params[d.name]))
+            elif d.active_when and not _active(point, d):
+                point.append(d.inactive)
+            else:
+                return None
+    except (SearchSpaceError, TypeError, ValueError):
         return None
+    return point
+
+
+def _active(point: Sequence[float], dim: Dim) -> bool:
+    """Whether `dim`'s conditions hold at `point` (its parents' inputs come earlier)."""
+    return all(any(abs(point[p] - u) <= 1e-9 for u in units) for p, units in dim.active_when)
 
 
 def collect(

@@ -11,8 +11,9 @@
      neighbouring steps (±1, 2, 4, 8) for relaxed ones, keeping the best per start;
    until a sweep improves nothing.
 
-Every scored point is snapped and inside [0, 1], and `fixed` dimensions (values the
-trial already has) never move, so the winner decodes to a valid configuration.
+Every scored point is snapped and inside [0, 1] (but for inactive conditional inputs, which
+hold their inactive position), and `fixed` dimensions (values the trial already has) never
+move, so the winner decodes to a valid configuration.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from tunelab.samplers.gp.acquisition import log_ei, log_ei_with_grad
-from tunelab.samplers.gp.encoding import Dim, snap_all
+from tunelab.samplers.gp.encoding import Dim, activate, active_mask, snap_all
 from tunelab.samplers.gp.model import GPPosterior
 
 _PERTURBATIONS = 32  # per incumbent
@@ -60,7 +61,7 @@ class AcquisitionOptimizer:
         x = snap_all(self.dims, x)
         for j, u in self.fixed.items():
             x[:, j] = u
-        return x
+        return activate(self.dims, x) if self.fixed else x
 
     # -- 1. screening ---------------------------------------------------------------------
     def candidates(
@@ -88,13 +89,14 @@ class AcquisitionOptimizer:
     def _gradient_step(self, x: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         idx = self.gradient_dims
         p, m = len(x), len(idx)
+        exists = active_mask(self.dims, x)[:, idx]  # inactive inputs stay where they are
 
         def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
             trial = x.copy()
             trial[:, idx] = flat.reshape(p, m)
             mean, var, dmean, dvar = self.posterior.predict_with_grad(trial, idx)
             value, d_mean, d_var = log_ei_with_grad(mean, var, self.best)
-            grad = d_mean[:, None] * dmean + d_var[:, None] * dvar
+            grad = (d_mean[:, None] * dmean + d_var[:, None] * dvar) * exists
             return -float(value.sum()), -grad.ravel()
 
         result = minimize(
@@ -124,6 +126,7 @@ class AcquisitionOptimizer:
             k = options.shape[1]
             trial = np.repeat(x, k, axis=0)
             trial[:, j] = options.ravel()
+            trial = activate(self.dims, trial)
             tried = self.score(trial).reshape(len(x), k)
             pick = np.argmax(tried, axis=1)
             rows = np.arange(len(x))
@@ -131,7 +134,7 @@ class AcquisitionOptimizer:
             if better.any():
                 improved = True
                 x = x.copy()
-                x[better, j] = options[rows[better], pick[better]]
+                x[better] = trial.reshape(len(x), k, -1)[rows[better], pick[better]]
                 scores = np.where(better, tried[rows, pick], scores)
         return x, scores, improved
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from tunelab.samplers.gp.encoding import active_mask
 from tunelab.samplers.gp.likelihood import fit_hyperparameters, to_hyper
 from tunelab.samplers.gp.model import GPPosterior
 from tunelab.samplers.gp.observations import collect, model_dims
@@ -29,6 +30,19 @@ from tunelab.types import Direction
 MAX_PLANNING = 8  # concurrent plans stepped past; each costs one more acquisition search
 PRIOR_CHECK_EVERY = 5  # trials: also try the prior's centre as the fit's start
 REFIT_DIVISOR = 64  # refit once n_train / 64 trials (at least 1) finished since the last fit
+SCREEN_FULL_UNTIL = 150  # trials: see screening_size
+
+
+def screening_size(n_candidates: int, n_train: int) -> int:
+    """Quasi-random points to score before local optimisation: `n_candidates` while the
+    model trains on up to `SCREEN_FULL_UNTIL` trials, then fewer, in proportion, down to a
+    quarter. Scoring costs O(points · n²); with few trials (where each suggestion matters
+    most, and the acquisition has the most separate peaks) a wide screen finds better
+    starts (Levy-10 at 50 trials: median regret 13.1 with 512 points, 11.2 with 2048),
+    while with many trials the starts near the best points carry the search."""
+    if n_train <= SCREEN_FULL_UNTIL:
+        return n_candidates
+    return max(n_candidates // 4, n_candidates * SCREEN_FULL_UNTIL // n_train, 1)
 
 
 @dataclass(frozen=True)
@@ -147,18 +161,21 @@ def _plan(
         best = min(best, float(posterior.predict(obs.pending)[0].min()))  # incumbent too
         posterior = posterior.with_fantasies(obs.pending)
     incumbents = obs.x[np.argsort(y, kind="stable")]
+    n_screened = screening_size(settings.n_candidates, len(y))
     # Trials other workers are planning right now will likely take the first points of a
     # kriging-believer batch: take the next one.
     for _ in range(min(obs.planning, MAX_PLANNING)):
         other = AcquisitionOptimizer(posterior, best, dims, {})
-        guess = other.maximize(rng, settings.n_candidates, settings.n_restarts, incumbents)
+        guess = other.maximize(rng, n_screened, settings.n_restarts, incumbents)
         best = min(best, float(posterior.predict(guess)[0][0]))
         posterior = posterior.with_fantasies(guess)
     fixed = {j: d.encode(chosen[d.name]) for j, d in enumerate(dims) if d.name in chosen}
     optimizer = AcquisitionOptimizer(posterior, best, dims, fixed)
-    point = optimizer.maximize(rng, settings.n_candidates, settings.n_restarts, incumbents)
-    values = {
+    point = optimizer.maximize(rng, n_screened, settings.n_restarts, incumbents)
+    exists = active_mask(dims, point[None, :])[0]
+    values = {  # an inactive parameter is left out: the trial will not ask for it
         d.name: (chosen[d.name] if d.name in chosen else d.decode(point[j]))
         for j, d in enumerate(dims)
+        if exists[j] or d.name in chosen
     }
     return Plan(values, signature, fit)

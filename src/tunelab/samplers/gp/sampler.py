@@ -61,7 +61,8 @@ class GPSampler(Sampler):
 
     n_startup_trials: finished trials to collect (by Sobol') before the GP takes over.
     n_restarts: local optimisations of the acquisition, from its best candidates.
-    n_candidates: points scored before local optimisation.
+    n_candidates: quasi-random points scored before local optimisation (fewer once the
+        model trains on more than 150 trials: see planner.screening_size).
     max_train: most trials the GP trains on (the best half plus the most recent).
     deterministic_objective: the objective has no noise (noise variance fixed near 0).
     """
@@ -74,7 +75,7 @@ class GPSampler(Sampler):
         seed: int | None = None,
         n_startup_trials: int = 10,
         n_restarts: int = 10,
-        n_candidates: int = 512,
+        n_candidates: int = 2048,
         max_train: int = 500,
         deterministic_objective: bool = False,
     ) -> None:
