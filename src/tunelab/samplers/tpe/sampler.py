@@ -38,6 +38,7 @@ from tunelab.samplers.sobol import SobolSampler
 from tunelab.samplers.tpe.encoding import Encoder
 from tunelab.samplers.tpe.groups import co_occurring_groups
 from tunelab.samplers.tpe.parzen import ParzenEstimator
+from tunelab.samplers.tpe.split import n_good
 from tunelab.samplers.tpe.table import HistoryTable
 from tunelab.space import Fixed, Param, SearchSpace
 from tunelab.trial import FrozenTrial
@@ -225,14 +226,14 @@ class TPESampler(Sampler):
             values: dict[str, Any] = {}
             for group in co_occurring_groups(~np.isnan(seen.ranked)):
                 params = [request.space[seen.columns[j]] for j in group]
-                chosen = self._suggest(params, seen.good[:, group], seen.bad[:, group], rng)
+                chosen = self._suggest(params, *self._split(seen, list(group)), rng)
                 values.update(zip((p.name for p in params), chosen, strict=True))
             self._remember(number, _current_trial_id(request.history, number), values)
             if name in values:
                 return values[name]
         index = [seen.columns.index(name)] if name in seen.columns else []
         return self._suggest(
-            [request.param], seen.good[:, index], seen.bad[:, index], self.rng(number, name)
+            [request.param], *self._split(seen, index), self.rng(number, name)
         )[0]
 
     def _observe(self, request: SampleRequest) -> _Observed:
@@ -260,6 +261,19 @@ class TPESampler(Sampler):
         )
         self._memo = (request.space, history, key, seen)
         return seen
+
+    def _split(self, seen: _Observed, columns: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Good and bad coordinates for some columns, ranked among the trials that hold
+        them. For parameters every trial has this is the study-wide split; for a
+        conditional one (momentum, asked only under optimizer="sgd") the best of the sgd
+        trials are its good points, even when no sgd trial is among the study's best:
+        otherwise its l(x) would be the bare prior and the branch would never be tuned.
+        Failed and pending trials that hold the columns stay bad."""
+        ranked = seen.ranked[:, columns]
+        held = ranked[~np.isnan(ranked).any(axis=1)]
+        k = n_good(len(held), self.gamma)
+        others = seen.bad[len(seen.ranked) - len(seen.good) :, columns]
+        return held[:k], np.concatenate((held[k:], others))
 
     def _remember(self, number: int, trial_id: int | None, values: Mapping[str, Any]) -> None:
         if len(self._plans) >= _MAX_PLANS:
