@@ -119,3 +119,12 @@ def test_importance_splits_an_additive_function_by_variance(tmp_path):
     assert scores["a"] == pytest.approx(0.8, abs=0.06)
     assert scores["b"] == pytest.approx(0.2, abs=0.06)
     assert scores["c"] < 0.01
+
+
+def test_bins_of_an_int_have_whole_number_edges() -> None:
+    from tunelab.insight.effects import bin_edges
+
+    assert bin_edges(16, 128, 5, False) == [16, 38.4, 60.8, 83.2, 105.6, 128]
+    edges = bin_edges(16, 128, 5, False, integer=True)
+    assert edges == [16, 39, 61, 84, 106, 128]
+    assert bin_edges(1, 3, 5, False, integer=True) == [1, 2, 3]  # fewer bins than asked

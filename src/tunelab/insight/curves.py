@@ -103,7 +103,7 @@ def _grouper(
     log = isinstance(param, (Int, Float)) and param.sampling == "log"
     lo = float(param.min_value) if isinstance(param, (Int, Float)) else float(min(values))
     hi = float(param.max_value) if isinstance(param, (Int, Float)) else float(max(values))
-    edges = bin_edges(lo, hi, bins, log)
+    edges = bin_edges(lo, hi, bins, log, isinstance(param, Int))
 
     def label(value: Any) -> str:
         x = float(value)

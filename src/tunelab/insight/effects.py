@@ -113,7 +113,7 @@ def _group(
     log = isinstance(param, (Int, Float)) and param.sampling == "log"
     lo = float(param.min_value) if isinstance(param, (Int, Float)) else float(min(values))
     hi = float(param.max_value) if isinstance(param, (Int, Float)) else float(max(values))
-    edges = bin_edges(lo, hi, bins, log)
+    edges = bin_edges(lo, hi, bins, log, isinstance(param, Int))
     groups = []
     for i in range(len(edges) - 1):
         a, b = edges[i], edges[i + 1]
@@ -124,8 +124,18 @@ def _group(
     return groups, kind, log
 
 
-def bin_edges(lo: float, hi: float, bins: int, log: bool) -> list[float]:
-    """`bins` equal-width bins over [lo, hi] (equal factors when `log`)."""
+def bin_edges(lo: float, hi: float, bins: int, log: bool, integer: bool = False) -> list[float]:
+    """`bins` equal-width bins over [lo, hi] (equal factors when `log`). With `integer`,
+    inner edges are rounded up to whole numbers, so bins of an Int read [16, 39), not
+    [16, 38.4), and hold the same values (empty bins merge away)."""
+    edges = _raw_edges(lo, hi, bins, log)
+    if not integer:
+        return edges
+    inner = sorted({float(math.ceil(e)) for e in edges[1:-1]} - {lo, hi})
+    return [lo, *(e for e in inner if lo < e < hi), hi]
+
+
+def _raw_edges(lo: float, hi: float, bins: int, log: bool) -> list[float]:
     if log and lo > 0:
         a, b = math.log(lo), math.log(hi)
         edges = [math.exp(a + (b - a) * k / bins) for k in range(bins + 1)]
