@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tunelab.study.optimize import torch_threads
+from tunelab._process import torch_threads
 
 
 def test_each_worker_gets_one_thread_by_default(monkeypatch):

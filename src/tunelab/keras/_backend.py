@@ -1,4 +1,4 @@
-"""Load Keras 3 on the PyTorch backend, lazily, and set torch's thread count.
+"""Load Keras 3 on the PyTorch backend, lazily.
 
 `import tunelab.keras` only sets KERAS_BACKEND (if unset), so a script that imports
 keras afterwards gets the torch backend; keras itself is imported when a tuner is made.
@@ -6,7 +6,6 @@ keras afterwards gets the torch backend; keras itself is imported when a tuner i
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from typing import Any
@@ -58,35 +57,3 @@ def load_keras() -> Any:
             "tunelab.keras before keras"
         )
     return keras
-
-
-def torch_threads() -> int:
-    """TUNELAB_TORCH_THREADS when set, else 1: the same policy as tunelab's optimize loop
-    (small models gain little from a second thread and lose badly under contention)."""
-    override = os.environ.get("TUNELAB_TORCH_THREADS", "").strip()
-    if override:
-        if not override.isdigit() or int(override) < 1:
-            raise ValueError(f"TUNELAB_TORCH_THREADS must be a positive integer, got {override!r}")
-        return int(override)
-    return 1
-
-
-def set_torch_threads() -> None:
-    """Apply `torch_threads()` to the torch Keras runs on."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return
-    wanted = torch_threads()
-    if torch.get_num_threads() != wanted:
-        with contextlib.suppress(RuntimeError):  # refused once parallel work has begun
-            torch.set_num_threads(wanted)
-
-
-def rss_mb() -> float | None:
-    """This process's resident memory in MiB (Linux), or None where it cannot be read."""
-    try:
-        with open("/proc/self/statm") as f:
-            pages = int(f.read().split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20

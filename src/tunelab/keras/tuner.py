@@ -32,7 +32,8 @@ from tunelab import (
     create_study,
     delete_study,
 )
-from tunelab.keras._backend import load_keras, rss_mb, set_torch_threads
+from tunelab._process import rss_mb, set_torch_threads
+from tunelab.keras._backend import load_keras
 from tunelab.keras.errors import ModelNotKeptError, ObjectiveNotFoundError
 from tunelab.keras.hypermodel import HyperModel, as_hypermodel
 from tunelab.keras.models import ModelStore

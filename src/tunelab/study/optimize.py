@@ -6,7 +6,6 @@ that share the study through storage, exactly as remote workers would.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -18,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tunelab._process import rss_mb, set_torch_threads
 from tunelab.errors import GridExhausted, TrialError, TrialPruned, TunelabError
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import TrialState
@@ -55,45 +55,6 @@ def stop_requested(study: Any, since: float) -> bool:
     record = study.storage.get_study(study.name)
     stop = record.settings.get(STOP_SETTING) if record is not None else None
     return isinstance(stop, (int, float)) and stop >= since
-
-
-def rss_mb(pid: int | None = None) -> float | None:
-    """Resident memory of a process in MiB, from /proc (Linux); None where unknown."""
-    try:
-        with open(f"/proc/{pid or 'self'}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def torch_threads(n_jobs: int) -> int:
-    """Torch threads per worker: TUNELAB_TORCH_THREADS when set, else 1.
-
-    Intra-op threads gain little on the small models tuned here (12% for the digits MLP
-    with 2 threads on an idle 2-core machine) but lose badly once another process needs
-    a core: OpenMP threads spin-wait for each other, and the same 10 epochs took 3.6x
-    longer with 2 threads (up to ~100x in the worst case seen) while another worker ran.
-    Parallel trials (n_jobs) are the better use of cores; `n_jobs` is kept in the
-    signature so a future policy can share cores among workers."""
-    override = os.environ.get("TUNELAB_TORCH_THREADS", "").strip()
-    if override:
-        if not override.isdigit() or int(override) < 1:
-            raise ValueError(f"TUNELAB_TORCH_THREADS must be a positive integer, got {override!r}")
-        return int(override)
-    return 1
-
-
-def set_torch_threads(n_jobs: int) -> None:
-    """Set torch's thread count deliberately in every worker, if torch is in use: two
-    workers with two threads each on two cores run many times slower than with one each."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return
-    with contextlib.suppress(RuntimeError):  # refused once parallel work has begun
-        torch.set_num_threads(torch_threads(n_jobs))
 
 
 def seed_everything(seed: int) -> None:

@@ -25,13 +25,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tunelab._process import rss_mb
 from tunelab.errors import TunelabError
 from tunelab.study.optimize import (
     Callback,
     Objective,
     RunPlan,
     describe_error,
-    rss_mb,
     run_trials,
     stop_requested,
 )
