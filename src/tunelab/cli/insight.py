@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 import tunelab
+from tunelab.cli.render import STORAGE_HELP, fmt
 from tunelab.cli.script import ScriptError, find_objective, load_script
 from tunelab.insight import (
     EffectTable,
@@ -28,15 +29,9 @@ from tunelab.insight import (
 from tunelab.space import HyperParameters
 from tunelab.study import Study
 
-STORAGE_HELP = "Database URL or SQLite file path (default: ./tunelab.db)."
-
 
 def _num(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    return fmt(value, digits=4)
 
 
 # -- show --------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from tunelab.cli import export, render
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import worker as worker_commands
+from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, load_script
 from tunelab.errors import TunelabError
 from tunelab.samplers import SAMPLERS
@@ -23,7 +24,6 @@ from tunelab.schedulers import NO_SCHEDULER, SCHEDULERS
 from tunelab.types import TrialState
 
 out = Console()
-STORAGE_HELP = "Database URL or SQLite file path (default: ./tunelab.db)."
 
 
 class CLIError(click.ClickException):

@@ -11,12 +11,14 @@ from tunelab.storage import StudySummary
 from tunelab.trial import FrozenTrial
 from tunelab.types import TrialState
 
+STORAGE_HELP = "Database URL or SQLite file path (default: ./tunelab.db)."
 
-def fmt(value: Any) -> str:
+
+def fmt(value: Any, digits: int = 6) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value:.{digits}g}"
     return str(value)
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import click
 
 import tunelab
+from tunelab.cli.render import STORAGE_HELP
 from tunelab.types import TrialState
-
-STORAGE_HELP = "Database URL or SQLite file path (default: ./tunelab.db)."
 
 
 @click.command(name="report")

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 import tunelab
+from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import ScriptError, find_objective, load_script
 from tunelab.study.optimize import STOP_SETTING
 from tunelab.study.supervise import Hygiene
@@ -23,7 +24,6 @@ from tunelab.study.worker import run_worker
 from tunelab.types import TrialState
 
 out = Console()
-STORAGE_HELP = "Database URL or SQLite file path (default: ./tunelab.db)."
 SCRIPT_SETTING = "script"
 
 
