@@ -23,6 +23,18 @@ def source_state() -> str:
     return f"commit {head}{' + uncommitted edits in src/' if dirty else ''}"
 
 
+def samplers_digest() -> str:
+    """A short hash of tunelab's sampler sources: the code may be uncommitted while it is
+    benchmarked, and this ties the figures to the exact files."""
+    import hashlib
+
+    root = Path(__file__).resolve().parent.parent / "src" / "tunelab" / "samplers"
+    digest = hashlib.sha1()
+    for f in sorted(root.rglob("*.py")):
+        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def load_average() -> str:
     """Other processes share the 2 cores; the load average tells how noisy a run was."""
     try:

@@ -68,7 +68,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _machine import load_average, source_state
+from _machine import load_average, samplers_digest, source_state
 
 # One thread per worker process: set before numpy/torch load their thread pools in workers.
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -543,18 +543,6 @@ def verdict(by_sampler: dict[str, list[dict[str, Any]]], problem: Problem, n: in
 
 
 # -- driver -------------------------------------------------------------------------------------
-
-
-def samplers_digest() -> str:
-    """A short hash of tunelab's sampler sources: the code may be uncommitted while it is
-    benchmarked, and this ties the figures to the exact files."""
-    import hashlib
-
-    root = Path(__file__).resolve().parent.parent / "src" / "tunelab" / "samplers"
-    digest = hashlib.sha1()
-    for f in sorted(root.rglob("*.py")):
-        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
-    return digest.hexdigest()[:10]
 
 
 def environment() -> str:

@@ -49,13 +49,13 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
+
+from _machine import load_average, samplers_digest, source_state
 
 LABELS = ("tunelab-tpe", "tunelab-tpe-indep", "tunelab-gp", "tunelab-auto", "tunelab-random",
           "optuna-tpe", "optuna-tpe-mv", "optuna-tpe-indep", "optuna-gp", "optuna-random")
@@ -280,38 +280,16 @@ def available(label: str) -> str | None:
 # -- driver -------------------------------------------------------------------------------------
 
 
-def samplers_digest() -> str:
-    """A short hash of tunelab's sampler sources: the code may be uncommitted while it is
-    benchmarked, and this ties the figures to the exact files."""
-    import hashlib
-
-    root = Path(__file__).resolve().parent.parent / "src" / "tunelab" / "samplers"
-    digest = hashlib.sha1()
-    for f in sorted(root.rglob("*.py")):
-        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
-    return digest.hexdigest()[:10]
-
-
 def environment(threads: int) -> str:
     import optuna
 
     import tunelab
 
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=root, text=True,
-                               capture_output=True, check=True).stdout.strip()
-        state = f"commit {head}{' + uncommitted edits in src/' if dirty else ''}"
-    except (OSError, subprocess.CalledProcessError):
-        state = "git state unknown"
     return (f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
             f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
-            f"tunelab {tunelab.__version__} ({state}; samplers/ sha1 {samplers_digest()}); "
+            f"tunelab {tunelab.__version__} ({source_state()}; samplers/ sha1 {samplers_digest()}); "
             f"optuna {optuna.__version__}; "
-            f"{threads} thread(s); load average "
-            + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+            f"{threads} thread(s); {load_average()}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
