@@ -48,7 +48,6 @@ class Study:
         self.scheduler = scheduler  # None: no pruning (trials may still raise TrialPruned)
         self._curves: dict[int, list[Report]] = {}  # reports of this process's running trials
         self._verdicts: dict[int, Verdict] = {}  # why the scheduler stopped a trial
-        self._prune_history: tuple[int, float, list[FrozenTrial]] | None = None
         self._space = SearchSpace.from_json(storage.get_space(record.study_id))
         self._worker = worker_id()
         self._running: dict[int, Trial] = {}
@@ -203,8 +202,9 @@ class Study:
         a scan of every trial's parameters."""
         if history is self._space_checked_for:
             return history
-        if len(self._storage.get_space(self.study_id)) != len(self._space):
-            self._space = SearchSpace.from_json(self._storage.get_space(self.study_id))
+        stored = self._storage.get_space(self.study_id)
+        if len(stored) != len(self._space):
+            self._space = SearchSpace.from_json(stored)
         self._space_checked_for = history
         return history
 
@@ -402,9 +402,10 @@ class Study:
                 self.fail_lost_trials(force=True)
 
     def _trial_history(self, trial: Trial) -> list[FrozenTrial]:
-        """The history a model-based sampler sees, read once per burst of suggestions:
-        a trial's parameters are asked within milliseconds, and planning samplers use the
-        first read anyway. Older than HISTORY_TTL_S, it is read again."""
+        """The history a model-based sampler (and the scheduler, at its comparison steps)
+        sees, read once per burst: a trial's parameters are asked within milliseconds, and
+        planning samplers use the first read anyway. Older than HISTORY_TTL_S, it is read
+        again."""
         now = time.monotonic()
         cached = self._history_cache
         if cached is not None and cached[0] == trial.trial_id and now - cached[1] < HISTORY_TTL_S:
@@ -480,12 +481,7 @@ class Study:
         previous = curve[-2].step if len(curve) > 1 else None
         history: list[FrozenTrial] = []
         if self.scheduler.needs_history(curve[-1].step, previous):
-            now = time.monotonic()
-            cached = self._prune_history
-            if cached is None or cached[0] != trial.trial_id or now - cached[1] >= HISTORY_TTL_S:
-                cached = (trial.trial_id, now, self._storage.get_trials(self.study_id))
-                self._prune_history = cached
-            history = cached[2]
+            history = self._trial_history(trial)
         verdict = self.scheduler.decide(PruneRequest(frozen, history, self.metric, self.direction))
         if verdict.stop:
             with self._lock:
