@@ -22,11 +22,23 @@ the target. Every method then runs until a COMPLETE trial reaches the target, or
 it has spent as many epochs as random search did (CAP = 100 x 27 = 2700).
 Reported: epochs spent (medians, quartiles) and how many seeds
 reached the target. Run:  .venv-bench/bin/python benchmarks/multifidelity.py --seeds 10
+--steady: a control family where every configuration rises at the same rate (k = 0.4), so
+early epochs rank as the last does.
+"Hyperband(adaptive)" is HyperbandScheduler(adaptive=True): brackets drawn by how well each
+starting rung's ranking predicts the final one (see schedulers/hyperband.py).
+"tpe[top step]" is an ablation: the TPE fitted on the top step with enough trials only
+(`fidelity_observations(..., explained_at_least=None)`, BOHB's rule), as before the default
+learnt to take a lower step that ranks alike (samplers/fidelity.py).
+
+Another problem reuses this protocol and table through `Problem` and `main(problem)`
+(benchmarks/multifidelity_digits.py: the digits MLP, tabular).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import logging
 import math
@@ -35,7 +47,7 @@ import sys
 import time
 import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,15 +62,17 @@ N_RANDOM = 100
 CAP = N_RANDOM * E  # a method gets random search's own budget to reach the target
 
 
-def curve(params: dict[str, float], seed: int) -> np.ndarray:
-    """acc(1..E) for one configuration (see the module doc)."""
+def curve(params: dict[str, float], seed: int, steady: bool = False) -> np.ndarray:
+    """acc(1..E) for one configuration (see the module doc); steady: every configuration
+    rises at the same rate k = 0.4, so early epochs rank configurations as the last does
+    (up to noise): a control family without late bloomers."""
     x = math.log10(params["lr"])
     u = math.log2(params["units"])
     d = params["dropout"]
     w = math.log10(params["weight_decay"])
     a = 0.96 - 0.10 * (x + 2.6) ** 2 - 0.012 * (u - 7.5) ** 2 - 0.3 * (d - 0.25) ** 2
     a = min(0.99, max(0.15, a - 0.005 * (w + 4) ** 2))
-    k = 2 * 10 ** (0.6 * (x + 1.5)) * (1 - d / 2)
+    k = 0.4 if steady else 2 * 10 ** (0.6 * (x + 1.5)) * (1 - d / 2)
     o = 0.04 * max(0.0, u - 6) / 3 * (0.5 - d) / 0.5
     t = np.arange(1, E + 1, dtype=float)
     rise = 1 - np.exp(-k * t)
@@ -81,7 +95,47 @@ class Run:
 # -- tunelab -------------------------------------------------------------------------------------
 
 
-def tunelab_run(sampler: Any, scheduler: Any, seed: int, target: float) -> Run:
+@dataclass(frozen=True)
+class Problem:
+    """What a method tunes: the parameters (asked the tunelab way and the Optuna way, in
+    the same order) and the learning curve acc(1..E) of a configuration for a seed."""
+
+    name: str
+    tunelab_params: Callable[[Any], dict[str, Any]]
+    optuna_params: Callable[[Any], dict[str, Any]]
+    curve: Callable[[dict[str, Any], int], np.ndarray]
+
+
+def _synthetic_tunelab(hp: Any) -> dict[str, Any]:
+    return {
+        "lr": hp.Float("lr", 1e-4, 1e-1, sampling="log"),
+        "units": hp.Int("units", 16, 512, sampling="log"),
+        "dropout": hp.Float("dropout", 0.0, 0.5),
+        "weight_decay": hp.Float("weight_decay", 1e-6, 1e-2, sampling="log"),
+    }
+
+
+def _synthetic_optuna(trial: Any) -> dict[str, Any]:
+    return {
+        "lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True),
+        "units": trial.suggest_int("units", 16, 512, log=True),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+    }
+
+
+SYNTHETIC = Problem("synthetic", _synthetic_tunelab, _synthetic_optuna, curve)
+STEADY = Problem(
+    "synthetic, steady (no late bloomers)",
+    _synthetic_tunelab,
+    _synthetic_optuna,
+    lambda params, seed: curve(params, seed, steady=True),
+)
+
+
+def tunelab_run(
+    sampler: Any, scheduler: Any, seed: int, target: float, problem: Problem = SYNTHETIC
+) -> Run:
     study = tunelab.create_study(
         storage=":memory:",
         metric="val_accuracy",
@@ -93,14 +147,7 @@ def tunelab_run(sampler: Any, scheduler: Any, seed: int, target: float) -> Run:
     run = Run()
     while run.hit_at is None and run.epochs < CAP:
         trial = study.ask()
-        hp = trial.hp
-        params = {
-            "lr": hp.Float("lr", 1e-4, 1e-1, sampling="log"),
-            "units": hp.Int("units", 16, 512, sampling="log"),
-            "dropout": hp.Float("dropout", 0.0, 0.5),
-            "weight_decay": hp.Float("weight_decay", 1e-6, 1e-2, sampling="log"),
-        }
-        acc = curve(params, seed)
+        acc = problem.curve(problem.tunelab_params(trial.hp), seed)
         pruned = False
         for epoch in range(E):
             run.epochs += 1
@@ -119,7 +166,7 @@ def tunelab_run(sampler: Any, scheduler: Any, seed: int, target: float) -> Run:
     return run
 
 
-def random_baseline(seed: int) -> tuple[float, int]:
+def random_baseline(seed: int, problem: Problem = SYNTHETIC) -> tuple[float, int]:
     """Random search, no pruning, 100 full trials: (best value, epochs until it was found)."""
     study = tunelab.create_study(
         storage=":memory:",
@@ -131,14 +178,7 @@ def random_baseline(seed: int) -> tuple[float, int]:
     values = []
     for _ in range(N_RANDOM):
         trial = study.ask()
-        hp = trial.hp
-        params = {
-            "lr": hp.Float("lr", 1e-4, 1e-1, sampling="log"),
-            "units": hp.Int("units", 16, 512, sampling="log"),
-            "dropout": hp.Float("dropout", 0.0, 0.5),
-            "weight_decay": hp.Float("weight_decay", 1e-6, 1e-2, sampling="log"),
-        }
-        value = float(curve(params, seed)[-1])
+        value = float(problem.curve(problem.tunelab_params(trial.hp), seed)[-1])
         study.tell(trial, value)
         values.append(value)
     return max(values), (int(np.argmax(values)) + 1) * E
@@ -147,7 +187,9 @@ def random_baseline(seed: int) -> tuple[float, int]:
 # -- optuna --------------------------------------------------------------------------------------
 
 
-def optuna_run(pruner_name: str, sampler_name: str, seed: int, target: float) -> Run:
+def optuna_run(
+    pruner_name: str, sampler_name: str, seed: int, target: float, problem: Problem = SYNTHETIC
+) -> Run:
     import optuna
 
     if pruner_name == "sha":
@@ -163,13 +205,7 @@ def optuna_run(pruner_name: str, sampler_name: str, seed: int, target: float) ->
     run = Run()
     while run.hit_at is None and run.epochs < CAP:
         trial = study.ask()
-        params = {
-            "lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True),
-            "units": trial.suggest_int("units", 16, 512, log=True),
-            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
-            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
-        }
-        acc = curve(params, seed)
+        acc = problem.curve(problem.optuna_params(trial), seed)
         pruned = False
         for epoch in range(E):
             run.epochs += 1
@@ -187,21 +223,61 @@ def optuna_run(pruner_name: str, sampler_name: str, seed: int, target: float) ->
     return run
 
 
-METHODS: dict[str, Callable[[int, float], Run]] = {
-    "tunelab random+ASHA": lambda s, t: tunelab_run("random", ASHAScheduler(1, E, 3), s, t),
-    "tunelab random+Hyperband": lambda s, t: tunelab_run(
-        "random", HyperbandScheduler(1, E, 3), s, t
-    ),
-    "tunelab tpe+ASHA": lambda s, t: tunelab_run("tpe", ASHAScheduler(1, E, 3), s, t),
-    "tunelab tpe+Hyperband": lambda s, t: tunelab_run("tpe", HyperbandScheduler(1, E, 3), s, t),
-    "tunelab auto(GP)+ASHA": lambda s, t: tunelab_run("auto", ASHAScheduler(1, E, 3), s, t),
-    "tunelab auto(GP)+Hyperband": lambda s, t: tunelab_run(
-        "auto", HyperbandScheduler(1, E, 3), s, t
-    ),
-    "optuna TPE+SuccessiveHalving": lambda s, t: optuna_run("sha", "tpe", s, t),
-    "optuna TPE+Hyperband": lambda s, t: optuna_run("hyperband", "tpe", s, t),
-    "optuna random+SuccessiveHalving": lambda s, t: optuna_run("sha", "random", s, t),
-}
+@contextlib.contextmanager
+def top_step_model() -> Iterator[None]:
+    """Ablation: the TPE fits on the top step with enough trials only (BOHB's rule), as
+    before `fidelity_observations` learnt to take a lower step that ranks alike."""
+    from tunelab.samplers.tpe import sampler as tpe_module
+
+    original = tpe_module.fidelity_observations
+    tpe_module.fidelity_observations = functools.partial(original, explained_at_least=None)
+    try:
+        yield
+    finally:
+        tpe_module.fidelity_observations = original
+
+
+def methods(problem: Problem) -> dict[str, Callable[[int, float], Run]]:
+    """Every method, by its table name, as (seed, target) -> Run on `problem`."""
+
+    def tl(sampler: str, scheduler: Callable[[], Any]) -> Callable[[int, float], Run]:
+        return lambda s, t: tunelab_run(sampler, scheduler(), s, t, problem)
+
+    def top_step(method: Callable[[int, float], Run]) -> Callable[[int, float], Run]:
+        def run(s: int, t: float) -> Run:
+            with top_step_model():
+                return method(s, t)
+
+        return run
+
+    def op(pruner: str, sampler: str) -> Callable[[int, float], Run]:
+        return lambda s, t: optuna_run(pruner, sampler, s, t, problem)
+
+    return {
+        "tunelab random+ASHA": tl("random", lambda: ASHAScheduler(1, E, 3)),
+        "tunelab random+Hyperband": tl("random", lambda: HyperbandScheduler(1, E, 3)),
+        "tunelab tpe+ASHA": tl("tpe", lambda: ASHAScheduler(1, E, 3)),
+        "tunelab tpe+Hyperband": tl("tpe", lambda: HyperbandScheduler(1, E, 3)),
+        "tunelab random+Hyperband(adaptive)": tl(
+            "random", lambda: HyperbandScheduler(1, E, 3, adaptive=True)
+        ),
+        "tunelab tpe+Hyperband(adaptive)": tl(
+            "tpe", lambda: HyperbandScheduler(1, E, 3, adaptive=True)
+        ),
+        "tunelab tpe[top step]+Hyperband": top_step(tl("tpe", lambda: HyperbandScheduler(1, E, 3))),
+        "tunelab tpe[top step]+Hyperband(adaptive)": top_step(
+            tl("tpe", lambda: HyperbandScheduler(1, E, 3, adaptive=True))
+        ),
+        "tunelab tpe[top step]+ASHA": top_step(tl("tpe", lambda: ASHAScheduler(1, E, 3))),
+        "tunelab auto(GP)+ASHA": tl("auto", lambda: ASHAScheduler(1, E, 3)),
+        "tunelab auto(GP)+Hyperband": tl("auto", lambda: HyperbandScheduler(1, E, 3)),
+        "optuna TPE+SuccessiveHalving": op("sha", "tpe"),
+        "optuna TPE+Hyperband": op("hyperband", "tpe"),
+        "optuna random+SuccessiveHalving": op("sha", "random"),
+    }
+
+
+METHODS = methods(SYNTHETIC)
 
 
 def quartiles(values: list[float]) -> str:
@@ -209,38 +285,49 @@ def quartiles(values: list[float]) -> str:
     return f"{q2:7.0f} [{q1:.0f}, {q3:.0f}]"
 
 
-def main() -> None:
+def main(problem: Problem = SYNTHETIC, argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--methods", default="", help="comma-separated substrings to keep")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--merge", nargs="+", help="one table from the logs of earlier runs")
-    args = parser.parse_args()
+    if problem is SYNTHETIC:
+        parser.add_argument(
+            "--steady", action="store_true", help="the control family without late bloomers"
+        )
+    args = parser.parse_args(argv)
+    if getattr(args, "steady", False):
+        problem = STEADY
     if args.merge:
-        merge(args.merge)
+        merge(args.merge, problem)
         return
     logging.getLogger("optuna").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
     import optuna
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
     sys.path.insert(0, __file__.rsplit("/", 1)[0])
     from _machine import load_average, source_state
 
-    keep = [m for m in METHODS if not args.methods or any(k in m for k in args.methods.split(","))]
+    catalogue = methods(problem)
+    keep = [
+        m for m in catalogue if not args.methods or any(k in m for k in args.methods.split(","))
+    ]
     print(
-        f"# multifidelity: {args.seeds} seeds, E={E}, cap {CAP} epochs; {source_state()}; "
-        f"{load_average()}; python {platform.python_version()}, optuna {optuna.__version__}"
+        f"# multifidelity ({problem.name}): {args.seeds} seeds, E={E}, cap {CAP} epochs; "
+        f"{source_state()}; {load_average()}; python {platform.python_version()}, optuna {optuna.__version__}"
     )
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     hits: dict[str, list[int | None]] = {m: [] for m in keep}
     secs: dict[str, list[float]] = {m: [] for m in keep}
     found = []
     for seed in seeds:
-        target, when = random_baseline(seed)
+        target, when = random_baseline(seed, problem)
         found.append(when)
         for m in keep:
             started = time.perf_counter()
-            hits[m].append(METHODS[m](seed, target).hit_at)
+            hits[m].append(catalogue[m](seed, target).hit_at)
             secs[m].append(time.perf_counter() - started)
         # one line per seed, read back by --merge
         print(
@@ -252,7 +339,7 @@ def main() -> None:
     print(f"{load_average()}")
 
 
-def merge(paths: list[str]) -> None:
+def merge(paths: list[str], problem: Problem = SYNTHETIC) -> None:
     """Rebuild the table from the per-seed lines of several logs (runs split by seed)."""
     found: dict[int, int] = {}
     hits: dict[str, dict[int, int | None]] = {}
@@ -274,7 +361,7 @@ def merge(paths: list[str]) -> None:
                     if took:
                         secs.setdefault(name, []).append(float(took.rstrip("s")))
     for seed in {s for v in hits.values() for s in v} - set(found):
-        found[seed] = random_baseline(seed)[1]
+        found[seed] = random_baseline(seed, problem)[1]
     print(f"seeds: {sorted(found)}")
     table(
         list(found.values()),
@@ -289,8 +376,9 @@ def table(found: list[int], hits: dict[str, list[int | None]], secs: dict[str, f
         f"\nrandom, no pruning: {full} epochs (100 full trials); its best was found after "
         f"median {quartiles(found)} epochs"
     )
+    width = max(34, *(len(m) for m in hits))
     print(
-        f"{'method':34s} {'reached':>7s} {'epochs median [q1, q3]':>26s} "
+        f"{'method':{width}s} {'reached':>7s} {'epochs median [q1, q3]':>26s} "
         f"{'/ 2700':>7s} {'s/seed':>7s}"
     )
     for m, runs in hits.items():
@@ -298,7 +386,7 @@ def table(found: list[int], hits: dict[str, list[int | None]], secs: dict[str, f
         hit = sum(r is not None for r in runs)
         med = float(np.median(spent))
         print(
-            f"{m:34s} {hit:>4d}/{len(runs):<2d} {quartiles(spent):>26s} "
+            f"{m:{width}s} {hit:>4d}/{len(runs):<2d} {quartiles(spent):>26s} "
             f"{med / full:7.3f} {secs[m]:7.1f}"
         )
     print(f"(a seed that did not reach the target within {CAP} epochs counts as {CAP})")

@@ -71,3 +71,34 @@ def test_default_min_points_is_dims_plus_one_at_least_five() -> None:
 def test_bad_min_points() -> None:
     with pytest.raises(ValueError, match="min_points must be >= 1"):
         fidelity_observations([], "acc", "maximize", min_points=0)
+
+
+def _population(late_bloomers: bool) -> list[FrozenTrial]:
+    """8 trials ran 5 steps, 10 were pruned after step 0. Final order by n; at step 0 the
+    same order, or its reverse (late bloomers)."""
+    history = []
+    for n in range(8):
+        first = 0.1 + (0.8 - 0.1 * n if late_bloomers else 0.1 * n) / 10
+        final = 0.5 + 0.05 * n
+        history.append(_t(n, [first + (final - first) * s / 4 for s in range(5)], C))
+    history += [_t(n, [0.01 * n]) for n in range(8, 18)]
+    return history
+
+
+def test_a_lower_step_that_ranks_alike_brings_its_extra_trials() -> None:
+    obs = fidelity_observations(_population(late_bloomers=False), "acc", "maximize")
+    assert obs.step == 0 and len(obs.trials) == 18
+    top = fidelity_observations(
+        _population(late_bloomers=False), "acc", "maximize", explained_at_least=None
+    )
+    assert top.step == 4 and len(top.trials) == 8
+
+
+def test_late_bloomers_keep_the_model_on_the_top_step() -> None:
+    obs = fidelity_observations(_population(late_bloomers=True), "acc", "maximize")
+    assert obs.step == 4 and [t.number for t in obs.trials] == list(range(8))
+
+
+def test_bad_explained_at_least() -> None:
+    with pytest.raises(ValueError, match=r"explained_at_least must be in \(0, 1\]"):
+        fidelity_observations([], "acc", "maximize", explained_at_least=1.5)

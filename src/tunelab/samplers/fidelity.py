@@ -7,6 +7,13 @@ trials have a finite value of the metric; return every such trial with its value
 that exact step. Pruned trials thereby teach the model through their partial curves,
 instead of being ignored (or worse, ranked by values from different steps).
 
+A lower step can do the same job with more trials: when the trials that reached both rank
+alike at it and at the top step (rho**2 >= `explained_at_least`, rho = sin(pi * tau / 2)
+for Kendall's tau, over at least MIN_PAIRS trials; see tunelab/_stats.py), the lowest
+such step with more trials is used instead. With late bloomers the early steps rank
+differently and the top step stays; when early values already rank like final ones, the
+model learns from every trial that got that far, not only from the few that finished.
+
 A COMPLETE trial whose curve ended before that step (its own early stopping) counts
 with its last reported value: its curve is over. A PRUNED one counts only at steps
 it reported. With too few points at every step, the result falls back to the
@@ -21,10 +28,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tunelab._stats import explained, kendall_tau
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
 
 MIN_POINTS_FLOOR = 5
+MIN_PAIRS = 6  # trials with values at both steps before their agreement is trusted
+EXPLAINED_AT_LEAST = 0.9
 
 
 @dataclass(frozen=True)
@@ -59,13 +69,19 @@ def fidelity_observations(
     metric: str,
     direction: Direction | str,
     min_points: int | None = None,
+    explained_at_least: float | None = EXPLAINED_AT_LEAST,
 ) -> FidelityObservations:
     """The observations to fit on: see the module docstring. `min_points` defaults to
-    `default_min_points(history)`."""
+    `default_min_points(history)`; `explained_at_least=None` keeps the top step always."""
     direction = Direction.parse(direction)
     need = default_min_points(history) if min_points is None else int(min_points)
     if need < 1:
         raise ValueError(f"min_points must be >= 1, but got min_points={min_points!r}")
+    if explained_at_least is not None and not 0 < explained_at_least <= 1:
+        raise ValueError(
+            "explained_at_least must be in (0, 1] or None, but got "
+            f"explained_at_least={explained_at_least!r}"
+        )
     finished = [t for t in history if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     curves = {t.trial_id: _curve(t, metric) for t in finished}
     steps = sorted({s for c in curves.values() for s in c}, reverse=True)
@@ -78,7 +94,10 @@ def fidelity_observations(
                 chosen.append(t)
                 values.append(value)
         if len(chosen) >= need:
-            return FidelityObservations(step, tuple(chosen), tuple(values), direction)
+            top = FidelityObservations(step, tuple(chosen), tuple(values), direction)
+            if explained_at_least is None:
+                return top
+            return _lower_if_alike(top, finished, curves, explained_at_least)
     done = [
         t
         for t in finished
@@ -94,3 +113,32 @@ def _value_at(trial: FrozenTrial, curve: dict[int, float], step: int) -> float |
     if trial.state is TrialState.COMPLETE and curve and max(curve) < step:
         return curve[max(curve)]  # its own early stopping ended the curve: carry it forward
     return None
+
+
+def _lower_if_alike(
+    top: FidelityObservations,
+    finished: Sequence[FrozenTrial],
+    curves: dict[int, dict[int, float]],
+    threshold: float,
+) -> FidelityObservations:
+    """The lowest step below top.step that ranks like it (and has more trials), else top."""
+    if top.step is None:
+        return top
+    at_top = {t.trial_id: v for t, v in zip(top.trials, top.values, strict=True)}
+    for step in sorted({s for c in curves.values() for s in c if s < top.step}):
+        pairs = [(c[step], at_top[i]) for i, c in curves.items() if i in at_top and step in c]
+        if len(pairs) < MIN_PAIRS:
+            continue
+        tau = kendall_tau([a for a, _ in pairs], [b for _, b in pairs])
+        if explained(tau) < threshold:
+            continue
+        chosen, values = [], []
+        for t in finished:
+            value = _value_at(t, curves[t.trial_id], step)
+            if value is not None:
+                chosen.append(t)
+                values.append(value)
+        if len(chosen) > len(top.trials):
+            return FidelityObservations(step, tuple(chosen), tuple(values), top.direction)
+        return top
+    return top

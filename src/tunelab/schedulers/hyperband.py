@@ -11,17 +11,37 @@ one round, shifted by `seed`), so every worker process agrees without coordinati
 nothing is added to the user's hyperparameters, and each round of sum(n_b) trials
 holds exactly n_b trials of bracket b. Trials compete only within their bracket. The
 bracket is recorded on each trial as the system attribute "bracket".
+
+adaptive=True (off by default) lets the evidence choose the brackets (in the spirit of
+Hyper-Tune, Li et al., VLDB 2022). A bracket starting at rung r prunes by the value at r,
+which pays only if that value ranks trials as their final value does: with learning-rate
+warmup or "late bloomers", early rungs do not. Once MIN_EVIDENCE trials have reached
+max_resource, each new trial draws its bracket with probability proportional to
+n_b * max(FLOOR, rho_b**2), where rho_b = sin(pi * tau_b / 2) and tau_b is Kendall's tau
+between the values at bracket b's first rung and at max_resource over those trials
+(_trust.py): rho_b**2 is the share of the final value's variation that the rung explains.
+The last bracket, which never prunes, keeps n_b. Every bracket keeps a floor, so one judged
+badly early still gets trials and is re-judged as evidence grows. The evidence for a trial
+is the trials that finished at max_resource no later than it started (stored timestamps),
+and its draw is the golden-ratio sequence at its number: every worker computes the same
+bracket from the stored history, and nothing new is stored. Until there is enough evidence,
+brackets follow the fixed order above.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tunelab.schedulers import _rungs
+from tunelab.schedulers import _rungs, _trust
 from tunelab.schedulers.asha import successive_halving
 from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
+from tunelab.trial import FrozenTrial
+
+GOLDEN = (math.sqrt(5) - 1) / 2  # u_n = frac((n + seed) * GOLDEN) spreads draws evenly
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,7 @@ class HyperbandScheduler(Scheduler):
         max_resource: int = 27,
         reduction_factor: int = 3,
         seed: int = 0,
+        adaptive: bool = False,
         rules: Any = (),
     ) -> None:
         super().__init__(rules)
@@ -79,6 +100,9 @@ class HyperbandScheduler(Scheduler):
         self.max_resource = check_int("max_resource", max_resource, 1)
         self.reduction_factor = check_int("reduction_factor", reduction_factor, 2)
         self.seed = check_int("seed", seed, 0)
+        if not isinstance(adaptive, bool):
+            raise ValueError(f"adaptive must be True or False, but got adaptive={adaptive!r}")
+        self.adaptive = adaptive
         if self.max_resource < self.min_resource:
             raise ValueError(
                 "min_resource <= max_resource must hold, but got "
@@ -86,20 +110,31 @@ class HyperbandScheduler(Scheduler):
             )
         self.brackets = make_brackets(self.min_resource, self.max_resource, self.reduction_factor)
         self._order = round_order([b.n_trials for b in self.brackets])
+        # adaptive mode: brackets this process has settled (by trial number), and the
+        # weights per evidence prefix (its length and last trial id)
+        self._settled: dict[int, int] = {}
+        self._weights: dict[tuple[int, int], list[float]] = {}
 
     def config(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "min_resource": self.min_resource,
             "max_resource": self.max_resource,
             "reduction_factor": self.reduction_factor,
             "seed": self.seed,
         }
+        if self.adaptive:  # left out when off: the stored JSON of a plain study is unchanged
+            out["adaptive"] = True
+        return out
 
     def bracket_of(self, trial_number: int) -> int:
+        """The bracket in the fixed order (adaptive mode: before there is evidence)."""
         return self._order[(trial_number + self.seed) % len(self._order)]
 
     def trial_attrs(self, trial_number: int) -> dict[str, Any]:
-        return {"bracket": self.bracket_of(trial_number)}
+        if not self.adaptive:
+            return {"bracket": self.bracket_of(trial_number)}
+        b = self._settled.get(trial_number)
+        return {} if b is None else {"bracket": b}
 
     def needs_history(self, step: int, previous_step: int | None) -> bool:
         return any(
@@ -107,7 +142,11 @@ class HyperbandScheduler(Scheduler):
         )
 
     def rank_decision(self, request: PruneRequest) -> Verdict:
-        b = self.bracket_of(request.trial.number)
+        if self.adaptive:
+            of = self._adaptive_brackets(request)
+            b = of(request.trial)
+        else:
+            b = self.bracket_of(request.trial.number)
         if not self.brackets[b].rungs:
             return GO_ON
         return successive_halving(
@@ -117,5 +156,57 @@ class HyperbandScheduler(Scheduler):
             self.name,
             {"bracket": b},
             label=f"{self.name} bracket {b}",
-            peer=lambda t: self.bracket_of(t.number) == b,
+            peer=(lambda t: of(t) == b)
+            if self.adaptive
+            else lambda t: self.bracket_of(t.number) == b,
         )
+
+    # -- adaptive bracket selection ----------------------------------------------------------
+    def _adaptive_brackets(self, request: PruneRequest) -> Callable[[FrozenTrial], int]:
+        """trial -> bracket for this decision's history (see the module docstring)."""
+        metric = request.metric
+        evidence = sorted(
+            (
+                t
+                for t in request.history
+                if t.datetime_complete is not None
+                and t.reports
+                and _rungs.resource_of(t.reports[-1].step) >= self.max_resource
+            ),
+            key=lambda t: (t.datetime_complete, t.trial_id),
+        )
+        done_at = [float(t.datetime_complete) for t in evidence]  # type: ignore[arg-type]
+        started = {t.trial_id: t.datetime_start for t in request.history}
+
+        def of(trial: FrozenTrial) -> int:
+            settled = self._settled.get(trial.number)
+            if settled is not None:
+                return settled
+            stored = trial.system_attrs.get("bracket")
+            if isinstance(stored, int) and 0 <= stored < len(self.brackets):
+                self._settled[trial.number] = stored
+                return stored
+            start = trial.datetime_start or started.get(trial.trial_id)
+            if start is None:  # not in this history yet: the fixed order, not settled
+                return self.bracket_of(trial.number)
+            k = bisect.bisect_right(done_at, start)
+            if k < _trust.MIN_EVIDENCE:
+                b = self.bracket_of(trial.number)
+            else:
+                weights = self._weights_for(evidence[:k], metric)
+                u = ((trial.number + self.seed) * GOLDEN) % 1.0
+                b = _trust.pick(weights, u)
+            self._settled[trial.number] = b
+            return b
+
+        return of
+
+    def _weights_for(self, evidence: list[FrozenTrial], metric: str) -> list[float]:
+        key = (len(evidence), evidence[-1].trial_id)
+        weights = self._weights.get(key)
+        if weights is None:
+            starts = [b.min_resource for b in self.brackets]
+            trust = _trust.rung_trust(evidence, metric, starts, self.max_resource)
+            weights = _trust.bracket_weights([b.n_trials for b in self.brackets], trust)
+            self._weights[key] = weights
+        return weights

@@ -35,8 +35,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tunelab.samplers._blas import one_blas_thread
+
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _MAX_FLOOR_DIVISOR = 100
+_LOG_FLOOR = -1000.0
 BANDWIDTH_RULES = ("scott", "neighbour")
 
 
@@ -144,35 +147,46 @@ class ParzenEstimator:
             self.sigma = np.stack(
                 [neighbour_bandwidths(points[:, j], consider_endpoints) for j in range(d)], axis=1
             ).reshape(n, d)
-        # Everything in a kernel's log density that does not depend on the point, summed
-        # over dimensions: log weight, Gaussian normaliser, truncation to [0, 1].
-        const = np.log(self.weights[:n])
-        self._scale: dict[int, np.ndarray] = {}  # 1 / (sqrt(2) sigma) per CONTINUOUS kernel
-        self._cells: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # log_pdf is one matrix product: each dimension turns a point x into a few
+        # features f(x) and each kernel i into coefficients c_i, with f(x) . c_i the
+        # kernel's log density in that dimension up to a per-kernel constant. A Gaussian
+        # -(x - mu)^2 / (2 sigma^2) expands to x^2 * (-a) + x * (2 a mu) - a mu^2; a cell
+        # or category is a one-hot feature picking the kernel's log mass of it.
+        self._width = [2 if dim.kind is DimKind.CONTINUOUS else dim.size for dim in self.dims]
+        offsets = np.cumsum([0, *self._width])
+        self._offsets = offsets
+        coef = np.empty((n, int(offsets[-1])))
+        const = np.full(n, math.log(self.weights[0]) if n else 0.0)
         self._prior = float(np.log(self.weights[n]))
-        with np.errstate(divide="ignore"):
-            for j, dim in enumerate(self.dims):
-                mu, sigma = points[:, j], self.sigma[:, j]
-                if dim.kind is DimKind.CONTINUOUS:
-                    const = const - np.log(sigma) - _LOG_SQRT_2PI - np.log(_unit_mass(mu, sigma))
-                    self._scale[j] = 1.0 / (math.sqrt(2.0) * sigma)
-                    continue
-                self._prior -= math.log(dim.size)
-                if dim.kind is DimKind.CELLS and n:
-                    # Step-grid kernels share few distinct (centre, width) pairs: keep them
-                    # once. With one width per dimension (Scott), the pairs are the cells.
-                    if rule == "scott":
-                        size = dim.size
-                        pair_of = _cell_index(mu, size)
-                        centres = (np.arange(size) + 0.5) / size
-                        widths = np.full(size, sigma[0])
-                    else:
-                        pairs, pair_of = np.unique(mu + 1j * sigma, return_inverse=True)
-                        pair_of = pair_of.reshape(-1)
-                        centres, widths = pairs.real, pairs.imag
-                    self._cells[j] = (centres, widths, pair_of)
-                    const = const - np.log(_unit_mass(centres, widths))[pair_of]
+        cont = [j for j, dim in enumerate(self.dims) if dim.kind is DimKind.CONTINUOUS]
+        if cont and n:
+            mu, sigma = points[:, cont], self.sigma[:, cont]
+            a = 0.5 / np.square(sigma)
+            with np.errstate(divide="ignore"):
+                const -= (
+                    np.log(sigma)
+                    + _LOG_SQRT_2PI
+                    + np.log(_unit_mass(mu, sigma))
+                    + a * np.square(mu)
+                ).sum(axis=1)
+            coef[:, offsets[cont]] = -a
+            coef[:, offsets[cont] + 1] = 2.0 * a * mu
+        for j, dim in enumerate(self.dims):
+            if dim.kind is DimKind.CONTINUOUS:
+                continue
+            self._prior -= math.log(dim.size)
+            block = coef[:, offsets[j] : offsets[j + 1]]
+            if dim.kind is DimKind.CELLS:
+                block[:] = _cell_log_masses(
+                    points[:, j], self.sigma[:, j], dim.size, rule == "scott"
+                )
+            else:
+                log_other = math.log(self.leak / dim.size)
+                log_own = math.log(1.0 - self.leak + self.leak / dim.size)
+                const += log_other
+                block[:] = _one_hot(points[:, j], dim.size) * (log_own - log_other)
         self._const = const
+        self._coefficients = coef
 
     @property
     def n_observations(self) -> int:
@@ -182,28 +196,31 @@ class ParzenEstimator:
         """`size` points drawn from the mixture (the prior component draws uniformly)."""
         from scipy.special import ndtr, ndtri
 
-        n = self.n_observations
+        n, d = self.n_observations, len(self.dims)
         comp = rng.choice(n + 1, size=size, p=self.weights)
         prior = comp == n
         row = np.where(prior, 0, comp)  # any valid row for prior draws; overwritten below
-        out = np.empty((size, len(self.dims)))
-        for j, dim in enumerate(self.dims):
-            u = rng.random(size)
-            if dim.kind is DimKind.CATEGORICAL:
-                uniform = rng.integers(dim.size, size=size).astype(float)
-                own = self.mu[row, j] if n else uniform
-                out[:, j] = np.where((u >= self.leak) & ~prior, own, uniform)
-                continue
+        u = rng.random((size, d))
+        out = np.empty((size, d))
+        kinds = [dim.kind for dim in self.dims]
+        ordered = [j for j, kind in enumerate(kinds) if kind is not DimKind.CATEGORICAL]
+        if ordered:
+            x = u[:, ordered]
             if n:
-                mu, sigma = self.mu[row, j], self.sigma[row, j]
+                mu, sigma = self.mu[row][:, ordered], self.sigma[row][:, ordered]
                 lo, hi = ndtr(-mu / sigma), ndtr((1.0 - mu) / sigma)
-                drawn = mu + sigma * ndtri(lo + u * (hi - lo))
-                x = np.clip(np.where(prior, u, drawn), 0.0, 1.0)
-            else:
-                x = u
-            if dim.kind is DimKind.CELLS:
-                x = (np.minimum(np.floor(x * dim.size), dim.size - 1) + 0.5) / dim.size
-            out[:, j] = x
+                drawn = mu + sigma * ndtri(lo + x * (hi - lo))
+                x = np.clip(np.where(prior[:, None], x, drawn), 0.0, 1.0)
+            out[:, ordered] = x
+        cells = [j for j, kind in enumerate(kinds) if kind is DimKind.CELLS]
+        if cells:
+            k = np.array([self.dims[j].size for j in cells], dtype=float)
+            out[:, cells] = (np.minimum(np.floor(out[:, cells] * k), k - 1) + 0.5) / k
+        for j, kind in enumerate(kinds):
+            if kind is DimKind.CATEGORICAL:
+                uniform = rng.integers(self.dims[j].size, size=size).astype(float)
+                own = self.mu[row, j] if n else uniform
+                out[:, j] = np.where((u[:, j] >= self.leak) & ~prior, own, uniform)
         return out
 
     def log_pdf(self, x: np.ndarray) -> np.ndarray:
@@ -212,23 +229,20 @@ class ParzenEstimator:
         m, n = len(x), self.n_observations
         if n == 0:
             return np.full(m, self._prior)
-        acc = np.empty((m, n))  # log of each weighted kernel at each point
-        acc[:] = self._const
-        buf = np.empty((m, n))
+        features = np.zeros((m, self._coefficients.shape[1]))
         for j, dim in enumerate(self.dims):
-            xj, mu = x[:, j], self.mu[:, j]
+            xj, at = x[:, j], int(self._offsets[j])
             if dim.kind is DimKind.CONTINUOUS:
-                np.subtract(xj[:, None], mu[None, :], out=buf)
-                buf *= self._scale[j]
-                np.square(buf, out=buf)
-                acc -= buf
-            elif dim.kind is DimKind.CELLS:
-                acc += self._cell_log_mass(xj, j, dim.size)
+                features[:, at] = np.square(xj)
+                features[:, at + 1] = xj
             else:
-                log_other = math.log(self.leak / dim.size)
-                log_own = math.log(1.0 - self.leak + self.leak / dim.size)
-                acc += log_other
-                np.add(acc, log_own - log_other, out=acc, where=xj[:, None] == mu[None, :])
+                index = (
+                    _cell_index(xj, dim.size) if dim.kind is DimKind.CELLS else xj.astype(np.intp)
+                )
+                features[np.arange(m), at + index] = 1.0
+        with one_blas_thread():
+            acc = features @ self._coefficients.T  # (m, n) log kernels
+        acc += self._const
         # log-sum-exp over the kernels and the prior. Terms 80 nats below the largest add
         # less than 1e-34 each; clipping them keeps exp off its slow underflow path, and
         # float32 is ample for a sum of terms in (0, 1].
@@ -239,17 +253,36 @@ class ParzenEstimator:
         total += np.exp(self._prior - top)
         return top + np.log(total)
 
-    def _cell_log_mass(self, xj: np.ndarray, j: int, k: int) -> np.ndarray:
-        """(m, n) log mass of each point's cell under each (untruncated) kernel, computed
-        once per distinct (cell, kernel) pair."""
-        cell_of = _cell_index(xj, k)
-        cells = (np.arange(k) + 0.5) / k
-        centres, widths, pair_of = self._cells[j]
-        half = 0.5 / k
-        with np.errstate(divide="ignore"):
-            table = np.log(
+
+def _one_hot(index: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the k x k identity picked by integer-valued `index`."""
+    out = np.zeros((len(index), k))
+    out[np.arange(len(index)), np.asarray(index, dtype=np.intp)] = 1.0
+    return out
+
+
+def _cell_log_masses(mu: np.ndarray, sigma: np.ndarray, k: int, shared: bool) -> np.ndarray:
+    """(n, k) log mass of each of k cells under each kernel truncated to [0, 1], floored at
+    _LOG_FLOOR (a mass below exp(-1000) is nothing, and a finite floor keeps the one-hot
+    product free of 0 * -inf). Kernels share few distinct (centre, width) pairs, computed
+    once each: with one width for all kernels (`shared`), the pairs are the cells."""
+    if shared:
+        pair_of = _cell_index(mu, k)
+        centres = (np.arange(k) + 0.5) / k
+        widths = np.full(k, sigma[0] if len(sigma) else 1.0)
+    else:
+        pairs, pair_of = np.unique(mu + 1j * sigma, return_inverse=True)
+        pair_of = pair_of.reshape(-1)
+        centres, widths = pairs.real, pairs.imag
+    cells = (np.arange(k) + 0.5) / k
+    half = 0.5 / k
+    with np.errstate(divide="ignore"):
+        table = (
+            np.log(
                 _interval_mass(
-                    (cells - half)[:, None], (cells + half)[:, None], centres[None], widths[None]
+                    (cells - half)[None], (cells + half)[None], centres[:, None], widths[:, None]
                 )
             )
-        return table[cell_of][:, pair_of]
+            - np.log(_unit_mass(centres, widths))[:, None]
+        )
+    return np.maximum(table, _LOG_FLOOR)[pair_of]

@@ -26,7 +26,7 @@ another worker agrees.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -100,7 +100,36 @@ def _current_trial_id(history: Sequence[FrozenTrial], number: int) -> int | None
     return None
 
 
-def _model_history(request: SampleRequest) -> Sequence[FrozenTrial]:
+def _stopped_by_scheduler(t: FrozenTrial) -> bool:
+    return t.state is TrialState.PRUNED and "pruned_by" in t.system_attrs
+
+
+class _PrunedScan:
+    """Whether any trial of the history was stopped by a scheduler, without walking a
+    thousand records at every suggestion: finished records never change, so the scan
+    resumes after the longest finished prefix it has already read."""
+
+    def __init__(self) -> None:
+        self._first: int | None = None  # trial id of history[0]: the study scanned
+        self._upto = 0  # history[:upto] is finished and was read
+        self._found = False
+
+    def __call__(self, history: Sequence[FrozenTrial]) -> bool:
+        if not history:
+            return False
+        if history[0].trial_id != self._first or self._upto > len(history):
+            self._first, self._upto, self._found = history[0].trial_id, 0, False
+        i = self._upto
+        while not self._found and i < len(history) and history[i].state.is_finished:
+            self._found = _stopped_by_scheduler(history[i])
+            i += 1
+        self._upto = i
+        return self._found or any(_stopped_by_scheduler(t) for t in history[i:])
+
+
+def _model_history(
+    request: SampleRequest, pruned: Callable[[Sequence[FrozenTrial]], bool]
+) -> Sequence[FrozenTrial]:
     """The trials the model learns from. Once a scheduler has stopped trials early, values
     at different steps are not comparable, so (as BOHB does) the model is fitted on the
     highest step that enough finished trials reached, each with its value at that step
@@ -109,9 +138,7 @@ def _model_history(request: SampleRequest) -> Sequence[FrozenTrial]:
     trials, or with too few reports, the history is used as it is: complete trials by
     their values, pruned ones ranked after them (split.py)."""
     history = request.history
-    if request.metric is None or not any(
-        t.state is TrialState.PRUNED and "pruned_by" in t.system_attrs for t in history
-    ):
+    if request.metric is None or not pruned(history):
         return history
     seen = fidelity_observations(history, request.metric, request.direction)
     if seen.step is None:
@@ -178,6 +205,7 @@ class TPESampler(Sampler):
         self._encoder = Encoder()
         self._plans: dict[int, _Plan] = {}
         self._table = HistoryTable()
+        self._pruned = _PrunedScan()
         self._memo: tuple[SearchSpace, Sequence[FrozenTrial], tuple[Any, ...], _Observed] | None = None
 
     # -- configuration -----------------------------------------------------------------------
@@ -252,7 +280,7 @@ class TPESampler(Sampler):
         ):
             return memo[3]
         self._encoder.use_space(request.space)
-        self._table.update(_model_history(request), self._encoder, request.space)
+        self._table.update(_model_history(request, self._pruned), self._encoder, request.space)
         ranked = self._table.rank(
             request.direction, self.gamma, request.trial_number, self.constant_liar
         )

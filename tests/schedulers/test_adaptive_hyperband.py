@@ -1,0 +1,246 @@
+"""Adaptive Hyperband: brackets follow how well each starting rung predicts the final ranking."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import tunelab
+from tunelab._stats import explained, kendall_tau
+from tunelab.errors import TrialPruned
+from tunelab.schedulers import HyperbandScheduler, make_scheduler
+from tunelab.schedulers._trust import FLOOR, MIN_EVIDENCE, bracket_weights, pick
+from tunelab.testing.scheduler_conformance import SchedulerConformance, curve_trial, request
+from tunelab.trial import FrozenTrial
+from tunelab.types import TrialState
+
+R = 9  # brackets for (1, 9, 3): b0 rungs [1, 3], n=9; b1 rungs [3], n=5; b2 no rungs, n=3
+
+
+class TestAdaptiveHyperbandConformance(SchedulerConformance):
+    def make_scheduler(self) -> HyperbandScheduler:
+        return HyperbandScheduler(min_resource=1, max_resource=9, seed=2, adaptive=True)
+
+
+def finished(number: int, values: list[float], start: float, done: float) -> FrozenTrial:
+    t = curve_trial(number, values)
+    return replace(t, datetime_start=start, datetime_complete=done)
+
+
+def running(number: int, start: float, values: tuple[float, ...] = (0.5,)) -> FrozenTrial:
+    t = curve_trial(number, list(values), state=TrialState.RUNNING)
+    return replace(t, value=None, datetime_start=start)
+
+
+def evidence(late_bloomers: bool, n: int = 12) -> list[FrozenTrial]:
+    """n trials that ran all 9 steps (loss, lower is better). Late bloomers: the order after
+    one step is the reverse of the final order; otherwise the two agree."""
+    out = []
+    for i in range(n):
+        final = 0.1 + 0.05 * i
+        first = 2.0 - 0.1 * i if late_bloomers else 1.0 + 0.1 * i
+        curve = [first + (final - first) * s / 8 for s in range(9)]
+        out.append(finished(i, curve, start=float(i), done=float(i) + 0.5))
+    return out
+
+
+def brackets_of_new_trials(hb: HyperbandScheduler, history: list[FrozenTrial]) -> Counter[int]:
+    """Brackets of 300 trials that start after the history, read as the study reads them."""
+    news = [running(n, start=1000.0 + n) for n in range(100, 400)]
+    counts: Counter[int] = Counter()
+    for t in news:
+        hb.decide(request(t, [*history, *news]))
+        counts[hb.trial_attrs(t.number)["bracket"]] += 1
+    return counts
+
+
+def test_kendall_tau_counts_pairs_and_skips_ties() -> None:
+    assert kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0
+    assert kendall_tau([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
+    assert kendall_tau([1, 2, 3], [1, 3, 2]) == pytest.approx(1 / 3)
+    assert kendall_tau([1, 1, 2], [5, 6, 7]) == 1.0  # the tied pair is left out
+    assert kendall_tau([1, 1], [2, 3]) is None
+    with pytest.raises(ValueError, match="same length"):
+        kendall_tau([1, 2], [1])
+
+
+def test_weights_keep_a_floor_and_the_last_bracket_its_count() -> None:
+    assert explained(1.0) == pytest.approx(1.0) and explained(-0.4) == 0.0
+    assert explained(None) == 0.0 and explained(0.5) == pytest.approx(0.5)
+    assert bracket_weights([9, 5, 3], [-1.0, 1.0, None]) == pytest.approx([9 * FLOOR, 5.0, 3.0])
+    assert [pick([1, 1, 2], u) for u in (0.0, 0.24, 0.26, 0.49, 0.51, 0.99)] == [0, 0, 1, 1, 2, 2]
+    with pytest.raises(ValueError, match="one trust per bracket"):
+        bracket_weights([9, 5], [1.0])
+
+
+def test_without_enough_evidence_brackets_follow_the_fixed_order() -> None:
+    fixed = HyperbandScheduler(max_resource=R, seed=1)
+    adaptive = HyperbandScheduler(max_resource=R, seed=1, adaptive=True)
+    few = evidence(late_bloomers=True, n=MIN_EVIDENCE - 1)
+    for n in range(40, 60):
+        t = running(n, start=500.0 + n)
+        adaptive.decide(request(t, [*few, t]))
+        assert adaptive.trial_attrs(n) == fixed.trial_attrs(n)
+
+
+def test_late_bloomer_evidence_moves_trials_out_of_the_early_brackets() -> None:
+    plain = HyperbandScheduler(max_resource=R)
+    counts = brackets_of_new_trials(
+        HyperbandScheduler(max_resource=R, adaptive=True), evidence(late_bloomers=True)
+    )
+    # plain Hyperband sends 9 of every 17 trials to bracket 0; here rungs 1 and 3 rank in
+    # reverse, so brackets 0 and 1 keep only their floor: 0.9 and 0.5 of weight 4.4
+    assert Counter(plain.bracket_of(n) for n in range(100, 400))[0] > 150
+    assert counts[0] < 0.25 * 300 and counts[2] > 0.55 * 300
+    assert sum(counts.values()) == 300
+
+
+def test_evidence_that_agrees_keeps_hyperband_proportions() -> None:
+    counts = brackets_of_new_trials(
+        HyperbandScheduler(max_resource=R, adaptive=True), evidence(late_bloomers=False)
+    )
+    for b, n_b in enumerate((9, 5, 3)):
+        assert counts[b] == pytest.approx(300 * n_b / 17, abs=6)
+
+
+def test_workers_agree_and_later_evidence_does_not_move_a_started_trial() -> None:
+    history = evidence(late_bloomers=True)
+    news = [running(n, start=100.0 + n) for n in range(20, 80)]
+    one = HyperbandScheduler(max_resource=R, seed=3, adaptive=True)
+    for t in news:
+        one.decide(request(t, [*history, *news]))
+    # another worker reads the history later, when more trials finished at max_resource:
+    # they finished after these trials started, so they do not change their brackets
+    later = [finished(n, [0.1] * 9, start=0.5, done=1000.0 + n) for n in range(200, 220)]
+    two = HyperbandScheduler(max_resource=R, seed=3, adaptive=True)
+    for t in news:
+        two.decide(request(t, [*history, *later, *news]))
+    assert [one.trial_attrs(t.number) for t in news] == [two.trial_attrs(t.number) for t in news]
+
+
+def test_a_stored_bracket_wins_over_recomputing() -> None:
+    history = evidence(late_bloomers=True)
+    hb = HyperbandScheduler(max_resource=R, adaptive=True)
+    me = running(51, start=100.0)
+    of = hb._adaptive_brackets(request(me, [*history, me]))
+    for b in range(3):
+        peer = replace(running(60 + b, start=100.0), system_attrs={"bracket": b})
+        assert of(peer) == b
+
+
+def test_adaptive_is_stored_only_when_on_and_validated() -> None:
+    assert "adaptive" not in HyperbandScheduler().to_json()
+    on = HyperbandScheduler(max_resource=9, adaptive=True)
+    again = make_scheduler(on.to_json())
+    assert isinstance(again, HyperbandScheduler) and again.adaptive
+    assert again.to_json() == on.to_json()
+    with pytest.raises(ValueError, match="adaptive must be True or False"):
+        HyperbandScheduler(adaptive="yes")  # type: ignore[arg-type]
+
+
+def late_bloomer(trial: tunelab.Trial) -> float:
+    """Higher x: slower start, better end (loss)."""
+    x = trial.hp.Float("x", 0.0, 1.0)
+    loss = 1.0
+    for step in range(R):
+        t = (step + 1) / R
+        loss = (1 - x) * 0.5 + x * 0.1 + (0.2 + 0.8 * x) * (1 - t) ** 2 + 0.3 * (1 - x) * t
+        trial.report(step, loss=loss)
+        if trial.should_prune():
+            raise TrialPruned("stopped")
+    return loss
+
+
+def test_in_a_study_late_bloomers_shift_brackets_and_every_trial_records_one() -> None:
+    counts = {}
+    for adaptive in (False, True):
+        study = tunelab.create_study(
+            storage=":memory:",
+            metric="loss",
+            direction="minimize",
+            sampler="random",
+            seed=0,
+            scheduler=HyperbandScheduler(max_resource=R, adaptive=adaptive),
+        )
+        study.optimize(late_bloomer, n_trials=120)
+        trials = study.trials
+        assert all(isinstance(t.system_attrs.get("bracket"), int) for t in trials)
+        counts[adaptive] = Counter(t.system_attrs["bracket"] for t in trials[60:])
+        study.close()
+    assert counts[True][0] < 0.6 * counts[False][0]
+    assert counts[True][2] > counts[False][2]
+    assert math.isfinite(sum(counts[True].values()))
+
+
+WORKER = """
+import json, sys, time
+import tunelab
+from tunelab.errors import TrialPruned
+
+cfg = json.loads(sys.argv[1])
+study = tunelab.load_study("s", storage=cfg["url"])  # the stored scheduler, as any worker
+assert study.scheduler.adaptive, study.scheduler
+
+
+def objective(trial):
+    x = trial.hp.Float("x", 0.0, 1.0)
+    loss = 1.0
+    for step in range(9):
+        time.sleep(0.002)
+        t = (step + 1) / 9
+        loss = (1 - x) * 0.5 + x * 0.1 + (0.2 + 0.8 * x) * (1 - t) ** 2 + 0.3 * (1 - x) * t
+        trial.report(step, loss=loss)
+        if trial.should_prune():
+            raise TrialPruned("stopped")
+    return loss
+
+
+study.optimize(objective, n_trials=cfg["n_trials"])
+print("done", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_two_worker_processes_store_the_brackets_a_fresh_reader_computes(tmp_path: Path) -> None:
+    url = str(tmp_path / "s.db")
+    tunelab.create_study(
+        "s",
+        storage=url,
+        metric="loss",
+        direction="minimize",
+        sampler="random",
+        seed=5,
+        scheduler=HyperbandScheduler(max_resource=R, adaptive=True),
+    ).close()
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), json.dumps({"url": url, "n_trials": 80})],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        for _ in range(2)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0 and "done" in out, err
+    study = tunelab.load_study("s", storage=url)
+    trials = study.trials
+    assert len(trials) == 80 and len({t.worker for t in trials}) == 2
+    fresh = HyperbandScheduler(max_resource=R, adaptive=True)
+    bare = [replace(t, system_attrs={}) for t in trials]
+    of = fresh._adaptive_brackets(request(bare[0], bare))
+    stored = [t.system_attrs["bracket"] for t in trials]
+    assert [of(t) for t in bare] == stored  # every worker and a later reader agree
+    # once trials reached max_resource, the late bloomers moved trials out of bracket 0
+    assert any(b != fresh.bracket_of(t.number) for t, b in zip(trials, stored, strict=True))
