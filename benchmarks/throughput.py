@@ -3,6 +3,7 @@ the same databases in the same run, and per-trial overhead beside Ray Tune.
 
 Run:  bash benchmarks/setup_env.sh && .venv-bench/bin/pip install 'ray[tune]' 'psycopg[binary]'
       .venv-bench/bin/python benchmarks/throughput.py [--trials 400] [--workers 1 2 4 8]
+          [--databases sqlite postgresql] [--repeat 3] [--no-ray]
 
 Why this shape:
 - The objective is trivial (one float), so trials per second measure the framework and the
@@ -154,6 +155,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=400)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
+    )
     parser.add_argument("--no-ray", action="store_true")
     args = parser.parse_args()
     import ray
@@ -166,7 +170,11 @@ def main() -> None:
     print(f"# {load_average()} at start; {args.trials} trials per run, median of {args.repeat}")
     root = Path(tempfile.mkdtemp(prefix="tunelab-throughput-"))
     rows = []
-    for db, fresh in (("SQLite", lambda: new_sqlite(root)), ("PostgreSQL", new_postgres)):
+    databases = {
+        "sqlite": ("SQLite", lambda: new_sqlite(root)),
+        "postgresql": ("PostgreSQL", new_postgres),
+    }
+    for db, fresh in (databases[name] for name in args.databases):
         for k in args.workers:
             ours: list[float] = []
             theirs: list[float] = []

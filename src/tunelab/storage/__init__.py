@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tunelab.storage.base import BaseStorage, LockedView, StudyRecord, StudySummary, TrialCounts
+from tunelab.storage.base import (
+    BaseStorage,
+    LockedView,
+    Outcome,
+    StudyRecord,
+    StudySummary,
+    TrialCounts,
+)
 from tunelab.storage.memory import InMemoryStorage
 
 MEMORY_URLS = (":memory:", "memory", "memory://")
@@ -24,6 +31,7 @@ __all__ = [
     "BaseStorage",
     "InMemoryStorage",
     "LockedView",
+    "Outcome",
     "StudyRecord",
     "StudySummary",
     "TrialCounts",

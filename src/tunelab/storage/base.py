@@ -8,6 +8,7 @@ stored is JSON. Every backend passes `tunelab.testing.storage_conformance`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,32 @@ class StudySummary:
     record: StudyRecord
     counts: TrialCounts
     best_value: float | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a trial ended: what `finish_trial` stores for it."""
+
+    trial_id: int
+    state: TrialState
+    value: float | None = None
+    metrics: Mapping[str, Any] | None = None
+    params: Mapping[str, Any] | None = None
+    reason: str | None = None
+    system_attrs: Mapping[str, Any] | None = None
+
+    def fields(
+        self,
+    ) -> tuple[
+        TrialState,
+        float | None,
+        Mapping[str, Any] | None,
+        Mapping[str, Any] | None,
+        str | None,
+        Mapping[str, Any] | None,
+    ]:
+        """The arguments of `finish_trial` after `trial_id`, in order."""
+        return (self.state, self.value, self.metrics, self.params, self.reason, self.system_attrs)
 
 
 class LockedView(ABC):
@@ -179,6 +206,43 @@ class BaseStorage(ABC):
 
     @abstractmethod
     def get_trial(self, trial_id: int) -> FrozenTrial: ...
+
+    # -- the per-trial path: one call to start, one to finish ------------------------------
+    def start_trial(
+        self, study_id: int, worker: str, budget: int | None = None
+    ) -> FrozenTrial | None:
+        """The next trial `worker` runs: the oldest WAITING trial, claimed, else a new
+        RUNNING one; None when `budget` trials count toward the study already. Databases
+        override this to do it in one transaction: it runs once per trial."""
+        claimed = self.claim_waiting_trial(study_id, worker, budget)
+        if claimed is not None:
+            return claimed
+        return self.create_trial(study_id, TrialState.RUNNING, worker, budget=budget)
+
+    def finish_and_get_trial(
+        self, outcome: Outcome, with_reports: bool = True
+    ) -> FrozenTrial | None:
+        """`finish_trial` with `outcome`, and the finished record as stored (with its
+        reports only if `with_reports`); None, with nothing changed, when the trial was no
+        longer RUNNING. Databases override this to read the record in the same statement."""
+        if not self.finish_trial(outcome.trial_id, *outcome.fields()):
+            return None
+        trial = self.get_trial(outcome.trial_id)
+        return trial if with_reports else dataclasses.replace(trial, reports=())
+
+    def finish_and_start_trial(
+        self,
+        outcome: Outcome,
+        study_id: int,
+        worker: str,
+        budget: int | None = None,
+        with_reports: bool = True,
+    ) -> tuple[FrozenTrial | None, FrozenTrial | None]:
+        """`finish_and_get_trial`, then `start_trial`: a worker's step from one trial to the
+        next. Databases do both in one transaction, so one commit (one disk flush) serves
+        two trials' writes; the finish counts toward `budget` before the start is judged."""
+        finished = self.finish_and_get_trial(outcome, with_reports)
+        return finished, self.start_trial(study_id, worker, budget)
 
     @abstractmethod
     def get_trials(

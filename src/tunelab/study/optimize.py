@@ -6,6 +6,7 @@ that share the study through storage, exactly as remote workers would.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -76,25 +77,49 @@ def run_trials(
 ) -> int:
     """Run trials in this process until the budget, the deadline or the grid ends, or a
     stop is asked; with `plan.trials_per_process` / `max_rss_mb`, until this process has
-    run that many trials or grown that large (`process_spent` tells which)."""
+    run that many trials or grown that large (`process_spent` tells which).
+
+    Finishing a trial and starting the next are one storage transaction when the loop
+    goes on (`Study._finish_and_ask`), so the next trial exists (RUNNING) before the
+    callbacks of the last one run."""
     set_torch_threads(plan.n_jobs)
     done = 0
     failures_in_row = 0
     study.fail_lost_trials()
     next_stop_check = 0.0
+
+    def may_start(ran: int) -> bool:
+        """Whether this process may start another trial, having run `ran`."""
+        nonlocal next_stop_check
+        if not plan.time_left():
+            return False
+        if time.monotonic() >= next_stop_check:  # a read per second, not per trial
+            if stop_requested(study, plan.started_at):
+                return False
+            next_stop_check = time.monotonic() + STOP_CHECK_S
+        return not process_spent(plan, ran)
+
+    def goes_on(raised: bool) -> bool:
+        """Whether the loop goes on after the trial running now ends (`raised`: with an
+        exception that `catch` allows)."""
+        limit = plan.max_consecutive_failures
+        if raised and limit and failures_in_row + 1 >= limit:
+            return False
+        return may_start(done + 1)
+
+    trial: Trial | None = None  # started with the last finish, or by ask()
     try:
-        while plan.time_left():
-            if time.monotonic() >= next_stop_check:  # a read per second, not per trial
-                if stop_requested(study, plan.started_at):
+        while True:
+            if trial is None:
+                if not may_start(done):
                     break
-                next_stop_check = time.monotonic() + STOP_CHECK_S
-            if process_spent(plan, done):
-                break
-            try:
-                trial = study.ask(budget=plan.total)
-            except (StopIteration, GridExhausted):
-                break
-            frozen = _run_one(study, trial, objective, plan.catch)
+                try:
+                    trial = study.ask(budget=plan.total)
+                except (StopIteration, GridExhausted):
+                    break
+            frozen, trial, chained = _run_one(
+                study, trial, objective, plan.catch, goes_on, plan.total
+            )
             done += 1
             if frozen.system_attrs.get("raised"):
                 failures_in_row += 1
@@ -108,8 +133,18 @@ def run_trials(
                 failures_in_row = 0
             for callback in callbacks:
                 callback(study, frozen)
+            if chained and trial is None:
+                break  # the budget is used: the chained start said so
     except KeyboardInterrupt:
         study.interrupt_running()  # wherever the signal landed: in the objective, ask or tell
+        raise
+    except BaseException:
+        if trial is not None and not trial.finished:  # started with the last finish, not run
+            with contextlib.suppress(Exception):
+                study._finish(
+                    trial, None, TrialState.FAIL, "not run: its worker stopped on an error",
+                    {"interrupted": True},
+                )  # fmt: skip
         raise
     finally:
         study.close()
@@ -127,27 +162,54 @@ def process_spent(plan: RunPlan, done: int) -> bool:
 
 
 def _run_one(
-    study: Any, trial: Trial, objective: Objective, catch: tuple[type[BaseException], ...]
-) -> FrozenTrial:
+    study: Any,
+    trial: Trial,
+    objective: Objective,
+    catch: tuple[type[BaseException], ...],
+    goes_on: Callable[[bool], bool],
+    budget: int | None,
+) -> tuple[FrozenTrial, Trial | None, bool]:
+    """Run the objective and finish the trial: (its record, the next trial when it was
+    started in the same transaction, whether that was tried). `goes_on(raised)` tells
+    whether the loop continues after this trial."""
     seed_everything(trial.seed)
+
+    def finish(
+        state: TrialState | None, reason: str | None, attrs: dict[str, Any], raised: bool = False
+    ) -> tuple[FrozenTrial, Trial | None, bool]:
+        if not goes_on(raised):
+            return study._finish(trial, result, state, reason, attrs), None, False
+        frozen, nxt = study._finish_and_ask(trial, result, state, reason, attrs, budget)
+        return frozen, nxt, not study.sampler.needs_lock
+
+    result: Any = None
     try:
         result = objective(trial)
     except TrialPruned as e:
-        return study._finish(trial, None, TrialState.PRUNED, str(e) or "pruned", {})
+        return finish(TrialState.PRUNED, str(e) or "pruned", {})
     except GridExhausted as e:
-        return study._finish(trial, None, TrialState.FAIL, str(e), {"interrupted": True})
+        frozen = study._finish(trial, None, TrialState.FAIL, str(e), {"interrupted": True})
+        return frozen, None, False
     except Exception as e:
-        frozen = study._finish(trial, None, TrialState.FAIL, describe_error(e), {"raised": True})
+        stops = isinstance(e, TunelabError) or not isinstance(e, catch)
+        if stops:  # recorded, then raised (unless the trial was declared lost meanwhile)
+            frozen = study._finish(
+                trial, None, TrialState.FAIL, describe_error(e), {"raised": True}
+            )
+        else:
+            frozen, nxt, chained = finish(
+                TrialState.FAIL, describe_error(e), {"raised": True}, raised=True
+            )
         if isinstance(e, TrialError) and _declared_lost(frozen):
             # Another worker judged this one dead (it was paused or starved past the
             # heartbeat grace) and its writes are refused now: drop the trial, go on.
             log.warning("trial %d was declared lost while it ran; going on", frozen.number)
-            return frozen
-        if isinstance(e, TunelabError) or not isinstance(e, catch):
+            return frozen, None, False
+        if stops:
             raise  # a bad space or broken storage fails every trial alike: stop
         log.warning("trial %d failed: %s", frozen.number, frozen.reason)
-        return frozen
-    return study.tell(trial, result)
+        return frozen, nxt, chained
+    return finish(None, None, {})
 
 
 def _declared_lost(frozen: FrozenTrial) -> bool:
@@ -193,8 +255,7 @@ def run_workers(
     on_tick: Callable[[], None] | None = None,
 ) -> None:
     """Start `plan.n_jobs` processes that each run `run_trials`, and wait for them."""
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    ctx: Any = mp.get_context(method)
+    ctx: Any = mp.get_context(start_method())
     errors = ctx.Queue()
     procs = [
         ctx.Process(
@@ -230,6 +291,11 @@ def run_workers(
     bad = [p.exitcode for p in procs if p.exitcode not in (0, None)]
     if bad:
         raise TunelabError(f"a worker process exited with code {bad[0]}; see its output above")
+
+
+def start_method() -> str:
+    """How worker processes start: forked where the platform can, else spawned."""
+    return "fork" if "fork" in mp.get_all_start_methods() else "spawn"
 
 
 def _join_all(procs: Sequence[Any], timeout: float) -> None:

@@ -20,7 +20,7 @@ from tunelab.samplers import Admission, Sampler, SampleRequest, Wait
 from tunelab.schedulers import PruneRequest, Scheduler, Verdict
 from tunelab.space import Condition, Fixed, Param, SearchSpace
 from tunelab.space.search_space import Entry
-from tunelab.storage import BaseStorage, InMemoryStorage, StudyRecord
+from tunelab.storage import BaseStorage, InMemoryStorage, Outcome, StudyRecord
 from tunelab.study.heartbeat import LOST_REASON, Heartbeat, is_lost, retry_lost, worker_id
 from tunelab.trial import FrozenTrial, Report, Trial, best_trial, sorted_by_value
 from tunelab.types import Direction, TrialState
@@ -163,29 +163,30 @@ class Study:
         self.fail_lost_trials(force=False)
         delay = WAIT_POLL_S
         while True:
+            if not self.sampler.needs_lock:  # claim a queued trial or create one, at once
+                frozen = self._storage.start_trial(self.study_id, self._worker, budget)
+                break
             frozen = self._storage.claim_waiting_trial(self.study_id, self._worker, budget)
             if frozen is not None:
-                fixed = dict(frozen.system_attrs.get("fixed_params", {}))
                 break
-            fixed = {}
-            if self.sampler.needs_lock:
-                frozen, admission = self._storage.locked(
-                    self.study_id, lambda v: self._admit(v, budget)
-                )
-                if admission is Admission.EXHAUSTED:
-                    raise GridExhausted(f"study {self.name!r}: every grid cell has been tried")
-                if admission is Admission.WAIT:
-                    time.sleep(delay)
-                    delay = min(delay * 2, WAIT_POLL_MAX_S)
-                    self.fail_lost_trials(force=True)
-                    continue
-            else:
-                frozen = self._storage.create_trial(
-                    self.study_id, TrialState.RUNNING, self._worker, budget=budget
-                )
-            if frozen is None:
-                raise StopIteration(f"study {self.name!r} has used its budget of {budget} trials")
+            frozen, admission = self._storage.locked(
+                self.study_id, lambda v: self._admit(v, budget)
+            )
+            if admission is Admission.EXHAUSTED:
+                raise GridExhausted(f"study {self.name!r}: every grid cell has been tried")
+            if admission is Admission.WAIT:
+                time.sleep(delay)
+                delay = min(delay * 2, WAIT_POLL_MAX_S)
+                self.fail_lost_trials(force=True)
+                continue
             break
+        if frozen is None:
+            raise StopIteration(f"study {self.name!r} has used its budget of {budget} trials")
+        return self._handle(frozen)
+
+    def _handle(self, frozen: FrozenTrial) -> Trial:
+        """The handle of a trial this process has just started, registered as running."""
+        fixed = dict(frozen.system_attrs.get("fixed_params", {}))
         seed = zlib.crc32(f"{self.name}:{frozen.number}".encode()) & 0x7FFFFFFF
         trial = Trial(self, frozen.trial_id, frozen.number, fixed, self.metric, seed)
         with self._lock:
@@ -234,6 +235,41 @@ class Study:
         reason: str | None,
         attrs: Mapping[str, Any],
     ) -> FrozenTrial:
+        handle, outcome = self._outcome(trial, values, state, reason, attrs)
+        stored = self._storage.finish_and_get_trial(outcome, handle.last_step is not None)
+        return self._finished(handle, stored)
+
+    def _finish_and_ask(
+        self,
+        trial: Trial,
+        values: Any,
+        state: TrialState | None,
+        reason: str | None,
+        attrs: Mapping[str, Any],
+        budget: int | None,
+    ) -> tuple[FrozenTrial, Trial | None]:
+        """`_finish`, then `ask(budget)` in the same storage transaction: one commit for
+        the step from one trial to the next. The next trial is None when the budget is
+        used. Samplers that decide under the study lock (grid) take the two steps apart."""
+        if self.sampler.needs_lock:
+            return self._finish(trial, values, state, reason, attrs), None
+        handle, outcome = self._outcome(trial, values, state, reason, attrs)
+        self.fail_lost_trials(force=False)  # as ask() does
+        stored, started = self._storage.finish_and_start_trial(
+            outcome, self.study_id, self._worker, budget, handle.last_step is not None
+        )
+        frozen = self._finished(handle, stored)
+        return frozen, self._handle(started) if started is not None else None
+
+    def _outcome(
+        self,
+        trial: Trial | int,
+        values: Any,
+        state: TrialState | None,
+        reason: str | None,
+        attrs: Mapping[str, Any],
+    ) -> tuple[Trial, Outcome]:
+        """What finishing the trial stores: the judged result, params, scheduler attrs."""
         handle = trial if isinstance(trial, Trial) else self._running.get(int(trial))
         if handle is None:
             raise TrialError(f"trial {trial!r} was not started by this study object")
@@ -255,7 +291,7 @@ class Study:
                 reason = verdict.reason or reason  # the scheduler's why, over fit's "stopped"
                 attrs = {**attrs, **verdict.attrs}
         handle.finished = True
-        stored = self._storage.finish_trial(
+        outcome = Outcome(
             handle.trial_id,
             state,
             value=value,
@@ -264,19 +300,25 @@ class Study:
             reason=reason,
             system_attrs=dict(attrs) or None,
         )
+        return handle, outcome
+
+    def _finished(self, handle: Trial, stored: FrozenTrial | None) -> FrozenTrial:
+        """The finished record (`stored`), or, when the trial was finished already by
+        someone else, the record as it is, with a warning."""
         with self._lock:  # only once stored: an interrupted write leaves it to interrupt_running
             self._running.pop(handle.trial_id, None)
             self._flushed.pop(handle.trial_id, None)
+        if stored is not None:
+            return stored
         frozen = self._storage.get_trial(handle.trial_id)
-        if not stored:
-            log.warning(
-                "trial %d was already %s (%s) when its result arrived; the result was not "
-                "stored. Its worker was probably declared lost: raise heartbeat_interval if "
-                "trials block the heartbeat thread",
-                handle.number,
-                frozen.state.value,
-                frozen.reason or "no reason",
-            )
+        log.warning(
+            "trial %d was already %s (%s) when its result arrived; the result was not "
+            "stored. Its worker was probably declared lost: raise heartbeat_interval if "
+            "trials block the heartbeat thread",
+            handle.number,
+            frozen.state.value,
+            frozen.reason or "no reason",
+        )
         return frozen
 
     def interrupt_running(self, reason: str = "interrupted (Ctrl-C)") -> None:
@@ -540,8 +582,8 @@ class Study:
         An objective that raises, or returns NaN or a non-number, makes its trial FAIL
         with the reason, and the study goes on (exceptions not in `catch` stop it after
         being recorded). `n_jobs` worker processes share the study through storage."""
-        from tunelab.study.api import reopen
-        from tunelab.study.optimize import RunPlan, run_trials, run_workers
+        from tunelab.study.api import load_study, reopen
+        from tunelab.study.optimize import RunPlan, run_trials, run_workers, start_method
         from tunelab.study.progress import ProgressDisplay
 
         if n_trials is not None and (
@@ -574,9 +616,19 @@ class Study:
                     "n_jobs > 1 runs worker processes, which cannot share in-memory storage; "
                     "use a SQLite file (the default) or another database URL"
                 )
+            from tunelab.storage.sql import SQLStorage
+
             self.close()
             self._storage.close()  # no pooled connection may cross a fork
-            opener = functools.partial(
-                reopen, self.name, self._storage.url, self.sampler, self.scheduler
-            )
+            if start_method() == "fork" and isinstance(self._storage, SQLStorage):
+                # A forked worker reuses this storage object (its pool is empty now; its
+                # compiled statements and checked schema come along) instead of opening
+                # the URL again: milliseconds per worker that every short run pays.
+                opener = functools.partial(
+                    load_study, self.name, self._storage, self.sampler, self.scheduler
+                )
+            else:
+                opener = functools.partial(
+                    reopen, self.name, self._storage.url, self.sampler, self.scheduler
+                )
             run_workers(opener, objective, plan, list(callbacks or ()))

@@ -86,7 +86,10 @@ def make_engine(url: str, must_exist: bool = False) -> Engine:
         _tune_sqlite(engine)
         return engine
     try:
-        return create_engine(parsed, pool_pre_ping=True, pool_recycle=1800)
+        # No pool_pre_ping: it costs a round trip per transaction (a worker's trial is one). A
+        # connection the server dropped fails its first statement instead, SQLAlchemy then
+        # invalidates the pool, and `with_retries` runs the transaction again on a new one.
+        return create_engine(parsed, pool_recycle=1800)
     except exc.NoSuchModuleError:
         raise StorageError(f"unknown database kind in {display!r}; {_URL_HINT}") from None
     except ImportError as e:

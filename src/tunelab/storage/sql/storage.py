@@ -6,7 +6,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy import exc as sa_exc
 
 from tunelab.errors import StudyConflictError, TrialError
@@ -14,6 +22,7 @@ from tunelab.storage import codec
 from tunelab.storage.base import (
     BaseStorage,
     LockedView,
+    Outcome,
     StudyRecord,
     StudySummary,
     TrialCounts,
@@ -21,12 +30,26 @@ from tunelab.storage.base import (
 from tunelab.storage.sql import schema
 from tunelab.storage.sql.engine import make_engine, normalize_url, with_retries
 from tunelab.storage.sql.migrations import ensure_schema
+from tunelab.storage.sql.statements import (
+    CLAIM,
+    INSERT_TRIAL,
+    LOCK_STUDY,
+    OLDEST_WAITING,
+    REPORTS,
+    RUNNING,
+    START_STATE,
+    STATE_AND_ATTRS,
+    finish_and_lock_statement,
+    finish_statement,
+    insert_next_statement,
+)
 from tunelab.trial import FrozenTrial, Report
 from tunelab.types import Direction, TrialState
 
 T = TypeVar("T")
 
 S, P, TR, R = schema.studies, schema.params, schema.trials, schema.reports
+_Encoded = tuple[TrialState, str, str | None, dict[str, Any]]  # see SQLStorage._finish_args
 
 
 def _study(row: Row[Any]) -> StudyRecord:
@@ -42,22 +65,27 @@ def _study(row: Row[Any]) -> StudyRecord:
     )
 
 
+def _mapping(text: str | None) -> Any:
+    """A stored JSON object; most attribute columns hold "{}", which needs no parser."""
+    return {} if text == "{}" else codec.loads(text, {})
+
+
 def _trial(row: Row[Any], reports: Sequence[Report] = ()) -> FrozenTrial:
     return FrozenTrial(
         trial_id=row.trial_id,
         number=row.number,
         state=TrialState(row.state),
-        params=codec.loads(row.params_json, {}),
+        params=_mapping(row.params_json),
         value=row.value,
-        metrics=codec.loads(row.metrics_json, {}),
+        metrics=_mapping(row.metrics_json),
         reports=tuple(reports),
         datetime_start=row.datetime_start,
         datetime_complete=row.datetime_complete,
         reason=row.reason,
         worker=row.worker,
         heartbeat=row.heartbeat,
-        user_attrs=codec.loads(row.user_attrs_json, {}),
-        system_attrs=codec.loads(row.system_attrs_json, {}),
+        user_attrs=_mapping(row.user_attrs_json),
+        system_attrs=_mapping(row.system_attrs_json),
     )
 
 
@@ -233,18 +261,31 @@ class SQLStorage(BaseStorage):
         budget: int | None = None,
     ) -> FrozenTrial | None:
         self._lock_study(conn, study_id)  # numbering and budget are per study
-        if budget is not None and self._budget_used(conn, study_id) >= budget:
+        start = conn.execute(START_STATE, {"sid": study_id}).one()
+        if budget is not None and start.used >= budget:
             return None
-        number = conn.execute(
-            select(func.coalesce(func.max(TR.c.number), -1) + 1).where(TR.c.study_id == study_id)
-        ).scalar_one()
+        return self._insert_numbered(
+            conn, study_id, start.next_number, state, worker, params, system_attrs
+        )
+
+    @staticmethod
+    def _insert_numbered(
+        conn: Connection,
+        study_id: int,
+        number: int,
+        state: TrialState,
+        worker: str | None,
+        params: Mapping[str, Any] | None,
+        system_attrs: Mapping[str, Any] | None,
+    ) -> FrozenTrial:
+        """Insert trial `number` (the caller holds the study lock and chose the number)."""
         now = time.time()
         running = state is TrialState.RUNNING
-        params_json = codec.dumps(params or {}, "params")
-        attrs_json = codec.dumps(system_attrs or {}, "system attributes")
+        params_json = codec.dumps(params, "params") if params else "{}"
+        attrs_json = codec.dumps(system_attrs, "system attributes") if system_attrs else "{}"
         trial_id = conn.execute(
-            insert(TR)
-            .values(
+            INSERT_TRIAL,
+            dict(
                 study_id=study_id,
                 number=number,
                 state=state.value,
@@ -256,8 +297,7 @@ class SQLStorage(BaseStorage):
                 user_attrs_json="{}",
                 system_attrs_json=attrs_json,
                 interrupted=bool((system_attrs or {}).get("interrupted")),
-            )
-            .returning(TR.c.trial_id)
+            ),
         ).scalar_one()
         return FrozenTrial(  # from the stored JSON, exactly as a later read returns it
             trial_id=trial_id,
@@ -269,6 +309,17 @@ class SQLStorage(BaseStorage):
             heartbeat=now if running else None,
             system_attrs=codec.loads(attrs_json),
         )
+
+    @staticmethod
+    def _claim_oldest(conn: Connection, study_id: int, worker: str) -> FrozenTrial | None:
+        """Move the oldest WAITING trial no other transaction holds to RUNNING."""
+        row = conn.execute(OLDEST_WAITING, {"sid": study_id}).first()
+        if row is None:
+            return None
+        claimed = conn.execute(
+            CLAIM, {"tid": row.trial_id, "b_worker": worker, "b_now": time.time()}
+        ).first()
+        return _trial(claimed) if claimed is not None else None
 
     def create_trial(
         self,
@@ -301,28 +352,44 @@ class SQLStorage(BaseStorage):
                 self._lock_study(conn, study_id)
                 if self._budget_used(conn, study_id) >= budget:
                     return None
-            row = conn.execute(
-                select(TR.c.trial_id)
-                .where(TR.c.study_id == study_id, TR.c.state == TrialState.WAITING.value)
-                .order_by(TR.c.number)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if row is None:
-                return None
-            now = time.time()
-            done = conn.execute(
-                update(TR)
-                .where(TR.c.trial_id == row.trial_id, TR.c.state == TrialState.WAITING.value)
-                .values(
-                    state=TrialState.RUNNING.value, worker=worker, heartbeat=now, datetime_start=now
-                )
-            ).rowcount
-            if not done:
-                return None
-            return _trial(conn.execute(select(TR).where(TR.c.trial_id == row.trial_id)).one())
+            return self._claim_oldest(conn, study_id, worker)
 
         return self._write(op, "claiming an enqueued trial")
+
+    def start_trial(
+        self, study_id: int, worker: str, budget: int | None = None
+    ) -> FrozenTrial | None:
+        """One write transaction: the study lock, one statement that tells the budget
+        used, the next number and whether any trial waits, then the claim or the insert."""
+
+        return self._write(lambda c: self._start(c, study_id, worker, budget), "starting a trial")
+
+    def _start(
+        self,
+        conn: Connection,
+        study_id: int,
+        worker: str,
+        budget: int | None,
+        locked: bool = False,
+    ) -> FrozenTrial | None:
+        if not locked:
+            self._lock_study(conn, study_id)
+        bound: dict[str, Any] = {"sid": study_id, "b_worker": worker, "b_now": time.time()}
+        if budget is not None:
+            bound["budget"] = budget
+        row = conn.execute(insert_next_statement(budget is not None), bound).first()
+        if row is not None:  # the common case: nothing queued, budget left
+            return _trial(row)
+        start = conn.execute(START_STATE, {"sid": study_id}).one()
+        if budget is not None and start.used >= budget:
+            return None
+        if start.waiting:
+            claimed = self._claim_oldest(conn, study_id, worker)
+            if claimed is not None:
+                return claimed
+        return self._insert_numbered(
+            conn, study_id, start.next_number, TrialState.RUNNING, worker, None, None
+        )
 
     def retry_trial(self, trial_id: int) -> FrozenTrial | None:
         def op(conn: Connection) -> FrozenTrial | None:
@@ -425,6 +492,62 @@ class SQLStorage(BaseStorage):
             "heartbeat",
         )
 
+    @staticmethod
+    def _finish(
+        conn: Connection,
+        trial_id: int,
+        state: TrialState,
+        value: float | None,
+        metrics_json: str,
+        params_json: str | None,
+        reason: str | None,
+        extra: Mapping[str, Any],
+    ) -> Row[Any] | None:
+        """Finish a RUNNING trial; its stored row, or None if it was not RUNNING."""
+        bound: dict[str, Any] = {
+            "tid": trial_id,
+            "b_state": state.value,
+            "b_value": value,
+            "b_metrics": metrics_json,
+            "b_reason": reason,
+            "b_done": time.time(),
+        }
+        if params_json is not None:
+            bound["b_params"] = params_json
+        if extra:  # merged into the stored attributes: read them first
+            row = conn.execute(STATE_AND_ATTRS, {"tid": trial_id}).first()
+            if row is None:
+                raise TrialError(f"no trial with id {trial_id}")
+            if row.state != RUNNING:
+                return None
+            attrs = {**codec.loads(row.system_attrs_json, {}), **extra}
+            bound["b_attrs"] = codec.dumps(attrs)
+            bound["b_interrupted"] = bool(attrs.get("interrupted"))
+        done = conn.execute(finish_statement(params_json is not None, bool(extra)), bound).first()
+        if done is None and not extra:
+            exists_now = conn.execute(STATE_AND_ATTRS, {"tid": trial_id}).first()
+            if exists_now is None:
+                raise TrialError(f"no trial with id {trial_id}")
+        return done
+
+    @staticmethod
+    def _finish_args(
+        state: TrialState,
+        metrics: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | None,
+        system_attrs: Mapping[str, Any] | None,
+    ) -> tuple[TrialState, str, str | None, dict[str, Any]]:
+        """Validate and encode once, before the transaction (which may be retried)."""
+        extra = dict(system_attrs or {})
+        if extra:
+            codec.dumps(extra, "system attributes")
+        return (
+            TrialState(state),
+            codec.dumps(metrics, "metrics") if metrics else "{}",
+            codec.dumps(params, "params") if params is not None else None,
+            extra,
+        )
+
     def finish_trial(
         self,
         trial_id: int,
@@ -435,47 +558,107 @@ class SQLStorage(BaseStorage):
         reason: str | None = None,
         system_attrs: Mapping[str, Any] | None = None,
     ) -> bool:
-        values: dict[str, Any] = dict(
-            state=TrialState(state).value,
-            value=value,
-            metrics_json=codec.dumps(metrics or {}, "metrics"),
-            reason=reason,
-            datetime_complete=time.time(),
+        state, metrics_json, params_json, extra = self._finish_args(
+            state, metrics, params, system_attrs
         )
-        if params is not None:
-            values["params_json"] = codec.dumps(params, "params")
-        extra = dict(system_attrs or {})
-        codec.dumps(extra, "system attributes")
+        return self._write(
+            lambda c: (
+                self._finish(c, trial_id, state, value, metrics_json, params_json, reason, extra)
+                is not None
+            ),
+            "finishing a trial",
+        )
 
-        def op(conn: Connection) -> bool:
-            row = conn.execute(
-                select(TR.c.state, TR.c.system_attrs_json).where(TR.c.trial_id == trial_id)
-            ).first()
-            if row is None:
-                raise TrialError(f"no trial with id {trial_id}")
-            if row.state != TrialState.RUNNING.value:
-                return False
-            attrs = {**codec.loads(row.system_attrs_json, {}), **extra}
-            conn.execute(
-                update(TR)
-                .where(TR.c.trial_id == trial_id)
-                .values(
-                    **values,
-                    system_attrs_json=codec.dumps(attrs),
-                    interrupted=bool(attrs.get("interrupted")),
-                )
-            )
-            return True
+    def _finish_outcome(
+        self, conn: Connection, outcome: Outcome, encoded: _Encoded, with_reports: bool
+    ) -> FrozenTrial | None:
+        state, metrics_json, params_json, extra = encoded
+        row = self._finish(
+            conn, outcome.trial_id, state, outcome.value, metrics_json, params_json,
+            outcome.reason, extra,
+        )  # fmt: skip
+        if row is None:
+            return None
+        return _trial(row, self._reports(conn, outcome.trial_id) if with_reports else ())
 
-        return self._write(op, "finishing a trial")
+    def _finish_and_lock(
+        self,
+        conn: Connection,
+        outcome: Outcome,
+        encoded: _Encoded,
+        with_reports: bool,
+        study_id: int,
+    ) -> tuple[FrozenTrial | None, bool]:
+        """`_finish_outcome`, and on PostgreSQL the study lock in the same statement where
+        it can be (no attributes to merge). Returns the record and whether it locked."""
+        state, metrics_json, params_json, extra = encoded
+        if not self._postgres or extra:
+            return self._finish_outcome(conn, outcome, encoded, with_reports), False
+        bound: dict[str, Any] = {
+            "sid": study_id,
+            "tid": outcome.trial_id,
+            "b_state": state.value,
+            "b_value": outcome.value,
+            "b_metrics": metrics_json,
+            "b_reason": outcome.reason,
+            "b_done": time.time(),
+        }
+        if params_json is not None:
+            bound["b_params"] = params_json
+        row = conn.execute(finish_and_lock_statement(params_json is not None), bound).first()
+        if row is None:  # no such study: nothing locked
+            return self._finish_outcome(conn, outcome, encoded, with_reports), False
+        if row.trial_id is None:  # not RUNNING (refused) or no such trial
+            if conn.execute(STATE_AND_ATTRS, {"tid": outcome.trial_id}).first() is None:
+                raise TrialError(f"no trial with id {outcome.trial_id}")
+            return None, True
+        reports = self._reports(conn, outcome.trial_id) if with_reports else ()
+        return _trial(row, reports), True
+
+    def finish_and_get_trial(
+        self, outcome: Outcome, with_reports: bool = True
+    ) -> FrozenTrial | None:
+        """One write transaction: the UPDATE returns the stored row."""
+        encoded = self._finish_args(
+            outcome.state, outcome.metrics, outcome.params, outcome.system_attrs
+        )
+        return self._write(
+            lambda c: self._finish_outcome(c, outcome, encoded, with_reports),
+            "finishing a trial",
+        )
+
+    def finish_and_start_trial(
+        self,
+        outcome: Outcome,
+        study_id: int,
+        worker: str,
+        budget: int | None = None,
+        with_reports: bool = True,
+    ) -> tuple[FrozenTrial | None, FrozenTrial | None]:
+        """One write transaction, one commit: the finish, then `start_trial`'s work."""
+        encoded = self._finish_args(
+            outcome.state, outcome.metrics, outcome.params, outcome.system_attrs
+        )
+
+        def op(conn: Connection) -> tuple[FrozenTrial | None, FrozenTrial | None]:
+            finished, locked = self._finish_and_lock(conn, outcome, encoded, with_reports, study_id)
+            return finished, self._start(conn, study_id, worker, budget, locked)
+
+        return self._write(op, "finishing a trial and starting the next")
+
+    @staticmethod
+    def _reports(conn: Connection, trial_id: int) -> list[Report]:
+        return [
+            Report(r.step, codec.loads(r.metrics_json), r.time)
+            for r in conn.execute(REPORTS, {"tid": trial_id})
+        ]
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         def op(conn: Connection) -> FrozenTrial:
             row = conn.execute(select(TR).where(TR.c.trial_id == trial_id)).first()
             if row is None:
                 raise TrialError(f"no trial with id {trial_id}")
-            reps = conn.execute(select(R).where(R.c.trial_id == trial_id).order_by(R.c.step))
-            return _trial(row, [Report(r.step, codec.loads(r.metrics_json), r.time) for r in reps])
+            return _trial(row, self._reports(conn, trial_id))
 
         return self._read(op, "reading a trial")
 
@@ -545,7 +728,7 @@ class SQLStorage(BaseStorage):
     def _lock_study(self, conn: Connection, study_id: int) -> None:
         """SQLite write transactions are exclusive already; PostgreSQL locks the study row."""
         if self._postgres:
-            conn.execute(select(S.c.study_id).where(S.c.study_id == study_id).with_for_update())
+            conn.execute(LOCK_STUDY, {"sid": study_id})
 
     def locked(self, study_id: int, fn: Callable[[LockedView], T]) -> T:
         def op(conn: Connection) -> T:
