@@ -21,6 +21,7 @@ from tunelab.samplers.gp.model import GPPosterior, Hyperparameters
 from tunelab.samplers.gp.observations import _cap, collect, model_dims
 from tunelab.samplers.gp.optimizer import AcquisitionOptimizer
 from tunelab.samplers.gp.planner import PlanSettings, plan, screening_size
+from tunelab.samplers.gp.sampler import startup_size
 from tunelab.space import Boolean, Choice, Condition, Fixed, Float, Int, Param, SearchSpace
 from tunelab.testing.sampler_conformance import SeededSamplerConformance, check_config_is_json
 from tunelab.trial import FrozenTrial
@@ -459,6 +460,28 @@ def test_the_gp_tunes_a_conditional_branch():
     assert best.params["opt"] == "sgd"
     assert abs(best.params["momentum"] - 0.9) < 0.1, best.params
     assert best.value < 0.2, best.params
+
+
+def test_the_default_start_up_is_one_trial_per_parameter_and_at_least_five():
+    assert [startup_size(d) for d in (1, 2, 5, 6, 10, 12)] == [5, 5, 5, 6, 10, 12]
+    params: list[Param] = [Float(f"x{i}", 0.0, 1.0) for i in range(6)]
+    space = _space(params)
+    history = _random_history(params, 6, 2, lambda v: sum(v.values()))
+    sampler = GPSampler(seed=0, n_candidates=64, n_restarts=2)
+    assert sampler.n_startup_trials is None and sampler.to_json()["n_startup_trials"] is None
+
+    def planned(done: int) -> dict:
+        request = SampleRequest(done, params[0], (), {}, space, history[:done])
+        return sampler._make_plan(request)
+
+    assert planned(5) == {}  # 5 < 6 tuned parameters: still quasi-random
+    assert set(planned(6)) == {p.name for p in params}
+    assert (
+        GPSampler(seed=0, n_startup_trials=7)._make_plan(
+            SampleRequest(6, params[0], (), {}, space, history)
+        )
+        == {}
+    )
 
 
 def test_the_screen_narrows_as_the_history_grows():

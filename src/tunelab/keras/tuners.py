@@ -33,7 +33,8 @@ class GridSearch(Tuner):
 class BayesianOptimization(Tuner):
     """Bayesian optimization with tunelab's Gaussian process (`sampler="gp"`, the default)
     or any tunelab sampler by name, e.g. `sampler="auto"` or `"tpe"` for conditional spaces.
-    `num_initial_points` quasi-random trials come first (default 10)."""
+    `num_initial_points` quasi-random trials come first (default: the GP's own, one per
+    tuned parameter and at least 5)."""
 
     sampler_name = "gp"
 

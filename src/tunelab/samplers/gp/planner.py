@@ -10,14 +10,13 @@ Values the trial already holds stay fixed, and the other parameters are chosen a
 
 from __future__ import annotations
 
-import contextlib
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from tunelab.samplers._blas import one_blas_thread
 from tunelab.samplers.gp.encoding import active_mask
 from tunelab.samplers.gp.likelihood import fit_hyperparameters, to_hyper
 from tunelab.samplers.gp.model import GPPosterior
@@ -68,27 +67,6 @@ class Plan:
     values: Mapping[str, Any]
     signature: tuple[Any, ...] = ()
     fit: Fit | None = None
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller() -> Any:
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController()  # after scipy's import, so it sees scipy's BLAS too
-
-
-def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
-    """Run BLAS on one thread while planning, when threadpoolctl is installed.
-
-    The matrices here are small (at most `max_train` rows), so waking BLAS threads costs
-    more than it saves: on a busy 2-core machine a suggestion took 6 s threaded and 0.1 s
-    on one thread. One thread also makes results independent of the core count."""
-    controller = _blas_controller()
-    if controller is None:
-        return contextlib.nullcontext()
-    return controller.limit(limits=1, user_api="blas")
 
 
 def plan(
