@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -177,70 +173,3 @@ def test_in_a_study_late_bloomers_shift_brackets_and_every_trial_records_one() -
     assert counts[True][0] < 0.6 * counts[False][0]
     assert counts[True][2] > counts[False][2]
     assert math.isfinite(sum(counts[True].values()))
-
-
-WORKER = """
-import json, sys, time
-import tunelab
-from tunelab.errors import TrialPruned
-
-cfg = json.loads(sys.argv[1])
-study = tunelab.load_study("s", storage=cfg["url"])  # the stored scheduler, as any worker
-assert study.scheduler.adaptive, study.scheduler
-
-
-def objective(trial):
-    x = trial.hp.Float("x", 0.0, 1.0)
-    loss = 1.0
-    for step in range(9):
-        time.sleep(0.002)
-        t = (step + 1) / 9
-        loss = (1 - x) * 0.5 + x * 0.1 + (0.2 + 0.8 * x) * (1 - t) ** 2 + 0.3 * (1 - x) * t
-        trial.report(step, loss=loss)
-        if trial.should_prune():
-            raise TrialPruned("stopped")
-    return loss
-
-
-study.optimize(objective, n_trials=cfg["n_trials"])
-print("done", flush=True)
-"""
-
-
-@pytest.mark.slow
-def test_two_worker_processes_store_the_brackets_a_fresh_reader_computes(tmp_path: Path) -> None:
-    url = str(tmp_path / "s.db")
-    tunelab.create_study(
-        "s",
-        storage=url,
-        metric="loss",
-        direction="minimize",
-        sampler="random",
-        seed=5,
-        scheduler=HyperbandScheduler(max_resource=R, adaptive=True),
-    ).close()
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(script), json.dumps({"url": url, "n_trials": 80})],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=tmp_path,
-        )
-        for _ in range(2)
-    ]
-    for proc in procs:
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0 and "done" in out, err
-    study = tunelab.load_study("s", storage=url)
-    trials = study.trials
-    assert len(trials) == 80 and len({t.worker for t in trials}) == 2
-    fresh = HyperbandScheduler(max_resource=R, adaptive=True)
-    bare = [replace(t, system_attrs={}) for t in trials]
-    of = fresh._adaptive_brackets(request(bare[0], bare))
-    stored = [t.system_attrs["bracket"] for t in trials]
-    assert [of(t) for t in bare] == stored  # every worker and a later reader agree
-    # once trials reached max_resource, the late bloomers moved trials out of bracket 0
-    assert any(b != fresh.bracket_of(t.number) for t, b in zip(trials, stored, strict=True))
