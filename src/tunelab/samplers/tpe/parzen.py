@@ -152,9 +152,8 @@ class ParzenEstimator:
         # kernel's log density in that dimension up to a per-kernel constant. A Gaussian
         # -(x - mu)^2 / (2 sigma^2) expands to x^2 * (-a) + x * (2 a mu) - a mu^2; a cell
         # or category is a one-hot feature picking the kernel's log mass of it.
-        self._width = [2 if dim.kind is DimKind.CONTINUOUS else dim.size for dim in self.dims]
-        offsets = np.cumsum([0, *self._width])
-        self._offsets = offsets
+        widths = [2 if dim.kind is DimKind.CONTINUOUS else dim.size for dim in self.dims]
+        self._offsets = offsets = np.cumsum([0, *widths])
         coef = np.empty((n, int(offsets[-1])))
         const = np.full(n, math.log(self.weights[0]) if n else 0.0)
         self._prior = float(np.log(self.weights[n]))
@@ -266,15 +265,14 @@ def _cell_log_masses(mu: np.ndarray, sigma: np.ndarray, k: int, shared: bool) ->
     _LOG_FLOOR (a mass below exp(-1000) is nothing, and a finite floor keeps the one-hot
     product free of 0 * -inf). Kernels share few distinct (centre, width) pairs, computed
     once each: with one width for all kernels (`shared`), the pairs are the cells."""
+    cells = (np.arange(k) + 0.5) / k
     if shared:
         pair_of = _cell_index(mu, k)
-        centres = (np.arange(k) + 0.5) / k
-        widths = np.full(k, sigma[0] if len(sigma) else 1.0)
+        centres, widths = cells, np.full(k, sigma[0] if len(sigma) else 1.0)
     else:
         pairs, pair_of = np.unique(mu + 1j * sigma, return_inverse=True)
         pair_of = pair_of.reshape(-1)
         centres, widths = pairs.real, pairs.imag
-    cells = (np.arange(k) + 0.5) / k
     half = 0.5 / k
     with np.errstate(divide="ignore"):
         table = (
