@@ -11,7 +11,7 @@ TPESampler() (in Optuna 5 the default is multivariate for single-objective studi
 TPESampler(multivariate=True) (so: the same), TPESampler(multivariate=False) (Optuna 4's
 default) and GPSampler(); all seed 0. optuna-random is available too.
 
-Flags: `--sizes 100,300,1000`, `--samplers tunelab-tpe,optuna-tpe` (labels or shell-style
+Flags: `--rounds 3` (alternate the samplers, pool the times), `--sizes 100,300,1000`, `--samplers tunelab-tpe,optuna-tpe` (labels or shell-style
 patterns), `--k 20` (timed suggestions per size and sampler), `--k-slow 5` (the same for
 Optuna's GPSampler at 1000 trials, ~4 s each), `--threads 1` (BLAS/OpenMP/torch threads for
 both libraries).
@@ -42,6 +42,7 @@ of Optuna GP's at 300 trials.
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as dt
 import fnmatch
 import gc
@@ -216,22 +217,25 @@ def time_tunelab(name: str, history: list[dict[str, Any]], k: int) -> tuple[list
     store.get_trials = counted("get_trials", store.get_trials)  # type: ignore[method-assign]
     sampler.sample = counted("sample", sampler.sample)  # type: ignore[method-assign]
     times: list[float] = []
+    cpu: list[float] = []
     seen: list[tuple[int, float, float]] = []
     try:
         for _ in range(k + 1):
             gc.collect()
             for v in spent.values():
                 v[:] = [0, 0.0]
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             trial = study.ask()
             params = suggest_tunelab(trial.hp)
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             seen.append((int(spent["get_trials"][0]), spent["get_trials"][1], spent["sample"][1]))
             study.tell(trial, value(params))
     finally:
         del store.get_trials, sampler.sample  # back to the classes' methods
     BREAKDOWN[(name, len(history))] = tuple(  # type: ignore[assignment]
         statistics.median(x[i] for x in seen[1:]) for i in range(3))
+    CPU[(f"tunelab-{name}", len(history))] += cpu[1:]
     return times[1:], fill
 
 
@@ -244,20 +248,25 @@ def time_optuna(name: str, history: list[dict[str, Any]], k: int) -> tuple[list[
     study.add_trials([optuna.trial.create_trial(params=p, distributions=dists, value=value(p))
                       for p in history])
     fill = time.perf_counter() - start
-    times = []
+    times, cpu = [], []
     for _ in range(k + 1):
         gc.collect()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         trial = study.ask()
         params = suggest_optuna(trial)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         study.tell(trial, value(params))
+    CPU[(f"optuna-{name}", len(history))] += cpu[1:]
     return times[1:], fill
 
 
 # Diagnostic, tunelab only, by (sampler, history size): medians per timed trial suggestion of
 # (storage.get_trials calls, seconds in them, seconds in sampler.sample).
 BREAKDOWN: dict[tuple[str, int], tuple[float, float, float]] = {}
+# CPU seconds (process time) of each timed suggestion, by (label, history size), all rounds:
+# on a machine other work keeps busy, wall time counts the time the process waited for a core.
+CPU: collections.defaultdict[tuple[str, int], list[float]] = collections.defaultdict(list)
 
 TIMERS: dict[str, Callable[[str, list[dict[str, Any]], int], tuple[list[float], float]]] = {
     "tunelab": time_tunelab, "optuna": time_optuna}
@@ -301,6 +310,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--k-slow", type=int, default=5,
                         help="timed suggestions for optuna-gp at >= 1000 trials")
     parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="time every sampler this many times in turn (alternating, so slow "
+                             "spells of a busy machine fall on all of them); times are pooled")
     args = parser.parse_args(argv)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         if var in os.environ and os.environ[var] != str(args.threads):
@@ -335,23 +347,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     median_ms: dict[tuple[str, int], float] = {}
     spread: dict[tuple[str, int], str] = {}
     started = time.perf_counter()
-    for n in sizes:
+    pooled: collections.defaultdict[tuple[str, int], list[float]] = collections.defaultdict(list)
+    for n, label, round_ in ((n, label, r) for n in sizes for r in range(args.rounds)
+                             for label in labels):
         history = pool[:n]
-        for label in labels:
-            lib, name = label.split("-", 1)
-            k = args.k_slow if label == "optuna-gp" and n >= 1000 else args.k
-            try:
-                times, fill = TIMERS[lib](name, history, k)
-            except Exception as e:  # report it, go on with the others
-                print(f"  {label:14s} N={n:5d}: ERROR {type(e).__name__}: {e}", flush=True)
-                continue
-            ms = [1000 * t for t in times]
-            median_ms[(label, n)] = statistics.median(ms)
-            q = np.percentile(ms, [25, 75])
-            spread[(label, n)] = f"[{q[0]:.3g}, {q[1]:.3g}]"
-            print(f"  {label:14s} N={n:5d}: median {median_ms[(label, n)]:9.2f} ms/suggestion "
-                  f"(q1-q3 {spread[(label, n)]}, k={k}; pre-fill {fill:.1f} s; "
-                  f"{time.perf_counter() - started:.0f} s elapsed)", flush=True)
+        lib, name = label.split("-", 1)
+        k = args.k_slow if label == "optuna-gp" and n >= 1000 else args.k
+        try:
+            times, fill = TIMERS[lib](name, history, k)
+        except Exception as e:  # report it, go on with the others
+            print(f"  {label:14s} N={n:5d}: ERROR {type(e).__name__}: {e}", flush=True)
+            continue
+        pooled[(label, n)] += times
+        ms = [1000 * t for t in pooled[(label, n)]]
+        median_ms[(label, n)] = statistics.median(ms)
+        q = np.percentile(ms, [25, 75])
+        spread[(label, n)] = f"[{q[0]:.3g}, {q[1]:.3g}]"
+        print(f"  {label:14s} N={n:5d} round {round_ + 1}: median {median_ms[(label, n)]:9.2f} "
+              f"ms/suggestion, CPU {1000 * statistics.median(CPU[(label, n)]):.2f} ms "
+              f"(q1-q3 {spread[(label, n)]}, k={k}; pre-fill {fill:.1f} s; "
+              f"{time.perf_counter() - started:.0f} s elapsed)", flush=True)
 
     print("\n## ms per trial suggestion (all 7 parameters), median [q1, q3]\n")
     print("| sampler | " + " | ".join(f"{n} trials" for n in sizes) + " |")
@@ -400,6 +415,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"Target {a} <= {limit:g} x {b} at {n} trials: "
                   f"{'MET' if ratio <= limit else 'NOT MET'} (ratio {ratio:.3f}, "
                   f"{median_ms[(a, n)]:.2f} vs {median_ms[(b, n)]:.2f} ms)")
+            cpu = statistics.median(CPU[(a, n)]) / statistics.median(CPU[(b, n)])
+            print(f"  in CPU time (process time, medians): ratio {cpu:.3f}, "
+                  f"{1000 * statistics.median(CPU[(a, n)]):.2f} vs "
+                  f"{1000 * statistics.median(CPU[(b, n)]):.2f} ms")
         else:
             print(f"Target {a} <= {limit:g} x {b} at {n} trials: not measured")
     print(f"\n(total {time.perf_counter() - started:.0f} s; load average at the end "

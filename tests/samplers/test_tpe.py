@@ -4,6 +4,7 @@ that it searches better than random on problems where that is certain."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,16 @@ from tunelab.samplers import RandomSampler, Sampler, SampleRequest, SobolSampler
 from tunelab.samplers.tpe import TPESampler
 from tunelab.samplers.tpe.encoding import Encoder, dim_of, is_rounded
 from tunelab.samplers.tpe.groups import co_occurring_groups
-from tunelab.samplers.tpe.parzen import Dim, DimKind, ParzenEstimator
+from tunelab.samplers.tpe.parzen import (
+    Dim,
+    DimKind,
+    ParzenEstimator,
+    PointSet,
+    basis,
+    fit_estimators,
+    log_unit_mass,
+    snap,
+)
 from tunelab.samplers.tpe.split import MAX_GOOD, n_good, split_trials
 from tunelab.space import Boolean, Choice, Float, Int, Param, SearchSpace
 from tunelab.testing.sampler_conformance import (
@@ -532,6 +542,56 @@ def test_log_pdf_equals_the_kernels_summed_one_by_one(rule: str, n: int) -> None
     assert np.allclose(estimator.log_pdf(x), _direct_log_pdf(estimator, x), rtol=0, atol=1e-6)
 
 
+def test_estimators_fitted_together_equal_estimators_fitted_alone() -> None:
+    """fit_estimators shares passes between TPE's l and g; that must change nothing, nor
+    may a caller's kept basis and kept normalisers (PointSet)."""
+    rng = np.random.default_rng(3)
+    dims = [Dim(DimKind.CONTINUOUS), Dim(DimKind.CELLS, 7), Dim(DimKind.CATEGORICAL, 3)]
+
+    def draw(m: int) -> np.ndarray:
+        return np.column_stack(
+            [rng.random(m), (rng.integers(0, 7, m) + 0.5) / 7, rng.integers(0, 3, m) * 1.0]
+        )
+
+    good, bad, x = draw(4), draw(80), draw(30)
+
+    def kept_norms(points: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        return lambda js, ws: sum(
+            log_unit_mass(points[:, j], np.float64(w)) for j, w in zip(js, ws, strict=True)
+        )
+
+    for rule in ("neighbour", "scott"):
+        alone = [ParzenEstimator(p, dims, 0.7, rule) for p in (good, bad)]
+        together = fit_estimators([PointSet(good), PointSet(bad)], dims, 0.7, rule)
+        for a, b in zip(alone, together, strict=True):
+            np.testing.assert_allclose(a.log_pdf(x), b.log_pdf(x), rtol=0, atol=1e-12)
+    kept = fit_estimators(  # "scott", as `together` now is
+        [PointSet(good, basis(good, dims)), PointSet(bad, basis(bad, dims), kept_norms(bad))],
+        dims,
+        0.7,
+    )
+    for a, b in zip(together, kept, strict=True):
+        np.testing.assert_allclose(a.log_pdf(x), b.log_pdf(x), rtol=0, atol=1e-12)
+
+
+def test_basis_of_a_few_points_equals_the_vectorised_basis() -> None:
+    rng = np.random.default_rng(4)
+    dims = [Dim(DimKind.CONTINUOUS), Dim(DimKind.CELLS, 5), Dim(DimKind.CATEGORICAL, 3)]
+    points = np.column_stack(
+        [rng.random(40), (rng.integers(0, 5, 40) + 0.5) / 5, rng.integers(0, 3, 40) * 1.0]
+    )
+    points[rng.random(points.shape) < 0.2] = math.nan  # trials without a parameter
+    few = np.concatenate([basis(points[i : i + 2], dims) for i in range(0, 40, 2)])
+    np.testing.assert_array_equal(few, basis(points, dims))
+
+
+def test_snapped_widths_stay_within_a_hundredth() -> None:
+    widths = np.geomspace(1e-3, 1.0, 2000)  # ~200 an octave; the grid has 64
+    snapped = snap(widths)
+    assert np.all(np.abs(snapped / widths - 1) < 0.0055)
+    assert len(np.unique(snapped)) < len(widths)  # a grid: nearby widths coincide
+
+
 def test_samples_lie_on_the_dimensions_domains() -> None:
     rng = np.random.default_rng(0)
     dims = [Dim(DimKind.CONTINUOUS), Dim(DimKind.CELLS, 4), Dim(DimKind.CATEGORICAL, 3)]
@@ -560,8 +620,13 @@ def test_bad_estimator_arguments() -> None:
 
 
 def _random_history(rng: np.random.Generator, n: int) -> list[FrozenTrial]:
-    states = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING,
-              TrialState.WAITING]
+    states = [
+        TrialState.COMPLETE,
+        TrialState.PRUNED,
+        TrialState.FAIL,
+        TrialState.RUNNING,
+        TrialState.WAITING,
+    ]
     out = []
     for number in range(n):
         state = states[int(rng.integers(len(states)))]
@@ -572,8 +637,11 @@ def _random_history(rng: np.random.Generator, n: int) -> list[FrozenTrial]:
         steps = int(rng.integers(0, 4))
         params = {"x": float(rng.random())} if rng.random() < 0.9 else {}
         reports = tuple(Report(s, {"loss": 1.0}, 0.0) for s in range(steps))
-        out.append(FrozenTrial(number + 1, number, state, params, value=value,
-                               reports=reports, system_attrs=attrs))
+        out.append(
+            FrozenTrial(
+                number + 1, number, state, params, value=value, reports=reports, system_attrs=attrs
+            )
+        )
     return out
 
 
@@ -598,6 +666,16 @@ def test_history_table_ranks_exactly_like_split_trials(seed: int) -> None:
             i = int(rng.integers(len(history)))  # a running trial finishes, say
             history[i] = replace(history[i], state=TrialState.COMPLETE, value=float(step))
         table.update(history, encoder, space)
+        # the kept kernel basis and normalisers are those of the coordinates as they are now
+        dims = [encoder.dim(space["x"])]
+        np.testing.assert_array_equal(table.basis, basis(table.coordinates, dims))
+        for width in (0.05, 0.3):
+            np.testing.assert_allclose(
+                table.unit_mass([0], [width]),
+                log_unit_mass(table.coordinates[:, 0], np.float64(width)),
+                rtol=0,
+                atol=1e-15,
+            )
         for direction in Direction:
             exclude = int(rng.integers(len(history)))
             for liar in (True, False):
@@ -605,6 +683,6 @@ def test_history_table_ranks_exactly_like_split_trials(seed: int) -> None:
                 got = table.rank(direction, 0.25, exclude, liar)
                 rows = encoder.matrix(want.good + want.bad, space)
                 k = len(want.good)
-                np.testing.assert_array_equal(got.good, rows[:k])
-                np.testing.assert_array_equal(got.bad, rows[k:])
+                np.testing.assert_array_equal(table.coordinates[got.good], rows[:k])
+                np.testing.assert_array_equal(table.coordinates[got.bad], rows[k:])
                 assert got.n_ranked == want.n_ranked and got.n_valued == want.n_valued

@@ -26,10 +26,14 @@ def _clean_float(value: float) -> float:
 
 
 def _is_int(value: Any) -> bool:
+    if type(value) is int:  # the common case, without the slower ABC check
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:
+    if type(value) is float or type(value) is int:
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -477,9 +481,12 @@ class Choice(Param):
             object.__setattr__(self, "default", self.canonical(self.default))
 
     def _index(self, value: Any) -> int:
+        kind = None
         for i, v in enumerate(self.values):
-            if _choice_kind(v) == _choice_kind(value) and v == value:
-                return i
+            if v == value:  # then the kind, so that True is not 1
+                kind = kind or _choice_kind(value)
+                if _choice_kind(v) == kind:
+                    return i
         raise SearchSpaceError(f"{value!r} is not one of {list(self.values)!r}")
 
     def contains(self, value: Any) -> bool:

@@ -20,6 +20,7 @@ from tunelab.storage.base import (
     TrialCounts,
 )
 from tunelab.trial import FrozenTrial, Report, best_trial
+from tunelab.trial.frozen import evolve
 from tunelab.types import Direction, TrialState
 
 T = TypeVar("T")
@@ -77,7 +78,7 @@ def _shareable(t: FrozenTrial) -> bool:
 def _detached(t: FrozenTrial) -> FrozenTrial:
     """A record that shares no mutable value with what the storage holds, so a caller that
     changes a list inside `params` changes neither storage nor other callers' records."""
-    return replace(
+    return evolve(
         t,
         params=_own(t.params),
         metrics=_own(t.metrics),
@@ -108,6 +109,7 @@ class InMemoryStorage(BaseStorage):
         self._study_of: dict[int, int] = {}
         # Indexes, so reading a study of a thousand trials copies nothing it need not:
         self._by_study: dict[int, list[int]] = {}  # trial ids in number order
+        self._listed: dict[int, list[FrozenTrial]] = {}  # the records, in the same order
         self._private: set[int] = set()  # records holding a list or dict: copied when read
         self._bare: dict[int, FrozenTrial] = {}  # records without reports, made when asked
         self._waiting: dict[int, dict[int, None]] = {}  # study -> WAITING trial ids, oldest first
@@ -139,6 +141,7 @@ class InMemoryStorage(BaseStorage):
             self._studies[name] = record
             self._spaces[record.study_id] = []
             self._by_study[record.study_id] = []
+            self._listed[record.study_id] = []
             self._waiting[record.study_id] = {}
             self._tally[record.study_id] = {}
             return _detached_study(record)
@@ -169,6 +172,7 @@ class InMemoryStorage(BaseStorage):
                 return False
             self._waiting.pop(record.study_id, None)
             self._tally.pop(record.study_id, None)
+            self._listed.pop(record.study_id, None)
             for tid in self._by_study.pop(record.study_id, []):
                 del self._trials[tid], self._study_of[tid]
                 self._bare.pop(tid, None)
@@ -208,6 +212,11 @@ class InMemoryStorage(BaseStorage):
         else:
             self._waiting[sid].pop(tid, None)
         self._trials[tid] = trial
+        listed = self._listed[sid]  # a trial's position in its study is its number
+        if trial.number < len(listed):
+            listed[trial.number] = trial
+        else:
+            listed.append(trial)
         self._bare.pop(tid, None)
         if _shareable(trial):
             self._private.discard(tid)
@@ -221,7 +230,7 @@ class InMemoryStorage(BaseStorage):
         if not with_reports and t.reports:
             bare = self._bare.get(tid)
             if bare is None:
-                bare = self._bare[tid] = replace(t, reports=())
+                bare = self._bare[tid] = evolve(t, reports=())
             t = bare
         return _detached(t) if tid in self._private else t
 
@@ -270,7 +279,7 @@ class InMemoryStorage(BaseStorage):
                 if t.state is TrialState.WAITING:
                     now = time.time()
                     return self._put(
-                        replace(
+                        evolve(
                             t,
                             state=TrialState.RUNNING,
                             worker=worker,
@@ -282,7 +291,7 @@ class InMemoryStorage(BaseStorage):
 
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
         with self._lock:
-            self._put(replace(self._running(trial_id), params=_json(params, "params")))
+            self._put(evolve(self._running(trial_id), params=_json(params, "params")))
 
     def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
         with self._lock:
@@ -293,20 +302,20 @@ class InMemoryStorage(BaseStorage):
                     f"after step={t.reports[-1].step}"
                 )
             report = Report(step, _json(metrics, "metrics"), time.time())
-            self._put(replace(t, reports=(*t.reports, report)))
+            self._put(evolve(t, reports=(*t.reports, report)))
 
     def set_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         with self._lock:
             t = self.get_trial(trial_id)
             attrs = {**t.user_attrs, key: _json(value, f"user attribute {key!r}")}
-            self._put(replace(t, user_attrs=attrs))
+            self._put(evolve(t, user_attrs=attrs))
 
     def heartbeat(self, trial_ids: Sequence[int], now: float) -> None:
         with self._lock:
             for tid in trial_ids:
                 t = self._trials.get(tid)
                 if t is not None and t.state is TrialState.RUNNING:
-                    self._put(replace(t, heartbeat=now))
+                    self._put(evolve(t, heartbeat=now))
 
     def finish_trial(
         self,
@@ -325,7 +334,7 @@ class InMemoryStorage(BaseStorage):
             if value is not None and math.isnan(value):
                 value = None  # as in SQL, which has no NaN
             self._put(
-                replace(
+                evolve(
                     t,
                     state=TrialState(state),
                     value=value,
@@ -359,6 +368,8 @@ class InMemoryStorage(BaseStorage):
                 wanted = set(states)
                 ids = [tid for tid in ids if self._trials[tid].state in wanted]
             if with_reports and not self._private:
+                if states is None:
+                    return list(self._listed.get(study_id, ()))
                 trials = self._trials
                 return [trials[tid] for tid in ids]  # numbers ascend with ids
             return [self._read(tid, with_reports) for tid in ids]
@@ -380,6 +391,7 @@ class InMemoryStorage(BaseStorage):
                 dict(self._trials),
                 dict(self._study_of),
                 {sid: list(ids) for sid, ids in self._by_study.items()},
+                {sid: list(trials) for sid, trials in self._listed.items()},
                 set(self._private),
                 {sid: dict(ids) for sid, ids in self._waiting.items()},
                 {sid: dict(tally) for sid, tally in self._tally.items()},
@@ -391,6 +403,7 @@ class InMemoryStorage(BaseStorage):
                     self._trials,
                     self._study_of,
                     self._by_study,
+                    self._listed,
                     self._private,
                     self._waiting,
                     self._tally,
@@ -421,7 +434,7 @@ class InMemoryStorage(BaseStorage):
             new = self.create_trial(self._study_of[trial_id], TrialState.WAITING, None, None, attrs)
             assert new is not None
             original = {**t.system_attrs, "retried_by": new.trial_id, "interrupted": True}
-            self._put(replace(t, system_attrs=original))
+            self._put(evolve(t, system_attrs=original))
             return new
 
 

@@ -68,3 +68,24 @@ class FrozenTrial:
     def counts_toward_budget(self) -> bool:
         """Interrupted or lost trials do not use up the study's trial budget."""
         return self.state is not TrialState.WAITING and not self.system_attrs.get("interrupted")
+
+
+_MAPPINGS = frozenset(("params", "metrics", "user_attrs", "system_attrs"))
+
+
+def evolve(trial: FrozenTrial, **changes: Any) -> FrozenTrial:
+    """`dataclasses.replace` for a record whose kept fields are already frozen: the
+    changed ones are frozen as __post_init__ would, the others are not rebuilt. Storages
+    write a trial at every suggestion and report; this is several times faster."""
+    fields = dict(trial.__dict__)
+    for name, value in changes.items():
+        if name not in fields:
+            raise TypeError(f"FrozenTrial has no field {name!r}")
+        if name in _MAPPINGS:
+            value = _freeze(value)
+        elif name == "reports":
+            value = tuple(value)
+        fields[name] = value
+    out = object.__new__(FrozenTrial)
+    out.__dict__.update(fields)
+    return out

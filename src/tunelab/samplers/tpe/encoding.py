@@ -109,12 +109,13 @@ class Encoder:
         return np.array([param.to_unit(param.from_unit(float(u))) for u in coordinates])
 
     def decode(self, param: Param, coordinate: float) -> Any:
-        """The value at `coordinate`, checked to lie inside the domain."""
+        """The value at `coordinate` (inside the domain: `from_unit` maps the closed
+        unit interval onto it, and the study checks every sampled value again)."""
         dim = self.dim(param)
         u = float(coordinate)
         if dim.kind is DimKind.CATEGORICAL:
             u = (u + 0.5) / dim.size
-        return param.validate_value(param.from_unit(min(max(u, 0.0), 1.0)))
+        return param.from_unit(min(max(u, 0.0), 1.0))
 
     # -- whole trials ------------------------------------------------------------------------
     def use_space(self, space: SearchSpace) -> dict[str, int]:

@@ -32,12 +32,13 @@ from typing import Any
 
 import numpy as np
 
+from tunelab.samplers._blas import one_blas_thread
 from tunelab.samplers.base import Sampler, SampleRequest
 from tunelab.samplers.fidelity import fidelity_observations
 from tunelab.samplers.sobol import SobolSampler
 from tunelab.samplers.tpe.encoding import Encoder
 from tunelab.samplers.tpe.groups import co_occurring_groups
-from tunelab.samplers.tpe.parzen import ParzenEstimator
+from tunelab.samplers.tpe.parzen import ParzenEstimator, PointSet, fit_estimators
 from tunelab.samplers.tpe.split import n_good
 from tunelab.samplers.tpe.table import HistoryTable
 from tunelab.space import Fixed, Param, SearchSpace
@@ -65,14 +66,24 @@ class _Plan:
 
 @dataclass(frozen=True)
 class _Observed:
-    """The history as the model sees it: coordinates (NaN where a trial lacks a parameter)
-    of the good trials, the bad ones, and the ranked ones (good first)."""
+    """The history as the model sees it: every trial's coordinates (NaN where it lacks a
+    parameter) and kernel basis (parzen.py), and which rows are good, bad and ranked
+    (good first)."""
 
     columns: list[str]
+    coordinates: np.ndarray
+    basis: np.ndarray
     good: np.ndarray
     bad: np.ndarray
     ranked: np.ndarray
     n_valued: int
+
+    def groups(self) -> list[tuple[int, ...]]:
+        """Columns that the same ranked trials hold (groups.py); all of them, usually."""
+        present = ~np.isnan(np.take(self.coordinates, self.ranked, axis=0))
+        if present.all():  # no ranked trial lacks a parameter
+            return [tuple(range(len(self.columns)))] if present.size else []
+        return co_occurring_groups(present)
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
@@ -206,7 +217,10 @@ class TPESampler(Sampler):
         self._plans: dict[int, _Plan] = {}
         self._table = HistoryTable()
         self._pruned = _PrunedScan()
-        self._memo: tuple[SearchSpace, Sequence[FrozenTrial], tuple[Any, ...], _Observed] | None = None
+        self._good_estimators: dict[tuple[int, ...], ParzenEstimator] = {}  # by columns
+        self._memo: tuple[SearchSpace, Sequence[FrozenTrial], tuple[Any, ...], _Observed] | None = (
+            None
+        )
 
     # -- configuration -----------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -252,17 +266,17 @@ class TPESampler(Sampler):
         if self.multivariate:
             rng = self.rng(number, "tpe:joint")
             values: dict[str, Any] = {}
-            for group in co_occurring_groups(~np.isnan(seen.ranked)):
-                params = [request.space[seen.columns[j]] for j in group]
-                chosen = self._suggest(params, *self._split(seen, list(group)), rng)
-                values.update(zip((p.name for p in params), chosen, strict=True))
+            with one_blas_thread():
+                for group in seen.groups():
+                    params = [request.space[seen.columns[j]] for j in group]
+                    chosen = self._suggest(params, seen, list(group), rng)
+                    values.update(zip((p.name for p in params), chosen, strict=True))
             self._remember(number, _current_trial_id(request.history, number), values)
             if name in values:
                 return values[name]
         index = [seen.columns.index(name)] if name in seen.columns else []
-        return self._suggest(
-            [request.param], *self._split(seen, index), self.rng(number, name)
-        )[0]
+        with one_blas_thread():
+            return self._suggest([request.param], seen, index, self.rng(number, name))[0]
 
     def _observe(self, request: SampleRequest) -> _Observed:
         """Split (as `split_trials` says) and encode the history. The table keeps what
@@ -272,35 +286,39 @@ class TPESampler(Sampler):
         history = request.history
         key = (request.trial_number, request.direction)
         memo = self._memo
-        if (
-            memo is not None
-            and memo[0] is request.space
-            and memo[1] is history
-            and memo[2] == key
-        ):
+        if memo is not None and memo[0] is request.space and memo[1] is history and memo[2] == key:
             return memo[3]
         self._encoder.use_space(request.space)
         self._table.update(_model_history(request, self._pruned), self._encoder, request.space)
         ranked = self._table.rank(
             request.direction, self.gamma, request.trial_number, self.constant_liar
         )
+        table = self._table
         seen = _Observed(
-            self._encoder.columns, ranked.good, ranked.bad, ranked.ranked, ranked.n_valued
+            self._encoder.columns,
+            table.coordinates,
+            table.basis,
+            ranked.good,
+            ranked.bad,
+            ranked.ranked,
+            ranked.n_valued,
         )
         self._memo = (request.space, history, key, seen)
         return seen
 
     def _split(self, seen: _Observed, columns: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Good and bad coordinates for some columns, ranked among the trials that hold
-        them. For parameters every trial has this is the study-wide split; for a
+        """Rows of the good and the bad trials for some columns, ranked among the trials
+        that hold them. For parameters every trial has this is the study-wide split; for a
         conditional one (momentum, asked only under optimizer="sgd") the best of the sgd
         trials are its good points, even when no sgd trial is among the study's best:
         otherwise its l(x) would be the bare prior and the branch would never be tuned.
         Failed and pending trials that hold the columns stay bad."""
-        ranked = seen.ranked[:, columns]
-        held = ranked[~np.isnan(ranked).any(axis=1)]
+        coordinates = seen.coordinates[:, columns]
+        ranked = seen.ranked
+        held = ranked[~np.isnan(coordinates[ranked]).any(axis=1)]
         k = n_good(len(held), self.gamma)
-        others = seen.bad[len(seen.ranked) - len(seen.good) :, columns]
+        others = seen.bad[len(ranked) - len(seen.good) :]
+        others = others[~np.isnan(coordinates[others]).any(axis=1)]
         return held[:k], np.concatenate((held[k:], others))
 
     def _remember(self, number: int, trial_id: int | None, values: Mapping[str, Any]) -> None:
@@ -309,22 +327,46 @@ class TPESampler(Sampler):
         self._plans[number] = _Plan(trial_id, values)
 
     def _suggest(
-        self, params: Sequence[Param], good: np.ndarray, bad: np.ndarray, rng: np.random.Generator
+        self, params: Sequence[Param], seen: _Observed, columns: list[int], rng: np.random.Generator
     ) -> list[Any]:
-        """One TPE step for `params` jointly: the candidate from l(x) with the best l/g.
-        `good` and `bad` hold the trials' coordinates (NaN where a trial lacks one)."""
+        """One TPE step for `params` (the coordinate `columns`) jointly: the candidate from
+        l(x) with the best l(x) / g(x)."""
         dims = [self._encoder.dim(p) for p in params]
+        good, bad = self._split(seen, columns)
         rule = "scott" if self.multivariate else "neighbour"
-        l_x, g_x = (
-            ParzenEstimator(
-                rows[~np.isnan(rows).any(axis=1)] if rows.shape[1] else rows[:0],
-                dims,
-                self.prior_weight,
-                rule,
-                self.consider_endpoints,
+        features = self._table.basis_columns(columns) if rule == "scott" else None
+
+        points = [np.take(seen.coordinates, rows, axis=0)[:, columns] for rows in (good, bad)]
+        key = tuple(columns)
+        kept = self._good_estimators.get(key)
+        if not (
+            kept is not None and kept.dims == tuple(dims) and np.array_equal(kept.mu, points[0])
+        ):
+            kept = None  # the good trials rarely change once there are many: then it is reused
+        table = self._table
+
+        def observed(x: np.ndarray, rows: np.ndarray, keeps_masses: bool) -> PointSet:
+            if features is None:
+                return PointSet(x)
+            return PointSet(
+                x,
+                np.take(seen.basis, rows, axis=0)[:, features],
+                (lambda dims, widths: table.unit_mass([columns[j] for j in dims], widths)[rows])
+                if keeps_masses
+                else None,
             )
-            for rows in (good, bad)
-        )
+
+        # The bad trials are nearly all trials: their normalisers are kept in the table.
+        sets = [observed(points[1], bad, True)]
+        if kept is None:
+            sets.insert(0, observed(points[0], good, False))
+        fitted = fit_estimators(sets, dims, self.prior_weight, rule, self.consider_endpoints)
+        g_x = fitted[-1]
+        l_x = kept if kept is not None else fitted[0]
+        if kept is None:
+            if len(self._good_estimators) >= _MAX_PLANS:
+                self._good_estimators.clear()
+            self._good_estimators[key] = l_x
         candidates = l_x.sample(rng, self.n_ei_candidates)
         for j, p in enumerate(params):
             candidates[:, j] = self._encoder.snap(p, candidates[:, j])
