@@ -438,3 +438,13 @@ def test_unknown_type_in_json():
         SearchSpaceError, match=r"unknown hyperparameter type 'complex'.*known types"
     ):
         param_from_json({"type": "complex", "name": "z"})
+
+
+def test_the_last_step_of_a_fine_grid_far_from_zero_is_inside_the_domain() -> None:
+    """4087 + 99687 * 1e-4 carries ~4e-9 of a step in rounding error: the top value of the
+    grid must still count as on the grid and inside it (found by hypothesis)."""
+    p = Float("x", 4087.0, 4096.96875, step=0.0001)
+    top = p.from_unit(1.0)
+    assert top == 4096.9687
+    assert p.contains(top)
+    assert Float("x", 4087.0, 4096.96875, step=0.0001, default=top).default == top

@@ -100,6 +100,8 @@ class Param:
         return f"{type(self).__name__}({self.name!r}, {inner})"
 
     def same_domain(self, other: Param) -> bool:
+        if self is other or self == other:  # the usual case: the same definition again
+            return True
         return type(self) is type(other) and self.domain() == other.domain()
 
     def to_json(self) -> dict[str, Any]:
@@ -242,7 +244,7 @@ class _Numeric(Param):
 
     def _on_step(self, value: float) -> bool:
         k = self._index_of(value)
-        return abs(k - round(k)) < 1e-6 and -1e-9 <= k <= self._n_steps() - 1 + 1e-9
+        return abs(k - round(k)) < 1e-6 and -1e-6 <= k <= self._n_steps() - 1 + 1e-6
 
     def domain(self) -> dict[str, Any]:
         return {

@@ -25,6 +25,7 @@ another worker agrees.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -78,12 +79,18 @@ class _Observed:
     ranked: np.ndarray
     n_valued: int
 
+    @functools.cached_property
+    def complete(self) -> bool:
+        """Whether every good and bad trial holds every column (no conditional ones)."""
+        return not np.isnan(np.take(self.coordinates, self.good, axis=0)).any() and not (
+            np.isnan(np.take(self.coordinates, self.bad, axis=0)).any()
+        )
+
     def groups(self) -> list[tuple[int, ...]]:
         """Columns that the same ranked trials hold (groups.py); all of them, usually."""
-        present = ~np.isnan(np.take(self.coordinates, self.ranked, axis=0))
-        if present.all():  # no ranked trial lacks a parameter
-            return [tuple(range(len(self.columns)))] if present.size else []
-        return co_occurring_groups(present)
+        if self.complete:
+            return [tuple(range(len(self.columns)))] if len(self.ranked) and self.columns else []
+        return co_occurring_groups(~np.isnan(np.take(self.coordinates, self.ranked, axis=0)))
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
@@ -313,6 +320,8 @@ class TPESampler(Sampler):
         trials are its good points, even when no sgd trial is among the study's best:
         otherwise its l(x) would be the bare prior and the branch would never be tuned.
         Failed and pending trials that hold the columns stay bad."""
+        if seen.complete and len(columns) == len(seen.columns):
+            return seen.good, seen.bad  # every trial holds every column: the study's split
         coordinates = seen.coordinates[:, columns]
         ranked = seen.ranked
         held = ranked[~np.isnan(coordinates[ranked]).any(axis=1)]
