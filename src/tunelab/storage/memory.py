@@ -198,7 +198,8 @@ class InMemoryStorage(BaseStorage):
             return self.get_space(study_id)
 
     # -- trials ----------------------------------------------------------------------------
-    def _put(self, trial: FrozenTrial) -> FrozenTrial:
+    def _put(self, trial: FrozenTrial, shareable: bool | None = None) -> FrozenTrial:
+        """Store a record; `shareable` says `_shareable(trial)` when the caller knows it."""
         tid = trial.trial_id
         sid = self._study_of[tid]
         tally = self._tally[sid]
@@ -218,7 +219,7 @@ class InMemoryStorage(BaseStorage):
         else:
             listed.append(trial)
         self._bare.pop(tid, None)
-        if _shareable(trial):
+        if shareable if shareable is not None else _shareable(trial):
             self._private.discard(tid)
             return trial
         self._private.add(tid)
@@ -291,7 +292,12 @@ class InMemoryStorage(BaseStorage):
 
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
         with self._lock:
-            self._put(evolve(self._running(trial_id), params=_json(params, "params")))
+            t = self._running(trial_id)
+            stored = _json(params, "params")
+            # only the parameters change: a record that was shareable stays so unless they
+            # hold a list or a dict
+            shareable = trial_id not in self._private and not _mutable(stored)
+            self._put(evolve(t, params=stored), shareable)
 
     def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
         with self._lock:
