@@ -119,6 +119,8 @@ class _Layout:
     moments: np.ndarray  # (basis features, 2 d): basis column sums -> sums of x, then of x^2
     cell_dim_sizes: tuple[int, ...]  # k of each CELLS dimension
     cell_pad: int  # columns of a cell table: the largest k
+    cell_k: np.ndarray  # k of each CELLS dimension, as floats
+    ordered: np.ndarray  # CONTINUOUS and CELLS dimensions, in order
 
 
 @functools.lru_cache(maxsize=64)
@@ -146,6 +148,8 @@ def _layout(dims: tuple[Dim, ...]) -> _Layout:
         _moments(dims, offsets),
         tuple(sizes),
         max(sizes, default=1),
+        np.array(sizes, dtype=float),
+        np.array([j for j, kind in enumerate(kinds) if kind is not DimKind.CATEGORICAL], np.intp),
     )
 
 
@@ -455,7 +459,7 @@ class ParzenEstimator:
         row = np.where(prior, 0, comp)  # any valid row for prior draws; overwritten below
         u = rng.random((size, d))
         out = np.empty((size, d))
-        ordered = np.sort(np.concatenate((layout.cont, layout.cells)))
+        ordered = layout.ordered
         if len(ordered):
             x = u[:, ordered]
             if n:
@@ -466,7 +470,7 @@ class ParzenEstimator:
                 x = np.clip(np.where(prior[:, None], x, drawn), 0.0, 1.0)
             out[:, ordered] = x
         if len(layout.cells):
-            k = layout.sizes[layout.is_cells].astype(float)
+            k = layout.cell_k
             out[:, layout.cells] = (np.minimum(np.floor(out[:, layout.cells] * k), k - 1) + 0.5) / k
         for j, categories in layout.cat:
             uniform = rng.integers(categories, size=size).astype(float)
@@ -506,16 +510,18 @@ class ParzenEstimator:
         if self.n_observations == 0:
             return np.full(len(x), self._prior)
         features, row = self._features(x)
-        acc = features @ self._kernel.T  # (m, n) log kernels
+        acc = features @ self._kernel.T  # (m, n) log kernels, less each candidate's row(x)
         acc += self._const
-        if row is not None:
-            acc += row[:, None]
-        # log-sum-exp over the kernels and the prior. Terms 80 nats below the largest add
-        # less than 1e-34 each; clipping them keeps exp off its slow underflow path, and
-        # float32 is ample for a sum of terms in (0, 1].
-        top = np.maximum(acc.max(axis=1), self._prior)
+        # log-sum-exp over the kernels and the prior, row(x) taken out of the kernels:
+        # log(sum_i e^(a_i + r) + e^p) = r + log(sum_i e^a_i + e^(p - r)). Terms 80 nats
+        # below the largest add less than 1e-34 each; clipping them keeps exp off its slow
+        # underflow path, and float32 is ample for a sum of terms in (0, 1].
+        prior = self._prior if row is None else self._prior - row
+        top = np.maximum(acc.max(axis=1), prior)
         acc -= top[:, None]
         np.maximum(acc, -80.0, out=acc)
-        total = np.exp(acc.astype(np.float32)).sum(axis=1, dtype=np.float64)
-        total += np.exp(self._prior - top)
-        return top + np.log(total)
+        terms = acc.astype(np.float32)
+        total = np.exp(terms, out=terms).sum(axis=1, dtype=np.float64)
+        total += np.exp(prior - top)
+        out = top + np.log(total)
+        return out if row is None else out + row

@@ -235,18 +235,16 @@ class HistoryTable:
         else:
             complete = complete[np.lexsort((number[complete], value[complete]))]
         pruned = np.flatnonzero(kind == _PRUNED)
-        no_value = self._no_value[pruned]
-        pruned_value = np.where(no_value, 0.0, value[pruned])
-        pruned = pruned[np.lexsort((number[pruned], pruned_value, no_value, -self._step[pruned]))]
-        ranked = np.concatenate((complete, pruned))
+        n_valued = len(complete)
+        if len(pruned):
+            no_value = self._no_value[pruned]
+            by_value = np.where(no_value, 0.0, value[pruned])
+            pruned = pruned[np.lexsort((number[pruned], by_value, no_value, -self._step[pruned]))]
+            complete = np.concatenate((complete, pruned))
+            n_valued += int(np.count_nonzero(~no_value))
+        ranked = complete
         k = n_good(len(ranked), gamma)
         bad = [ranked[k:], np.flatnonzero(kind == _FAILED)]
         if constant_liar:
             bad.append(np.flatnonzero(kind == _RUNNING))
-        return Ranked(
-            ranked[:k],
-            np.concatenate(bad),
-            ranked,
-            len(ranked),
-            len(complete) + int(np.count_nonzero(~no_value)),
-        )
+        return Ranked(ranked[:k], np.concatenate(bad), ranked, len(ranked), n_valued)
