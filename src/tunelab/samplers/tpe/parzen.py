@@ -121,6 +121,9 @@ class _Layout:
     cell_pad: int  # columns of a cell table: the largest k
     cell_k: np.ndarray  # k of each CELLS dimension, as floats
     ordered: np.ndarray  # CONTINUOUS and CELLS dimensions, in order
+    cat_dims: np.ndarray  # CATEGORICAL dimensions
+    cont_columns: np.ndarray  # the first basis column of each CONTINUOUS dimension
+    cell_rows: np.ndarray  # 0, 1, ...: the rows of a stacked cell table
 
 
 @functools.lru_cache(maxsize=64)
@@ -150,6 +153,9 @@ def _layout(dims: tuple[Dim, ...]) -> _Layout:
         max(sizes, default=1),
         np.array(sizes, dtype=float),
         np.array([j for j, kind in enumerate(kinds) if kind is not DimKind.CATEGORICAL], np.intp),
+        np.array([j for j, kind in enumerate(kinds) if kind is DimKind.CATEGORICAL], np.intp),
+        offsets[[j for j, kind in enumerate(kinds) if kind is DimKind.CONTINUOUS]],
+        np.arange(sum(sizes), dtype=np.intp),
     )
 
 
@@ -201,13 +207,6 @@ def basis(points: np.ndarray, dims: Sequence[Dim]) -> np.ndarray:
         index = np.minimum(index, layout.sizes - 1) + layout.offsets[layout.discrete]
         out[np.nonzero(held)[0], index[held]] = 1.0
     return out
-
-
-def _index(x: np.ndarray, kind: DimKind, k: int | np.ndarray) -> np.ndarray:
-    """The cell (for CELLS; cell i is [i/k, (i+1)/k]) or category of each coordinate."""
-    if kind is DimKind.CELLS:
-        return np.minimum(np.floor(x * k), k - 1).astype(np.intp)
-    return x.astype(np.intp)
 
 
 def log_unit_mass(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -262,7 +261,7 @@ def _spreads(features: Sequence[np.ndarray], layout: _Layout) -> np.ndarray:
     n = np.array([max(len(f), 2) for f in features], dtype=float)[:, None]
     var = (moments[:, d:] - np.square(moments[:, :d]) / n) / (n - 1)
     std = np.sqrt(np.maximum(var, 0.0))
-    std[:, [j for j, _ in layout.cat]] = 1.0
+    std[:, layout.cat_dims] = 1.0
     return std
 
 
@@ -282,7 +281,7 @@ class PointSet:
 
 def snap(widths: np.ndarray) -> np.ndarray:
     """Round widths to a grid of 64 steps an octave (changes them by < 0.55 %)."""
-    return np.exp2(np.round(np.log2(widths) * _SNAP_STEPS) / _SNAP_STEPS)
+    return np.exp2(np.rint(np.log2(widths) * _SNAP_STEPS) / _SNAP_STEPS)
 
 
 def fit_estimators(
@@ -333,13 +332,16 @@ def fit_estimators(
     sizes = np.array([len(x) for x in points])
     floor = 1.0 / np.minimum(_MAX_FLOOR_DIVISOR, sizes + 1)[:, None]  # bandwidth_floor
     widths = 1.059 * _spreads(kernels, layout) * np.maximum(sizes, 1)[:, None] ** (-1.0 / (d + 4))
-    widths = np.clip(snap(np.clip(widths, floor, 1.0)), floor, 1.0)
+    widths = np.minimum(np.maximum(snap(np.minimum(np.maximum(widths, floor), 1.0)), floor), 1.0)
     widths[sizes < 2] = floor[sizes < 2]
     if len(layout.cont):
         cont = widths[:, layout.cont]
         scale = np.log(cont).sum(axis=1) + len(layout.cont) * _LOG_SQRT_2PI
         fresh = [i for i, o in enumerate(sets) if o.unit_mass is None and sizes[i]]
-        if fresh:  # one pass over the points of every set that keeps nothing
+        if len(fresh) == 1:
+            (i,) = fresh
+            out[i]._const -= log_unit_mass(points[i][:, layout.cont], cont[i]).sum(axis=1)
+        elif fresh:  # one pass over the points of every set that keeps nothing
             mu = np.concatenate([points[i][:, layout.cont] for i in fresh])
             mass = log_unit_mass(mu, np.repeat(cont[fresh], sizes[fresh], axis=0)).sum(axis=1)
             for i, part in zip(fresh, np.split(mass, np.cumsum(sizes[fresh])[:-1]), strict=True):
@@ -463,11 +465,13 @@ class ParzenEstimator:
         if len(ordered):
             x = u[:, ordered]
             if n:
-                mu = self.mu[row][:, ordered]
-                sigma = self._widths[ordered] if self._shared else self._sigma[row][:, ordered]
+                mu = self.mu[row[:, None], ordered]
+                sigma = (
+                    self._widths[ordered] if self._shared else self._sigma[row[:, None], ordered]
+                )
                 lo, hi = ndtr(-mu / sigma), ndtr((1.0 - mu) / sigma)
                 drawn = mu + sigma * ndtri(lo + x * (hi - lo))
-                x = np.clip(np.where(prior[:, None], x, drawn), 0.0, 1.0)
+                x = np.minimum(np.maximum(np.where(prior[:, None], x, drawn), 0.0), 1.0)
             out[:, ordered] = x
         if len(layout.cells):
             k = layout.cell_k
@@ -488,19 +492,19 @@ class ParzenEstimator:
         if len(layout.cont):
             a = 0.5 / np.square(self._widths[layout.cont])
             xc = x[:, layout.cont]
-            at = layout.offsets[layout.cont]
-            features[:, at] = 2.0 * a * xc
-            features[:, at + 1] = -a
+            features[:, layout.cont_columns] = xc * (2.0 * a)
+            features[:, layout.cont_columns + 1] = -a
             row = -(np.square(xc) @ a)
         if len(layout.cells):
-            sizes = layout.sizes[layout.is_cells]
-            cell = _index(x[:, layout.cells], DimKind.CELLS, sizes)  # (m, cell dimensions)
-            rows = np.arange(len(layout.cell_columns))
-            features[:, layout.cell_columns] = self._tables[rows, cell[:, layout.cell_of_column]]
-        for j, k in layout.cat:
-            own = math.log(1.0 - self.leak + self.leak / k)
+            k = layout.cell_k
+            cell = np.minimum(np.floor(x[:, layout.cells] * k), k - 1).astype(np.intp)
+            features[:, layout.cell_columns] = self._tables[
+                layout.cell_rows, cell[:, layout.cell_of_column]
+            ]
+        for j, categories in layout.cat:
+            own = math.log(1.0 - self.leak + self.leak / categories)
             index = layout.offsets[j] + x[:, j].astype(np.intp)
-            features[np.arange(len(x)), index] = own - math.log(self.leak / k)
+            features[np.arange(len(x)), index] = own - math.log(self.leak / categories)
         return features, row
 
     def log_pdf(self, x: np.ndarray) -> np.ndarray:
