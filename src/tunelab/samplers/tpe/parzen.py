@@ -51,9 +51,8 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _MAX_FLOOR_DIVISOR = 100
 _LOG_FLOOR = -1000.0
 _SNAP_STEPS = 64  # shared widths are rounded to 2 ** (k / 64)
-_FEW = 8
+_FEW = 8  # up to this many points, `basis` loops in Python rather than over numpy calls
 _NONE = np.empty(0)
-_CELL_PAD = 32  # cell tables of dimensions with up to this many cells stack without repadding  # up to this many points, `basis` loops in Python rather than over numpy calls
 BANDWIDTH_RULES = ("scott", "neighbour")
 
 
@@ -292,9 +291,10 @@ def fit_estimators(
     consider_endpoints: bool = False,
 ) -> list[ParzenEstimator]:
     """One estimator per set of points over the same dimensions, such as TPE's l(x) and
-    g(x). With shared widths ("scott") they are fitted together: the per-kernel
-    normalisers and the cell tables of all sets come from one pass each, which halves
-    the fixed cost of numpy calls that dominates at these sizes."""
+    g(x). With shared widths ("scott") they are fitted together (spreads, widths and the
+    normalisers of the sets that keep none come from one pass each), and cell tables are
+    shared between fits of equal snapped widths: at these sizes the fixed cost of numpy
+    calls, not arithmetic, dominates."""
     if rule not in BANDWIDTH_RULES:
         raise ValueError(f"rule must be one of {BANDWIDTH_RULES}, but got {rule!r}")
     if not prior_weight > 0:
