@@ -31,7 +31,8 @@ from tunelab.types import Direction, TrialState
 
 _LEFT_OUT, _COMPLETE, _PRUNED, _FAILED, _RUNNING = range(5)
 _MAX_UNIT_MASSES = 16
-_NO_ROWS = np.empty(0)  # kept (column, width) normalisers
+_NO_ROWS = np.empty(0)
+_NO_VERSIONS = np.empty(0, dtype=np.int64)  # kept (column, width) normalisers
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,10 @@ class HistoryTable:
         self._dims: list[Dim] = []
         self._offsets = np.zeros(1, dtype=np.intp)
         self._basis = np.zeros((size, 0))
-        # (column, width) -> log mass of [0, 1] under that kernel at each row's coordinate
+        # (column, width) -> (log mass of [0, 1] under that kernel at each row's coordinate,
+        # the row versions it was computed for); a row's version grows when it changes
         self._unit_mass: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
+        self._version = np.zeros(size, dtype=np.int64)
 
     @property
     def coordinates(self) -> np.ndarray:
@@ -124,19 +127,20 @@ class HistoryTable:
         n = len(self._records)
         kept: list[np.ndarray] = []
         stale_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, float]] = []
+        now = self._version[:n]
         for column, width in zip(columns, widths, strict=True):
             key = (int(column), float(width))
-            values, fresh = self._unit_mass.pop(key, (_NO_ROWS, _NO_ROWS.astype(bool)))
+            values, seen = self._unit_mass.pop(key, (_NO_ROWS, _NO_VERSIONS))
             if len(values) < n:
                 more = max(n, 2 * len(values)) - len(values)
                 values = np.concatenate((values, np.empty(more)))
-                fresh = np.concatenate((fresh, np.zeros(more, dtype=bool)))
-            stale = np.flatnonzero(~fresh[:n])
+                seen = np.concatenate((seen, np.full(more, -1, dtype=np.int64)))
+            stale = np.flatnonzero(seen[:n] != now)
             if len(stale):
-                stale_rows.append((values, fresh, stale, *key))
+                stale_rows.append((values, seen, stale, *key))
             if len(self._unit_mass) >= _MAX_UNIT_MASSES:
                 del self._unit_mass[next(iter(self._unit_mass))]  # the least recently used
-            self._unit_mass[key] = (values, fresh)
+            self._unit_mass[key] = (values, seen)
             kept.append(values)
         if stale_rows:  # one pass over the stale rows of every column
             mu = np.concatenate([self._rows[stale, c] for _, _, stale, c, _ in stale_rows])
@@ -144,9 +148,9 @@ class HistoryTable:
             with np.errstate(invalid="ignore"):  # NaN rows: trials without the parameter
                 mass = log_unit_mass(mu, sigma)
             at = 0
-            for values, fresh, stale, _, _ in stale_rows:
+            for values, seen, stale, _, _ in stale_rows:
                 values[stale] = mass[at : at + len(stale)]
-                fresh[stale] = True
+                seen[stale] = now[stale]
                 at += len(stale)
         total = np.zeros(n)
         for values in kept:
@@ -169,6 +173,7 @@ class HistoryTable:
         self._no_value = resized(self._no_value, True)
         self._rows = resized(self._rows, math.nan)
         self._basis = resized(self._basis, 0.0)
+        self._version = resized(self._version, 0)
 
     def update(self, history: Sequence[FrozenTrial], encoder: Encoder, space: SearchSpace) -> None:
         """Bring the table up to `history`; call `encoder.use_space(space)` first."""
@@ -197,8 +202,7 @@ class HistoryTable:
             return
         rows = encoder.matrix([history[i] for i in changed], space)
         self._basis[changed] = basis(rows, self._dims)
-        for _, fresh in self._unit_mass.values():
-            fresh[[i for i in changed if i < len(fresh)]] = False
+        self._version[changed] += 1  # kept normalisers of these rows are stale now
         for j, i in enumerate(changed):
             t = history[i]
             self._kind[i] = _kind(t)
