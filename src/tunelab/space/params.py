@@ -144,9 +144,7 @@ class _Numeric(Param):
                 f"{name!r}: min_value and max_value must be numbers, but got "
                 f"(min_value={self.min_value!r}, max_value={self.max_value!r})"
             )
-        if any(
-            math.isnan(float(v)) or math.isinf(float(v)) for v in (self.min_value, self.max_value)
-        ):
+        if not (math.isfinite(float(self.min_value)) and math.isfinite(float(self.max_value))):
             raise SearchSpaceError(
                 f"{name!r}: min_value and max_value must be finite, but got "
                 f"(min_value={self.min_value!r}, max_value={self.max_value!r})"

@@ -29,21 +29,24 @@ T = TypeVar("T")
 _PLAIN = (str, int, bool, type(None))
 
 
-def _plain(value: Any) -> bool:
-    """A scalar that JSON stores and reads back as itself."""
-    kind = type(value)
-    return kind in _PLAIN or (kind is float and math.isfinite(value))
+def _flat_plain(obj: Any) -> bool:
+    """A dict of plain scalars under plain keys: JSON gives it back equal to itself."""
+    if type(obj) is not dict:
+        return False
+    for key, value in obj.items():
+        if type(key) is not str or key.startswith("$"):
+            return False
+        kind = type(value)
+        if kind not in _PLAIN and not (kind is float and math.isfinite(value)):
+            return False
+    return True
 
 
 def _json(obj: Any, what: str) -> Any:
     """Round-trip through JSON so memory behaves exactly like SQL storage. A flat dict
     of plain scalars (every parameter set, most reports) comes back equal to itself, so
     it is copied without the round trip."""
-    if (
-        type(obj) is dict
-        and all(type(k) is str and not k.startswith("$") for k in obj)
-        and all(_plain(v) for v in obj.values())
-    ):
+    if _flat_plain(obj):
         return dict(obj)
     return codec.loads(codec.dumps(obj, what))
 
@@ -293,11 +296,12 @@ class InMemoryStorage(BaseStorage):
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
         with self._lock:
             t = self._running(trial_id)
-            stored = _json(params, "params")
-            # only the parameters change: a record that was shareable stays so unless they
-            # hold a list or a dict
-            shareable = trial_id not in self._private and not _mutable(stored)
-            self._put(evolve(t, params=stored), shareable)
+            # only the parameters change: a record that was shareable stays so when they
+            # are plain values (no list or dict)
+            if _flat_plain(params):
+                self._put(evolve(t, params=dict(params)), trial_id not in self._private)
+            else:
+                self._put(evolve(t, params=_json(params, "params")))
 
     def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
         with self._lock:
