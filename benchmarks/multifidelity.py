@@ -24,11 +24,16 @@ Reported: epochs spent (medians, quartiles) and how many seeds
 reached the target. Run:  .venv-bench/bin/python benchmarks/multifidelity.py --seeds 10
 --steady: a control family where every configuration rises at the same rate (k = 0.4), so
 early epochs rank as the last does.
-"Hyperband(adaptive)" is HyperbandScheduler(adaptive=True): brackets drawn by how well each
-starting rung's ranking predicts the final one (see schedulers/hyperband.py).
+"Hyperband" is HyperbandScheduler's default, adaptive=True: brackets drawn by how well each
+starting rung's ranking predicts the final one (see schedulers/hyperband.py);
+"Hyperband(plain)" is adaptive=False, the fixed order of Li et al.
 "tpe[top step]" is an ablation: the TPE fitted on the top step with enough trials only
 (`fidelity_observations(..., explained_at_least=None)`, BOHB's rule), as before the default
 learnt to take a lower step that ranks alike (samplers/fidelity.py).
+"tpe" learns from `fidelity.model_history`: the pruned trials that stopped below the
+chosen step stay in the model, ranked after the others (before 2026-11-23 03:00 UTC they
+were dropped, as BOHB does; the "tpe[pruned kept]" rows of benchmarks/RESULTS.md measured
+the change before it was made).
 
 Another problem reuses this protocol and table through `Problem` and `main(problem)`
 (benchmarks/multifidelity_digits.py: the digits MLP, tabular).
@@ -226,15 +231,21 @@ def optuna_run(
 @contextlib.contextmanager
 def top_step_model() -> Iterator[None]:
     """Ablation: the TPE fits on the top step with enough trials only (BOHB's rule), as
-    before `fidelity_observations` learnt to take a lower step that ranks alike."""
+    before `fidelity_observations` learnt to take a lower step that ranks alike. Replaced
+    where the TPE reads it and where `fidelity.model_history` does."""
+    from tunelab.samplers import fidelity
     from tunelab.samplers.tpe import sampler as tpe_module
 
-    original = tpe_module.fidelity_observations
-    tpe_module.fidelity_observations = functools.partial(original, explained_at_least=None)
+    original = fidelity.fidelity_observations
+    top = functools.partial(original, explained_at_least=None)
+    modules = [m for m in (tpe_module, fidelity) if hasattr(m, "fidelity_observations")]
+    for module in modules:
+        module.fidelity_observations = top  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        tpe_module.fidelity_observations = original
+        for module in modules:
+            module.fidelity_observations = original  # type: ignore[attr-defined]
 
 
 def methods(problem: Problem) -> dict[str, Callable[[int, float], Run]]:
@@ -243,9 +254,11 @@ def methods(problem: Problem) -> dict[str, Callable[[int, float], Run]]:
     def tl(sampler: str, scheduler: Callable[[], Any]) -> Callable[[int, float], Run]:
         return lambda s, t: tunelab_run(sampler, scheduler(), s, t, problem)
 
-    def top_step(method: Callable[[int, float], Run]) -> Callable[[int, float], Run]:
+    def within(
+        context: Callable[[], Any], method: Callable[[int, float], Run]
+    ) -> Callable[[int, float], Run]:
         def run(s: int, t: float) -> Run:
-            with top_step_model():
+            with context():
                 return method(s, t)
 
         return run
@@ -253,24 +266,24 @@ def methods(problem: Problem) -> dict[str, Callable[[int, float], Run]]:
     def op(pruner: str, sampler: str) -> Callable[[int, float], Run]:
         return lambda s, t: optuna_run(pruner, sampler, s, t, problem)
 
+    def hb(adaptive: bool = True) -> Callable[[], Any]:
+        return lambda: HyperbandScheduler(1, E, 3, adaptive=adaptive)
+
+    def asha() -> Any:
+        return ASHAScheduler(1, E, 3)
+
     return {
-        "tunelab random+ASHA": tl("random", lambda: ASHAScheduler(1, E, 3)),
-        "tunelab random+Hyperband": tl("random", lambda: HyperbandScheduler(1, E, 3)),
-        "tunelab tpe+ASHA": tl("tpe", lambda: ASHAScheduler(1, E, 3)),
-        "tunelab tpe+Hyperband": tl("tpe", lambda: HyperbandScheduler(1, E, 3)),
-        "tunelab random+Hyperband(adaptive)": tl(
-            "random", lambda: HyperbandScheduler(1, E, 3, adaptive=True)
-        ),
-        "tunelab tpe+Hyperband(adaptive)": tl(
-            "tpe", lambda: HyperbandScheduler(1, E, 3, adaptive=True)
-        ),
-        "tunelab tpe[top step]+Hyperband": top_step(tl("tpe", lambda: HyperbandScheduler(1, E, 3))),
-        "tunelab tpe[top step]+Hyperband(adaptive)": top_step(
-            tl("tpe", lambda: HyperbandScheduler(1, E, 3, adaptive=True))
-        ),
-        "tunelab tpe[top step]+ASHA": top_step(tl("tpe", lambda: ASHAScheduler(1, E, 3))),
-        "tunelab auto(GP)+ASHA": tl("auto", lambda: ASHAScheduler(1, E, 3)),
-        "tunelab auto(GP)+Hyperband": tl("auto", lambda: HyperbandScheduler(1, E, 3)),
+        "tunelab random+ASHA": tl("random", asha),
+        "tunelab random+Hyperband": tl("random", hb()),
+        "tunelab random+Hyperband(plain)": tl("random", hb(False)),
+        "tunelab tpe+ASHA": tl("tpe", asha),
+        "tunelab tpe+Hyperband": tl("tpe", hb()),
+        "tunelab tpe+Hyperband(plain)": tl("tpe", hb(False)),
+        "tunelab tpe[top step]+Hyperband": within(top_step_model, tl("tpe", hb())),
+        "tunelab tpe[top step]+ASHA": within(top_step_model, tl("tpe", asha)),
+        "tunelab tpe (no pruning)": tl("tpe", lambda: None),
+        "tunelab auto(GP)+ASHA": tl("auto", asha),
+        "tunelab auto(GP)+Hyperband": tl("auto", hb()),
         "optuna TPE+SuccessiveHalving": op("sha", "tpe"),
         "optuna TPE+Hyperband": op("hyperband", "tpe"),
         "optuna random+SuccessiveHalving": op("sha", "random"),

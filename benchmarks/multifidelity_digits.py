@@ -177,9 +177,9 @@ _TABLE: dict[str, np.ndarray] = {}
 def table_curves() -> dict[str, np.ndarray]:
     """The cached curves (read once); a clear error when the table is missing or partial."""
     if not _TABLE:
-        if not CACHE.exists():
+        table = read_cache()  # the main file and/or the shard files of a --shard build
+        if not table["curves"]:
             sys.exit(f"no table at {CACHE}: run this script with --build first")
-        table = read_cache()
         n = 1
         for values in SPACE.values():
             n *= len(values)

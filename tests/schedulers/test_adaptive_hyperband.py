@@ -77,7 +77,7 @@ def test_weights_keep_a_floor_and_the_last_bracket_its_count() -> None:
 
 
 def test_without_enough_evidence_brackets_follow_the_fixed_order() -> None:
-    fixed = HyperbandScheduler(max_resource=R, seed=1)
+    fixed = HyperbandScheduler(max_resource=R, seed=1, adaptive=False)
     adaptive = HyperbandScheduler(max_resource=R, seed=1, adaptive=True)
     few = evidence(late_bloomers=True, n=MIN_EVIDENCE - 1)
     for n in range(40, 60):
@@ -87,7 +87,7 @@ def test_without_enough_evidence_brackets_follow_the_fixed_order() -> None:
 
 
 def test_late_bloomer_evidence_moves_trials_out_of_the_early_brackets() -> None:
-    plain = HyperbandScheduler(max_resource=R)
+    plain = HyperbandScheduler(max_resource=R, adaptive=False)
     counts = brackets_of_new_trials(
         HyperbandScheduler(max_resource=R, adaptive=True), evidence(late_bloomers=True)
     )
@@ -131,14 +131,29 @@ def test_a_stored_bracket_wins_over_recomputing() -> None:
         assert of(peer) == b
 
 
-def test_adaptive_is_stored_only_when_on_and_validated() -> None:
-    assert "adaptive" not in HyperbandScheduler().to_json()
-    on = HyperbandScheduler(max_resource=9, adaptive=True)
-    again = make_scheduler(on.to_json())
-    assert isinstance(again, HyperbandScheduler) and again.adaptive
-    assert again.to_json() == on.to_json()
+def test_adaptive_is_the_default_and_always_stored() -> None:
+    assert HyperbandScheduler().adaptive and HyperbandScheduler().to_json()["adaptive"] is True
+    assert HyperbandScheduler(adaptive=False).to_json()["adaptive"] is False
+    for on in (True, False):
+        hb = HyperbandScheduler(max_resource=9, adaptive=on)
+        again = make_scheduler(hb.to_json())
+        assert isinstance(again, HyperbandScheduler) and again.adaptive is on
+        assert again.to_json() == hb.to_json()
+    # by name, or a hand-written config: today's default
+    by_name = make_scheduler("hyperband")
+    assert isinstance(by_name, HyperbandScheduler) and by_name.adaptive
+    by_hand = make_scheduler({"name": "hyperband", "max_resource": 9})
+    assert isinstance(by_hand, HyperbandScheduler) and by_hand.adaptive
     with pytest.raises(ValueError, match="adaptive must be True or False"):
         HyperbandScheduler(adaptive="yes")  # type: ignore[arg-type]
+
+
+def test_a_config_stored_before_adaptive_was_the_default_stays_plain() -> None:
+    # what to_json() wrote for HyperbandScheduler() when plain Hyperband was the default
+    legacy = {"name": "hyperband", "min_resource": 1, "max_resource": 9, "reduction_factor": 3}
+    old = make_scheduler({**legacy, "seed": 0})
+    assert isinstance(old, HyperbandScheduler) and not old.adaptive
+    assert old.trial_attrs(4) == {"bracket": old.bracket_of(4)}
 
 
 def late_bloomer(trial: tunelab.Trial) -> float:

@@ -25,7 +25,9 @@ class TestASHAWithRules(SchedulerConformance):
 
 class TestHyperband(SchedulerConformance):
     def make_scheduler(self) -> Scheduler:
-        return HyperbandScheduler(min_resource=1, max_resource=9, reduction_factor=3, seed=2)
+        return HyperbandScheduler(
+            min_resource=1, max_resource=9, reduction_factor=3, seed=2, adaptive=False
+        )
 
 
 class TestMedian(SchedulerConformance):

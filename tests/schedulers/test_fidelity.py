@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tunelab.samplers.fidelity import default_min_points, fidelity_observations
+from tunelab.samplers.fidelity import default_min_points, fidelity_observations, model_history
 from tunelab.testing.scheduler_conformance import curve_trial
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
@@ -102,3 +102,25 @@ def test_late_bloomers_keep_the_model_on_the_top_step() -> None:
 def test_bad_explained_at_least() -> None:
     with pytest.raises(ValueError, match=r"explained_at_least must be in \(0, 1\]"):
         fidelity_observations([], "acc", "maximize", explained_at_least=1.5)
+
+
+def test_model_history_keeps_trials_stopped_below_the_step_as_pruned() -> None:
+    """Trials at the chosen step become COMPLETE with their value there; pruned trials that
+    stopped before it stay PRUNED as they were (split.py ranks them after every valued one),
+    instead of vanishing from the model; unfinished trials keep their roles."""
+    history = _population(late_bloomers=True)  # step 4: trials 0-7; 8-17 pruned at step 0
+    running = FrozenTrial(99, 18, TrialState.RUNNING, {"x": 18}, reports=_t(18, [0.9]).reports)
+    view = model_history([*history, running], "acc", "maximize")
+    assert [t.number for t in view] == list(range(19))
+    assert all(t.state is C for t in view[:8])
+    assert [t.value for t in view[:8]] == [h.reports[4].metrics["acc"] for h in history[:8]]
+    assert view[8:18] == history[8:18]  # the same records: PRUNED, last value, step 0
+    assert view[18] is running
+    # BOHB's per-budget model would have dropped them
+    obs = fidelity_observations(history, "acc", "maximize")
+    assert obs.step == 4 and len(obs.trials) == 8
+
+
+def test_model_history_without_enough_reports_is_the_history() -> None:
+    history = [_t(0, [0.5, 0.6], C), _t(1, [0.2])]
+    assert model_history(history, "acc", "maximize") == history

@@ -54,7 +54,9 @@ def test_pruned_trials_keep_reports_reason_rung_and_last_value(tmp_path: Path) -
 
 def test_the_scheduler_is_stored_as_json_and_used_on_resume(tmp_path: Path) -> None:
     url = str(tmp_path / "s.db")
-    hb = HyperbandScheduler(min_resource=1, max_resource=9, reduction_factor=3, seed=4)
+    hb = HyperbandScheduler(
+        min_resource=1, max_resource=9, reduction_factor=3, seed=4, adaptive=False
+    )
     study = tunelab.create_study(
         "s",
         storage=url,

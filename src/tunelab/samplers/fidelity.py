@@ -19,6 +19,14 @@ with its last reported value: its curve is over. A PRUNED one counts only at ste
 it reported. With too few points at every step, the result falls back to the
 COMPLETE trials' final values (step None), which is what samplers fit on today.
 
+`model_history` is the history a ranking model (the TPE) learns from: the trials at the
+chosen step, valued there, and *below them* the pruned trials that stopped earlier, left
+PRUNED so that they rank after every valued trial (further first, then by their last
+value; see samplers/tpe/split.py). BOHB drops them, one model per budget; but a trial the
+scheduler stopped lost a comparison at its rung, and a model that never sees it samples
+its region again as if nothing were known there (measured in benchmarks/RESULTS.md,
+issue 5: "pruned trials kept").
+
 Pure: no storage, no clock.
 """
 
@@ -26,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tunelab._stats import explained, kendall_tau
 from tunelab.trial import FrozenTrial
@@ -142,3 +150,28 @@ def _lower_if_alike(
             return FidelityObservations(step, tuple(chosen), tuple(values), top.direction)
         return top
     return top
+
+
+def model_history(
+    history: Sequence[FrozenTrial],
+    metric: str,
+    direction: Direction | str,
+    min_points: int | None = None,
+    explained_at_least: float | None = EXPLAINED_AT_LEAST,
+) -> list[FrozenTrial]:
+    """The history a ranking model learns from once a scheduler has stopped trials (see
+    the module docstring): each trial of `fidelity_observations` as COMPLETE with its value
+    at the chosen step; PRUNED trials that stopped before that step, and trials that are
+    not finished (failed, running, waiting), as they are; in trial-number order. COMPLETE
+    trials without a value at any step (none reported the metric) are left out. With no
+    step to choose (too few reports), the history as it is."""
+    seen = fidelity_observations(history, metric, direction, min_points, explained_at_least)
+    if seen.step is None:
+        return list(history)
+    chosen = {t.trial_id for t in seen.trials}
+    view = [
+        replace(t, state=TrialState.COMPLETE, value=v)
+        for t, v in zip(seen.trials, seen.values, strict=True)
+    ]
+    view += [t for t in history if t.trial_id not in chosen and t.state is not TrialState.COMPLETE]
+    return sorted(view, key=lambda t: t.number)

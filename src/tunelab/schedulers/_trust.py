@@ -20,7 +20,9 @@ from tunelab.trial import FrozenTrial
 # is about 0.3 at six pairs of values): plain Hyperband proportions are used.
 MIN_EVIDENCE = 6
 # Every bracket keeps at least this fraction of its Hyperband weight, so a bracket judged
-# untrustworthy by early evidence still gets trials and can be re-judged later.
+# untrustworthy by early evidence still gets trials and can be re-judged later. (0.02 was
+# tried for issue 5: better with the TPE keeping pruned trials, worse without; see
+# benchmarks/RESULTS.md.)
 FLOOR = 0.1
 
 

@@ -12,7 +12,8 @@ nothing is added to the user's hyperparameters, and each round of sum(n_b) trial
 holds exactly n_b trials of bracket b. Trials compete only within their bracket. The
 bracket is recorded on each trial as the system attribute "bracket".
 
-adaptive=True (off by default) lets the evidence choose the brackets (in the spirit of
+adaptive=True (the default since issue 5's measurements; adaptive=False is the plain,
+fixed-order Hyperband above) lets the evidence choose the brackets (in the spirit of
 Hyper-Tune, Li et al., VLDB 2022). A bracket starting at rung r prunes by the value at r,
 which pays only if that value ranks trials as their final value does: with learning-rate
 warmup or "late bloomers", early rungs do not. Once MIN_EVIDENCE trials have reached
@@ -21,18 +22,23 @@ n_b * max(FLOOR, rho_b**2), where rho_b = sin(pi * tau_b / 2) and tau_b is Kenda
 between the values at bracket b's first rung and at max_resource over those trials
 (_trust.py): rho_b**2 is the share of the final value's variation that the rung explains.
 The last bracket, which never prunes, keeps n_b. Every bracket keeps a floor, so one judged
-badly early still gets trials and is re-judged as evidence grows. The evidence for a trial
-is the trials that finished at max_resource no later than it started (stored timestamps),
-and its draw is the golden-ratio sequence at its number: every worker computes the same
-bracket from the stored history, and nothing new is stored. Until there is enough evidence,
-brackets follow the fixed order above.
+badly early still gets trials and is re-judged as evidence grows. The evidence for a
+trial is the trials that finished at max_resource no later than it started (stored
+timestamps), and its draw is the golden-ratio sequence at its number: every worker computes
+the same bracket from the stored history, and nothing new is stored. Until there is enough
+evidence, brackets follow the fixed order above. Where early rungs rank as the end does,
+the weights stay Hyperband's.
+
+A stored configuration always names `adaptive`; one stored before adaptive became the
+default (it lists the other arguments but not `adaptive`) is read as adaptive=False, so a
+resumed study keeps pruning as it did.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +47,7 @@ from tunelab.schedulers.asha import successive_halving
 from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
 from tunelab.trial import FrozenTrial
 
+_LEGACY_KEYS = {"min_resource", "max_resource", "reduction_factor", "seed"}
 GOLDEN = (math.sqrt(5) - 1) / 2  # u_n = frac((n + seed) * GOLDEN) spreads draws evenly
 
 
@@ -92,7 +99,7 @@ class HyperbandScheduler(Scheduler):
         max_resource: int = 27,
         reduction_factor: int = 3,
         seed: int = 0,
-        adaptive: bool = False,
+        adaptive: bool = True,
         rules: Any = (),
     ) -> None:
         super().__init__(rules)
@@ -116,14 +123,28 @@ class HyperbandScheduler(Scheduler):
         self._weights: dict[tuple[int, int], list[float]] = {}
 
     def config(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        out: dict[str, Any] = {  # always names adaptive: see from_json
             "min_resource": self.min_resource,
             "max_resource": self.max_resource,
             "reduction_factor": self.reduction_factor,
             "seed": self.seed,
+            "adaptive": self.adaptive,
         }
-        if self.adaptive:  # left out when off: the stored JSON of a plain study is unchanged
-            out["adaptive"] = True
+        return out
+
+    @classmethod
+    def from_json(cls, config: Mapping[str, Any]) -> HyperbandScheduler:
+        """Rebuild from `to_json()` output. A configuration that holds every argument
+        `to_json()` wrote before `adaptive` existed (min_resource, max_resource,
+        reduction_factor, seed) but not `adaptive` was stored when plain Hyperband was the
+        default: it stays plain. A hand-written one such as {"name": "hyperband",
+        "max_resource": 9} gets today's default."""
+        stored = dict(config)
+        if "adaptive" not in stored and set(stored) >= _LEGACY_KEYS:
+            stored["adaptive"] = False
+        out = super().from_json(stored)
+        if not isinstance(out, HyperbandScheduler):  # pragma: no cover - super builds cls
+            raise TypeError(f"expected a HyperbandScheduler, got {type(out).__name__}")
         return out
 
     def bracket_of(self, trial_number: int) -> int:

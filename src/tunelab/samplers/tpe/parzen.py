@@ -350,30 +350,50 @@ def fit_estimators(
             out[i]._const -= scale[i]
             if o.unit_mass is not None:
                 out[i]._const -= o.unit_mass(layout.cont, cont[i])
+    if len(layout.cells):
+        keys = [
+            [(k, w, layout.cell_pad) for k, w in zip(layout.cell_dim_sizes, row, strict=True)]
+            for row in widths[:, layout.cells].tolist()
+        ]
+        found = {key: _CELL_TABLES.get(key) for row in keys for key in row}
+        found.update(_cell_tables({key for key, table in found.items() if table is None}))
     for i, made in enumerate(out):
         made._widths, made._kernel = widths[i], kernels[i]
         if len(layout.cells):
             # row r: log mass of each cell under the kernel centred in the r-th cell
-            made._tables = np.concatenate(
-                [
-                    _cell_table(k, w, layout.cell_pad)
-                    for k, w in zip(
-                        layout.cell_dim_sizes, widths[i, layout.cells].tolist(), strict=True
-                    )
-                ]
-            )
+            made._tables = np.concatenate([found[key] for key in keys[i]])
     return out
 
 
-@functools.lru_cache(maxsize=256)
-def _cell_table(k: int, width: float, pad: int) -> np.ndarray:
-    """(k, pad) log masses of the k cells under kernels of `width` centred in each cell,
-    padded with _LOG_FLOOR. Widths are snapped, so a few tables serve many fits: the
-    table is shared, never written to."""
-    out = np.full((k, pad), _LOG_FLOOR)
-    out[:, :k] = _cell_log_masses((np.arange(k) + 0.5) / k, np.full(k, width), np.full(k, k))
-    out.flags.writeable = False
-    return out
+_CELL_TABLES: dict[tuple[int, float, int], np.ndarray] = {}  # (k, width, pad) -> table
+_MAX_CELL_TABLES = 512
+
+
+def _cell_tables(keys: set[tuple[int, float, int]]) -> dict[tuple[int, float, int], np.ndarray]:
+    """The tables for `keys`, made in one pass over all their cells and kept in
+    _CELL_TABLES: for (k, width, pad), the (k, pad) log masses of the k cells under
+    kernels of `width` centred in each cell, padded with _LOG_FLOOR. Widths are snapped,
+    so a few tables serve many fits; a table is shared, never written to."""
+    made: dict[tuple[int, float, int], np.ndarray] = {}
+    if not keys:
+        return made
+    if len(_CELL_TABLES) + len(keys) > _MAX_CELL_TABLES:
+        _CELL_TABLES.clear()
+    ordered = sorted(keys)
+    sizes = np.array([k for k, _, _ in ordered])
+    masses = _cell_log_masses(
+        np.concatenate([(np.arange(k) + 0.5) / k for k in sizes]),
+        np.repeat([w for _, w, _ in ordered], sizes),
+        np.repeat(sizes, sizes),
+    )
+    at = 0
+    for (k, width, pad), size in zip(ordered, sizes.tolist(), strict=True):
+        table = np.full((k, pad), _LOG_FLOOR)
+        table[:, :k] = masses[at : at + size, :k]
+        table.flags.writeable = False
+        made[(k, width, pad)] = _CELL_TABLES[(k, width, pad)] = table
+        at += size
+    return made
 
 
 class ParzenEstimator:

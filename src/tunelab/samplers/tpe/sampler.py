@@ -25,17 +25,16 @@ another worker agrees.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tunelab.samplers._blas import one_blas_thread
 from tunelab.samplers.base import Sampler, SampleRequest
-from tunelab.samplers.fidelity import fidelity_observations
+from tunelab.samplers.fidelity import model_history
 from tunelab.samplers.sobol import SobolSampler
 from tunelab.samplers.tpe.encoding import Encoder
 from tunelab.samplers.tpe.groups import co_occurring_groups
@@ -78,13 +77,7 @@ class _Observed:
     bad: np.ndarray
     ranked: np.ndarray
     n_valued: int
-
-    @functools.cached_property
-    def complete(self) -> bool:
-        """Whether every good and bad trial holds every column (no conditional ones)."""
-        return not np.isnan(np.take(self.coordinates, self.good, axis=0)).any() and not (
-            np.isnan(np.take(self.coordinates, self.bad, axis=0)).any()
-        )
+    complete: bool  # every good and bad trial holds every column (no conditional ones)
 
     def groups(self) -> list[tuple[int, ...]]:
         """Columns that the same ranked trials hold (groups.py); all of them, usually."""
@@ -149,29 +142,18 @@ def _model_history(
     request: SampleRequest, pruned: Callable[[Sequence[FrozenTrial]], bool]
 ) -> Sequence[FrozenTrial]:
     """The trials the model learns from. Once a scheduler has stopped trials early, values
-    at different steps are not comparable, so (as BOHB does) the model is fitted on the
-    highest step that enough finished trials reached, each with its value at that step
-    (`fidelity_observations`); finished trials that stopped before it are left out, while
-    failed, running and waiting trials keep their usual roles. Without scheduler-pruned
-    trials, or with too few reports, the history is used as it is: complete trials by
-    their values, pruned ones ranked after them (split.py)."""
+    at different steps are not comparable, so (as BOHB does) the model ranks the trials
+    that reached the highest step enough finished trials reached, each by its value at
+    that step (`model_history`, samplers/fidelity.py). Unlike BOHB it keeps the pruned
+    trials that stopped before that step: they lost a comparison at their rung, so they
+    rank after every valued trial (split.py), where a model that never saw them would
+    sample their region again; failed, running and waiting trials keep their usual roles.
+    Without scheduler-pruned trials, or with too few reports, the history is used as it
+    is: complete trials by their values, pruned ones ranked after them."""
     history = request.history
     if request.metric is None or not pruned(history):
         return history
-    seen = fidelity_observations(history, request.metric, request.direction)
-    if seen.step is None:
-        return history
-    chosen = {t.trial_id for t in seen.trials}
-    view = [
-        replace(t, state=TrialState.COMPLETE, value=v)
-        for t, v in zip(seen.trials, seen.values, strict=True)
-    ]
-    view += [
-        t
-        for t in history
-        if t.trial_id not in chosen and t.state not in (TrialState.COMPLETE, TrialState.PRUNED)
-    ]
-    return sorted(view, key=lambda t: t.number)
+    return model_history(history, request.metric, request.direction)
 
 
 class TPESampler(Sampler):
@@ -301,14 +283,17 @@ class TPESampler(Sampler):
             request.direction, self.gamma, request.trial_number, self.constant_liar
         )
         table = self._table
+        coordinates = table.coordinates
+        lacking = np.isnan(coordinates).any(axis=1)
         seen = _Observed(
             self._encoder.columns,
-            table.coordinates,
+            coordinates,
             table.basis,
             ranked.good,
             ranked.bad,
             ranked.ranked,
             ranked.n_valued,
+            not (lacking[ranked.good].any() or lacking[ranked.bad].any()),
         )
         self._memo = (request.space, history, key, seen)
         return seen
@@ -345,7 +330,11 @@ class TPESampler(Sampler):
         rule = "scott" if self.multivariate else "neighbour"
         features = self._table.basis_columns(columns) if rule == "scott" else None
 
-        points = [np.take(seen.coordinates, rows, axis=0)[:, columns] for rows in (good, bad)]
+        every = len(columns) == len(seen.columns)  # then `columns` lists them all, in order
+        points = [
+            np.take(seen.coordinates, rows, axis=0) if every else seen.coordinates[rows][:, columns]
+            for rows in (good, bad)
+        ]
         key = tuple(columns)
         kept = self._good_estimators.get(key)
         if not (
