@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from cli_process import run_tunelab, start_tunelab
 
 SCRIPT = """
 METRIC = "loss"
@@ -27,15 +27,7 @@ def objective(trial):
 """
 
 
-def tunelab(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tunelab", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+tunelab = functools.partial(run_tunelab, timeout=120)  # seconds: a run of a few trials
 
 
 @pytest.fixture
@@ -142,10 +134,8 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(work):
         "    time.sleep(0.3)\n"
         "    return x\n"
     )
-    args = [sys.executable, "-m", "tunelab", "run", "slow.py", "--trials", "6", "--no-progress"]
-    proc = subprocess.Popen(
-        args, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    args = ["run", "slow.py", "--trials", "6", "--no-progress"]
+    proc = start_tunelab(*args, cwd=work)
     deadline = time.time() + 30
     while time.time() < deadline:
         if (work / "tunelab.db").exists() and count_trials(work / "tunelab.db") >= 3:
@@ -159,7 +149,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(work):
         states = [r[0] for r in conn.execute("select state from tunelab_trials")]
     assert "RUNNING" not in states
 
-    result = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=60)
+    result = run_tunelab(*args, cwd=work, timeout=60)
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(work / "tunelab.db") as conn:
         done = conn.execute(

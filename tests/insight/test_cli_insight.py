@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 import tunelab as tunelab_api
+from cli_process import run_tunelab
 from tunelab.cli.insight import narrowed_objective
 from tunelab.cli.script import load_script
 
@@ -54,15 +54,7 @@ def build_model(hp):
 """
 
 
-def tunelab(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tunelab", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200", "TUNELAB_TORCH_THREADS": "1"},
-    )
+tunelab = functools.partial(run_tunelab, timeout=180)  # seconds: some train real models
 
 
 @pytest.fixture(scope="module")

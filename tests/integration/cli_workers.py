@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 import tunelab
+from cli_process import run_tunelab, start_tunelab
 from tunelab.types import TrialState
 
 # Each trial asks for the enqueued configuration `cfg`, reports once and sleeps a little.
@@ -29,28 +29,8 @@ def objective(trial):
 """
 
 
-def tunelab_cmd(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """Start `tunelab ARGS` in its own process group."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "tunelab", *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-    )
-
-
-def run_cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tunelab", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+tunelab_cmd = start_tunelab  # a worker, in its own process group: the test waits for it
+run_cli = functools.partial(run_tunelab, timeout=60)  # `tunelab status`, `stop`, `retry`…
 
 
 def kill9(proc: subprocess.Popen[str]) -> None:

@@ -138,7 +138,9 @@ print("done", flush=True)
 """
 
 
-def test_adaptive_hyperband_two_worker_processes_store_the_brackets_a_fresh_reader_computes(tmp_path: Path) -> None:
+def test_adaptive_hyperband_two_worker_processes_store_the_brackets_a_fresh_reader_computes(
+    tmp_path: Path,
+) -> None:
     url = str(tmp_path / "s.db")
     tunelab.create_study(
         "s",

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import psycopg
@@ -371,22 +372,68 @@ def test_sqlite_worker_on_a_missing_file_or_study_says_what_to_do(tmp_path: Path
     con.close()
 
 
-def test_ctrl_c_on_a_supervised_worker_records_every_running_trial(tmp_path: Path) -> None:
-    """Ctrl-C in a terminal reaches the worker and its trial processes: each records its
-    trial as interrupted (outside the budget) and the worker exits with 130."""
+def _two_trial_worker(
+    tmp_path: Path, script: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], tunelab.Study]:
+    """A supervised worker running `script`'s objective in two trial processes."""
     url = str(tmp_path / "s.db")
-    (tmp_path / "obj.py").write_text(OBJECTIVE)
+    (tmp_path / "obj.py").write_text(script)
     make_queued_study(url, 4)
     worker = tunelab_cmd("worker", "s", "--storage", url, "--script", "obj.py", "--jobs", "2",
-                         cwd=tmp_path, env={"TEST_TRIAL_SLEEP": "60"})  # fmt: skip
-    study = tunelab.load_study("s", url)
-    wait_for(lambda: len(study.get_trials([TrialState.RUNNING])) == 2, what="two trials")
-    os.killpg(worker.pid, signal.SIGINT)
+                         cwd=tmp_path, env=env)  # fmt: skip
+    return worker, tunelab.load_study("s", url)
+
+
+def _assert_both_trials_interrupted(worker: subprocess.Popen[str], study: tunelab.Study) -> None:
+    """The worker exited with 130; both running trials are FAIL, interrupted by Ctrl-C,
+    outside the budget; nothing is left RUNNING."""
     _out, err = worker.communicate(timeout=60)
     assert worker.returncode == 130, err
     trials = study.trials
     assert [t for t in trials if t.state is TrialState.RUNNING] == []
     stopped = [t for t in trials if t.state is TrialState.FAIL]
     assert len(stopped) == 2 and all(t.system_attrs["interrupted"] for t in stopped)
+    assert {t.reason for t in stopped} == {"interrupted (Ctrl-C)"}
     assert study.storage.count_trials(study.study_id).budget_used == 0
     study.storage.close()
+
+
+def test_ctrl_c_on_a_supervised_worker_records_every_running_trial(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal reaches the worker and its trial processes: each records its
+    trial as interrupted (outside the budget) and the worker exits with 130."""
+    worker, study = _two_trial_worker(tmp_path, OBJECTIVE, {"TEST_TRIAL_SLEEP": "60"})
+    wait_for(lambda: len(study.get_trials([TrialState.RUNNING])) == 2, what="two trials")
+    os.killpg(worker.pid, signal.SIGINT)
+    _assert_both_trials_interrupted(worker, study)
+
+
+STUCK = """
+import pathlib, signal, time
+METRIC = "loss"
+DIRECTION = "minimize"
+
+def objective(trial):
+    trial.hp.Int("cfg", 0, 10_000)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # stuck where Ctrl-C cannot reach it
+    pathlib.Path(f"ignores-ctrl-c.{trial.number}").touch()
+    time.sleep(600)
+    return 0.0
+"""
+
+
+def test_ctrl_c_again_kills_stuck_trial_processes_and_still_records_their_trials(
+    tmp_path: Path,
+) -> None:
+    """Trial processes that cannot take Ctrl-C (a stuck objective, a child hung while
+    recording): the worker says it waits for them; Ctrl-C again kills them, and the
+    worker records their trials as interrupted itself."""
+    worker, study = _two_trial_worker(tmp_path, STUCK)
+    wait_for(lambda: len(list(tmp_path.glob("ignores-ctrl-c.*"))) == 2, what="two stuck trials")
+    os.killpg(worker.pid, signal.SIGINT)
+    assert worker.stderr is not None
+    said = [worker.stderr.readline()]
+    while said[-1] and "press Ctrl-C again" not in said[-1]:
+        said.append(worker.stderr.readline())
+    assert "2 trial process(es)" in said[-1], said
+    os.killpg(worker.pid, signal.SIGINT)
+    _assert_both_trials_interrupted(worker, study)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import functools
 from pathlib import Path
 
 import pytest
 
 import tunelab
+from cli_process import run_tunelab
 from tunelab.types import TrialState
 
 SCRIPT = """
@@ -29,15 +28,7 @@ def objective(trial):
 """
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tunelab", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+cli = functools.partial(run_tunelab, timeout=120)
 
 
 @pytest.mark.slow

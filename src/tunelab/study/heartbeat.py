@@ -108,5 +108,6 @@ class Heartbeat:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            if self._thread.ident is not None:  # a Ctrl-C can land inside Thread.start()
+                self._thread.join(timeout=5)
             self._thread = None

@@ -333,6 +333,11 @@ class Study:
                 running = list(self._running.values())
             for trial in running:
                 self._finish(trial, None, TrialState.FAIL, reason, {"interrupted": True})
+            # a trial started in storage but not yet known here (Ctrl-C landed between the
+            # commit and `_handle`) is found by its worker id
+            self._storage.fail_lost_trials(
+                self.study_id, lambda t: t.worker == self._worker, reason
+            )
         finally:
             if in_main:
                 signal.signal(signal.SIGINT, previous)

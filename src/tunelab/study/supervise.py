@@ -9,6 +9,15 @@ runs past `trial_timeout` seconds or `trial_memory_mb` MiB: it records the
 trial as FAIL with the reason first, then kills the child, so the limit's
 reason is what the study keeps. A child that dies on its own (a segfault, the
 kernel's OOM killer) fails its trial with the signal as the reason.
+
+Ctrl-C: each child records its running trial as interrupted (outside the budget)
+and exits; a child heeds only the first Ctrl-C, so the terminal's and the
+supervisor's signals cannot cut that record short. The supervisor takes Ctrl-C
+only between its own steps (never mid-fork or mid-write), gives the children up
+to `CHILD_STOP_S` seconds (or until Ctrl-C is pressed again), kills those left,
+and then records as interrupted every trial its children still hold RUNNING: a
+child killed or hung while recording, or interrupted between starting a trial
+and knowing it had, loses no record.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -27,6 +37,7 @@ from typing import Any
 
 from tunelab._process import rss_mb
 from tunelab.errors import TunelabError
+from tunelab.study.heartbeat import HOST
 from tunelab.study.optimize import (
     Callback,
     Objective,
@@ -42,6 +53,9 @@ log = logging.getLogger("tunelab")
 
 POLL_S = 0.05
 MAX_CRASHES_IN_ROW = 5
+CHILD_STOP_S = 30.0  # after Ctrl-C, how long children may take to record their trials
+INTERRUPTED = "interrupted (Ctrl-C)"  # the reason Study.interrupt_running records
+STOPPED_ON_ERROR = "interrupted: its worker stopped on an error"
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,9 @@ def _child_main(
         conn.send(("end", frozen.trial_id))
 
     try:
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, _interrupt_once)  # not the supervisor's, inherited
+        _sigint_blocked(False)  # a Ctrl-C sent during the fork arrives now
         study = open_study()
         done = run_trials(study, watched, plan, [*callbacks, ended])
         spent = plan.trials_per_process is not None and done >= plan.trials_per_process
@@ -111,11 +128,68 @@ def _child_main(
         conn.send(("exit", "interrupted"))
         _exit(130)
     except BaseException as e:
+        if _after_ctrl_c(e):  # cleanup failed on the way out (Ctrl-C mid-thread start…)
+            log.warning("trial process %d: %s after Ctrl-C", os.getpid(), describe_error(e))
+            with contextlib.suppress(Exception):
+                conn.send(("exit", "interrupted"))
+            _exit(130)
         with contextlib.suppress(Exception):
             conn.send(("error", str(e) if isinstance(e, TunelabError) else describe_error(e)))
         _exit(1)
     conn.close()
     _exit(0)
+
+
+def _after_ctrl_c(error: BaseException) -> bool:
+    """Whether `error` was raised while a Ctrl-C was being handled."""
+    seen: BaseException | None = error.__context__
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__context__
+    return False
+
+
+def _interrupt_once(signum: int, frame: Any) -> None:
+    """A child's Ctrl-C: the first interrupts it; later ones (the terminal's, the
+    supervisor's, a user's pressing again) are ignored, so that none can cut short the
+    recording of its trial or its exit."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _sigint_blocked(blocked: bool) -> None:
+    """Hold Ctrl-C back (pending, not lost) while a child is forked, until it has its own
+    handler; where the platform cannot, do nothing."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK if blocked else signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+class _Sigint:
+    """While installed (main thread only), Ctrl-C is counted instead of raised wherever
+    it lands; the supervisor looks at the count between its steps. A process started
+    with Ctrl-C ignored (`nohup`, `cmd &` in a script) keeps ignoring it, children too."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._previous: Any = None
+        self._installed = False
+
+    def _hit(self, signum: int, frame: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> _Sigint:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._hit)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _exit(code: int) -> None:
@@ -187,7 +261,11 @@ class Supervisor:
             name=f"tunelab-trial-{slot.index}",
             daemon=False,
         )
-        slot.proc.start()
+        _sigint_blocked(True)
+        try:
+            slot.proc.start()
+        finally:
+            _sigint_blocked(False)
         child.close()
         slot.conn, slot.trial, slot.exit_reason, slot.killed_for = parent, None, None, None
         self.started += 1
@@ -279,33 +357,70 @@ class Supervisor:
     def run(self) -> int:
         """Run until every slot is finished; return how many child processes were started."""
         _preload()
-        for slot in self.slots:
-            self._start(slot)
-        try:
-            while not all(s.finished for s in self.slots):
+        with _Sigint() as sigint:
+            try:
                 for slot in self.slots:
-                    if not slot.finished:
-                        self._check(slot)
-                time.sleep(POLL_S)
-        except KeyboardInterrupt:
-            self._stop_children(grace=5.0)
-            raise
-        except BaseException:
-            self._stop_children(grace=0.0)
-            raise
+                    self._start(slot)
+                while not all(s.finished for s in self.slots):
+                    for slot in self.slots:
+                        if not slot.finished:
+                            self._check(slot)
+                    if sigint.count:
+                        raise KeyboardInterrupt
+                    time.sleep(POLL_S)
+            except KeyboardInterrupt:
+                self._stop_children(sigint, INTERRUPTED)
+                raise
+            except BaseException:
+                self._stop_children(sigint, STOPPED_ON_ERROR)
+                raise
         return self.started
 
-    def _stop_children(self, grace: float) -> None:
-        """On Ctrl-C or an error: let children record their trials as interrupted."""
-        alive = [s.proc for s in self.slots if s.proc is not None and s.proc.is_alive()]
-        deadline = time.time() + grace
-        for p in alive:  # a terminal's Ctrl-C reached them already; give them a moment
-            p.join(timeout=max(0.0, deadline - time.time()))
+    def _stop_children(self, sigint: _Sigint, reason: str) -> None:
+        """Stop the children; afterwards none of their trials is left RUNNING.
+
+        Each child is sent Ctrl-C (one the terminal already reached ignores it) and may
+        take up to CHILD_STOP_S seconds to record its trial and exit; Ctrl-C pressed again
+        ends the wait. Children still alive then are killed, and whatever trial of theirs
+        is still RUNNING is recorded here as interrupted, with `reason`."""
+        procs = [s.proc for s in self.slots if s.proc is not None and s.proc.pid]
+        alive = [p for p in procs if p.is_alive()]
         for p in alive:
-            if p.is_alive() and p.pid:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(p.pid, signal.SIGINT)
-        deadline = time.time() + 30
+        if alive:
+            log.warning(
+                "stopping: %d trial process(es) record their trials; waiting up to %g s "
+                "(press Ctrl-C again to stop them now: their trials are recorded either way)",
+                len(alive),
+                CHILD_STOP_S,
+            )
+        # The Ctrl-C that stopped the loop may be counted yet (the terminal sent it to the
+        # children too): only a count past it, and past 1, is the user pressing again.
+        pressed = max(sigint.count, 1)
+        deadline = time.monotonic() + CHILD_STOP_S
+        while any(p.is_alive() for p in alive):
+            if sigint.count > pressed or time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_S)
         for p in alive:
-            p.join(timeout=max(0.0, deadline - time.time()))
-            if p.is_alive() and p.pid:
-                os.kill(p.pid, signal.SIGKILL)
+            if p.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGKILL)
+            p.join()
+        self._record_left_running({p.pid for p in procs}, reason)
+
+    def _record_left_running(self, pids: set[int], reason: str) -> None:
+        """Record as interrupted the RUNNING trials of these (exited) children."""
+        ours = {f"{HOST}:{pid}" for pid in pids}
+        try:
+            left = self.study.storage.fail_lost_trials(
+                self.study.study_id,
+                lambda t: (t.worker or "").rpartition(":")[0] in ours,
+                reason=reason,
+            )
+        except Exception as e:  # the error or Ctrl-C that brought us here goes on
+            log.error("could not record the trials of the stopped trial processes: %s", e)
+            return
+        for trial_id in left:
+            log.warning("trial id %d: its trial process stopped; recorded as %s", trial_id, reason)

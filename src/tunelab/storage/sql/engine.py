@@ -7,6 +7,7 @@ instead of failing when a read transaction tries to upgrade.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -110,6 +111,18 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(ctx: Any) -> None:
+        # Ctrl-C (any non-Exception) during a statement: SQLAlchemy drops the connection
+        # without closing the cursor, and SQLite keeps a closed connection whose statement
+        # is still open as a "zombie" that holds its write lock until the traceback is
+        # collected, so the process's own next write (recording the interrupted trial)
+        # waits out the busy timeout. Closing the cursor lets the connection close.
+        cursor = getattr(ctx.execution_context, "cursor", None)
+        if cursor is not None and not isinstance(ctx.original_exception, Exception):
+            with contextlib.suppress(Exception):
+                cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
