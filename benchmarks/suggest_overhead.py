@@ -27,7 +27,10 @@ one untimed (warm-up): the clock runs from `study.ask()` until all 7 parameters 
 (`trial.hp.Float/Int/Choice` or `trial.suggest_*`), so relative samplers that work at `ask()`
 and independent ones that work per parameter are both fully counted; `tell` is not timed.
 Both libraries use in-memory storage (tunelab ":memory:", Optuna's default), so the sampler is
-what is timed. We report the median over the K suggestions and ratios tunelab / Optuna, and for
+what is timed. Each suggestion's CPU time (process time) is recorded beside its wall time: on
+a machine that other work keeps busy, wall time mostly measures waiting for a core, and the
+CPU ratio is the one to read there. We report the median over the K suggestions and ratios
+tunelab / Optuna, and for
 tunelab a breakdown: time in `storage.get_trials` (history reads) and in `sampler.sample`,
 measured by wrapping those two methods during the timed window.
 
