@@ -130,11 +130,14 @@ def test_lost_trials_are_retried_at_most_max_retries_times(tmp_path: Path) -> No
     """A configuration that kills its worker every time is retried twice, then left FAIL;
     the lineage is in the system attributes."""
     url = str(tmp_path / "s.db")
+    deadly = tmp_path / "deadly"  # while it exists, cfg=7 kills its worker
+    deadly.touch()
     (tmp_path / "obj.py").write_text(
         "import os, signal\nMETRIC='loss'\nDIRECTION='minimize'\n"
         "def objective(trial):\n"
         "    x = trial.hp.Int('cfg', 0, 9)\n"
-        "    if x == 7:\n        os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"    if x == 7 and os.path.exists({str(deadly)!r}):\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "    return float(x)\n"
     )
     make_queued_study(url, 0, max_retries=2)
@@ -147,6 +150,8 @@ def test_lost_trials_are_retried_at_most_max_retries_times(tmp_path: Path) -> No
             "worker", "s", "--storage", url, "--script", "obj.py", "--trials", "3", cwd=tmp_path
         )
         worker.communicate(timeout=60)
+    # The last worker's own sampled trial may draw cfg=7 too: it must not die of that.
+    deadly.unlink()
     clean_exit(tunelab_cmd("worker", "s", "--storage", url, "--trials", "3", cwd=tmp_path))
     trials = study.trials
     sevens = [t for t in trials if t.system_attrs.get("fixed_params", {}).get("cfg") == 7]

@@ -195,7 +195,7 @@ class HistoryTable:
         records = self._records
         seen = min(len(records), n)
         # identity first, at C speed: a storage that shares frozen records changes few
-        moved = np.fromiter(map(operator.is_not, records[:seen], history[:seen]), bool, seen)
+        moved = np.fromiter(map(operator.is_not, records, history), bool, seen)  # seen pairs
         changed = [i for i in np.flatnonzero(moved).tolist() if not _same(records[i], history[i])]
         changed += range(seen, n)
         if not changed:
