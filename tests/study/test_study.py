@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import replace
 
 import pytest
 
 import tunelab
 from tunelab import SearchSpaceError, StudyConflictError, StudyNotFoundError, TrialState
 from tunelab.errors import TunelabError
+from tunelab.trial import FrozenTrial, Report
+from tunelab.trial.frozen import evolve
 
 
 def quadratic(trial: tunelab.Trial) -> float:
@@ -226,6 +229,23 @@ def test_frozen_trials_do_not_change_under_later_writes():
     assert before.state is TrialState.RUNNING and before.reports == ()
     with pytest.raises(TypeError):
         before.params["n"] = 2  # type: ignore[index]
+
+
+def test_evolve_equals_replace_and_freezes_what_it_changes():
+    """The storages' cheap `replace`: same record as dataclasses.replace, mappings frozen
+    (a caller's dict changed afterwards changes nothing), unknown fields refused."""
+    base = FrozenTrial(1, 0, TrialState.RUNNING, {"x": 1.0}, system_attrs={"a": 1})
+    params = {"x": 2.0, "y": "relu"}
+    reports = [Report(0, {"loss": 1.0}, 0.0)]
+    new = evolve(base, params=params, reports=reports, heartbeat=5.0)
+    assert new == replace(base, params=params, reports=tuple(reports), heartbeat=5.0)
+    params["x"] = 3.0
+    assert new.params["x"] == 2.0 and new.reports == tuple(reports)
+    assert base.params == {"x": 1.0} and new.system_attrs is base.system_attrs
+    with pytest.raises(TypeError):
+        new.params["x"] = 4.0  # type: ignore[index]
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        evolve(base, colour="red")
 
 
 def test_keyboard_interrupt_marks_the_trial_and_resume_tops_up(db):
