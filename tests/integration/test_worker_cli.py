@@ -8,6 +8,8 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -442,3 +444,74 @@ def test_ctrl_c_again_kills_stuck_trial_processes_and_still_records_their_trials
     assert "2 trial process(es)" in said[-1], said
     os.killpg(worker.pid, signal.SIGINT)
     _assert_both_trials_interrupted(worker, study)
+
+
+OPTIMIZE_JOBS = """
+import signal, sys, time
+import tunelab
+import tunelab.study.optimize as optimize
+
+optimize.CHILD_STOP_S = 1.0  # what a user waits 30 s for, the test 1 s
+
+
+def objective(trial):
+    trial.hp.Float("x", 0.0, 1.0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a trial that does not stop on Ctrl-C
+    time.sleep(600)
+    return 0.0
+
+
+study = tunelab.create_study(
+    "s", storage=sys.argv[1], metric="loss", direction="minimize", sampler="random"
+)
+study.optimize(objective, n_trials=4, n_jobs=2)
+"""
+
+
+def test_ctrl_c_on_optimize_with_jobs_records_the_trials_of_workers_that_do_not_stop(
+    tmp_path: Path,
+) -> None:
+    """`optimize(n_jobs=2)`: after Ctrl-C, worker processes that do not stop are killed and
+    their trials recorded as interrupted by the parent: none is left RUNNING."""
+    url = str(tmp_path / "s.db")
+    (tmp_path / "run.py").write_text(OPTIMIZE_JOBS)
+    proc = subprocess.Popen(
+        [sys.executable, "run.py", url],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the Ctrl-C below reaches the parent alone
+    )
+    studies: list[tunelab.Study] = []
+
+    def created() -> bool:
+        try:
+            studies.append(tunelab.load_study("s", url))
+        except Exception:  # not created yet
+            time.sleep(0.2)
+            return False
+        return True
+
+    def both_running() -> bool:
+        time.sleep(0.2)  # a gentle poll: every read is a transaction on the workers' file
+        trials = studies[0].trials
+        return len([t for t in trials if t.state is TrialState.RUNNING and t.params]) == 2
+
+    try:
+        wait_for(created, timeout=60, what="the study")
+        wait_for(both_running, timeout=60, what="two running trials")
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for study in studies:
+            study.storage.close()
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    trials = tunelab.load_study("s", url).trials
+    assert not [t for t in trials if t.state is TrialState.RUNNING]
+    stopped = [t for t in trials if t.state is TrialState.FAIL]
+    assert len(stopped) == 2
+    assert all(t.system_attrs.get("interrupted") for t in stopped)
+    assert {t.reason for t in stopped} == {"interrupted (Ctrl-C)"}

@@ -20,10 +20,13 @@ from typing import Any
 
 from tunelab._process import rss_mb, set_torch_threads
 from tunelab.errors import GridExhausted, TrialError, TrialPruned, TunelabError
+from tunelab.study.heartbeat import HOST
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import TrialState
 
 log = logging.getLogger("tunelab")
+CHILD_STOP_S = 30.0  # after Ctrl-C, how long worker processes may take to record their trials
+INTERRUPTED = "interrupted (Ctrl-C)"  # the reason Study.interrupt_running records
 
 Objective = Callable[[Trial], Any]
 Callback = Callable[[Any, FrozenTrial], None]
@@ -277,11 +280,20 @@ def run_workers(
     except KeyboardInterrupt:
         # A terminal's Ctrl-C reaches the workers too; forward it only to workers that
         # are still running a while later (the signal was sent to this process alone).
+        # Workers still alive after CHILD_STOP_S are killed, and whatever trial of theirs
+        # is still RUNNING is recorded here, so none is left RUNNING.
         _join_all(procs, timeout=5)
         for p in procs:
             if p.is_alive() and p.pid:
                 os.kill(p.pid, signal.SIGINT)
-        _join_all(procs, timeout=30)
+        _join_all(procs, timeout=CHILD_STOP_S)
+        for p in procs:
+            if p.is_alive() and p.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGKILL)
+                p.join()
+        with contextlib.suppress(Exception):  # the Ctrl-C goes on whatever happens here
+            record_left_running(open_study(), {p.pid for p in procs if p.pid}, INTERRUPTED)
         raise
     messages = []
     while not errors.empty():
@@ -291,6 +303,18 @@ def run_workers(
     bad = [p.exitcode for p in procs if p.exitcode not in (0, None)]
     if bad:
         raise TunelabError(f"a worker process exited with code {bad[0]}; see its output above")
+
+
+def record_left_running(study: Any, pids: set[int], reason: str) -> list[int]:
+    """Record as FAIL, interrupted, the RUNNING trials of these (exited) worker processes
+    of this host; return their ids."""
+    ours = {f"{HOST}:{pid}" for pid in pids}
+    left = study.storage.fail_lost_trials(
+        study.study_id, lambda t: (t.worker or "").rpartition(":")[0] in ours, reason=reason
+    )
+    for trial_id in left:
+        log.warning("trial id %d: its process stopped; recorded as %s", trial_id, reason)
+    return list(left)
 
 
 def start_method() -> str:

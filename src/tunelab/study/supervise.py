@@ -37,12 +37,14 @@ from typing import Any
 
 from tunelab._process import rss_mb
 from tunelab.errors import TunelabError
-from tunelab.study.heartbeat import HOST
 from tunelab.study.optimize import (
+    CHILD_STOP_S,
+    INTERRUPTED,
     Callback,
     Objective,
     RunPlan,
     describe_error,
+    record_left_running,
     run_trials,
     stop_requested,
 )
@@ -53,8 +55,6 @@ log = logging.getLogger("tunelab")
 
 POLL_S = 0.05
 MAX_CRASHES_IN_ROW = 5
-CHILD_STOP_S = 30.0  # after Ctrl-C, how long children may take to record their trials
-INTERRUPTED = "interrupted (Ctrl-C)"  # the reason Study.interrupt_running records
 STOPPED_ON_ERROR = "interrupted: its worker stopped on an error"
 
 
@@ -412,15 +412,7 @@ class Supervisor:
 
     def _record_left_running(self, pids: set[int], reason: str) -> None:
         """Record as interrupted the RUNNING trials of these (exited) children."""
-        ours = {f"{HOST}:{pid}" for pid in pids}
         try:
-            left = self.study.storage.fail_lost_trials(
-                self.study.study_id,
-                lambda t: (t.worker or "").rpartition(":")[0] in ours,
-                reason=reason,
-            )
+            record_left_running(self.study, pids, reason)
         except Exception as e:  # the error or Ctrl-C that brought us here goes on
             log.error("could not record the trials of the stopped trial processes: %s", e)
-            return
-        for trial_id in left:
-            log.warning("trial id %d: its trial process stopped; recorded as %s", trial_id, reason)
