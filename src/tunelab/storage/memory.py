@@ -111,8 +111,7 @@ class InMemoryStorage(BaseStorage):
         self._trials: dict[int, FrozenTrial] = {}
         self._study_of: dict[int, int] = {}
         # Indexes, so reading a study of a thousand trials copies nothing it need not:
-        self._by_study: dict[int, list[int]] = {}  # trial ids in number order
-        self._listed: dict[int, list[FrozenTrial]] = {}  # the records, in the same order
+        self._listed: dict[int, list[FrozenTrial]] = {}  # study -> its records, by number
         self._private: set[int] = set()  # records holding a list or dict: copied when read
         self._bare: dict[int, FrozenTrial] = {}  # records without reports, made when asked
         self._waiting: dict[int, dict[int, None]] = {}  # study -> WAITING trial ids, oldest first
@@ -143,7 +142,6 @@ class InMemoryStorage(BaseStorage):
             )
             self._studies[name] = record
             self._spaces[record.study_id] = []
-            self._by_study[record.study_id] = []
             self._listed[record.study_id] = []
             self._waiting[record.study_id] = {}
             self._tally[record.study_id] = {}
@@ -175,8 +173,8 @@ class InMemoryStorage(BaseStorage):
                 return False
             self._waiting.pop(record.study_id, None)
             self._tally.pop(record.study_id, None)
-            self._listed.pop(record.study_id, None)
-            for tid in self._by_study.pop(record.study_id, []):
+            for t in self._listed.pop(record.study_id, []):
+                tid = t.trial_id
                 del self._trials[tid], self._study_of[tid]
                 self._bare.pop(tid, None)
                 self._private.discard(tid)
@@ -256,7 +254,7 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             if budget is not None and self.count_trials(study_id).budget_used >= budget:
                 return None
-            number = len(self._by_study[study_id])
+            number = len(self._listed[study_id])  # _put appends the record there
             now = time.time()
             trial = FrozenTrial(
                 trial_id=next(self._trial_ids),
@@ -269,7 +267,6 @@ class InMemoryStorage(BaseStorage):
                 system_attrs=_json(system_attrs or {}, "system attributes"),
             )
             self._study_of[trial.trial_id] = study_id
-            self._by_study[study_id].append(trial.trial_id)
             return self._put(trial)
 
     def claim_waiting_trial(
@@ -373,16 +370,13 @@ class InMemoryStorage(BaseStorage):
         with_reports: bool = True,
     ) -> list[FrozenTrial]:
         with self._lock:
-            ids = self._by_study.get(study_id, ())
+            trials = self._listed.get(study_id, [])
             if states is not None:
                 wanted = set(states)
-                ids = [tid for tid in ids if self._trials[tid].state in wanted]
+                trials = [t for t in trials if t.state in wanted]
             if with_reports and not self._private:
-                if states is None:
-                    return list(self._listed.get(study_id, ()))
-                trials = self._trials
-                return [trials[tid] for tid in ids]  # numbers ascend with ids
-            return [self._read(tid, with_reports) for tid in ids]
+                return list(trials)
+            return [self._read(t.trial_id, with_reports) for t in trials]
 
     def count_trials(self, study_id: int) -> TrialCounts:
         with self._lock:
@@ -400,7 +394,6 @@ class InMemoryStorage(BaseStorage):
             saved = (
                 dict(self._trials),
                 dict(self._study_of),
-                {sid: list(ids) for sid, ids in self._by_study.items()},
                 {sid: list(trials) for sid, trials in self._listed.items()},
                 set(self._private),
                 {sid: dict(ids) for sid, ids in self._waiting.items()},
@@ -412,7 +405,6 @@ class InMemoryStorage(BaseStorage):
                 (
                     self._trials,
                     self._study_of,
-                    self._by_study,
                     self._listed,
                     self._private,
                     self._waiting,
