@@ -41,7 +41,7 @@ def _snapshot(trial: FrozenTrial) -> dict[str, Any]:
     return out
 
 
-def _run_threads(n: int, target: Callable[[int], None]) -> None:
+def _run_threads(n: int, target: Callable[[int], object]) -> None:
     """Run `target(i)` on n threads that start together; re-raise the first error."""
     errors: list[BaseException] = []
     barrier = threading.Barrier(n)
@@ -71,6 +71,19 @@ class StorageConformance:
     def open_again(self, storage: BaseStorage) -> BaseStorage:
         """A second handle on the same data; backends without one return `storage`."""
         return storage
+
+    def on_handles(
+        self, storage: BaseStorage, n: int, target: Callable[[BaseStorage, int], object]
+    ) -> None:
+        """Run `target(handle, i)` on n threads that start together, each with its own
+        handle (`open_again`), as n workers would; the handles are closed afterwards."""
+        handles = [self.open_again(storage) for _ in range(n)]
+        try:
+            _run_threads(n, lambda i: target(handles[i], i))
+        finally:
+            for h in handles:
+                if h is not storage:
+                    h.close()
 
     @pytest.fixture
     def storage(self, tmp_path: Path) -> Iterator[BaseStorage]:
@@ -885,13 +898,7 @@ class StorageConformance:
         assert t is not None
         storage.finish_trial(t.trial_id, FAIL, reason="lost")
         got: list[FrozenTrial | None] = []
-        handles = [self.open_again(storage) for _ in range(4)]
-        try:
-            _run_threads(4, lambda i: got.append(handles[i].retry_trial(t.trial_id)))
-        finally:
-            for h in handles:
-                if h is not storage:
-                    h.close()
+        self.on_handles(storage, 4, lambda h, _: got.append(h.retry_trial(t.trial_id)))
         assert sum(r is not None for r in got) == 1
         waiting = storage.get_trials(study.study_id, [WAITING])
         assert len(waiting) == 1
@@ -900,18 +907,8 @@ class StorageConformance:
         self, storage: BaseStorage, study: StudyRecord
     ) -> None:
         """Workers that start together all register the same first parameter at once."""
-        handles = [self.open_again(storage) for _ in range(4)]
         entry = {"type": "float", "name": "x", "min_value": 0.0, "max_value": 1.0}
-
-        def register(i: int) -> None:
-            handles[i].register_params(study.study_id, [entry])
-
-        try:
-            _run_threads(4, register)
-        finally:
-            for h in handles:
-                if h is not storage:
-                    h.close()
+        self.on_handles(storage, 4, lambda h, _: h.register_params(study.study_id, [entry]))
         assert [e["name"] for e in storage.get_space(study.study_id)] == ["x"]
 
     # -- the per-trial path: start_trial, finish_and_get_trial, finish_and_start_trial ------
@@ -961,21 +958,15 @@ class StorageConformance:
         sid = study.study_id
         for x in range(10):
             storage.create_trial(sid, WAITING, system_attrs={"fixed_params": {"x": x}})
-        handles = [self.open_again(storage) for _ in range(4)]
         got: list[FrozenTrial] = []
         lock = threading.Lock()
 
-        def work(i: int) -> None:
-            while (t := handles[i].start_trial(sid, f"w{i}", budget=25)) is not None:
+        def work(handle: BaseStorage, i: int) -> None:
+            while (t := handle.start_trial(sid, f"w{i}", budget=25)) is not None:
                 with lock:
                     got.append(t)
 
-        try:
-            _run_threads(4, work)
-        finally:
-            for h in handles:
-                if h is not storage:
-                    h.close()
+        self.on_handles(storage, 4, work)
         assert sorted(t.number for t in got) == list(range(25))
         queued = [t.system_attrs["fixed_params"]["x"] for t in got if t.system_attrs]
         assert sorted(queued) == list(range(10))  # every queued trial claimed exactly once
