@@ -292,8 +292,7 @@ def run_workers(
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(p.pid, signal.SIGKILL)
                 p.join()
-        with contextlib.suppress(Exception):  # the Ctrl-C goes on whatever happens here
-            record_left_running(open_study(), {p.pid for p in procs if p.pid}, INTERRUPTED)
+        record_left_running(open_study, {p.pid for p in procs if p.pid}, INTERRUPTED)
         raise
     messages = []
     while not errors.empty():
@@ -305,16 +304,21 @@ def run_workers(
         raise TunelabError(f"a worker process exited with code {bad[0]}; see its output above")
 
 
-def record_left_running(study: Any, pids: set[int], reason: str) -> list[int]:
+def record_left_running(open_study: Callable[[], Any], pids: set[int], reason: str) -> None:
     """Record as FAIL, interrupted, the RUNNING trials of these (exited) worker processes
-    of this host; return their ids."""
+    of this host. Called on the way out of a Ctrl-C or an error, which goes on: a failure
+    here is logged, not raised."""
     ours = {f"{HOST}:{pid}" for pid in pids}
-    left = study.storage.fail_lost_trials(
-        study.study_id, lambda t: (t.worker or "").rpartition(":")[0] in ours, reason=reason
-    )
+    try:
+        study = open_study()
+        left = study.storage.fail_lost_trials(
+            study.study_id, lambda t: (t.worker or "").rpartition(":")[0] in ours, reason=reason
+        )
+    except Exception as e:
+        log.error("could not record the trials of the stopped worker processes: %s", e)
+        return
     for trial_id in left:
         log.warning("trial id %d: its process stopped; recorded as %s", trial_id, reason)
-    return list(left)
 
 
 def start_method() -> str:

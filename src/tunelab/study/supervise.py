@@ -408,11 +408,4 @@ class Supervisor:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(p.pid, signal.SIGKILL)
             p.join()
-        self._record_left_running({p.pid for p in procs}, reason)
-
-    def _record_left_running(self, pids: set[int], reason: str) -> None:
-        """Record as interrupted the RUNNING trials of these (exited) children."""
-        try:
-            record_left_running(self.study, pids, reason)
-        except Exception as e:  # the error or Ctrl-C that brought us here goes on
-            log.error("could not record the trials of the stopped trial processes: %s", e)
+        record_left_running(lambda: self.study, {p.pid for p in procs}, reason)
