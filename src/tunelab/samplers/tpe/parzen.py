@@ -109,8 +109,6 @@ class _Layout:
     cat: tuple[tuple[int, int], ...]  # (dimension, size) of CATEGORICAL ones
     cell_columns: np.ndarray  # basis columns of all cells, dimension by dimension
     cell_of_column: np.ndarray  # which of `cells` each of those columns belongs to
-    cell_sizes: np.ndarray  # k of each of those columns' dimension
-    cell_centres: np.ndarray  # the centre of each of those columns' cell
     log_values: float  # log of the number of cells and categories, over all dimensions
     discrete: np.ndarray  # CELLS and CATEGORICAL dimensions, in order
     sizes: np.ndarray  # their numbers of cells or categories
@@ -132,29 +130,33 @@ def _layout(dims: tuple[Dim, ...]) -> _Layout:
     kinds = [dim.kind for dim in dims]
     cells = [j for j, kind in enumerate(kinds) if kind is DimKind.CELLS]
     sizes = [dims[j].size for j in cells]
+    cont = [j for j, kind in enumerate(kinds) if kind is DimKind.CONTINUOUS]
+    discrete = [j for j, kind in enumerate(kinds) if kind is not DimKind.CONTINUOUS]
     return _Layout(
-        offsets,
-        np.array([j for j, kind in enumerate(kinds) if kind is DimKind.CONTINUOUS], np.intp),
-        np.array(cells, np.intp),
-        tuple((j, dims[j].size) for j, kind in enumerate(kinds) if kind is DimKind.CATEGORICAL),
-        np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in cells] or [_NONE]).astype(
-            np.intp
+        offsets=offsets,
+        cont=np.array(cont, np.intp),
+        cells=np.array(cells, np.intp),
+        cat=tuple((j, dims[j].size) for j, kind in enumerate(kinds) if kind is DimKind.CATEGORICAL),
+        cell_columns=np.concatenate(
+            [np.arange(offsets[j], offsets[j + 1]) for j in cells] or [_NONE]
+        ).astype(np.intp),
+        cell_of_column=np.repeat(np.arange(len(cells)), sizes).astype(np.intp),
+        log_values=sum(math.log(dims[j].size) for j in discrete),
+        discrete=np.array(discrete, np.intp),
+        sizes=np.array([dims[j].size for j in discrete], np.intp),
+        is_cells=np.array([kinds[j] is DimKind.CELLS for j in discrete]),
+        moments=_moments(dims, offsets),
+        cell_dim_sizes=tuple(sizes),
+        cell_pad=max(sizes, default=1),
+        cell_k=np.array(sizes, dtype=float),
+        ordered=np.array(
+            [j for j, kind in enumerate(kinds) if kind is not DimKind.CATEGORICAL], np.intp
         ),
-        np.repeat(np.arange(len(cells)), sizes).astype(np.intp),
-        np.repeat(sizes, sizes).astype(np.intp),
-        np.concatenate([(np.arange(k) + 0.5) / k for k in sizes] or [_NONE]),
-        sum(math.log(dim.size) for dim in dims if dim.kind is not DimKind.CONTINUOUS),
-        np.array([j for j, kind in enumerate(kinds) if kind is not DimKind.CONTINUOUS], np.intp),
-        np.array([dim.size for dim in dims if dim.kind is not DimKind.CONTINUOUS], np.intp),
-        np.array([kind is DimKind.CELLS for kind in kinds if kind is not DimKind.CONTINUOUS]),
-        _moments(dims, offsets),
-        tuple(sizes),
-        max(sizes, default=1),
-        np.array(sizes, dtype=float),
-        np.array([j for j, kind in enumerate(kinds) if kind is not DimKind.CATEGORICAL], np.intp),
-        np.array([j for j, kind in enumerate(kinds) if kind is DimKind.CATEGORICAL], np.intp),
-        offsets[[j for j, kind in enumerate(kinds) if kind is DimKind.CONTINUOUS]],
-        np.arange(sum(sizes), dtype=np.intp),
+        cat_dims=np.array(
+            [j for j, kind in enumerate(kinds) if kind is DimKind.CATEGORICAL], np.intp
+        ),
+        cont_columns=offsets[cont],
+        cell_rows=np.arange(sum(sizes), dtype=np.intp),
     )
 
 
