@@ -585,6 +585,19 @@ def test_basis_of_a_few_points_equals_the_vectorised_basis() -> None:
     np.testing.assert_array_equal(few, basis(points, dims))
 
 
+def test_unit_mass_of_one_kernel_equals_the_vectorised_one() -> None:
+    """The history table updates a trial or two with the plain-Python `log_unit_mass_of`:
+    it must agree with the numpy path, at the bounds and for narrow and wide kernels."""
+    from tunelab.samplers.tpe.parzen import log_unit_mass_of
+
+    rng = np.random.default_rng(5)
+    mu = np.concatenate(([0.0, 1.0, 0.5, 1e-9], rng.random(96)))
+    sigma = np.concatenate(([0.01, 0.01, 3.0, 0.2], np.exp(rng.uniform(-5, 1, 96))))
+    one = [log_unit_mass_of(m, s) for m, s in zip(mu.tolist(), sigma.tolist(), strict=True)]
+    np.testing.assert_allclose(one, log_unit_mass(mu, sigma), rtol=1e-13, atol=1e-16)
+    assert math.isnan(log_unit_mass_of(math.nan, 0.1))  # a trial without the parameter
+
+
 def test_snapped_widths_stay_within_a_hundredth() -> None:
     widths = np.geomspace(1e-3, 1.0, 2000)  # ~200 an octave; the grid has 64
     snapped = snap(widths)
@@ -645,6 +658,45 @@ def _random_history(rng: np.random.Generator, n: int) -> list[FrozenTrial]:
     return out
 
 
+@pytest.mark.parametrize("direction", list(Direction))
+def test_kept_ranking_updated_a_trial_at_a_time_equals_split_trials(direction: Direction) -> None:
+    """As in a study: a trial or two start or finish between suggestions, so the table
+    updates its kept ranking instead of sorting again; ties (equal values) must still go
+    to the older trial, and a finished trial that changes must move."""
+    from dataclasses import replace
+
+    from tunelab.samplers.tpe.table import HistoryTable
+
+    rng = np.random.default_rng(7)
+    space = SearchSpace()
+    space.add(Float("x", 0.0, 1.0))
+    encoder, table = Encoder(), HistoryTable()
+    encoder.use_space(space)
+    history: list[FrozenTrial] = []
+    for step in range(120):
+        for _ in range(int(rng.integers(0, 3))):  # new trials, running
+            n = len(history)
+            history.append(FrozenTrial(n + 1, n, TrialState.RUNNING, {"x": float(rng.random())}))
+        running = [i for i, t in enumerate(history) if t.state is TrialState.RUNNING]
+        if running and rng.random() < 0.8:  # one finishes, often on a value seen before
+            i = running[int(rng.integers(len(running)))]
+            state = TrialState.COMPLETE if rng.random() < 0.8 else TrialState.FAIL
+            history[i] = replace(history[i], state=state, value=float(rng.integers(0, 6)))
+        if step % 17 == 5 and history:  # a stored value is rewritten (a fidelity view, say)
+            i = int(rng.integers(len(history)))
+            if history[i].state is TrialState.COMPLETE:
+                history[i] = replace(history[i], value=float(rng.integers(0, 6)))
+        table.update(list(history), encoder, space)
+        exclude = history[-1].number if history else None
+        want = split_trials(history, direction, 0.25, exclude)
+        got = table.rank(direction, 0.25, exclude)
+        rows = encoder.matrix(want.good + want.bad, space)
+        k = len(want.good)
+        np.testing.assert_array_equal(table.coordinates[got.good], rows[:k])
+        np.testing.assert_array_equal(table.coordinates[got.bad], rows[k:])
+        assert [history[r].number for r in got.ranked] == [t.number for t in want.ranked()]
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_history_table_ranks_exactly_like_split_trials(seed: int) -> None:
     """The fast path (arrays updated in place) must give split_trials' answer, in its
@@ -685,4 +737,5 @@ def test_history_table_ranks_exactly_like_split_trials(seed: int) -> None:
                 k = len(want.good)
                 np.testing.assert_array_equal(table.coordinates[got.good], rows[:k])
                 np.testing.assert_array_equal(table.coordinates[got.bad], rows[k:])
+                np.testing.assert_array_equal(np.flatnonzero(got.bad_mask), np.sort(got.bad))
                 assert got.n_ranked == want.n_ranked and got.n_valued == want.n_valued

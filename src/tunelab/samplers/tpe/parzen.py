@@ -52,6 +52,7 @@ _MAX_FLOOR_DIVISOR = 100
 _LOG_FLOOR = -1000.0
 _SNAP_STEPS = 64  # shared widths are rounded to 2 ** (k / 64)
 _FEW = 8  # up to this many points, `basis` loops in Python rather than over numpy calls
+_SQRT2 = math.sqrt(2.0)
 _NONE = np.empty(0)
 BANDWIDTH_RULES = ("scott", "neighbour")
 
@@ -222,6 +223,14 @@ def log_unit_mass(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return np.log1p(-(tails[0] + tails[1]))
 
 
+def log_unit_mass_of(mu: float, sigma: float) -> float:
+    """`log_unit_mass` of one kernel in plain Python: for a trial or two, numpy's fixed
+    cost per call is most of the price."""
+    return math.log1p(
+        -0.5 * (math.erfc(mu / (sigma * _SQRT2)) + math.erfc((1.0 - mu) / (sigma * _SQRT2)))
+    )
+
+
 def _cell_log_masses(centres: np.ndarray, widths: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """(rows, max size) log mass of each cell of a k-cell dimension under a Normal(centre,
     width) kernel truncated to [0, 1], for several (centre, width, k) rows at once (rows
@@ -249,23 +258,6 @@ def _cell_log_masses(centres: np.ndarray, widths: np.ndarray, sizes: np.ndarray)
     return table
 
 
-def _spreads(features: Sequence[np.ndarray], layout: _Layout) -> np.ndarray:
-    """(sets, d) standard deviation (ddof 1) of each dimension over each set of points,
-    from the column sums of their basis ([u, u^2] sums for a number, cell counts for
-    cells; `layout.moments` turns those into sums of x and x^2). A category's spread is
-    not used (it is set to 1), nor is that of a set of fewer than 2 points."""
-    sums = np.empty((len(features), layout.moments.shape[0]))
-    for i, f in enumerate(features):
-        np.dot(np.ones(len(f)), f, out=sums[i])  # one BLAS pass a set
-    moments = sums @ layout.moments
-    d = moments.shape[1] // 2
-    n = np.array([max(len(f), 2) for f in features], dtype=float)[:, None]
-    var = (moments[:, d:] - np.square(moments[:, :d]) / n) / (n - 1)
-    std = np.sqrt(np.maximum(var, 0.0))
-    std[:, layout.cat_dims] = 1.0
-    return std
-
-
 @dataclass(frozen=True)
 class PointSet:
     """The observations of one estimator. A caller that keeps things about its points
@@ -273,16 +265,24 @@ class PointSet:
     mass of [0, 1] under a kernel of a given width at each point's coordinate in a
     CONTINUOUS dimension, summed over the dimensions asked, `unit_mass(dimensions,
     widths)`; widths come from a fixed grid (`snap`), so the same widths recur from one
-    fit to the next."""
+    fit to the next. With `mask`, only the points it marks are kernels: a caller that
+    keeps every trial in one table passes the table and marks a subset instead of
+    copying a thousand rows (the others weigh nothing, and may hold NaN)."""
 
     points: np.ndarray
     basis: np.ndarray | None = None
     unit_mass: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    mask: np.ndarray | None = None
 
 
 def snap(widths: np.ndarray) -> np.ndarray:
     """Round widths to a grid of 64 steps an octave (changes them by < 0.55 %)."""
     return np.exp2(np.rint(np.log2(widths) * _SNAP_STEPS) / _SNAP_STEPS)
+
+
+def _snapped(width: float) -> float:
+    """`snap` for one width, in plain Python (a fit has a handful)."""
+    return 2.0 ** (round(math.log2(width) * _SNAP_STEPS) / _SNAP_STEPS)
 
 
 def fit_estimators(
@@ -293,78 +293,154 @@ def fit_estimators(
     consider_endpoints: bool = False,
 ) -> list[ParzenEstimator]:
     """One estimator per set of points over the same dimensions, such as TPE's l(x) and
-    g(x). With shared widths ("scott") they are fitted together (spreads, widths and the
-    normalisers of the sets that keep none come from one pass each), and cell tables are
-    shared between fits of equal snapped widths: at these sizes the fixed cost of numpy
-    calls, not arithmetic, dominates."""
+    g(x). With shared widths ("scott") they are fitted together: one BLAS pass a set for
+    the spreads, the handful of widths in plain Python, and cell tables shared between
+    fits of equal snapped widths. At these sizes the fixed cost of each numpy call, not
+    arithmetic, is what a suggestion pays for."""
     if rule not in BANDWIDTH_RULES:
         raise ValueError(f"rule must be one of {BANDWIDTH_RULES}, but got {rule!r}")
     if not prior_weight > 0:
         raise ValueError(f"prior_weight must be > 0, but got {prior_weight!r}")
     dims = tuple(dims)
-    d = len(dims)
     layout = _layout(dims)
-    points = [np.asarray(x.points, dtype=float).reshape(-1, d) for x in sets]
-    out = [ParzenEstimator.__new__(ParzenEstimator) for _ in sets]
-    for made, x in zip(out, points, strict=True):
-        n = len(x)
-        made.dims, made._layout, made.mu, made._shared = dims, layout, x, rule == "scott"
-        made.weights = np.full(n + 1, 1.0 / (n + prior_weight))
-        made.weights[n] = prior_weight / (n + prior_weight)
-        made.leak = bandwidth_floor(n)
-        made._prior = math.log(made.weights[n]) - layout.log_values
-        made._const = np.full(n, math.log(made.weights[0]))
-        for _, k in layout.cat:
-            made._const += math.log(made.leak / k)
     if rule == "neighbour":
-        for made, x in zip(out, points, strict=True):
-            n = len(x)
-            made._sigma = np.stack(
-                [neighbour_bandwidths(x[:, j], consider_endpoints) for j in range(d)], axis=1
-            ).reshape(n, d)
-            if len(layout.cont) and n:
-                sigma = made._sigma[:, layout.cont]
-                made._const -= (np.log(sigma) + log_unit_mass(x[:, layout.cont], sigma)).sum(axis=1)
-                made._const -= len(layout.cont) * _LOG_SQRT_2PI
-            made._kernel = made._kernel_coefficients(x, made._const)
-        return out
-    kernels = [
-        basis(x, dims) if o.basis is None else o.basis for x, o in zip(points, sets, strict=True)
-    ]
-    sizes = np.array([len(x) for x in points])
-    floor = 1.0 / np.minimum(_MAX_FLOOR_DIVISOR, sizes + 1)[:, None]  # bandwidth_floor
-    widths = 1.059 * _spreads(kernels, layout) * np.maximum(sizes, 1)[:, None] ** (-1.0 / (d + 4))
-    widths = np.minimum(np.maximum(snap(np.minimum(np.maximum(widths, floor), 1.0)), floor), 1.0)
-    widths[sizes < 2] = floor[sizes < 2]
-    if len(layout.cont):
-        cont = widths[:, layout.cont]
-        scale = np.log(cont).sum(axis=1) + len(layout.cont) * _LOG_SQRT_2PI
-        fresh = [i for i, o in enumerate(sets) if o.unit_mass is None and sizes[i]]
-        if len(fresh) == 1:
-            (i,) = fresh
-            out[i]._const -= log_unit_mass(points[i][:, layout.cont], cont[i]).sum(axis=1)
-        elif fresh:  # one pass over the points of every set that keeps nothing
-            mu = np.concatenate([points[i][:, layout.cont] for i in fresh])
-            mass = log_unit_mass(mu, np.repeat(cont[fresh], sizes[fresh], axis=0)).sum(axis=1)
-            for i, part in zip(fresh, np.split(mass, np.cumsum(sizes[fresh])[:-1]), strict=True):
-                out[i]._const -= part
-        for i, o in enumerate(sets):
-            out[i]._const -= scale[i]
+        return [_fit_neighbour(o, dims, layout, prior_weight, consider_endpoints) for o in sets]
+    return _fit_shared(sets, dims, layout, prior_weight)
+
+
+def _new(
+    dims: tuple[Dim, ...],
+    layout: _Layout,
+    points: np.ndarray,
+    mask: np.ndarray | None,
+    n: int,
+    prior_weight: float,
+    shared: bool,
+) -> ParzenEstimator:
+    made = ParzenEstimator.__new__(ParzenEstimator)
+    made.dims, made._layout, made.mu, made._shared = dims, layout, points, shared
+    made.n_observations, made._mask, made._prior_weight = n, mask, prior_weight
+    made.leak = bandwidth_floor(n)
+    made._prior = math.log(prior_weight / (n + prior_weight)) - layout.log_values
+    return made
+
+
+def _fit_neighbour(
+    o: PointSet, dims: tuple[Dim, ...], layout: _Layout, prior_weight: float, ends: bool
+) -> ParzenEstimator:
+    """A width per kernel: the larger gap to its sorted neighbours in each dimension."""
+    d = len(dims)
+    x = np.asarray(o.points, dtype=float).reshape(-1, d)
+    if o.mask is not None:
+        x = x[np.asarray(o.mask, dtype=np.bool_)]
+    n = len(x)
+    made = _new(dims, layout, x, None, n, prior_weight, False)
+    const = np.full(n, _kernel_log_weight(made, n, prior_weight))
+    made._sigma = np.stack([neighbour_bandwidths(x[:, j], ends) for j in range(d)], axis=1).reshape(
+        n, d
+    )
+    if len(layout.cont) and n:
+        sigma = made._sigma[:, layout.cont]
+        const -= (np.log(sigma) + log_unit_mass(x[:, layout.cont], sigma)).sum(axis=1)
+        const -= len(layout.cont) * _LOG_SQRT_2PI
+    made._const = const
+    made._kernel = made._kernel_coefficients(x, const)
+    return made
+
+
+def _kernel_log_weight(made: ParzenEstimator, n: int, prior_weight: float) -> float:
+    """A kernel's log weight, with the leak of every categorical dimension folded in."""
+    const = math.log(1.0 / (n + prior_weight))
+    for _, k in made._layout.cat:
+        const += math.log(made.leak / k)
+    return const
+
+
+def _fit_shared(
+    sets: Sequence[PointSet], dims: tuple[Dim, ...], layout: _Layout, prior_weight: float
+) -> list[ParzenEstimator]:
+    d = len(dims)
+    cont = layout.cont.tolist()
+    cat = set(layout.cat_dims.tolist())
+    out: list[ParzenEstimator] = []
+    sums = np.empty((len(sets), layout.moments.shape[0]))
+    for i, o in enumerate(sets):
+        x = o.points
+        if not (type(x) is np.ndarray and x.ndim == 2 and x.dtype == np.float64):
+            x = np.asarray(x, dtype=float).reshape(-1, d)
+        kernels = basis(x, dims) if o.basis is None else o.basis
+        if o.mask is None:
+            mask, n = None, len(x)
+            np.dot(np.ones(n), kernels, out=sums[i])  # one BLAS pass a set
+        else:
+            mask = np.asarray(o.mask, dtype=np.bool_)
+            n = int(np.count_nonzero(mask))
+            np.dot(mask.astype(float), kernels, out=sums[i])
+        made = _new(dims, layout, x, mask, n, prior_weight, True)
+        made._kernel = kernels
+        out.append(made)
+    # spreads (ddof 1) from the sums of x and x^2 (`layout.moments`), Scott's rule, the
+    # magic clip and the snap: a few numbers a set, cheaper in Python than in numpy calls
+    for made, o, moments in zip(out, sets, (sums @ layout.moments).tolist(), strict=True):
+        n = made.n_observations
+        floor = made.leak
+        if n < 2:
+            widths = [floor] * d
+        else:
+            factor = 1.059 * n ** (-1.0 / (d + 4))
+            widths = []
+            for j in range(d):
+                if j in cat:
+                    std = 1.0
+                else:
+                    s1 = moments[j]
+                    std = math.sqrt(max((moments[d + j] - s1 * s1 / n) / (n - 1), 0.0))
+                w = _snapped(min(max(factor * std, floor), 1.0))
+                widths.append(min(max(w, floor), 1.0))
+        made._widths = np.array(widths)
+        const = _kernel_log_weight(made, n, prior_weight)
+        x = made.mu
+        if cont:
+            cw = [widths[j] for j in cont]
+            const -= sum(math.log(w) for w in cw) + len(cont) * _LOG_SQRT_2PI
             if o.unit_mass is not None:
-                out[i]._const -= o.unit_mass(layout.cont, cont[i])
-    if len(layout.cells):
-        keys = [
-            [(k, w, layout.cell_pad) for k, w in zip(layout.cell_dim_sizes, row, strict=True)]
-            for row in widths[:, layout.cells].tolist()
-        ]
-        found = {key: _CELL_TABLES.get(key) for row in keys for key in row}
-        found.update(_cell_tables({key for key, table in found.items() if table is None}))
-    for i, made in enumerate(out):
-        made._widths, made._kernel = widths[i], kernels[i]
+                mass = o.unit_mass(layout.cont, np.array(cw))
+            elif len(x):
+                with np.errstate(invalid="ignore"):  # rows a mask leaves out may hold NaN
+                    mass = log_unit_mass(x[:, layout.cont], np.array(cw)).sum(axis=1)
+            else:
+                mass = _NONE
+            vector = np.subtract(const, mass)
+        else:
+            vector = np.full(len(x), const)
+        made._const = vector if made._mask is None else np.where(made._mask, vector, -np.inf)
         if len(layout.cells):
-            # row r: log mass of each cell under the kernel centred in the r-th cell
-            made._tables = np.concatenate([found[key] for key in keys[i]])
+            made._tables = _stacked_tables(
+                tuple(
+                    (k, widths[j], layout.cell_pad)
+                    for k, j in zip(layout.cell_dim_sizes, layout.cells.tolist(), strict=True)
+                )
+            )
     return out
+
+
+_STACKED: dict[tuple[tuple[int, float, int], ...], np.ndarray] = {}
+
+
+def _stacked_tables(keys: tuple[tuple[int, float, int], ...]) -> np.ndarray:
+    """The cell tables of every CELLS dimension, stacked (row r: log mass of each cell
+    under the kernel centred in the r-th cell of all those dimensions); kept per tuple of
+    (k, snapped width, pad), so a fit whose widths recur does one dictionary lookup."""
+    stacked = _STACKED.get(keys)
+    if stacked is None:
+        found = {key: _CELL_TABLES.get(key) for key in keys}
+        found.update(_cell_tables({key for key, table in found.items() if table is None}))
+        stacked = np.concatenate([found[key] for key in keys])
+        stacked.flags.writeable = False
+        if len(_STACKED) >= _MAX_CELL_TABLES:
+            _STACKED.clear()
+        _STACKED[keys] = stacked
+    return stacked
 
 
 _CELL_TABLES: dict[tuple[int, float, int], np.ndarray] = {}  # (k, width, pad) -> table
@@ -408,9 +484,11 @@ class ParzenEstimator:
     """
 
     dims: tuple[Dim, ...]
-    mu: np.ndarray
-    weights: np.ndarray
+    mu: np.ndarray  # the points; with a mask (PointSet) only those of weight > 0 are kernels
+    n_observations: int  # how many kernels
     leak: float
+    _mask: np.ndarray | None  # which points are kernels (None: all)
+    _prior_weight: float
     _layout: _Layout
     _shared: bool
     _prior: float
@@ -433,6 +511,17 @@ class ParzenEstimator:
             [PointSet(points, points_basis)], dims, prior_weight, rule, consider_endpoints
         )
         self.__dict__.update(made.__dict__)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Mixture weights: one per point (0 for a point the mask leaves out), then the
+        prior's."""
+        n, w = self.n_observations, self._prior_weight
+        out = np.full(len(self.mu) + 1, 1.0 / (n + w))
+        if self._mask is not None:
+            out[:-1][~self._mask] = 0.0
+        out[-1] = w / (n + w)
+        return out
 
     @property
     def sigma(self) -> np.ndarray:
@@ -465,15 +554,11 @@ class ParzenEstimator:
                 block[np.arange(n), mu.astype(np.intp)] = own - math.log(self.leak / dim.size)
         return coef
 
-    @property
-    def n_observations(self) -> int:
-        return len(self.mu)
-
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """`size` points drawn from the mixture (the prior component draws uniformly)."""
         from scipy.special import ndtr, ndtri
 
-        n, d = self.n_observations, len(self.dims)
+        n, d = len(self.mu), len(self.dims)
         layout = self._layout
         # rng.choice(n + 1, size, p=weights) without its argument checks: same draws
         cdf = self.weights.cumsum()

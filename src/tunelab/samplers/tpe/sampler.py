@@ -67,8 +67,8 @@ class _Plan:
 @dataclass(frozen=True)
 class _Observed:
     """The history as the model sees it: every trial's coordinates (NaN where it lacks a
-    parameter) and kernel basis (parzen.py), and which rows are good, bad and ranked
-    (good first)."""
+    parameter) and kernel basis (parzen.py), which rows are good and ranked (good first),
+    which are bad (a mask), and the failed and pending rows (bad whatever their rank)."""
 
     columns: list[str]
     coordinates: np.ndarray
@@ -76,6 +76,7 @@ class _Observed:
     good: np.ndarray
     bad: np.ndarray
     ranked: np.ndarray
+    unranked: np.ndarray
     n_valued: int
     complete: bool  # every good and bad trial holds every column (no conditional ones)
 
@@ -283,17 +284,17 @@ class TPESampler(Sampler):
             request.direction, self.gamma, request.trial_number, self.constant_liar
         )
         table = self._table
-        coordinates = table.coordinates
-        lacking = np.isnan(coordinates).any(axis=1)
+        lacking = table.lacking
         seen = _Observed(
             self._encoder.columns,
-            coordinates,
+            table.coordinates,
             table.basis,
             ranked.good,
-            ranked.bad,
+            ranked.bad_mask,
             ranked.ranked,
+            np.concatenate((ranked.failed, ranked.pending)),
             ranked.n_valued,
-            not (lacking[ranked.good].any() or lacking[ranked.bad].any()),
+            not (lacking[ranked.good].any() or (lacking & ranked.bad_mask).any()),
         )
         self._memo = (request.space, history, key, seen)
         return seen
@@ -304,16 +305,18 @@ class TPESampler(Sampler):
         conditional one (momentum, asked only under optimizer="sgd") the best of the sgd
         trials are its good points, even when no sgd trial is among the study's best:
         otherwise its l(x) would be the bare prior and the branch would never be tuned.
-        Failed and pending trials that hold the columns stay bad."""
+        Failed and pending trials that hold the columns stay bad. The bad ones come as a
+        mask over the rows."""
         if seen.complete and len(columns) == len(seen.columns):
             return seen.good, seen.bad  # every trial holds every column: the study's split
-        coordinates = seen.coordinates[:, columns]
+        holds = ~np.isnan(seen.coordinates[:, columns]).any(axis=1)
         ranked = seen.ranked
-        held = ranked[~np.isnan(coordinates[ranked]).any(axis=1)]
+        held = ranked[holds[ranked]]
         k = n_good(len(held), self.gamma)
-        others = seen.bad[len(ranked) - len(seen.good) :]
-        others = others[~np.isnan(coordinates[others]).any(axis=1)]
-        return held[:k], np.concatenate((held[k:], others))
+        bad = np.zeros(len(holds), dtype=np.bool_)
+        bad[held[k:]] = True
+        bad[seen.unranked] = True
+        return held[:k], bad & holds
 
     def _remember(self, number: int, trial_id: int | None, values: Mapping[str, Any]) -> None:
         if len(self._plans) >= _MAX_PLANS:
@@ -326,38 +329,42 @@ class TPESampler(Sampler):
         """One TPE step for `params` (the coordinate `columns`) jointly: the candidate from
         l(x) with the best l(x) / g(x)."""
         dims = [self._encoder.dim(p) for p in params]
-        good, bad = self._split(seen, columns)
+        good, bad = self._split(seen, columns)  # bad: a mask over the rows
         rule = "scott" if self.multivariate else "neighbour"
         features = self._table.basis_columns(columns) if rule == "scott" else None
 
         every = len(columns) == len(seen.columns)  # then `columns` lists them all, in order
-        points = [
-            np.take(seen.coordinates, rows, axis=0) if every else seen.coordinates[rows][:, columns]
-            for rows in (good, bad)
-        ]
+        good_points = (
+            np.take(seen.coordinates, good, axis=0) if every else seen.coordinates[good][:, columns]
+        )
         key = tuple(columns)
         kept = self._good_estimators.get(key)
         if not (
-            kept is not None and kept.dims == tuple(dims) and np.array_equal(kept.mu, points[0])
+            kept is not None and kept.dims == tuple(dims) and np.array_equal(kept.mu, good_points)
         ):
             kept = None  # the good trials rarely change once there are many: then it is reused
         table = self._table
-
-        def observed(x: np.ndarray, rows: np.ndarray, keeps_masses: bool) -> PointSet:
-            if features is None:
-                return PointSet(x)
-            return PointSet(
-                x,
-                np.take(seen.basis, rows, axis=0)[:, features],
-                (lambda dims, widths: table.unit_mass([columns[j] for j in dims], widths)[rows])
-                if keeps_masses
-                else None,
-            )
-
-        # The bad trials are nearly all trials: their normalisers are kept in the table.
-        sets = [observed(points[1], bad, True)]
+        # g(x) is fitted to the whole table, its bad rows marked: no copy of a thousand rows,
+        # and their normalisers are kept in the table
+        if features is None:
+            sets = [PointSet(seen.coordinates[:, columns], mask=bad)]
+        else:
+            sets = [
+                PointSet(
+                    seen.coordinates if every else seen.coordinates[:, columns],
+                    seen.basis if every else seen.basis[:, features],
+                    lambda dims, widths: table.unit_mass([columns[j] for j in dims], widths),
+                    bad,
+                )
+            ]
         if kept is None:
-            sets.insert(0, observed(points[0], good, False))
+            sets.insert(
+                0,
+                PointSet(
+                    good_points,
+                    None if features is None else np.take(seen.basis, good, axis=0)[:, features],
+                ),
+            )
         fitted = fit_estimators(sets, dims, self.prior_weight, rule, self.consider_endpoints)
         g_x = fitted[-1]
         l_x = kept if kept is not None else fitted[0]

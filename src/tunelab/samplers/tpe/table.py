@@ -15,6 +15,7 @@ with row indices into them.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tunelab.samplers.tpe.encoding import Encoder
-from tunelab.samplers.tpe.parzen import Dim, basis, log_unit_mass
+from tunelab.samplers.tpe.parzen import Dim, basis, log_unit_mass, log_unit_mass_of
 from tunelab.samplers.tpe.split import has_value, n_good
 from tunelab.space import SearchSpace
 from tunelab.trial import FrozenTrial
@@ -31,20 +32,34 @@ from tunelab.types import Direction, TrialState
 
 _LEFT_OUT, _COMPLETE, _PRUNED, _FAILED, _RUNNING = range(5)
 _MAX_UNIT_MASSES = 16
+_FEW = 8  # up to this many changed rows, kept normalisers are updated in plain Python
+_MAX_INSERTS = 32  # more changed rows than this: the kept ranking is sorted afresh
+# whether a trial of each kind is bad (unless good or left out), without and with the liar
+_BAD = np.array([False, True, True, True, False])
+_BAD_WITH_LIAR = np.array([False, True, True, True, True])
+_NO_INDICES = np.empty(0, dtype=np.intp)
 _NO_ROWS = np.empty(0)
-_NO_VERSIONS = np.empty(0, dtype=np.int64)  # kept (column, width) normalisers
+_NO_VERSIONS = np.empty(0, dtype=np.int64)  # kept (columns, widths) normalisers
 
 
 @dataclass(frozen=True)
 class Ranked:
-    """Row indices (into `HistoryTable.coordinates` and `.basis`) of the good trials, the
-    bad ones and the ranked ones (good first)."""
+    """Row indices (into `HistoryTable.coordinates` and `.basis`) of the good trials and
+    of the ranked ones (good first); which rows are bad, as a mask over the rows and (for
+    the few callers that need them in split_trials' order) as indices: ranked ones first,
+    then failed, then pending."""
 
     good: np.ndarray
-    bad: np.ndarray
+    bad_mask: np.ndarray
     ranked: np.ndarray
     n_ranked: int
     n_valued: int
+    failed: np.ndarray
+    pending: np.ndarray
+
+    @functools.cached_property
+    def bad(self) -> np.ndarray:
+        return np.concatenate((self.ranked[len(self.good) :], self.failed, self.pending))
 
 
 def _kind(t: FrozenTrial) -> int:
@@ -96,10 +111,28 @@ class HistoryTable:
         self._dims: list[Dim] = []
         self._offsets = np.zeros(1, dtype=np.intp)
         self._basis = np.zeros((size, 0))
-        # (column, width) -> (log mass of [0, 1] under that kernel at each row's coordinate,
-        # the row versions it was computed for); a row's version grows when it changes
-        self._unit_mass: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
+        # (columns, widths) -> (summed log mass of [0, 1] under those kernels at each row's
+        # coordinates, the row versions it was computed for); a row's version grows when
+        # it changes
+        self._unit_mass: dict[
+            tuple[tuple[int, ...], tuple[float, ...]], tuple[np.ndarray, np.ndarray]
+        ] = {}
         self._version = np.zeros(size, dtype=np.int64)
+        self._lacking = np.zeros(size, dtype=np.bool_)  # the row lacks a column
+        self._row_of: dict[int, int] = {}  # trial number -> row
+        self._open = 0  # rows before this one hold finished trials
+        # the last ranking of the COMPLETE rows, kept to be updated rather than redone:
+        # rows by (sign * value, number), their keys, and the row versions it saw
+        self._order = np.empty(0, dtype=np.intp)
+        self._order_keys = np.empty(0)
+        self._order_sign = 0.0
+        self._order_seen = np.empty(0, dtype=np.int64)
+        self._ordered = np.zeros(size, dtype=np.bool_)  # the row is in the kept ranking
+
+    @property
+    def lacking(self) -> np.ndarray:
+        """Per row, whether the trial lacks one of the columns."""
+        return self._lacking[: len(self._records)]
 
     @property
     def coordinates(self) -> np.ndarray:
@@ -121,41 +154,31 @@ class HistoryTable:
     def unit_mass(self, columns: Sequence[int], widths: Sequence[float] | np.ndarray) -> np.ndarray:
         """Per row, the sum over CONTINUOUS `columns` of the log mass of [0, 1] under a
         Normal(coordinate, width) kernel: what a Parzen estimator with shared widths
-        normalises its kernels by (parzen.PointSet). Kept per (column, width), with the
-        rows that changed since recomputed, so a fit whose snapped widths recur costs a
-        few normal CDFs instead of two per row and column."""
+        normalises its kernels by (parzen.PointSet). Kept per (columns, widths), with the
+        rows that changed since recomputed: snapped widths recur for many fits in a row,
+        so a fit usually costs the normal CDFs of a trial or two instead of two per row
+        and column. The answer is the kept array itself: read it, never write to it."""
         n = len(self._records)
-        kept: list[np.ndarray] = []
-        stale_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, float]] = []
+        key = (tuple(int(c) for c in columns), tuple(float(w) for w in widths))
+        values, seen = self._unit_mass.pop(key, (_NO_ROWS, _NO_VERSIONS))
+        if len(values) < n:
+            more = max(n, 2 * len(values)) - len(values)
+            values = np.concatenate((values, np.empty(more)))
+            seen = np.concatenate((seen, np.full(more, -1, dtype=np.int64)))
         now = self._version[:n]
-        for column, width in zip(columns, widths, strict=True):
-            key = (int(column), float(width))
-            values, seen = self._unit_mass.pop(key, (_NO_ROWS, _NO_VERSIONS))
-            if len(values) < n:
-                more = max(n, 2 * len(values)) - len(values)
-                values = np.concatenate((values, np.empty(more)))
-                seen = np.concatenate((seen, np.full(more, -1, dtype=np.int64)))
-            stale = np.flatnonzero(seen[:n] != now)
-            if len(stale):
-                stale_rows.append((values, seen, stale, *key))
-            if len(self._unit_mass) >= _MAX_UNIT_MASSES:
-                del self._unit_mass[next(iter(self._unit_mass))]  # the least recently used
-            self._unit_mass[key] = (values, seen)
-            kept.append(values)
-        if stale_rows:  # one pass over the stale rows of every column
-            mu = np.concatenate([self._rows[stale, c] for _, _, stale, c, _ in stale_rows])
-            sigma = np.repeat([w for *_, w in stale_rows], [len(r[2]) for r in stale_rows])
-            with np.errstate(invalid="ignore"):  # NaN rows: trials without the parameter
-                mass = log_unit_mass(mu, sigma)
-            at = 0
-            for values, seen, stale, _, _ in stale_rows:
-                values[stale] = mass[at : at + len(stale)]
-                seen[stale] = now[stale]
-                at += len(stale)
-        total = np.zeros(n)
-        for values in kept:
-            total += values[:n]
-        return total
+        stale = np.flatnonzero(seen[:n] != now)
+        if len(stale):
+            mu = self._rows[stale][:, key[0]]
+            if len(stale) <= _FEW:  # a trial or two changed: plain Python
+                values[stale] = [sum(map(log_unit_mass_of, row, key[1])) for row in mu.tolist()]
+            else:
+                with np.errstate(invalid="ignore"):  # NaN rows: trials without the parameter
+                    values[stale] = log_unit_mass(mu, np.array(key[1])).sum(axis=1)
+            seen[stale] = now[stale]
+        if len(self._unit_mass) >= _MAX_UNIT_MASSES:
+            del self._unit_mass[next(iter(self._unit_mass))]  # the least recently used
+        self._unit_mass[key] = (values, seen)
+        return values[:n]
 
     def _grow(self, n: int) -> None:
         """Room for at least n trials (doubling, so appends stay cheap)."""
@@ -174,6 +197,8 @@ class HistoryTable:
         self._rows = resized(self._rows, math.nan)
         self._basis = resized(self._basis, 0.0)
         self._version = resized(self._version, 0)
+        self._lacking = resized(self._lacking, False)
+        self._ordered = resized(self._ordered, False)
 
     def update(self, history: Sequence[FrozenTrial], encoder: Encoder, space: SearchSpace) -> None:
         """Bring the table up to `history`; call `encoder.use_space(space)` first."""
@@ -192,20 +217,39 @@ class HistoryTable:
             self._records = []
         if not self._records:
             self._unit_mass.clear()
+            self._row_of.clear()
+            self._open = 0
+            self._order_sign = 0.0  # no kept ranking
         records = self._records
         seen = min(len(records), n)
-        # identity first, at C speed: a storage that shares frozen records changes few
-        moved = np.fromiter(map(operator.is_not, records, history), bool, seen)  # seen pairs
-        changed = [i for i in np.flatnonzero(moved).tolist() if not _same(records[i], history[i])]
+        # Finished trials do not change, and a storage that shares frozen records hands out
+        # the very objects seen before: then the finished prefix is checked by identity in
+        # one C loop (list equality tries identity first; new objects are compared by
+        # content, which is just as right), and only the rest one by one.
+        start = min(self._open, seen)
+        if not (
+            start
+            and records[start - 1] is history[start - 1]
+            and records[:start] == history[:start]
+        ):
+            start = 0
+        moved = np.fromiter(
+            map(operator.is_not, records[start:seen], history[start:seen]), bool, seen - start
+        )
+        changed = [
+            i for i in (np.flatnonzero(moved) + start).tolist() if not _same(records[i], history[i])
+        ]
         changed += range(seen, n)
         if not changed:
             return
         rows = encoder.matrix([history[i] for i in changed], space)
         self._basis[changed] = basis(rows, self._dims)
         self._version[changed] += 1  # kept normalisers of these rows are stale now
+        self._lacking[changed] = np.isnan(rows).any(axis=1)
         for j, i in enumerate(changed):
             t = history[i]
             self._kind[i] = _kind(t)
+            self._row_of[t.number] = i
             self._number[i] = t.number
             valued = has_value(t)
             self._no_value[i] = not valued
@@ -216,6 +260,11 @@ class HistoryTable:
             records.extend(history[seen:n])
         for i in changed:
             records[i] = history[i]
+        open_rows = [i for i in changed if not history[i].state.is_finished]
+        if open_rows:
+            self._open = min(self._open, *open_rows)
+        while self._open < n and history[self._open].state.is_finished:
+            self._open += 1
 
     def rank(
         self,
@@ -226,29 +275,71 @@ class HistoryTable:
     ) -> Ranked:
         """The split of `split_trials`, in the same order, as rows of coordinates."""
         n = len(self._records)
-        kind = self._kind[:n].copy()
+        kind = self._kind[:n]
         number = self._number[:n]
-        if exclude is not None:
-            kind[number == exclude] = _LEFT_OUT
         sign = 1.0 if direction is Direction.MINIMIZE else -1.0
-        value = sign * self._value[:n]
-        complete = np.flatnonzero(kind == _COMPLETE)
-        if np.all(number[1:] > number[:-1]):  # rows in number order, as storages return them:
-            # a stable sort by value gives ties to the older trial
-            complete = complete[np.argsort(value[complete], kind="stable")]
-        else:
-            complete = complete[np.lexsort((number[complete], value[complete]))]
+        complete = self._complete_order(sign)
+        left_out = self._row_of.get(exclude, -1) if exclude is not None else -1
+        if left_out >= 0 and kind[left_out] == _COMPLETE:
+            complete = complete[complete != left_out]
         pruned = np.flatnonzero(kind == _PRUNED)
         n_valued = len(complete)
         if len(pruned):
+            pruned = pruned[pruned != left_out]
             no_value = self._no_value[pruned]
-            by_value = np.where(no_value, 0.0, value[pruned])
+            by_value = np.where(no_value, 0.0, sign * self._value[pruned])
             pruned = pruned[np.lexsort((number[pruned], by_value, no_value, -self._step[pruned]))]
             complete = np.concatenate((complete, pruned))
             n_valued += int(np.count_nonzero(~no_value))
         ranked = complete
         k = n_good(len(ranked), gamma)
-        bad = [ranked[k:], np.flatnonzero(kind == _FAILED)]
-        if constant_liar:
-            bad.append(np.flatnonzero(kind == _RUNNING))
-        return Ranked(ranked[:k], np.concatenate(bad), ranked, len(ranked), n_valued)
+        good = ranked[:k]
+        bad_mask = (_BAD_WITH_LIAR if constant_liar else _BAD)[kind]
+        bad_mask[good] = False
+        if left_out >= 0:
+            bad_mask[left_out] = False
+        failed = np.flatnonzero(kind == _FAILED)
+        pending = np.flatnonzero(kind == _RUNNING) if constant_liar else _NO_INDICES
+        if left_out >= 0:
+            failed, pending = failed[failed != left_out], pending[pending != left_out]
+        return Ranked(good, bad_mask, ranked, len(ranked), n_valued, failed, pending)
+
+    def _complete_order(self, sign: float) -> np.ndarray:
+        """The COMPLETE rows by (sign * value, number): ties go to the older trial. The
+        last answer is kept and updated with the rows that changed since (a trial or
+        two per suggestion) instead of sorting a thousand values again."""
+        n = len(self._records)
+        kind, number = self._kind[:n], self._number[:n]
+        versions = self._version[:n]
+        seen = self._order_seen
+        m = len(seen)
+        moved = (
+            np.flatnonzero(versions[:m] != seen) if self._order_sign == sign and m <= n else None
+        )
+        if moved is None or len(moved) + n - m > _MAX_INSERTS:
+            complete = np.flatnonzero(kind == _COMPLETE)
+            keys = sign * self._value[complete]
+            by = np.lexsort((number[complete], keys))
+            order, keys = complete[by], keys[by]
+            self._ordered[:] = False
+            self._ordered[order] = True
+        else:
+            order, keys = self._order, self._order_keys
+            if len(moved) and self._ordered[moved].any():  # a ranked trial changed
+                keep = ~np.isin(order, moved)
+                order, keys = order[keep], keys[keep]
+                self._ordered[moved] = False
+            for r in [*moved.tolist(), *range(m, n)]:
+                if kind[r] != _COMPLETE:
+                    continue
+                key = sign * float(self._value[r])
+                at = int(np.searchsorted(keys, key, side="left"))
+                stop = int(np.searchsorted(keys, key, side="right"))
+                while at < stop and number[order[at]] < number[r]:
+                    at += 1
+                order = np.concatenate((order[:at], [r], order[at:]))
+                keys = np.concatenate((keys[:at], [key], keys[at:]))
+                self._ordered[r] = True
+        self._order, self._order_keys, self._order_sign = order, keys, sign
+        self._order_seen = versions.copy()
+        return order
