@@ -64,6 +64,8 @@ class Encoder:
     """
 
     def __init__(self) -> None:
+        self.generation = 0  # grows whenever the columns or their parameters change
+        self._space: tuple[SearchSpace, int] | None = None  # the space last used, its size
         self._reset()
 
     def _reset(self) -> None:
@@ -120,6 +122,9 @@ class Encoder:
     # -- whole trials ------------------------------------------------------------------------
     def use_space(self, space: SearchSpace) -> dict[str, int]:
         """Take the space's parameters as columns; return each name's column."""
+        if self._space is not None and self._space[0] is space and self._space[1] == len(space):
+            return self._position  # a space only grows: the same object at the same size
+        generation = self.generation
         names = space.names()
         extends = names[: len(self._order)] == self._order
         if (
@@ -131,6 +136,7 @@ class Encoder:
             )
         ):
             self._reset()  # another study, or a space this memory does not fit
+            generation += 1
         width = len(self._columns)
         for name in names[len(self._order) :]:
             param = space[name]
@@ -142,26 +148,30 @@ class Encoder:
                 self._entry(param)
         self._order = names
         if len(self._columns) > width:  # known trials hold none of the new parameters
+            generation += 1
             pad = np.full(len(self._columns) - width, math.nan)
             for key, (params, row) in self._rows.items():
                 self._rows[key] = (params, np.concatenate((row, pad)))
+        self.generation = generation
+        self._space = (space, len(space))
         return self._position
 
     def matrix(self, trials: Sequence[FrozenTrial], space: SearchSpace) -> np.ndarray:
         """One row of coordinates per trial, NaN where a trial lacks a parameter.
         Call `use_space` with the same space first."""
-        cached = self._rows.get
-        rows = []
-        for t in trials:
-            key = (t.trial_id, t.number)
-            hit = cached(key)
-            if hit is None or (hit[0] is not t.params and hit[0] != t.params):
-                # new, still running, or from another study
-                hit = self._rows[key] = self._encode(t.params, space)
-            rows.append(hit[1])
+        rows = [self.row(t, space) for t in trials]
         if not rows:
             return np.empty((0, len(self._columns)))
         return np.concatenate(rows).reshape(len(rows), len(self._columns))
+
+    def row(self, trial: FrozenTrial, space: SearchSpace) -> np.ndarray:
+        """One trial's coordinates (a kept array: read it, never write to it)."""
+        key = (trial.trial_id, trial.number)
+        hit = self._rows.get(key)
+        if hit is None or (hit[0] is not trial.params and hit[0] != trial.params):
+            # new, still running, or from another study
+            hit = self._rows[key] = self._encode(trial.params, space)
+        return hit[1]
 
     def _encode(
         self, params: Mapping[str, Any], space: SearchSpace

@@ -180,22 +180,11 @@ def basis(points: np.ndarray, dims: Sequence[Dim]) -> np.ndarray:
     per other dimension. A NaN coordinate (a trial without the parameter) gives zeros."""
     layout = _layout(tuple(dims))
     points = np.asarray(points, dtype=float).reshape(-1, len(dims))
-    out = np.zeros((len(points), int(layout.offsets[-1])))
+    width = int(layout.offsets[-1])
     if len(points) <= _FEW:  # a trial or two (HistoryTable's updates): plain Python is faster
-        for row, x in zip(out, points.tolist(), strict=True):
-            for j, dim in enumerate(dims):
-                u, at = x[j], int(layout.offsets[j])
-                if u != u:  # NaN: the trial lacks the parameter
-                    continue
-                if dim.kind is DimKind.CONTINUOUS:
-                    row[at], row[at + 1] = u, u * u
-                else:
-                    k = dim.size
-                    row[
-                        at
-                        + (min(math.floor(u * k), k - 1) if dim.kind is DimKind.CELLS else int(u))
-                    ] = 1.0
-        return out
+        rows = [basis_row(x, dims, width) for x in points.tolist()]
+        return np.array(rows, dtype=float).reshape(len(points), width)
+    out = np.zeros((len(points), width))
     if len(layout.cont):
         x = np.nan_to_num(points[:, layout.cont])
         at = layout.offsets[layout.cont]
@@ -208,6 +197,26 @@ def basis(points: np.ndarray, dims: Sequence[Dim]) -> np.ndarray:
         index = np.where(layout.is_cells, np.floor(index * layout.sizes), index).astype(np.intp)
         index = np.minimum(index, layout.sizes - 1) + layout.offsets[layout.discrete]
         out[np.nonzero(held)[0], index[held]] = 1.0
+    return out
+
+
+def basis_row(x: Sequence[float], dims: Sequence[Dim], width: int) -> list[float]:
+    """`basis` of one point, in plain Python: `width` is the sum of the dims' widths."""
+    out = [0.0] * width
+    at = 0
+    for u, dim in zip(x, dims, strict=True):
+        if dim.kind is DimKind.CONTINUOUS:
+            if u == u:  # not NaN: the trial holds the parameter
+                out[at] = u
+                out[at + 1] = u * u
+            at += 2
+        else:
+            k = dim.size
+            if u == u:
+                out[
+                    at + (min(math.floor(u * k), k - 1) if dim.kind is DimKind.CELLS else int(u))
+                ] = 1.0
+            at += k
     return out
 
 
@@ -560,10 +569,12 @@ class ParzenEstimator:
 
         n, d = len(self.mu), len(self.dims)
         layout = self._layout
-        # rng.choice(n + 1, size, p=weights) without its argument checks: same draws
-        cdf = self.weights.cumsum()
-        cdf /= cdf[-1]
-        comp = cdf.searchsorted(rng.random(size), side="right")
+        if self._mask is None:  # every point weighs 1, the prior prior_weight
+            comp = np.minimum((rng.random(size) * (n + self._prior_weight)).astype(np.intp), n)
+        else:  # rng.choice(n + 1, size, p=weights) without its argument checks
+            cdf = self.weights.cumsum()
+            cdf /= cdf[-1]
+            comp = cdf.searchsorted(rng.random(size), side="right")
         prior = comp == n
         row = np.where(prior, 0, comp)  # any valid row for prior draws; overwritten below
         u = rng.random((size, d))
@@ -621,6 +632,10 @@ class ParzenEstimator:
         if self.n_observations == 0:
             return np.full(len(x), self._prior)
         features, row = self._features(x)
+        return self._sum_kernels(features, row)
+
+    def _sum_kernels(self, features: np.ndarray, row: np.ndarray | None) -> np.ndarray:
+        """log(sum of the kernels and the prior) at candidates given their features."""
         acc = features @ self._kernel.T  # (m, n) log kernels, less each candidate's row(x)
         acc += self._const
         # log-sum-exp over the kernels and the prior, row(x) taken out of the kernels:
@@ -636,3 +651,46 @@ class ParzenEstimator:
         total += np.exp(prior - top)
         out = top + np.log(total)
         return out if row is None else out + row
+
+
+def log_density_ratio(
+    numerator: ParzenEstimator, denominator: ParzenEstimator, x: np.ndarray
+) -> np.ndarray:
+    """log l(x) - log g(x) at each row of `x`, TPE's acquisition. Two estimators with
+    shared widths over the same dimensions (fit together) share the candidates' side of
+    the work: coordinates, cells and their squares are taken once."""
+    x = np.asarray(x, dtype=float).reshape(-1, len(numerator.dims))
+    pair = (numerator, denominator)
+    if not (
+        numerator._shared
+        and denominator._shared
+        and numerator.dims == denominator.dims
+        and numerator.n_observations
+        and denominator.n_observations
+    ):
+        return numerator.log_pdf(x) - denominator.log_pdf(x)
+    layout = numerator._layout
+    m = len(x)
+    features = np.zeros((2, m, int(layout.offsets[-1])))
+    rows: list[np.ndarray | None] = [None, None]
+    if len(layout.cont):
+        a = 0.5 / np.square(np.stack([e._widths[layout.cont] for e in pair]))  # (2, c)
+        xc = x[:, layout.cont]
+        features[:, :, layout.cont_columns] = xc * (2.0 * a)[:, None, :]
+        features[:, :, layout.cont_columns + 1] = -a[:, None, :]
+        both = -(np.square(xc) @ a.T)  # (m, 2)
+        rows = [both[:, 0], both[:, 1]]
+    if len(layout.cells):
+        k = layout.cell_k
+        cell = np.minimum(np.floor(x[:, layout.cells] * k), k - 1).astype(np.intp)
+        index = cell[:, layout.cell_of_column]
+        for f, e in zip(features, pair, strict=True):
+            f[:, layout.cell_columns] = e._tables[layout.cell_rows, index]
+    for j, categories in layout.cat:
+        index = layout.offsets[j] + x[:, j].astype(np.intp)
+        for f, e in zip(features, pair, strict=True):
+            own = math.log(1.0 - e.leak + e.leak / categories)
+            f[np.arange(m), index] = own - math.log(e.leak / categories)
+    return numerator._sum_kernels(features[0], rows[0]) - denominator._sum_kernels(
+        features[1], rows[1]
+    )

@@ -38,7 +38,12 @@ from tunelab.samplers.fidelity import model_history
 from tunelab.samplers.sobol import SobolSampler
 from tunelab.samplers.tpe.encoding import Encoder
 from tunelab.samplers.tpe.groups import co_occurring_groups
-from tunelab.samplers.tpe.parzen import ParzenEstimator, PointSet, fit_estimators
+from tunelab.samplers.tpe.parzen import (
+    ParzenEstimator,
+    PointSet,
+    fit_estimators,
+    log_density_ratio,
+)
 from tunelab.samplers.tpe.split import n_good
 from tunelab.samplers.tpe.table import HistoryTable
 from tunelab.space import Fixed, Param, SearchSpace
@@ -76,7 +81,8 @@ class _Observed:
     good: np.ndarray
     bad: np.ndarray
     ranked: np.ndarray
-    unranked: np.ndarray
+    failed: np.ndarray
+    pending: np.ndarray
     n_valued: int
     complete: bool  # every good and bad trial holds every column (no conditional ones)
 
@@ -292,9 +298,11 @@ class TPESampler(Sampler):
             ranked.good,
             ranked.bad_mask,
             ranked.ranked,
-            np.concatenate((ranked.failed, ranked.pending)),
+            ranked.failed,
+            ranked.pending,
             ranked.n_valued,
-            not (lacking[ranked.good].any() or (lacking & ranked.bad_mask).any()),
+            not lacking.any()
+            or not (lacking[ranked.good].any() or (lacking & ranked.bad_mask).any()),
         )
         self._memo = (request.space, history, key, seen)
         return seen
@@ -315,7 +323,8 @@ class TPESampler(Sampler):
         k = n_good(len(held), self.gamma)
         bad = np.zeros(len(holds), dtype=np.bool_)
         bad[held[k:]] = True
-        bad[seen.unranked] = True
+        bad[seen.failed] = True
+        bad[seen.pending] = True
         return held[:k], bad & holds
 
     def _remember(self, number: int, trial_id: int | None, values: Mapping[str, Any]) -> None:
@@ -375,6 +384,6 @@ class TPESampler(Sampler):
         candidates = l_x.sample(rng, self.n_ei_candidates)
         for j, p in enumerate(params):
             candidates[:, j] = self._encoder.snap(p, candidates[:, j])
-        score = l_x.log_pdf(candidates) - g_x.log_pdf(candidates)
+        score = log_density_ratio(l_x, g_x, candidates)
         best = candidates[int(np.argmax(score))]
         return [self._encoder.decode(p, best[j]) for j, p in enumerate(params)]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tunelab.samplers.tpe.encoding import Encoder
-from tunelab.samplers.tpe.parzen import Dim, basis, log_unit_mass, log_unit_mass_of
+from tunelab.samplers.tpe.parzen import Dim, basis, basis_row, log_unit_mass, log_unit_mass_of
 from tunelab.samplers.tpe.split import has_value, n_good
 from tunelab.space import SearchSpace
 from tunelab.trial import FrozenTrial
@@ -121,6 +121,7 @@ class HistoryTable:
         self._lacking = np.zeros(size, dtype=np.bool_)  # the row lacks a column
         self._row_of: dict[int, int] = {}  # trial number -> row
         self._open = 0  # rows before this one hold finished trials
+        self._generation = -1  # the encoder's generation the columns were taken from
         # the last ranking of the COMPLETE rows, kept to be updated rather than redone:
         # rows by (sign * value, number), their keys, and the row versions it saw
         self._order = np.empty(0, dtype=np.intp)
@@ -203,18 +204,22 @@ class HistoryTable:
     def update(self, history: Sequence[FrozenTrial], encoder: Encoder, space: SearchSpace) -> None:
         """Bring the table up to `history`; call `encoder.use_space(space)` first."""
         n = len(history)
-        columns = encoder.columns
-        if len(self._records) > n or columns[: len(self._columns)] != self._columns:
-            self._records = []  # another study, or a space the rows no longer fit
+        if len(self._records) > n:
+            self._records = []  # another study
         if n > len(self._kind):
             self._grow(n)
-        dims = [encoder.dim(space[name]) for name in columns]
-        if columns != self._columns or dims != self._dims:  # new or redefined parameters
-            self._columns, self._dims = columns, dims
-            self._offsets = np.cumsum([0, *(dim.width for dim in self._dims)])
-            self._rows = np.full((len(self._kind), len(columns)), math.nan)
-            self._basis = np.zeros((len(self._kind), int(self._offsets[-1])))
-            self._records = []
+        if encoder.generation != self._generation:  # the columns may have changed
+            self._generation = encoder.generation
+            columns = encoder.columns
+            if columns[: len(self._columns)] != self._columns:
+                self._records = []  # another study, or a space the rows no longer fit
+            dims = [encoder.dim(space[name]) for name in columns]
+            if columns != self._columns or dims != self._dims:  # new or redefined parameters
+                self._columns, self._dims = columns, dims
+                self._offsets = np.cumsum([0, *(dim.width for dim in self._dims)])
+                self._rows = np.full((len(self._kind), len(columns)), math.nan)
+                self._basis = np.zeros((len(self._kind), int(self._offsets[-1])))
+                self._records = []
         if not self._records:
             self._unit_mass.clear()
             self._row_of.clear()
@@ -242,11 +247,21 @@ class HistoryTable:
         changed += range(seen, n)
         if not changed:
             return
-        rows = encoder.matrix([history[i] for i in changed], space)
-        self._basis[changed] = basis(rows, self._dims)
+        if len(changed) <= _FEW:  # a trial or two: plain Python, row by row
+            width = self._basis.shape[1]
+            for i in changed:
+                row = encoder.row(history[i], space)
+                values = row.tolist()
+                self._rows[i] = row
+                self._basis[i] = basis_row(values, self._dims, width)
+                self._lacking[i] = any(v != v for v in values)
+        else:
+            rows = encoder.matrix([history[i] for i in changed], space)
+            self._rows[changed] = rows
+            self._basis[changed] = basis(rows, self._dims)
+            self._lacking[changed] = np.isnan(rows).any(axis=1)
         self._version[changed] += 1  # kept normalisers of these rows are stale now
-        self._lacking[changed] = np.isnan(rows).any(axis=1)
-        for j, i in enumerate(changed):
+        for i in changed:
             t = history[i]
             self._kind[i] = _kind(t)
             self._row_of[t.number] = i
@@ -255,7 +270,6 @@ class HistoryTable:
             self._no_value[i] = not valued
             self._value[i] = t.value if t.value is not None and valued else 0.0
             self._step[i] = t.last_step if t.last_step is not None else -1
-            self._rows[i] = rows[j]
         if seen < n:
             records.extend(history[seen:n])
         for i in changed:
