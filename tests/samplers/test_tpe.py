@@ -400,13 +400,16 @@ def test_the_constant_liar_spreads_parallel_workers() -> None:
     for multivariate in (True, False):
         near = {}
         for liar in (True, False):
-            sampler = TPESampler(seed=0, constant_liar=liar, multivariate=multivariate)
-            xs = [
-                sampler.sample(SampleRequest(40 + k, x, (), {}, space, tuple(history)))
-                for k in range(60)
-            ]
+            xs = []
+            for seed in range(4):  # pooled: with one shared width (multivariate) the
+                # three pending kernels move g(x) less than narrow per-kernel ones do
+                sampler = TPESampler(seed=seed, constant_liar=liar, multivariate=multivariate)
+                xs += [
+                    sampler.sample(SampleRequest(40 + k, x, (), {}, space, tuple(history)))
+                    for k in range(60)
+                ]
             near[liar] = sum(abs(v - 0.5) < 0.03 for v in xs)
-        assert near[True] <= near[False] - 10, (multivariate, near)
+        assert near[True] <= near[False] - 20, (multivariate, near)
 
 
 # -- groups, coordinates and densities ---------------------------------------------------------

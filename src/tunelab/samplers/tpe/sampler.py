@@ -26,6 +26,7 @@ another worker agrees.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ from tunelab.trial import FrozenTrial
 from tunelab.types import TrialState
 
 _MAX_PLANS = 64  # trials planned but not yet finished by this process
+_U64 = 2**64 - 1
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,7 @@ class TPESampler(Sampler):
         self._table = HistoryTable()
         self._pruned = _PrunedScan()
         self._good_estimators: dict[tuple[int, ...], ParzenEstimator] = {}  # by columns
+        self._generator: np.random.Generator | None = None  # see _stream
         self._memo: tuple[SearchSpace, Sequence[FrozenTrial], tuple[Any, ...], _Observed] | None = (
             None
         )
@@ -260,7 +263,7 @@ class TPESampler(Sampler):
                 self._startup = SobolSampler(seed=self.seed)
             return self._startup.sample(request)
         if self.multivariate:
-            rng = self.rng(number, "tpe:joint")
+            rng = self._stream(number, "tpe:joint")
             values: dict[str, Any] = {}
             with one_blas_thread():
                 for group in seen.groups():
@@ -272,7 +275,30 @@ class TPESampler(Sampler):
                 return values[name]
         index = [seen.columns.index(name)] if name in seen.columns else []
         with one_blas_thread():
-            return self._suggest([request.param], seen, index, self.rng(number, name))[0]
+            return self._suggest([request.param], seen, index, self._stream(number, name))[0]
+
+    def _stream(self, number: int, name: str) -> np.random.Generator:
+        """The draws for (trial number, what is drawn), as `rng` promises, from a
+        counter-based generator (Philox) keyed by the seed and the name, the trial number
+        in its counter's top word: a suggestion resets one kept generator instead of
+        building a seed sequence (~70 µs with cold caches, a tenth of the model's cost)."""
+        generator = self._generator
+        if generator is None:
+            generator = self._generator = np.random.Generator(np.random.Philox(key=0))
+        seed = self.seed
+        key = [seed & _U64, ((seed >> 64) & 0xFFFFFFFF) << 32 | zlib.crc32(name.encode())]
+        generator.bit_generator.state = {
+            "bit_generator": "Philox",
+            "state": {
+                "counter": np.array([0, 0, 0, number & _U64], dtype=np.uint64),
+                "key": np.array(key, dtype=np.uint64),
+            },
+            "buffer": np.zeros(4, dtype=np.uint64),
+            "buffer_pos": 4,
+            "has_uint32": 0,
+            "uinteger": 0,
+        }
+        return generator
 
     def _observe(self, request: SampleRequest) -> _Observed:
         """Split (as `split_trials` says) and encode the history. The table keeps what
