@@ -545,6 +545,36 @@ def test_log_pdf_equals_the_kernels_summed_one_by_one(rule: str, n: int) -> None
     assert np.allclose(estimator.log_pdf(x), _direct_log_pdf(estimator, x), rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize(("spread", "tolerance"), [(0.3, 1e-5), (0.002, 1e-3)])
+def test_float32_denominator_stays_within_a_thousandth_of_a_nat(
+    spread: float, tolerance: float
+) -> None:
+    """TPE's acquisition sums g(x)'s many kernels with a float32 product
+    (`log_density_ratio`); against the float64 `log_pdf` it may be off by a few 1e-4
+    nats at the narrowest widths the clip allows (spread 0.002 pins them there), and by
+    far less at usual ones."""
+    from tunelab.samplers.tpe.parzen import log_density_ratio
+
+    rng = np.random.default_rng(12)
+    dims = [Dim(DimKind.CONTINUOUS), Dim(DimKind.CELLS, 16), Dim(DimKind.CONTINUOUS)]
+
+    def draw(m: int, s: float) -> np.ndarray:
+        return np.column_stack(
+            [
+                np.clip(0.7 + s * rng.standard_normal(m), 0, 1),
+                (rng.integers(0, 16, m) + 0.5) / 16,
+                np.clip(0.2 + s * rng.standard_normal(m), 0, 1),
+            ]
+        )
+
+    good, bad = draw(20, 0.05), draw(1000, spread)
+    l_x, g_x = fit_estimators([PointSet(good), PointSet(bad)], dims)
+    assert g_x._kernel32 is not None and l_x._kernel32 is None  # many kernels: float32
+    x = np.vstack([l_x.sample(rng, 200), bad[:50]])
+    exact = l_x.log_pdf(x) - g_x.log_pdf(x)
+    np.testing.assert_allclose(log_density_ratio(l_x, g_x, x), exact, rtol=0, atol=tolerance)
+
+
 def test_estimators_fitted_together_equal_estimators_fitted_alone() -> None:
     """fit_estimators shares passes between TPE's l and g; that must change nothing, nor
     may a caller's kept basis and kept normalisers (PointSet)."""
@@ -606,6 +636,22 @@ def test_snapped_widths_stay_within_a_hundredth() -> None:
     snapped = snap(widths)
     assert np.all(np.abs(snapped / widths - 1) < 0.0055)
     assert len(np.unique(snapped)) < len(widths)  # a grid: nearby widths coincide
+
+
+@pytest.mark.parametrize(("mu", "sigma"), [(0.05, 0.3), (0.5, 1.0), (0.97, 0.02), (0.0, 0.01)])
+def test_kernel_draws_follow_the_truncated_normal(mu: float, sigma: float) -> None:
+    """Kernels are drawn by redrawing what falls outside [0, 1]: the draws must follow the
+    normal truncated to [0, 1] (Kolmogorov-Smirnov against scipy's truncnorm)."""
+    from scipy.stats import kstest, truncnorm
+
+    from tunelab.samplers.tpe.parzen import _truncated_normal
+
+    rng = np.random.default_rng(11)
+    x = _truncated_normal(rng, np.full((4000, 2), mu), np.full(2, sigma))
+    assert x.shape == (4000, 2) and ((x >= 0) & (x <= 1)).all()
+    law = truncnorm(-mu / sigma, (1 - mu) / sigma, loc=mu, scale=sigma)
+    for column in x.T:
+        assert kstest(column, law.cdf).pvalue > 1e-3
 
 
 def test_samples_lie_on_the_dimensions_domains() -> None:

@@ -37,7 +37,7 @@ from tunelab.samplers._blas import one_blas_thread
 from tunelab.samplers.base import Sampler, SampleRequest
 from tunelab.samplers.fidelity import model_history
 from tunelab.samplers.sobol import SobolSampler
-from tunelab.samplers.tpe.encoding import Encoder
+from tunelab.samplers.tpe.encoding import Encoder, is_rounded
 from tunelab.samplers.tpe.groups import co_occurring_groups
 from tunelab.samplers.tpe.parzen import (
     ParzenEstimator,
@@ -390,6 +390,7 @@ class TPESampler(Sampler):
                     seen.basis if every else seen.basis[:, features],
                     lambda dims, widths: table.unit_mass([columns[j] for j in dims], widths),
                     bad,
+                    table.basis32 if every else None,
                 )
             ]
         if kept is None:
@@ -409,7 +410,8 @@ class TPESampler(Sampler):
             self._good_estimators[key] = l_x
         candidates = l_x.sample(rng, self.n_ei_candidates)
         for j, p in enumerate(params):
-            candidates[:, j] = self._encoder.snap(p, candidates[:, j])
+            if is_rounded(p):  # a log Int without a step: onto its integers' coordinates
+                candidates[:, j] = self._encoder.snap(p, candidates[:, j])
         score = log_density_ratio(l_x, g_x, candidates)
         best = candidates[int(np.argmax(score))]
         return [self._encoder.decode(p, best[j]) for j, p in enumerate(params)]

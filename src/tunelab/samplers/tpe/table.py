@@ -111,6 +111,7 @@ class HistoryTable:
         self._dims: list[Dim] = []
         self._offsets = np.zeros(1, dtype=np.intp)
         self._basis = np.zeros((size, 0))
+        self._basis32 = np.zeros((size, 0), dtype=np.float32)  # the same, for fast products
         # (columns, widths) -> (summed log mass of [0, 1] under those kernels at each row's
         # coordinates, the row versions it was computed for); a row's version grows when
         # it changes
@@ -144,6 +145,11 @@ class HistoryTable:
     def basis(self) -> np.ndarray:
         """(trials, basis features) of the coordinates; `basis_columns` picks a column's."""
         return self._basis[: len(self._records)]
+
+    @property
+    def basis32(self) -> np.ndarray:
+        """`basis` in float32 (exact: one-hots, and [u, u^2] rounded once)."""
+        return self._basis32[: len(self._records)]
 
     def basis_columns(self, columns: Sequence[int]) -> np.ndarray | slice:
         """Where the basis features of some coordinate columns lie (a slice for all)."""
@@ -197,6 +203,7 @@ class HistoryTable:
         self._no_value = resized(self._no_value, True)
         self._rows = resized(self._rows, math.nan)
         self._basis = resized(self._basis, 0.0)
+        self._basis32 = resized(self._basis32, 0.0)
         self._version = resized(self._version, 0)
         self._lacking = resized(self._lacking, False)
         self._ordered = resized(self._ordered, False)
@@ -219,6 +226,7 @@ class HistoryTable:
                 self._offsets = np.cumsum([0, *(dim.width for dim in self._dims)])
                 self._rows = np.full((len(self._kind), len(columns)), math.nan)
                 self._basis = np.zeros((len(self._kind), int(self._offsets[-1])))
+                self._basis32 = np.zeros(self._basis.shape, dtype=np.float32)
                 self._records = []
         if not self._records:
             self._unit_mass.clear()
@@ -253,12 +261,12 @@ class HistoryTable:
                 row = encoder.row(history[i], space)
                 values = row.tolist()
                 self._rows[i] = row
-                self._basis[i] = basis_row(values, self._dims, width)
+                self._basis[i] = self._basis32[i] = basis_row(values, self._dims, width)
                 self._lacking[i] = any(v != v for v in values)
         else:
             rows = encoder.matrix([history[i] for i in changed], space)
             self._rows[changed] = rows
-            self._basis[changed] = basis(rows, self._dims)
+            self._basis[changed] = self._basis32[changed] = basis(rows, self._dims)
             self._lacking[changed] = np.isnan(rows).any(axis=1)
         self._version[changed] += 1  # kept normalisers of these rows are stale now
         for i in changed:
