@@ -449,9 +449,9 @@ def test_ctrl_c_again_kills_stuck_trial_processes_and_still_records_their_trials
 OPTIMIZE_JOBS = """
 import signal, sys, time
 import tunelab
-import tunelab.study.optimize as optimize
+import tunelab.study.stopping as stopping
 
-optimize.CHILD_STOP_S = 1.0  # what a user waits 30 s for, the test 1 s
+stopping.CHILD_STOP_S = float(sys.argv[2])  # a user waits 30 s
 
 
 def objective(trial):
@@ -468,15 +468,15 @@ study.optimize(objective, n_trials=4, n_jobs=2)
 """
 
 
-def test_ctrl_c_on_optimize_with_jobs_records_the_trials_of_workers_that_do_not_stop(
-    tmp_path: Path,
-) -> None:
-    """`optimize(n_jobs=2)`: after Ctrl-C, worker processes that do not stop are killed and
-    their trials recorded as interrupted by the parent: none is left RUNNING."""
+def _ctrl_c_on_optimize_with_jobs(tmp_path: Path, stop_s: float, again: bool) -> float:
+    """Run OPTIMIZE_JOBS, press Ctrl-C once both trials run (and again once the parent says
+    it waits, if `again`); check that it exits on KeyboardInterrupt with both trials
+    recorded as interrupted and none left RUNNING. Returns the seconds from the first
+    Ctrl-C to the exit."""
     url = str(tmp_path / "s.db")
     (tmp_path / "run.py").write_text(OPTIMIZE_JOBS)
     proc = subprocess.Popen(
-        [sys.executable, "run.py", url],
+        [sys.executable, "run.py", url, str(stop_s)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -502,16 +502,42 @@ def test_ctrl_c_on_optimize_with_jobs_records_the_trials_of_workers_that_do_not_
         wait_for(created, timeout=60, what="the study")
         wait_for(both_running, timeout=60, what="two running trials")
         os.kill(proc.pid, signal.SIGINT)
+        pressed = time.monotonic()
+        said = []
+        if again:
+            assert proc.stderr is not None
+            said.append(proc.stderr.readline())
+            while said[-1] and "press Ctrl-C again" not in said[-1]:
+                said.append(proc.stderr.readline())
+            assert "2 trial process(es)" in said[-1], said
+            os.kill(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - pressed
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         for study in studies:
             study.storage.close()
-    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err, "".join(said) + err
     trials = tunelab.load_study("s", url).trials
     assert not [t for t in trials if t.state is TrialState.RUNNING]
     stopped = [t for t in trials if t.state is TrialState.FAIL]
     assert len(stopped) == 2
     assert all(t.system_attrs.get("interrupted") for t in stopped)
     assert {t.reason for t in stopped} == {"interrupted (Ctrl-C)"}
+    return took
+
+
+def test_ctrl_c_on_optimize_with_jobs_records_the_trials_of_workers_that_do_not_stop(
+    tmp_path: Path,
+) -> None:
+    """`optimize(n_jobs=2)`: after Ctrl-C, worker processes that do not stop are killed and
+    their trials recorded as interrupted by the parent: none is left RUNNING."""
+    _ctrl_c_on_optimize_with_jobs(tmp_path, stop_s=1.0, again=False)
+
+
+def test_ctrl_c_again_on_optimize_with_jobs_stops_the_workers_at_once(tmp_path: Path) -> None:
+    """As for a supervised worker: the parent says it waits (up to 120 s here) for workers
+    that do not stop; Ctrl-C again kills them at once, and their trials are recorded."""
+    took = _ctrl_c_on_optimize_with_jobs(tmp_path, stop_s=120.0, again=True)
+    assert took < 60  # 5 s for the workers to stop on their own, not the 120 s

@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing as mp
-import os
-import signal
 import sys
 import time
 import traceback
@@ -20,13 +18,11 @@ from typing import Any
 
 from tunelab._process import rss_mb, set_torch_threads
 from tunelab.errors import GridExhausted, TrialError, TrialPruned, TunelabError
-from tunelab.study.heartbeat import HOST
+from tunelab.study.stopping import INTERRUPTED, CtrlC, stop_processes
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import TrialState
 
 log = logging.getLogger("tunelab")
-CHILD_STOP_S = 30.0  # after Ctrl-C, how long worker processes may take to record their trials
-INTERRUPTED = "interrupted (Ctrl-C)"  # the reason Study.interrupt_running records
 
 Objective = Callable[[Trial], Any]
 Callback = Callable[[Any, FrozenTrial], None]
@@ -278,21 +274,10 @@ def run_workers(
             if on_tick is not None:
                 on_tick()
     except KeyboardInterrupt:
-        # A terminal's Ctrl-C reaches the workers too; forward it only to workers that
-        # are still running a while later (the signal was sent to this process alone).
-        # Workers still alive after CHILD_STOP_S are killed, and whatever trial of theirs
-        # is still RUNNING is recorded here, so none is left RUNNING.
-        _join_all(procs, timeout=5)
-        for p in procs:
-            if p.is_alive() and p.pid:
-                os.kill(p.pid, signal.SIGINT)
-        _join_all(procs, timeout=CHILD_STOP_S)
-        for p in procs:
-            if p.is_alive() and p.pid:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(p.pid, signal.SIGKILL)
-                p.join()
-        record_left_running(open_study, {p.pid for p in procs if p.pid}, INTERRUPTED)
+        # A terminal's Ctrl-C reaches the workers too: they get a few seconds to stop on
+        # their own before it is forwarded (stopping.py; Ctrl-C again: at once).
+        with CtrlC() as ctrl_c:
+            stop_processes(procs, ctrl_c, 0, INTERRUPTED, open_study, grace_s=5.0)
         raise
     messages = []
     while not errors.empty():
@@ -304,29 +289,6 @@ def run_workers(
         raise TunelabError(f"a worker process exited with code {bad[0]}; see its output above")
 
 
-def record_left_running(open_study: Callable[[], Any], pids: set[int], reason: str) -> None:
-    """Record as FAIL, interrupted, the RUNNING trials of these (exited) worker processes
-    of this host. Called on the way out of a Ctrl-C or an error, which goes on: a failure
-    here is logged, not raised."""
-    ours = {f"{HOST}:{pid}" for pid in pids}
-    try:
-        study = open_study()
-        left = study.storage.fail_lost_trials(
-            study.study_id, lambda t: (t.worker or "").rpartition(":")[0] in ours, reason=reason
-        )
-    except Exception as e:
-        log.error("could not record the trials of the stopped worker processes: %s", e)
-        return
-    for trial_id in left:
-        log.warning("trial id %d: its process stopped; recorded as %s", trial_id, reason)
-
-
 def start_method() -> str:
     """How worker processes start: forked where the platform can, else spawned."""
     return "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-
-
-def _join_all(procs: Sequence[Any], timeout: float) -> None:
-    deadline = time.time() + timeout
-    for p in procs:
-        p.join(timeout=max(0.0, deadline - time.time()))

@@ -29,7 +29,6 @@ import multiprocessing as mp
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -38,16 +37,14 @@ from typing import Any
 from tunelab._process import rss_mb
 from tunelab.errors import TunelabError
 from tunelab.study.optimize import (
-    CHILD_STOP_S,
-    INTERRUPTED,
     Callback,
     Objective,
     RunPlan,
     describe_error,
-    record_left_running,
     run_trials,
     stop_requested,
 )
+from tunelab.study.stopping import INTERRUPTED, CtrlC, stop_processes
 from tunelab.trial import Trial
 from tunelab.types import TrialState
 
@@ -163,33 +160,6 @@ def _sigint_blocked(blocked: bool) -> None:
     handler; where the platform cannot, do nothing."""
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK if blocked else signal.SIG_UNBLOCK, {signal.SIGINT})
-
-
-class _Sigint:
-    """While installed (main thread only), Ctrl-C is counted instead of raised wherever
-    it lands; the supervisor looks at the count between its steps. A process started
-    with Ctrl-C ignored (`nohup`, `cmd &` in a script) keeps ignoring it, children too."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._previous: Any = None
-        self._installed = False
-
-    def _hit(self, signum: int, frame: Any) -> None:
-        self.count += 1
-
-    def __enter__(self) -> _Sigint:
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
-        ):
-            self._previous = signal.signal(signal.SIGINT, self._hit)
-            self._installed = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 def _exit(code: int) -> None:
@@ -357,7 +327,7 @@ class Supervisor:
     def run(self) -> int:
         """Run until every slot is finished; return how many child processes were started."""
         _preload()
-        with _Sigint() as sigint:
+        with CtrlC() as sigint:
             try:
                 for slot in self.slots:
                     self._start(slot)
@@ -376,36 +346,14 @@ class Supervisor:
                 raise
         return self.started
 
-    def _stop_children(self, sigint: _Sigint, reason: str) -> None:
+    def _stop_children(self, sigint: CtrlC, reason: str) -> None:
         """Stop the children; afterwards none of their trials is left RUNNING.
 
         Each child is sent Ctrl-C (one the terminal already reached ignores it) and may
         take up to CHILD_STOP_S seconds to record its trial and exit; Ctrl-C pressed again
         ends the wait. Children still alive then are killed, and whatever trial of theirs
         is still RUNNING is recorded here as interrupted, with `reason`."""
-        procs = [s.proc for s in self.slots if s.proc is not None and s.proc.pid]
-        alive = [p for p in procs if p.is_alive()]
-        for p in alive:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(p.pid, signal.SIGINT)
-        if alive:
-            log.warning(
-                "stopping: %d trial process(es) record their trials; waiting up to %g s "
-                "(press Ctrl-C again to stop them now: their trials are recorded either way)",
-                len(alive),
-                CHILD_STOP_S,
-            )
+        procs = [s.proc for s in self.slots if s.proc is not None]
         # The Ctrl-C that stopped the loop may be counted yet (the terminal sent it to the
         # children too): only a count past it, and past 1, is the user pressing again.
-        pressed = max(sigint.count, 1)
-        deadline = time.monotonic() + CHILD_STOP_S
-        while any(p.is_alive() for p in alive):
-            if sigint.count > pressed or time.monotonic() >= deadline:
-                break
-            time.sleep(POLL_S)
-        for p in alive:
-            if p.is_alive():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(p.pid, signal.SIGKILL)
-            p.join()
-        record_left_running(lambda: self.study, {p.pid for p in procs}, reason)
+        stop_processes(procs, sigint, max(sigint.count, 1), reason, lambda: self.study)
