@@ -30,6 +30,9 @@ starting rung's ranking predicts the final one (see schedulers/hyperband.py);
 "tpe[top step]" is an ablation: the TPE fitted on the top step with enough trials only
 (`fidelity_observations(..., explained_at_least=None)`, BOHB's rule), as before the default
 learnt to take a lower step that ranks alike (samplers/fidelity.py).
+"gp" learns from the trials valued at one fidelity (samplers/gp/observations.py
+`learning_history`: `fidelity.model_history` without the trials pruned below that step);
+"gp[clipped]", "gp[pruned kept]" and "gp[min 8]" are ablations (`gp_history`).
 "tpe" learns from `fidelity.model_history`: the pruned trials that stopped below the
 chosen step stay in the model, ranked after the others (before 2026-11-23 03:00 UTC they
 were dropped, as BOHB does; the "tpe[pruned kept]" rows of benchmarks/RESULTS.md measured
@@ -248,6 +251,41 @@ def top_step_model() -> Iterator[None]:
             module.fidelity_observations = original  # type: ignore[attr-defined]
 
 
+@contextlib.contextmanager
+def gp_history(variant: str) -> Iterator[None]:
+    """Ablations of what the GP learns from once trials are pruned (samplers/gp/
+    observations.py `learning_history`; the default leaves out trials pruned below the
+    chosen step, as BOHB does):
+    "clipped": the history as it is, as before 2026-11-23 04:30 UTC: pruned trials' last
+        values, from whatever step they stopped at, clipped to [median, worst] of the
+        complete trials' final values;
+    "pruned kept": the TPE's view (`fidelity.model_history`), pruned trials below the
+        chosen step kept and clipped to [median, worst] of the values at that step;
+    "min 8": at least 8 trials at the chosen step (2d for 4 parameters) instead of
+        max(5, d + 1), and pruned trials left out also while no step has that many."""
+    from tunelab.samplers import fidelity
+    from tunelab.samplers.gp import observations
+
+    def view(history: Any, metric: str | None, direction: Any) -> Any:
+        if variant == "clipped" or metric is None:
+            return history
+        if not any(fidelity.stopped_by_scheduler(t) for t in history):
+            return history
+        if variant == "pruned kept":
+            return fidelity.model_history(history, metric, direction)
+        seen = fidelity.model_history(
+            history, metric, direction, min_points=8, keep_stopped_below=False
+        )
+        return [t for t in seen if not fidelity.stopped_by_scheduler(t)]
+
+    original = observations.learning_history
+    observations.learning_history = view
+    try:
+        yield
+    finally:
+        observations.learning_history = original
+
+
 def methods(problem: Problem) -> dict[str, Callable[[int, float], Run]]:
     """Every method, by its table name, as (seed, target) -> Run on `problem`."""
 
@@ -282,6 +320,15 @@ def methods(problem: Problem) -> dict[str, Callable[[int, float], Run]]:
         "tunelab tpe[top step]+Hyperband": within(top_step_model, tl("tpe", hb())),
         "tunelab tpe[top step]+ASHA": within(top_step_model, tl("tpe", asha)),
         "tunelab tpe (no pruning)": tl("tpe", lambda: None),
+        "tunelab gp+ASHA": tl("gp", asha),
+        "tunelab gp+Hyperband": tl("gp", hb()),
+        "tunelab gp[clipped]+ASHA": within(lambda: gp_history("clipped"), tl("gp", asha)),
+        "tunelab gp[clipped]+Hyperband": within(lambda: gp_history("clipped"), tl("gp", hb())),
+        "tunelab gp[pruned kept]+Hyperband": within(
+            lambda: gp_history("pruned kept"), tl("gp", hb())
+        ),
+        "tunelab gp[min 8]+Hyperband": within(lambda: gp_history("min 8"), tl("gp", hb())),
+        "tunelab gp (no pruning)": tl("gp", lambda: None),
         "tunelab auto(GP)+ASHA": tl("auto", asha),
         "tunelab auto(GP)+Hyperband": tl("auto", hb()),
         "optuna TPE+SuccessiveHalving": op("sha", "tpe"),

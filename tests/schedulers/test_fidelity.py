@@ -121,6 +121,16 @@ def test_model_history_keeps_trials_stopped_below_the_step_as_pruned() -> None:
     assert obs.step == 4 and len(obs.trials) == 8
 
 
+def test_model_history_can_leave_out_trials_stopped_below_the_step() -> None:
+    """BOHB's rule, which the GP follows: only the trials valued at the step, and the
+    unfinished ones; trials pruned before the step are left out."""
+    history = _population(late_bloomers=True)  # step 4: trials 0-7; 8-17 pruned at step 0
+    running = FrozenTrial(99, 18, TrialState.RUNNING, {"x": 18}, reports=_t(18, [0.9]).reports)
+    view = model_history([*history, running], "acc", "maximize", keep_stopped_below=False)
+    assert [t.number for t in view] == [*range(8), 18]
+    assert view[:8] == model_history(history, "acc", "maximize")[:8]
+
+
 def test_model_history_without_enough_reports_is_the_history() -> None:
     history = [_t(0, [0.5, 0.6], C), _t(1, [0.2])]
     assert model_history(history, "acc", "maximize") == history

@@ -25,7 +25,8 @@ PRUNED so that they rank after every valued trial (further first, then by their 
 value; see samplers/tpe/split.py). BOHB drops them, one model per budget; but a trial the
 scheduler stopped lost a comparison at its rung, and a model that never sees it samples
 its region again as if nothing were known there (measured in benchmarks/RESULTS.md,
-issue 5: "pruned trials kept").
+issue 5: "pruned trials kept"). A regression model (the GP) leaves them out, as BOHB does
+(`keep_stopped_below=False`): it has no rank to put them at, only a made-up value.
 
 Pure: no storage, no clock.
 """
@@ -152,26 +153,38 @@ def _lower_if_alike(
     return top
 
 
+def stopped_by_scheduler(trial: FrozenTrial) -> bool:
+    """Whether a scheduler stopped the trial (it records itself as `pruned_by`): only then
+    are its values from an earlier step than its peers' by the scheduler's judgement, not
+    because the objective gave up by itself (`TrialPruned` raised without a scheduler)."""
+    return trial.state is TrialState.PRUNED and "pruned_by" in trial.system_attrs
+
+
 def model_history(
     history: Sequence[FrozenTrial],
     metric: str,
     direction: Direction | str,
     min_points: int | None = None,
     explained_at_least: float | None = EXPLAINED_AT_LEAST,
+    keep_stopped_below: bool = True,
 ) -> list[FrozenTrial]:
     """The history a ranking model learns from once a scheduler has stopped trials (see
     the module docstring): each trial of `fidelity_observations` as COMPLETE with its value
-    at the chosen step; PRUNED trials that stopped before that step, and trials that are
-    not finished (failed, running, waiting), as they are; in trial-number order. COMPLETE
-    trials without a value at any step (none reported the metric) are left out. With no
-    step to choose (too few reports), the history as it is."""
+    at the chosen step; PRUNED trials that stopped before that step (left out when
+    `keep_stopped_below` is False: BOHB's own rule, which the GP follows), and trials that
+    are not finished (failed, running, waiting), as they are; in trial-number order.
+    COMPLETE trials without a value at any step (none reported the metric) are left out.
+    With no step to choose (too few reports), the history as it is."""
     seen = fidelity_observations(history, metric, direction, min_points, explained_at_least)
     if seen.step is None:
         return list(history)
     chosen = {t.trial_id for t in seen.trials}
+    left_out = (
+        {TrialState.COMPLETE} if keep_stopped_below else {TrialState.COMPLETE, TrialState.PRUNED}
+    )
     view = [
         replace(t, state=TrialState.COMPLETE, value=v)
         for t, v in zip(seen.trials, seen.values, strict=True)
     ]
-    view += [t for t in history if t.trial_id not in chosen and t.state is not TrialState.COMPLETE]
+    view += [t for t in history if t.trial_id not in chosen and t.state not in left_out]
     return sorted(view, key=lambda t: t.number)

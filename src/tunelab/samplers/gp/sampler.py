@@ -172,6 +172,7 @@ class GPSampler(Sampler):
             startup = startup_size(sum(not isinstance(e.param, Fixed) for e in request.space))
         if finished < max(startup, 2):
             return {}
+        from tunelab.samplers.gp.observations import learning_history
         from tunelab.samplers.gp.planner import PlanSettings, plan  # scipy: only when used
 
         settings = PlanSettings(
@@ -179,7 +180,7 @@ class GPSampler(Sampler):
         )
         result = plan(
             request.space,
-            request.history,
+            learning_history(request.history, request.metric, request.direction),
             request.direction,
             request.trial_number,
             request.chosen,

@@ -35,7 +35,7 @@ import numpy as np
 
 from tunelab.samplers._blas import one_blas_thread
 from tunelab.samplers.base import Sampler, SampleRequest
-from tunelab.samplers.fidelity import model_history
+from tunelab.samplers.fidelity import model_history, stopped_by_scheduler
 from tunelab.samplers.sobol import SobolSampler
 from tunelab.samplers.tpe.encoding import Encoder, is_rounded
 from tunelab.samplers.tpe.groups import co_occurring_groups
@@ -49,7 +49,6 @@ from tunelab.samplers.tpe.split import n_good
 from tunelab.samplers.tpe.table import HistoryTable
 from tunelab.space import Fixed, Param, SearchSpace
 from tunelab.trial import FrozenTrial
-from tunelab.types import TrialState
 
 _MAX_PLANS = 64  # trials planned but not yet finished by this process
 _U64 = 2**64 - 1
@@ -120,10 +119,6 @@ def _current_trial_id(history: Sequence[FrozenTrial], number: int) -> int | None
     return None
 
 
-def _stopped_by_scheduler(t: FrozenTrial) -> bool:
-    return t.state is TrialState.PRUNED and "pruned_by" in t.system_attrs
-
-
 class _PrunedScan:
     """Whether any trial of the history was stopped by a scheduler, without walking a
     thousand records at every suggestion: finished records never change, so the scan
@@ -141,10 +136,10 @@ class _PrunedScan:
             self._first, self._upto, self._found = history[0].trial_id, 0, False
         i = self._upto
         while not self._found and i < len(history) and history[i].state.is_finished:
-            self._found = _stopped_by_scheduler(history[i])
+            self._found = stopped_by_scheduler(history[i])
             i += 1
         self._upto = i
-        return self._found or any(_stopped_by_scheduler(t) for t in history[i:])
+        return self._found or any(stopped_by_scheduler(t) for t in history[i:])
 
 
 def _model_history(
