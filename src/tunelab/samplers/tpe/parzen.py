@@ -287,13 +287,9 @@ class PointSet:
     basis32: np.ndarray | None = None  # `basis` in float32, kept too (see log_density_ratio)
 
 
-def snap(widths: np.ndarray) -> np.ndarray:
-    """Round widths to a grid of 64 steps an octave (changes them by < 0.55 %)."""
-    return np.exp2(np.rint(np.log2(widths) * _SNAP_STEPS) / _SNAP_STEPS)
-
-
-def _snapped(width: float) -> float:
-    """`snap` for one width, in plain Python (a fit has a handful)."""
+def snap(width: float) -> float:
+    """Round a width to a grid of 64 steps an octave (changes it by < 0.55 %). In plain
+    Python: a fit has a handful."""
     return 2.0 ** (round(math.log2(width) * _SNAP_STEPS) / _SNAP_STEPS)
 
 
@@ -411,7 +407,7 @@ def _fit_shared(
                 else:
                     s1 = moments[j]
                     std = math.sqrt(max((moments[d + j] - s1 * s1 / n) / (n - 1), 0.0))
-                w = _snapped(min(max(factor * std, floor), 1.0))
+                w = snap(min(max(factor * std, floor), 1.0))
                 widths.append(min(max(w, floor), 1.0))
         made._widths = np.array(widths)
         const = _kernel_log_weight(made, n, prior_weight)

@@ -9,8 +9,10 @@ computed once per trial instead of once per suggestion). A new read of the histo
 only re-examines positions whose record is not the very object seen before (a storage
 that hands out shared frozen records, like the in-memory one, changes only the few
 trials that moved on; one that builds new records at each read is compared by
-content). The ranking itself is a few numpy sorts over those arrays, and it answers
-with row indices into them.
+content; the finished prefix, which never changes, in one C-level comparison). The
+ranking of complete trials is kept and updated with the rows that changed (a trial or two
+per suggestion) rather than sorted again; it answers with row indices, and with the bad
+trials as a mask over the rows, so that g(x) is fitted to the table as it is.
 """
 
 from __future__ import annotations
