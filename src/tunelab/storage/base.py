@@ -148,6 +148,12 @@ class BaseStorage(ABC):
     ) -> list[dict[str, Any]]:
         """Add definitions whose names are new (first writer wins); return the full space."""
 
+    def space_size(self, study_id: int) -> int:
+        """How many parameters the study's space holds: a study checks this once per burst
+        of suggestions for definitions other workers registered, and reads the space only
+        when it grew. Storages override it with something cheaper than reading the space."""
+        return len(self.get_space(study_id))
+
     # -- trials ---------------------------------------------------------------------------------
     @abstractmethod
     def create_trial(

@@ -186,6 +186,10 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             return [_copy_json(entry) for entry in self._spaces.get(study_id, [])]
 
+    def space_size(self, study_id: int) -> int:
+        with self._lock:
+            return len(self._spaces.get(study_id, []))
+
     def register_params(
         self, study_id: int, entries: Sequence[dict[str, Any]]
     ) -> list[dict[str, Any]]:

@@ -203,9 +203,8 @@ class Study:
         a scan of every trial's parameters."""
         if history is self._space_checked_for:
             return history
-        stored = self._storage.get_space(self.study_id)
-        if len(stored) != len(self._space):
-            self._space = SearchSpace.from_json(stored)
+        if self._storage.space_size(self.study_id) != len(self._space):
+            self._space = SearchSpace.from_json(self._storage.get_space(self.study_id))
         self._space_checked_for = history
         return history
 

@@ -225,6 +225,16 @@ class StorageConformance:
         storage.register_params(other.study_id, [{"name": "y"}, {"name": "x", "v": 2}])
         assert storage.get_space(study.study_id) == [{"name": "x", "v": 1}]
         assert storage.get_space(other.study_id) == [{"name": "y"}, {"name": "x", "v": 2}]
+        assert storage.space_size(study.study_id) == 1
+        assert storage.space_size(other.study_id) == 2
+
+    def test_space_size_counts_the_registered_definitions(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        assert storage.space_size(study.study_id) == 0
+        storage.register_params(study.study_id, [{"name": "a"}, {"name": "b"}])
+        storage.register_params(study.study_id, [{"name": "b", "v": 2}, {"name": "c"}])
+        assert storage.space_size(study.study_id) == len(storage.get_space(study.study_id)) == 3
 
     def test_space_handed_out_is_a_copy(self, storage: BaseStorage, study: StudyRecord) -> None:
         space = storage.register_params(study.study_id, [{"name": "a", "values": [1, 2]}])

@@ -222,6 +222,13 @@ class SQLStorage(BaseStorage):
     def get_space(self, study_id: int) -> list[dict[str, Any]]:
         return self._read(lambda c: self._space(c, study_id), "reading the search space")
 
+    def space_size(self, study_id: int) -> int:
+        def op(conn: Connection) -> int:
+            count = select(func.count()).select_from(P).where(P.c.study_id == study_id)
+            return int(conn.execute(count).scalar_one())
+
+        return self._read(op, "reading the search space")
+
     def register_params(
         self, study_id: int, entries: Sequence[dict[str, Any]]
     ) -> list[dict[str, Any]]:
