@@ -12,7 +12,8 @@ TPESampler(multivariate=True) (so: the same), TPESampler(multivariate=False) (Op
 default) and GPSampler(); all seed 0. optuna-random is available too.
 
 Flags: `--rounds 3` (alternate the samplers, pool the times), `--warm` (informational: no
-`gc.collect()` before each timed suggestion; see below), `--sizes 100,300,1000`, `--samplers tunelab-tpe,optuna-tpe` (labels or shell-style
+`gc.collect()` before each timed suggestion; see below), `--storage DIR` (informational: both
+libraries on SQLite files in DIR, so the history reads a real study pays are timed too), `--sizes 100,300,1000`, `--samplers tunelab-tpe,optuna-tpe` (labels or shell-style
 patterns), `--k 20` (timed suggestions per size and sampler), `--k-slow 5` (the same for
 Optuna's GPSampler at 1000 trials, ~4 s each), `--threads 1` (BLAS/OpenMP/torch threads for
 both libraries).
@@ -77,6 +78,7 @@ TUNELAB_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 BATCH_SIZES = (16, 32, 64, 128, 256)
 TARGETS = (("tunelab-tpe", "optuna-tpe", 1000, 0.1), ("tunelab-gp", "optuna-gp", 300, 0.2))
 COLLECT = True  # gc.collect() before each timed suggestion (--warm: no)
+STORAGE_DIR: str | None = None  # --storage DIR: SQLite files there instead of in-memory storage
 
 
 # -- the space, the history, the value ----------------------------------------------------------
@@ -196,7 +198,8 @@ def time_tunelab(name: str, history: list[dict[str, Any]], k: int) -> tuple[list
     import tunelab
 
     study_name = f"suggest-{name}-{len(history)}"
-    filler = tunelab.create_study(study_name, storage=":memory:", metric="loss",
+    url = ":memory:" if STORAGE_DIR is None else os.path.join(STORAGE_DIR, f"{study_name}.db")
+    filler = tunelab.create_study(study_name, storage=url, metric="loss",
                                   direction="minimize", sampler=_replay_sampler(history))
     start = time.perf_counter()
     for _ in history:
@@ -251,7 +254,10 @@ def time_tunelab(name: str, history: list[dict[str, Any]], k: int) -> tuple[list
 def time_optuna(name: str, history: list[dict[str, Any]], k: int) -> tuple[list[float], float]:
     import optuna
 
-    study = optuna.create_study(direction="minimize", sampler=make_optuna_sampler(name, 0))
+    url = (None if STORAGE_DIR is None
+           else f"sqlite:///{os.path.join(STORAGE_DIR, f'optuna-{name}-{len(history)}.db')}")
+    study = optuna.create_study(direction="minimize", sampler=make_optuna_sampler(name, 0),
+                                storage=url)
     dists = optuna_distributions()
     start = time.perf_counter()
     study.add_trials([optuna.trial.create_trial(params=p, distributions=dists, value=value(p))
@@ -327,9 +333,19 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="informational: no gc.collect() before each timed suggestion, so "
                              "caches stay warm as in a tight ask/tell loop with no training "
                              "between suggestions; the targets are judged without it")
+    parser.add_argument("--storage", metavar="DIR",
+                        help="informational: both libraries store the studies in SQLite files "
+                             "in DIR (fresh ones; tunelab's file storage, Optuna's RDBStorage) "
+                             "instead of in memory, so history reads are timed too")
     args = parser.parse_args(argv)
-    global COLLECT
+    global COLLECT, STORAGE_DIR
     COLLECT = not args.warm
+    STORAGE_DIR = args.storage
+    if STORAGE_DIR is not None:
+        os.makedirs(STORAGE_DIR, exist_ok=True)
+        for old in os.listdir(STORAGE_DIR):
+            if old.endswith((".db", ".db-wal", ".db-shm")):
+                os.remove(os.path.join(STORAGE_DIR, old))
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         if var in os.environ and os.environ[var] != str(args.threads):
             print(f"note: {var}={os.environ[var]} was set; the thread count may differ")
@@ -360,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("caches: " + ("WARM (--warm: no gc.collect() between suggestions; informational)"
                         if args.warm else "cold (gc.collect() before each timed suggestion)"),
           flush=True)
+    print("storage: " + (f"SQLite files in {STORAGE_DIR} (--storage; informational)"
+                         if STORAGE_DIR else "in memory (both libraries)"), flush=True)
 
     rng = np.random.default_rng(0)
     pool = [random_params(rng) for _ in range(max(sizes))]
@@ -433,6 +451,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             ratio = median_ms[(a, n)] / median_ms[(b, n)]
             print(f"Target {a} <= {limit:g} x {b} at {n} trials: "
                   + ("(warm caches, informational only) " if not COLLECT else "")
+                  + ("(SQLite storage, informational only) " if STORAGE_DIR else "")
                   + f"{'MET' if ratio <= limit else 'NOT MET'} (ratio {ratio:.3f}, "
                   f"{median_ms[(a, n)]:.2f} vs {median_ms[(b, n)]:.2f} ms)")
             cpu = statistics.median(CPU[(a, n)]) / statistics.median(CPU[(b, n)])
