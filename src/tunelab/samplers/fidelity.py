@@ -34,7 +34,7 @@ Pure: no storage, no clock.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from tunelab._stats import explained, kendall_tau
@@ -188,3 +188,23 @@ def model_history(
     ]
     view += [t for t in history if t.trial_id not in chosen and t.state not in left_out]
     return sorted(view, key=lambda t: t.number)
+
+
+def any_stopped_by_scheduler(history: Sequence[FrozenTrial]) -> bool:
+    return any(stopped_by_scheduler(t) for t in history)
+
+
+def learning_view(
+    history: Sequence[FrozenTrial],
+    metric: str | None,
+    direction: Direction | str,
+    keep_stopped_below: bool = True,
+    stopped: Callable[[Sequence[FrozenTrial]], bool] = any_stopped_by_scheduler,
+) -> Sequence[FrozenTrial]:
+    """What a sampler's model learns from: `history` itself until a scheduler has stopped
+    trials (`stopped(history)`: a caller that keeps track passes a cheaper test), then
+    `model_history`. Values from different steps are not comparable; with too few
+    reports to choose a step the history is used as it is."""
+    if metric is None or not stopped(history):
+        return history
+    return model_history(history, metric, direction, keep_stopped_below=keep_stopped_below)

@@ -53,7 +53,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from tunelab.errors import SearchSpaceError
-from tunelab.samplers.fidelity import model_history, stopped_by_scheduler
+from tunelab.samplers.fidelity import learning_view
 from tunelab.samplers.gp.encoding import Dim, make_dim
 from tunelab.space import Condition, Entry, Fixed, SearchSpace
 from tunelab.trial import FrozenTrial
@@ -85,9 +85,7 @@ def learning_history(
     trials, the trials valued at one fidelity (see the module doc). A last value from
     epoch 3 and a final one from epoch 27 are not comparable, so without this every pruned
     trial counts as "no better than the median", the promising ones of a slow start too."""
-    if metric is None or not any(stopped_by_scheduler(t) for t in history):
-        return history
-    return model_history(history, metric, direction, keep_stopped_below=False)
+    return learning_view(history, metric, direction, keep_stopped_below=False)
 
 
 def _finite(value: float | None) -> bool:

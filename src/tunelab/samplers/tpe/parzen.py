@@ -387,7 +387,6 @@ def _fit_shared(
             np.dot(mask.astype(float), kernels, out=sums[i])
         made = _new(dims, layout, x, mask, n, prior_weight, True)
         made._kernel = kernels
-        made._kernel32 = None
         if len(x) >= _FLOAT32_FROM:
             made._kernel32 = kernels.astype(np.float32) if o.basis32 is None else o.basis32
         out.append(made)

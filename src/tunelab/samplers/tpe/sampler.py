@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ import numpy as np
 
 from tunelab.samplers._blas import one_blas_thread
 from tunelab.samplers.base import Sampler, SampleRequest
-from tunelab.samplers.fidelity import model_history, stopped_by_scheduler
+from tunelab.samplers.fidelity import learning_view, stopped_by_scheduler
 from tunelab.samplers.sobol import SobolSampler
 from tunelab.samplers.tpe.encoding import Encoder, is_rounded
 from tunelab.samplers.tpe.groups import co_occurring_groups
@@ -140,24 +140,6 @@ class _PrunedScan:
             i += 1
         self._upto = i
         return self._found or any(stopped_by_scheduler(t) for t in history[i:])
-
-
-def _model_history(
-    request: SampleRequest, pruned: Callable[[Sequence[FrozenTrial]], bool]
-) -> Sequence[FrozenTrial]:
-    """The trials the model learns from. Once a scheduler has stopped trials early, values
-    at different steps are not comparable, so (as BOHB does) the model ranks the trials
-    that reached the highest step enough finished trials reached, each by its value at
-    that step (`model_history`, samplers/fidelity.py). Unlike BOHB it keeps the pruned
-    trials that stopped before that step: they lost a comparison at their rung, so they
-    rank after every valued trial (split.py), where a model that never saw them would
-    sample their region again; failed, running and waiting trials keep their usual roles.
-    Without scheduler-pruned trials, or with too few reports, the history is used as it
-    is: complete trials by their values, pruned ones ranked after them."""
-    history = request.history
-    if request.metric is None or not pruned(history):
-        return history
-    return model_history(history, request.metric, request.direction)
 
 
 class TPESampler(Sampler):
@@ -306,7 +288,16 @@ class TPESampler(Sampler):
         if memo is not None and memo[0] is request.space and memo[1] is history and memo[2] == key:
             return memo[3]
         self._encoder.use_space(request.space)
-        self._table.update(_model_history(request, self._pruned), self._encoder, request.space)
+        # Once a scheduler has stopped trials, values at different steps are not comparable:
+        # as BOHB does, the model ranks the trials that reached the highest step enough
+        # finished trials reached, each by its value there (samplers/fidelity.py). Unlike
+        # BOHB it keeps the pruned trials that stopped before that step: they lost a
+        # comparison at their rung, so they rank after every valued trial (split.py), where
+        # a model that never saw them would sample their region again.
+        learnt = learning_view(
+            request.history, request.metric, request.direction, stopped=self._pruned
+        )
+        self._table.update(learnt, self._encoder, request.space)
         ranked = self._table.rank(
             request.direction, self.gamma, request.trial_number, self.constant_liar
         )
