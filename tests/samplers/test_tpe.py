@@ -631,6 +631,33 @@ def test_unit_mass_of_one_kernel_equals_the_vectorised_one() -> None:
     assert math.isnan(log_unit_mass_of(math.nan, 0.1))  # a trial without the parameter
 
 
+@pytest.mark.parametrize("k", [1, 2, 5, 16, 40])
+@pytest.mark.parametrize("width", [0.002, 0.03, 0.3, 1.0])
+def test_cell_tables_are_truncated_normal_cell_masses(k: int, width: float) -> None:
+    """A CELLS dimension's table (row: the kernel's cell, column: the cell asked), built
+    from k normal tails, against scipy's truncated normal cell by cell; narrow kernels'
+    far cells are floored at _LOG_FLOOR, never -inf."""
+    from scipy.stats import truncnorm
+
+    from tunelab.samplers.tpe.parzen import _LOG_FLOOR, cell_table
+
+    table = cell_table(k, width, k + 3)
+    assert table.shape == (k, k + 3) and (table[:, k:] == _LOG_FLOOR).all()
+    edges = np.arange(k + 1) / k
+    for c in range(k):
+        mu = (c + 0.5) / k
+        law = truncnorm(-mu / width, (1 - mu) / width, loc=mu, scale=width)
+        # the mass of each cell from whichever tail is smaller, as precise as scipy can be
+        upper = law.sf(edges)
+        lower = law.cdf(edges)
+        mass = np.where(edges[1:] <= mu, lower[1:] - lower[:-1], upper[:-1] - upper[1:])
+        with np.errstate(divide="ignore"):
+            expected = np.maximum(np.log(mass), _LOG_FLOOR)
+        far = expected < -700  # scipy's own precision runs out there
+        np.testing.assert_allclose(table[c, :k][~far], expected[~far], rtol=1e-9, atol=1e-9)
+        assert (table[c, :k][far] < -600).all()
+
+
 def test_snapped_widths_stay_within_a_hundredth() -> None:
     widths = np.geomspace(1e-3, 1.0, 2000)  # ~200 an octave; the grid has 64
     snapped = np.array([snap(w) for w in widths.tolist()])
@@ -640,8 +667,9 @@ def test_snapped_widths_stay_within_a_hundredth() -> None:
 
 @pytest.mark.parametrize(("mu", "sigma"), [(0.05, 0.3), (0.5, 1.0), (0.97, 0.02), (0.0, 0.01)])
 def test_kernel_draws_follow_the_truncated_normal(mu: float, sigma: float) -> None:
-    """Kernels are drawn by redrawing what falls outside [0, 1]: the draws must follow the
-    normal truncated to [0, 1] (Kolmogorov-Smirnov against scipy's truncnorm)."""
+    """Kernels are drawn by rejection, several normal draws at once and the rare draw with
+    none inside redrawn alone (at the bound with width 0.01, about one in 256): the draws
+    must follow the normal truncated to [0, 1] (Kolmogorov-Smirnov against truncnorm)."""
     from scipy.stats import kstest, truncnorm
 
     from tunelab.samplers.tpe.parzen import _truncated_normal

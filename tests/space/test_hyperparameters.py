@@ -268,3 +268,46 @@ def test_a_fixed_value_may_change_between_trials_but_not_become_tuned():
     space.add(Fixed("l1", 1e-4))  # depends on another parameter: fine
     with pytest.raises(SearchSpaceError, match="'l1' was defined as Fixed"):
         space.add(Float("l1", 0.0, 1.0))
+
+
+class TestDefinitionsAreBuiltOnce:
+    """A build_model asks for the same definitions trial after trial: each is built and
+    checked once per process, without merging definitions that only compare equal."""
+
+    def test_the_same_definition_is_the_same_object(self):
+        first, second = HyperParameters(), HyperParameters()
+        for hp in (first, second):
+            hp.Float("lr", 1e-4, 1e-1, sampling="log")
+            hp.Choice("opt", ["adam", "sgd"])
+        assert first.space["lr"] is second.space["lr"]
+        assert first.space["opt"] is second.space["opt"]
+
+    def test_an_equal_bound_of_another_type_is_checked_afresh(self):
+        HyperParameters().Int("n", 1, 4)
+        with pytest.raises(SearchSpaceError):
+            HyperParameters().Int("n", True, 4)  # True == 1, but a bool is no bound
+
+    def test_equal_choice_values_of_other_types_stay_apart(self):
+        made = {}
+        for values in ([1, 2], [1.0, 2.0], [True, False]):
+            hp = HyperParameters()
+            hp.Choice("c", values)
+            made[type(values[0])] = hp.space["c"]
+        assert {kind: {type(v) for v in p.values} for kind, p in made.items()} == {
+            int: {int},
+            float: {float},
+            bool: {bool},
+        }
+
+    def test_a_bad_definition_raises_every_time(self):
+        for _ in range(2):
+            with pytest.raises(SearchSpaceError):
+                HyperParameters().Int("n", 5, 1)
+
+    def test_unhashable_choice_values_are_built_each_time(self):
+        from tunelab.space.params import Choice
+
+        with pytest.raises(SearchSpaceError):
+            Choice("c", values=[[1], [2]])  # the domain refuses them, as before
+        with pytest.raises(SearchSpaceError):
+            HyperParameters().Choice("c", [[1], [2]])

@@ -215,6 +215,12 @@ class TestFloat:
         assert p.grid_values() == [1e-4, 1e-3, 1e-2, 1e-1]
         assert p.contains(1e-3) and not p.contains(5e-3)
 
+    def test_reverse_log_bounds_map_onto_the_unit_interval_ends(self):
+        # hi + lo - lo rounds above hi for these bounds (found by the property tests)
+        param = Float("x", 2.6155199400796816, 3.0330779754098978, sampling="reverse_log")
+        assert param.to_unit(param.min_value) == 0.0
+        assert param.to_unit(param.max_value) == pytest.approx(1.0, abs=1e-12)
+
     def test_reverse_log_concentrates_near_max(self):
         p = Float("beta", 0.001, 1.0, sampling="reverse_log")
         values = _sweep(p, 3000)

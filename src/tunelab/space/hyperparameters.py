@@ -24,11 +24,44 @@ def _default_resolver(param: Param, conditions: tuple[Condition, ...]) -> Any:
     return param.default_value
 
 
-class HyperParameters:
-    """Container of hyperparameter definitions and the values chosen for them."""
+_MADE: dict[tuple[Any, ...], Param] = {}
+_MAX_MADE = 4096
 
-    def __init__(self, resolver: Resolver | None = None) -> None:
+
+def _made(kind: type[Param], name: str, **options: Any) -> Param:
+    """`kind(name, **options)`, built and checked once per process for each definition:
+    a domain is immutable, and a build_model asks for the same ones trial after trial.
+    The key holds each option's type beside it, as 1, 1.0 and True compare equal.
+    Options that cannot be a key (a Choice value that is a list) are built every time."""
+    key: list[Any] = [kind, name]
+    for value in options.values():
+        if type(value) is list or type(value) is tuple:
+            key += (tuple(value), tuple(map(type, value)))
+        else:
+            key += (value, type(value))
+    frozen = tuple(key)
+    try:
+        made = _MADE.get(frozen)
+    except TypeError:  # unhashable
+        return kind(name, **options)
+    if made is None:
+        made = kind(name, **options)  # raises on a bad definition: nothing is kept then
+        if len(_MADE) >= _MAX_MADE:
+            _MADE.clear()
+        _MADE[frozen] = made
+    return made
+
+
+class HyperParameters:
+    """Container of hyperparameter definitions and the values chosen for them.
+
+    `resolver` chooses each value; its answers are checked against the domain unless
+    `resolver_validates` says it returns only checked, canonical values (a study does:
+    it checks what its sampler or an enqueued trial gives before storing it)."""
+
+    def __init__(self, resolver: Resolver | None = None, resolver_validates: bool = False) -> None:
         self._resolver = resolver or _default_resolver
+        self._checked = resolver_validates
         self._scopes: list[Condition] = []
         self.values: dict[str, Any] = {}
         self.space = SearchSpace()
@@ -45,7 +78,15 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Any] | None = None,
     ) -> int:
-        param = Int(name, min_value, max_value, step=step, sampling=sampling, default=default)
+        param = _made(
+            Int,
+            name,
+            min_value=min_value,
+            max_value=max_value,
+            step=step,
+            sampling=sampling,
+            default=default,
+        )
         return self._retrieve(param, parent_name, parent_values)
 
     def Float(
@@ -59,7 +100,15 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Any] | None = None,
     ) -> float:
-        param = Float(name, min_value, max_value, step=step, sampling=sampling, default=default)
+        param = _made(
+            Float,
+            name,
+            min_value=min_value,
+            max_value=max_value,
+            step=step,
+            sampling=sampling,
+            default=default,
+        )
         return self._retrieve(param, parent_name, parent_values)
 
     def Choice(
@@ -71,7 +120,7 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Any] | None = None,
     ) -> Any:
-        param = Choice(name, values=values, ordered=ordered, default=default)  # type: ignore[arg-type]
+        param = _made(Choice, name, values=values, ordered=ordered, default=default)
         return self._retrieve(param, parent_name, parent_values)
 
     def Boolean(
@@ -81,7 +130,7 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Any] | None = None,
     ) -> bool:
-        return self._retrieve(Boolean(name, default=default), parent_name, parent_values)
+        return self._retrieve(_made(Boolean, name, default=default), parent_name, parent_values)
 
     def Fixed(
         self,
@@ -154,5 +203,6 @@ class HyperParameters:
         if not all(c.is_met(self.values) for c in conditions):
             return None
         if param.name not in self.values:
-            self.values[param.name] = param.validate_value(self._resolver(param, conditions))
+            value = self._resolver(param, conditions)
+            self.values[param.name] = value if self._checked else param.validate_value(value)
         return self.values[param.name]

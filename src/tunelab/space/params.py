@@ -206,7 +206,7 @@ class _Numeric(Param):
             return (math.log(v) - math.log(lo)) / log_span
         if self.sampling == "reverse_log":
             # Dense near max_value: v = max + min - min * (max/min) ** (1 - u)
-            inner = max(hi + lo - v, lo)
+            inner = min(max(hi + lo - v, lo), hi)  # hi + lo - lo may round above hi
             return 1.0 - (math.log(inner) - math.log(lo)) / log_span
         return (v - lo) / (hi - lo)
 

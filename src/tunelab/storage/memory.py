@@ -296,13 +296,19 @@ class InMemoryStorage(BaseStorage):
 
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
         with self._lock:
-            t = self._running(trial_id)
-            # only the parameters change: a record that was shareable stays so when they
-            # are plain values (no list or dict)
-            if _flat_plain(params):
-                self._put(evolve(t, params=dict(params)), trial_id not in self._private)
-            else:
+            t = self._trials.get(trial_id)
+            if t is None or t.state is not TrialState.RUNNING:
+                self._running(trial_id)  # raises, naming the problem
+            if not _flat_plain(params):
                 self._put(evolve(t, params=_json(params, "params")))
+                return
+            # Only the parameters change (a model-based sampler's study writes them one at
+            # a time): the state, so the tallies and the waiting list, stays; a record that
+            # was shareable stays so with plain values.
+            t = evolve(t, params=dict(params))
+            self._trials[trial_id] = t
+            self._listed[self._study_of[trial_id]][t.number] = t
+            self._bare.pop(trial_id, None)
 
     def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
         with self._lock:

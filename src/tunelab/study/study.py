@@ -424,7 +424,9 @@ class Study:
             return param.canonical(value)
         if not self.sampler.needs_lock:
             if not self.sampler.needs_history:
-                return self.sampler.sample(self._request(trial, param, conditions, []))
+                return param.validate_value(
+                    self.sampler.sample(self._request(trial, param, conditions, []))
+                )
             history = self._history_for_sampler(self._trial_history(trial))
             value = param.validate_value(
                 self.sampler.sample(self._request(trial, param, conditions, history))

@@ -12,7 +12,9 @@ from tunelab.space import Condition, HyperParameters, Param
 class TrialHost(Protocol):
     """What a Trial needs from its study. Keeps `trial` free of study and storage imports."""
 
-    def _suggest(self, trial: Trial, param: Param, conditions: tuple[Condition, ...]) -> Any: ...
+    def _suggest(self, trial: Trial, param: Param, conditions: tuple[Condition, ...]) -> Any:
+        """The trial's value of `param`, checked against its domain, in canonical form."""
+        ...
 
     def _report(self, trial: Trial, step: int, metrics: dict[str, float]) -> None: ...
 
@@ -39,7 +41,7 @@ class Trial:
         self.metric = metric  # the study's metric: what an objective returns
         self.seed = seed  # seeds Python, NumPy and torch before the objective runs
         self.fixed: dict[str, Any] = dict(fixed or {})
-        self.hp = HyperParameters(resolver=self._resolve)
+        self.hp = HyperParameters(resolver=self._resolve, resolver_validates=True)
         self.user_attrs: dict[str, Any] = {}
         self.last_step: int | None = None
         self.finished = False
