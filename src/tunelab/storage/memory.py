@@ -296,9 +296,10 @@ class InMemoryStorage(BaseStorage):
 
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
         with self._lock:
-            t = self._trials.get(trial_id)
-            if t is None or t.state is not TrialState.RUNNING:
-                self._running(trial_id)  # raises, naming the problem
+            found = self._trials.get(trial_id)
+            t = found if found is not None and found.state is TrialState.RUNNING else None
+            if t is None:
+                t = self._running(trial_id)  # raises, naming the problem
             if not _flat_plain(params):
                 self._put(evolve(t, params=_json(params, "params")))
                 return
