@@ -687,17 +687,19 @@ def _truncated_normal(rng: np.random.Generator, mu: np.ndarray, sigma: np.ndarra
     handful of calls: scipy's inverse CDF, or a round of calls per redraw, costs more
     with cold caches than the arithmetic."""
     shape = np.broadcast_shapes(np.shape(mu), np.shape(sigma))
+    size = math.prod(shape)
     x = rng.standard_normal((_DRAWS_AT_ONCE, *shape))
     x *= sigma
     x += mu
+    x = x.reshape(_DRAWS_AT_ONCE, size)
     inside = (x >= 0.0) & (x <= 1.0)
     first = inside.argmax(axis=0)  # 0 where none is inside: checked below
-    out = np.take_along_axis(x, first[None], axis=0)[0]
-    missed = np.flatnonzero(~np.take_along_axis(inside, first[None], axis=0)[0])
+    every = _arange(size)
+    flat = x[first, every]
+    missed = np.flatnonzero(~inside[first, every])
     if len(missed):
         mu_flat = np.broadcast_to(mu, shape).reshape(-1)
         sigma_flat = np.broadcast_to(sigma, shape).reshape(-1)
-        flat = out.reshape(-1)
         for index in missed.tolist():
             for _ in range(_MAX_REDRAWS):
                 flat[index] = value = rng.normal(mu_flat[index], sigma_flat[index])
@@ -705,7 +707,15 @@ def _truncated_normal(rng: np.random.Generator, mu: np.ndarray, sigma: np.ndarra
                     break
             else:  # p < (2/3)^(8 + 64) per draw
                 flat[index] = min(max(value, 0.0), 1.0)
-    return out
+    return flat.reshape(shape)
+
+
+@functools.lru_cache(maxsize=16)
+def _arange(n: int) -> np.ndarray:
+    """0, 1, ..., n - 1, kept (never written to): an index a draw of n values reuses."""
+    every = np.arange(n)
+    every.flags.writeable = False
+    return every
 
 
 def log_density_ratio(

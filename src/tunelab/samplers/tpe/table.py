@@ -32,7 +32,8 @@ from tunelab.space import SearchSpace
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
 
-_LEFT_OUT, _COMPLETE, _PRUNED, _FAILED, _RUNNING = range(5)
+_KINDS = 5
+_LEFT_OUT, _COMPLETE, _PRUNED, _FAILED, _RUNNING = range(_KINDS)
 _MAX_UNIT_MASSES = 16
 _FEW = 8  # up to this many changed rows, kept normalisers are updated in plain Python
 _MAX_INSERTS = 32  # more changed rows than this: the kept ranking is sorted afresh
@@ -306,7 +307,8 @@ class HistoryTable:
         left_out = self._row_of.get(exclude, -1) if exclude is not None else -1
         if left_out >= 0 and kind[left_out] == _COMPLETE:
             complete = complete[complete != left_out]
-        pruned = np.flatnonzero(kind == _PRUNED)
+        counts = np.bincount(kind, minlength=_KINDS).tolist()  # kinds a study lacks: no scan
+        pruned = np.flatnonzero(kind == _PRUNED) if counts[_PRUNED] else _NO_INDICES
         n_valued = len(complete)
         if len(pruned):
             pruned = pruned[pruned != left_out]
@@ -322,8 +324,11 @@ class HistoryTable:
         bad_mask[good] = False
         if left_out >= 0:
             bad_mask[left_out] = False
-        failed = np.flatnonzero(kind == _FAILED)
-        pending = np.flatnonzero(kind == _RUNNING) if constant_liar else _NO_INDICES
+        failed = np.flatnonzero(kind == _FAILED) if counts[_FAILED] else _NO_INDICES
+        others_running = counts[_RUNNING] - int(left_out >= 0 and kind[left_out] == _RUNNING)
+        pending = (
+            np.flatnonzero(kind == _RUNNING) if constant_liar and others_running else _NO_INDICES
+        )
         if left_out >= 0:
             failed, pending = failed[failed != left_out], pending[pending != left_out]
         return Ranked(good, bad_mask, ranked, len(ranked), n_valued, failed, pending)
