@@ -588,7 +588,7 @@ def test_estimators_fitted_together_equal_estimators_fitted_alone() -> None:
 
     good, bad, x = draw(4), draw(80), draw(30)
 
-    def kept_norms(points: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def kept_norms(points: np.ndarray) -> Callable[[list[int], list[float]], np.ndarray]:
         return lambda js, ws: sum(
             log_unit_mass(points[:, j], np.float64(w)) for j, w in zip(js, ws, strict=True)
         )

@@ -18,6 +18,7 @@ from tunelab.errors import SearchSpaceError
 
 SAMPLINGS = ("linear", "log", "reverse_log")
 MAX_GRID_VALUES = 100_000
+_MAX_KEPT_STEPS = 4096  # grid values a stepped Float keeps (see Float._stepped)
 
 
 def _clean_float(value: float) -> float:
@@ -223,6 +224,9 @@ class _Numeric(Param):
 
     # Stepped domains: value k of n.
     def _n_steps(self) -> int:
+        memo = self.__dict__.get("_memo")
+        if memo is not None:
+            return memo[0]
         lo, hi, step = self.min_value, self.max_value, self.step
         if hi == lo:
             return 1
@@ -370,7 +374,20 @@ class Float(_Numeric):
 
     def _stepped(self, k: int) -> float:
         """Value k of the step grid, without binary noise (0.3, not 0.30000000000000004)
-        unless rounding would move it off its step or out of the range."""
+        unless rounding would move it off its step or out of the range. Kept per k: a
+        sampler asks for the same few values over and over."""
+        memo: tuple[int, dict[int, float]] | None = self.__dict__.get("_memo")
+        if memo is None:  # made on first use, after __post_init__ has settled the fields
+            memo = self.__dict__["_memo"] = (self._n_steps(), {})
+        kept = memo[1]
+        value = kept.get(k)
+        if value is None:
+            value = self._compute_stepped(k)
+            if len(kept) < _MAX_KEPT_STEPS:
+                kept[k] = value
+        return value
+
+    def _compute_stepped(self, k: int) -> float:
         k = min(max(k, 0), self._n_steps() - 1)
         raw = min(self._kth(k), self.max_value)
         clean = _clean_float(raw)

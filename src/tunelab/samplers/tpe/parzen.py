@@ -285,7 +285,7 @@ class PointSet:
 
     points: np.ndarray
     basis: np.ndarray | None = None
-    unit_mass: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    unit_mass: Callable[[list[int], list[float]], np.ndarray] | None = None
     mask: np.ndarray | None = None
     basis32: np.ndarray | None = None  # `basis` in float32, kept too (see log_density_ratio)
 
@@ -419,7 +419,7 @@ def _fit_shared(
             cw = [widths[j] for j in cont]
             const -= sum(math.log(w) for w in cw) + len(cont) * _LOG_SQRT_2PI
             if o.unit_mass is not None:
-                mass = o.unit_mass(layout.cont, np.array(cw))
+                mass = o.unit_mass(cont, cw)
             elif len(x):
                 with np.errstate(invalid="ignore"):  # rows a mask leaves out may hold NaN
                     mass = log_unit_mass(x[:, layout.cont], np.array(cw)).sum(axis=1)
@@ -669,11 +669,11 @@ class ParzenEstimator:
         # below the largest add less than 1e-34 each; clipping them keeps exp off its slow
         # underflow path, and float32 is ample for a sum of terms in (0, 1].
         prior = self._prior if row is None else self._prior - row
-        top = np.maximum(acc.max(axis=1), prior)
+        top = np.maximum(np.maximum.reduce(acc, axis=1), prior)  # (no method wrapper)
         acc -= top.astype(acc.dtype)[:, None]
         np.maximum(acc, -80.0, out=acc)
         terms = acc if acc.dtype == np.float32 else acc.astype(np.float32)
-        total = np.exp(terms, out=terms).sum(axis=1, dtype=np.float64)
+        total = np.add.reduce(np.exp(terms, out=terms), axis=1, dtype=np.float64)
         total += np.exp(prior - top)
         out = top + np.log(total)
         return out if row is None else out + row

@@ -194,6 +194,7 @@ class TPESampler(Sampler):
         self._pruned = _PrunedScan()
         self._good_estimators: dict[tuple[int, ...], ParzenEstimator] = {}  # by columns
         self._generator: np.random.Generator | None = None  # see _stream
+        self._philox_state: dict[str, Any] = {}
         self._memo: tuple[SearchSpace, Sequence[FrozenTrial], tuple[Any, ...], _Observed] | None = (
             None
         )
@@ -259,23 +260,25 @@ class TPESampler(Sampler):
         counter-based generator (Philox) keyed by the seed and the name, the trial number
         in its counter's top word: a suggestion resets one kept generator instead of
         building a seed sequence (~70 µs with cold caches, a tenth of the model's cost)."""
-        generator = self._generator
-        if generator is None:
-            generator = self._generator = np.random.Generator(np.random.Philox(key=0))
+        if self._generator is None:
+            self._generator = np.random.Generator(np.random.Philox(key=0))
+            counter, key = np.zeros(4, dtype=np.uint64), np.zeros(2, dtype=np.uint64)
+            self._philox_state = {
+                "bit_generator": "Philox",
+                "state": {"counter": counter, "key": key},
+                "buffer": np.zeros(4, dtype=np.uint64),
+                "buffer_pos": 4,
+                "has_uint32": 0,
+                "uinteger": 0,
+            }
+        state = self._philox_state  # its arrays are read, not kept, by the generator
         seed = self.seed
-        key = [seed & _U64, ((seed >> 64) & 0xFFFFFFFF) << 32 | zlib.crc32(name.encode())]
-        generator.bit_generator.state = {
-            "bit_generator": "Philox",
-            "state": {
-                "counter": np.array([0, 0, 0, number & _U64], dtype=np.uint64),
-                "key": np.array(key, dtype=np.uint64),
-            },
-            "buffer": np.zeros(4, dtype=np.uint64),
-            "buffer_pos": 4,
-            "has_uint32": 0,
-            "uinteger": 0,
-        }
-        return generator
+        state["state"]["counter"][3] = number & _U64
+        key = state["state"]["key"]
+        key[0] = seed & _U64
+        key[1] = ((seed >> 64) & 0xFFFFFFFF) << 32 | zlib.crc32(name.encode())
+        self._generator.bit_generator.state = state
+        return self._generator
 
     def _observe(self, request: SampleRequest) -> _Observed:
         """Split (as `split_trials` says) and encode the history. The table keeps what
@@ -361,7 +364,10 @@ class TPESampler(Sampler):
         key = tuple(columns)
         kept = self._good_estimators.get(key)
         if not (
-            kept is not None and kept.dims == tuple(dims) and np.array_equal(kept.mu, good_points)
+            kept is not None
+            and kept.dims == tuple(dims)
+            and kept.mu.shape == good_points.shape
+            and bool((kept.mu == good_points).all())
         ):
             kept = None  # the good trials rarely change once there are many: then it is reused
         table = self._table

@@ -161,7 +161,7 @@ class HistoryTable:
         at = self._offsets
         return np.concatenate([np.arange(at[j], at[j + 1]) for j in columns]).astype(np.intp)
 
-    def unit_mass(self, columns: Sequence[int], widths: Sequence[float] | np.ndarray) -> np.ndarray:
+    def unit_mass(self, columns: Sequence[int], widths: Sequence[float]) -> np.ndarray:
         """Per row, the sum over CONTINUOUS `columns` of the log mass of [0, 1] under a
         Normal(coordinate, width) kernel: what a Parzen estimator with shared widths
         normalises its kernels by (parzen.PointSet). Kept per (columns, widths), with the
@@ -169,7 +169,7 @@ class HistoryTable:
         so a fit usually costs the normal CDFs of a trial or two instead of two per row
         and column. The answer is the kept array itself: read it, never write to it."""
         n = len(self._records)
-        key = (tuple(int(c) for c in columns), tuple(float(w) for w in widths))
+        key = (tuple(columns), tuple(widths))
         values, seen = self._unit_mass.pop(key, (_NO_ROWS, _NO_VERSIONS))
         if len(values) < n:
             more = max(n, 2 * len(values)) - len(values)
@@ -261,6 +261,11 @@ class HistoryTable:
         if len(changed) <= _FEW:  # a trial or two: plain Python, row by row
             width = self._basis.shape[1]
             for i in changed:
+                if not history[i].params:  # the trial being planned, say: nothing to encode
+                    self._rows[i] = math.nan
+                    self._basis[i] = self._basis32[i] = 0.0
+                    self._lacking[i] = len(self._columns) > 0
+                    continue
                 row = encoder.row(history[i], space)
                 values = row.tolist()
                 self._rows[i] = row
