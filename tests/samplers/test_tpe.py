@@ -774,6 +774,42 @@ def test_kept_ranking_updated_a_trial_at_a_time_equals_split_trials(direction: D
         assert [history[r].number for r in got.ranked] == [t.number for t in want.ranked()]
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_the_table_knows_whether_good_and_bad_trials_hold_every_column(seed: int) -> None:
+    """`holds_every_column` (a set of the few lacking rows) must agree with the masks over
+    every row, whether no trial, one (the one being planned), or many lack a parameter,
+    and whichever of them are good, bad or left out."""
+    from dataclasses import replace
+
+    from tunelab.samplers.tpe.table import HistoryTable
+
+    rng = np.random.default_rng(seed)
+    space = SearchSpace()
+    space.add(Float("x", 0.0, 1.0))
+    space.add(Float("y", 0.0, 1.0))
+    encoder, table = Encoder(), HistoryTable()
+    encoder.use_space(space)
+    history: list[FrozenTrial] = []
+    seen = set()
+    for step in range(80):
+        n = len(history)
+        p_lack = 0.02 if step < 40 else 0.4  # rarely, then often (more rows than _FEW)
+        params = {"x": float(rng.random())}
+        if rng.random() >= p_lack:
+            params["y"] = float(rng.random())
+        history.append(FrozenTrial(n + 1, n, TrialState.RUNNING, {}))  # being planned
+        table.update(list(history), encoder, space)
+        for exclude in (n, None):
+            got = table.rank(Direction.MINIMIZE, 0.25, exclude)
+            lacking = table.lacking
+            want = not (lacking[got.good].any() or (lacking & got.bad_mask).any())
+            assert table.holds_every_column(got) == want
+            seen.add(want)
+        state = TrialState.COMPLETE if rng.random() < 0.9 else TrialState.FAIL
+        history[n] = replace(history[n], params=params, state=state, value=float(rng.random()))
+    assert seen == {True, False}
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_history_table_ranks_exactly_like_split_trials(seed: int) -> None:
     """The fast path (arrays updated in place) must give split_trials' answer, in its

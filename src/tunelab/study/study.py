@@ -59,6 +59,7 @@ class Study:
         self._next_lost_check = 0.0
         self._history_cache: tuple[int, float, list[FrozenTrial]] | None = None
         self._space_checked_for: list[FrozenTrial] | None = None
+        self._agreed: dict[str, Param] = {}  # by name, the definition last checked (_register)
 
     # -- identity ----------------------------------------------------------------------------
     @property
@@ -403,13 +404,16 @@ class Study:
 
     # -- the TrialHost protocol ---------------------------------------------------------------
     def _register(self, param: Param, conditions: tuple[Condition, ...]) -> None:
+        if self._agreed.get(param.name) is param:
+            return  # this very definition agreed with the space before: names keep domains
         if param.name in self._space:
             self._space.add(param)  # raises on a conflicting domain
-            return
-        entry = Entry(param, conditions)
-        stored = self._storage.register_params(self.study_id, [entry.to_json()])
-        self._space = SearchSpace.from_json(stored)
-        self._space.add(param)  # another worker may have defined the name differently
+        else:
+            entry = Entry(param, conditions)
+            stored = self._storage.register_params(self.study_id, [entry.to_json()])
+            self._space = SearchSpace.from_json(stored)
+            self._space.add(param)  # another worker may have defined the name differently
+        self._agreed[param.name] = param
 
     def _suggest(self, trial: Trial, param: Param, conditions: tuple[Condition, ...]) -> Any:
         self._register(param, conditions)

@@ -305,7 +305,6 @@ class TPESampler(Sampler):
             request.direction, self.gamma, request.trial_number, self.constant_liar
         )
         table = self._table
-        lacking = table.lacking
         seen = _Observed(
             self._encoder.columns,
             table.coordinates,
@@ -316,8 +315,7 @@ class TPESampler(Sampler):
             ranked.failed,
             ranked.pending,
             ranked.n_valued,
-            not lacking.any()
-            or not (lacking[ranked.good].any() or (lacking & ranked.bad_mask).any()),
+            table.holds_every_column(ranked),
         )
         self._memo = (request.space, history, key, seen)
         return seen

@@ -123,21 +123,37 @@ class HistoryTable:
         ] = {}
         self._version = np.zeros(size, dtype=np.int64)
         self._lacking = np.zeros(size, dtype=np.bool_)  # the row lacks a column
+        self._lacking_rows: set[int] = set()  # the same, as a set: usually one row or none
         self._row_of: dict[int, int] = {}  # trial number -> row
         self._open = 0  # rows before this one hold finished trials
         self._generation = -1  # the encoder's generation the columns were taken from
         # the last ranking of the COMPLETE rows, kept to be updated rather than redone:
-        # rows by (sign * value, number), their keys, and the row versions it saw
+        # rows by (sign * value, number), their keys, how many rows it covered, and the
+        # rows that changed since
         self._order = np.empty(0, dtype=np.intp)
         self._order_keys = np.empty(0)
         self._order_sign = 0.0
-        self._order_seen = np.empty(0, dtype=np.int64)
+        self._order_rows = 0
+        self._order_dirty: set[int] = set()
         self._ordered = np.zeros(size, dtype=np.bool_)  # the row is in the kept ranking
 
     @property
     def lacking(self) -> np.ndarray:
         """Per row, whether the trial lacks one of the columns."""
         return self._lacking[: len(self._records)]
+
+    def holds_every_column(self, ranked: Ranked) -> bool:
+        """Whether every good and bad trial of `ranked` holds every column (no conditional
+        parameters in play). Usually one trial lacks columns or none: the one being
+        planned, which is neither good nor bad."""
+        rows = self._lacking_rows
+        if not rows:
+            return True
+        if len(rows) > _FEW:
+            lacking = self.lacking
+            return not (lacking[ranked.good].any() or (lacking & ranked.bad_mask).any())
+        good = ranked.good.tolist()
+        return not any(ranked.bad_mask[r] or r in good for r in rows)
 
     @property
     def coordinates(self) -> np.ndarray:
@@ -234,6 +250,7 @@ class HistoryTable:
         if not self._records:
             self._unit_mass.clear()
             self._row_of.clear()
+            self._lacking_rows.clear()
             self._open = 0
             self._order_sign = 0.0  # no kept ranking
         records = self._records
@@ -277,6 +294,12 @@ class HistoryTable:
             self._basis[changed] = self._basis32[changed] = basis(rows, self._dims)
             self._lacking[changed] = np.isnan(rows).any(axis=1)
         self._version[changed] += 1  # kept normalisers of these rows are stale now
+        self._order_dirty.update(changed)
+        for i in changed:
+            if self._lacking[i]:
+                self._lacking_rows.add(i)
+            else:
+                self._lacking_rows.discard(i)
         for i in changed:
             t = history[i]
             self._kind[i] = _kind(t)
@@ -344,13 +367,9 @@ class HistoryTable:
         two per suggestion) instead of sorting a thousand values again."""
         n = len(self._records)
         kind, number = self._kind[:n], self._number[:n]
-        versions = self._version[:n]
-        seen = self._order_seen
-        m = len(seen)
-        moved = (
-            np.flatnonzero(versions[:m] != seen) if self._order_sign == sign and m <= n else None
-        )
-        if moved is None or len(moved) + n - m > _MAX_INSERTS:
+        m = self._order_rows
+        dirty = self._order_dirty
+        if self._order_sign != sign or m > n or len(dirty) > _MAX_INSERTS:
             complete = np.flatnonzero(kind == _COMPLETE)
             keys = sign * self._value[complete]
             by = np.lexsort((number[complete], keys))
@@ -359,11 +378,12 @@ class HistoryTable:
             self._ordered[order] = True
         else:
             order, keys = self._order, self._order_keys
-            if len(moved) and self._ordered[moved].any():  # a ranked trial changed
+            moved = sorted(r for r in dirty if r < m and self._ordered[r])
+            if moved:  # a ranked trial changed
                 keep = ~np.isin(order, moved)
                 order, keys = order[keep], keys[keep]
                 self._ordered[moved] = False
-            for r in [*moved.tolist(), *range(m, n)]:
+            for r in sorted(dirty):
                 if kind[r] != _COMPLETE:
                     continue
                 key = sign * float(self._value[r])
@@ -375,5 +395,6 @@ class HistoryTable:
                 keys = np.concatenate((keys[:at], [key], keys[at:]))
                 self._ordered[r] = True
         self._order, self._order_keys, self._order_sign = order, keys, sign
-        self._order_seen = versions.copy()
+        self._order_rows = n
+        dirty.clear()
         return order
