@@ -774,6 +774,38 @@ def test_kept_ranking_updated_a_trial_at_a_time_equals_split_trials(direction: D
         assert [history[r].number for r in got.ranked] == [t.number for t in want.ranked()]
 
 
+def test_kept_normalisers_follow_widths_and_rows_that_change() -> None:
+    """The table's kept normalisers (summed over columns, and kept per column so that a
+    sum whose one width moved is made from the others' kept terms) equal a fresh
+    computation as widths move one at a time and trials finish between fits."""
+    from dataclasses import replace
+
+    from tunelab.samplers.tpe.table import HistoryTable
+
+    rng = np.random.default_rng(9)
+    space = SearchSpace()
+    for name in ("a", "b", "c"):
+        space.add(Float(name, 0.0, 1.0))
+    encoder, table = Encoder(), HistoryTable()
+    encoder.use_space(space)
+    history: list[FrozenTrial] = []
+    widths = [0.1, 0.2, 0.3]
+    for step in range(40):
+        n = len(history)
+        params = {k: float(rng.random()) for k in ("a", "b", "c")}
+        history.append(FrozenTrial(n + 1, n, TrialState.COMPLETE, params, value=1.0))
+        if step % 7 == 3:  # a stored trial changes
+            i = int(rng.integers(n + 1))
+            history[i] = replace(history[i], params={**history[i].params, "b": 0.5})
+        if step % 3 == 0:
+            widths[step % 2] = snap(widths[step % 2] * 1.02)  # one width, one grid step on
+        table.update(list(history), encoder, space)
+        want = sum(
+            log_unit_mass(table.coordinates[:, j], np.float64(w)) for j, w in enumerate(widths)
+        )
+        np.testing.assert_allclose(table.unit_mass([0, 1, 2], widths), want, rtol=0, atol=1e-14)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_the_table_knows_whether_good_and_bad_trials_hold_every_column(seed: int) -> None:
     """`holds_every_column` (a set of the few lacking rows) must agree with the masks over

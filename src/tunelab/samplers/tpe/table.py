@@ -34,7 +34,7 @@ from tunelab.types import Direction, TrialState
 
 _KINDS = 5
 _LEFT_OUT, _COMPLETE, _PRUNED, _FAILED, _RUNNING = range(_KINDS)
-_MAX_UNIT_MASSES = 16
+_MAX_UNIT_MASSES = 64  # kept normalisers: sums and their per-column terms
 _FEW = 8  # up to this many changed rows, kept normalisers are updated in plain Python
 _MAX_INSERTS = 32  # more changed rows than this: the kept ranking is sorted afresh
 # whether a trial of each kind is bad (unless good or left out), without and with the liar
@@ -183,10 +183,26 @@ class HistoryTable:
         normalises its kernels by (parzen.PointSet). Kept per (columns, widths), with the
         rows that changed since recomputed: snapped widths recur for many fits in a row,
         so a fit usually costs the normal CDFs of a trial or two instead of two per row
-        and column. The answer is the kept array itself: read it, never write to it."""
-        n = len(self._records)
+        and column. When one width moves to the next step of its grid, the sum is made
+        from per-column terms (kept too), so only that column is computed afresh. The
+        answer is the kept array itself: read it, never write to it."""
         key = (tuple(columns), tuple(widths))
-        values, seen = self._unit_mass.pop(key, (_NO_ROWS, _NO_VERSIONS))
+        kept = self._unit_mass.get(key)
+        if kept is None and len(columns) > 1:
+            parts = [
+                self._kept_mass(((c,), (w,)), None) for c, w in zip(columns, widths, strict=True)
+            ]
+            kept = (np.sum(parts, axis=0), self._version[: len(self._records)].copy())
+        return self._kept_mass(key, kept)
+
+    def _kept_mass(
+        self,
+        key: tuple[tuple[int, ...], tuple[float, ...]],
+        kept: tuple[np.ndarray, np.ndarray] | None,
+    ) -> np.ndarray:
+        """`unit_mass` for `key` from its kept values (or `kept`), stale rows recomputed."""
+        n = len(self._records)
+        values, seen = self._unit_mass.pop(key, None) or kept or (_NO_ROWS, _NO_VERSIONS)
         if len(values) < n:
             more = max(n, 2 * len(values)) - len(values)
             values = np.concatenate((values, np.empty(more)))
