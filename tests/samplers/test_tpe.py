@@ -631,12 +631,13 @@ def test_unit_mass_of_one_kernel_equals_the_vectorised_one() -> None:
     assert math.isnan(log_unit_mass_of(math.nan, 0.1))  # a trial without the parameter
 
 
-@pytest.mark.parametrize("k", [1, 2, 5, 16, 40])
-@pytest.mark.parametrize("width", [0.002, 0.03, 0.3, 1.0])
+@pytest.mark.parametrize("k", [1, 2, 5, 16, 40, 70])
+@pytest.mark.parametrize("width", [0.002, 0.03, snap(0.03), 0.3, snap(0.3), 1.0])
 def test_cell_tables_are_truncated_normal_cell_masses(k: int, width: float) -> None:
     """A CELLS dimension's table (row: the kernel's cell, column: the cell asked), built
-    from k normal tails, against scipy's truncated normal cell by cell; narrow kernels'
-    far cells are floored at _LOG_FLOOR, never -inf."""
+    from k normal tails (kept for the whole snap grid for up to 64 cells; computed for
+    the width asked otherwise), against scipy's truncated normal cell by cell; narrow
+    kernels' far cells are floored at _LOG_FLOOR, never -inf."""
     from scipy.stats import truncnorm
 
     from tunelab.samplers.tpe.parzen import _LOG_FLOOR, cell_table

@@ -51,6 +51,8 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _MAX_FLOOR_DIVISOR = 100
 _LOG_FLOOR = -1000.0
 _SNAP_STEPS = 64  # shared widths are rounded to 2 ** (k / 64)
+_GRID_LOWEST = -7 * _SNAP_STEPS  # cell tables are kept for the grid's widths 2^-7 .. 1
+_GRID_MAX_CELLS = 64  # ... for dimensions of up to this many cells
 _FEW = 8  # up to this many points, `basis` loops in Python rather than over numpy calls
 _SQRT2 = math.sqrt(2.0)
 _MAX_REDRAWS = 64
@@ -476,6 +478,38 @@ def _cell_tables(keys: set[tuple[int, float, int]]) -> dict[tuple[int, float, in
 
 
 def cell_table(k: int, width: float, pad: int) -> np.ndarray:
+    """`_cell_table`, from the kept tails of the whole snap grid (`_cell_grid`) when
+    `width` lies on it and k is small, as snapped widths do."""
+    if k <= _GRID_MAX_CELLS:
+        step = round(math.log2(width) * _SNAP_STEPS)
+        if _GRID_LOWEST <= step <= 0 and 2.0 ** (step / _SNAP_STEPS) == width:
+            log_mass, log_unit = _cell_grid(k)
+            table = np.full((k, pad), _LOG_FLOOR)
+            at = step - _GRID_LOWEST
+            table[:, :k] = np.subtract(log_mass[at][_offsets(k)], log_unit[at][:, None])
+            return np.maximum(table, _LOG_FLOOR, out=table)
+    return _cell_table(k, width, pad)
+
+
+@functools.lru_cache(maxsize=16)
+def _cell_grid(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every width of the snap grid from 2^-7 (below the smallest clip, 1/100) to 1:
+    the log mass of the cell d = 0..k-1 cells away from a kernel's own, and of [0, 1]
+    for a kernel in cell c = 0..k-1 (see `_cell_table`). One vectorised pass the first
+    time a cell count is seen, instead of k calls of math.erfc at each new width."""
+    from scipy.special import ndtr
+
+    widths = np.array([2.0 ** (i / _SNAP_STEPS) for i in range(_GRID_LOWEST, 1)])
+    q = ndtr(-(np.arange(k) + 0.5) / (k * widths[:, None]))  # upper tails, (grid, k)
+    with np.errstate(divide="ignore"):
+        log_mass = np.log(np.concatenate((1.0 - 2.0 * q[:, :1], q[:, :-1] - q[:, 1:]), axis=1))
+    log_mass[:, 0] = np.log1p(-2.0 * q[:, 0])
+    log_unit = np.log1p(-(q + q[:, ::-1]))
+    log_mass.flags.writeable = log_unit.flags.writeable = False
+    return log_mass, log_unit
+
+
+def _cell_table(k: int, width: float, pad: int) -> np.ndarray:
     """(k, pad) log masses of the k cells of [0, 1] under a Normal kernel of `width`
     centred in each cell and truncated to [0, 1] (row: the kernel's cell), padded with
     _LOG_FLOOR. With the kernel at a cell's centre every cell edge lies half a cell plus
