@@ -463,6 +463,37 @@ def test_coordinates_round_trip(param: Param) -> None:
     assert math.isnan(encoder.coordinate(param, "not a value"))
 
 
+def test_decoding_a_discrete_coordinate_equals_from_unit() -> None:
+    """The encoder keeps a discrete parameter's values in a list (one per cell or
+    category) to decode candidates: it must give what `from_unit` gives, type included,
+    for every coordinate a candidate can have, edges and out-of-range ones too."""
+    params = [
+        Int("a", 1, 4),
+        Int("b", 32, 512, step=32),
+        Float("c", 0.0, 0.5, step=0.1),
+        Choice("d", [16, 32, 64]),
+        Choice("e", ["x", "y", "z"]),
+        Boolean("f"),
+        Float("g", 1e-3, 1.0, step=10.0, sampling="log"),
+        Int("h", 2, 1024, step=2, sampling="log"),
+        Float("i", 0.1, 0.95, step=0.05),
+    ]
+    encoder = Encoder()
+    rng = np.random.default_rng(0)
+    for param in params:
+        dim = dim_of(param)
+        k = dim.size
+        edges = [i / k for i in range(k + 1)] + [(i + 0.5) / k for i in range(k)]
+        for u in [*rng.random(300).tolist(), *edges, -0.1, 1.1]:
+            if dim.kind is DimKind.CATEGORICAL:
+                u = float(min(max(math.floor(u * k), 0), k - 1))  # a category's index
+                want = param.from_unit((u + 0.5) / k)
+            else:
+                want = param.from_unit(min(max(u, 0.0), 1.0))
+            got = encoder.decode(param, u)
+            assert got == want and type(got) is type(want), (param, u)
+
+
 def test_dimension_kinds() -> None:
     kinds = {p.name: dim_of(p).kind for p in PARAMS}
     assert kinds["f"] is kinds["fl"] is kinds["il"] is kinds["irl"] is DimKind.CONTINUOUS

@@ -25,6 +25,7 @@ from tunelab.space import Boolean, Choice, Fixed, Float, Int, Param, SearchSpace
 from tunelab.trial import FrozenTrial
 
 _MAX_CACHED = 200_000
+_MAX_KEPT_VALUES = 1024  # a discrete parameter's values are kept for decoding up to this many
 
 
 def is_rounded(param: Param) -> bool:
@@ -74,6 +75,7 @@ class Encoder:
         self._columns: list[str] = []
         self._position: dict[str, int] = {}
         self._ignored: set[str] = set()  # Fixed parameters: recorded, never modelled
+        self._values: dict[str, tuple[Param, list[Any]]] = {}  # discrete ones' values (decode)
         # (trial id, number) -> (the params encoded, or None to encode again; the row)
         self._rows: dict[tuple[int, int], tuple[Mapping[str, Any] | None, np.ndarray]] = {}
 
@@ -112,12 +114,20 @@ class Encoder:
 
     def decode(self, param: Param, coordinate: float) -> Any:
         """The value at `coordinate` (inside the domain: `from_unit` maps the closed
-        unit interval onto it, and the study checks every sampled value again)."""
+        unit interval onto it, and the study checks every sampled value again). A
+        discrete parameter's values are kept in a list, one per cell or category."""
         dim = self.dim(param)
         u = float(coordinate)
+        k = dim.size
         if dim.kind is DimKind.CATEGORICAL:
-            u = (u + 0.5) / dim.size
-        return param.from_unit(min(max(u, 0.0), 1.0))
+            u = (u + 0.5) / k
+        if dim.kind is DimKind.CONTINUOUS or k > _MAX_KEPT_VALUES:
+            return param.from_unit(min(max(u, 0.0), 1.0))
+        values = self._values.get(param.name)
+        if values is None or values[0] is not param:
+            values = (param, [param.from_unit((i + 0.5) / k) for i in range(k)])
+            self._values[param.name] = values
+        return values[1][min(math.floor(min(max(u, 0.0), 1.0) * k), k - 1)]  # as from_unit
 
     # -- whole trials ------------------------------------------------------------------------
     def use_space(self, space: SearchSpace) -> dict[str, int]:

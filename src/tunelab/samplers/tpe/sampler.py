@@ -403,5 +403,5 @@ class TPESampler(Sampler):
             if is_rounded(p):  # a log Int without a step: onto its integers' coordinates
                 candidates[:, j] = self._encoder.snap(p, candidates[:, j])
         score = log_density_ratio(l_x, g_x, candidates)
-        best = candidates[int(np.argmax(score))]
-        return [self._encoder.decode(p, best[j]) for j, p in enumerate(params)]
+        best = candidates[int(np.argmax(score))].tolist()
+        return [self._encoder.decode(p, u) for p, u in zip(params, best, strict=True)]
