@@ -91,3 +91,28 @@ def test_damaged_marker_is_a_storage_error_not_a_key_error() -> None:
 def test_empty_text_gives_the_default() -> None:
     assert codec.loads(None, {}) == {}
     assert codec.loads("", []) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ('{"a":1,"b":[2,{"c":"x"}]}', {"a": 1, "b": [2, {"c": "x"}]}),  # no "$": decoded in C
+        (' {"a": 1} \n', {"a": 1}),  # whitespace around, as another writer may leave
+        ('{"\\u0024float":"nan"}', math.nan),  # a marker spelled with an escape
+        ('{"\\u0024\\u0024k":1}', {"$k": 1}),  # an escaped key spelled so
+        ('{"k":"a$b"}', {"k": "a$b"}),  # a "$" in a value only
+    ],
+)
+def test_text_from_any_writer_decodes_as_json_would(text: str, value: Any) -> None:
+    got = codec.loads(text)
+    if isinstance(value, float):
+        assert math.isnan(got)
+    else:
+        assert got == value
+
+
+def test_malformed_text_is_refused_naming_the_place() -> None:
+    with pytest.raises(ValueError, match="line 1 column"):
+        codec.loads('{"a": 1,}')
+    with pytest.raises(ValueError, match="Extra data"):
+        codec.loads('{"a": 1} x')

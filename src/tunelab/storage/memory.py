@@ -20,7 +20,7 @@ from tunelab.storage.base import (
     TrialCounts,
 )
 from tunelab.trial import FrozenTrial, Report, best_trial
-from tunelab.trial.frozen import evolve
+from tunelab.trial.frozen import evolve, frozen_throughout, holds_containers
 from tunelab.types import Direction, TrialState
 
 T = TypeVar("T")
@@ -61,21 +61,11 @@ def _copy_json(obj: Any) -> Any:
     return obj
 
 
-def _mutable(mapping: Mapping[str, Any]) -> bool:
-    return any(isinstance(v, (list, dict)) for v in mapping.values())
-
-
 def _own(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     """The mapping itself when its values are immutable, else a deep copy."""
-    return _copy_json(dict(mapping)) if _mutable(mapping) else mapping
+    return _copy_json(dict(mapping)) if holds_containers(mapping) else mapping
 
 
-def _shareable(t: FrozenTrial) -> bool:
-    """A FrozenTrial is frozen down to its values unless one holds a list or a dict:
-    such a record can be handed to every caller as it is, without a copy."""
-    return not any(
-        _mutable(m) for m in (t.params, t.metrics, t.user_attrs, t.system_attrs)
-    ) and not any(_mutable(r.metrics) for r in t.reports)
 
 
 def _detached(t: FrozenTrial) -> FrozenTrial:
@@ -204,7 +194,7 @@ class InMemoryStorage(BaseStorage):
 
     # -- trials ----------------------------------------------------------------------------
     def _put(self, trial: FrozenTrial, shareable: bool | None = None) -> FrozenTrial:
-        """Store a record; `shareable` says `_shareable(trial)` when the caller knows it."""
+        """Store a record; `shareable` says `frozen_throughout(trial)` if the caller knows."""
         tid = trial.trial_id
         sid = self._study_of[tid]
         tally = self._tally[sid]
@@ -224,7 +214,7 @@ class InMemoryStorage(BaseStorage):
         else:
             listed.append(trial)
         self._bare.pop(tid, None)
-        if shareable if shareable is not None else _shareable(trial):
+        if shareable if shareable is not None else frozen_throughout(trial):
             self._private.discard(tid)
             return trial
         self._private.add(tid)

@@ -461,6 +461,73 @@ class StorageConformance:
         assert all(r.time > 0 for r in reports)
         assert storage.get_trials(study.study_id)[0].reports == reports
 
+    def test_history_reads_give_every_report_as_trials_run_finish_and_studies_go(
+        self, storage: BaseStorage, other: BaseStorage
+    ) -> None:
+        """Repeated history reads (a storage may keep finished trials' reports between
+        them) give each trial exactly its reports: a running trial's new ones, finished
+        trials' unchanged, a handle opened elsewhere the same, and a study deleted and
+        made again (a database may reuse the deleted trials' ids) only its own."""
+
+        def reports(store: BaseStorage, study_id: int) -> list[list[tuple[int, float]]]:
+            return [
+                [(r.step, r.metrics["loss"]) for r in t.reports] for t in store.get_trials(study_id)
+            ]
+
+        study = storage.create_study("r", "loss", Direction.MINIMIZE, {}, {})
+        a, b = (storage.create_trial(study.study_id, RUNNING, "w") for _ in range(2))
+        assert a is not None and b is not None
+        storage.add_report(a.trial_id, 0, {"loss": 1.0})
+        storage.add_report(a.trial_id, 1, {"loss": 0.5})
+        storage.add_report(b.trial_id, 0, {"loss": 2.0})
+        storage.finish_trial(a.trial_id, COMPLETE, value=0.5)
+        assert reports(storage, study.study_id) == [[(0, 1.0), (1, 0.5)], [(0, 2.0)]]
+        storage.add_report(b.trial_id, 3, {"loss": 1.5})
+        assert reports(storage, study.study_id) == [[(0, 1.0), (1, 0.5)], [(0, 2.0), (3, 1.5)]]
+        storage.finish_trial(b.trial_id, PRUNED, value=1.5)
+        for _ in range(2):
+            assert reports(storage, study.study_id) == [[(0, 1.0), (1, 0.5)], [(0, 2.0), (3, 1.5)]]
+        assert reports(other, study.study_id) == reports(storage, study.study_id)
+
+        assert storage.delete_study("r") is True
+        again = storage.create_study("r", "loss", Direction.MINIMIZE, {}, {})
+        c, d = (storage.create_trial(again.study_id, RUNNING, "w") for _ in range(2))
+        assert c is not None and d is not None
+        storage.add_report(c.trial_id, 0, {"loss": 9.0})
+        storage.finish_trial(c.trial_id, COMPLETE, value=9.0)
+        storage.finish_trial(d.trial_id, FAIL)
+        assert reports(storage, again.study_id) == [[(0, 9.0)], []]
+        assert reports(other, again.study_id) == [[(0, 9.0)], []]
+
+    def test_history_reads_follow_finished_trials_attributes(
+        self, storage: BaseStorage, other: BaseStorage, study: StudyRecord
+    ) -> None:
+        """A finished trial changes afterwards only in its attributes (a user attribute
+        set, a retry queued for a failed one); every history read, here or through
+        another handle, shows them as they are now, and a record holding a list is handed
+        out fresh each time."""
+        sid = study.study_id
+        done, failed, nested = (storage.create_trial(sid, RUNNING, "w") for _ in range(3))
+        assert done is not None and failed is not None and nested is not None
+        storage.set_params(nested.trial_id, {"layers": [32, 64]})
+        storage.finish_trial(done.trial_id, COMPLETE, value=1.0)
+        storage.finish_trial(failed.trial_id, FAIL)
+        storage.finish_trial(nested.trial_id, COMPLETE, value=2.0)
+        for store in (storage, other, storage):
+            assert [dict(t.user_attrs) for t in store.get_trials(sid)] == [{}, {}, {}]
+        storage.set_user_attr(done.trial_id, "note", "best so far")
+        queued = storage.retry_trial(failed.trial_id)
+        assert queued is not None
+        for store in (storage, other):
+            history = store.get_trials(sid)
+            assert dict(history[0].user_attrs) == {"note": "best so far"}
+            assert history[1].system_attrs["retried_by"] == queued.trial_id
+            assert not history[1].counts_toward_budget  # interrupted: queued again
+            assert [t.number for t in history] == [0, 1, 2, 3]
+        for store in (storage, other):
+            store.get_trials(sid)[2].params["layers"].append(128)
+            assert dict(store.get_trials(sid)[2].params) == {"layers": [32, 64]}
+
     def test_reports_only_while_running(self, storage: BaseStorage, study: StudyRecord) -> None:
         t = storage.create_trial(study.study_id, RUNNING, "w")
         assert t is not None

@@ -73,6 +73,65 @@ class FrozenTrial:
 _MAPPINGS = frozenset(("params", "metrics", "user_attrs", "system_attrs"))
 
 
+def holds_containers(mapping: Mapping[str, Any]) -> bool:
+    """Whether a value of `mapping` is a list or a dict (which a caller could change)."""
+    return any(isinstance(v, (list, dict)) for v in mapping.values())
+
+
+def frozen_throughout(t: FrozenTrial) -> bool:
+    """A FrozenTrial is frozen down to its values unless one holds a list or a dict:
+    such a record can be handed to every caller as it is, without a copy."""
+    return not any(
+        holds_containers(m) for m in (t.params, t.metrics, t.user_attrs, t.system_attrs)
+    ) and not any(holds_containers(r.metrics) for r in t.reports)
+
+
+def fresh_report(step: int, metrics: dict[str, float], time: float) -> Report:
+    """A Report of a metrics dict that nothing else holds: wrapped, not copied."""
+    out = object.__new__(Report)
+    out.__dict__.update(step=step, metrics=MappingProxyType(metrics), time=time)
+    return out
+
+
+def fresh_trial(
+    trial_id: int,
+    number: int,
+    state: TrialState,
+    params: dict[str, Any],
+    value: float | None,
+    metrics: dict[str, Any],
+    reports: tuple[Report, ...],
+    datetime_start: float | None,
+    datetime_complete: float | None,
+    reason: str | None,
+    worker: str | None,
+    heartbeat: float | None,
+    user_attrs: dict[str, Any],
+    system_attrs: dict[str, Any],
+) -> FrozenTrial:
+    """A FrozenTrial of dicts that nothing else holds (decoded from storage just now):
+    they are wrapped read-only as __post_init__ would, without its copies. A history read
+    builds a thousand of these."""
+    out = object.__new__(FrozenTrial)
+    out.__dict__.update(
+        trial_id=trial_id,
+        number=number,
+        state=state,
+        params=MappingProxyType(params),
+        value=value,
+        metrics=MappingProxyType(metrics),
+        reports=reports,
+        datetime_start=datetime_start,
+        datetime_complete=datetime_complete,
+        reason=reason,
+        worker=worker,
+        heartbeat=heartbeat,
+        user_attrs=MappingProxyType(user_attrs),
+        system_attrs=MappingProxyType(system_attrs),
+    )
+    return out
+
+
 def evolve(trial: FrozenTrial, **changes: Any) -> FrozenTrial:
     """`dataclasses.replace` for a record whose kept fields are already frozen: the
     changed ones are frozen as __post_init__ would, the others are not rebuilt. Storages

@@ -44,6 +44,7 @@ from tunelab.storage.sql.statements import (
     insert_next_statement,
 )
 from tunelab.trial import FrozenTrial, Report
+from tunelab.trial.frozen import fresh_report, fresh_trial, frozen_throughout
 from tunelab.types import Direction, TrialState
 
 T = TypeVar("T")
@@ -70,11 +71,19 @@ def _mapping(text: str | None) -> Any:
     return {} if text == "{}" else codec.loads(text, {})
 
 
+_STATES = {state.value: state for state in TrialState}
+_FINISHED = frozenset(s.value for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
+_MAX_LISTED_IDS = 256  # more trials whose reports are wanted: read the study's instead
+_MAX_KEPT_REPORTS = 200_000  # finished trials whose reports a storage object keeps
+_MAX_KEPT_TRIALS = 200_000  # ... and whose records it keeps
+
+
 def _trial(row: Row[Any], reports: Sequence[Report] = ()) -> FrozenTrial:
-    return FrozenTrial(
+    state = _STATES.get(row.state)
+    return fresh_trial(
         trial_id=row.trial_id,
         number=row.number,
-        state=TrialState(row.state),
+        state=state if state is not None else TrialState(row.state),  # raises, naming it
         params=_mapping(row.params_json),
         value=row.value,
         metrics=_mapping(row.metrics_json),
@@ -87,6 +96,57 @@ def _trial(row: Row[Any], reports: Sequence[Report] = ()) -> FrozenTrial:
         user_attrs=_mapping(row.user_attrs_json),
         system_attrs=_mapping(row.system_attrs_json),
     )
+
+
+_FIELDS = (
+    "trial_id",
+    "number",
+    "state",
+    "params_json",
+    "value",
+    "metrics_json",
+    "datetime_start",
+    "datetime_complete",
+    "reason",
+    "worker",
+    "heartbeat",
+    "user_attrs_json",
+    "system_attrs_json",
+)
+
+
+def _trials(rows: Sequence[Row[Any]], reports: Mapping[int, Sequence[Report]]) -> list[FrozenTrial]:
+    """`_trial` of many rows, reading each row by position (a history read builds a
+    thousand records: by name, the lookups alone cost more than the JSON)."""
+    if not rows:
+        return []
+    at = {name: i for i, name in enumerate(rows[0]._fields)}
+    index = [at[name] for name in _FIELDS]
+    out = []
+    for row in rows:
+        tid, number, state, params, value, metrics, start, end, reason, worker, beat, user, sys = (
+            row[i] for i in index
+        )
+        known = _STATES.get(state)
+        out.append(
+            fresh_trial(
+                tid,
+                number,
+                known if known is not None else TrialState(state),
+                _mapping(params),
+                value,
+                _mapping(metrics),
+                tuple(reports.get(tid, ())),
+                start,
+                end,
+                reason,
+                worker,
+                beat,
+                _mapping(user),
+                _mapping(sys),
+            )
+        )
+    return out
 
 
 class SQLStorage(BaseStorage):
@@ -102,6 +162,10 @@ class SQLStorage(BaseStorage):
         except BaseException:
             self._engine.dispose()
             raise
+        # trial id -> (number, start time, reports) of finished trials (see _reports_of)
+        self._finished_reports: dict[int, tuple[int, float, tuple[Report, ...]]] = {}
+        # trial id -> (user attrs, system attrs as stored, record) of finished trials (_history)
+        self._kept_trials: dict[int, tuple[str, str, FrozenTrial]] = {}
 
     # -- transactions ---------------------------------------------------------------------
     def _read(self, fn: Callable[[Connection], T], what: str) -> T:
@@ -676,23 +740,116 @@ class SQLStorage(BaseStorage):
         states: Sequence[TrialState] | None,
         with_reports: bool,
     ) -> list[FrozenTrial]:
+        if states is None and with_reports:
+            return self._history(conn, study_id)
         query = select(TR).where(TR.c.study_id == study_id).order_by(TR.c.number)
         if states is not None:
             query = query.where(TR.c.state.in_([TrialState(s).value for s in states]))
         rows = conn.execute(query).all()
-        by_trial: dict[int, list[Report]] = {}
+        by_trial: dict[int, tuple[Report, ...]] = {}
         if with_reports and rows:
-            rq = (
-                select(R)
-                .join(TR, TR.c.trial_id == R.c.trial_id)
-                .where(TR.c.study_id == study_id)
-                .order_by(R.c.trial_id, R.c.step)
+            by_trial = self._reports_of(conn, study_id, rows)
+        return _trials(rows, by_trial)
+
+    def _history(self, conn: Connection, study_id: int) -> list[FrozenTrial]:
+        """Every trial of the study with its reports, as samplers read it at each
+        suggestion. A finished trial's record changes afterwards only in its user and
+        system attributes, so the records of finished trials are kept in this process
+        once read, and a read fetches in full only the trials that are new, unfinished,
+        or whose attributes' text changed (checked in a narrow first query, along with
+        the number and start time, as SQLite may reuse the id of a deleted trial).
+        Records holding lists or dicts are not kept: they are handed out fresh."""
+        narrow = conn.execute(
+            select(
+                TR.c.trial_id,
+                TR.c.number,
+                TR.c.datetime_start,
+                TR.c.user_attrs_json,
+                TR.c.system_attrs_json,
             )
-            for r in conn.execute(rq):
-                by_trial.setdefault(r.trial_id, []).append(
-                    Report(r.step, codec.loads(r.metrics_json), r.time)
-                )
-        return [_trial(row, by_trial.get(row.trial_id, ())) for row in rows]
+            .where(TR.c.study_id == study_id)
+            .order_by(TR.c.number)
+        ).all()
+        kept = self._kept_trials
+        out: list[FrozenTrial | None] = []
+        wanted: set[int] = set()
+        for tid, number, start, user, system in narrow:
+            hit = kept.get(tid)
+            if (
+                hit is not None
+                and hit[0] == user
+                and hit[1] == system
+                and hit[2].number == number
+                and hit[2].datetime_start == start
+            ):
+                out.append(hit[2])
+            else:
+                out.append(None)
+                wanted.add(tid)
+        made: dict[int, FrozenTrial] = {}
+        if wanted:
+            query = select(TR).where(TR.c.study_id == study_id)
+            if len(wanted) <= _MAX_LISTED_IDS:
+                query = query.where(TR.c.trial_id.in_(sorted(wanted)))
+            rows = [row for row in conn.execute(query).all() if row.trial_id in wanted]
+            made = {t.trial_id: t for t in _trials(rows, self._reports_of(conn, study_id, rows))}
+            if len(kept) > _MAX_KEPT_TRIALS:
+                kept.clear()
+            for row in rows:
+                t = made[row.trial_id]
+                if (
+                    row.state in _FINISHED
+                    and row.datetime_start is not None
+                    and frozen_throughout(t)
+                ):
+                    kept[row.trial_id] = (row.user_attrs_json, row.system_attrs_json, t)
+        history = []
+        for (tid, *_), known in zip(narrow, out, strict=True):
+            record = known if known is not None else made.get(tid)  # None: deleted meanwhile
+            if record is not None:
+                history.append(record)
+        return history
+
+    def _reports_of(
+        self, conn: Connection, study_id: int, rows: Sequence[Row[Any]]
+    ) -> dict[int, tuple[Report, ...]]:
+        """The reports of the trials in `rows`. A finished trial takes no more reports
+        and its record is never reopened, so its reports are kept in this process once
+        read (checked against its number and start time, as SQLite may reuse the id of a
+        deleted trial): a history read of a multi-fidelity study fetches and decodes only
+        the running trials' reports instead of tens of thousands."""
+        kept = self._finished_reports
+        out: dict[int, tuple[Report, ...]] = {}
+        wanted: list[int] = []
+        for row in rows:
+            hit = kept.get(row.trial_id)
+            if hit is not None and hit[0] == row.number and hit[1] == row.datetime_start:
+                out[row.trial_id] = hit[2]
+            else:
+                wanted.append(row.trial_id)
+        if not wanted:
+            return out
+        rq = select(R.c.trial_id, R.c.step, R.c.metrics_json, R.c.time).order_by(
+            R.c.trial_id, R.c.step
+        )
+        if len(wanted) > _MAX_LISTED_IDS:  # most of the study: one join over its reports
+            rq = rq.join(TR, TR.c.trial_id == R.c.trial_id).where(TR.c.study_id == study_id)
+        else:
+            rq = rq.where(R.c.trial_id.in_(wanted))
+        fetched: dict[int, list[Report]] = {}
+        # built without Report's copies: each metrics dict is fresh from the decoder
+        for tid, step, metrics, time_ in conn.execute(rq).all():
+            fetched.setdefault(tid, []).append(fresh_report(step, codec.loads(metrics), time_))
+        if len(kept) > _MAX_KEPT_REPORTS:
+            kept.clear()
+        for row in rows:
+            tid = row.trial_id
+            if tid in out:
+                continue
+            reports = out[tid] = tuple(fetched.get(tid, ()))
+            if row.state in _FINISHED and row.datetime_start is not None:
+                kept[tid] = (row.number, row.datetime_start, reports)
+        return out
 
     def get_trials(
         self,
