@@ -66,8 +66,6 @@ def _own(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return _copy_json(dict(mapping)) if holds_containers(mapping) else mapping
 
 
-
-
 def _detached(t: FrozenTrial) -> FrozenTrial:
     """A record that shares no mutable value with what the storage holds, so a caller that
     changes a list inside `params` changes neither storage nor other callers' records."""
