@@ -113,6 +113,7 @@ class _Layout:
     cont: np.ndarray  # CONTINUOUS dimensions
     cont_list: list[int]  # the same, for plain-Python loops (never written to)
     cells: np.ndarray  # CELLS dimensions
+    cells_list: list[int]  # the same, for plain-Python loops (never written to)
     cat: tuple[tuple[int, int], ...]  # (dimension, size) of CATEGORICAL ones
     cell_columns: np.ndarray  # basis columns of all cells, dimension by dimension
     cell_of_column: np.ndarray  # which of `cells` each of those columns belongs to
@@ -146,6 +147,7 @@ def _layout(dims: tuple[Dim, ...]) -> _Layout:
         cont=np.array(cont, np.intp),
         cont_list=cont,
         cells=np.array(cells, np.intp),
+        cells_list=cells,
         cat=tuple((j, dims[j].size) for j, kind in enumerate(kinds) if kind is DimKind.CATEGORICAL),
         cell_columns=np.concatenate(
             [np.arange(offsets[j], offsets[j + 1]) for j in cells] or [_NONE]
@@ -236,7 +238,7 @@ def log_unit_mass(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     so that wide and narrow kernels alike keep their precision."""
     from scipy.special import ndtr  # scipy.special costs ~0.2 s to import: only when used
 
-    z = np.empty((2, *np.broadcast_shapes(np.shape(mu), np.shape(sigma))))
+    z = np.empty((2, *np.broadcast(mu, sigma).shape))  # (np.broadcast: no Python-level work)
     np.divide(-mu, sigma, out=z[0])
     np.divide(mu - 1.0, sigma, out=z[1])
     tails = ndtr(z, out=z)
@@ -427,8 +429,8 @@ def _fit_shared(
             if o.unit_mass is not None:
                 mass = o.unit_mass(cont, cw)
             elif len(x):
-                with np.errstate(invalid="ignore"):  # rows a mask leaves out may hold NaN
-                    mass = log_unit_mass(x[:, layout.cont], np.array(cw)).sum(axis=1)
+                # (rows a mask leaves out may hold NaN: it propagates without a warning)
+                mass = log_unit_mass(x[:, layout.cont], np.array(cw)).sum(axis=1)
             else:
                 mass = _NONE
             vector = np.subtract(const, mass)
@@ -439,7 +441,7 @@ def _fit_shared(
             made._tables = _stacked_tables(
                 tuple(
                     (k, widths[j], layout.cell_pad)
-                    for k, j in zip(layout.cell_dim_sizes, layout.cells.tolist(), strict=True)
+                    for k, j in zip(layout.cell_dim_sizes, layout.cells_list, strict=True)
                 )
             )
     return out
@@ -724,7 +726,7 @@ def _truncated_normal(rng: np.random.Generator, mu: np.ndarray, sigma: np.ndarra
     so at least a third of its mass is inside (usually over half). Plain numpy, a fixed
     handful of calls: scipy's inverse CDF, or a round of calls per redraw, costs more
     with cold caches than the arithmetic."""
-    shape = np.broadcast_shapes(np.shape(mu), np.shape(sigma))
+    shape = np.broadcast(mu, sigma).shape
     size = math.prod(shape)
     x = rng.standard_normal((_DRAWS_AT_ONCE, *shape))
     x *= sigma

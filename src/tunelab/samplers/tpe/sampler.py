@@ -357,7 +357,7 @@ class TPESampler(Sampler):
 
         every = len(columns) == len(seen.columns)  # then `columns` lists them all, in order
         good_points = (
-            np.take(seen.coordinates, good, axis=0) if every else seen.coordinates[good][:, columns]
+            seen.coordinates.take(good, axis=0) if every else seen.coordinates[good][:, columns]
         )
         key = tuple(columns)
         kept = self._good_estimators.get(key)
@@ -388,7 +388,7 @@ class TPESampler(Sampler):
                 0,
                 PointSet(
                     good_points,
-                    None if features is None else np.take(seen.basis, good, axis=0)[:, features],
+                    None if features is None else seen.basis.take(good, axis=0)[:, features],
                 ),
             )
         fitted = fit_estimators(sets, dims, self.prior_weight, rule, self.consider_endpoints)
@@ -403,5 +403,5 @@ class TPESampler(Sampler):
             if is_rounded(p):  # a log Int without a step: onto its integers' coordinates
                 candidates[:, j] = self._encoder.snap(p, candidates[:, j])
         score = log_density_ratio(l_x, g_x, candidates)
-        best = candidates[int(np.argmax(score))].tolist()
+        best = candidates[int(score.argmax())].tolist()
         return [self._encoder.decode(p, u) for p, u in zip(params, best, strict=True)]

@@ -214,8 +214,8 @@ class HistoryTable:
             if len(stale) <= _FEW:  # a trial or two changed: plain Python
                 values[stale] = [sum(map(log_unit_mass_of, row, key[1])) for row in mu.tolist()]
             else:
-                with np.errstate(invalid="ignore"):  # NaN rows: trials without the parameter
-                    values[stale] = log_unit_mass(mu, np.array(key[1])).sum(axis=1)
+                # (NaN rows, trials without the parameter, propagate without a warning)
+                values[stale] = log_unit_mass(mu, np.array(key[1])).sum(axis=1)
             seen[stale] = now[stale]
         if len(self._unit_mass) >= _MAX_UNIT_MASSES:
             del self._unit_mass[next(iter(self._unit_mass))]  # the least recently used
@@ -403,7 +403,7 @@ class HistoryTable:
                 if kind[r] != _COMPLETE:
                     continue
                 key = sign * float(self._value[r])
-                at = int(np.searchsorted(keys, key, side="left"))
+                at = int(keys.searchsorted(key, side="left"))
                 stop = int(np.searchsorted(keys, key, side="right"))
                 while at < stop and number[order[at]] < number[r]:
                     at += 1
