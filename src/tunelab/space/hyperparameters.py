@@ -52,6 +52,19 @@ def _made(kind: type[Param], name: str, **options: Any) -> Param:
     return made
 
 
+def _numeric(
+    min_value: Any, max_value: Any, step: Any, sampling: str, default: Any
+) -> dict[str, Any]:
+    """The options of an Int or a Float, by name (the order is part of `_made`'s key)."""
+    return {
+        "min_value": min_value,
+        "max_value": max_value,
+        "step": step,
+        "sampling": sampling,
+        "default": default,
+    }
+
+
 class HyperParameters:
     """Container of hyperparameter definitions and the values chosen for them.
 
@@ -78,15 +91,7 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Any] | None = None,
     ) -> int:
-        param = _made(
-            Int,
-            name,
-            min_value=min_value,
-            max_value=max_value,
-            step=step,
-            sampling=sampling,
-            default=default,
-        )
+        param = _made(Int, name, **_numeric(min_value, max_value, step, sampling, default))
         return self._retrieve(param, parent_name, parent_values)
 
     def Float(
@@ -100,15 +105,7 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Any] | None = None,
     ) -> float:
-        param = _made(
-            Float,
-            name,
-            min_value=min_value,
-            max_value=max_value,
-            step=step,
-            sampling=sampling,
-            default=default,
-        )
+        param = _made(Float, name, **_numeric(min_value, max_value, step, sampling, default))
         return self._retrieve(param, parent_name, parent_values)
 
     def Choice(
