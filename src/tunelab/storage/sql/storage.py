@@ -78,26 +78,6 @@ _MAX_KEPT_REPORTS = 200_000  # finished trials whose reports a storage object ke
 _MAX_KEPT_TRIALS = 200_000  # ... and whose records it keeps
 
 
-def _trial(row: Row[Any], reports: Sequence[Report] = ()) -> FrozenTrial:
-    state = _STATES.get(row.state)
-    return fresh_trial(
-        trial_id=row.trial_id,
-        number=row.number,
-        state=state if state is not None else TrialState(row.state),  # raises, naming it
-        params=_mapping(row.params_json),
-        value=row.value,
-        metrics=_mapping(row.metrics_json),
-        reports=tuple(reports),
-        datetime_start=row.datetime_start,
-        datetime_complete=row.datetime_complete,
-        reason=row.reason,
-        worker=row.worker,
-        heartbeat=row.heartbeat,
-        user_attrs=_mapping(row.user_attrs_json),
-        system_attrs=_mapping(row.system_attrs_json),
-    )
-
-
 _FIELDS = (
     "trial_id",
     "number",
@@ -147,6 +127,10 @@ def _trials(rows: Sequence[Row[Any]], reports: Mapping[int, Sequence[Report]]) -
             )
         )
     return out
+
+
+def _trial(row: Row[Any], reports: Sequence[Report] = ()) -> FrozenTrial:
+    return _trials([row], {row.trial_id: tuple(reports)})[0]
 
 
 class SQLStorage(BaseStorage):
