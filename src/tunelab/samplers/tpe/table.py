@@ -122,8 +122,7 @@ class HistoryTable:
             tuple[tuple[int, ...], tuple[float, ...]], tuple[np.ndarray, np.ndarray]
         ] = {}
         self._version = np.zeros(size, dtype=np.int64)
-        self._lacking = np.zeros(size, dtype=np.bool_)  # the row lacks a column
-        self._lacking_rows: set[int] = set()  # the same, as a set: usually one row or none
+        self._lacking_rows: set[int] = set()  # rows lacking a column: usually one or none
         self._row_of: dict[int, int] = {}  # trial number -> row
         self._open = 0  # rows before this one hold finished trials
         self._generation = -1  # the encoder's generation the columns were taken from
@@ -140,7 +139,9 @@ class HistoryTable:
     @property
     def lacking(self) -> np.ndarray:
         """Per row, whether the trial lacks one of the columns."""
-        return self._lacking[: len(self._records)]
+        mask = np.zeros(len(self._records), dtype=np.bool_)
+        mask[list(self._lacking_rows)] = True
+        return mask
 
     def holds_every_column(self, ranked: Ranked) -> bool:
         """Whether every good and bad trial of `ranked` holds every column (no conditional
@@ -240,7 +241,6 @@ class HistoryTable:
         self._basis = resized(self._basis, 0.0)
         self._basis32 = resized(self._basis32, 0.0)
         self._version = resized(self._version, 0)
-        self._lacking = resized(self._lacking, False)
         self._ordered = resized(self._ordered, False)
 
     def update(self, history: Sequence[FrozenTrial], encoder: Encoder, space: SearchSpace) -> None:
@@ -291,28 +291,30 @@ class HistoryTable:
         changed += range(seen, n)
         if not changed:
             return
+        lacking: list[bool]
         if len(changed) <= _FEW:  # a trial or two: plain Python, row by row
             width = self._basis.shape[1]
+            lacking = []
             for i in changed:
                 if not history[i].params:  # the trial being planned, say: nothing to encode
                     self._rows[i] = math.nan
                     self._basis[i] = self._basis32[i] = 0.0
-                    self._lacking[i] = len(self._columns) > 0
+                    lacking.append(len(self._columns) > 0)
                     continue
                 row = encoder.row(history[i], space)
                 values = row.tolist()
                 self._rows[i] = row
                 self._basis[i] = self._basis32[i] = basis_row(values, self._dims, width)
-                self._lacking[i] = any(v != v for v in values)
+                lacking.append(any(v != v for v in values))
         else:
             rows = encoder.matrix([history[i] for i in changed], space)
             self._rows[changed] = rows
             self._basis[changed] = self._basis32[changed] = basis(rows, self._dims)
-            self._lacking[changed] = np.isnan(rows).any(axis=1)
+            lacking = np.isnan(rows).any(axis=1).tolist()
         self._version[changed] += 1  # kept normalisers of these rows are stale now
         self._order_dirty.update(changed)
-        for i in changed:
-            if self._lacking[i]:
+        for i, lacks in zip(changed, lacking, strict=True):
+            if lacks:
                 self._lacking_rows.add(i)
             else:
                 self._lacking_rows.discard(i)
