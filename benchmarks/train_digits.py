@@ -7,7 +7,7 @@ a time, tuned by tunelab (`tunelab.torch.fit`) and by Keras Tuner's RandomSearch
 model in Keras 3 on the PyTorch backend. Target (issue 3): tunelab's wall time per trial is at
 most 1/2 of Keras Tuner's, at equal accuracy.
 
-Fairness rules (also written into benchmarks/RESULTS.md):
+Fairness rules (summarised in benchmarks/RESULTS.md):
 - Same data: `tunelab.torch.load_digits()` (64 features scaled to [0, 1], a fixed stratified
   80/20 split: 1,438 train / 359 val). Keras gets exactly those arrays, as numpy, with the
   validation split passed as `validation_data`.
