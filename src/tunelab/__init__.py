@@ -26,13 +26,14 @@ from tunelab.space import HyperParameters
 from tunelab.storage import InMemoryStorage, get_storage
 from tunelab.study import Study, create_study, delete_study, list_studies, load_study
 from tunelab.trial import FrozenTrial, Trial
-from tunelab.types import Direction, TrialState
+from tunelab.types import Direction, EndCause, TrialState
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ASHAScheduler",
     "Direction",
+    "EndCause",
     "FrozenTrial",
     "GridExhausted",
     "GridSampler",

@@ -1,4 +1,4 @@
-"""Enums shared across tunelab: states, directions and scheduler decisions."""
+"""Enums shared across tunelab: states, end causes, directions and scheduler decisions."""
 
 from __future__ import annotations
 
@@ -15,6 +15,24 @@ class TrialState(str, enum.Enum):
     @property
     def is_finished(self) -> bool:
         return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+class EndCause(str, enum.Enum):
+    """Why a finished trial ended. Code branches on this, never on the `reason` text."""
+
+    COMPLETED = "COMPLETED"  # the objective returned a valid value
+    PRUNED = "PRUNED"  # a scheduler (or the objective, by raising TrialPruned) stopped it
+    DIVERGED = "DIVERGED"  # its loss blew up (PRUNED, curve kept) or it returned NaN/inf (FAIL)
+    RAISED = "RAISED"  # the objective raised an exception
+    INVALID_RESULT = "INVALID_RESULT"  # it returned no number for the study's metric
+    INTERRUPTED = "INTERRUPTED"  # Ctrl-C, or its worker stopped before running it
+    LOST = "LOST"  # its worker process died or stopped beating
+    KILLED = "KILLED"  # a supervisor stopped it at a time or memory limit, or a signal did
+
+    @property
+    def counts_toward_budget(self) -> bool:
+        """Interrupted and lost trials did not get their chance: they use no budget."""
+        return self not in (EndCause.INTERRUPTED, EndCause.LOST)
 
 
 class Direction(str, enum.Enum):

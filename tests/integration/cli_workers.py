@@ -12,7 +12,7 @@ from collections import Counter
 
 import tunelab
 from cli_process import run_tunelab, start_tunelab
-from tunelab.types import TrialState
+from tunelab.types import EndCause, TrialState
 
 # Each trial asks for the enqueued configuration `cfg`, reports once and sleeps a little.
 OBJECTIVE = """
@@ -75,7 +75,7 @@ def assert_every_config_completed_once(url: str, n: int) -> list[tunelab.FrozenT
     study = tunelab.load_study("s", storage=url)
     try:
         trials = study.trials
-        by_id = {t.trial_id: t for t in trials}
+        by_number = {t.number: t for t in trials}
         assert sorted(t.number for t in trials) == list(range(len(trials)))
         left = [(t.number, t.state.value) for t in trials if not t.state.is_finished]
         assert left == [], f"trials left unfinished: {left}"
@@ -86,11 +86,14 @@ def assert_every_config_completed_once(url: str, n: int) -> list[tunelab.FrozenT
         lost = [t for t in trials if t.state is TrialState.FAIL]
         for t in lost:
             assert t.reason is not None and t.reason.startswith("worker lost"), t.reason
+            assert t.end_cause is EndCause.LOST
             follow = t
             while follow.state is TrialState.FAIL:
-                follow = by_id[follow.system_attrs["retried_by"]]
-                cfg = follow.system_attrs["fixed_params"]["cfg"]
-                assert cfg == t.system_attrs["fixed_params"]["cfg"]  # the same configuration
+                assert follow.retried_by is not None
+                follow = by_number[follow.retried_by]
+                assert follow.retry_of is not None
+                cfg = follow.enqueued["cfg"]
+                assert cfg == (t.enqueued or t.params)["cfg"]  # the same configuration
             assert follow.state is TrialState.COMPLETE
         counts = study.storage.count_trials(study.study_id)
         assert counts.total == len(trials)

@@ -19,7 +19,7 @@ import pytest
 
 import tunelab
 from tunelab.storage.sql import SQLStorage
-from tunelab.types import TrialState
+from tunelab.types import EndCause, TrialState
 
 from .workers import Spawn, finish, open_study, wait_for
 
@@ -66,7 +66,7 @@ def _assert_completed(study: tunelab.Study, lost_id: int) -> None:
     lost = next(t for t in trials if t.trial_id == lost_id)
     assert lost.state is TrialState.FAIL
     assert lost.reason is not None and lost.reason.startswith("worker lost")
-    assert lost.system_attrs.get("interrupted") is True
+    assert lost.end_cause is EndCause.LOST and not lost.counts_toward_budget
     assert [r.step for r in lost.reports] == [0]
     others = [t for t in trials if t.trial_id != lost_id]
     assert all(t.state is TrialState.COMPLETE for t in others)
@@ -185,7 +185,7 @@ def test_ctrl_c_records_the_trial_as_interrupted(spawn: Spawn, tmp_path: Path, d
     trial_id = int(marker.read_text())
     with SQLStorage(db_url).session() as storage:
         got = storage.get_trial(trial_id)
-        assert got.state is TrialState.FAIL and got.system_attrs["interrupted"] is True
+        assert got.state is TrialState.FAIL and got.end_cause is EndCause.INTERRUPTED
         assert got.reason is not None and "interrupted" in got.reason
         assert storage.count_trials(_study_id(storage))[TrialState.RUNNING] == 0
 
@@ -214,7 +214,7 @@ def test_ctrl_c_in_a_terminal_records_every_running_trial(spawn: Spawn, tmp_path
             trials = storage.get_trials(_study_id(storage))
         left = [(t.number, t.state.value) for t in trials if not t.state.is_finished]
         assert left == [], f"round {round_}: Ctrl-C left trials unfinished: {left}"
-        stopped = [t for t in trials if t.system_attrs.get("interrupted")]
+        stopped = [t for t in trials if t.end_cause is EndCause.INTERRUPTED]
         assert len(stopped) == 2
         assert all(t.reason == "interrupted (Ctrl-C)" for t in stopped)
 
@@ -241,7 +241,7 @@ def test_stale_heartbeat_from_another_host_is_lost_a_fresh_one_is_not(db_url: st
     assert study.fail_lost_trials() == [stale.trial_id]
     got = storage.get_trial(stale.trial_id)
     assert got.state is TrialState.FAIL and got.reason is not None
-    assert got.reason.startswith("worker lost") and got.system_attrs["interrupted"] is True
+    assert got.reason.startswith("worker lost") and got.end_cause is EndCause.LOST
     assert storage.get_trial(kept_alive.trial_id).state is TrialState.RUNNING
     assert storage.get_trial(fresh.trial_id).state is TrialState.RUNNING
     assert storage.count_trials(sid).budget_used == 2

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 import tunelab
-from tunelab.types import TrialState
+from tunelab.types import EndCause, TrialState
 
 from .cli_workers import (
     OBJECTIVE,
@@ -156,15 +156,15 @@ def test_lost_trials_are_retried_at_most_max_retries_times(tmp_path: Path) -> No
     deadly.unlink()
     clean_exit(tunelab_cmd("worker", "s", "--storage", url, "--trials", "3", cwd=tmp_path))
     trials = study.trials
-    sevens = [t for t in trials if t.system_attrs.get("fixed_params", {}).get("cfg") == 7]
+    sevens = [t for t in trials if t.enqueued.get("cfg") == 7]
     assert [t.state for t in sevens] == [TrialState.FAIL] * 3
-    assert [t.system_attrs.get("retries", 0) for t in sevens] == [0, 1, 2]
-    assert sevens[1].system_attrs["retry_of"] == sevens[0].trial_id
-    assert sevens[0].system_attrs["retried_by"] == sevens[1].trial_id
-    assert "retried_by" not in sevens[2].system_attrs  # max_retries=2 reached
-    assert all(t.reason and t.reason.startswith("worker lost") for t in sevens)
+    assert [t.attempt for t in sevens] == [0, 1, 2]
+    assert sevens[1].retry_of == sevens[0].number
+    assert sevens[0].retried_by == sevens[1].number
+    assert sevens[2].retried_by is None  # max_retries=2 reached
+    assert all(t.end_cause is EndCause.LOST for t in sevens)
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
-    queued = sorted(t.params["cfg"] for t in complete if "fixed_params" in t.system_attrs)
+    queued = sorted(t.params["cfg"] for t in complete if t.enqueued)
     assert queued == [1, 2] and len(complete) == 3  # the third is the sampler's own
     study.storage.close()
 
@@ -208,7 +208,7 @@ def test_retry_failed_queues_failures_and_they_replace_them_in_the_budget(
 
 def _kind(t: tunelab.FrozenTrial) -> str:
     """The enqueued kind (a trial killed for a limit may not have stored its params)."""
-    return str(t.system_attrs["fixed_params"]["kind"])
+    return str(t.enqueued["kind"])
 
 
 def test_trial_processes_recycle_and_limits_fail_only_that_trial(tmp_path: Path) -> None:
@@ -242,8 +242,10 @@ def test_trial_processes_recycle_and_limits_fail_only_that_trial(tmp_path: Path)
     assert slow.state is TrialState.FAIL and slow.reason.startswith("trial time limit")
     (big,) = by_kind["big"]
     assert big.state is TrialState.FAIL and big.reason.startswith("trial memory limit")
+    assert slow.end_cause is big.end_cause is EndCause.KILLED
     (fail,) = by_kind["fail"]
     assert fail.state is TrialState.FAIL and "bad configuration" in fail.reason
+    assert fail.end_cause is EndCause.RAISED
     pids = [t.user_attrs["pid"] for t in sorted(trials, key=lambda t: t.number)]
     assert os.getpid() not in pids and worker.pid not in pids  # trials ran in children
     # 2 trials per child process, then a new one (a killed child counts its trial)
@@ -399,7 +401,7 @@ def _assert_both_trials_interrupted(worker: subprocess.Popen[str], study: tunela
     trials = study.trials
     assert [t for t in trials if t.state is TrialState.RUNNING] == []
     stopped = [t for t in trials if t.state is TrialState.FAIL]
-    assert len(stopped) == 2 and all(t.system_attrs["interrupted"] for t in stopped)
+    assert len(stopped) == 2 and all(t.end_cause is EndCause.INTERRUPTED for t in stopped)
     assert {t.reason for t in stopped} == {"interrupted (Ctrl-C)"}
     assert study.storage.count_trials(study.study_id).budget_used == 0
     study.storage.close()
@@ -523,7 +525,7 @@ def _ctrl_c_on_optimize_with_jobs(tmp_path: Path, stop_s: float, again: bool) ->
     assert not [t for t in trials if t.state is TrialState.RUNNING]
     stopped = [t for t in trials if t.state is TrialState.FAIL]
     assert len(stopped) == 2
-    assert all(t.system_attrs.get("interrupted") for t in stopped)
+    assert all(t.end_cause is EndCause.INTERRUPTED for t in stopped)
     assert {t.reason for t in stopped} == {"interrupted (Ctrl-C)"}
     return took
 

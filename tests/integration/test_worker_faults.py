@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 import tunelab
-from tunelab.types import TrialState
+from tunelab.types import EndCause, TrialState
 
 from .cli_workers import (
     OBJECTIVE,
@@ -110,8 +110,8 @@ def _postgres_consistent(url: str) -> None:
             "GROUP BY study_id, number HAVING count(*) > 1) d"
         ).fetchone()
         flags = conn.execute(
-            "SELECT count(*) FROM tunelab_trials WHERE interrupted <> "
-            "coalesce((system_attrs_json::json ->> 'interrupted')::boolean, false)"
+            "SELECT count(*) FROM tunelab_trials WHERE interrupted <> (coalesce("
+            "end_cause IN ('INTERRUPTED', 'LOST'), false) OR retried_by IS NOT NULL)"
         ).fetchone()
     assert orphans == (0,) and dupes == (0,) and flags == (0,)
 
@@ -198,7 +198,7 @@ def test_a_worker_declared_lost_mid_trial_drops_that_trial_and_goes_on(tmp_path:
         if trial.number == 1:  # what another worker's fail_lost_trials does
             study.storage.finish_trial(
                 trial.trial_id, TrialState.FAIL, reason="worker lost: silent too long",
-                system_attrs={"interrupted": True},
+                end_cause=EndCause.LOST,
             )  # fmt: skip
         trial.report(0, loss=x)
         return x

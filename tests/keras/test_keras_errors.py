@@ -71,7 +71,8 @@ def test_failing_trials_are_retried_then_the_search_stops(digits, tmp_path: Path
     assert [t.state for t in trials] == [TrialState.FAIL] * 4  # 2 trials, each tried twice
     assert trials[1].params == trials[0].params  # the retry repeats the same values
     assert trials[3].params == trials[2].params
-    assert [t.system_attrs.get("retries", 0) for t in trials] == [0, 1, 0, 1]
+    assert [t.attempt for t in trials] == [0, 1, 0, 1]
+    assert [t.retry_of for t in trials] == [None, 0, None, 2]
     assert "RuntimeError: out of memory (pretend)" in (trials[0].reason or "")
 
 

@@ -11,7 +11,7 @@ from tunelab.errors import GridExhausted, SearchSpaceError
 from tunelab.samplers import Admission, GridSampler, SampleRequest, Wait
 from tunelab.space import Boolean, Choice, SearchSpace
 from tunelab.trial import FrozenTrial
-from tunelab.types import TrialState
+from tunelab.types import EndCause, TrialState
 
 
 def _study(name: str = "grid"):
@@ -198,7 +198,8 @@ def test_an_interrupted_cell_runs_again_on_the_next_run():
     with pytest.raises(KeyboardInterrupt):
         study.optimize(objective, n_trials=None)
     interrupted = study.trials[-1]
-    assert interrupted.state is TrialState.FAIL and interrupted.system_attrs["interrupted"]
+    assert interrupted.state is TrialState.FAIL
+    assert interrupted.end_cause is EndCause.INTERRUPTED
     study.optimize(objective, n_trials=None)
     complete = [
         tuple(sorted(t.params.items())) for t in study.trials if t.state is TrialState.COMPLETE
@@ -250,7 +251,7 @@ def test_interrupted_and_waiting_trials_hold_no_cell(space):
         number=3,
         state=TrialState.FAIL,
         params={"opt": "sgd", "bn": True},
-        system_attrs={"interrupted": True},
+        end_cause=EndCause.LOST,
     )
     history = [
         _trial(0, TrialState.COMPLETE, opt="adam", bn=False),

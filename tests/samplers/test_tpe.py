@@ -35,7 +35,7 @@ from tunelab.testing.sampler_conformance import (
     check_values_inside_space,
 )
 from tunelab.trial import FrozenTrial, Report
-from tunelab.types import Direction, TrialState
+from tunelab.types import Direction, EndCause, TrialState
 
 # -- the sampler contract ----------------------------------------------------------------------
 
@@ -314,6 +314,7 @@ def _trial(
     state: TrialState,
     value: float | None = None,
     steps: int = 0,
+    cause: EndCause | None = None,
     **attrs: Any,
 ) -> FrozenTrial:
     reports = tuple(Report(s, {"loss": 1.0}, 0.0) for s in range(steps))
@@ -325,6 +326,7 @@ def _trial(
         value=value,
         reports=reports,
         system_attrs=attrs,
+        end_cause=cause,
     )
 
 
@@ -362,7 +364,7 @@ def test_failed_trials_are_always_bad() -> None:
         _trial(0, TrialState.FAIL),
         _trial(1, TrialState.COMPLETE, 2.0),
         _trial(2, TrialState.COMPLETE, None),  # no value to rank: as good as a failure
-        _trial(3, TrialState.FAIL, interrupted=True),  # Ctrl-C: says nothing
+        _trial(3, TrialState.FAIL, cause=EndCause.INTERRUPTED),  # Ctrl-C: says nothing
     ]
     split = split_trials(history, Direction.MINIMIZE, gamma=1.0)
     assert [t.number for t in split.good] == [1]
@@ -755,13 +757,13 @@ def _random_history(rng: np.random.Generator, n: int) -> list[FrozenTrial]:
         value = float(rng.integers(0, 5)) if rng.random() < 0.8 else None  # ties on purpose
         if state is TrialState.COMPLETE and rng.random() < 0.1:
             value = math.nan
-        attrs = {"interrupted": True} if rng.random() < 0.1 else {}
+        cause = EndCause.LOST if rng.random() < 0.1 else None
         steps = int(rng.integers(0, 4))
         params = {"x": float(rng.random())} if rng.random() < 0.9 else {}
         reports = tuple(Report(s, {"loss": 1.0}, 0.0) for s in range(steps))
         out.append(
             FrozenTrial(
-                number + 1, number, state, params, value=value, reports=reports, system_attrs=attrs
+                number + 1, number, state, params, value=value, reports=reports, end_cause=cause
             )
         )
     return out

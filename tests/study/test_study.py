@@ -13,6 +13,7 @@ from tunelab import SearchSpaceError, StudyConflictError, StudyNotFoundError, Tr
 from tunelab.errors import TunelabError
 from tunelab.trial import FrozenTrial, Report
 from tunelab.trial.frozen import evolve
+from tunelab.types import EndCause
 
 
 def quadratic(trial: tunelab.Trial) -> float:
@@ -100,9 +101,22 @@ def test_many_failures_in_a_row_stop_the_search_with_the_last_reason(db):
         raise FileNotFoundError("data.csv")
 
     study = tunelab.create_study("broken", storage=db)
-    with pytest.raises(TunelabError, match=r"3 trials in a row raised.*data.csv"):
+    with pytest.raises(TunelabError, match=r"3 trials in a row failed.*data.csv"):
         study.optimize(objective, n_trials=20, max_consecutive_failures=3)
     assert len(study.trials) == 3
+    assert {t.end_cause for t in study.trials} == {EndCause.RAISED}
+
+
+@pytest.mark.parametrize("result", [float("nan"), None, "0.5", {"loss": 1.0}])
+def test_every_kind_of_failure_counts_toward_the_stop_and_says_why(db, result, caplog):
+    study = tunelab.create_study("bad-results", storage=db)
+    with pytest.raises(TunelabError, match=r"3 trials in a row failed"):
+        study.optimize(lambda t: result, n_trials=20, max_consecutive_failures=3)
+    assert len(study.trials) == 3
+    lines = [r.getMessage() for r in caplog.records if "failed:" in r.getMessage()]
+    assert [line.split(" failed:")[0] for line in lines] == ["trial 0", "trial 1", "trial 2"]
+    expected = EndCause.DIVERGED if result != result else EndCause.INVALID_RESULT
+    assert {t.end_cause for t in study.trials} == {expected}
 
 
 def test_catch_empty_reraises_after_recording(db):
@@ -260,7 +274,7 @@ def test_keyboard_interrupt_marks_the_trial_and_resume_tops_up(db):
         study.optimize(objective, n_trials=5)
     interrupted = study.trials[2]
     assert interrupted.state is TrialState.FAIL
-    assert interrupted.system_attrs["interrupted"] is True
+    assert interrupted.end_cause is EndCause.INTERRUPTED
     study.optimize(lambda t: 1.0, n_trials=5)
     counts = study.storage.count_trials(study.study_id)
     assert counts[TrialState.COMPLETE] == 5 and counts.budget_used == 5
@@ -323,3 +337,34 @@ def test_callbacks_see_each_finished_trial(db):
         quadratic, n_trials=3, callbacks=[lambda s, t: seen.append((s.name, t.number, t.state))]
     )
     assert seen == [("cb", n, TrialState.COMPLETE) for n in range(3)]
+
+
+def test_optimize_runs_every_trial_through_the_public_ask_and_tell_once(db):
+    """optimize() is a loop over the public API: the same code an ask/tell loop runs."""
+    study = tunelab.create_study("public", storage=db, sampler="random")
+    calls: list[tuple[str, int]] = []
+    ask, tell = study.ask, study.tell
+
+    def counted_ask(*args, **kwargs):
+        trial = ask(*args, **kwargs)
+        calls.append(("ask", trial.number))
+        return trial
+
+    def counted_tell(trial, *args, **kwargs):
+        calls.append(("tell", trial.number))
+        return tell(trial, *args, **kwargs)
+
+    study.ask, study.tell = counted_ask, counted_tell  # type: ignore[method-assign]
+
+    def objective(trial):
+        x = trial.hp.Float("x", 0, 1)
+        if trial.number == 1:
+            raise ValueError("boom")
+        if trial.number == 2:
+            raise tunelab.TrialPruned()
+        return x
+
+    study.optimize(objective, n_trials=4)
+    assert calls == [(kind, n) for n in range(4) for kind in ("ask", "tell")]
+    causes = [t.end_cause for t in study.trials]
+    assert causes == [EndCause.COMPLETED, EndCause.RAISED, EndCause.PRUNED, EndCause.COMPLETED]

@@ -1,5 +1,5 @@
-"""The optimize loop's storage traffic: one write per trial, no read-back of finished
-trials, and a trial started together with the last finish is never left RUNNING."""
+"""The optimize loop's storage traffic: one write to start a trial and one to finish it,
+no read-back of finished trials, and no trial started that the loop will not run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import tunelab
-from tunelab import TrialState
+from tunelab import EndCause, TrialState
 from tunelab.storage.sql import SQLStorage
 
 
@@ -38,15 +38,15 @@ def storage(tmp_path):
     store.close()
 
 
-def test_one_write_per_trial_and_no_read_back(storage):
+def test_one_write_to_start_and_one_to_finish_and_no_read_back(storage):
     study = tunelab.create_study("s", storage=storage, metric="v", sampler="random")
     storage.calls.clear()
     study.optimize(objective, n_trials=10)
     calls = storage.calls
-    # the first trial starts alone; each finish starts the next; the last finds the budget used
-    assert calls["start_trial"] == 1
-    assert calls["finish_and_start_trial"] == 10
-    assert calls["get_trial"] == 0 and calls["finish_trial"] == 0
+    # each trial starts and finishes; the eleventh start finds the budget used
+    assert calls["start_trial"] == 11
+    assert calls["finish_and_get_trial"] == 10
+    assert calls["get_trial"] == 0 and calls["finish_trial"] == 0 and calls["finish"] == 0
     assert calls["create_trial"] == 0 and calls["claim_waiting_trial"] == 0
     trials = study.trials
     assert [t.number for t in trials] == list(range(10))
@@ -62,7 +62,7 @@ def test_callbacks_get_the_stored_record(storage):
     assert all(t == stored[t.trial_id] for t in seen)  # every field, as a later read gives
 
 
-def test_enqueued_trials_are_claimed_by_the_chained_start(storage):
+def test_enqueued_trials_are_claimed_by_the_start(storage):
     study = tunelab.create_study("s", storage=storage, metric="v", sampler="random")
     for x in (0.25, 0.5):
         study.enqueue({"x": x})
@@ -71,7 +71,7 @@ def test_enqueued_trials_are_claimed_by_the_chained_start(storage):
     assert study.storage.count_trials(study.study_id)[TrialState.COMPLETE] == 4
 
 
-def test_a_raising_callback_gives_back_the_next_trial(storage):
+def test_a_raising_callback_leaves_no_trial_started(storage):
     study = tunelab.create_study("s", storage=storage, metric="v", sampler="random")
 
     def stop_at_second(s: Any, t: Any) -> None:
@@ -80,12 +80,8 @@ def test_a_raising_callback_gives_back_the_next_trial(storage):
 
     with pytest.raises(RuntimeError, match="callback broke"):
         study.optimize(objective, n_trials=10, callbacks=[stop_at_second])
-    states = {t.number: t for t in study.trials}
-    assert [states[n].state for n in (0, 1)] == [TrialState.COMPLETE] * 2
-    unrun = states[2]  # started with trial 1's finish, never run
-    assert unrun.state is TrialState.FAIL and unrun.system_attrs.get("interrupted") is True
-    assert study.storage.get_trials(study.study_id, [TrialState.RUNNING]) == []
-    study.optimize(objective, n_trials=10)  # the unrun trial does not use the budget
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+    study.optimize(objective, n_trials=10)
     assert study.storage.count_trials(study.study_id)[TrialState.COMPLETE] == 10
 
 
@@ -100,4 +96,4 @@ def test_the_failure_limit_starts_no_trial_it_would_not_run(storage):
         study.optimize(broken, n_trials=10, max_consecutive_failures=3)
     trials = study.trials
     assert len(trials) == 3  # no fourth trial started and given back
-    assert all(t.state is TrialState.FAIL and t.system_attrs.get("raised") for t in trials)
+    assert all(t.state is TrialState.FAIL and t.end_cause is EndCause.RAISED for t in trials)

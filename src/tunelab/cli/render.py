@@ -9,7 +9,7 @@ from rich.table import Table
 
 from tunelab.storage import StudySummary
 from tunelab.trial import FrozenTrial
-from tunelab.types import TrialState
+from tunelab.types import EndCause, TrialState
 
 STORAGE_HELP = "Database URL or SQLite file path (default: ./tunelab.db)."
 
@@ -85,7 +85,7 @@ def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table
     for t in pruned:
         by = t.system_attrs.get("pruned_by")
         if by is None:
-            by = "diverged (fit)" if (t.reason or "").startswith("diverged") else "objective"
+            by = "diverged (fit)" if t.end_cause is EndCause.DIVERGED else "objective"
         step = t.last_step if t.last_step is not None else -1
         groups.setdefault((str(by), step, t.system_attrs.get("rung")), []).append(t)
     steps = [(t.last_step + 1) if t.last_step is not None else 0 for t in pruned]

@@ -174,7 +174,7 @@ def status(study_name: str, storage: str | None) -> None:
             t.worker or "-",
             _age(now, t.datetime_start),
             _age(now, t.heartbeat),
-            str(t.system_attrs.get("retry_of", "")),
+            "" if t.retry_of is None else f"#{t.retry_of}",
         )
     out.print(table)
     workers = sorted({t.worker.rsplit(":", 1)[0] for t in running if t.worker})
@@ -197,7 +197,7 @@ def retry(study_name: str, storage: str | None, failed: bool) -> None:
         )
     queued = []
     for t in study.get_trials([TrialState.FAIL]):
-        if "retried_by" not in t.system_attrs:
+        if t.retried_by is None:
             new = study.storage.retry_trial(t.trial_id)
             if new is not None:
                 queued.append((t.number, new.number))

@@ -32,7 +32,7 @@ def finished_trials(study: Study) -> list[FrozenTrial]:
             f"study {study.name!r} has no trials yet; run some first "
             f"(tunelab run SCRIPT.py --study {study.name} --trials N)"
         )
-    done = [t for t in trials if t.state in FINISHED and not t.system_attrs.get("interrupted")]
+    done = [t for t in trials if t.state in FINISHED and t.counts_toward_budget]
     if not done:
         raise InsightError(
             f"study {study.name!r} has {len(trials)} trials but none has finished yet; "

@@ -31,7 +31,7 @@ from tunelab.insight.advice import move, params_with_role
 from tunelab.space import Fixed
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
-from tunelab.types import TrialState
+from tunelab.types import EndCause, TrialState
 
 RISE = 0.05  # validation loss this far above its minimum, relative, is rising
 GAP = 0.30  # a gap this large a share of validation loss is wide
@@ -125,7 +125,7 @@ def _divergence(
     trial: FrozenTrial, series: tuple[str, dict[int, float], dict[int, float]] | None
 ) -> str | None:
     reason = trial.reason or ""
-    if trial.user_attrs.get("diverged") or "diverged" in reason.lower():
+    if trial.end_cause is EndCause.DIVERGED or trial.user_attrs.get("diverged"):
         return reason.splitlines()[0] if reason else "the trial was stopped as diverged"
     for r in trial.reports:
         for key, x in r.metrics.items():

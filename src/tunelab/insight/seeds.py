@@ -97,12 +97,11 @@ def seed_spread(
 
 
 def _counts(t: FrozenTrial) -> bool:
-    return t.state is not TrialState.FAIL or not t.system_attrs.get("interrupted")
+    return t.state is not TrialState.FAIL or t.counts_toward_budget
 
 
 def _matches(t: FrozenTrial, params: Mapping[str, Any]) -> bool:
-    fixed = t.system_attrs.get("fixed_params")
-    source = fixed if isinstance(fixed, Mapping) else t.params
+    source = t.enqueued or t.params
     return all(repr(source.get(k)) == repr(v) for k, v in params.items())
 
 

@@ -183,7 +183,7 @@ class Tuner:
                 if verbose:
                     self._print_trial(frozen)
                 if frozen.state is TrialState.FAIL:
-                    if frozen.system_attrs.get("retried_by") is None:
+                    if frozen.retried_by is None:
                         failed_in_row += 1
                     if failed_in_row >= self.max_consecutive_failed_trials:
                         raise TunelabError(
@@ -211,7 +211,7 @@ class Tuner:
             raise
         except Exception as e:
             frozen = self.study.tell(trial, state=TrialState.FAIL, reason=_describe(e))
-            if int(frozen.system_attrs.get("retries", 0)) < self.max_retries_per_trial:
+            if frozen.attempt < self.max_retries_per_trial:
                 retry = self.study.storage.retry_trial(frozen.trial_id)
                 if retry is not None:
                     return self.study.storage.get_trial(frozen.trial_id)

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from tunelab.errors import TrialError
 from tunelab.trial import FrozenTrial
-from tunelab.types import Direction, TrialState
+from tunelab.types import Direction, EndCause, TrialState
 
 T = TypeVar("T")
 
@@ -42,7 +43,7 @@ class TrialCounts:
     """How many trials of a study are in each state."""
 
     by_state: Mapping[TrialState, int]
-    interrupted: int = 0  # finished as FAIL because a worker stopped or was lost
+    interrupted: int = 0  # finished but outside the budget: interrupted, lost or retried
 
     def __getitem__(self, state: TrialState) -> int:
         return self.by_state.get(state, 0)
@@ -53,7 +54,7 @@ class TrialCounts:
 
     @property
     def budget_used(self) -> int:
-        """Trials that count toward `n_trials`: all but waiting and interrupted ones."""
+        """Trials that count toward `n_trials` (see FrozenTrial.counts_toward_budget)."""
         return self.total - self[TrialState.WAITING] - self.interrupted
 
 
@@ -64,30 +65,68 @@ class StudySummary:
     best_value: float | None
 
 
+_DEFAULT_CAUSE = {
+    TrialState.COMPLETE: EndCause.COMPLETED,
+    TrialState.PRUNED: EndCause.PRUNED,
+    TrialState.FAIL: EndCause.RAISED,
+}
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """How a trial ended: what `finish_trial` stores for it."""
+    """How a trial ended: what `finish` stores for it. `system_attrs` (a scheduler's
+    bookkeeping) are merged into the stored ones."""
 
     trial_id: int
     state: TrialState
-    value: float | None = None
+    end_cause: EndCause
+    values: tuple[float, ...] | None = None
     metrics: Mapping[str, Any] | None = None
     params: Mapping[str, Any] | None = None
     reason: str | None = None
     system_attrs: Mapping[str, Any] | None = None
 
-    def fields(
-        self,
-    ) -> tuple[
-        TrialState,
-        float | None,
-        Mapping[str, Any] | None,
-        Mapping[str, Any] | None,
-        str | None,
-        Mapping[str, Any] | None,
-    ]:
-        """The arguments of `finish_trial` after `trial_id`, in order."""
-        return (self.state, self.value, self.metrics, self.params, self.reason, self.system_attrs)
+    @classmethod
+    def of(
+        cls,
+        trial_id: int,
+        state: TrialState,
+        value: float | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+        end_cause: EndCause | None = None,
+        values: Sequence[float] | None = None,
+    ) -> Outcome:
+        """An outcome from `finish_trial`'s arguments; the cause defaults from the state
+        (COMPLETE: COMPLETED, PRUNED: PRUNED, FAIL: RAISED)."""
+        state = TrialState(state)
+        if end_cause is None:
+            if state not in _DEFAULT_CAUSE:
+                raise TrialError(f"a trial cannot finish as {state.value}")
+            end_cause = _DEFAULT_CAUSE[state]
+        if values is None and value is not None:
+            values = (value,)
+        return cls(
+            trial_id,
+            state,
+            EndCause(end_cause),
+            None if values is None else tuple(float(v) for v in values),
+            metrics,
+            params,
+            reason,
+            system_attrs,
+        )
+
+    @property
+    def value(self) -> float | None:
+        """The first objective's value (what the `value` column sorts on)."""
+        return self.values[0] if self.values else None
+
+    @property
+    def counts_toward_budget(self) -> bool:
+        return self.end_cause.counts_toward_budget
 
 
 class LockedView(ABC):
@@ -109,6 +148,12 @@ class BaseStorage(ABC):
     """Abstract storage. Subclasses implement every method; semantics are in docstrings."""
 
     url: str = ""
+    shared_across_processes: bool = False  # whether other processes see its studies
+
+    def for_workers(self, fork: bool) -> BaseStorage | str:
+        """What a worker process opens this storage from: its URL by default; a storage
+        whose object survives a fork (its connections closed first) may hand over itself."""
+        return self.url
 
     # -- studies ---------------------------------------------------------------------------
     @abstractmethod
@@ -164,9 +209,11 @@ class BaseStorage(ABC):
         params: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
         budget: int | None = None,
+        enqueued: Mapping[str, Any] | None = None,
     ) -> FrozenTrial | None:
-        """Insert a trial with the next free number of its study. With `budget`, insert
-        only while fewer trials than that count toward it (else None), atomically."""
+        """Insert a trial with the next free number of its study (`enqueued`: values fixed
+        before it runs). With `budget`, insert only while fewer trials than that count
+        toward it (else None), atomically."""
 
     @abstractmethod
     def claim_waiting_trial(
@@ -177,11 +224,11 @@ class BaseStorage(ABC):
     @abstractmethod
     def retry_trial(self, trial_id: int) -> FrozenTrial | None:
         """Atomically queue a WAITING trial that repeats FAIL trial `trial_id`: its params
-        (over any fixed_params it had) become the new trial's `fixed_params`, with system
-        attrs `retry_of` (the original's id) and `retries` (the original's + 1). The
-        original gets `retried_by` (the new id) and `interrupted`, so it stops counting
-        toward the budget: its retry counts instead. None, with nothing changed, when the
-        trial is not FAIL or was retried already (two workers cannot both retry it)."""
+        (over any values it had enqueued) become the new trial's `enqueued`, its
+        `retry_of` is the original's number and its `attempt` the original's + 1. The
+        original gets `retried_by` (the new number), so it stops counting toward the
+        budget: its retry counts instead. None, with nothing changed, when the trial is
+        not FAIL or was retried already (two workers cannot both retry it)."""
 
     @abstractmethod
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
@@ -196,7 +243,6 @@ class BaseStorage(ABC):
     @abstractmethod
     def heartbeat(self, trial_ids: Sequence[int], now: float) -> None: ...
 
-    @abstractmethod
     def finish_trial(
         self,
         trial_id: int,
@@ -206,14 +252,25 @@ class BaseStorage(ABC):
         params: Mapping[str, Any] | None = None,
         reason: str | None = None,
         system_attrs: Mapping[str, Any] | None = None,
+        end_cause: EndCause | None = None,
+        values: Sequence[float] | None = None,
     ) -> bool:
+        """`finish` with the outcome these arguments describe (see `Outcome.of`)."""
+        return self.finish(
+            Outcome.of(
+                trial_id, state, value, metrics, params, reason, system_attrs, end_cause, values
+            )
+        )
+
+    @abstractmethod
+    def finish(self, outcome: Outcome) -> bool:
         """Move a RUNNING trial to a finished state. Return False (and change nothing)
         if it is no longer RUNNING, e.g. because it was declared lost meanwhile."""
 
     @abstractmethod
     def get_trial(self, trial_id: int) -> FrozenTrial: ...
 
-    # -- the per-trial path: one call to start, one to finish ------------------------------
+    # -- the per-trial path: one call to start, one to finish --------------------------------
     def start_trial(
         self, study_id: int, worker: str, budget: int | None = None
     ) -> FrozenTrial | None:
@@ -231,24 +288,10 @@ class BaseStorage(ABC):
         """`finish_trial` with `outcome`, and the finished record as stored (with its
         reports only if `with_reports`); None, with nothing changed, when the trial was no
         longer RUNNING. Databases override this to read the record in the same statement."""
-        if not self.finish_trial(outcome.trial_id, *outcome.fields()):
+        if not self.finish(outcome):
             return None
         trial = self.get_trial(outcome.trial_id)
         return trial if with_reports else dataclasses.replace(trial, reports=())
-
-    def finish_and_start_trial(
-        self,
-        outcome: Outcome,
-        study_id: int,
-        worker: str,
-        budget: int | None = None,
-        with_reports: bool = True,
-    ) -> tuple[FrozenTrial | None, FrozenTrial | None]:
-        """`finish_and_get_trial`, then `start_trial`: a worker's step from one trial to the
-        next. Databases do both in one transaction, so one commit (one disk flush) serves
-        two trials' writes; the finish counts toward `budget` before the start is judged."""
-        finished = self.finish_and_get_trial(outcome, with_reports)
-        return finished, self.start_trial(study_id, worker, budget)
 
     @abstractmethod
     def get_trials(
@@ -264,13 +307,18 @@ class BaseStorage(ABC):
         """Run `fn` inside one exclusive transaction over the study (grid decisions)."""
 
     def fail_lost_trials(
-        self, study_id: int, is_lost: Callable[[FrozenTrial], bool], reason: str
+        self,
+        study_id: int,
+        is_lost: Callable[[FrozenTrial], bool],
+        reason: str,
+        cause: EndCause = EndCause.LOST,
     ) -> list[int]:
-        """Mark RUNNING trials for which `is_lost` holds as FAIL (interrupted)."""
+        """Finish RUNNING trials for which `is_lost` holds as FAIL with `cause` (LOST, or
+        INTERRUPTED for a worker's own trials on its way out)."""
         lost = []
         for t in self.get_trials(study_id, [TrialState.RUNNING], with_reports=False):
-            if is_lost(t) and self.finish_trial(
-                t.trial_id, TrialState.FAIL, reason=reason, system_attrs={"interrupted": True}
+            if is_lost(t) and self.finish(
+                Outcome(t.trial_id, TrialState.FAIL, cause, reason=reason)
             ):
                 lost.append(t.trial_id)
         return lost

@@ -15,6 +15,7 @@ from tunelab.storage import codec
 from tunelab.storage.base import (
     BaseStorage,
     LockedView,
+    Outcome,
     StudyRecord,
     StudySummary,
     TrialCounts,
@@ -75,12 +76,14 @@ def _detached(t: FrozenTrial) -> FrozenTrial:
         metrics=_own(t.metrics),
         user_attrs=_own(t.user_attrs),
         system_attrs=_own(t.system_attrs),
+        enqueued=_own(t.enqueued),
         reports=tuple(replace(r, metrics=_own(r.metrics)) for r in t.reports),
     )
 
 
 def _tally_key(t: FrozenTrial) -> tuple[TrialState, bool]:
-    return t.state, bool(t.system_attrs.get("interrupted"))
+    """(state, left out of the budget although finished)."""
+    return t.state, t.state is not TrialState.WAITING and not t.counts_toward_budget
 
 
 def _detached_study(r: StudyRecord) -> StudyRecord:
@@ -242,6 +245,21 @@ class InMemoryStorage(BaseStorage):
         params: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
         budget: int | None = None,
+        enqueued: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial | None:
+        return self._create(study_id, state, worker, params, system_attrs, budget, enqueued)
+
+    def _create(
+        self,
+        study_id: int,
+        state: TrialState,
+        worker: str | None,
+        params: Mapping[str, Any] | None,
+        system_attrs: Mapping[str, Any] | None,
+        budget: int | None,
+        enqueued: Mapping[str, Any] | None,
+        retry_of: int | None = None,
+        attempt: int = 0,
     ) -> FrozenTrial | None:
         with self._lock:
             if budget is not None and self.count_trials(study_id).budget_used >= budget:
@@ -257,6 +275,9 @@ class InMemoryStorage(BaseStorage):
                 worker=worker,
                 heartbeat=now if state is TrialState.RUNNING else None,
                 system_attrs=_json(system_attrs or {}, "system attributes"),
+                enqueued=_json(enqueued or {}, "enqueued values"),
+                retry_of=retry_of,
+                attempt=attempt,
             )
             self._study_of[trial.trial_id] = study_id
             return self._put(trial)
@@ -323,34 +344,29 @@ class InMemoryStorage(BaseStorage):
                 if t is not None and t.state is TrialState.RUNNING:
                     self._put(evolve(t, heartbeat=now))
 
-    def finish_trial(
-        self,
-        trial_id: int,
-        state: TrialState,
-        value: float | None = None,
-        metrics: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        reason: str | None = None,
-        system_attrs: Mapping[str, Any] | None = None,
-    ) -> bool:
+    def finish(self, outcome: Outcome) -> bool:
         with self._lock:
-            t = self.get_trial(trial_id)
+            t = self.get_trial(outcome.trial_id)
             if t.state is not TrialState.RUNNING:
                 return False
-            if value is not None and math.isnan(value):
-                value = None  # as in SQL, which has no NaN
+            values = outcome.values
+            if values is not None and any(math.isnan(v) for v in values):
+                values = None  # as in SQL, which has no NaN
             self._put(
                 evolve(
                     t,
-                    state=TrialState(state),
-                    value=value,
-                    metrics=_json(metrics or {}, "metrics"),
-                    params=_json(params, "params") if params is not None else t.params,
-                    reason=reason,
+                    state=outcome.state,
+                    values=values,
+                    end_cause=outcome.end_cause,
+                    metrics=_json(outcome.metrics or {}, "metrics"),
+                    params=(
+                        _json(outcome.params, "params") if outcome.params is not None else t.params
+                    ),
+                    reason=outcome.reason,
                     datetime_complete=time.time(),
                     system_attrs={
                         **t.system_attrs,
-                        **_json(system_attrs or {}, "system attributes"),
+                        **_json(outcome.system_attrs or {}, "system attributes"),
                     },
                 )
             )
@@ -427,15 +443,21 @@ class InMemoryStorage(BaseStorage):
     def retry_trial(self, trial_id: int) -> FrozenTrial | None:
         with self._lock:
             t = self.get_trial(trial_id)
-            if t.state is not TrialState.FAIL or "retried_by" in t.system_attrs:
+            if t.state is not TrialState.FAIL or t.retried_by is not None:
                 return None
-            fixed = {**t.system_attrs.get("fixed_params", {}), **t.params}
-            retries = int(t.system_attrs.get("retries", 0)) + 1
-            attrs = {"fixed_params": fixed, "retry_of": trial_id, "retries": retries}
-            new = self.create_trial(self._study_of[trial_id], TrialState.WAITING, None, None, attrs)
-            assert new is not None
-            original = {**t.system_attrs, "retried_by": new.trial_id, "interrupted": True}
-            self._put(evolve(t, system_attrs=original))
+            new = self._create(
+                self._study_of[trial_id],
+                TrialState.WAITING,
+                None,
+                None,
+                None,
+                None,
+                {**t.enqueued, **t.params},
+                retry_of=t.number,
+                attempt=t.attempt + 1,
+            )
+            assert new is not None  # no budget given: always created
+            self._put(evolve(t, retried_by=new.number))
             return new
 
 

@@ -149,9 +149,3 @@ def delete_study(name: str, storage: str | BaseStorage | None = None) -> None:
     )
     if not store.delete_study(_check_name(name)):
         raise StudyNotFoundError(f"no study named {name!r} in {store.url}")
-
-
-def reopen(name: str, url: str, sampler: Sampler, scheduler: Scheduler | None = None) -> Study:
-    """Open a study afresh from its URL with the parent's sampler (and scheduler, else the
-    stored one): what each worker does."""
-    return load_study(name, url, sampler, scheduler)

@@ -1,12 +1,10 @@
-"""The optimize loop: ask, run the objective, tell. One code path for every worker.
-
-`n_jobs=k` starts k worker processes (never threads: training holds the GIL)
-that share the study through storage, exactly as remote workers would.
+"""The trial loop: ask, run the objective, tell, through the study's public API. Every
+worker process runs it: `optimize()` in its own process, or each process of
+`optimize(n_jobs=k)` and `tunelab worker` (supervise.py starts and watches them).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing as mp
 import sys
@@ -14,18 +12,20 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunelab._process import rss_mb, set_torch_threads
 from tunelab.errors import GridExhausted, TrialError, TrialPruned, TunelabError
-from tunelab.study.stopping import INTERRUPTED, CtrlC, stop_processes
 from tunelab.trial import FrozenTrial, Trial
-from tunelab.types import TrialState
+from tunelab.types import EndCause, TrialState
+
+if TYPE_CHECKING:
+    from tunelab.study.study import Study
 
 log = logging.getLogger("tunelab")
 
 Objective = Callable[[Trial], Any]
-Callback = Callable[[Any, FrozenTrial], None]
+Callback = Callable[["Study", FrozenTrial], None]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ STOP_SETTING = "stop"
 STOP_CHECK_S = 1.0
 
 
-def stop_requested(study: Any, since: float) -> bool:
+def stop_requested(study: Study, since: float) -> bool:
     """True when `tunelab stop` (or Study settings' `stop`) was asked at or after `since`:
     workers started before the stop finish their trial and exit; later ones run."""
     record = study.storage.get_study(study.name)
@@ -72,23 +72,21 @@ def seed_everything(seed: int) -> None:
 
 
 def run_trials(
-    study: Any, objective: Objective, plan: RunPlan, callbacks: Sequence[Callback] = ()
+    study: Study, objective: Objective, plan: RunPlan, callbacks: Sequence[Callback] = ()
 ) -> int:
-    """Run trials in this process until the budget, the deadline or the grid ends, or a
-    stop is asked; with `plan.trials_per_process` / `max_rss_mb`, until this process has
-    run that many trials or grown that large (`process_spent` tells which).
-
-    Finishing a trial and starting the next are one storage transaction when the loop
-    goes on (`Study._finish_and_ask`), so the next trial exists (RUNNING) before the
-    callbacks of the last one run."""
+    """Run trials in this process through the study's public `ask` and `tell` until the
+    budget, the deadline or the grid ends, or a stop is asked; with
+    `plan.trials_per_process` / `max_rss_mb`, until this process has run that many trials
+    or grown that large (`process_spent` tells which). Every failed trial says why in one
+    line; `plan.max_consecutive_failures` failures in a row stop the run."""
     set_torch_threads(plan.n_jobs)
     done = 0
     failures_in_row = 0
     study.fail_lost_trials()
     next_stop_check = 0.0
 
-    def may_start(ran: int) -> bool:
-        """Whether this process may start another trial, having run `ran`."""
+    def may_start() -> bool:
+        """Whether this process may start another trial."""
         nonlocal next_stop_check
         if not plan.time_left():
             return False
@@ -96,58 +94,43 @@ def run_trials(
             if stop_requested(study, plan.started_at):
                 return False
             next_stop_check = time.monotonic() + STOP_CHECK_S
-        return not process_spent(plan, ran)
+        return not process_spent(plan, done)
 
-    def goes_on(raised: bool) -> bool:
-        """Whether the loop goes on after the trial running now ends (`raised`: with an
-        exception that `catch` allows)."""
-        limit = plan.max_consecutive_failures
-        if raised and limit and failures_in_row + 1 >= limit:
-            return False
-        return may_start(done + 1)
-
-    trial: Trial | None = None  # started with the last finish, or by ask()
     try:
-        while True:
-            if trial is None:
-                if not may_start(done):
-                    break
-                try:
-                    trial = study.ask(budget=plan.total)
-                except (StopIteration, GridExhausted):
-                    break
-            frozen, trial, chained = _run_one(
-                study, trial, objective, plan.catch, goes_on, plan.total
-            )
+        while may_start():
+            try:
+                trial = study.ask(budget=plan.total)
+            except (StopIteration, GridExhausted):
+                break
+            frozen = _run_one(study, trial, objective, plan.catch)
             done += 1
-            if frozen.system_attrs.get("raised"):
+            if _failed(frozen):
                 failures_in_row += 1
+                log.warning("trial %d failed: %s", frozen.number, frozen.reason)
                 limit = plan.max_consecutive_failures
                 if limit and failures_in_row >= limit:
                     raise TunelabError(
-                        f"{failures_in_row} trials in a row raised an exception; the last: "
-                        f"{frozen.reason}. Fix the objective, then rerun to resume"
+                        f"{failures_in_row} trials in a row failed; the last: {frozen.reason}. "
+                        "Fix the objective, then rerun to resume"
                     )
-            else:
+            elif frozen.end_cause is not EndCause.LOST:
                 failures_in_row = 0
             for callback in callbacks:
                 callback(study, frozen)
-            if chained and trial is None:
-                break  # the budget is used: the chained start said so
     except KeyboardInterrupt:
         study.interrupt_running()  # wherever the signal landed: in the objective, ask or tell
-        raise
-    except BaseException:
-        if trial is not None and not trial.finished:  # started with the last finish, not run
-            with contextlib.suppress(Exception):
-                study._finish(
-                    trial, None, TrialState.FAIL, "not run: its worker stopped on an error",
-                    {"interrupted": True},
-                )  # fmt: skip
         raise
     finally:
         study.close()
     return done
+
+
+def _failed(frozen: FrozenTrial) -> bool:
+    """A trial that failed on its own account (not one stopped or lost from outside)."""
+    return frozen.state is TrialState.FAIL and frozen.end_cause not in (
+        EndCause.INTERRUPTED,
+        EndCause.LOST,
+    )
 
 
 def process_spent(plan: RunPlan, done: int) -> bool:
@@ -161,62 +144,29 @@ def process_spent(plan: RunPlan, done: int) -> bool:
 
 
 def _run_one(
-    study: Any,
-    trial: Trial,
-    objective: Objective,
-    catch: tuple[type[BaseException], ...],
-    goes_on: Callable[[bool], bool],
-    budget: int | None,
-) -> tuple[FrozenTrial, Trial | None, bool]:
-    """Run the objective and finish the trial: (its record, the next trial when it was
-    started in the same transaction, whether that was tried). `goes_on(raised)` tells
-    whether the loop continues after this trial."""
+    study: Study, trial: Trial, objective: Objective, catch: tuple[type[BaseException], ...]
+) -> FrozenTrial:
+    """Run the objective on a started trial and `tell` the study how it ended."""
     seed_everything(trial.seed)
-
-    def finish(
-        state: TrialState | None, reason: str | None, attrs: dict[str, Any], raised: bool = False
-    ) -> tuple[FrozenTrial, Trial | None, bool]:
-        if not goes_on(raised):
-            return study._finish(trial, result, state, reason, attrs), None, False
-        frozen, nxt = study._finish_and_ask(trial, result, state, reason, attrs, budget)
-        return frozen, nxt, not study.sampler.needs_lock
-
-    result: Any = None
     try:
         result = objective(trial)
     except TrialPruned as e:
-        return finish(TrialState.PRUNED, str(e) or "pruned", {})
+        return study.tell(trial, state=TrialState.PRUNED, reason=str(e) or "pruned")
     except GridExhausted as e:
-        frozen = study._finish(trial, None, TrialState.FAIL, str(e), {"interrupted": True})
-        return frozen, None, False
+        return study.tell(trial, state=TrialState.FAIL, reason=str(e), cause=EndCause.INTERRUPTED)
     except Exception as e:
-        stops = isinstance(e, TunelabError) or not isinstance(e, catch)
-        if stops:  # recorded, then raised (unless the trial was declared lost meanwhile)
-            frozen = study._finish(
-                trial, None, TrialState.FAIL, describe_error(e), {"raised": True}
-            )
-        else:
-            frozen, nxt, chained = finish(
-                TrialState.FAIL, describe_error(e), {"raised": True}, raised=True
-            )
-        if isinstance(e, TrialError) and _declared_lost(frozen):
+        frozen = study.tell(
+            trial, state=TrialState.FAIL, reason=describe_error(e), cause=EndCause.RAISED
+        )
+        if isinstance(e, TrialError) and frozen.end_cause is EndCause.LOST:
             # Another worker judged this one dead (it was paused or starved past the
             # heartbeat grace) and its writes are refused now: drop the trial, go on.
             log.warning("trial %d was declared lost while it ran; going on", frozen.number)
-            return frozen, None, False
-        if stops:
+            return frozen
+        if isinstance(e, TunelabError) or not isinstance(e, catch):
             raise  # a bad space or broken storage fails every trial alike: stop
-        log.warning("trial %d failed: %s", frozen.number, frozen.reason)
-        return frozen, nxt, chained
-    return finish(None, None, {})
-
-
-def _declared_lost(frozen: FrozenTrial) -> bool:
-    return (
-        frozen.state is TrialState.FAIL
-        and not frozen.system_attrs.get("raised")
-        and (frozen.reason or "").startswith("worker lost")
-    )
+        return frozen
+    return study.tell(trial, result)
 
 
 def describe_error(error: BaseException) -> str:
@@ -224,69 +174,6 @@ def describe_error(error: BaseException) -> str:
     frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
     return f"{type(error).__name__}: {error}{where}"
-
-
-# -- worker processes -------------------------------------------------------------------------
-
-
-def _worker_main(
-    open_study: Callable[[], Any],
-    objective: Objective,
-    plan: RunPlan,
-    callbacks: Sequence[Callback],
-    errors: Any,
-) -> None:
-    try:
-        study = open_study()
-        run_trials(study, objective, plan, callbacks)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except BaseException as e:
-        errors.put(str(e) if isinstance(e, TunelabError) else describe_error(e))
-        sys.exit(1)
-
-
-def run_workers(
-    open_study: Callable[[], Any],
-    objective: Objective,
-    plan: RunPlan,
-    callbacks: Sequence[Callback],
-    on_tick: Callable[[], None] | None = None,
-) -> None:
-    """Start `plan.n_jobs` processes that each run `run_trials`, and wait for them."""
-    ctx: Any = mp.get_context(start_method())
-    errors = ctx.Queue()
-    procs = [
-        ctx.Process(
-            target=_worker_main,
-            args=(open_study, objective, plan, callbacks, errors),
-            name=f"tunelab-worker-{i}",
-            daemon=False,
-        )
-        for i in range(plan.n_jobs)
-    ]
-    for p in procs:
-        p.start()
-    try:
-        while any(p.is_alive() for p in procs):
-            for p in procs:
-                p.join(timeout=0.2)
-            if on_tick is not None:
-                on_tick()
-    except KeyboardInterrupt:
-        # A terminal's Ctrl-C reaches the workers too: they get a few seconds to stop on
-        # their own before it is forwarded (stopping.py; Ctrl-C again: at once).
-        with CtrlC() as ctrl_c:
-            stop_processes(procs, ctrl_c, 0, INTERRUPTED, open_study, grace_s=5.0)
-        raise
-    messages = []
-    while not errors.empty():
-        messages.append(errors.get())
-    if messages:
-        raise TunelabError(messages[0])
-    bad = [p.exitcode for p in procs if p.exitcode not in (0, None)]
-    if bad:
-        raise TunelabError(f"a worker process exited with code {bad[0]}; see its output above")
 
 
 def start_method() -> str:

@@ -40,9 +40,7 @@ class ProgressDisplay:
 
     def snapshot(self) -> dict[str, Any]:
         trials = self._study.storage.get_trials(self._study.study_id, with_reports=False)
-        finished = [
-            t for t in trials if t.state.is_finished and not t.system_attrs.get("interrupted")
-        ]
+        finished = [t for t in trials if t.state.is_finished and t.counts_toward_budget]
         running = sum(1 for t in trials if t.state is TrialState.RUNNING)
         durations = [t.duration for t in finished if t.duration is not None]
         complete = [

@@ -19,12 +19,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tunelab.study.heartbeat import HOST
+from tunelab.study.liveness import HOST
+from tunelab.types import EndCause
 
 log = logging.getLogger("tunelab")
 
 CHILD_STOP_S = 30.0  # after Ctrl-C, how long worker processes may take to record their trials
-INTERRUPTED = "interrupted (Ctrl-C)"  # the reason Study.interrupt_running records
 POLL_S = 0.05
 
 
@@ -99,14 +99,17 @@ def stop_processes(
 
 
 def record_left_running(open_study: Callable[[], Any], pids: set[int], reason: str) -> None:
-    """Record as FAIL, interrupted, the RUNNING trials of these (exited) worker processes
+    """Record as FAIL, INTERRUPTED, the RUNNING trials of these (exited) worker processes
     of this host. Called on the way out of a Ctrl-C or an error, which goes on: a failure
     here is logged, not raised."""
     ours = {f"{HOST}:{pid}" for pid in pids}
     try:
         study = open_study()
         left = study.storage.fail_lost_trials(
-            study.study_id, lambda t: (t.worker or "").rpartition(":")[0] in ours, reason=reason
+            study.study_id,
+            lambda t: (t.worker or "").rpartition(":")[0] in ours,
+            reason,
+            EndCause.INTERRUPTED,
         )
     except Exception as e:
         log.error("could not record the trials of the stopped worker processes: %s", e)

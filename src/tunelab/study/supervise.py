@@ -1,4 +1,6 @@
-"""Worker hygiene: trials run in child processes that a supervisor watches and replaces.
+"""The one worker-process model: trials run in child processes that a supervisor
+watches and replaces. `optimize(n_jobs=k)` is k slots; `tunelab worker` adds GPUs,
+recycling and limits (`Hygiene`).
 
 Each slot (one per concurrent trial; with GPUs, one per device) runs a child
 process forked from the worker. The child runs ordinary `run_trials` and tells
@@ -6,9 +8,11 @@ the supervisor through its own pipe when a trial starts and ends. The
 supervisor replaces a child after `trials_per_process` trials or once its
 memory passes `max_rss_mb` (leaks die with it), and fails only the trial that
 runs past `trial_timeout` seconds or `trial_memory_mb` MiB: it records the
-trial as FAIL with the reason first, then kills the child, so the limit's
+trial as FAIL (KILLED) with the reason first, then kills the child, so the limit's
 reason is what the study keeps. A child that dies on its own (a segfault, the
-kernel's OOM killer) fails its trial with the signal as the reason.
+kernel's OOM killer) fails its trial (KILLED) with the signal as the reason, and
+another child takes its place. A child that stops on an error (a TunelabError, or
+`max_consecutive_failures` in a row) stops the whole run with that message.
 
 Ctrl-C: each child records its running trial as interrupted (outside the budget)
 and exits; a child heeds only the first Ctrl-C, so the terminal's and the
@@ -32,10 +36,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunelab._process import rss_mb
 from tunelab.errors import TunelabError
+from tunelab.study.liveness import INTERRUPTED
 from tunelab.study.optimize import (
     Callback,
     Objective,
@@ -44,9 +49,12 @@ from tunelab.study.optimize import (
     run_trials,
     stop_requested,
 )
-from tunelab.study.stopping import INTERRUPTED, CtrlC, stop_processes
+from tunelab.study.stopping import CtrlC, stop_processes
 from tunelab.trial import Trial
-from tunelab.types import TrialState
+from tunelab.types import EndCause, TrialState
+
+if TYPE_CHECKING:
+    from tunelab.study.study import Study
 
 log = logging.getLogger("tunelab")
 
@@ -77,6 +85,11 @@ class Hygiene:
                 raise ValueError(f"{name} must be > 0 or None, got {value!r}")
 
     @property
+    def recycles(self) -> bool:
+        """Whether children are replaced along the way (each replacement starts cold)."""
+        return self.trials_per_process is not None or self.max_rss_mb is not None
+
+    @property
     def needs_children(self) -> bool:
         return (
             self.slots > 1
@@ -94,7 +107,7 @@ class Hygiene:
 
 
 def _child_main(
-    open_study: Callable[[], Any],
+    open_study: Callable[[], Study],
     objective: Objective,
     plan: RunPlan,
     callbacks: Sequence[Callback],
@@ -109,7 +122,7 @@ def _child_main(
         conn.send(("start", trial.trial_id))
         return objective(trial)
 
-    def ended(study: Any, frozen: Any) -> None:
+    def ended(study: Study, frozen: Any) -> None:
         conn.send(("end", frozen.trial_id))
 
     try:
@@ -198,8 +211,8 @@ class Supervisor:
 
     def __init__(
         self,
-        study: Any,
-        open_study: Callable[[], Any],
+        study: Study,
+        open_study: Callable[[], Study],
         objective: Objective,
         plan: RunPlan,
         hygiene: Hygiene,
@@ -270,9 +283,9 @@ class Supervisor:
                 )
         return None
 
-    def _fail_trial(self, trial_id: int, reason: str, attrs: dict[str, Any]) -> None:
+    def _fail_trial(self, trial_id: int, reason: str) -> None:
         stored = self.study.storage.finish_trial(
-            trial_id, TrialState.FAIL, reason=reason, system_attrs=attrs
+            trial_id, TrialState.FAIL, reason=reason, end_cause=EndCause.KILLED
         )
         if stored:
             log.warning("trial id %d failed: %s", trial_id, reason)
@@ -283,7 +296,7 @@ class Supervisor:
         if slot.proc.is_alive():
             reason = self._over_limit(slot)
             if reason is not None and slot.trial is not None:
-                self._fail_trial(slot.trial, reason, {"limit": True})  # first the record
+                self._fail_trial(slot.trial, reason)  # first the record
                 slot.killed_for = reason
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(slot.proc.pid, signal.SIGKILL)
@@ -305,9 +318,7 @@ class Supervisor:
             how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
             if slot.trial is not None:
                 self._fail_trial(
-                    slot.trial,
-                    f"the process running the trial died ({how}); out of memory?",
-                    {"crashed": True},
+                    slot.trial, f"the process running the trial died ({how}); out of memory?"
                 )
             slot.crashes += 1
             if slot.crashes >= MAX_CRASHES_IN_ROW:
@@ -326,7 +337,8 @@ class Supervisor:
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> int:
         """Run until every slot is finished; return how many child processes were started."""
-        _preload()
+        if self.hygiene.recycles:
+            _preload()
         with CtrlC() as sigint:
             try:
                 for slot in self.slots:

@@ -7,12 +7,10 @@ study-wide total, so every worker can be started with the same command.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Sequence
 
-from tunelab.storage import InMemoryStorage
-from tunelab.study.api import load_study, reopen
+from tunelab.study.api import load_study
 from tunelab.study.optimize import Callback, Objective, RunPlan, run_trials
 from tunelab.study.supervise import Hygiene, Supervisor
 
@@ -42,13 +40,11 @@ def run_worker(
     if not hygiene.needs_children:
         run_trials(study, objective, plan, callbacks)
         return 0
-    if isinstance(study.storage, InMemoryStorage):
+    if not study.storage.shared_across_processes:
         raise ValueError(
             "trial processes cannot share in-memory storage; use a SQLite file or a database URL"
         )
-    opener = functools.partial(
-        reopen, study.name, study.storage.url, study.sampler, study.scheduler
-    )
+    opener = study.opener(fork=False)
     try:
         return Supervisor(study, opener, objective, plan, hygiene, callbacks).run()
     finally:

@@ -26,7 +26,7 @@ import pytest
 from tunelab.errors import StorageError, StudyConflictError, TrialError
 from tunelab.storage.base import BaseStorage, LockedView, Outcome, StudyRecord
 from tunelab.trial import FrozenTrial
-from tunelab.types import Direction, TrialState
+from tunelab.types import Direction, EndCause, TrialState
 
 RUNNING, WAITING = TrialState.RUNNING, TrialState.WAITING
 COMPLETE, FAIL, PRUNED = TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED
@@ -35,7 +35,7 @@ COMPLETE, FAIL, PRUNED = TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED
 def _snapshot(trial: FrozenTrial) -> dict[str, Any]:
     """Every field of a record as plain values, to compare before and after."""
     out = {f.name: getattr(trial, f.name) for f in dataclasses.fields(trial)}
-    for name in ("params", "metrics", "user_attrs", "system_attrs"):
+    for name in ("params", "metrics", "user_attrs", "system_attrs", "enqueued"):
         out[name] = dict(out[name])
     out["reports"] = [(r.step, dict(r.metrics), r.time) for r in trial.reports]
     return out
@@ -281,12 +281,14 @@ class StorageConformance:
             RUNNING,
             "host:1:ab",
             params={"b": (1, 2), "a": np.float64(0.5)},
-            system_attrs={"fixed_params": {"x": 1}},
+            enqueued={"x": 1},
         )
         assert run is not None
         assert run.state is RUNNING and run.worker == "host:1:ab"
         assert run.datetime_start is not None and run.heartbeat is not None
         assert run.datetime_complete is None and run.value is None and run.reports == ()
+        assert run.values is None and run.end_cause is None and dict(run.enqueued) == {"x": 1}
+        assert (run.retry_of, run.retried_by, run.attempt) == (None, None, 0)
         # what comes back is the stored JSON: a tuple becomes a list, numpy a float
         assert dict(run.params) == {"b": [1, 2], "a": 0.5}
         assert list(run.params) == ["b", "a"]
@@ -323,13 +325,11 @@ class StorageConformance:
         storage.create_trial(sid, WAITING)
         first = storage.create_trial(sid, RUNNING, "w", budget=2)
         assert first is not None
-        storage.finish_trial(
-            first.trial_id, FAIL, reason="lost", system_attrs={"interrupted": True}
-        )
+        storage.finish_trial(first.trial_id, FAIL, reason="lost", end_cause=EndCause.LOST)
         raised = storage.create_trial(sid, RUNNING, "w", budget=2)
         assert raised is not None
         storage.finish_trial(
-            raised.trial_id, FAIL, reason="ValueError", system_attrs={"raised": True}
+            raised.trial_id, FAIL, reason="ValueError", end_cause=EndCause.RAISED
         )  # an ordinary failure counts
         assert storage.create_trial(sid, RUNNING, "w", budget=2) is not None
         assert storage.create_trial(sid, RUNNING, "w", budget=2) is None
@@ -337,13 +337,22 @@ class StorageConformance:
         assert counts.budget_used == 2
         assert counts.total == 4
 
-    def test_trial_created_interrupted_counts_as_interrupted(
+    def test_end_causes_round_trip_and_decide_the_budget(
         self, storage: BaseStorage, study: StudyRecord
     ) -> None:
-        storage.create_trial(study.study_id, FAIL, system_attrs={"interrupted": True})
-        counts = storage.count_trials(study.study_id)
-        assert counts.interrupted == 1
-        assert counts.budget_used == 0
+        sid = study.study_id
+        for cause in EndCause:
+            t = storage.create_trial(sid, RUNNING, "w")
+            assert t is not None
+            state = {EndCause.COMPLETED: COMPLETE, EndCause.PRUNED: PRUNED}.get(cause, FAIL)
+            value = 1.0 if state is COMPLETE else None
+            assert storage.finish_trial(t.trial_id, state, value, end_cause=cause)
+            got = storage.get_trial(t.trial_id)
+            assert got.end_cause is cause and got.state is state
+            assert got.counts_toward_budget is cause.counts_toward_budget
+        counts = storage.count_trials(sid)
+        assert counts.interrupted == 2  # INTERRUPTED and LOST
+        assert counts.budget_used == len(EndCause) - 2
 
     def test_concurrent_creates_respect_budget_and_numbering(
         self, storage: BaseStorage, study: StudyRecord, other: BaseStorage
@@ -371,7 +380,7 @@ class StorageConformance:
         sid = study.study_id
         storage.create_trial(sid, RUNNING, "w")
         for x in (10, 20, 30):
-            storage.create_trial(sid, WAITING, system_attrs={"fixed_params": {"x": x}})
+            storage.create_trial(sid, WAITING, enqueued={"x": x})
         claimed = [storage.claim_waiting_trial(sid, f"worker-{i}") for i in range(4)]
         assert claimed[3] is None
         assert [t.number for t in claimed[:3]] == [1, 2, 3]  # type: ignore[union-attr]
@@ -379,7 +388,7 @@ class StorageConformance:
         assert first is not None
         assert first.state is RUNNING and first.worker == "worker-0"
         assert first.datetime_start is not None and first.heartbeat is not None
-        assert dict(first.system_attrs) == {"fixed_params": {"x": 10}}
+        assert dict(first.enqueued) == {"x": 10} and dict(first.system_attrs) == {}
         assert storage.get_trial(first.trial_id).state is RUNNING
         assert storage.get_trials(sid, [WAITING]) == []
 
@@ -521,7 +530,7 @@ class StorageConformance:
         for store in (storage, other):
             history = store.get_trials(sid)
             assert dict(history[0].user_attrs) == {"note": "best so far"}
-            assert history[1].system_attrs["retried_by"] == queued.trial_id
+            assert history[1].retried_by == queued.number
             assert not history[1].counts_toward_budget  # interrupted: queued again
             assert [t.number for t in history] == [0, 1, 2, 3]
         for store in (storage, other):
@@ -648,9 +657,7 @@ class StorageConformance:
         t = storage.create_trial(study.study_id, RUNNING, "w")
         assert t is not None
         storage.add_report(t.trial_id, 0, {"loss": 1.0})
-        assert storage.finish_trial(
-            t.trial_id, FAIL, reason="worker lost", system_attrs={"interrupted": True}
-        )
+        assert storage.finish_trial(t.trial_id, FAIL, reason="worker lost", end_cause=EndCause.LOST)
         before = _snapshot(storage.get_trial(t.trial_id))
         counts = storage.count_trials(study.study_id)
         late = storage.finish_trial(
@@ -748,19 +755,22 @@ class StorageConformance:
             RUNNING,
             "w",
             params={"layers": [32, 64]},
-            system_attrs={"fixed_params": {"lr": 0.1}},
+            system_attrs={"rung": {"lr": 0.1}},
+            enqueued={"widths": [8]},
         )
         assert t is not None
         storage.add_report(t.trial_id, 0, {"loss": 1.0})
         storage.set_user_attr(t.trial_id, "curve", [1.0])
         got = storage.get_trial(t.trial_id)
         got.params["layers"].append(128)
-        got.system_attrs["fixed_params"]["lr"] = 99.0
+        got.system_attrs["rung"]["lr"] = 99.0
+        got.enqueued["widths"].append(16)
         got.user_attrs["curve"].append(2.0)
         t.params["layers"].clear()
         again = storage.get_trial(t.trial_id)
         assert dict(again.params) == {"layers": [32, 64]}
-        assert dict(again.system_attrs) == {"fixed_params": {"lr": 0.1}}
+        assert dict(again.system_attrs) == {"rung": {"lr": 0.1}}
+        assert dict(again.enqueued) == {"widths": [8]}
         assert dict(again.user_attrs) == {"curve": [1.0]}
 
         rec = storage.create_study(
@@ -796,18 +806,18 @@ class StorageConformance:
     def test_count_trials(self, storage: BaseStorage, study: StudyRecord) -> None:
         sid = study.study_id
         outcomes = [
-            (COMPLETE, {}),
-            (COMPLETE, {}),
-            (PRUNED, {}),
-            (FAIL, {"raised": True}),
-            (FAIL, {"interrupted": True}),
-            (FAIL, {"interrupted": True}),
+            (COMPLETE, None),
+            (COMPLETE, None),
+            (PRUNED, None),
+            (FAIL, EndCause.RAISED),
+            (FAIL, EndCause.INTERRUPTED),
+            (FAIL, EndCause.LOST),
         ]
-        for state, attrs in outcomes:
+        for state, cause in outcomes:
             t = storage.create_trial(sid, RUNNING, "w")
             assert t is not None
             storage.finish_trial(
-                t.trial_id, state, value=1.0 if state is COMPLETE else None, system_attrs=attrs
+                t.trial_id, state, value=1.0 if state is COMPLETE else None, end_cause=cause
             )
         storage.create_trial(sid, RUNNING, "w")
         storage.create_trial(sid, WAITING)
@@ -915,7 +925,7 @@ class StorageConformance:
         for t in dead:
             got = storage.get_trial(t.trial_id)  # type: ignore[union-attr]
             assert got.state is FAIL and got.reason == "worker lost: gone"
-            assert got.system_attrs["interrupted"] is True
+            assert got.end_cause is EndCause.LOST and not got.counts_toward_budget
         assert storage.get_trial(alive.trial_id).state is RUNNING
         assert storage.get_trial(finished.trial_id).state is COMPLETE
         assert storage.get_trial(waiting.trial_id).state is WAITING
@@ -954,12 +964,13 @@ class StorageConformance:
 
         retry = storage.retry_trial(failed.trial_id)
         assert retry is not None and retry.state is WAITING and retry.number == 2
-        assert retry.system_attrs["fixed_params"] == {"x": 0.25, "act": "relu"}
-        assert retry.system_attrs["retry_of"] == failed.trial_id
-        assert retry.system_attrs["retries"] == 1
+        assert dict(retry.enqueued) == {"x": 0.25, "act": "relu"}
+        assert retry.retry_of == failed.number and retry.attempt == 1
+        assert dict(retry.system_attrs) == {}
         original = storage.get_trial(failed.trial_id)
         assert original.state is FAIL and original.reason == "boom"
-        assert original.system_attrs["retried_by"] == retry.trial_id
+        assert original.retried_by == retry.number and not original.counts_toward_budget
+        assert original.end_cause is EndCause.RAISED  # how it ended does not change
         assert storage.count_trials(sid).budget_used == 1  # the retry will count instead
         assert other.retry_trial(failed.trial_id) is None  # once only
 
@@ -967,8 +978,8 @@ class StorageConformance:
         assert claimed is not None and claimed.trial_id == retry.trial_id
         storage.finish_trial(claimed.trial_id, FAIL, reason="again")
         second = storage.retry_trial(claimed.trial_id)
-        assert second is not None and second.system_attrs["retries"] == 2
-        assert second.system_attrs["retry_of"] == retry.trial_id
+        assert second is not None and second.attempt == 2
+        assert second.retry_of == retry.number
 
     def test_concurrent_retries_queue_one(self, storage: BaseStorage, study: StudyRecord) -> None:
         t = storage.create_trial(study.study_id, RUNNING, "w", params={"x": 1})
@@ -988,7 +999,7 @@ class StorageConformance:
         self.on_handles(storage, 4, lambda h, _: h.register_params(study.study_id, [entry]))
         assert [e["name"] for e in storage.get_space(study.study_id)] == ["x"]
 
-    # -- the per-trial path: start_trial, finish_and_get_trial, finish_and_start_trial ------
+    # -- the per-trial path: start_trial and finish_and_get_trial --------------------------
     def test_start_creates_the_next_numbered_running_trial(
         self, storage: BaseStorage, study: StudyRecord
     ) -> None:
@@ -1007,12 +1018,12 @@ class StorageConformance:
         sid = study.study_id
         storage.create_trial(sid, RUNNING, "w")
         for x in (10, 20):
-            storage.create_trial(sid, WAITING, system_attrs={"fixed_params": {"x": x}})
+            storage.create_trial(sid, WAITING, enqueued={"x": x})
         got = [storage.start_trial(sid, f"w{i}") for i in range(3)]
         assert [t.number for t in got if t] == [1, 2, 3]  # two claimed, then a new one
         claimed = got[0]
         assert claimed is not None and claimed.worker == "w0" and claimed.state is RUNNING
-        assert dict(claimed.system_attrs) == {"fixed_params": {"x": 10}}
+        assert dict(claimed.enqueued) == {"x": 10}
         assert _snapshot(claimed) == _snapshot(storage.get_trial(claimed.trial_id))
         assert storage.get_trials(sid, [WAITING]) == []
 
@@ -1020,8 +1031,9 @@ class StorageConformance:
         self, storage: BaseStorage, study: StudyRecord
     ) -> None:
         sid = study.study_id
-        lost = storage.create_trial(sid, FAIL, system_attrs={"interrupted": True})
-        assert lost is not None  # interrupted: does not count toward the budget
+        lost = storage.create_trial(sid, RUNNING, "w")
+        assert lost is not None
+        storage.finish_trial(lost.trial_id, FAIL, end_cause=EndCause.LOST)  # uses no budget
         assert storage.start_trial(sid, "w", budget=1) is not None
         storage.create_trial(sid, WAITING)
         assert storage.start_trial(sid, "w", budget=1) is None
@@ -1034,7 +1046,7 @@ class StorageConformance:
     ) -> None:
         sid = study.study_id
         for x in range(10):
-            storage.create_trial(sid, WAITING, system_attrs={"fixed_params": {"x": x}})
+            storage.create_trial(sid, WAITING, enqueued={"x": x})
         got: list[FrozenTrial] = []
         lock = threading.Lock()
 
@@ -1045,7 +1057,7 @@ class StorageConformance:
 
         self.on_handles(storage, 4, work)
         assert sorted(t.number for t in got) == list(range(25))
-        queued = [t.system_attrs["fixed_params"]["x"] for t in got if t.system_attrs]
+        queued = [t.enqueued["x"] for t in got if t.enqueued]
         assert sorted(queued) == list(range(10))  # every queued trial claimed exactly once
         assert storage.count_trials(sid).total == 25
 
@@ -1055,7 +1067,7 @@ class StorageConformance:
         t = storage.create_trial(study.study_id, RUNNING, "w", system_attrs={"a": 1})
         assert t is not None
         storage.add_report(t.trial_id, 0, {"loss": 2.0})
-        outcome = Outcome(
+        outcome = Outcome.of(
             t.trial_id,
             COMPLETE,
             value=1.5,
@@ -1077,7 +1089,7 @@ class StorageConformance:
         assert t is not None
         storage.add_report(t.trial_id, 0, {"loss": 2.0})
         got = storage.finish_and_get_trial(
-            Outcome(t.trial_id, FAIL, reason="boom"), with_reports=False
+            Outcome.of(t.trial_id, FAIL, reason="boom"), with_reports=False
         )
         assert got is not None and got.reports == ()
         stored = storage.get_trial(t.trial_id)
@@ -1091,43 +1103,9 @@ class StorageConformance:
         assert t is not None
         assert storage.finish_trial(t.trial_id, FAIL, reason="worker lost")
         before = _snapshot(storage.get_trial(t.trial_id))
-        late = Outcome(t.trial_id, COMPLETE, value=1.0, system_attrs={"late": True})
+        late = Outcome.of(t.trial_id, COMPLETE, value=1.0, system_attrs={"late": True})
         assert storage.finish_and_get_trial(late) is None
-        assert storage.finish_and_get_trial(Outcome(t.trial_id, COMPLETE, value=1.0)) is None
+        assert storage.finish_and_get_trial(Outcome.of(t.trial_id, COMPLETE, value=1.0)) is None
         assert _snapshot(storage.get_trial(t.trial_id)) == before  # nothing changed
         with pytest.raises(TrialError):
-            storage.finish_and_get_trial(Outcome(10**9, COMPLETE, value=1.0))
-
-    def test_finish_and_start_counts_the_finish_toward_the_budget(
-        self, storage: BaseStorage, study: StudyRecord
-    ) -> None:
-        sid = study.study_id
-        first = storage.start_trial(sid, "w", budget=2)
-        assert first is not None
-        done, nxt = storage.finish_and_start_trial(
-            Outcome(first.trial_id, COMPLETE, value=1.0), sid, "w", budget=2
-        )
-        assert done is not None and done.state is COMPLETE and done.value == 1.0
-        assert nxt is not None and nxt.number == 1 and nxt.state is RUNNING
-        assert _snapshot(nxt) == _snapshot(storage.get_trial(nxt.trial_id))
-        done, last = storage.finish_and_start_trial(
-            Outcome(nxt.trial_id, COMPLETE, value=2.0), sid, "w", budget=2
-        )
-        assert done is not None and last is None  # the budget is used
-        assert storage.count_trials(sid)[COMPLETE] == 2 and storage.count_trials(sid).total == 2
-
-    def test_finish_and_start_starts_even_when_the_finish_is_refused(
-        self, storage: BaseStorage, study: StudyRecord
-    ) -> None:
-        sid = study.study_id
-        t = storage.start_trial(sid, "w")
-        assert t is not None
-        storage.finish_trial(
-            t.trial_id, FAIL, reason="worker lost", system_attrs={"interrupted": True}
-        )
-        done, nxt = storage.finish_and_start_trial(
-            Outcome(t.trial_id, COMPLETE, value=1.0), sid, "w", budget=1
-        )
-        assert done is None  # the late result is refused
-        assert nxt is not None and nxt.number == 1  # the lost trial does not use the budget
-        assert storage.get_trial(t.trial_id).state is FAIL
+            storage.finish_and_get_trial(Outcome.of(10**9, COMPLETE, value=1.0))

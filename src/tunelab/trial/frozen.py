@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from tunelab.types import TrialState
+from tunelab.types import EndCause, TrialState
 
 
 def _freeze(mapping: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
@@ -28,7 +28,14 @@ class Report:
 
 @dataclass(frozen=True)
 class FrozenTrial:
-    """A trial record. Later writes to storage never change an existing instance."""
+    """A trial record. Later writes to storage never change an existing instance.
+
+    `values` holds one float per objective; `value` is the first of them (the study's
+    metric in a single-objective study). Either may be given: the other is filled in.
+    How the trial ended is `end_cause`; `reason` is text for people. A retry names the
+    trial it repeats by number (`retry_of`), and the original names its retry
+    (`retried_by`); `attempt` counts the retries before this one. `enqueued` holds the
+    values fixed before the trial ran (by `Study.enqueue` or a retry)."""
 
     trial_id: int
     number: int
@@ -44,11 +51,20 @@ class FrozenTrial:
     heartbeat: float | None = None
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
     system_attrs: Mapping[str, Any] = field(default_factory=dict)
+    values: tuple[float, ...] | None = None
+    end_cause: EndCause | None = None
+    retry_of: int | None = None
+    retried_by: int | None = None
+    attempt: int = 0
+    enqueued: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("params", "metrics", "user_attrs", "system_attrs"):
+        for name in _MAPPINGS:
             object.__setattr__(self, name, _freeze(getattr(self, name)))
         object.__setattr__(self, "reports", tuple(self.reports))
+        value, values = _value_and_values(self.value, self.values)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "values", values)
 
     @property
     def duration(self) -> float | None:
@@ -66,11 +82,28 @@ class FrozenTrial:
 
     @property
     def counts_toward_budget(self) -> bool:
-        """Interrupted or lost trials do not use up the study's trial budget."""
-        return self.state is not TrialState.WAITING and not self.system_attrs.get("interrupted")
+        """Whether the trial uses up one of the study's `n_trials`: not while it waits,
+        not when it was interrupted or lost (it never got its chance), and not once a
+        retry repeats it (the retry counts instead)."""
+        if self.state is TrialState.WAITING or self.retried_by is not None:
+            return False
+        return self.end_cause is None or self.end_cause.counts_toward_budget
 
 
-_MAPPINGS = frozenset(("params", "metrics", "user_attrs", "system_attrs"))
+def _value_and_values(
+    value: float | None, values: tuple[float, ...] | None
+) -> tuple[float | None, tuple[float, ...] | None]:
+    """`values` from `value` or the other way round; `value` is None when several
+    objectives make `values`."""
+    if values is None:
+        return value, None if value is None else (value,)
+    values = tuple(values)
+    if value is None and len(values) == 1:
+        value = values[0]
+    return value, values
+
+
+_MAPPINGS = ("params", "metrics", "user_attrs", "system_attrs", "enqueued")
 
 
 def holds_containers(mapping: Mapping[str, Any]) -> bool:
@@ -81,9 +114,9 @@ def holds_containers(mapping: Mapping[str, Any]) -> bool:
 def frozen_throughout(t: FrozenTrial) -> bool:
     """A FrozenTrial is frozen down to its values unless one holds a list or a dict:
     such a record can be handed to every caller as it is, without a copy."""
-    return not any(
-        holds_containers(m) for m in (t.params, t.metrics, t.user_attrs, t.system_attrs)
-    ) and not any(holds_containers(r.metrics) for r in t.reports)
+    return not any(holds_containers(getattr(t, name)) for name in _MAPPINGS) and not any(
+        holds_containers(r.metrics) for r in t.reports
+    )
 
 
 def fresh_report(step: int, metrics: dict[str, float], time: float) -> Report:
@@ -98,7 +131,6 @@ def fresh_trial(
     number: int,
     state: TrialState,
     params: dict[str, Any],
-    value: float | None,
     metrics: dict[str, Any],
     reports: tuple[Report, ...],
     datetime_start: float | None,
@@ -108,10 +140,17 @@ def fresh_trial(
     heartbeat: float | None,
     user_attrs: dict[str, Any],
     system_attrs: dict[str, Any],
+    values: tuple[float, ...] | None,
+    end_cause: EndCause | None,
+    retry_of: int | None,
+    retried_by: int | None,
+    attempt: int,
+    enqueued: dict[str, Any],
 ) -> FrozenTrial:
     """A FrozenTrial of dicts that nothing else holds (decoded from storage just now):
     they are wrapped read-only as __post_init__ would, without its copies. A history read
     builds a thousand of these."""
+    value, values = _value_and_values(None, values)
     out = object.__new__(FrozenTrial)
     out.__dict__.update(
         trial_id=trial_id,
@@ -128,6 +167,12 @@ def fresh_trial(
         heartbeat=heartbeat,
         user_attrs=MappingProxyType(user_attrs),
         system_attrs=MappingProxyType(system_attrs),
+        values=values,
+        end_cause=end_cause,
+        retry_of=retry_of,
+        retried_by=retried_by,
+        attempt=attempt,
+        enqueued=MappingProxyType(enqueued),
     )
     return out
 
@@ -145,6 +190,10 @@ def evolve(trial: FrozenTrial, **changes: Any) -> FrozenTrial:
         elif name == "reports":
             value = tuple(value)
         fields[name] = value
+    if "value" in changes or "values" in changes:
+        fields["value"], fields["values"] = _value_and_values(
+            changes.get("value"), changes.get("values")
+        )
     out = object.__new__(FrozenTrial)
     out.__dict__.update(fields)
     return out

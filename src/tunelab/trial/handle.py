@@ -12,15 +12,15 @@ from tunelab.space import Condition, HyperParameters, Param
 class TrialHost(Protocol):
     """What a Trial needs from its study. Keeps `trial` free of study and storage imports."""
 
-    def _suggest(self, trial: Trial, param: Param, conditions: tuple[Condition, ...]) -> Any:
+    def suggest(self, trial: Trial, param: Param, conditions: tuple[Condition, ...]) -> Any:
         """The trial's value of `param`, checked against its domain, in canonical form."""
         ...
 
-    def _report(self, trial: Trial, step: int, metrics: dict[str, float]) -> None: ...
+    def report(self, trial: Trial, step: int, metrics: dict[str, float]) -> None: ...
 
-    def _should_prune(self, trial: Trial) -> bool: ...
+    def should_prune(self, trial: Trial) -> bool: ...
 
-    def _set_user_attr(self, trial: Trial, key: str, value: Any) -> None: ...
+    def set_user_attr(self, trial: Trial, key: str, value: Any) -> None: ...
 
 
 class Trial:
@@ -52,7 +52,7 @@ class Trial:
         return dict(self.hp.values)
 
     def _resolve(self, param: Param, conditions: tuple[Condition, ...]) -> Any:
-        return self._host._suggest(self, param, conditions)
+        return self._host.suggest(self, param, conditions)
 
     def report(self, step: int, /, **metrics: float) -> None:
         """Store metrics for one step (an epoch, say). Steps must increase."""
@@ -75,16 +75,16 @@ class Trial:
                     f"reported metric {key!r} must be a number, but got {value!r}"
                 ) from None
             clean[key] = number  # NaN/inf are kept: they tell of divergence
-        self._host._report(self, step, clean)
+        self._host.report(self, step, clean)
         self.last_step = step
 
     def should_prune(self) -> bool:
         """True when the study's scheduler says this trial should stop now."""
-        return self._host._should_prune(self)
+        return self._host.should_prune(self)
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-serialisable value to the trial (kept in storage)."""
-        self._host._set_user_attr(self, key, value)
+        self._host.set_user_attr(self, key, value)
         self.user_attrs[key] = value
 
     def __repr__(self) -> str:

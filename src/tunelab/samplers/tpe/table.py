@@ -94,7 +94,7 @@ def _same(a: FrozenTrial, b: FrozenTrial) -> bool:
             )
         )
         and a.params == b.params
-        and bool(a.system_attrs.get("interrupted")) == bool(b.system_attrs.get("interrupted"))
+        and a.counts_toward_budget == b.counts_toward_budget
     )
 
 

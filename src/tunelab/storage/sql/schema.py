@@ -17,7 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -77,7 +77,13 @@ trials = Table(
     Column("datetime_complete", Float, nullable=True),
     Column("user_attrs_json", Text, nullable=False, default="{}"),
     Column("system_attrs_json", Text, nullable=False, default="{}"),
-    Column("interrupted", Boolean, nullable=False, default=False),
+    Column("interrupted", Boolean, nullable=False, default=False),  # left out of the budget
+    Column("end_cause", String(16), nullable=True),
+    Column("values_json", Text, nullable=True),
+    Column("retry_of", Integer, nullable=True),
+    Column("retried_by", Integer, nullable=True),
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("enqueued_json", Text, nullable=False, default="{}"),
     UniqueConstraint("study_id", "number", name="uq_tunelab_trials_number"),
     # Covers the per-trial budget count and the per-state counts without reading rows.
     Index("ix_tunelab_trials_study_state", "study_id", "state", "interrupted"),

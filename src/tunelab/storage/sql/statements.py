@@ -19,7 +19,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    true,
     update,
 )
 
@@ -110,7 +109,10 @@ def finish_statement(with_params: bool, with_attrs: bool) -> Any:
     test in the WHERE clause is what makes a late or second finish change nothing."""
     values: dict[str, Any] = dict(
         state=bindparam("b_state"),
+        end_cause=bindparam("b_cause"),
         value=bindparam("b_value"),
+        values_json=bindparam("b_values"),
+        interrupted=bindparam("b_interrupted"),
         metrics_json=bindparam("b_metrics"),
         reason=bindparam("b_reason"),
         datetime_complete=bindparam("b_done"),
@@ -119,24 +121,9 @@ def finish_statement(with_params: bool, with_attrs: bool) -> Any:
         values["params_json"] = bindparam("b_params")
     if with_attrs:
         values["system_attrs_json"] = bindparam("b_attrs")
-        values["interrupted"] = bindparam("b_interrupted")
     return (
         update(TR)
         .where(TR.c.trial_id == bindparam("tid"), TR.c.state == RUNNING)
         .values(**values)
         .returning(*TR.c)
-    )
-
-
-@functools.cache
-def finish_and_lock_statement(with_params: bool) -> Any:
-    """PostgreSQL: the finish UPDATE run as a CTE of the study-row lock, both in one round
-    trip. The trial row is locked before the study row, as everywhere else a RUNNING
-    trial is written; the statements after it see every trial committed before the lock."""
-    fin = finish_statement(with_params, False).cte("fin")
-    return (
-        select(S.c.study_id.label("locked_study"), *fin.c)
-        .select_from(S.outerjoin(fin, true()))
-        .where(S.c.study_id == bindparam("sid"))
-        .with_for_update(of=S)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -39,18 +39,16 @@ from tunelab.storage.sql.statements import (
     RUNNING,
     START_STATE,
     STATE_AND_ATTRS,
-    finish_and_lock_statement,
     finish_statement,
     insert_next_statement,
 )
 from tunelab.trial import FrozenTrial, Report
 from tunelab.trial.frozen import fresh_report, fresh_trial, frozen_throughout
-from tunelab.types import Direction, TrialState
+from tunelab.types import Direction, EndCause, TrialState
 
 T = TypeVar("T")
 
 S, P, TR, R = schema.studies, schema.params, schema.trials, schema.reports
-_Encoded = tuple[TrialState, str, str | None, dict[str, Any]]  # see SQLStorage._finish_args
 
 
 def _study(row: Row[Any]) -> StudyRecord:
@@ -72,6 +70,7 @@ def _mapping(text: str | None) -> Any:
 
 
 _STATES = {state.value: state for state in TrialState}
+_CAUSES = {cause.value: cause for cause in EndCause}
 _FINISHED = frozenset(s.value for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
 _MAX_LISTED_IDS = 256  # more trials whose reports are wanted: read the study's instead
 _MAX_KEPT_REPORTS = 200_000  # finished trials whose reports a storage object keeps
@@ -83,7 +82,7 @@ _FIELDS = (
     "number",
     "state",
     "params_json",
-    "value",
+    "values_json",
     "metrics_json",
     "datetime_start",
     "datetime_complete",
@@ -92,7 +91,20 @@ _FIELDS = (
     "heartbeat",
     "user_attrs_json",
     "system_attrs_json",
+    "end_cause",
+    "retry_of",
+    "retried_by",
+    "attempt",
+    "enqueued_json",
 )
+
+
+def _values(text: str | None) -> tuple[float, ...] | None:
+    """The stored objective values; None when absent or not all numbers (NaN)."""
+    if text is None:
+        return None
+    values = tuple(codec.loads(text))
+    return None if any(v != v for v in values) else values
 
 
 def _trials(rows: Sequence[Row[Any]], reports: Mapping[int, Sequence[Report]]) -> list[FrozenTrial]:
@@ -104,9 +116,10 @@ def _trials(rows: Sequence[Row[Any]], reports: Mapping[int, Sequence[Report]]) -
     index = [at[name] for name in _FIELDS]
     out = []
     for row in rows:
-        tid, number, state, params, value, metrics, start, end, reason, worker, beat, user, sys = (
-            row[i] for i in index
-        )
+        (
+            tid, number, state, params, values, metrics, start, end, reason, worker, beat,
+            user, system, cause, retry_of, retried_by, attempt, enqueued,
+        ) = (row[i] for i in index)  # fmt: skip
         known = _STATES.get(state)
         out.append(
             fresh_trial(
@@ -114,7 +127,6 @@ def _trials(rows: Sequence[Row[Any]], reports: Mapping[int, Sequence[Report]]) -
                 number,
                 known if known is not None else TrialState(state),
                 _mapping(params),
-                value,
                 _mapping(metrics),
                 tuple(reports.get(tid, ())),
                 start,
@@ -123,7 +135,13 @@ def _trials(rows: Sequence[Row[Any]], reports: Mapping[int, Sequence[Report]]) -
                 worker,
                 beat,
                 _mapping(user),
-                _mapping(sys),
+                _mapping(system),
+                _values(values),
+                None if cause is None else _CAUSES.get(cause) or EndCause(cause),
+                retry_of,
+                retried_by,
+                attempt or 0,
+                _mapping(enqueued),
             )
         )
     return out
@@ -133,8 +151,42 @@ def _trial(row: Row[Any], reports: Sequence[Report] = ()) -> FrozenTrial:
     return _trials([row], {row.trial_id: tuple(reports)})[0]
 
 
+class _Encoded(NamedTuple):
+    """A finish, validated and encoded once before its transaction (which may be retried)."""
+
+    bound: dict[str, Any]  # the finish statement's parameters, but the trial id and time
+    extra: dict[str, Any]  # system attributes merged into the stored ones
+    with_params: bool
+
+
+def _encode(outcome: Outcome) -> _Encoded:
+    extra = dict(outcome.system_attrs or {})
+    if extra:
+        codec.dumps(extra, "system attributes")
+    values = outcome.values
+    bound: dict[str, Any] = {
+        "b_state": outcome.state.value,
+        "b_cause": outcome.end_cause.value,
+        "b_value": outcome.value,
+        "b_values": None if values is None else codec.dumps(list(values), "values"),
+        "b_interrupted": not outcome.counts_toward_budget,
+        "b_metrics": codec.dumps(outcome.metrics, "metrics") if outcome.metrics else "{}",
+        "b_reason": outcome.reason,
+    }
+    if outcome.params is not None:
+        bound["b_params"] = codec.dumps(outcome.params, "params")
+    return _Encoded(bound, extra, outcome.params is not None)
+
+
 class SQLStorage(BaseStorage):
     """Storage in a SQL database. A bare path is taken as a SQLite file."""
+
+    shared_across_processes = True
+
+    def for_workers(self, fork: bool) -> BaseStorage | str:
+        """A forked worker reuses this object (the caller closes its pool before the fork;
+        its compiled statements and checked schema come along); others open the URL."""
+        return self if fork else self.url
 
     def __init__(self, url: str, create_schema: bool = True) -> None:
         self.url = normalize_url(url)
@@ -314,14 +366,18 @@ class SQLStorage(BaseStorage):
         params: Mapping[str, Any] | None,
         system_attrs: Mapping[str, Any] | None,
         budget: int | None = None,
+        enqueued: Mapping[str, Any] | None = None,
+        retry_of: int | None = None,
+        attempt: int = 0,
     ) -> FrozenTrial | None:
         self._lock_study(conn, study_id)  # numbering and budget are per study
         start = conn.execute(START_STATE, {"sid": study_id}).one()
         if budget is not None and start.used >= budget:
             return None
         return self._insert_numbered(
-            conn, study_id, start.next_number, state, worker, params, system_attrs
-        )
+            conn, study_id, start.next_number, state, worker, params, system_attrs,
+            enqueued, retry_of, attempt,
+        )  # fmt: skip
 
     @staticmethod
     def _insert_numbered(
@@ -332,12 +388,16 @@ class SQLStorage(BaseStorage):
         worker: str | None,
         params: Mapping[str, Any] | None,
         system_attrs: Mapping[str, Any] | None,
+        enqueued: Mapping[str, Any] | None = None,
+        retry_of: int | None = None,
+        attempt: int = 0,
     ) -> FrozenTrial:
         """Insert trial `number` (the caller holds the study lock and chose the number)."""
         now = time.time()
         running = state is TrialState.RUNNING
         params_json = codec.dumps(params, "params") if params else "{}"
         attrs_json = codec.dumps(system_attrs, "system attributes") if system_attrs else "{}"
+        enqueued_json = codec.dumps(enqueued, "enqueued values") if enqueued else "{}"
         trial_id = conn.execute(
             INSERT_TRIAL,
             dict(
@@ -351,7 +411,10 @@ class SQLStorage(BaseStorage):
                 datetime_start=now if running else None,
                 user_attrs_json="{}",
                 system_attrs_json=attrs_json,
-                interrupted=bool((system_attrs or {}).get("interrupted")),
+                interrupted=False,
+                retry_of=retry_of,
+                attempt=attempt,
+                enqueued_json=enqueued_json,
             ),
         ).scalar_one()
         return FrozenTrial(  # from the stored JSON, exactly as a later read returns it
@@ -363,6 +426,9 @@ class SQLStorage(BaseStorage):
             worker=worker,
             heartbeat=now if running else None,
             system_attrs=codec.loads(attrs_json),
+            retry_of=retry_of,
+            attempt=attempt,
+            enqueued=codec.loads(enqueued_json),
         )
 
     @staticmethod
@@ -384,10 +450,13 @@ class SQLStorage(BaseStorage):
         params: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
         budget: int | None = None,
+        enqueued: Mapping[str, Any] | None = None,
     ) -> FrozenTrial | None:
         state = TrialState(state)
         return self._write(
-            lambda c: self._insert_trial(c, study_id, state, worker, params, system_attrs, budget),
+            lambda c: self._insert_trial(
+                c, study_id, state, worker, params, system_attrs, budget, enqueued
+            ),
             "creating a trial",
         )
 
@@ -425,10 +494,8 @@ class SQLStorage(BaseStorage):
         study_id: int,
         worker: str,
         budget: int | None,
-        locked: bool = False,
     ) -> FrozenTrial | None:
-        if not locked:
-            self._lock_study(conn, study_id)
+        self._lock_study(conn, study_id)
         bound: dict[str, Any] = {"sid": study_id, "b_worker": worker, "b_now": time.time()}
         if budget is not None:
             bound["budget"] = budget
@@ -453,29 +520,23 @@ class SQLStorage(BaseStorage):
                 raise TrialError(f"no trial with id {trial_id}")
             self._lock_study(conn, study_id)  # the same lock order as every trial insert
             row = conn.execute(
-                select(TR.c.state, TR.c.params_json, TR.c.system_attrs_json).where(
-                    TR.c.trial_id == trial_id
-                )
-            ).one()
-            attrs = codec.loads(row.system_attrs_json, {})
-            if row.state != TrialState.FAIL.value or "retried_by" in attrs:
+                select(
+                    TR.c.state, TR.c.number, TR.c.params_json, TR.c.enqueued_json,
+                    TR.c.retried_by, TR.c.attempt,
+                ).where(TR.c.trial_id == trial_id)
+            ).one()  # fmt: skip
+            if row.state != TrialState.FAIL.value or row.retried_by is not None:
                 return None
-            fixed = {**attrs.get("fixed_params", {}), **codec.loads(row.params_json, {})}
-            retries = int(attrs.get("retries", 0)) + 1
+            fixed = {**_mapping(row.enqueued_json), **_mapping(row.params_json)}
             new = self._insert_trial(
-                conn,
-                study_id,
-                TrialState.WAITING,
-                None,
-                None,
-                {"fixed_params": fixed, "retry_of": trial_id, "retries": retries},
-            )
+                conn, study_id, TrialState.WAITING, None, None, None, None, fixed,
+                row.number, (row.attempt or 0) + 1,
+            )  # fmt: skip
             assert new is not None  # no budget given: always inserted
-            attrs.update(retried_by=new.trial_id, interrupted=True)
             conn.execute(
                 update(TR)
                 .where(TR.c.trial_id == trial_id)
-                .values(system_attrs_json=codec.dumps(attrs), interrupted=True)
+                .values(retried_by=new.number, interrupted=True)
             )
             return new
 
@@ -548,158 +609,57 @@ class SQLStorage(BaseStorage):
         )
 
     @staticmethod
-    def _finish(
-        conn: Connection,
-        trial_id: int,
-        state: TrialState,
-        value: float | None,
-        metrics_json: str,
-        params_json: str | None,
-        reason: str | None,
-        extra: Mapping[str, Any],
-    ) -> Row[Any] | None:
+    def _finish(conn: Connection, trial_id: int, encoded: _Encoded) -> Row[Any] | None:
         """Finish a RUNNING trial; its stored row, or None if it was not RUNNING."""
-        bound: dict[str, Any] = {
-            "tid": trial_id,
-            "b_state": state.value,
-            "b_value": value,
-            "b_metrics": metrics_json,
-            "b_reason": reason,
-            "b_done": time.time(),
-        }
-        if params_json is not None:
-            bound["b_params"] = params_json
-        if extra:  # merged into the stored attributes: read them first
+        bound = {**encoded.bound, "tid": trial_id, "b_done": time.time()}
+        if encoded.extra:  # merged into the stored attributes: read them first
             row = conn.execute(STATE_AND_ATTRS, {"tid": trial_id}).first()
             if row is None:
                 raise TrialError(f"no trial with id {trial_id}")
             if row.state != RUNNING:
                 return None
-            attrs = {**codec.loads(row.system_attrs_json, {}), **extra}
+            attrs = {**codec.loads(row.system_attrs_json, {}), **encoded.extra}
             bound["b_attrs"] = codec.dumps(attrs)
-            bound["b_interrupted"] = bool(attrs.get("interrupted"))
-        done = conn.execute(finish_statement(params_json is not None, bool(extra)), bound).first()
-        if done is None and not extra:
+        statement = finish_statement(encoded.with_params, bool(encoded.extra))
+        done = conn.execute(statement, bound).first()
+        if done is None and not encoded.extra:
             exists_now = conn.execute(STATE_AND_ATTRS, {"tid": trial_id}).first()
             if exists_now is None:
                 raise TrialError(f"no trial with id {trial_id}")
         return done
 
-    @staticmethod
-    def _finish_args(
-        state: TrialState,
-        metrics: Mapping[str, Any] | None,
-        params: Mapping[str, Any] | None,
-        system_attrs: Mapping[str, Any] | None,
-    ) -> tuple[TrialState, str, str | None, dict[str, Any]]:
-        """Validate and encode once, before the transaction (which may be retried)."""
-        extra = dict(system_attrs or {})
-        if extra:
-            codec.dumps(extra, "system attributes")
-        return (
-            TrialState(state),
-            codec.dumps(metrics, "metrics") if metrics else "{}",
-            codec.dumps(params, "params") if params is not None else None,
-            extra,
-        )
-
-    def finish_trial(
-        self,
-        trial_id: int,
-        state: TrialState,
-        value: float | None = None,
-        metrics: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        reason: str | None = None,
-        system_attrs: Mapping[str, Any] | None = None,
-    ) -> bool:
-        state, metrics_json, params_json, extra = self._finish_args(
-            state, metrics, params, system_attrs
-        )
+    def finish(self, outcome: Outcome) -> bool:
+        encoded = _encode(outcome)
         return self._write(
-            lambda c: (
-                self._finish(c, trial_id, state, value, metrics_json, params_json, reason, extra)
-                is not None
-            ),
+            lambda c: self._finish(c, outcome.trial_id, encoded) is not None,
             "finishing a trial",
         )
 
     def _finish_outcome(
         self, conn: Connection, outcome: Outcome, encoded: _Encoded, with_reports: bool
     ) -> FrozenTrial | None:
-        state, metrics_json, params_json, extra = encoded
-        row = self._finish(
-            conn, outcome.trial_id, state, outcome.value, metrics_json, params_json,
-            outcome.reason, extra,
-        )  # fmt: skip
+        row = self._finish(conn, outcome.trial_id, encoded)
         if row is None:
             return None
         return _trial(row, self._reports(conn, outcome.trial_id) if with_reports else ())
 
-    def _finish_and_lock(
-        self,
-        conn: Connection,
-        outcome: Outcome,
-        encoded: _Encoded,
-        with_reports: bool,
-        study_id: int,
-    ) -> tuple[FrozenTrial | None, bool]:
-        """`_finish_outcome`, and on PostgreSQL the study lock in the same statement where
-        it can be (no attributes to merge). Returns the record and whether it locked."""
-        state, metrics_json, params_json, extra = encoded
-        if not self._postgres or extra:
-            return self._finish_outcome(conn, outcome, encoded, with_reports), False
-        bound: dict[str, Any] = {
-            "sid": study_id,
-            "tid": outcome.trial_id,
-            "b_state": state.value,
-            "b_value": outcome.value,
-            "b_metrics": metrics_json,
-            "b_reason": outcome.reason,
-            "b_done": time.time(),
-        }
-        if params_json is not None:
-            bound["b_params"] = params_json
-        row = conn.execute(finish_and_lock_statement(params_json is not None), bound).first()
-        if row is None:  # no such study: nothing locked
-            return self._finish_outcome(conn, outcome, encoded, with_reports), False
-        if row.trial_id is None:  # not RUNNING (refused) or no such trial
-            if conn.execute(STATE_AND_ATTRS, {"tid": outcome.trial_id}).first() is None:
-                raise TrialError(f"no trial with id {outcome.trial_id}")
-            return None, True
-        reports = self._reports(conn, outcome.trial_id) if with_reports else ()
-        return _trial(row, reports), True
-
     def finish_and_get_trial(
         self, outcome: Outcome, with_reports: bool = True
     ) -> FrozenTrial | None:
-        """One write transaction: the UPDATE returns the stored row."""
-        encoded = self._finish_args(
-            outcome.state, outcome.metrics, outcome.params, outcome.system_attrs
-        )
-        return self._write(
-            lambda c: self._finish_outcome(c, outcome, encoded, with_reports),
-            "finishing a trial",
-        )
+        """One write transaction: the UPDATE returns the stored row. On PostgreSQL the
+        commit does not wait for its disk flush: the result is visible to every worker
+        at once and survives any client crash; a crash of the server itself within
+        wal_writer_delay (0.2 s by default) could lose it, and the next trial's start,
+        which waits for its flush, makes it durable too. It halves the disk flushes per
+        trial (one commit starts a trial, one finishes it)."""
+        encoded = _encode(outcome)
 
-    def finish_and_start_trial(
-        self,
-        outcome: Outcome,
-        study_id: int,
-        worker: str,
-        budget: int | None = None,
-        with_reports: bool = True,
-    ) -> tuple[FrozenTrial | None, FrozenTrial | None]:
-        """One write transaction, one commit: the finish, then `start_trial`'s work."""
-        encoded = self._finish_args(
-            outcome.state, outcome.metrics, outcome.params, outcome.system_attrs
-        )
+        def op(conn: Connection) -> FrozenTrial | None:
+            if self._postgres:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            return self._finish_outcome(conn, outcome, encoded, with_reports)
 
-        def op(conn: Connection) -> tuple[FrozenTrial | None, FrozenTrial | None]:
-            finished, locked = self._finish_and_lock(conn, outcome, encoded, with_reports, study_id)
-            return finished, self._start(conn, study_id, worker, budget, locked)
-
-        return self._write(op, "finishing a trial and starting the next")
+        return self._write(op, "finishing a trial")
 
     @staticmethod
     def _reports(conn: Connection, trial_id: int) -> list[Report]:
@@ -750,6 +710,7 @@ class SQLStorage(BaseStorage):
                 TR.c.datetime_start,
                 TR.c.user_attrs_json,
                 TR.c.system_attrs_json,
+                TR.c.retried_by,
             )
             .where(TR.c.study_id == study_id)
             .order_by(TR.c.number)
@@ -757,12 +718,13 @@ class SQLStorage(BaseStorage):
         kept = self._kept_trials
         out: list[FrozenTrial | None] = []
         wanted: set[int] = set()
-        for tid, number, start, user, system in narrow:
+        for tid, number, start, user, system, retried_by in narrow:
             hit = kept.get(tid)
             if (
                 hit is not None
                 and hit[0] == user
                 and hit[1] == system
+                and hit[2].retried_by == retried_by
                 and hit[2].number == number
                 and hit[2].datetime_start == start
             ):

@@ -1,0 +1,186 @@
+"""Liveness: a worker's running trials stay visibly alive; dead workers' trials are found;
+Ctrl-C records the trials this process runs.
+
+A background thread refreshes the heartbeat of this process's running trials
+and flushes their buffered parameters. A trial is lost when its worker ran on
+this host and that process is gone (found at once), or when its heartbeat is
+older than the study's grace period (any host). Lost trials end as LOST (they
+use no budget) and, with `max_retries`, are queued again with their parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tunelab.errors import StorageError, TrialError
+from tunelab.storage import BaseStorage
+from tunelab.trial import FrozenTrial
+from tunelab.types import EndCause, TrialState
+
+if TYPE_CHECKING:
+    from tunelab.study.host import Host
+    from tunelab.study.study import Study
+
+LOST_REASON = "worker lost: its process stopped without finishing the trial"
+INTERRUPTED = "interrupted (Ctrl-C)"  # the reason a Ctrl-C records
+
+
+def _host() -> str:
+    """The host name plus the pid namespace: containers that share a host name but not a
+    process list must not judge each other's pids."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        return socket.gethostname()
+    return f"{socket.gethostname()}/{namespace}"
+
+
+HOST = _host()
+
+
+def worker_id() -> str:
+    """host:pid:token — the token tells a reused pid apart."""
+    return f"{HOST}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_lost(trial: FrozenTrial, now: float, grace: float, me: str) -> bool:
+    if trial.worker == me:
+        return False
+    if trial.worker:
+        host, _, rest = trial.worker.partition(":")
+        pid = rest.partition(":")[0]
+        if host == HOST and pid.isdigit() and not _pid_alive(int(pid)):
+            return True
+    beat = trial.heartbeat or trial.datetime_start or now
+    return now - beat > grace
+
+
+def retry_lost(storage: BaseStorage, study_id: int, max_retries: int) -> list[FrozenTrial]:
+    """Queue a retry (same params) of every lost trial not yet retried `max_retries` times.
+
+    A sweep over all lost trials, not only those this process just failed: a worker
+    killed between failing a trial and queueing its retry leaves the retry to the next
+    sweep, and `retry_trial` makes sure two workers never queue the same one twice."""
+    queued = []
+    for t in storage.get_trials(study_id, [TrialState.FAIL], with_reports=False):
+        if t.end_cause is EndCause.LOST and t.retried_by is None and t.attempt < max_retries:
+            new = storage.retry_trial(t.trial_id)
+            if new is not None:
+                queued.append(new)
+    return queued
+
+
+class Heartbeat:
+    """Calls `beat()` every `interval` seconds on a daemon thread until stopped."""
+
+    def __init__(self, beat: Callable[[], None], interval: float) -> None:
+        self._beat = beat
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="tunelab-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._beat()
+            except Exception:
+                time.sleep(self._interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            if self._thread.ident is not None:  # a Ctrl-C can land inside Thread.start()
+                self._thread.join(timeout=5)
+            self._thread = None
+
+
+class Liveness:
+    """A study object's heartbeat, its search for lost trials, and its Ctrl-C record."""
+
+    def __init__(self, study: Study, host: Host) -> None:
+        self._study = study
+        self._host = host
+        settings = study.settings
+        self.worker = worker_id()
+        self._interval = float(settings.get("heartbeat_interval", 10.0))
+        self._grace = float(settings.get("heartbeat_grace", 4 * self._interval))
+        self._heartbeat = Heartbeat(self._beat, self._interval)
+        self._next_lost_check = 0.0
+
+    def start(self) -> None:
+        self._heartbeat.start()
+
+    def stop(self) -> None:
+        self._heartbeat.stop()
+
+    def _beat(self) -> None:
+        running = self._host.running()
+        for trial in running:
+            with contextlib.suppress(TrialError, StorageError):
+                self._host.flush(trial)
+        self._study.storage.heartbeat([t.trial_id for t in running], time.time())
+
+    def fail_lost_trials(self, force: bool = True) -> list[int]:
+        """End trials whose worker died as LOST; queue retries if the study asks for them.
+        Without `force`, at most once per heartbeat interval."""
+        now = time.time()
+        if not force and now < self._next_lost_check:
+            return []
+        self._next_lost_check = now + self._interval
+        study = self._study
+        lost = study.storage.fail_lost_trials(
+            study.study_id,
+            lambda t: is_lost(t, time.time(), self._grace, self.worker),
+            reason=LOST_REASON,
+        )
+        max_retries = int(study.settings.get("max_retries", 0))
+        if max_retries and not study.sampler.needs_lock:  # a grid re-runs a lost cell itself
+            retry_lost(study.storage, study.study_id, max_retries)
+        return lost
+
+    def interrupt_running(self, reason: str) -> None:
+        """Record every trial this process runs as INTERRUPTED (outside the budget).
+        Further Ctrl-C is ignored meanwhile, so a second signal cannot cut the record short."""
+        previous = signal.getsignal(signal.SIGINT)
+        in_main = threading.current_thread() is threading.main_thread()
+        if in_main:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            for trial in self._host.running():
+                self._study.tell(
+                    trial, state=TrialState.FAIL, reason=reason, cause=EndCause.INTERRUPTED
+                )
+            # a trial started in storage but not yet known here (Ctrl-C landed between the
+            # commit and the handle) is found by its worker id
+            study = self._study
+            study.storage.fail_lost_trials(
+                study.study_id, lambda t: t.worker == self.worker, reason, EndCause.INTERRUPTED
+            )
+        finally:
+            if in_main:
+                signal.signal(signal.SIGINT, previous)
