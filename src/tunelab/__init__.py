@@ -5,6 +5,9 @@ study.optimize(objective, n_trials=50)
 """
 
 from tunelab.errors import (
+    ConfigurationError,
+    ConfigurationTypeError,
+    DataError,
     GridExhausted,
     SchemaVersionError,
     SearchSpaceError,
@@ -12,6 +15,7 @@ from tunelab.errors import (
     StudyConflictError,
     StudyNotFoundError,
     TrialError,
+    TrialFailed,
     TrialPruned,
     TunelabError,
 )
@@ -32,6 +36,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ASHAScheduler",
+    "ConfigurationError",
+    "ConfigurationTypeError",
+    "DataError",
     "Direction",
     "FrozenTrial",
     "GridExhausted",
@@ -52,6 +59,7 @@ __all__ = [
     "StudyNotFoundError",
     "Trial",
     "TrialError",
+    "TrialFailed",
     "TrialPruned",
     "TrialState",
     "TunelabError",
