@@ -5,13 +5,18 @@ study.optimize(objective, n_trials=50)
 """
 
 from tunelab.errors import (
+    ConfigurationError,
+    ConfigurationTypeError,
+    DataError,
     GridExhausted,
     SchemaVersionError,
     SearchSpaceError,
     StorageError,
     StudyConflictError,
     StudyNotFoundError,
+    TrialDiverged,
     TrialError,
+    TrialFailed,
     TrialPruned,
     TunelabError,
 )
@@ -32,6 +37,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ASHAScheduler",
+    "ConfigurationError",
+    "ConfigurationTypeError",
+    "DataError",
     "Direction",
     "EndCause",
     "FrozenTrial",
@@ -52,7 +60,9 @@ __all__ = [
     "StudyConflictError",
     "StudyNotFoundError",
     "Trial",
+    "TrialDiverged",
     "TrialError",
+    "TrialFailed",
     "TrialPruned",
     "TrialState",
     "TunelabError",

@@ -8,6 +8,8 @@ import contextlib
 import os
 import sys
 
+from tunelab.errors import ConfigurationError
+
 
 def torch_threads(n_jobs: int = 1) -> int:
     """Torch threads per worker: TUNELAB_TORCH_THREADS when set, else 1.
@@ -21,7 +23,10 @@ def torch_threads(n_jobs: int = 1) -> int:
     override = os.environ.get("TUNELAB_TORCH_THREADS", "").strip()
     if override:
         if not override.isdigit() or int(override) < 1:
-            raise ValueError(f"TUNELAB_TORCH_THREADS must be a positive integer, got {override!r}")
+            raise ConfigurationError(
+                "TUNELAB_TORCH_THREADS must be a positive integer, but got "
+                f"TUNELAB_TORCH_THREADS={override!r}; set it to e.g. 1, or unset it"
+            )
         return int(override)
     return 1
 

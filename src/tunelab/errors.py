@@ -1,19 +1,42 @@
 """The error family.
 
 Two levels, as Keras Tuner teaches: an error that fails one trial (the study
-records it and goes on) versus an error that stops the search (bad
-configuration, storage trouble). Every message names the rule, the values that
-broke it, and a hint for the fix.
+records it and goes on) versus an error that stops the search.
+
+- `TunelabError` and its subclasses stop the search: the trial running is
+  recorded as FAIL with the message, then the error reaches the caller. They
+  mean every trial would fail alike: a configuration mistake
+  (`ConfigurationError`: a bad argument or setting; `SearchSpaceError`;
+  `tunelab.torch.TrainingError`; `tunelab.keras.ObjectiveNotFoundError`), bad
+  data (`DataError`) or storage trouble (`StorageError`).
+- Any other exception that `optimize(catch=...)` allows (all, by default)
+  fails one trial and the search goes on; `TrialFailed` says so on purpose:
+  this configuration cannot run, but another may. `TrialPruned` stops a
+  trial early as PRUNED.
+
+Configuration errors are also `ValueError` (`ConfigurationTypeError`: also
+`TypeError`), so `except ValueError` keeps working. Every message names the
+rule, the values that broke it, and the fix.
 """
 
 from __future__ import annotations
 
 
 class TunelabError(Exception):
-    """Base of every error tunelab raises on purpose."""
+    """Base of every error tunelab raises on purpose; it stops the search."""
 
 
-class SearchSpaceError(TunelabError, ValueError):
+class ConfigurationError(TunelabError, ValueError):
+    """An argument or setting is invalid: every trial would fail alike, so the search
+    stops at the first."""
+
+
+class ConfigurationTypeError(ConfigurationError, TypeError):
+    """An argument is of the wrong kind, or unknown (a `TypeError`, as Python raises for
+    an unexpected keyword)."""
+
+
+class SearchSpaceError(ConfigurationError):
     """A hyperparameter definition is invalid or conflicts with an earlier one."""
 
 
@@ -48,5 +71,16 @@ class GridExhausted(TunelabError):
     """Every cell of the grid has been evaluated or is being evaluated."""
 
 
+class TrialFailed(Exception):
+    """Raised inside an objective when this configuration cannot run but others may (a
+    sampled batch size larger than the data): the trial is recorded as FAIL and the
+    search goes on, whatever `optimize(catch=...)` says."""
+
+
 class TrialPruned(Exception):
     """Raised inside an objective to stop the trial early; it is recorded as PRUNED."""
+
+
+class TrialDiverged(TrialPruned):
+    """Raised inside an objective when training blew up (a NaN or exploding loss): the trial
+    is stopped like a pruned one, its curve kept, and recorded with EndCause.DIVERGED."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kt_seed_model import build_model, kt
 
-from tunelab import TrialState, TunelabError
+from tunelab import ConfigurationError, TrialState, TunelabError
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -18,6 +18,34 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 def test_unknown_objective_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"'val_acuracy'.*check the spelling"):
         kt.RandomSearch(build_model, objective="val_acuracy", directory=tmp_path)
+
+
+def test_bad_tuner_arguments_are_configuration_errors(tmp_path: Path) -> None:
+    for bad in (
+        dict(objective="val_acuracy"),
+        dict(max_trials=0),
+        dict(keep_models=-1),
+        dict(objective=["val_loss", "val_accuracy"]),
+    ):
+        with pytest.raises(ConfigurationError) as info:
+            kt.RandomSearch(build_model, directory=tmp_path, **bad)
+        assert isinstance(info.value, TunelabError) and "\n" not in str(info.value)
+    with pytest.raises(ConfigurationError, match="hyperband_iterations"):
+        kt.Hyperband(build_model, objective="val_loss", hyperband_iterations=0, directory=tmp_path)
+
+
+def none_model(hp):  # type: ignore[no-untyped-def]
+    hp.Int("units", 8, 16, step=8)  # forgot `return model`
+
+
+def test_a_build_that_returns_no_model_stops_at_the_first_trial(digits, tmp_path: Path) -> None:
+    x_tr, y_tr, x_val, y_val = digits
+    tuner = kt.RandomSearch(none_model, objective="val_loss", max_trials=5, directory=tmp_path)
+    with pytest.raises(TypeError, match=r"returned None; add the missing `return model`") as info:
+        tuner.search(x_tr, y_tr, epochs=1, validation_data=(x_val, y_val), verbose=0)
+    assert isinstance(info.value, ConfigurationError)
+    (trial,) = tuner.study.trials  # not max_consecutive_failed_trials=3 failures alike
+    assert trial.state is TrialState.FAIL and "returned None" in (trial.reason or "")
 
 
 def test_a_tuner_needs_a_hypermodel(tmp_path: Path) -> None:

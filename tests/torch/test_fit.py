@@ -269,7 +269,7 @@ def test_divergence_at_learning_rate_10_stops_the_trial_early(digits, optimizer,
     study = tunelab.create_study(study_name, storage=":memory:")  # names give other shuffles
     study.optimize(lambda t: fit(mlp(), digits, t, **settings), n_trials=1)
     trial = study.trials[0]
-    assert trial.state is TrialState.PRUNED
+    assert trial.state is TrialState.PRUNED and trial.end_cause is tunelab.EndCause.DIVERGED
     assert trial.reason.startswith("diverged at epoch") and "too high" in trial.reason
     assert trial.user_attrs["diverged"] is True
     assert len(trial.reports) < 3

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tunelab.errors import ConfigurationError
 from tunelab.insight._common import (
     check_metric,
     finished_trials,
@@ -77,7 +78,7 @@ class EffectTable:
 def effect_tables(study: Study, metric: str | None = None, bins: int = 5) -> list[EffectTable]:
     """One table per hyperparameter the study's trials used, in the space's order."""
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ValueError(f"bins must be a positive int, but got bins={bins!r}")
+        raise ConfigurationError(f"bins must be a positive int, but got bins={bins!r}")
     trials = finished_trials(study)
     name, direction = metric_direction(study, metric)
     check_metric(study, trials, name)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tunelab.errors import SearchSpaceError
+from tunelab.errors import ConfigurationError, SearchSpaceError
 from tunelab.insight._common import DASH, TIMES, InsightError, finished_trials, fmt_value
 from tunelab.space import Boolean, Choice, Fixed, Float, Int
 from tunelab.study import Study
@@ -54,7 +54,9 @@ class RangeAdvice:
 def next_ranges(study: Study, top_fraction: float = 0.2) -> list[RangeAdvice]:
     """Proposed ranges for a follow-up study, one per tuned hyperparameter."""
     if not (isinstance(top_fraction, (int, float)) and 0 < top_fraction <= 1):
-        raise ValueError(f"top_fraction must be in (0, 1], but got {top_fraction!r}")
+        raise ConfigurationError(
+            f"top_fraction must be in (0, 1], but got top_fraction={top_fraction!r}; e.g. 0.25"
+        )
     trials = finished_trials(study)
     ranked = sorted_by_value(trials, study.direction)
     if not ranked:

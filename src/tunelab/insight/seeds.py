@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tunelab.errors import ConfigurationError
 from tunelab.insight._common import DASH, InsightError, finished_trials
 from tunelab.study import Study, create_study
 from tunelab.trial import FrozenTrial, Trial
@@ -63,7 +64,7 @@ def seed_spread(
     best mean first."""
     for label, value in (("top_k", top_k), ("seeds", seeds)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{label} must be a positive int, but got {label}={value!r}")
+            raise ConfigurationError(f"{label} must be a positive int, but got {label}={value!r}")
     finished_trials(study)
     top = study.top_trials(top_k)
     if not top:

@@ -1,11 +1,12 @@
-"""Errors of the Keras drop-in. Both stop the search: they would fail every trial alike."""
+"""Errors of the Keras drop-in (TunelabErrors, so a trial that raises one stops the search:
+it would fail every trial alike). Bad tuner arguments raise `tunelab.ConfigurationError`."""
 
 from __future__ import annotations
 
-from tunelab.errors import TunelabError
+from tunelab.errors import ConfigurationError, TunelabError
 
 
-class ObjectiveNotFoundError(TunelabError, ValueError):
+class ObjectiveNotFoundError(ConfigurationError):
     """The objective metric is not among the metrics the training produced."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tunelab.errors import ConfigurationTypeError
 from tunelab.space import HyperParameters
 
 
@@ -43,7 +44,7 @@ def as_hypermodel(hypermodel: Any) -> HyperModel:
         return hypermodel
     if callable(hypermodel):
         return _FunctionHyperModel(hypermodel)
-    raise TypeError(
+    raise ConfigurationTypeError(
         "hypermodel must be a kt.HyperModel or a function build_model(hp) that returns a "
         f"compiled Keras model, but got {hypermodel!r}"
     )

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tunelab.errors import ConfigurationError
+
 _NAME = re.compile(r"^trial_(\d+)\.keras$")
 
 
@@ -19,7 +21,9 @@ class ModelStore:
 
     def __init__(self, folder: str | os.PathLike[str], keep: int) -> None:
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
-            raise ValueError(f"keep_models must be a non-negative int, but got {keep!r}")
+            raise ConfigurationError(
+                f"keep_models must be a non-negative int, but got keep_models={keep!r}"
+            )
         self.folder = Path(folder)
         self.keep = keep
 

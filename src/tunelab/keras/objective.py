@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tunelab.errors import ConfigurationError, ConfigurationTypeError
+
 # Keras metric names (with or without "val_") whose better values are higher.
 _HIGHER_IS_BETTER = frozenset(
     {
@@ -82,9 +84,12 @@ class Objective:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"Objective name must be a non-empty string, but got {self.name!r}")
+            raise ConfigurationError(
+                f"Objective name must be a non-empty string, but got {self.name!r}; "
+                "give the metric as Keras logs it, e.g. 'val_accuracy'"
+            )
         if self.direction not in ("min", "max"):
-            raise ValueError(
+            raise ConfigurationError(
                 f"Objective direction must be 'min' or 'max', but got {self.direction!r} "
                 f"(in Objective({self.name!r}, ...))"
             )
@@ -116,7 +121,7 @@ def parse_objective(objective: Any) -> Objective:
     if isinstance(objective, str):
         direction = infer_direction(objective)
         if direction is None:
-            raise ValueError(
+            raise ConfigurationError(
                 f"cannot tell whether objective {objective!r} should be minimized or "
                 "maximized: it is not a known Keras metric name (e.g. 'val_accuracy', "
                 f"'val_loss', 'val_auc'); check the spelling, or for a custom metric write "
@@ -124,10 +129,10 @@ def parse_objective(objective: Any) -> Objective:
             )
         return Objective(objective, direction)
     if isinstance(objective, (list, tuple)):
-        raise ValueError(
+        raise ConfigurationError(
             "tunelab.keras optimizes one objective, but got a list "
             f"{list(objective)!r}; pass a single metric name or kt.Objective"
         )
-    raise TypeError(
+    raise ConfigurationTypeError(
         f"objective must be a metric name or kt.Objective(name, direction), but got {objective!r}"
     )

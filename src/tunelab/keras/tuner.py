@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tunelab import (
+    ConfigurationError,
+    ConfigurationTypeError,
     FrozenTrial,
     GridExhausted,
     HyperParameters,
@@ -59,7 +61,7 @@ def _check_count(name: str, value: Any, minimum: int, allow_none: bool = False) 
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, but got {value!r}")
+        raise ConfigurationError(f"{name} must be an int >= {minimum}, but got {name}={value!r}")
 
 
 class Tuner:
@@ -92,7 +94,7 @@ class Tuner:
         metrics: Any = None,
     ) -> None:
         if hypermodel is None:
-            raise TypeError(
+            raise ConfigurationTypeError(
                 "a tuner needs hypermodel=: a function build_model(hp) returning a compiled "
                 "Keras model, or a kt.HyperModel"
             )
@@ -103,7 +105,7 @@ class Tuner:
         _check_count("max_retries_per_trial", max_retries_per_trial, 0)
         _check_count("max_consecutive_failed_trials", max_consecutive_failed_trials, 1)
         if hyperparameters is not None and not isinstance(hyperparameters, HyperParameters):
-            raise TypeError(
+            raise ConfigurationTypeError(
                 f"hyperparameters must be a kt.HyperParameters, but got {hyperparameters!r}"
             )
         self.max_trials = max_trials
@@ -245,7 +247,10 @@ class Tuner:
     def _build(self, hp: HyperParameters) -> Any:
         model = self.hypermodel.build(hp)
         if model is None:
-            raise TypeError("build(hp) returned None; it must return a compiled Keras model")
+            raise ConfigurationTypeError(
+                "build(hp) must return a compiled Keras model, but it returned None; add the "
+                "missing `return model`"
+            )
         if self._compile_args:
             model.compile(**self._compile_args)
         return model
@@ -355,7 +360,10 @@ class Tuner:
         """The trained model of one trial: rebuilt by `build(hp)` with the stored weights."""
         frozen = trial.frozen if isinstance(trial, KerasTrial) else trial
         if frozen is None:
-            raise ValueError("load_model needs a trial record with its tunelab FrozenTrial")
+            raise ConfigurationError(
+                "load_model needs a trial record with its tunelab FrozenTrial, but got a "
+                "KerasTrial without one; pass a trial from tuner.oracle or tuner.study"
+            )
         name = frozen.user_attrs.get("model_file")
         path = self.models.folder / str(name) if name else None
         if path is None or not path.is_file():

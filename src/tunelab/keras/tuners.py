@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tunelab import ConfigurationError, ConfigurationTypeError
 from tunelab.keras.tuner import Tuner
 
 
@@ -50,7 +51,7 @@ class BayesianOptimization(Tuner):
         **kwargs: Any,
     ) -> None:
         if alpha is not None or beta is not None:
-            raise TypeError(
+            raise ConfigurationTypeError(
                 "alpha and beta (Keras Tuner's GP noise and UCB weight) have no counterpart: "
                 "tunelab's GP fits its noise and uses expected improvement; leave them out"
             )
@@ -89,11 +90,14 @@ class Hyperband(Tuner):
             or not isinstance(hyperband_iterations, int)
             or hyperband_iterations < 1
         ):
-            raise ValueError(
+            raise ConfigurationError(
                 f"hyperband_iterations must be an int >= 1, but got {hyperband_iterations!r}"
             )
         if "scheduler" in kwargs:
-            raise TypeError("Hyperband brings its own scheduler; use RandomSearch(scheduler=...)")
+            raise ConfigurationTypeError(
+                "Hyperband brings its own scheduler, but got scheduler=; leave it out, or use "
+                "RandomSearch(scheduler=...)"
+            )
         scheduler = HyperbandScheduler(
             min_resource=1, max_resource=max_epochs, reduction_factor=factor
         )

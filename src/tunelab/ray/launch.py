@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tunelab.errors import TunelabError
+from tunelab.errors import ConfigurationError, TunelabError
 from tunelab.study.worker import run_worker
 
 DEFAULT_RESOURCES = {"cpu": 1.0, "gpu": 0.0}
@@ -55,15 +55,20 @@ def launch(
     by default); Ray sets CUDA_VISIBLE_DEVICES for tasks that reserve GPUs. `n_trials` is
     the study-wide total, as with `tunelab worker`."""
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
-        raise ValueError(f"num_workers must be a positive int, got {num_workers!r}")
+        raise ConfigurationError(
+            f"num_workers must be a positive int, but got num_workers={num_workers!r}"
+        )
     resources = {**DEFAULT_RESOURCES, **(resources_per_trial or {})}
     unknown = sorted(set(resources) - set(DEFAULT_RESOURCES))
     if unknown:
-        raise ValueError(
+        raise ConfigurationError(
             f"resources_per_trial takes 'cpu' and 'gpu', got {unknown}; e.g. {{'cpu': 2, 'gpu': 1}}"
         )
     if str(storage).strip() in (":memory:", "memory", "memory://"):
-        raise ValueError("Ray workers run in other processes: give a database URL, not memory")
+        raise ConfigurationError(
+            "Ray workers run in other processes, which cannot share in-memory storage, but got "
+            f"storage={storage!r}; give a database URL"
+        )
     ray = _import_ray()
     if not ray.is_initialized():
         ray.init(address=address)

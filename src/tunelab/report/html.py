@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from tunelab.errors import ConfigurationError
 from tunelab.report.assets import CSS, FAVICON, RENDER_JS, plotly_js
 from tunelab.report.markup import esc, script_json
 from tunelab.report.section import Section
@@ -52,11 +53,11 @@ def write_report(study: Study, path: str | Path, curves_by: str | None = None) -
     learning rate if tuned, else the most important parameter)."""
     target = Path(path)
     if target.is_dir():
-        raise ValueError(
+        raise ConfigurationError(
             f"cannot write the report to {str(target)!r}: it is a folder; give a file name"
         )
     if not target.parent.is_dir():
-        raise ValueError(
+        raise ConfigurationError(
             f"cannot write the report to {str(target)!r}: the folder {str(target.parent)!r} "
             "does not exist; create it first"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tunelab.errors import ConfigurationError
 from tunelab.samplers.auto import AutoSampler
 from tunelab.samplers.base import Admission, Sampler, SampleRequest, Wait
 from tunelab.samplers.gp import GPSampler
@@ -27,7 +28,7 @@ def make_sampler(spec: str | Sampler | dict[str, Any] | None, seed: int | None =
         config["seed"] = seed
     cls = SAMPLERS.get(str(config.get("name")).lower())
     if cls is None:
-        raise ValueError(
+        raise ConfigurationError(
             f"unknown sampler {config.get('name')!r}; choose one of {', '.join(sorted(SAMPLERS))} "
             "or pass a Sampler instance"
         )

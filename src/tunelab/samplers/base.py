@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tunelab.errors import ConfigurationError
 from tunelab.space import Condition, Param, SearchSpace
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction
@@ -58,7 +59,7 @@ class Sampler(ABC):
         if seed is None:
             seed = int(np.random.default_rng().integers(2**63))  # fresh OS entropy
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, but got seed={seed!r}")
+            raise ConfigurationError(f"seed must be a non-negative int, but got seed={seed!r}")
         self.seed = int(seed)
 
     @abstractmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tunelab.errors import ConfigurationError, ConfigurationTypeError
 from tunelab.schedulers.asha import ASHAScheduler
 from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict
 from tunelab.schedulers.hyperband import Bracket, HyperbandScheduler
@@ -35,7 +36,7 @@ def make_scheduler(spec: str | Scheduler | Mapping[str, Any] | None) -> Schedule
     elif isinstance(spec, Mapping):
         config = dict(spec)
     else:
-        raise TypeError(
+        raise ConfigurationTypeError(
             f"scheduler must be a name, a dict or a Scheduler, but got {type(spec).__name__}"
         )
     name = str(config.get("name", "")).lower()
@@ -43,7 +44,7 @@ def make_scheduler(spec: str | Scheduler | Mapping[str, Any] | None) -> Schedule
         return None
     cls = SCHEDULERS.get(name)
     if cls is None:
-        raise ValueError(
+        raise ConfigurationError(
             f"unknown scheduler {config.get('name')!r}; choose one of "
             f"{', '.join([NO_SCHEDULER, *sorted(SCHEDULERS)])} or pass a Scheduler instance"
         )

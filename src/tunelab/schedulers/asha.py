@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tunelab.errors import ConfigurationError
 from tunelab.schedulers import _rungs
 from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
 from tunelab.trial import FrozenTrial
@@ -37,7 +38,7 @@ class ASHAScheduler(Scheduler):
         )
         self.reduction_factor = check_int("reduction_factor", reduction_factor, 2)
         if self.max_resource is not None and self.max_resource < self.min_resource:
-            raise ValueError(
+            raise ConfigurationError(
                 "min_resource <= max_resource must hold, but got "
                 f"(min_resource={min_resource}, max_resource={max_resource})"
             )

@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tunelab.errors import ConfigurationError
 from tunelab.schedulers import _rungs, _trust
 from tunelab.schedulers.asha import successive_halving
 from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
@@ -108,10 +109,12 @@ class HyperbandScheduler(Scheduler):
         self.reduction_factor = check_int("reduction_factor", reduction_factor, 2)
         self.seed = check_int("seed", seed, 0)
         if not isinstance(adaptive, bool):
-            raise ValueError(f"adaptive must be True or False, but got adaptive={adaptive!r}")
+            raise ConfigurationError(
+                f"adaptive must be True or False, but got adaptive={adaptive!r}"
+            )
         self.adaptive = adaptive
         if self.max_resource < self.min_resource:
-            raise ValueError(
+            raise ConfigurationError(
                 "min_resource <= max_resource must hold, but got "
                 f"(min_resource={min_resource}, max_resource={max_resource})"
             )

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from tunelab.errors import SearchSpaceError
+from tunelab.errors import ConfigurationTypeError, SearchSpaceError
 from tunelab.space.conditions import Condition
 from tunelab.space.params import Boolean, Choice, Fixed, Float, Int, Param
 from tunelab.space.search_space import SearchSpace, check_redefinition
@@ -142,7 +142,10 @@ class HyperParameters:
         """Define a parameter from a ready-made object (e.g. `Float("lr", 1e-4, 0.1,
         sampling="log")`) and return its value: the route for code that builds domains."""
         if not isinstance(param, Param):
-            raise TypeError(f"define() takes a tunelab.space parameter, but got {param!r}")
+            raise ConfigurationTypeError(
+                "define() takes a tunelab.space parameter (Int, Float, Choice, Boolean, Fixed), "
+                f"but got {param!r}; for plain values use hp.Int, hp.Float or hp.Choice"
+            )
         return self._retrieve(param, None, None)
 
     @contextlib.contextmanager

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tunelab._process import rss_mb, set_torch_threads
-from tunelab.errors import GridExhausted, TrialError, TrialPruned, TunelabError
+from tunelab.errors import (
+    GridExhausted,
+    TrialDiverged,
+    TrialError,
+    TrialFailed,
+    TrialPruned,
+    TunelabError,
+)
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import EndCause, TrialState
 
@@ -151,7 +158,8 @@ def _run_one(
     try:
         result = objective(trial)
     except TrialPruned as e:
-        return study.tell(trial, state=TrialState.PRUNED, reason=str(e) or "pruned")
+        cause = EndCause.DIVERGED if isinstance(e, TrialDiverged) else None
+        return study.tell(trial, state=TrialState.PRUNED, reason=str(e) or "pruned", cause=cause)
     except GridExhausted as e:
         return study.tell(trial, state=TrialState.FAIL, reason=str(e), cause=EndCause.INTERRUPTED)
     except Exception as e:
@@ -163,7 +171,7 @@ def _run_one(
             # heartbeat grace) and its writes are refused now: drop the trial, go on.
             log.warning("trial %d was declared lost while it ran; going on", frozen.number)
             return frozen
-        if isinstance(e, TunelabError) or not isinstance(e, catch):
+        if isinstance(e, TunelabError) or not isinstance(e, (TrialFailed, *catch)):
             raise  # a bad space or broken storage fails every trial alike: stop
         return frozen
     return study.tell(trial, result)

@@ -9,7 +9,8 @@ def objective(trial):
 
 from tunelab.torch.augment import Augment, augment_from_hp
 from tunelab.torch.data import Data, from_arrays, load_digits, load_mnist, read_idx
-from tunelab.torch.fit import TrainingError, evaluate, fit
+from tunelab.torch.errors import TrainingError
+from tunelab.torch.fit import evaluate, fit
 from tunelab.torch.knobs import KNOBS, TUNE
 from tunelab.torch.lr_find import LRFindResult, lr_find
 from tunelab.torch.models import (

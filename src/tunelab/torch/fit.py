@@ -21,10 +21,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from tunelab.errors import TrialPruned
+from tunelab.errors import TrialDiverged, TrialFailed, TrialPruned
+from tunelab.space import Choice, Fixed, Int, Param
 from tunelab.torch.augment import Augment, augment_from_hp
 from tunelab.torch.data import Data
-from tunelab.torch.knobs import KNOBS, TUNE, check_overrides, read_knob
+from tunelab.torch.errors import TrainingError
+from tunelab.torch.knobs import KNOBS, TUNE, check_overrides, knob_domain, read_knob
 from tunelab.torch.models import count_parameters
 from tunelab.torch.optim import make_optimizer, scaled_learning_rate
 from tunelab.torch.schedules import Schedule
@@ -34,10 +36,6 @@ from tunelab.torch.schedules import Schedule
 EXPLODE_FACTOR = 3.0
 EVAL_BATCH = 2048
 REPORTED = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
-
-
-class TrainingError(ValueError):
-    """The model, data or settings cannot train; raised before the first step."""
 
 
 @dataclass(frozen=True)
@@ -95,10 +93,16 @@ def read_config(hp: Any, data: Data, overrides: Mapping[str, Any]) -> TrainConfi
         augment = augment_choice
     elif augment_choice == TUNE:
         if not data.is_image:
-            raise TrainingError("augment='tune' needs image data of shape (N, C, H, W)")
+            raise TrainingError(
+                "augment='tune' needs image data of shape (N, C, H, W), but got "
+                f"{tuple(data.x_train.shape)}; leave augment out for tabular data"
+            )
         augment = augment_from_hp(hp, flip_ok=data.flip_ok)
     elif augment_choice not in (False, None):
-        raise TrainingError(f"augment must be False, 'tune' or an Augment, got {augment_choice!r}")
+        raise TrainingError(
+            f"augment must be False, 'tune' or an Augment, but got augment={augment_choice!r}"
+        )
+    _check_batch_size(batch_size, data.n_train, knob_domain("batch_size", overrides))
     return TrainConfig(
         optimizer=optimizer,
         learning_rate=learning_rate,
@@ -117,6 +121,29 @@ def read_config(hp: Any, data: Data, overrides: Mapping[str, Any]) -> TrainConfi
     )
 
 
+def _check_batch_size(batch_size: int, n_train: int, domain: Param) -> None:
+    """A batch larger than the data fails this trial alone when the searched domain holds a
+    batch size that fits (the next draw may), and stops the search when none does."""
+    if batch_size <= n_train:
+        return
+    problem = f"batch_size={batch_size} is larger than the {n_train} training samples"
+    if _smallest(domain) <= n_train:
+        raise TrialFailed(
+            f"{problem}; this trial fails and the search goes on (search batch sizes "
+            f"<= {n_train} to waste no trials)"
+        )
+    raise TrainingError(f"{problem}; use a batch size <= {n_train}")
+
+
+def _smallest(domain: Param) -> float:
+    if isinstance(domain, Int):
+        return domain.min_value
+    if isinstance(domain, (Choice, Fixed)):
+        numbers = [v for v in domain.grid_values() if isinstance(v, (int, float))]
+        return min(numbers, default=math.inf)
+    return math.inf
+
+
 def check_setup(model: nn.Module, data: Data, config: TrainConfig, metric: str) -> None:
     """Fail before training, with the fix in the message."""
     if metric not in REPORTED:
@@ -124,14 +151,10 @@ def check_setup(model: nn.Module, data: Data, config: TrainConfig, metric: str) 
             f"the study's metric {metric!r} is not one fit() reports; create the study with "
             f"metric= one of {', '.join(REPORTED)}, or return your own metric from the objective"
         )
-    if config.batch_size > data.n_train:
-        raise TrainingError(
-            f"batch_size={config.batch_size} is larger than the {data.n_train} training "
-            "samples; use a smaller batch size"
-        )
     if config.epochs < 1 or config.patience < 1:
         raise TrainingError(
-            f"epochs and patience must be >= 1, got {config.epochs}, {config.patience}"
+            f"epochs and patience must be >= 1, but got epochs={config.epochs}, "
+            f"patience={config.patience}; train at least one epoch"
         )
     model.eval()
     with torch.inference_mode():
@@ -287,7 +310,7 @@ def _batch_end(begin: int, n: int, batch_size: int) -> int:
 
 def _diverged(trial: Any, epoch: int, what: str, config: TrainConfig) -> None:
     trial.set_user_attr("diverged", True)
-    raise TrialPruned(
+    raise TrialDiverged(
         f"diverged at epoch {epoch}: {what}; learning_rate={config.learning_rate:.3g} "
         f"({config.optimizer}) is probably too high"
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tunelab.space import Boolean, Choice, Fixed, Float, HyperParameters, Int, Param
+from tunelab.torch.errors import TrainingError
 
 TUNE = "tune"
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -95,21 +96,31 @@ def read_knob(
         return hp.define(domain)
 
 
+def knob_domain(name: str, overrides: Mapping[str, Any]) -> Param:
+    """The domain the knob is searched in (or fixed to) under these overrides."""
+    knob = KNOBS[name]
+    return _domain(knob, overrides.get(name, TUNE if knob.tuned else knob.default))
+
+
 def check_overrides(overrides: Mapping[str, Any]) -> None:
+    """Refuse unknown knobs and unknown names of optimizers, schedules and scalings before
+    any trial trains: each would fail every trial alike."""
     unknown = sorted(set(overrides) - set(KNOBS) - {"base_learning_rate", "augment"})
     if unknown:
-        raise TypeError(
-            f"fit() got unknown training hyperparameters {unknown}; known: "
-            f"{', '.join(sorted(KNOBS))}, augment"
+        raise TrainingError(
+            f"fit() takes the training hyperparameters {', '.join(sorted(KNOBS))} and "
+            f"augment, but got unknown training hyperparameters {unknown}; check the spelling"
         )
     for name, values in (
         ("optimizer", OPTIMIZERS),
         ("lr_schedule", SCHEDULES),
         ("lr_scaling", LR_SCALINGS),
     ):
-        given = overrides.get(name)
-        if given is None or isinstance(given, Param) or given == TUNE:
+        if overrides.get(name, TUNE) == TUNE:
             continue
-        for value in given if isinstance(given, (list, tuple)) else [given]:
+        for value in knob_domain(name, overrides).grid_values():
             if value not in values:
-                raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(values)}")
+                raise TrainingError(
+                    f"{name} must be one of {', '.join(values)}, but got unknown {name} "
+                    f"{value!r} (in {name}={overrides[name]!r}); pick a known one"
+                )

@@ -30,6 +30,7 @@ from torch import nn
 
 from tunelab.space import Float
 from tunelab.torch.data import Data
+from tunelab.torch.errors import TrainingError
 from tunelab.torch.optim import make_optimizer
 
 EMA_BETA = 0.9  # running average that decides when the loss has exploded
@@ -144,7 +145,7 @@ def lr_find(
         model.train(was_training)
     if len(lrs) < 5 or min(raw) >= 0.95 * raw[0]:
         where = f"{lrs[-1] if lrs else start:.3g}"
-        raise ValueError(
+        raise TrainingError(
             f"the loss never fell below its first value before it exploded after {len(lrs)} "
             f"steps, at learning rate {where}; start the range lower (start={start:g} now) "
             "or check the model and data"
@@ -154,14 +155,17 @@ def lr_find(
 
 def _check(start: float, end: float, num: int, diverge: float, batch_size: int, data: Data) -> None:
     if not (0 < start < end) or not math.isfinite(end):
-        raise ValueError(f"`0 < start < end` must hold, but got (start={start!r}, end={end!r})")
+        raise TrainingError(f"`0 < start < end` must hold, but got (start={start!r}, end={end!r})")
     if isinstance(num, bool) or not isinstance(num, int) or num < 10:
-        raise ValueError(f"num must be an int >= 10 steps, but got num={num!r}")
+        raise TrainingError(f"num must be an int >= 10 steps, but got num={num!r}")
     if not diverge > 1:
-        raise ValueError(f"diverge must be > 1 (a factor over the lowest loss), got {diverge!r}")
+        raise TrainingError(
+            f"diverge must be > 1 (a factor over the lowest loss), but got diverge={diverge!r}"
+        )
     if batch_size < 1 or batch_size > data.n_train:
-        raise ValueError(
-            f"batch_size must be in [1, {data.n_train}] (the training samples), got {batch_size}"
+        raise TrainingError(
+            f"batch_size must be in [1, {data.n_train}] (the training samples), but got "
+            f"batch_size={batch_size}"
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 import torch
 from torch import nn
 
+from tunelab.errors import ConfigurationError
 from tunelab.space import HyperParameters
 
 __all__ = [
@@ -189,7 +190,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     total = 0
     for name, param in model.named_parameters():
         if isinstance(param, nn.parameter.UninitializedParameter):
-            raise ValueError(
+            raise ConfigurationError(
                 f"parameter {name!r} is not materialized yet (a lazy module), so it has no "
                 "size; run one forward pass before counting"
             )
@@ -246,10 +247,12 @@ def init_weights(model: nn.Module, scheme: str, activation: str = "relu") -> Non
     are left alone (weight 1, bias 0 is already right for them).
     """
     if scheme not in INITS:
-        raise ValueError(f"init scheme must be one of {', '.join(INITS)}, but got {scheme!r}")
+        raise ConfigurationError(
+            f"init scheme must be one of {', '.join(INITS)}, but got scheme={scheme!r}"
+        )
     if activation not in ACTIVATIONS:
-        raise ValueError(
-            f"activation must be one of {', '.join(ACTIVATIONS)}, but got {activation!r}"
+        raise ConfigurationError(
+            f"activation must be one of {', '.join(ACTIVATIONS)}, but got activation={activation!r}"
         )
     nonlinearity = _NONLINEARITY[activation]
     for module in model.modules():
@@ -299,12 +302,12 @@ def _per_layer(
 
 def _check_positive(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, but got {name}={value!r}")
+        raise ConfigurationError(f"{name} must be an integer >= 1, but got {name}={value!r}")
 
 
 def _check_rate(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(
+        raise ConfigurationError(
             f"{name} must be a dropout rate in [0, 1), but got {name}={value!r}; "
             "a rate of 1 would zero every activation"
         )
@@ -314,7 +317,7 @@ def _check_shape(in_shape: Sequence[int]) -> tuple[int, int, int]:
     if len(in_shape) != 3 or not all(
         isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in in_shape
     ):
-        raise ValueError(
+        raise ConfigurationError(
             "in_shape must be (channels, height, width) with integers >= 1, "
             f"but got in_shape={tuple(in_shape)!r}; e.g. (1, 28, 28) for MNIST"
         )

@@ -7,10 +7,15 @@ from collections.abc import Iterable
 
 import torch
 
+from tunelab.torch.errors import TrainingError
+from tunelab.torch.knobs import LR_SCALINGS, OPTIMIZERS
+
 
 def scaled_learning_rate(base: float, batch_size: int, rule: str) -> float:
     """A base learning rate given per 256 samples, scaled to the batch size: linearly
     (Goyal et al.'s rule for SGD) or by the square root (often better for Adam)."""
+    if rule not in LR_SCALINGS:
+        raise TrainingError(f"unknown lr_scaling {rule!r}; choose from {', '.join(LR_SCALINGS)}")
     if rule == "none":
         return base
     ratio = batch_size / 256
@@ -41,4 +46,4 @@ def make_optimizer(
         return torch.optim.RMSprop(
             params, lr=learning_rate, momentum=momentum or 0.0, weight_decay=weight_decay
         )
-    raise ValueError(f"unknown optimizer {name!r}; choose from adam, adamw, sgd, rmsprop")
+    raise TrainingError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")

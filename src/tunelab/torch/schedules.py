@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from tunelab.torch.errors import TrainingError
+from tunelab.torch.knobs import SCHEDULES
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -19,6 +22,12 @@ class Schedule:
     step_gamma: float = 0.1
     exp_gamma: float = 0.95
     warmup_epochs: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in SCHEDULES:
+            raise TrainingError(
+                f"unknown lr_schedule {self.kind!r}; choose from {', '.join(SCHEDULES)}"
+            )
 
     def multiplier(self, t: float) -> float:
         epoch = math.floor(t)
@@ -30,10 +39,8 @@ class Schedule:
             return float(self.exp_gamma**epoch)
         if self.kind == "cosine":
             return 0.5 * (1.0 + math.cos(math.pi * min(t / self.epochs, 1.0)))
-        if self.kind == "warmup_cosine":
-            warm = min(self.warmup_epochs, self.epochs)
-            if t < warm:
-                return max(t / warm, 1e-3)
-            rest = max(self.epochs - warm, 1e-9)
-            return 0.5 * (1.0 + math.cos(math.pi * min((t - warm) / rest, 1.0)))
-        raise ValueError(f"unknown lr_schedule {self.kind!r}")
+        warm = min(self.warmup_epochs, self.epochs)  # warmup_cosine: kinds checked above
+        if t < warm:
+            return max(t / warm, 1e-3)
+        rest = max(self.epochs - warm, 1e-9)
+        return 0.5 * (1.0 + math.cos(math.pi * min((t - warm) / rest, 1.0)))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tunelab.errors import ConfigurationError
 from tunelab.samplers.base import Sampler, SampleRequest
 from tunelab.samplers.sobol import SobolSampler
 from tunelab.space import Fixed
@@ -65,7 +66,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def _check_int(name: str, value: Any, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, but got {name}={value!r}")
+        raise ConfigurationError(f"{name} must be an int >= {low}, but got {name}={value!r}")
     return int(value)
 
 
@@ -103,7 +104,7 @@ class GPSampler(Sampler):
         self.n_candidates = _check_int("n_candidates", n_candidates, 1)
         self.max_train = _check_int("max_train", max_train, 2)
         if not isinstance(deterministic_objective, bool):
-            raise ValueError(
+            raise ConfigurationError(
                 "deterministic_objective must be True or False, but got "
                 f"deterministic_objective={deterministic_objective!r}"
             )
@@ -135,7 +136,10 @@ class GPSampler(Sampler):
     def from_json(cls, config: Mapping[str, Any]) -> GPSampler:
         """Rebuild from `to_json()` (how worker processes reopen a study's sampler)."""
         if config.get("name", cls.name) != cls.name:
-            raise ValueError(f"config names sampler {config.get('name')!r}, not {cls.name!r}")
+            raise ConfigurationError(
+                f"{cls.__name__}.from_json needs name={cls.name!r}, but the config names sampler "
+                f"{config.get('name')!r}; rebuild it with make_sampler(config)"
+            )
         return cls(**{k: v for k, v in config.items() if k != "name"})
 
     def __repr__(self) -> str:
