@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from tunelab.errors import ConfigurationError
+
 
 class TrialState(str, enum.Enum):
     WAITING = "WAITING"
@@ -48,7 +50,7 @@ class Direction(str, enum.Enum):
         try:
             return cls(aliases.get(text, text))
         except ValueError:
-            raise ValueError(
+            raise ConfigurationError(
                 f"direction must be 'minimize' or 'maximize', but got {value!r}"
             ) from None
 

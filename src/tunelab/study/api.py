@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tunelab.errors import StudyConflictError, StudyNotFoundError
+from tunelab.errors import ConfigurationError, StudyConflictError, StudyNotFoundError
 from tunelab.samplers import Sampler, make_sampler
 from tunelab.schedulers import Scheduler, make_scheduler, scheduler_to_json
 from tunelab.storage import BaseStorage, StudySummary, get_storage
@@ -17,7 +17,7 @@ DEFAULT_HEARTBEAT_S = 10.0
 
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"a study name must be a non-empty string, but got {name!r}")
+        raise ConfigurationError(f"a study name must be a non-empty string, but got {name!r}")
     return name.strip()
 
 
@@ -45,12 +45,14 @@ def create_study(
     """
     name = _check_name(name or time.strftime("study-%Y%m%d-%H%M%S"))
     if not isinstance(metric, str) or not metric:
-        raise ValueError(f"metric must be a non-empty string, but got {metric!r}")
+        raise ConfigurationError(f"metric must be a non-empty string, but got {metric!r}")
     direction = Direction.parse(direction)
     if not (isinstance(heartbeat_interval, (int, float)) and heartbeat_interval > 0):
-        raise ValueError(f"heartbeat_interval must be > 0 seconds, got {heartbeat_interval!r}")
+        raise ConfigurationError(
+            f"heartbeat_interval must be > 0 seconds, got {heartbeat_interval!r}"
+        )
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ValueError(f"max_retries must be a non-negative int, got {max_retries!r}")
+        raise ConfigurationError(f"max_retries must be a non-negative int, got {max_retries!r}")
     chosen = make_sampler(sampler, seed) if sampler is not None or seed is not None else None
     pruner = make_scheduler(scheduler)
     store = get_storage(storage)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunelab._process import rss_mb, set_torch_threads
 from tunelab.errors import (
+    ConfigurationError,
     GridExhausted,
     TrialDiverged,
     TrialError,
@@ -50,6 +51,16 @@ class RunPlan:
 
     def time_left(self) -> bool:
         return self.deadline is None or time.time() < self.deadline
+
+
+def check_limits(n_trials: int | None, timeout: float | None) -> None:
+    """A run's trial budget and time limit, as `optimize` and `tunelab worker` take them."""
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0
+    ):
+        raise ConfigurationError(f"n_trials must be a non-negative int or None, got {n_trials!r}")
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ConfigurationError(f"timeout must be > 0 seconds or None, got {timeout!r}")
 
 
 STOP_SETTING = "stop"

@@ -12,14 +12,20 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tunelab.errors import GridExhausted, StudyNotFoundError, TrialError
+from tunelab.errors import (
+    ConfigurationError,
+    ConfigurationTypeError,
+    GridExhausted,
+    StudyNotFoundError,
+    TrialError,
+)
 from tunelab.samplers import Admission, Sampler
 from tunelab.schedulers import Scheduler
 from tunelab.space import SearchSpace
 from tunelab.storage import BaseStorage, Outcome, StudyRecord, get_storage
 from tunelab.study.host import WAIT_POLL_MAX_S, WAIT_POLL_S, Host
 from tunelab.study.liveness import INTERRUPTED, Liveness
-from tunelab.study.optimize import RunPlan, run_trials, start_method
+from tunelab.study.optimize import RunPlan, check_limits, run_trials, start_method
 from tunelab.study.outcome import judge
 from tunelab.study.progress import ProgressDisplay
 from tunelab.study.supervise import Hygiene, Supervisor
@@ -134,7 +140,9 @@ class Study:
         """Queue a configuration to try before the sampler's own suggestions.
         Parameters the objective asks for but `params` lacks come from the sampler."""
         if not isinstance(params, Mapping):
-            raise TypeError(f"enqueue() takes a dict of parameter values, but got {params!r}")
+            raise ConfigurationTypeError(
+                f"enqueue() takes a dict of parameter values, but got {params!r}"
+            )
         space = self._host.space
         for name, value in params.items():
             if name in space:
@@ -300,18 +308,15 @@ class Study:
         An objective that raises, or returns NaN or a non-number, makes its trial FAIL
         with the reason, and the study goes on (exceptions not in `catch` stop it after
         being recorded). `n_jobs` worker processes share the study through storage."""
-        if n_trials is not None and (
-            isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0
-        ):
-            raise ValueError(f"n_trials must be a non-negative int or None, got {n_trials!r}")
-        if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
+        check_limits(n_trials, timeout)
         if n_jobs == -1:
             n_jobs = os.cpu_count() or 1
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-            raise ValueError(f"n_jobs must be a positive int or -1 (all cores), got {n_jobs!r}")
+            raise ConfigurationError(
+                f"n_jobs must be a positive int or -1 (all cores), got {n_jobs!r}"
+            )
         if n_jobs > 1 and not self._storage.shared_across_processes:
-            raise ValueError(
+            raise ConfigurationError(
                 "n_jobs > 1 runs worker processes, which cannot share in-memory storage; "
                 "use a SQLite file (the default) or another database URL"
             )

@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from tunelab._process import rss_mb
-from tunelab.errors import TunelabError
+from tunelab.errors import ConfigurationError, TunelabError
 from tunelab.study.liveness import INTERRUPTED
 from tunelab.study.optimize import (
     Callback,
@@ -76,13 +76,13 @@ class Hygiene:
 
     def __post_init__(self) -> None:
         if self.gpus and len(self.gpus) != self.slots:
-            raise ValueError(
+            raise ConfigurationError(
                 f"give one GPU per concurrent trial: {self.slots} slots but gpus={self.gpus!r}"
             )
         for name in ("trials_per_process", "max_rss_mb", "trial_timeout", "trial_memory_mb"):
             value = getattr(self, name)
             if value is not None and not value > 0:
-                raise ValueError(f"{name} must be > 0 or None, got {value!r}")
+                raise ConfigurationError(f"{name} must be > 0 or None, got {value!r}")
 
     @property
     def recycles(self) -> bool:

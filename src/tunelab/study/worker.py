@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from tunelab.errors import ConfigurationError
 from tunelab.study.api import load_study
-from tunelab.study.optimize import Callback, Objective, RunPlan, run_trials
+from tunelab.study.optimize import Callback, Objective, RunPlan, check_limits, run_trials
 from tunelab.study.supervise import Hygiene, Supervisor
 
 
@@ -29,10 +30,7 @@ def run_worker(
     seconds pass, the sampler runs out, or `tunelab stop` is asked. Returns the number of
     trial processes started (0 when trials ran in this process)."""
     hygiene = hygiene or Hygiene()
-    if n_trials is not None and (isinstance(n_trials, bool) or n_trials < 0):
-        raise ValueError(f"n_trials must be a non-negative int or None, got {n_trials!r}")
-    if timeout is not None and not timeout > 0:
-        raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
+    check_limits(n_trials, timeout)
     study = load_study(study_name, storage)
     plan = RunPlan(
         n_trials, None if timeout is None else time.time() + timeout, catch, 5, hygiene.slots
@@ -41,7 +39,7 @@ def run_worker(
         run_trials(study, objective, plan, callbacks)
         return 0
     if not study.storage.shared_across_processes:
-        raise ValueError(
+        raise ConfigurationError(
             "trial processes cannot share in-memory storage; use a SQLite file or a database URL"
         )
     opener = study.opener(fork=False)
