@@ -31,7 +31,7 @@ import tunelab
 from tunelab.storage.codec import _wrap  # the stored encoding: NaN as {"$float": "nan"}
 
 HERE = Path(__file__).resolve().parent
-SRC = HERE.parents[2] / "src"
+SRC = Path(tunelab.__file__).resolve().parents[1]  # subprocesses run this same tunelab
 
 
 def space(trial: Any) -> None:
@@ -264,36 +264,38 @@ def build(url: str, work: Path) -> None:
     db.close()
 
 
+def trial_record(t: Any) -> dict[str, Any]:
+    """A trial as v1_expected.json holds it (JSON as stored: NaN marked)."""
+    return _wrap(
+        {
+            "trial_id": t.trial_id,
+            "number": t.number,
+            "state": t.state.value,
+            "params": dict(t.params),
+            "value": t.value,
+            "metrics": dict(t.metrics),
+            "reports": [
+                {"step": p.step, "metrics": dict(p.metrics), "time": p.time} for p in t.reports
+            ],
+            "reason": t.reason,
+            "worker": t.worker,
+            "heartbeat": t.heartbeat,
+            "datetime_start": t.datetime_start,
+            "datetime_complete": t.datetime_complete,
+            "user_attrs": dict(t.user_attrs),
+            "system_attrs": dict(t.system_attrs),
+            "counts_toward_budget": t.counts_toward_budget,
+        }
+    )
+
+
 def expected(url: str) -> dict[str, Any]:
     """Every study and trial as the v1 code reads them back (JSON as stored: NaN marked)."""
     storage = tunelab.get_storage(url)
     studies = []
     for summary in sorted(storage.list_studies(), key=lambda s: s.record.study_id):
         r = summary.record
-        trials = []
-        for t in storage.get_trials(r.study_id):
-            trials.append(
-                {
-                    "trial_id": t.trial_id,
-                    "number": t.number,
-                    "state": t.state.value,
-                    "params": dict(t.params),
-                    "value": t.value,
-                    "metrics": dict(t.metrics),
-                    "reports": [
-                        {"step": p.step, "metrics": dict(p.metrics), "time": p.time}
-                        for p in t.reports
-                    ],
-                    "reason": t.reason,
-                    "worker": t.worker,
-                    "heartbeat": t.heartbeat,
-                    "datetime_start": t.datetime_start,
-                    "datetime_complete": t.datetime_complete,
-                    "user_attrs": dict(t.user_attrs),
-                    "system_attrs": dict(t.system_attrs),
-                    "counts_toward_budget": t.counts_toward_budget,
-                }
-            )
+        trials = [trial_record(t) for t in storage.get_trials(r.study_id)]
         studies.append(
             {
                 "study_id": r.study_id,

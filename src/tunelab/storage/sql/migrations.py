@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 
@@ -21,6 +22,9 @@ from tunelab.errors import SchemaVersionError, StorageError
 from tunelab.storage.sql import schema
 from tunelab.storage.sql.backup import copy_sqlite
 from tunelab.storage.sql.engine import with_retries
+
+if TYPE_CHECKING:  # Alembic is imported only to upgrade
+    from alembic.config import Config
 
 SCHEMA_LOCK_KEY = 0x7475_6E65  # "tune": the advisory lock taken around schema changes
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
@@ -180,12 +184,8 @@ def upgrade_database(
 def _migrate(conn: Connection, start: int) -> None:
     """Run the Alembic migrations from `start` to the head on `conn`, in its transaction."""
     from alembic import command
-    from alembic.config import Config
 
-    config = Config()
-    config.set_main_option("script_location", str(ALEMBIC_DIR))
-    config.attributes["connection"] = conn
-    config.attributes["version_table"] = schema.ALEMBIC_VERSION_TABLE
+    config = alembic_config(conn)
     if schema.ALEMBIC_VERSION_TABLE not in inspect(conn).get_table_names():
         if start not in BASELINES:
             raise SchemaVersionError(
@@ -200,6 +200,17 @@ def _migrate(conn: Connection, start: int) -> None:
             f"the migrations ended at schema version {reached}, not "
             f"{schema.SCHEMA_VERSION}; nothing was changed"
         )
+
+
+def alembic_config(conn: Connection) -> Config:
+    """An Alembic configuration whose commands run on `conn`, inside its transaction."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.attributes["connection"] = conn
+    config.attributes["version_table"] = schema.ALEMBIC_VERSION_TABLE
+    return config
 
 
 def _describe(error: BaseException) -> str:
