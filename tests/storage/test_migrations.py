@@ -8,11 +8,16 @@ what the v1 rows meant."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import sqlite3
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import inspect
 
@@ -22,7 +27,7 @@ from conftest import create_database, drop_database
 from tunelab.errors import SchemaVersionError
 from tunelab.storage.sql import SQLStorage, schema
 from tunelab.storage.sql.engine import make_engine
-from tunelab.storage.sql.migrations import ALEMBIC_DIR, ensure_schema
+from tunelab.storage.sql.migrations import ALEMBIC_DIR, SCHEMA_LOCK_KEY, ensure_schema
 
 from .v1_fixture import (
     CAUSES,
@@ -273,9 +278,40 @@ def _shape(url: str) -> dict[str, Any]:
         engine.dispose()
 
 
+@contextlib.contextmanager
+def _schema_locked(v1: V1Copy) -> Iterator[None]:
+    """Hold what an upgrade takes first: SQLite's write lock, PostgreSQL's advisory lock."""
+    if v1.file is not None:
+        holder = sqlite3.connect(v1.file, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    with psycopg.connect(v1.url.replace("postgresql+psycopg", "postgresql")) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        yield
+
+
+def test_opening_a_database_takes_no_write_lock(v1: V1Copy) -> None:
+    """The version is read in a plain read transaction: an open (here, refused as v1)
+    does not wait for an upgrade or a writer holding the lock."""
+    with _schema_locked(v1):
+        started = time.monotonic()
+        with pytest.raises(SchemaVersionError, match="tunelab db upgrade"):
+            SQLStorage(v1.url)
+        assert time.monotonic() - started < 5  # the lock would hold it for the busy timeout
+
+
 def test_two_upgrades_at_once_upgrade_once(v1: V1Copy) -> None:
+    """Both start while the lock is held, so they overlap; one upgrades, one finds it done."""
     cwd = v1.file.parent if v1.file else Path.cwd()
-    procs = [start_tunelab("db", "upgrade", v1.url, cwd=cwd) for _ in range(2)]
+    with _schema_locked(v1):
+        procs = [start_tunelab("db", "upgrade", v1.url, cwd=cwd) for _ in range(2)]
+        time.sleep(3)  # both are up and waiting on the lock
+        assert [p.poll() for p in procs] == [None, None]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     finals = sorted(out.strip().splitlines()[-1] for out, _ in outs)

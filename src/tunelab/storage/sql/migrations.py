@@ -76,17 +76,17 @@ def ensure_schema(engine: Engine, url: str, create: bool = True) -> int:
             _serialize(conn)
             version = read_version(conn)
             if version is None:
-                if not create:
-                    raise SchemaVersionError(
-                        f"{url} has no tunelab schema; create a study there first "
-                        f"(tunelab run …) or run `tunelab db upgrade {url}`"
-                    )
                 _create(conn)
                 return schema.SCHEMA_VERSION
             return version
 
     try:
         version = with_retries(check, f"opening {url}")
+        if version is None and not create:
+            raise SchemaVersionError(
+                f"{url} has no tunelab schema; create a study there first "
+                f"(tunelab run …) or run `tunelab db upgrade {url}`"
+            )
         if version is None:
             version = with_retries(create_if_empty, f"opening {url}")
     except StorageError:
