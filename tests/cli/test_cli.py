@@ -174,6 +174,7 @@ def test_db_upgrade_creates_reports_current_and_refuses_foreign_files(work):
         conn.execute("drop table tunelab_alembic_version")
     unknown = tunelab("db", "upgrade", "fresh.db", cwd=work)
     assert unknown.returncode == 1 and "no migration from schema version 0" in unknown.stderr
+    assert not (work / "fresh.db.v0-backup").exists()  # refused before any copy was made
 
 
 def test_a_script_with_build_model_and_data_trains_with_the_kit(work):

@@ -161,12 +161,13 @@ def upgrade_database(
                         )
                     if start == schema.SCHEMA_VERSION:
                         return Upgrade(start, start)
+                    baseline = _baseline(conn, start)
                     if conn.dialect.name == "sqlite" and engine.url.database:
                         backup = copy_sqlite(Path(engine.url.database), start, force)
                     plan = Upgrade(start, schema.SCHEMA_VERSION, backup)
                     if before is not None:
                         before(plan)
-                    _migrate(conn, start)
+                    _migrate(conn, baseline)
                 return plan
         except BaseException:
             if backup is not None:  # the transaction was rolled back: the file is as it was
@@ -181,18 +182,27 @@ def upgrade_database(
         raise StorageError(f"the upgrade failed and changed nothing: {_describe(e)}") from e
 
 
-def _migrate(conn: Connection, start: int) -> None:
-    """Run the Alembic migrations from `start` to the head on `conn`, in its transaction."""
+def _baseline(conn: Connection, start: int) -> str | None:
+    """The revision to stamp a database from before Alembic with (None: it has Alembic's
+    table already)."""
+    if schema.ALEMBIC_VERSION_TABLE in inspect(conn).get_table_names():
+        return None
+    if start not in BASELINES:
+        raise SchemaVersionError(
+            f"no migration from schema version {start}; this file was not written "
+            "by a released tunelab"
+        )
+    return BASELINES[start]
+
+
+def _migrate(conn: Connection, baseline: str | None) -> None:
+    """Run the Alembic migrations to the head on `conn`, in its transaction, after
+    stamping a database from before Alembic with its `baseline` revision."""
     from alembic import command
 
     config = alembic_config(conn)
-    if schema.ALEMBIC_VERSION_TABLE not in inspect(conn).get_table_names():
-        if start not in BASELINES:
-            raise SchemaVersionError(
-                f"no migration from schema version {start}; this file was not written "
-                "by a released tunelab"
-            )
-        command.stamp(config, BASELINES[start])
+    if baseline is not None:
+        command.stamp(config, baseline)
     command.upgrade(config, "head")
     reached = read_version(conn)
     if reached != schema.SCHEMA_VERSION:
