@@ -61,10 +61,6 @@ class V1Copy:
     url: str
     file: Path | None  # the SQLite file; None on PostgreSQL
 
-    @property
-    def kind(self) -> str:
-        return "sqlite" if self.file is not None else "postgresql"
-
 
 def sqlite_copy(folder: Path) -> V1Copy:
     path = folder / "v1.db"
