@@ -160,19 +160,21 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(work):
 
 def test_db_upgrade_creates_reports_current_and_refuses_foreign_files(work):
     created = tunelab("db", "upgrade", "fresh.db", cwd=work)
-    assert created.returncode == 0 and "schema version 0 -> 1" in created.stdout
+    assert created.returncode == 0 and "schema version 0 -> 2" in created.stdout
     current = tunelab("db", "upgrade", "fresh.db", cwd=work)
-    assert current.returncode == 0 and "schema is current (v1)" in current.stdout
+    assert current.returncode == 0 and "schema is current (v2)" in current.stdout
     with sqlite3.connect(work / "other.db") as conn:
         conn.execute("create table notes (body text)")
     before = (work / "other.db").read_bytes()
     foreign = tunelab("db", "upgrade", "other.db", cwd=work)
     assert foreign.returncode == 1 and "not a tunelab database" in foreign.stderr
     assert (work / "other.db").read_bytes() == before
-    with sqlite3.connect(work / "fresh.db") as conn:
+    with sqlite3.connect(work / "fresh.db") as conn:  # a version no tunelab wrote, no Alembic
         conn.execute("update tunelab_meta set value='0' where key='schema_version'")
+        conn.execute("drop table tunelab_alembic_version")
     unknown = tunelab("db", "upgrade", "fresh.db", cwd=work)
     assert unknown.returncode == 1 and "no migration from schema version 0" in unknown.stderr
+    assert not (work / "fresh.db.v0-backup").exists()  # refused before any copy was made
 
 
 def test_a_script_with_build_model_and_data_trains_with_the_kit(work):

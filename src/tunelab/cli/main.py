@@ -272,18 +272,34 @@ def db() -> None:
 
 @db.command()
 @click.argument("url")
-def upgrade(url: str) -> None:
-    """Create or upgrade the tunelab schema in URL."""
-    from tunelab.storage.sql import upgrade as run_upgrade
+@click.option("--force", is_flag=True, help="Overwrite a backup copy left by an earlier upgrade.")
+def upgrade(url: str, force: bool) -> None:
+    """Create or upgrade the tunelab schema in URL; stop its workers first.
+
+    A SQLite file is first copied to FILE.vN-backup (N: its old version). PostgreSQL is
+    upgraded in one transaction, all or nothing, with no copy: take one with pg_dump
+    first if you want it."""
     from tunelab.storage.sql.engine import make_engine
+    from tunelab.storage.sql.migrations import Upgrade, upgrade_database
+
+    def before(plan: Upgrade) -> None:
+        if plan.backup is not None:
+            click.echo(f"copied the v{plan.start} database to {plan.backup}")
+        else:
+            click.echo(
+                "upgrading in one transaction (all or nothing); tunelab makes no copy of a "
+                "database server's data (pg_dump makes one)"
+            )
 
     engine = make_engine(url)
     try:
-        start, end = run_upgrade(engine)
+        done = upgrade_database(engine, force=force, before=before)
     finally:
         engine.dispose()
     click.echo(
-        f"schema version {start} -> {end}" if start != end else f"schema is current (v{end})"
+        f"schema version {done.start} -> {done.end}"
+        if done.start != done.end
+        else f"schema is current (v{done.end})"
     )
 
 

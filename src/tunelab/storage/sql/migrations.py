@@ -1,22 +1,43 @@
 """Schema versions and upgrades.
 
-The version lives in `tunelab_meta`. `MIGRATIONS[v]` upgrades a database from
-version v to v + 1. A database newer than the code is refused; an older one is
-upgraded only when asked (`tunelab db upgrade URL`), so nothing changes silently.
+Every tunelab reads the version in `tunelab_meta` (schema_version) and refuses a
+database older or newer than itself, with one line that says what to do. Nothing is
+upgraded silently: an older database is upgraded only by `tunelab db upgrade URL`,
+which copies a SQLite file to FILE.vN-backup first and runs the Alembic migrations
+(alembic/versions/) in one transaction, so a failed upgrade changes nothing. A v1
+database predates Alembic: it is stamped with the v1 baseline revision, then upgraded.
+A new, empty database is created at the current version directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 
 from tunelab.errors import SchemaVersionError, StorageError
 from tunelab.storage.sql import schema
+from tunelab.storage.sql.backup import copy_sqlite
 from tunelab.storage.sql.engine import with_retries
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
-SCHEMA_LOCK_KEY = 0x7475_6E65  # "tune": the advisory lock taken around schema checks
+if TYPE_CHECKING:  # Alembic is imported only to upgrade
+    from alembic.config import Config
+
+SCHEMA_LOCK_KEY = 0x7475_6E65  # "tune": the advisory lock taken around schema changes
+ALEMBIC_DIR = Path(__file__).with_name("alembic")
+BASELINES = {1: "0001"}  # versions from before Alembic -> the revision that built them
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What `upgrade_database` did: versions before and after, and the SQLite copy."""
+
+    start: int
+    end: int
+    backup: Path | None = None
 
 
 def read_version(conn: Connection) -> int | None:
@@ -41,29 +62,33 @@ def read_version(conn: Connection) -> int | None:
 
 
 def ensure_schema(engine: Engine, url: str, create: bool = True) -> int:
-    """Check (and on an empty database, create) the schema; return its version."""
+    """Check (and on an empty database, create) the schema; return its version.
 
-    def run() -> int:
+    The check is a plain read: workers opening a database at once never queue on its
+    write lock. Only an empty database is written, under the lock, and checked again."""
+
+    def check() -> int | None:
+        with engine.connect() as conn, conn.begin():
+            return read_version(conn)
+
+    def create_if_empty() -> int:
         with engine.connect().execution_options(tunelab_write=True) as conn, conn.begin():
             _serialize(conn)
             version = read_version(conn)
             if version is None:
-                if not create:
-                    raise SchemaVersionError(
-                        f"{url} has no tunelab schema; create a study there first "
-                        f"(tunelab run …) or run `tunelab db upgrade {url}`"
-                    )
-                schema.metadata.create_all(conn)
-                conn.execute(
-                    schema.meta.insert().values(
-                        key="schema_version", value=str(schema.SCHEMA_VERSION)
-                    )
-                )
+                _create(conn)
                 return schema.SCHEMA_VERSION
             return version
 
     try:
-        version = with_retries(run, f"opening {url}")
+        version = with_retries(check, f"opening {url}")
+        if version is None and not create:
+            raise SchemaVersionError(
+                f"{url} has no tunelab schema; create a study there first "
+                f"(tunelab run …) or run `tunelab db upgrade {url}`"
+            )
+        if version is None:
+            version = with_retries(create_if_empty, f"opening {url}")
     except StorageError:
         raise
     except Exception as e:
@@ -76,45 +101,126 @@ def ensure_schema(engine: Engine, url: str, create: bool = True) -> int:
     if version < schema.SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{url} has schema version {version}, older than this tunelab's "
-            f"({schema.SCHEMA_VERSION}); run `tunelab db upgrade {url}` (back up the file first)"
+            f"({schema.SCHEMA_VERSION}); stop its workers and run `tunelab db upgrade {url}` "
+            "(a SQLite file is copied first)"
         )
     return version
 
 
 def _serialize(conn: Connection) -> None:
-    """PostgreSQL: one schema check or creation at a time per database. Workers that start
-    together on a new database would otherwise race to CREATE the same tables (SQLite's
-    immediate write transaction serializes them already)."""
+    """PostgreSQL: one schema creation or upgrade at a time per database. Workers that
+    start together on a new database would otherwise race to CREATE the same tables, and
+    two upgrades to migrate the same rows (SQLite's immediate write transaction
+    serializes them already)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
 
 
+def _create(conn: Connection) -> None:
+    """The current schema on an empty database, stamped with the Alembic head."""
+    schema.metadata.create_all(conn)
+    conn.execute(
+        schema.meta.insert().values(key="schema_version", value=str(schema.SCHEMA_VERSION))
+    )
+    conn.execute(schema.alembic_version.insert().values(version_num=schema.ALEMBIC_HEAD))
+
+
 def upgrade(engine: Engine) -> tuple[int, int]:
-    """Apply pending migrations in one transaction; return (from, to) versions."""
-    with engine.connect().execution_options(tunelab_write=True) as conn, conn.begin():
-        _serialize(conn)
-        start = read_version(conn)
-        if start is None:
-            schema.metadata.create_all(conn)
-            conn.execute(
-                schema.meta.insert().values(key="schema_version", value=str(schema.SCHEMA_VERSION))
-            )
-            return (0, schema.SCHEMA_VERSION)
-        version = start
-        while version < schema.SCHEMA_VERSION:
-            if version not in MIGRATIONS:
-                raise SchemaVersionError(
-                    f"no migration from schema version {version}; this file was not written "
-                    "by a released tunelab"
-                )
-            MIGRATIONS[version](conn)
-            version += 1
-            conn.execute(
-                schema.meta.update()
-                .where(schema.meta.c.key == "schema_version")
-                .values(value=str(version))
-            )
-        return (start, version)
+    """Create or upgrade the schema (see `upgrade_database`); return (from, to) versions."""
+    done = upgrade_database(engine)
+    return done.start, done.end
+
+
+def upgrade_database(
+    engine: Engine,
+    force: bool = False,
+    before: Callable[[Upgrade], None] | None = None,
+) -> Upgrade:
+    """Create the schema on an empty database, or upgrade an older one in one transaction.
+
+    Under the database's write lock (PostgreSQL: an advisory lock too, so two upgrades
+    run one after the other and the second finds nothing to do), a SQLite file is first
+    copied to FILE.vN-backup (an existing copy is overwritten only with `force`; the copy
+    is removed again if the upgrade fails). `before(plan)` is called once the copy is
+    made and before anything changes."""
+
+    def run() -> Upgrade:
+        backup: Path | None = None
+        try:
+            with engine.connect().execution_options(tunelab_write=True) as conn:
+                with conn.begin():
+                    _serialize(conn)
+                    start = read_version(conn)
+                    if start is None:
+                        _create(conn)
+                        return Upgrade(0, schema.SCHEMA_VERSION)
+                    if start > schema.SCHEMA_VERSION:
+                        raise SchemaVersionError(
+                            f"schema version {start} is newer than this tunelab knows "
+                            f"({schema.SCHEMA_VERSION}); upgrade tunelab (pip install -U tunelab)"
+                        )
+                    if start == schema.SCHEMA_VERSION:
+                        return Upgrade(start, start)
+                    baseline = _baseline(conn, start)
+                    if conn.dialect.name == "sqlite" and engine.url.database:
+                        backup = copy_sqlite(Path(engine.url.database), start, force)
+                    plan = Upgrade(start, schema.SCHEMA_VERSION, backup)
+                    if before is not None:
+                        before(plan)
+                    _migrate(conn, baseline)
+                return plan
+        except BaseException:
+            if backup is not None:  # the transaction was rolled back: the file is as it was
+                backup.unlink(missing_ok=True)
+            raise
+
+    try:
+        return with_retries(run, "upgrading the schema")
+    except StorageError:
+        raise
+    except Exception as e:  # a migration's own error: the transaction was rolled back
+        raise StorageError(f"the upgrade failed and changed nothing: {_describe(e)}") from e
+
+
+def _baseline(conn: Connection, start: int) -> str | None:
+    """The revision to stamp a database from before Alembic with (None: it has Alembic's
+    table already)."""
+    if schema.ALEMBIC_VERSION_TABLE in inspect(conn).get_table_names():
+        return None
+    if start not in BASELINES:
+        raise SchemaVersionError(
+            f"no migration from schema version {start}; this file was not written "
+            "by a released tunelab"
+        )
+    return BASELINES[start]
+
+
+def _migrate(conn: Connection, baseline: str | None) -> None:
+    """Run the Alembic migrations to the head on `conn`, in its transaction, after
+    stamping a database from before Alembic with its `baseline` revision."""
+    from alembic import command
+
+    config = alembic_config(conn)
+    if baseline is not None:
+        command.stamp(config, baseline)
+    command.upgrade(config, "head")
+    reached = read_version(conn)
+    if reached != schema.SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"the migrations ended at schema version {reached}, not "
+            f"{schema.SCHEMA_VERSION}; nothing was changed"
+        )
+
+
+def alembic_config(conn: Connection) -> Config:
+    """An Alembic configuration whose commands run on `conn`, inside its transaction."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.attributes["connection"] = conn
+    config.attributes["version_table"] = schema.ALEMBIC_VERSION_TABLE
+    return config
 
 
 def _describe(error: BaseException) -> str:

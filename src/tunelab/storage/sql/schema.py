@@ -1,5 +1,10 @@
 """Tables. All payloads are JSON text; floats, ints and short strings get columns
-only where queries filter or sort on them."""
+only where queries filter or sort on them.
+
+Changing a table means a new schema version: bump SCHEMA_VERSION and add the Alembic
+migration that takes a database there (alembic/versions/; ALEMBIC_HEAD names it). A new
+database is created from these tables directly, so they must equal what the migrations
+build (tests/storage/test_migrations.py compares the two)."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -18,6 +24,8 @@ from sqlalchemy import (
 )
 
 SCHEMA_VERSION = 2
+ALEMBIC_HEAD = "0002"  # the migration that builds SCHEMA_VERSION
+ALEMBIC_VERSION_TABLE = "tunelab_alembic_version"
 
 metadata = MetaData()
 
@@ -78,12 +86,13 @@ trials = Table(
     Column("user_attrs_json", Text, nullable=False, default="{}"),
     Column("system_attrs_json", Text, nullable=False, default="{}"),
     Column("interrupted", Boolean, nullable=False, default=False),  # left out of the budget
+    # v2: how the trial ended (an EndCause value; NULL while WAITING or RUNNING)
     Column("end_cause", String(16), nullable=True),
-    Column("values_json", Text, nullable=True),
-    Column("retry_of", Integer, nullable=True),
-    Column("retried_by", Integer, nullable=True),
-    Column("attempt", Integer, nullable=False, default=0),
-    Column("enqueued_json", Text, nullable=False, default="{}"),
+    Column("values_json", Text, nullable=True),  # one value per objective; NULL: no value
+    Column("retry_of", Integer, nullable=True),  # the number of the trial this one repeats
+    Column("retried_by", Integer, nullable=True),  # the number of the trial repeating this one
+    Column("attempt", Integer, nullable=False, default=0, server_default="0"),
+    Column("enqueued_json", Text, nullable=False, default="{}", server_default="{}"),
     UniqueConstraint("study_id", "number", name="uq_tunelab_trials_number"),
     # Covers the per-trial budget count and the per-state counts without reading rows.
     Index("ix_tunelab_trials_study_state", "study_id", "state", "interrupted"),
@@ -101,4 +110,13 @@ reports = Table(
     Column("step", Integer, primary_key=True),
     Column("metrics_json", Text, nullable=False),
     Column("time", Float, nullable=False),
+)
+
+# Alembic's own table, as Alembic creates it: a new database is stamped with the head
+# revision without running Alembic.
+alembic_version = Table(
+    ALEMBIC_VERSION_TABLE,
+    metadata,
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name=f"{ALEMBIC_VERSION_TABLE}_pkc"),
 )
