@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tunelab.schedulers import _rungs
-from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
+from tunelab.schedulers.base import Scheduler
+from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict, check_int
 from tunelab.trial import FrozenTrial
 from tunelab.types import Decision
 

@@ -44,7 +44,8 @@ from typing import Any
 
 from tunelab.schedulers import _rungs, _trust
 from tunelab.schedulers.asha import successive_halving
-from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
+from tunelab.schedulers.base import Scheduler
+from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict, check_int
 from tunelab.trial import FrozenTrial
 
 _LEGACY_KEYS = {"min_resource", "max_resource", "reduction_factor", "seed"}
