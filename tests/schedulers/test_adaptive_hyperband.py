@@ -9,7 +9,6 @@ from dataclasses import replace
 import pytest
 
 import tunelab
-from tunelab._stats import explained, kendall_tau
 from tunelab.errors import TrialPruned
 from tunelab.schedulers import HyperbandScheduler, make_scheduler
 from tunelab.schedulers._trust import FLOOR, MIN_EVIDENCE, bracket_weights, pick
@@ -57,19 +56,7 @@ def brackets_of_new_trials(hb: HyperbandScheduler, history: list[FrozenTrial]) -
     return counts
 
 
-def test_kendall_tau_counts_pairs_and_skips_ties() -> None:
-    assert kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0
-    assert kendall_tau([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
-    assert kendall_tau([1, 2, 3], [1, 3, 2]) == pytest.approx(1 / 3)
-    assert kendall_tau([1, 1, 2], [5, 6, 7]) == 1.0  # the tied pair is left out
-    assert kendall_tau([1, 1], [2, 3]) is None
-    with pytest.raises(ValueError, match="same length"):
-        kendall_tau([1, 2], [1])
-
-
 def test_weights_keep_a_floor_and_the_last_bracket_its_count() -> None:
-    assert explained(1.0) == pytest.approx(1.0) and explained(-0.4) == 0.0
-    assert explained(None) == 0.0 and explained(0.5) == pytest.approx(0.5)
     assert bracket_weights([9, 5, 3], [-1.0, 1.0, None]) == pytest.approx([9 * FLOOR, 5.0, 3.0])
     assert [pick([1, 1, 2], u) for u in (0.0, 0.24, 0.26, 0.49, 0.51, 0.99)] == [0, 0, 1, 1, 2, 2]
     with pytest.raises(ValueError, match="one trust per bracket"):

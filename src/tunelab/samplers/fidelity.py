@@ -9,7 +9,7 @@ instead of being ignored (or worse, ranked by values from different steps).
 
 A lower step can do the same job with more trials: when the trials that reached both rank
 alike at it and at the top step (rho**2 >= `explained_at_least`, rho = sin(pi * tau / 2)
-for Kendall's tau, over at least MIN_PAIRS trials; see tunelab/_stats.py), the lowest
+for Kendall's tau-b, over at least MIN_PAIRS trials; see tunelab/_stats.py), the lowest
 such step with more trials is used instead. With late bloomers the early steps rank
 differently and the top step stays; when early values already rank like final ones, the
 model learns from every trial that got that far, not only from the few that finished.

@@ -3,8 +3,9 @@
 A Hyperband bracket that starts at rung r discards trials by their value at r. That only
 pays when the value at r ranks trials the way their value at max_resource does. The
 evidence is the trials that reached max_resource: each has a value at every rung. For
-every starting rung r we measure Kendall's tau between the values at r and at
-max_resource over those trials (pairs tied on either side are left out).
+every starting rung r we measure Kendall's tau-b between the values at r and at
+max_resource over those trials: pairs tied at r count against trusting r (rounded
+accuracies tie often at early rungs, and a tie there says nothing about the final order).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ FLOOR = 0.1
 def rung_trust(
     evidence: Sequence[FrozenTrial], metric: str, starts: Sequence[int], max_resource: int
 ) -> list[float | None]:
-    """Kendall's tau between the value at each resource in `starts` and the value at
+    """Kendall's tau-b between the value at each resource in `starts` and the value at
     max_resource, over the `evidence` trials having both (finite)."""
     finals: list[float] = []
     at: list[list[float]] = [[] for _ in starts]

@@ -16,7 +16,8 @@ from typing import Any
 
 from tunelab.errors import ConfigurationError
 from tunelab.schedulers import _rungs
-from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
+from tunelab.schedulers.base import Scheduler
+from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict, check_int
 from tunelab.trial import FrozenTrial
 from tunelab.types import Decision
 

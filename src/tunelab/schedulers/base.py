@@ -12,58 +12,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from tunelab.trial import FrozenTrial
-from tunelab.types import Decision, Direction, TrialState
-
-if TYPE_CHECKING:
-    from tunelab.schedulers.rules import CurveRule
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A decision with the why: `reason` and `attrs` are stored on a pruned trial."""
-
-    decision: Decision
-    reason: str | None = None
-    attrs: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def stop(self) -> bool:
-        return self.decision is Decision.STOP
-
-
-GO_ON = Verdict(Decision.CONTINUE)
-
-
-@dataclass(frozen=True)
-class PruneRequest:
-    """Everything a scheduler may look at: the trial (its reports so far) and the others."""
-
-    trial: FrozenTrial
-    history: Sequence[FrozenTrial]
-    metric: str
-    direction: Direction
-
-    @property
-    def step(self) -> int:
-        if not self.trial.reports:
-            raise ValueError("a scheduler is consulted only after a report")
-        return self.trial.reports[-1].step
-
-    @property
-    def previous_step(self) -> int | None:
-        return self.trial.reports[-2].step if len(self.trial.reports) > 1 else None
-
-    def others(self) -> list[FrozenTrial]:
-        """Every other trial that may have reported (not WAITING, not this one)."""
-        return [
-            t
-            for t in self.history
-            if t.trial_id != self.trial.trial_id and t.state is not TrialState.WAITING
-        ]
+from tunelab.schedulers.decision import PruneRequest, Verdict
+from tunelab.schedulers.rules import CurveRule, rule_from_json
 
 
 class Scheduler(ABC):
@@ -73,8 +25,6 @@ class Scheduler(ABC):
     name: ClassVar[str] = ""
 
     def __init__(self, rules: Sequence[CurveRule | str | Mapping[str, Any]] = ()) -> None:
-        from tunelab.schedulers.rules import rule_from_json
-
         self.rules: tuple[CurveRule, ...] = tuple(rule_from_json(r) for r in rules)
 
     def needs_history(self, step: int, previous_step: int | None) -> bool:
@@ -121,10 +71,3 @@ class Scheduler(ABC):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         rules = f", rules={list(self.rules)!r}" if self.rules else ""
         return f"{type(self).__name__}({args}{rules})"
-
-
-def check_int(name: str, value: Any, minimum: int) -> int:
-    """Validate a whole-number setting with a message that names the rule and the value."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, but got {name}={value!r}")
-    return int(value)

@@ -18,7 +18,7 @@ Hyper-Tune, Li et al., VLDB 2022). A bracket starting at rung r prunes by the va
 which pays only if that value ranks trials as their final value does: with learning-rate
 warmup or "late bloomers", early rungs do not. Once MIN_EVIDENCE trials have reached
 max_resource, each new trial draws its bracket with probability proportional to
-n_b * max(FLOOR, rho_b**2), where rho_b = sin(pi * tau_b / 2) and tau_b is Kendall's tau
+n_b * max(FLOOR, rho_b**2), where rho_b = sin(pi * tau_b / 2) and tau_b is Kendall's tau-b
 between the values at bracket b's first rung and at max_resource over those trials
 (_trust.py): rho_b**2 is the share of the final value's variation that the rung explains.
 The last bracket, which never prunes, keeps n_b. Every bracket keeps a floor, so one judged
@@ -45,7 +45,8 @@ from typing import Any
 from tunelab.errors import ConfigurationError
 from tunelab.schedulers import _rungs, _trust
 from tunelab.schedulers.asha import successive_halving
-from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
+from tunelab.schedulers.base import Scheduler
+from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict, check_int
 from tunelab.trial import FrozenTrial
 
 _LEGACY_KEYS = {"min_resource", "max_resource", "reduction_factor", "seed"}

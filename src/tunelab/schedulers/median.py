@@ -12,7 +12,8 @@ import math
 import statistics
 from typing import Any
 
-from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
+from tunelab.schedulers.base import Scheduler
+from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict, check_int
 from tunelab.types import Decision, Direction
 
 

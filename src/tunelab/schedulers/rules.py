@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from tunelab.schedulers.base import GO_ON, PruneRequest, Scheduler, Verdict, check_int
+from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict, check_int
 from tunelab.types import Decision, Direction
 
 
@@ -187,19 +187,3 @@ def rule_from_json(config: Mapping[str, Any] | str | CurveRule) -> CurveRule:
         return cls(**args)
     except TypeError as e:
         raise ValueError(f"bad settings for curve rule {cls.name!r}: {e}") from None
-
-
-class CurveRules(Scheduler):
-    """Only the curve rules, no comparison with other trials: `scheduler="rules"`.
-    Without rules given, it watches for divergence."""
-
-    name = "rules"
-
-    def __init__(self, rules: Any = ()) -> None:
-        super().__init__([rule_from_json(r) for r in rules] or [Divergence()])
-
-    def needs_history(self, step: int, previous_step: int | None) -> bool:
-        return False
-
-    def rank_decision(self, request: PruneRequest) -> Verdict:
-        return GO_ON

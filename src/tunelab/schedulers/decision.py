@@ -1,0 +1,63 @@
+"""What a scheduler, or a curve rule, is asked (PruneRequest) and what it answers
+(Verdict). The scheduler contract (base.py) runs the curve rules (rules.py) and both speak
+these words, so they live apart from either: base imports rules, never the reverse."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunelab.trial import FrozenTrial
+from tunelab.types import Decision, Direction, TrialState
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A decision with the why: `reason` and `attrs` are stored on a pruned trial."""
+
+    decision: Decision
+    reason: str | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def stop(self) -> bool:
+        return self.decision is Decision.STOP
+
+
+GO_ON = Verdict(Decision.CONTINUE)
+
+
+@dataclass(frozen=True)
+class PruneRequest:
+    """Everything a scheduler may look at: the trial (its reports so far) and the others."""
+
+    trial: FrozenTrial
+    history: Sequence[FrozenTrial]
+    metric: str
+    direction: Direction
+
+    @property
+    def step(self) -> int:
+        if not self.trial.reports:
+            raise ValueError("a scheduler is consulted only after a report")
+        return self.trial.reports[-1].step
+
+    @property
+    def previous_step(self) -> int | None:
+        return self.trial.reports[-2].step if len(self.trial.reports) > 1 else None
+
+    def others(self) -> list[FrozenTrial]:
+        """Every other trial that may have reported (not WAITING, not this one)."""
+        return [
+            t
+            for t in self.history
+            if t.trial_id != self.trial.trial_id and t.state is not TrialState.WAITING
+        ]
+
+
+def check_int(name: str, value: Any, minimum: int) -> int:
+    """Validate a whole-number setting with a message that names the rule and the value."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, but got {name}={value!r}")
+    return int(value)
