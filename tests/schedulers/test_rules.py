@@ -82,7 +82,7 @@ def test_rules_ride_along_with_a_scheduler_and_round_trip() -> None:
     assert v.stop and v.attrs["pruned_by"] == "plateau"
 
 
-def test_rules_only_scheduler_defaults_to_divergence() -> None:
+def test_curve_rules_scheduler_defaults_to_divergence() -> None:
     rules = make_scheduler("rules")
     assert isinstance(rules, CurveRules) and [r.name for r in rules.rules] == ["divergence"]
     assert not rules.needs_history(5, 4)

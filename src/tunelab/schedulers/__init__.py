@@ -8,11 +8,11 @@ from typing import Any
 from tunelab.errors import ConfigurationError, ConfigurationTypeError
 from tunelab.schedulers.asha import ASHAScheduler
 from tunelab.schedulers.base import Scheduler
+from tunelab.schedulers.curve_rules import CurveRules
 from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict
 from tunelab.schedulers.hyperband import Bracket, HyperbandScheduler
 from tunelab.schedulers.median import MedianStoppingScheduler
 from tunelab.schedulers.rules import RULES, CurveRule, Divergence, Overfitting, Plateau
-from tunelab.schedulers.rules_only import CurveRules
 
 SCHEDULERS: dict[str, type[Scheduler]] = {
     cls.name: cls

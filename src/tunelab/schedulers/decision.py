@@ -9,16 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab.trial import FrozenTrial
-from tunelab.types import Decision, Direction, TrialState
+from tunelab.types import Decision, Direction, EndCause, TrialState
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A decision with the why: `reason` and `attrs` are stored on a pruned trial."""
+    """A decision with the why: `reason` and `attrs` are stored on a pruned trial, and
+    `cause` is how it ended (PRUNED, or DIVERGED when its curve blew up)."""
 
     decision: Decision
     reason: str | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    cause: EndCause = EndCause.PRUNED
 
     @property
     def stop(self) -> bool:

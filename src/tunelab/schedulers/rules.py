@@ -18,11 +18,12 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict, check_int
-from tunelab.types import Decision, Direction
+from tunelab.types import Decision, Direction, EndCause
 
 
 def _stop(kind: str, step: int, reason: str) -> Verdict:
-    return Verdict(Decision.STOP, reason, {"pruned_by": kind, "pruned_at_step": step})
+    cause = EndCause.DIVERGED if kind == Divergence.name else EndCause.PRUNED
+    return Verdict(Decision.STOP, reason, {"pruned_by": kind, "pruned_at_step": step}, cause)
 
 
 class CurveRule(ABC):

@@ -254,8 +254,8 @@ class Study:
             if state is TrialState.PRUNED and verdict is not None:
                 reason = verdict.reason or reason  # the scheduler's why, over fit's "stopped"
                 attrs.update(verdict.attrs)
-                if verdict.attrs.get("pruned_by") == "divergence":
-                    cause = EndCause.DIVERGED
+                if cause is EndCause.PRUNED:
+                    cause = verdict.cause
         return Outcome(
             handle.trial_id,
             state,
