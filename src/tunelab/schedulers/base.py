@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from tunelab.errors import ConfigurationError
 from tunelab.schedulers.decision import PruneRequest, Verdict
 from tunelab.schedulers.rules import CurveRule, rule_from_json
 
@@ -65,7 +66,7 @@ class Scheduler(ABC):
         try:
             return cls(rules=list(config.get("rules", ())), **args)
         except TypeError as e:
-            raise ValueError(f"bad settings for scheduler {cls.name!r}: {e}") from None
+            raise ConfigurationError(f"bad settings for scheduler {cls.name!r}: {e}") from None
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tunelab.errors import ConfigurationError
 from tunelab.trial import FrozenTrial
 from tunelab.types import Decision, Direction, EndCause, TrialState
 
@@ -61,5 +62,5 @@ class PruneRequest:
 def check_int(name: str, value: Any, minimum: int) -> int:
     """Validate a whole-number setting with a message that names the rule and the value."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, but got {name}={value!r}")
+        raise ConfigurationError(f"{name} must be an int >= {minimum}, but got {name}={value!r}")
     return int(value)

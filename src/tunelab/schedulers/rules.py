@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from tunelab.errors import ConfigurationError
 from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict, check_int
 from tunelab.types import Decision, Direction, EndCause
 
@@ -51,7 +52,7 @@ class Divergence(CurveRule):
 
     def __init__(self, monitor: str | None = "train_loss", factor: float = 3.0) -> None:
         if not (isinstance(factor, (int, float)) and factor > 1):
-            raise ValueError(f"factor must be a number > 1, but got factor={factor!r}")
+            raise ConfigurationError(f"factor must be a number > 1, but got factor={factor!r}")
         self.monitor = monitor
         self.factor = float(factor)
 
@@ -95,7 +96,9 @@ class Plateau(CurveRule):
     ) -> None:
         self.patience = check_int("patience", patience, 1)
         if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
-            raise ValueError(f"min_delta must be a number >= 0, but got min_delta={min_delta!r}")
+            raise ConfigurationError(
+                f"min_delta must be a number >= 0, but got min_delta={min_delta!r}"
+            )
         self.min_delta = float(min_delta)
         self.monitor = monitor
         self.direction = None if direction is None else Direction.parse(direction).value
@@ -180,11 +183,11 @@ def rule_from_json(config: Mapping[str, Any] | str | CurveRule) -> CurveRule:
     spec = {"name": config} if isinstance(config, str) else dict(config)
     cls = RULES.get(str(spec.get("name")))
     if cls is None:
-        raise ValueError(
+        raise ConfigurationError(
             f"unknown curve rule {spec.get('name')!r}; choose one of {', '.join(sorted(RULES))}"
         )
     args = {k: v for k, v in spec.items() if k != "name"}
     try:
         return cls(**args)
     except TypeError as e:
-        raise ValueError(f"bad settings for curve rule {cls.name!r}: {e}") from None
+        raise ConfigurationError(f"bad settings for curve rule {cls.name!r}: {e}") from None
