@@ -38,7 +38,7 @@ def choice_kind(value: Any) -> str:
 
 
 # Types whose values a Choice of each kind can hold without further checks (None: no value).
-_TYPES_OF = {
+_TYPES_OF: dict[str, set[type]] = {
     "number": {int, float, type(None)},
     "str": {str, type(None)},
     "bool": {bool, type(None)},

@@ -132,13 +132,12 @@ class _Numeric(Param):
         span = math.log(hi / lo) if self.sampling != "linear" else hi - lo
         if hi == lo or span == 0:
             return np.where(np.isnan(v), math.nan, 0.5)
-        with np.errstate(all="ignore"):  # values outside the domain: NaN or inf, masked later
-            if self.sampling == "log":
-                return np.log(v / lo) / span
-            if self.sampling == "reverse_log":
-                inner = np.clip(hi + lo - v, lo, hi)
-                return 1.0 - np.log(inner / lo) / span
-            return (v - lo) / (hi - lo)
+        if self.sampling == "log":
+            return np.log(v / lo) / span
+        if self.sampling == "reverse_log":
+            inner = np.clip(hi + lo - v, lo, hi)
+            return 1.0 - np.log(inner / lo) / span
+        return (v - lo) / (hi - lo)
 
     def _t_inv_array(self, u: np.ndarray) -> np.ndarray:
         """`_t_inv` of each point (NaN stays NaN)."""
@@ -154,10 +153,9 @@ class _Numeric(Param):
 
     def _step_index_array(self, v: np.ndarray) -> np.ndarray:
         """The (fractional) step index of each value: `_index_of`, vectorised."""
-        with np.errstate(all="ignore"):
-            if self.sampling == "log":
-                return np.log(v / self.min_value) / math.log(self.step)
-            return (v - self.min_value) / self.step
+        if self.sampling == "log":
+            return np.log(v / self.min_value) / math.log(self.step)
+        return (v - self.min_value) / self.step
 
     def _on_step_array(self, v: np.ndarray) -> np.ndarray:
         k = self._step_index_array(v)
@@ -279,8 +277,9 @@ class Int(_Numeric):
 
     def to_unit_array(self, values: Sequence[Any]) -> np.ndarray:
         x = as_floats(values)
-        with np.errstate(all="ignore"):
-            ok = (x == np.floor(x)) & (x >= self.min_value) & (x <= self.max_value)
+        ok = (x >= self.min_value) & (x <= self.max_value)  # False for NaN, silently
+        x = np.where(ok, x, self.min_value)  # a harmless value where it is masked anyway
+        ok &= x == np.floor(x)
         if self.step is not None:
             ok &= self._on_step_array(x)
         if self.step is None and self.sampling != "linear":
@@ -399,8 +398,8 @@ class Float(_Numeric):
         x = as_floats(values)
         lo, hi = self.min_value, self.max_value
         tol = 1e-9 * max(abs(hi), abs(lo), hi - lo, 1e-300)
-        with np.errstate(all="ignore"):
-            ok = (x >= lo - tol) & (x <= hi + tol)
+        ok = (x >= lo - tol) & (x <= hi + tol)  # False for NaN, silently
+        x = np.clip(np.where(ok, x, lo), lo, hi)  # masked where not ok; canonical where ok
         if self.step is None:
             u = self._t_array(x)
         else:
