@@ -132,8 +132,9 @@ def rank(
     # pruned: further first, then by value, those without a value last, then older first
     pruned = np.flatnonzero(kind == Kind.PRUNED)
     no_value = np.isnan(value[pruned])
-    keys = (trials.number[pruned], np.nan_to_num(value[pruned]), no_value, -trials.step[pruned])
-    pruned = pruned[np.lexsort(keys)]
+    if len(pruned):
+        keys = (trials.number[pruned], np.nan_to_num(value[pruned]), no_value, -trials.step[pruned])
+        pruned = pruned[np.lexsort(keys)]
     ranked = np.concatenate((complete, pruned))
     return Ranking(
         ranked,
