@@ -29,6 +29,7 @@ from tunelab.space.base import (
     is_number,
     unit_points,
 )
+from tunelab.space.ranges import check_range
 
 _MAX_KEPT_STEPS = 4096  # grid values a stepped Float keeps (see Float._stepped)
 
@@ -42,54 +43,7 @@ class _Numeric(Param):
     default: Any = None
 
     def _validate_range(self) -> None:
-        name = self.name
-        if not is_number(self.min_value) or not is_number(self.max_value):
-            raise SearchSpaceError(
-                f"{name!r}: min_value and max_value must be numbers, but got "
-                f"(min_value={self.min_value!r}, max_value={self.max_value!r})"
-            )
-        if not (math.isfinite(float(self.min_value)) and math.isfinite(float(self.max_value))):
-            raise SearchSpaceError(
-                f"{name!r}: min_value and max_value must be finite, but got "
-                f"(min_value={self.min_value!r}, max_value={self.max_value!r})"
-            )
-        if self.min_value > self.max_value:
-            raise SearchSpaceError(
-                f"{name!r}: `min_value <= max_value` must hold, but got "
-                f"(min_value={self.min_value!r}, max_value={self.max_value!r}); swap them"
-            )
-        if self.sampling in ("log", "reverse_log") and self.min_value <= 0:
-            raise SearchSpaceError(
-                f"{name!r}: {self.sampling} sampling needs `min_value > 0`, but got "
-                f"min_value={self.min_value!r}; use a positive lower bound or linear sampling"
-            )
-        if self.step is not None:
-            if not is_number(self.step) or self.step <= 0:
-                raise SearchSpaceError(
-                    f"{name!r}: step must be a positive number, but got step={self.step!r}"
-                )
-            if self.sampling == "log":
-                if self.step <= 1:
-                    raise SearchSpaceError(
-                        f"{name!r}: with log sampling the step is a multiplier and must be "
-                        f"> 1, but got step={self.step!r} (e.g. step=2 gives 1, 2, 4, 8…)"
-                    )
-                if self.max_value > self.min_value and self.step > self.max_value / self.min_value:
-                    raise SearchSpaceError(
-                        f"{name!r}: the step multiplier must not exceed max_value/min_value, "
-                        f"but got step={self.step!r} for range [{self.min_value}, "
-                        f"{self.max_value}]; use a smaller step"
-                    )
-            elif self.max_value > self.min_value and self.step > self.max_value - self.min_value:
-                raise SearchSpaceError(
-                    f"{name!r}: step must not be larger than the range, but got "
-                    f"step={self.step!r} for range [{self.min_value}, {self.max_value}]; "
-                    "use a smaller step"
-                )
-            if self.sampling == "reverse_log":
-                raise SearchSpaceError(
-                    f"{name!r}: reverse_log sampling takes no step; drop step= or use linear"
-                )
+        check_range(self.name, self.min_value, self.max_value, self.step, self.sampling)
 
     def _check_default(self) -> None:
         if self.default is not None and not self.contains(self.default):
