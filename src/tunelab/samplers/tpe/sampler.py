@@ -140,6 +140,7 @@ class TPESampler(Sampler):
         # working state, never saved: plans by trial number, the history's coordinates
         self._plans: dict[int, _Plan] = {}
         self._kept = KeptHistory()
+        self._kept_learnt = KeptHistory()  # the same for the view a scheduler's pruning gives
 
     # -- configuration -----------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -226,6 +227,7 @@ class TPESampler(Sampler):
             self.gamma,
             request.trial_number,
             self.constant_liar,
+            self._kept_learnt,  # its records are new where a value at the step replaced one
         )
 
     def _plan(self, seen: Observations, request: SampleRequest) -> dict[str, Any]:
@@ -258,11 +260,10 @@ class TPESampler(Sampler):
         else:  # a parameter no trial holds yet: l and g are the prior
             good = bad = np.empty((0, len(params)))
         rule = "scott" if self.multivariate else "neighbour"
-        estimators = [
+        l_x, g_x = (
             ParzenEstimator(points, dims, self.prior_weight, rule, self.consider_endpoints)
             for points in (good, bad)
-        ]
-        l_x, g_x = estimators
+        )
         candidates = l_x.sample(rng, self.n_ei_candidates)
         for j, p in enumerate(params):
             if p.axis is AxisKind.ROUNDED:  # an Int on a log scale: onto its integers
