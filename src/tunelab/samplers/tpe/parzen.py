@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 from tunelab.space import AxisKind
 
@@ -95,6 +94,8 @@ def scott_bandwidths(points: np.ndarray, dims: Sequence[Dim]) -> np.ndarray:
 def log_unit_mass(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """Log Normal(mu, sigma) mass of [0, 1] for centres inside it: one minus both tails,
     so that wide and narrow kernels alike keep their precision."""
+    from scipy.special import ndtr  # scipy.special takes ~0.2 s to import: only when used
+
     return np.log1p(-(ndtr(-mu / sigma) + ndtr((mu - 1.0) / sigma)))
 
 
@@ -103,6 +104,8 @@ def cell_log_masses(mu: np.ndarray, sigma: np.ndarray, k: int) -> np.ndarray:
     sigma) truncated to [0, 1]. Each cell's mass is taken on the side of its smaller tail,
     so that narrow kernels keep their precision far out; masses below exp(LOG_FLOOR)
     count as that (a finite floor keeps a one-hot product free of 0 * -inf)."""
+    from scipy.special import ndtr
+
     lo = np.arange(k) / k
     a = (lo[None, :] - mu[:, None]) / sigma[:, None]
     b = (lo[None, :] + 1.0 / k - mu[:, None]) / sigma[:, None]
