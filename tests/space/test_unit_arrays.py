@@ -152,6 +152,8 @@ def test_a_history_survives_the_unit_encoding(data: st.DataObject) -> None:
     encoding = UnitEncoding.of(space, tuned_only=False)
     matrix = encoding.encode(rows)
     assert matrix.shape == (len(rows), len(chosen))
+    for row, encoded in zip(rows, matrix, strict=True):  # one row through the scalar path
+        np.testing.assert_allclose(encoding.encode_row(row), encoded, rtol=1e-12, atol=1e-12)
     decoded = encoding.decode(matrix)
     for row, back in zip(rows, decoded, strict=True):
         assert back.keys() == row.keys()
