@@ -195,9 +195,7 @@ class ParzenEstimator:
             log_norm = (np.log(s) + _LOG_SQRT_2PI + log_unit_mass(self.mu[:, c], s)).sum(axis=1)
         # a kernel's log weight, less its continuous normalisers
         self._log_weight = -math.log(n + prior_weight) - log_norm
-        # per discrete dimension: the log mass of each cell or category (rows) under each
-        # kind of kernel (columns); a kernel's kind is its own cell (shared widths, and
-        # categories) or itself (per-kernel widths)
+        # per discrete dimension (see _log_masses)
         self._own = cells_of(self.mu[:, self._discrete], self._sizes)
         self._masses = [self._log_masses(j, i) for i, j in enumerate(self._discrete)]
         if self.shared:
@@ -210,30 +208,27 @@ class ParzenEstimator:
             return np.broadcast_to(self.widths, self.mu.shape)
         return self._sigma
 
-    def _log_masses(self, j: int, i: int) -> np.ndarray:
+    def _log_masses(self, j: int, i: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The log mass of each cell (rows) under each kind of kernel (columns), and each
+        kernel's kind: its own cell or category, or itself (None) with per-kernel widths."""
         k = self.dims[j].size
         if self.dims[j].kind is AxisKind.CATEGORICAL:
             e = self.leak
             table = np.full((k, k), math.log(e / k))
             np.fill_diagonal(table, math.log(1.0 - e + e / k))
-            return table
+            return table, self._own[:, i]
         if self.shared:  # kernels sit at cell centres with one width: k kinds of kernel
-            return cell_table(k, float(self.widths[j])).T
-        return cell_log_masses(self.mu[:, j], self._sigma[:, j], k).T
+            return cell_table(k, float(self.widths[j])).T, self._own[:, i]
+        return cell_log_masses(self.mu[:, j], self._sigma[:, j], k).T, None
 
     def _kernel_side(self) -> None:
-        """With shared widths every kernel's log density is one row of a matrix product:
-        -|a - b|^2 / 2 = a.b - |a|^2 / 2 - |b|^2 / 2 for the continuous coordinates
-        scaled by the widths (a the candidate's, b the kernel's), and a cell's log mass is
-        a one-hot column picking the kernel's own cell. The kernels' side is built here,
-        once per fit; `log_pdf` builds the candidates' side."""
-        n, c = self.n_observations, len(self._continuous)
-        self._offsets = c + np.cumsum(np.concatenate(([0], self._sizes)))[:-1].astype(np.intp)
-        self._basis = np.zeros((n, c + int(self._sizes.sum())))
-        b = self._basis[:, :c]
-        np.divide(self.mu[:, self._continuous], self.widths[self._continuous], out=b)
-        self._basis[np.arange(n)[:, None], self._own + self._offsets] = 1.0
-        self._const = self._log_weight - 0.5 * np.square(b).sum(axis=1)
+        """With shared widths the continuous part of every kernel's log density is one
+        matrix product: -|a - b|^2 / 2 = a.b - |a|^2 / 2 - |b|^2 / 2 for coordinates
+        scaled by the widths (a the candidate's, b the kernel's). The kernels' side is
+        built here, once per fit."""
+        c = self._continuous
+        self._scaled = self.mu[:, c] / self.widths[c]
+        self._const = self._log_weight - 0.5 * np.square(self._scaled).sum(axis=1)
 
     @property
     def weights(self) -> np.ndarray:
@@ -257,28 +252,18 @@ class ParzenEstimator:
     def _log_kernels(self, x: np.ndarray) -> np.ndarray:
         """(len(x), n): each kernel's log weight and log density at each row of x."""
         c = self._continuous
-        cells = cells_of(x[:, self._discrete], self._sizes)
-        if self.shared:  # one product (see _kernel_side)
-            features = np.empty((len(x), self._basis.shape[1]))
-            a = features[:, : len(c)]
-            np.divide(x[:, c], self.widths[c], out=a)
-            for i, (masses, at) in enumerate(
-                zip(self._masses, self._offsets.tolist(), strict=True)
-            ):
-                features[:, at : at + masses.shape[1]] = masses[cells[:, i]]
-            out = features @ self._basis.T
+        if self.shared:  # (see _kernel_side)
+            a = x[:, c] / self.widths[c]
+            out = a @ self._scaled.T
             out += self._const
             out -= 0.5 * np.square(a).sum(axis=1)[:, None]
-            return out
-        z = (x[:, None, c] - self.mu[None, :, c]) / self._sigma[None, :, c]
-        out = self._log_weight - 0.5 * np.square(z).sum(axis=2)
-        for i, masses in enumerate(self._masses):
-            by_kind = masses[cells[:, i]]
-            out += (
-                by_kind[:, self._own[:, i]]
-                if self.dims[self._discrete[i]].kind is AxisKind.CATEGORICAL
-                else by_kind
-            )
+        else:
+            z = (x[:, None, c] - self.mu[None, :, c]) / self._sigma[None, :, c]
+            out = self._log_weight - 0.5 * np.square(z).sum(axis=2)
+        cells = cells_of(x[:, self._discrete], self._sizes)
+        for i, (masses, kind_of_kernel) in enumerate(self._masses):
+            by_kind = masses[cells[:, i]]  # the log mass of each candidate's cell
+            out += by_kind if kind_of_kernel is None else by_kind[:, kind_of_kernel]
         return out
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
