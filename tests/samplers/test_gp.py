@@ -14,7 +14,7 @@ import tunelab
 from tunelab.samplers import RandomSampler, Sampler, SampleRequest
 from tunelab.samplers.gp import GPSampler
 from tunelab.samplers.gp.acquisition import log_ei, log_ei_with_grad, log_h
-from tunelab.samplers.gp.encoding import Snap, make_dim, snap_all
+from tunelab.samplers.gp.encoding import make_dim, snap_all
 from tunelab.samplers.gp.kernel import matern52_gram
 from tunelab.samplers.gp.likelihood import NegLogPosterior, fit_hyperparameters
 from tunelab.samplers.gp.model import GPPosterior, Hyperparameters
@@ -22,7 +22,17 @@ from tunelab.samplers.gp.observations import _cap, collect, model_dims
 from tunelab.samplers.gp.optimizer import AcquisitionOptimizer
 from tunelab.samplers.gp.planner import PlanSettings, plan, screening_size
 from tunelab.samplers.gp.sampler import startup_size
-from tunelab.space import Boolean, Choice, Condition, Fixed, Float, Int, Param, SearchSpace
+from tunelab.space import (
+    AxisKind,
+    Boolean,
+    Choice,
+    Condition,
+    Fixed,
+    Float,
+    Int,
+    Param,
+    SearchSpace,
+)
 from tunelab.testing.sampler_conformance import SeededSamplerConformance, check_config_is_json
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
@@ -228,8 +238,8 @@ def test_snapping_agrees_with_from_unit_and_to_unit():
         assert np.allclose(dim.snap_units(u), expected, rtol=0, atol=1e-12), param.name
         decoded = [dim.decode(v) for v in dim.snap_units(u)]
         assert decoded == [param.from_unit(float(v)) for v in u], param.name
-    assert make_dim(MIXED[0]).snap is Snap.CONTINUOUS
-    assert make_dim(MIXED[6]).snap is Snap.ROUNDED
+    assert make_dim(MIXED[0]).axis is AxisKind.CONTINUOUS
+    assert make_dim(MIXED[6]).axis is AxisKind.ROUNDED
     assert make_dim(MIXED[11]).categorical and not make_dim(MIXED[12]).categorical
     with pytest.raises(ValueError, match="Fixed"):
         make_dim(Fixed("epochs", 10))

@@ -1,11 +1,22 @@
 """Search spaces: hyperparameter types, conditions and the `HyperParameters` container."""
 
 from tunelab.space.conditions import Condition
+from tunelab.space.encoding import UnitEncoding
 from tunelab.space.hyperparameters import HyperParameters
-from tunelab.space.params import Boolean, Choice, Fixed, Float, Int, Param, param_from_json
+from tunelab.space.params import (
+    AxisKind,
+    Boolean,
+    Choice,
+    Fixed,
+    Float,
+    Int,
+    Param,
+    param_from_json,
+)
 from tunelab.space.search_space import Entry, SearchSpace
 
 __all__ = [
+    "AxisKind",
     "Boolean",
     "Choice",
     "Condition",
@@ -16,5 +27,6 @@ __all__ = [
     "Int",
     "Param",
     "SearchSpace",
+    "UnitEncoding",
     "param_from_json",
 ]

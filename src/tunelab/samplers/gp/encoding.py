@@ -1,20 +1,15 @@
-"""Parameters as GP inputs: one dimension in [0, 1] per parameter, via its `to_unit`.
+"""Parameters as GP inputs: one dimension in [0, 1] per parameter, the space's unit cube
+(`tunelab.space.encoding`).
 
 Numeric parameters keep their order there (log parameters are already log-scaled), so
-the kernel compares them by distance. Unordered Choice and Boolean are *categorical*:
-the kernel only asks whether two values are equal (see kernel.py). Ordered numeric
-Choice is its index.
+the kernel compares them by distance. Categorical parameters (unordered Choice, Boolean)
+only ask whether two values are equal (see kernel.py). Ordered numeric Choice is its
+index.
 
-Discrete parameters (ints, stepped floats, choices, booleans) are *snapped*: a point of
-the cube moves to the unit position of the value `from_unit` returns there, so the model
-always sees an input that can really be run. Snapping is vectorised here for speed and
-must agree with `to_unit(from_unit(u))` (a test checks it). Three shapes cover all types:
-
-* continuous: Float without step; no snapping;
-* bins: `from_unit` cuts [0, 1] into n equal bins (linear ints, stepped ints and floats,
-  choices, booleans); the unit position of bin k is (k + ½)/n;
-* rounded: Int with log or reverse-log sampling and no step; `from_unit` rounds the
-  continuous transform, so snapping rounds in value space.
+Discrete parameters are *snapped*: a point of the cube moves to the unit position of the
+value `from_unit` returns there, so the model always sees an input that can really be
+run (`space.encoding.snap`; the parameter's `axis` says how: cell centres, or rounded
+integers on a log scale).
 
 Ordered discrete parameters with more than `SWEEP_MAX` values are *relaxed* by the
 acquisition optimiser (moved by gradient, then snapped and refined by neighbour moves);
@@ -31,14 +26,12 @@ exist.
 
 from __future__ import annotations
 
-import enum
-import math
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 
-from tunelab.space import Boolean, Choice, Fixed, Float, Int, Param
+from tunelab.space import AxisKind, Fixed, Param
+from tunelab.space.encoding import snap
 
 SWEEP_MAX = 32
 NEIGHBOUR_OFFSETS = np.array([-8, -4, -2, -1, 1, 2, 4, 8])
@@ -46,27 +39,31 @@ INACTIVE_ORDERED = 0.5
 INACTIVE_CATEGORICAL = -1.0  # no category sits there (they are in [0, 1])
 
 
-class Snap(enum.Enum):
-    CONTINUOUS = "continuous"
-    BINS = "bins"
-    ROUNDED = "rounded"
-
-
 @dataclass(frozen=True)
 class Dim:
-    """One input dimension of the GP: a parameter and how it sits in the unit interval."""
+    """One input dimension of the GP: a parameter and, for a conditional one, when it
+    exists: (index of the parent's dim, unit positions of the parent's values that
+    activate it); empty for a parameter every trial has."""
 
     param: Param
-    snap: Snap
-    n_values: int  # distinct values; 0 when continuous
-    categorical: bool
-    # Conditions, as (index of the parent's dim, unit positions of the parent's values that
-    # activate this one); empty for a parameter every trial has.
     active_when: tuple[tuple[int, tuple[float, ...]], ...] = ()
 
     @property
     def name(self) -> str:
         return self.param.name
+
+    @property
+    def axis(self) -> AxisKind:
+        return self.param.axis
+
+    @property
+    def n_values(self) -> int:
+        """Distinct values; 0 when continuous."""
+        return self.param.cardinality or 0
+
+    @property
+    def categorical(self) -> bool:
+        return self.axis is AxisKind.CATEGORICAL
 
     @property
     def inactive(self) -> float:
@@ -76,15 +73,15 @@ class Dim:
     @property
     def swept(self) -> bool:
         """Few values or no order: try every value rather than follow a gradient."""
-        return self.categorical or (self.snap is not Snap.CONTINUOUS and self.n_values <= SWEEP_MAX)
+        return self.categorical or (self.discrete and self.n_values <= SWEEP_MAX)
 
     @property
     def discrete(self) -> bool:
-        return self.snap is not Snap.CONTINUOUS
+        return self.axis is not AxisKind.CONTINUOUS
 
     def encode(self, value: object) -> float:
         """The unit position of a valid value: `to_unit` already lands on the positions
-        `snap_units` produces (bin centres, transformed integers)."""
+        `snap_units` produces (cell centres, transformed integers)."""
         return float(self.param.to_unit(value))
 
     def decode(self, u: float) -> object:
@@ -93,85 +90,37 @@ class Dim:
     def snap_units(self, u: np.ndarray) -> np.ndarray:
         """Unit positions of the values `from_unit` picks for each `u` (clipped to [0, 1])."""
         u = np.clip(np.nan_to_num(np.asarray(u, dtype=float), nan=0.5), 0.0, 1.0)
-        if self.snap is Snap.CONTINUOUS:
-            return u
-        if self.snap is Snap.BINS:
-            n = self.n_values
-            return (np.minimum(np.floor(u * n), n - 1) + 0.5) / n
-        lo, hi = self._bounds()
-        return self._to_unit(np.clip(np.round(self._from_unit(u)), lo, hi))
+        return snap(self.param, u)
 
     def all_units(self) -> np.ndarray:
         """Every value's unit position (swept dimensions only)."""
-        if self.snap is Snap.BINS:
-            return (np.arange(self.n_values) + 0.5) / self.n_values
-        lo, hi = self._bounds()
-        return self._to_unit(np.arange(lo, hi + 1.0))
+        if self.axis is AxisKind.ROUNDED:
+            return self.param.to_unit_array(range(self._low(), self._high() + 1))
+        return (np.arange(self.n_values) + 0.5) / self.n_values
 
     def neighbours(self, u: np.ndarray) -> np.ndarray:
         """Unit positions a few steps either side of each snapped `u`: shape (len(u), 8)."""
-        if self.snap is Snap.BINS:
+        if self.axis is not AxisKind.ROUNDED:
             n = self.n_values
             k = np.minimum(np.floor(np.clip(u, 0.0, 1.0) * n), n - 1)
             moved = np.clip(k[:, None] + NEIGHBOUR_OFFSETS, 0, n - 1)
             return (moved + 0.5) / n
-        lo, hi = self._bounds()
-        v = np.clip(np.round(self._from_unit(u)), lo, hi)
-        return self._to_unit(np.clip(v[:, None] + NEIGHBOUR_OFFSETS, lo, hi))
+        v = np.array(self.param.from_unit_array(np.clip(u, 0.0, 1.0)), dtype=np.int64)
+        moved = np.clip(v[:, None] + NEIGHBOUR_OFFSETS, self._low(), self._high())
+        return self.param.to_unit_array(moved.ravel().tolist()).reshape(moved.shape)
 
-    # Vectorised copies of the log / reverse-log transforms of params.Int (rounded dims).
-    def _bounds(self) -> tuple[float, float]:
-        p = cast(Int, self.param)  # only rounded dims, which are Int, get here
-        return float(p.min_value), float(p.max_value)
+    def _low(self) -> int:
+        return int(self.param.min_value)  # type: ignore[attr-defined]  # ROUNDED: an Int
 
-    def _span(self) -> float:
-        lo, hi = self._bounds()
-        return math.log(hi) - math.log(lo)
-
-    def _from_unit(self, u: np.ndarray) -> np.ndarray:
-        lo, hi = self._bounds()
-        span = self._span()
-        if hi == lo or span == 0:
-            return np.full_like(u, lo)
-        if cast(Int, self.param).sampling == "log":
-            v = np.exp(math.log(lo) + u * span)
-        else:
-            v = hi + lo - lo * (hi / lo) ** (1.0 - u)
-        return np.clip(v, lo, hi)
-
-    def _to_unit(self, v: np.ndarray) -> np.ndarray:
-        lo, hi = self._bounds()
-        span = self._span()
-        if hi == lo or span == 0:
-            return np.full_like(v, 0.5, dtype=float)
-        if cast(Int, self.param).sampling == "log":
-            return (np.log(v) - math.log(lo)) / span
-        return 1.0 - (np.log(np.maximum(hi + lo - v, lo)) - math.log(lo)) / span
-
-
-def _n_bins(param: Param) -> int:
-    """How many equal bins `from_unit` cuts [0, 1] into: the first bin's centre is ½/n."""
-    return max(1, round(0.5 / param.to_unit(param.from_unit(0.0))))
+    def _high(self) -> int:
+        return int(self.param.max_value)  # type: ignore[attr-defined]
 
 
 def make_dim(param: Param) -> Dim:
     """The input dimension for one tuned parameter."""
     if isinstance(param, Fixed):
         raise ValueError(f"{param.name!r} is Fixed: it has nothing to tune, so it is no GP input")
-    if isinstance(param, Boolean):
-        return Dim(param, Snap.BINS, 2, categorical=True)
-    if isinstance(param, Choice):
-        return Dim(param, Snap.BINS, len(param.values), categorical=not param.ordered)
-    if isinstance(param, Float) and param.step is None:
-        return Dim(param, Snap.CONTINUOUS, 0, categorical=False)
-    if isinstance(param, Int) and param.step is None and param.sampling != "linear":
-        return Dim(param, Snap.ROUNDED, param.max_value - param.min_value + 1, categorical=False)
-    if isinstance(param, (Int, Float)):
-        return Dim(param, Snap.BINS, _n_bins(param), categorical=False)
-    raise ValueError(
-        f"{param.name!r}: the GP sampler does not know how to encode {type(param).__name__}; "
-        "use Int, Float, Choice or Boolean"
-    )
+    return Dim(param)
 
 
 def active_mask(dims: tuple[Dim, ...], x: np.ndarray) -> np.ndarray:

@@ -55,7 +55,7 @@ import numpy as np
 from tunelab.errors import SearchSpaceError
 from tunelab.samplers.fidelity import learning_view
 from tunelab.samplers.gp.encoding import Dim, make_dim
-from tunelab.space import Condition, Entry, Fixed, SearchSpace
+from tunelab.space import Condition, Entry, Fixed, SearchSpace, UnitEncoding
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
 
@@ -143,21 +143,20 @@ def model_dims(space: SearchSpace, history: Sequence[FrozenTrial]) -> tuple[Dim,
     return tuple(dims)
 
 
-def _encode(dims: tuple[Dim, ...], trial: FrozenTrial) -> list[float] | None:
-    """The trial's point, or None when it lacks a parameter it should have (it stopped
-    before asking) or holds an invalid value. Inactive conditional inputs hold their
-    inactive position."""
-    point: list[float] = []
-    try:
-        for d in dims:
-            if d.name in trial.params:
-                point.append(d.encode(trial.params[d.name]))
-            elif d.active_when and not _active(point, d):
-                point.append(d.inactive)
-            else:
+def _points(dims: tuple[Dim, ...], trials: Sequence[FrozenTrial]) -> list[list[float] | None]:
+    """Each trial's point (the space's unit cube, `UnitEncoding`), or None when it lacks
+    a parameter it should have (it stopped before asking) or holds an invalid value.
+    Inactive conditional inputs hold their inactive position."""
+    matrix = UnitEncoding(tuple(d.param for d in dims)).encode([t.params for t in trials])
+    return [_complete(dims, row) for row in matrix.tolist()]
+
+
+def _complete(dims: tuple[Dim, ...], point: list[float]) -> list[float] | None:
+    for j, d in enumerate(dims):
+        if point[j] != point[j]:  # NaN: absent or invalid
+            if not d.active_when or _active(point, d):
                 return None
-    except (SearchSpaceError, TypeError, ValueError):
-        return None
+            point[j] = d.inactive
     return point
 
 
@@ -178,11 +177,10 @@ def collect(
     rows: list[tuple[int, list[float], float | None, TrialState]] = []
     pending: list[list[float]] = []
     planning = 0
-    for t in history:
+    for t, point in zip(history, _points(dims, history), strict=True):
         if t.number == current:
             continue
         if t.state in _PENDING_STATES:
-            point = _encode(dims, t)
             if point is not None:
                 pending.append(point)
             elif t.state is TrialState.RUNNING and t.number < current:
@@ -190,7 +188,6 @@ def collect(
             continue
         if t.state is TrialState.COMPLETE and not _finite(t.value):
             continue
-        point = _encode(dims, t)
         if point is None:
             continue
         value = sign * t.value if t.value is not None and _finite(t.value) else None

@@ -1,4 +1,5 @@
-"""Tree-structured Parzen estimator: the sampler, its density estimators and its split."""
+"""Tree-structured Parzen estimator: the sampler (sampler.py), its view of the history
+(observations.py, split.py, groups.py) and its density estimators (parzen.py)."""
 
 from __future__ import annotations
 

@@ -20,9 +20,12 @@ Trials that were pruned or diverged still inform the model:
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
@@ -38,6 +41,121 @@ def n_good(n_ranked: int, gamma: float) -> int:
     return min(max(1, exact), MAX_GOOD, n_ranked)
 
 
+def has_value(t: FrozenTrial) -> bool:
+    return t.value is not None and math.isfinite(t.value)
+
+
+class Kind(enum.IntEnum):
+    """What a trial is to the split (see the module docstring)."""
+
+    LEFT_OUT = 0
+    COMPLETE = 1  # with a finite value
+    PRUNED = 2
+    FAILED = 3  # FAIL, not interrupted; or COMPLETE without a finite value
+    RUNNING = 4
+
+
+def kind_of(t: FrozenTrial) -> Kind:
+    state = t.state
+    if state is TrialState.COMPLETE:
+        return Kind.COMPLETE if has_value(t) else Kind.FAILED
+    if state is TrialState.PRUNED:
+        return Kind.PRUNED
+    if state is TrialState.FAIL:
+        return Kind.FAILED if t.counts_toward_budget else Kind.LEFT_OUT
+    if state is TrialState.RUNNING:
+        return Kind.RUNNING
+    return Kind.LEFT_OUT
+
+
+@dataclass(frozen=True)
+class TrialArrays:
+    """What the split reads of each trial of a history, one array each: its kind, number,
+    value (NaN unless finite) and last reported step (-1 for none)."""
+
+    kind: np.ndarray
+    number: np.ndarray
+    value: np.ndarray
+    step: np.ndarray
+
+    @classmethod
+    def of(cls, history: Sequence[FrozenTrial]) -> TrialArrays:
+        n = len(history)
+        value = np.array([t.value for t in history], dtype=float).reshape(n)  # None: NaN
+        value[~np.isfinite(value)] = math.nan
+        return cls(
+            np.array([kind_of(t) for t in history], dtype=np.int8).reshape(n),
+            np.array([t.number for t in history], dtype=np.int64).reshape(n),
+            value,
+            np.array([_step(t) for t in history], dtype=float).reshape(n),
+        )
+
+
+def _step(t: FrozenTrial) -> int:
+    return -1 if t.last_step is None else t.last_step
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Positions in the history: the ranked trials (best first; the first `n_good` are
+    good), the failed ones and the pending ones (bad whatever their rank)."""
+
+    ranked: np.ndarray
+    n_good: int
+    failed: np.ndarray
+    pending: np.ndarray
+    n_valued: int  # ranked trials with a value: what ends the start-up phase
+
+    @property
+    def good(self) -> np.ndarray:
+        return self.ranked[: self.n_good]
+
+    @property
+    def bad(self) -> np.ndarray:
+        """The other ranked trials, then the failed, then the pending ones."""
+        return np.concatenate((self.ranked[self.n_good :], self.failed, self.pending))
+
+
+def rank(
+    trials: TrialArrays,
+    direction: Direction,
+    gamma: float,
+    exclude: int | None = None,
+    constant_liar: bool = True,
+) -> Ranking:
+    """Rank the trials and cut them into good and bad ones (see the module docstring)."""
+    sign = 1.0 if direction is Direction.MINIMIZE else -1.0
+    kind = np.where(trials.number == exclude, Kind.LEFT_OUT, trials.kind)
+    value = sign * trials.value
+    complete = np.flatnonzero(kind == Kind.COMPLETE)
+    complete = complete[np.lexsort((trials.number[complete], value[complete]))]  # ties: older
+    # pruned: further first, then by value, those without a value last, then older first
+    pruned = np.flatnonzero(kind == Kind.PRUNED)
+    no_value = np.isnan(value[pruned])
+    if len(pruned):
+        keys = (trials.number[pruned], np.nan_to_num(value[pruned]), no_value, -trials.step[pruned])
+        pruned = pruned[np.lexsort(keys)]
+    ranked = np.concatenate((complete, pruned))
+    return Ranking(
+        ranked,
+        n_good(len(ranked), gamma),
+        np.flatnonzero(kind == Kind.FAILED),
+        np.flatnonzero(kind == Kind.RUNNING) if constant_liar else np.empty(0, dtype=np.intp),
+        len(complete) + int(np.count_nonzero(~no_value)),
+    )
+
+
+def rank_trials(
+    history: Sequence[FrozenTrial],
+    direction: Direction,
+    gamma: float,
+    exclude: int | None = None,
+    constant_liar: bool = True,
+) -> Ranking:
+    """`rank` of a history's trials, read afresh."""
+    return rank(TrialArrays.of(history), direction, gamma, exclude, constant_liar)
+
+
 @dataclass(frozen=True)
 class Split:
     """Good and bad trials; `bad` holds the ranked ones first, then failed, then pending."""
@@ -45,15 +163,11 @@ class Split:
     good: tuple[FrozenTrial, ...]
     bad: tuple[FrozenTrial, ...]
     n_ranked: int
-    n_valued: int  # ranked trials with a value: what ends the start-up phase
+    n_valued: int
 
     def ranked(self) -> list[FrozenTrial]:
         """Good, then bad COMPLETE and PRUNED trials, best first."""
         return [*self.good, *self.bad[: self.n_ranked - len(self.good)]]
-
-
-def has_value(t: FrozenTrial) -> bool:
-    return t.value is not None and math.isfinite(t.value)
 
 
 def split_trials(
@@ -63,39 +177,11 @@ def split_trials(
     exclude: int | None = None,
     constant_liar: bool = True,
 ) -> Split:
-    """Rank the history and cut it into good and bad trials (see the module docstring)."""
-    sign = 1.0 if direction is Direction.MINIMIZE else -1.0
-    complete: list[tuple[float, int, FrozenTrial]] = []  # sort keys first: ties go to the older
-    pruned: list[tuple[tuple[int, bool, float, int], FrozenTrial]] = []
-    failed: list[FrozenTrial] = []
-    pending: list[FrozenTrial] = []
-    for t in history:
-        if t.number == exclude:
-            continue
-        state = t.state
-        if state is TrialState.COMPLETE:
-            if has_value(t):
-                complete.append((sign * t.value, t.number, t))  # type: ignore[operator]
-            else:
-                failed.append(t)
-        elif state is TrialState.PRUNED:
-            pruned.append((_pruned_rank(t, sign), t))
-        elif state is TrialState.FAIL:
-            if t.counts_toward_budget:  # not interrupted
-                failed.append(t)
-        elif state is TrialState.RUNNING and constant_liar:
-            pending.append(t)
-    complete.sort()  # (value, number) pairs are unique: trials are never compared
-    pruned.sort()
-    ranked = [item[-1] for item in complete] + [item[-1] for item in pruned]
-    k = n_good(len(ranked), gamma)
-    n_valued = len(complete) + sum(1 for item in pruned if not item[0][1])
-    return Split(tuple(ranked[:k]), tuple(ranked[k:] + failed + pending), len(ranked), n_valued)
-
-
-def _pruned_rank(t: FrozenTrial, sign: float) -> tuple[int, bool, float, int]:
-    """Further first; then by last reported value; trials that reported nothing last."""
-    step = t.last_step if t.last_step is not None else -1
-    if has_value(t):
-        return (-step, False, sign * t.value, t.number)  # type: ignore[operator]
-    return (-step, True, 0.0, t.number)
+    """`rank_trials` as the trials themselves."""
+    ranking = rank_trials(history, direction, gamma, exclude, constant_liar)
+    return Split(
+        tuple(history[i] for i in ranking.good.tolist()),
+        tuple(history[i] for i in ranking.bad.tolist()),
+        len(ranking.ranked),
+        ranking.n_valued,
+    )

@@ -1,0 +1,146 @@
+"""The history as TPE's model sees it: every trial's coordinates in the space's unit cube
+(NaN where a trial lacks a parameter) and the good / bad ranking of split.py.
+
+Each parameter is one column, in the space's order (Fixed ones are recorded, never
+modelled). A value outside its parameter's domain counts as absent: that trial says
+nothing about the parameter. An Int on a log scale without a step is modelled as
+continuous (its values are too many and unevenly spread for cells to help), and its
+candidates are snapped to the coordinates of their integers before they are scored.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tunelab.samplers.tpe.groups import co_occurring_groups
+from tunelab.samplers.tpe.parzen import Dim
+from tunelab.samplers.tpe.split import Ranking, TrialArrays, n_good, rank
+from tunelab.space import AxisKind, Param, SearchSpace, UnitEncoding
+from tunelab.trial import FrozenTrial
+from tunelab.types import Direction
+
+
+def model_dim(param: Param) -> Dim:
+    """How the Parzen estimators model `param`'s coordinate."""
+    axis = param.axis
+    if axis in (AxisKind.CONTINUOUS, AxisKind.ROUNDED):
+        return Dim(AxisKind.CONTINUOUS)
+    return Dim(axis, param.cardinality or 1)
+
+
+_FEW = 8  # up to this many changed trials are encoded one by one (UnitEncoding.encode_row)
+
+
+class KeptHistory:
+    """What the model reads of a history (split keys and coordinates), kept from one
+    suggestion to the next: only positions whose record is not the very object seen there
+    before are read again. Frozen records never change, and storages hand out the same
+    records of finished trials at each read, so a suggestion reads the trial or two that
+    moved on instead of a thousand: one pointer comparison a trial, where reading a
+    trial's fields touches memory a training step has long since evicted."""
+
+    def __init__(self) -> None:
+        self._encoding: UnitEncoding | None = None
+        self._records: list[FrozenTrial] = []
+        self._trials = TrialArrays.of([])
+        self._coordinates = np.empty((0, 0))
+
+    def read(
+        self, history: Sequence[FrozenTrial], encoding: UnitEncoding
+    ) -> tuple[TrialArrays, np.ndarray]:
+        """`TrialArrays.of(history)` and `encoding.encode` of its params; read them, never
+        write to them."""
+        if encoding != self._encoding:  # another space (grown, or another study)
+            self._encoding, self._records = encoding, []
+            self._coordinates = np.empty((0, len(encoding.params)))
+        n, m = len(history), min(len(history), len(self._records))
+        same = np.fromiter(map(operator.is_, history, self._records), bool, m)
+        stale = np.concatenate((np.flatnonzero(~same), np.arange(m, n))).tolist()
+        if n != len(self._records):
+            self._resize(n)
+        if stale:
+            fresh = [history[i] for i in stale]
+            part = TrialArrays.of(fresh)
+            for name in ("kind", "number", "value", "step"):
+                getattr(self._trials, name)[stale] = getattr(part, name)
+            if len(fresh) <= _FEW:
+                for i, t in zip(stale, fresh, strict=True):
+                    self._coordinates[i] = encoding.encode_row(t.params)
+            else:
+                self._coordinates[stale] = encoding.encode([t.params for t in fresh])
+        self._records = list(history)
+        return self._trials, self._coordinates
+
+    def _resize(self, n: int) -> None:
+        def resized(a: np.ndarray) -> np.ndarray:
+            out = np.empty((n, *a.shape[1:]), dtype=a.dtype)
+            m = min(n, len(a))
+            out[:m] = a[:m]
+            return out
+
+        t = self._trials
+        self._trials = TrialArrays(
+            resized(t.kind), resized(t.number), resized(t.value), resized(t.step)
+        )
+        self._coordinates = resized(self._coordinates)
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Coordinates of the history's trials (rows) for the space's tuned parameters
+    (columns), and their ranking."""
+
+    encoding: UnitEncoding
+    trials: TrialArrays
+    coordinates: np.ndarray
+    ranking: Ranking
+    gamma: float
+
+    @classmethod
+    def of(
+        cls,
+        history: Sequence[FrozenTrial],
+        space: SearchSpace,
+        direction: Direction,
+        gamma: float,
+        exclude: int | None,
+        constant_liar: bool,
+        kept: KeptHistory | None = None,
+    ) -> Observations:
+        """The observations of `history`; with `kept`, read through it (see KeptHistory)."""
+        encoding = UnitEncoding.of(space)
+        trials, coordinates = (kept or KeptHistory()).read(history, encoding)
+        ranking = rank(trials, direction, gamma, exclude, constant_liar)
+        return cls(encoding, trials, coordinates, ranking, gamma)
+
+    @property
+    def names(self) -> list[str]:
+        return self.encoding.names
+
+    def groups(self) -> list[tuple[int, ...]]:
+        """Columns that the same ranked trials hold (groups.py): all of them, unless the
+        space has conditional parameters."""
+        present = ~np.isnan(self.coordinates[self.ranking.ranked])
+        if len(present) and present.all():  # no conditional parameters: one group
+            return [tuple(range(present.shape[1]))] if present.shape[1] else []
+        return co_occurring_groups(present)
+
+    def split(self, columns: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates of the good and of the bad trials for some columns, ranked among
+        the trials that hold them. For parameters every trial has this is the study-wide
+        split; for a conditional one (momentum, asked only under optimizer="sgd") the best
+        of the sgd trials are its good points, even when no sgd trial is among the study's
+        best: otherwise its l(x) would be the bare prior and the branch never tuned.
+        Failed and pending trials that hold the columns stay bad."""
+        columns = list(columns)
+        holds = ~np.isnan(self.coordinates[:, columns]).any(axis=1)
+        r = self.ranking
+        held = r.ranked[holds[r.ranked]]
+        k = n_good(len(held), self.gamma)
+        bad = np.concatenate((held[k:], r.failed[holds[r.failed]], r.pending[holds[r.pending]]))
+        at = np.array(columns, dtype=np.intp)
+        return self.coordinates[np.ix_(held[:k], at)], self.coordinates[np.ix_(bad, at)]
