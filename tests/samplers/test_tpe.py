@@ -497,7 +497,7 @@ def _reference_split(
             step = -1 if t.last_step is None else t.last_step
             key = (-step, False, sign * t.value) if finite else (-step, True, 0.0)  # type: ignore[operator]
             pruned.append((*key, t.number))
-        elif t.state is TrialState.FAIL and not t.system_attrs.get("interrupted"):
+        elif t.state is TrialState.FAIL and t.counts_toward_budget:
             failed.append(t.number)
         elif t.state is TrialState.RUNNING and liar:
             pending.append(t.number)

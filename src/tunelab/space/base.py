@@ -182,9 +182,3 @@ class Param:
         # The default as given (None when left out), so from_json rebuilds an equal param.
         data["default"] = getattr(self, "default", None)
         return data
-
-    @staticmethod
-    def from_json(data: dict[str, Any]) -> Param:
-        from tunelab.space.params import param_from_json  # the registry knows every type
-
-        return param_from_json(data)

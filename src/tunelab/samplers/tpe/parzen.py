@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tunelab.errors import ConfigurationError
 from tunelab.space import AxisKind
 
 BANDWIDTH_RULES = ("scott", "neighbour")
@@ -162,9 +163,9 @@ class ParzenEstimator:
         consider_endpoints: bool = False,
     ) -> None:
         if rule not in BANDWIDTH_RULES:
-            raise ValueError(f"rule must be one of {BANDWIDTH_RULES}, but got {rule!r}")
+            raise ConfigurationError(f"rule must be one of {BANDWIDTH_RULES}, but got {rule!r}")
         if not prior_weight > 0:
-            raise ValueError(f"prior_weight must be > 0, but got {prior_weight!r}")
+            raise ConfigurationError(f"prior_weight must be > 0, but got {prior_weight!r}")
         self.dims = tuple(dims)
         self.mu = np.asarray(points, dtype=float).reshape(-1, len(self.dims))
         self.prior_weight = float(prior_weight)

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from tunelab.errors import ConfigurationError
 from tunelab.samplers._blas import one_blas_thread
 from tunelab.samplers.base import Sampler, SampleRequest
 from tunelab.samplers.fidelity import model_history, stopped_by_scheduler
@@ -67,19 +68,19 @@ class _Plan:
 
 def _check_int(name: str, value: Any, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, but got {name}={value!r}")
+        raise ConfigurationError(f"{name} must be an int >= {low}, but got {name}={value!r}")
     return int(value)
 
 
 def _check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, but got {name}={value!r}")
+        raise ConfigurationError(f"{name} must be True or False, but got {name}={value!r}")
     return bool(value)
 
 
 def _check_float(name: str, value: Any, rule: str, ok: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not ok:
-        raise ValueError(f"{name} must be {rule}, but got {name}={value!r}")
+        raise ConfigurationError(f"{name} must be {rule}, but got {name}={value!r}")
     return float(value)
 
 
@@ -160,7 +161,9 @@ class TPESampler(Sampler):
         """Rebuild a sampler from `to_json()` output."""
         args = {k: v for k, v in config.items() if k != "name"}
         if config.get("name", cls.name) != cls.name:
-            raise ValueError(f"config names sampler {config.get('name')!r}, not {cls.name!r}")
+            raise ConfigurationError(
+                f"config names sampler {config.get('name')!r}, not {cls.name!r}"
+            )
         return cls(**args)
 
     def __repr__(self) -> str:
