@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -56,3 +56,20 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         drop_database(url)
+
+
+@pytest.fixture
+def new_postgres_database() -> Iterator[Callable[[], str]]:
+    """Makes empty databases on demand (for a test that needs more than one), all dropped
+    after the test."""
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(create_database())
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for url in made:
+            drop_database(url)

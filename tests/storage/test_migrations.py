@@ -13,7 +13,7 @@ import importlib.util
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ from sqlalchemy import inspect
 
 import tunelab
 from cli_process import run_tunelab, start_tunelab
-from conftest import create_database, drop_database
 from tunelab.errors import SchemaVersionError
 from tunelab.storage.sql import SQLStorage, schema
 from tunelab.storage.sql.engine import make_engine
@@ -216,19 +215,13 @@ def test_an_upgraded_database_is_refused_by_the_v1_check(
         engine.dispose()
 
 
-def test_an_upgraded_database_has_the_schema_of_a_new_one(v1: V1Copy, tmp_path: Path) -> None:
+def test_an_upgraded_database_has_the_schema_of_a_new_one(
+    v1: V1Copy, tmp_path: Path, new_postgres_database: Callable[[], str]
+) -> None:
     assert _upgrade(v1).returncode == 0
-    if v1.file is not None:
-        fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
-        SQLStorage(fresh).close()
-        assert _shape(v1.url) == _shape(fresh)
-        return
-    fresh = create_database()
-    try:
-        SQLStorage(fresh).close()
-        assert _shape(v1.url) == _shape(fresh)
-    finally:
-        drop_database(fresh)
+    fresh = f"sqlite:///{tmp_path / 'new.db'}" if v1.file else new_postgres_database()
+    SQLStorage(fresh).close()
+    assert _shape(v1.url) == _shape(fresh)
 
 
 def test_the_baseline_migration_builds_the_v1_tables(tmp_path: Path) -> None:
