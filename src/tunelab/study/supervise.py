@@ -30,6 +30,7 @@ import contextlib
 import importlib
 import logging
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
 import signal
 import sys
@@ -349,7 +350,7 @@ class Supervisor:
                             self._check(slot)
                     if sigint.count:
                         raise KeyboardInterrupt
-                    time.sleep(POLL_S)
+                    self._wait()
             except KeyboardInterrupt:
                 self._stop_children(sigint, INTERRUPTED)
                 raise
@@ -357,6 +358,16 @@ class Supervisor:
                 self._stop_children(sigint, STOPPED_ON_ERROR)
                 raise
         return self.started
+
+    def _wait(self) -> None:
+        """Until a child says something or exits, or POLL_S passes (when the limits and
+        Ctrl-C are checked again)."""
+        live = [s for s in self.slots if not s.finished and s.proc is not None]
+        handles = [s.conn for s in live] + [s.proc.sentinel for s in live]
+        if handles:
+            mp_connection.wait(handles, timeout=POLL_S)
+        else:
+            time.sleep(POLL_S)
 
     def _stop_children(self, sigint: CtrlC, reason: str) -> None:
         """Stop the children; afterwards none of their trials is left RUNNING.
