@@ -1,9 +1,8 @@
 """Suggestion cost of the whole ask/suggest flow, this tree against an earlier commit, paired
 (issue 4).
 
-`tpe_ab.py` swaps only `samplers/tpe` inside one process; a change to the study, the
-storage or the parameter classes needs both whole trees. This script runs two worker
-processes, one on `git archive REV` and one on this tree, each with the same in-memory study
+A change to the sampler, the study, the storage or the parameter classes needs both whole
+trees, so this script runs two worker processes, one on `git archive REV` and one on this tree, each with the same in-memory study
 of N finished trials (`suggest_overhead.py`'s space, history and objective) and the same
 seeded sampler, and alternates chunks of timed suggestions between them (order swapped every
 round), `gc.collect()` before each as in `suggest_overhead.py`. Both see the same machine at
