@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -29,7 +29,16 @@ from tunelab.storage.base import (
 )
 from tunelab.storage.sql import schema
 from tunelab.storage.sql.engine import make_engine, normalize_url, with_retries
+from tunelab.storage.sql.history import KeptRecords
 from tunelab.storage.sql.migrations import ensure_schema
+from tunelab.storage.sql.records import (
+    EncodedOutcome,
+    encode_outcome,
+    json_mapping,
+    study_record,
+    trial_record,
+    trial_records,
+)
 from tunelab.storage.sql.statements import (
     CLAIM,
     INSERT_TRIAL,
@@ -43,139 +52,11 @@ from tunelab.storage.sql.statements import (
     insert_next_statement,
 )
 from tunelab.trial import FrozenTrial, Report
-from tunelab.trial.frozen import fresh_report, fresh_trial, frozen_throughout
-from tunelab.types import Direction, EndCause, TrialState
+from tunelab.types import Direction, TrialState
 
 T = TypeVar("T")
 
 S, P, TR, R = schema.studies, schema.params, schema.trials, schema.reports
-
-
-def _study(row: Row[Any]) -> StudyRecord:
-    return StudyRecord(
-        study_id=row.study_id,
-        name=row.name,
-        metric=row.metric,
-        direction=Direction(row.direction),
-        sampler=codec.loads(row.sampler_json, {}),
-        settings=codec.loads(row.settings_json, {}),
-        created_at=row.created_at,
-        user_attrs=codec.loads(row.user_attrs_json, {}),
-    )
-
-
-def _mapping(text: str | None) -> Any:
-    """A stored JSON object; most attribute columns hold "{}", which needs no parser."""
-    return {} if text == "{}" else codec.loads(text, {})
-
-
-_STATES = {state.value: state for state in TrialState}
-_CAUSES = {cause.value: cause for cause in EndCause}
-_FINISHED = frozenset(s.value for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
-_MAX_LISTED_IDS = 256  # more trials whose reports are wanted: read the study's instead
-_MAX_KEPT_REPORTS = 200_000  # finished trials whose reports a storage object keeps
-_MAX_KEPT_TRIALS = 200_000  # ... and whose records it keeps
-
-
-_FIELDS = (
-    "trial_id",
-    "number",
-    "state",
-    "params_json",
-    "values_json",
-    "metrics_json",
-    "datetime_start",
-    "datetime_complete",
-    "reason",
-    "worker",
-    "heartbeat",
-    "user_attrs_json",
-    "system_attrs_json",
-    "end_cause",
-    "retry_of",
-    "retried_by",
-    "attempt",
-    "enqueued_json",
-)
-
-
-def _values(text: str | None) -> tuple[float, ...] | None:
-    """The stored objective values; None when absent or not all numbers (NaN)."""
-    if text is None:
-        return None
-    values = tuple(codec.loads(text))
-    return None if any(v != v for v in values) else values
-
-
-def _trials(rows: Sequence[Row[Any]], reports: Mapping[int, Sequence[Report]]) -> list[FrozenTrial]:
-    """`_trial` of many rows, reading each row by position (a history read builds a
-    thousand records: by name, the lookups alone cost more than the JSON)."""
-    if not rows:
-        return []
-    at = {name: i for i, name in enumerate(rows[0]._fields)}
-    index = [at[name] for name in _FIELDS]
-    out = []
-    for row in rows:
-        (
-            tid, number, state, params, values, metrics, start, end, reason, worker, beat,
-            user, system, cause, retry_of, retried_by, attempt, enqueued,
-        ) = (row[i] for i in index)  # fmt: skip
-        known = _STATES.get(state)
-        out.append(
-            fresh_trial(
-                tid,
-                number,
-                known if known is not None else TrialState(state),
-                _mapping(params),
-                _mapping(metrics),
-                tuple(reports.get(tid, ())),
-                start,
-                end,
-                reason,
-                worker,
-                beat,
-                _mapping(user),
-                _mapping(system),
-                _values(values),
-                None if cause is None else _CAUSES.get(cause) or EndCause(cause),
-                retry_of,
-                retried_by,
-                attempt or 0,
-                _mapping(enqueued),
-            )
-        )
-    return out
-
-
-def _trial(row: Row[Any], reports: Sequence[Report] = ()) -> FrozenTrial:
-    return _trials([row], {row.trial_id: tuple(reports)})[0]
-
-
-class _Encoded(NamedTuple):
-    """A finish, validated and encoded once before its transaction (which may be retried)."""
-
-    bound: dict[str, Any]  # the finish statement's parameters, but the trial id and time
-    extra: dict[str, Any]  # system attributes merged into the stored ones
-    with_params: bool
-
-
-def _encode(outcome: Outcome) -> _Encoded:
-    extra = dict(outcome.system_attrs or {})
-    if extra:
-        codec.dumps(extra, "system attributes")
-    values = outcome.values
-    bound: dict[str, Any] = {
-        "b_state": outcome.state.value,
-        "b_cause": outcome.end_cause.value,
-        "b_value": outcome.value,
-        "b_values": None if values is None else codec.dumps(list(values), "values"),
-        "b_interrupted": not outcome.counts_toward_budget,
-        "b_metrics": codec.dumps(outcome.metrics, "metrics") if outcome.metrics else "{}",
-        "b_reason": outcome.reason,
-    }
-    if outcome.params is not None:
-        bound["b_params"] = codec.dumps(outcome.params, "params")
-    return _Encoded(bound, extra, outcome.params is not None)
 
 
 class SQLStorage(BaseStorage):
@@ -198,10 +79,7 @@ class SQLStorage(BaseStorage):
         except BaseException:
             self._engine.dispose()
             raise
-        # trial id -> (number, start time, reports) of finished trials (see _reports_of)
-        self._finished_reports: dict[int, tuple[int, float, tuple[Report, ...]]] = {}
-        # trial id -> (user attrs, system attrs as stored, record) of finished trials (_history)
-        self._kept_trials: dict[int, tuple[str, str, FrozenTrial]] = {}
+        self._kept = KeptRecords()  # finished trials, between history reads
 
     # -- transactions ---------------------------------------------------------------------
     def _read(self, fn: Callable[[Connection], T], what: str) -> T:
@@ -244,7 +122,7 @@ class SQLStorage(BaseStorage):
             if conn.execute(select(S.c.study_id).where(S.c.name == name)).first():
                 raise StudyConflictError(f"a study named {name!r} already exists")
             conn.execute(insert(S).values(**values))
-            return _study(conn.execute(select(S).where(S.c.name == name)).one())
+            return study_record(conn.execute(select(S).where(S.c.name == name)).one())
 
         try:
             return self._write(op, f"creating study {name!r}")
@@ -256,11 +134,11 @@ class SQLStorage(BaseStorage):
             lambda c: c.execute(select(S).where(S.c.name == name)).first(),
             f"reading study {name!r}",
         )
-        return _study(row) if row else None
+        return study_record(row) if row else None
 
     def list_studies(self) -> list[StudySummary]:
         def op(conn: Connection) -> list[StudySummary]:
-            records = [_study(r) for r in conn.execute(select(S).order_by(S.c.study_id))]
+            records = [study_record(r) for r in conn.execute(select(S).order_by(S.c.study_id))]
             out = []
             for rec in records:
                 best_fn = func.max if rec.direction is Direction.MAXIMIZE else func.min
@@ -293,7 +171,7 @@ class SQLStorage(BaseStorage):
                 .where(S.c.study_id == study_id)
                 .values(settings_json=codec.dumps(settings, "settings"))
             )
-            return _study(conn.execute(select(S).where(S.c.study_id == study_id)).one())
+            return study_record(conn.execute(select(S).where(S.c.study_id == study_id)).one())
 
         return self._write(op, f"changing the study setting {key!r}")
 
@@ -440,7 +318,7 @@ class SQLStorage(BaseStorage):
         claimed = conn.execute(
             CLAIM, {"tid": row.trial_id, "b_worker": worker, "b_now": time.time()}
         ).first()
-        return _trial(claimed) if claimed is not None else None
+        return trial_record(claimed) if claimed is not None else None
 
     def create_trial(
         self,
@@ -501,7 +379,7 @@ class SQLStorage(BaseStorage):
             bound["budget"] = budget
         row = conn.execute(insert_next_statement(budget is not None), bound).first()
         if row is not None:  # the common case: nothing queued, budget left
-            return _trial(row)
+            return trial_record(row)
         start = conn.execute(START_STATE, {"sid": study_id}).one()
         if budget is not None and start.used >= budget:
             return None
@@ -527,7 +405,7 @@ class SQLStorage(BaseStorage):
             ).one()  # fmt: skip
             if row.state != TrialState.FAIL.value or row.retried_by is not None:
                 return None
-            fixed = {**_mapping(row.enqueued_json), **_mapping(row.params_json)}
+            fixed = {**json_mapping(row.enqueued_json), **json_mapping(row.params_json)}
             new = self._insert_trial(
                 conn, study_id, TrialState.WAITING, None, None, None, None, fixed,
                 row.number, (row.attempt or 0) + 1,
@@ -609,7 +487,7 @@ class SQLStorage(BaseStorage):
         )
 
     @staticmethod
-    def _finish(conn: Connection, trial_id: int, encoded: _Encoded) -> Row[Any] | None:
+    def _finish(conn: Connection, trial_id: int, encoded: EncodedOutcome) -> Row[Any] | None:
         """Finish a RUNNING trial; its stored row, or None if it was not RUNNING."""
         bound = {**encoded.bound, "tid": trial_id, "b_done": time.time()}
         if encoded.extra:  # merged into the stored attributes: read them first
@@ -629,19 +507,19 @@ class SQLStorage(BaseStorage):
         return done
 
     def finish(self, outcome: Outcome) -> bool:
-        encoded = _encode(outcome)
+        encoded = encode_outcome(outcome)
         return self._write(
             lambda c: self._finish(c, outcome.trial_id, encoded) is not None,
             "finishing a trial",
         )
 
     def _finish_outcome(
-        self, conn: Connection, outcome: Outcome, encoded: _Encoded, with_reports: bool
+        self, conn: Connection, outcome: Outcome, encoded: EncodedOutcome, with_reports: bool
     ) -> FrozenTrial | None:
         row = self._finish(conn, outcome.trial_id, encoded)
         if row is None:
             return None
-        return _trial(row, self._reports(conn, outcome.trial_id) if with_reports else ())
+        return trial_record(row, self._reports(conn, outcome.trial_id) if with_reports else ())
 
     def finish_and_get_trial(
         self, outcome: Outcome, with_reports: bool = True
@@ -652,7 +530,7 @@ class SQLStorage(BaseStorage):
         wal_writer_delay (0.2 s by default) could lose it, and the next trial's start,
         which waits for its flush, makes it durable too. It halves the disk flushes per
         trial (one commit starts a trial, one finishes it)."""
-        encoded = _encode(outcome)
+        encoded = encode_outcome(outcome)
 
         def op(conn: Connection) -> FrozenTrial | None:
             if self._postgres:
@@ -673,7 +551,7 @@ class SQLStorage(BaseStorage):
             row = conn.execute(select(TR).where(TR.c.trial_id == trial_id)).first()
             if row is None:
                 raise TrialError(f"no trial with id {trial_id}")
-            return _trial(row, self._reports(conn, trial_id))
+            return trial_record(row, self._reports(conn, trial_id))
 
         return self._read(op, "reading a trial")
 
@@ -685,117 +563,15 @@ class SQLStorage(BaseStorage):
         with_reports: bool,
     ) -> list[FrozenTrial]:
         if states is None and with_reports:
-            return self._history(conn, study_id)
+            return self._kept.history(conn, study_id)
         query = select(TR).where(TR.c.study_id == study_id).order_by(TR.c.number)
         if states is not None:
             query = query.where(TR.c.state.in_([TrialState(s).value for s in states]))
         rows = conn.execute(query).all()
         by_trial: dict[int, tuple[Report, ...]] = {}
         if with_reports and rows:
-            by_trial = self._reports_of(conn, study_id, rows)
-        return _trials(rows, by_trial)
-
-    def _history(self, conn: Connection, study_id: int) -> list[FrozenTrial]:
-        """Every trial of the study with its reports, as samplers read it at each
-        suggestion. A finished trial's record changes afterwards only in its user and
-        system attributes, so the records of finished trials are kept in this process
-        once read, and a read fetches in full only the trials that are new, unfinished,
-        or whose attributes' text changed (checked in a narrow first query, along with
-        the number and start time, as SQLite may reuse the id of a deleted trial).
-        Records holding lists or dicts are not kept: they are handed out fresh."""
-        narrow = conn.execute(
-            select(
-                TR.c.trial_id,
-                TR.c.number,
-                TR.c.datetime_start,
-                TR.c.user_attrs_json,
-                TR.c.system_attrs_json,
-                TR.c.retried_by,
-            )
-            .where(TR.c.study_id == study_id)
-            .order_by(TR.c.number)
-        ).all()
-        kept = self._kept_trials
-        out: list[FrozenTrial | None] = []
-        wanted: set[int] = set()
-        for tid, number, start, user, system, retried_by in narrow:
-            hit = kept.get(tid)
-            if (
-                hit is not None
-                and hit[0] == user
-                and hit[1] == system
-                and hit[2].retried_by == retried_by
-                and hit[2].number == number
-                and hit[2].datetime_start == start
-            ):
-                out.append(hit[2])
-            else:
-                out.append(None)
-                wanted.add(tid)
-        made: dict[int, FrozenTrial] = {}
-        if wanted:
-            query = select(TR).where(TR.c.study_id == study_id)
-            if len(wanted) <= _MAX_LISTED_IDS:
-                query = query.where(TR.c.trial_id.in_(sorted(wanted)))
-            rows = [row for row in conn.execute(query).all() if row.trial_id in wanted]
-            made = {t.trial_id: t for t in _trials(rows, self._reports_of(conn, study_id, rows))}
-            if len(kept) > _MAX_KEPT_TRIALS:
-                kept.clear()
-            for row in rows:
-                t = made[row.trial_id]
-                if (
-                    row.state in _FINISHED
-                    and row.datetime_start is not None
-                    and frozen_throughout(t)
-                ):
-                    kept[row.trial_id] = (row.user_attrs_json, row.system_attrs_json, t)
-        history = []
-        for (tid, *_), known in zip(narrow, out, strict=True):
-            record = known if known is not None else made.get(tid)  # None: deleted meanwhile
-            if record is not None:
-                history.append(record)
-        return history
-
-    def _reports_of(
-        self, conn: Connection, study_id: int, rows: Sequence[Row[Any]]
-    ) -> dict[int, tuple[Report, ...]]:
-        """The reports of the trials in `rows`. A finished trial takes no more reports
-        and its record is never reopened, so its reports are kept in this process once
-        read (checked against its number and start time, as SQLite may reuse the id of a
-        deleted trial): a history read of a multi-fidelity study fetches and decodes only
-        the running trials' reports instead of tens of thousands."""
-        kept = self._finished_reports
-        out: dict[int, tuple[Report, ...]] = {}
-        wanted: list[int] = []
-        for row in rows:
-            hit = kept.get(row.trial_id)
-            if hit is not None and hit[0] == row.number and hit[1] == row.datetime_start:
-                out[row.trial_id] = hit[2]
-            else:
-                wanted.append(row.trial_id)
-        if not wanted:
-            return out
-        rq = select(R.c.trial_id, R.c.step, R.c.metrics_json, R.c.time).order_by(
-            R.c.trial_id, R.c.step
-        )
-        if len(wanted) > _MAX_LISTED_IDS:  # most of the study: one join over its reports
-            rq = rq.join(TR, TR.c.trial_id == R.c.trial_id).where(TR.c.study_id == study_id)
-        else:
-            rq = rq.where(R.c.trial_id.in_(wanted))
-        fetched: dict[int, list[Report]] = {}
-        # built without Report's copies: each metrics dict is fresh from the decoder
-        for tid, step, metrics, time_ in conn.execute(rq).all():
-            fetched.setdefault(tid, []).append(fresh_report(step, codec.loads(metrics), time_))
-        if len(kept) > _MAX_KEPT_REPORTS:
-            kept.clear()
-        for row in rows:
-            tid = row.trial_id
-            if tid in out:
-                continue
-            reports = out[tid] = tuple(fetched.get(tid, ()))
-            if row.state in _FINISHED and row.datetime_start is not None:
-                kept[tid] = (row.number, row.datetime_start, reports)
-        return out
+            by_trial = self._kept.reports_of(conn, study_id, rows)
+        return trial_records(rows, by_trial)
 
     def get_trials(
         self,
