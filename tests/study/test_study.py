@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from dataclasses import replace
 
 import pytest
@@ -368,3 +369,33 @@ def test_optimize_runs_every_trial_through_the_public_ask_and_tell_once(db):
     assert calls == [(kind, n) for n in range(4) for kind in ("ask", "tell")]
     causes = [t.end_cause for t in study.trials]
     assert causes == [EndCause.COMPLETED, EndCause.RAISED, EndCause.PRUNED, EndCause.COMPLETED]
+
+
+def test_stop_from_a_callback_ends_the_run_cleanly_and_a_later_run_goes_on(db):
+    study = tunelab.create_study("stop", storage=db, sampler="random")
+
+    def stop_after_second(s, frozen):
+        if frozen.number == 1:
+            s.stop()
+
+    study.optimize(lambda t: t.hp.Float("x", 0, 1), n_trials=10, callbacks=[stop_after_second])
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2  # nothing started and failed
+    study.optimize(lambda t: t.hp.Float("x", 0, 1), n_trials=4)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
+
+
+def test_stop_in_one_worker_process_stops_the_others(db):
+    study = tunelab.create_study("stop-jobs", storage=db, sampler="random")
+
+    def objective(trial):
+        x = trial.hp.Float("x", 0, 1)
+        if trial.number == 3:
+            tunelab.load_study("stop-jobs", db).stop()
+        time.sleep(0.02)  # 400 trials take 4 s or more; workers look for a stop each second
+        return x
+
+    study.optimize(objective, n_trials=400, n_jobs=2)
+    trials = study.trials
+    assert 4 <= len(trials) < 300
+    assert all(t.state is TrialState.COMPLETE for t in trials)

@@ -108,6 +108,8 @@ def run_trials(
         nonlocal next_stop_check
         if not plan.time_left():
             return False
+        if study.stop_asked is not None and study.stop_asked >= plan.started_at:
+            return False  # study.stop() in this process: no storage read needed
         if time.monotonic() >= next_stop_check:  # a read per second, not per trial
             if stop_requested(study, plan.started_at):
                 return False

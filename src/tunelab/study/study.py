@@ -25,7 +25,13 @@ from tunelab.space import SearchSpace
 from tunelab.storage import BaseStorage, Outcome, StudyRecord, get_storage
 from tunelab.study.host import WAIT_POLL_MAX_S, WAIT_POLL_S, Host
 from tunelab.study.liveness import INTERRUPTED, Liveness
-from tunelab.study.optimize import RunPlan, check_limits, run_trials, start_method
+from tunelab.study.optimize import (
+    STOP_SETTING,
+    RunPlan,
+    check_limits,
+    run_trials,
+    start_method,
+)
 from tunelab.study.outcome import judge
 from tunelab.study.progress import ProgressDisplay
 from tunelab.study.supervise import Hygiene, Supervisor
@@ -51,6 +57,7 @@ class Study:
         self.scheduler = scheduler  # None: no pruning (trials may still raise TrialPruned)
         self._host = Host(self)
         self._liveness = Liveness(self, self._host)
+        self.stop_asked: float | None = None  # when stop() was called in this process
 
     # -- identity ----------------------------------------------------------------------------
     @property
@@ -273,6 +280,14 @@ class Study:
         reported = self._storage.get_trial(trial.trial_id).intermediate(self.metric)
         values = [v for v in reported.values() if v == v and abs(v) != float("inf")]
         return values[-1] if values else None
+
+    def stop(self) -> None:
+        """End the running `optimize()` calls after their current trials, cleanly: this
+        process's at once, the other worker processes of the study within a second (as
+        `tunelab stop` does). For callbacks and notebooks; a later `optimize()` runs as
+        usual."""
+        self.stop_asked = time.time()
+        self._storage.set_study_setting(self.study_id, STOP_SETTING, self.stop_asked)
 
     # -- liveness ------------------------------------------------------------------------------
     def fail_lost_trials(self, force: bool = True) -> list[int]:
