@@ -22,8 +22,7 @@ from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict, check_int
 from tunelab.types import Decision, Direction, EndCause
 
 
-def _stop(kind: str, step: int, reason: str) -> Verdict:
-    cause = EndCause.DIVERGED if kind == Divergence.name else EndCause.PRUNED
+def _stop(kind: str, step: int, reason: str, cause: EndCause = EndCause.PRUNED) -> Verdict:
     return Verdict(Decision.STOP, reason, {"pruned_by": kind, "pruned_at_step": step}, cause)
 
 
@@ -65,7 +64,10 @@ class Divergence(CurveRule):
         for key, value in last.metrics.items():
             if not math.isfinite(value):
                 return _stop(
-                    "divergence", last.step, f"diverged at step {last.step}: {key} became {value}"
+                    self.name,
+                    last.step,
+                    f"diverged at step {last.step}: {key} became {value}",
+                    EndCause.DIVERGED,
                 )
         if self.monitor is None:
             return GO_ON
@@ -73,10 +75,11 @@ class Divergence(CurveRule):
         now = last.metrics.get(self.monitor)
         if first is not None and now is not None and now > self.factor * max(abs(first), 1e-3):
             return _stop(
-                "divergence",
+                self.name,
                 last.step,
                 f"diverged at step {last.step}: {self.monitor} exploded to {now:.4g} "
                 f"(first report {first:.4g})",
+                EndCause.DIVERGED,
             )
         return GO_ON
 

@@ -86,39 +86,6 @@ class Outcome:
     reason: str | None = None
     system_attrs: Mapping[str, Any] | None = None
 
-    @classmethod
-    def of(
-        cls,
-        trial_id: int,
-        state: TrialState,
-        value: float | None = None,
-        metrics: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        reason: str | None = None,
-        system_attrs: Mapping[str, Any] | None = None,
-        end_cause: EndCause | None = None,
-        values: Sequence[float] | None = None,
-    ) -> Outcome:
-        """An outcome from `finish_trial`'s arguments; the cause defaults from the state
-        (COMPLETE: COMPLETED, PRUNED: PRUNED, FAIL: RAISED)."""
-        state = TrialState(state)
-        if end_cause is None:
-            if state not in _DEFAULT_CAUSE:
-                raise TrialError(f"a trial cannot finish as {state.value}")
-            end_cause = _DEFAULT_CAUSE[state]
-        if values is None and value is not None:
-            values = (value,)
-        return cls(
-            trial_id,
-            state,
-            EndCause(end_cause),
-            None if values is None else tuple(float(v) for v in values),
-            metrics,
-            params,
-            reason,
-            system_attrs,
-        )
-
     @property
     def value(self) -> float | None:
         """The first objective's value (what the `value` column sorts on)."""
@@ -255,10 +222,19 @@ class BaseStorage(ABC):
         end_cause: EndCause | None = None,
         values: Sequence[float] | None = None,
     ) -> bool:
-        """`finish` with the outcome these arguments describe (see `Outcome.of`)."""
+        """`finish` with the outcome these arguments describe; the cause defaults from the
+        state (COMPLETE: COMPLETED, PRUNED: PRUNED, FAIL: RAISED), `values` from `value`."""
+        state = TrialState(state)
+        if end_cause is None:
+            if state not in _DEFAULT_CAUSE:
+                raise TrialError(f"a trial cannot finish as {state.value}")
+            end_cause = _DEFAULT_CAUSE[state]
+        if values is None and value is not None:
+            values = (value,)
+        kept = None if values is None else tuple(float(v) for v in values)
         return self.finish(
-            Outcome.of(
-                trial_id, state, value, metrics, params, reason, system_attrs, end_cause, values
+            Outcome(
+                trial_id, state, EndCause(end_cause), kept, metrics, params, reason, system_attrs
             )
         )
 

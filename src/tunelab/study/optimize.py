@@ -64,6 +64,7 @@ def check_limits(n_trials: int | None, timeout: float | None) -> None:
 
 
 STOP_SETTING = "stop"
+_FROM_OUTSIDE = (EndCause.INTERRUPTED, EndCause.LOST)  # trials Ctrl-C or a dead worker ended
 STOP_CHECK_S = 1.0
 
 
@@ -124,7 +125,8 @@ def run_trials(
                 break
             frozen = _run_one(study, trial, objective, plan.catch)
             done += 1
-            if _failed(frozen):
+            stopped_from_outside = frozen.end_cause in _FROM_OUTSIDE  # says nothing of it
+            if frozen.state is TrialState.FAIL and not stopped_from_outside:
                 failures_in_row += 1
                 log.warning("trial %d failed: %s", frozen.number, frozen.reason)
                 limit = plan.max_consecutive_failures
@@ -133,7 +135,7 @@ def run_trials(
                         f"{failures_in_row} trials in a row failed; the last: {frozen.reason}. "
                         "Fix the objective, then rerun to resume"
                     )
-            elif frozen.end_cause is not EndCause.LOST:
+            elif not stopped_from_outside:
                 failures_in_row = 0
             for callback in callbacks:
                 callback(study, frozen)
@@ -143,14 +145,6 @@ def run_trials(
     finally:
         study.close()
     return done
-
-
-def _failed(frozen: FrozenTrial) -> bool:
-    """A trial that failed on its own account (not one stopped or lost from outside)."""
-    return frozen.state is TrialState.FAIL and frozen.end_cause not in (
-        EndCause.INTERRUPTED,
-        EndCause.LOST,
-    )
 
 
 def process_spent(plan: RunPlan, done: int) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,8 +34,6 @@ from tunelab.study.optimize import (
     start_method,
 )
 from tunelab.study.outcome import judge
-from tunelab.study.progress import ProgressDisplay
-from tunelab.study.supervise import Hygiene, Supervisor
 from tunelab.trial import FrozenTrial, Trial, best_trial, sorted_by_value
 from tunelab.types import Direction, EndCause, TrialState
 
@@ -278,7 +277,7 @@ class Study:
         if trial.last_step is None:
             return None
         reported = self._storage.get_trial(trial.trial_id).intermediate(self.metric)
-        values = [v for v in reported.values() if v == v and abs(v) != float("inf")]
+        values = [v for v in reported.values() if math.isfinite(v)]
         return values[-1] if values else None
 
     def stop(self) -> None:
@@ -345,13 +344,19 @@ class Study:
             max_consecutive_failures,
             n_jobs,
         )
-        progress = ProgressDisplay(self, total, n_jobs) if show_progress_bar else None
+        progress = None
+        if show_progress_bar:  # rich's progress bar costs ~20 ms at import: only when asked
+            from tunelab.study.progress import ProgressDisplay
+
+            progress = ProgressDisplay(self, total, n_jobs)
         with progress if progress is not None else contextlib.nullcontext():
             if n_jobs == 1:
                 run_trials(self, objective, plan, list(callbacks or ()))
                 return
             self.close()
             opener = self.opener(fork=start_method() == "fork")
+            from tunelab.study.supervise import Hygiene, Supervisor  # worker processes only
+
             supervisor = Supervisor(
                 self, opener, objective, plan, Hygiene(slots=n_jobs), list(callbacks or ())
             )

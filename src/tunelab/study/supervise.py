@@ -362,12 +362,8 @@ class Supervisor:
     def _wait(self) -> None:
         """Until a child says something or exits, or POLL_S passes (when the limits and
         Ctrl-C are checked again)."""
-        live = [s for s in self.slots if not s.finished and s.proc is not None]
-        handles = [s.conn for s in live] + [s.proc.sentinel for s in live]
-        if handles:
-            mp_connection.wait(handles, timeout=POLL_S)
-        else:
-            time.sleep(POLL_S)
+        live = [s for s in self.slots if not s.finished]  # every one started: it has a process
+        mp_connection.wait([s.conn for s in live] + [s.proc.sentinel for s in live], POLL_S)
 
     def _stop_children(self, sigint: CtrlC, reason: str) -> None:
         """Stop the children; afterwards none of their trials is left RUNNING.

@@ -1067,10 +1067,11 @@ class StorageConformance:
         t = storage.create_trial(study.study_id, RUNNING, "w", system_attrs={"a": 1})
         assert t is not None
         storage.add_report(t.trial_id, 0, {"loss": 2.0})
-        outcome = Outcome.of(
+        outcome = Outcome(
             t.trial_id,
             COMPLETE,
-            value=1.5,
+            EndCause.COMPLETED,
+            values=(1.5,),
             metrics={"loss": 1.5},
             params={"x": [1, 2]},
             system_attrs={"b": 2},
@@ -1089,7 +1090,7 @@ class StorageConformance:
         assert t is not None
         storage.add_report(t.trial_id, 0, {"loss": 2.0})
         got = storage.finish_and_get_trial(
-            Outcome.of(t.trial_id, FAIL, reason="boom"), with_reports=False
+            Outcome(t.trial_id, FAIL, EndCause.RAISED, reason="boom"), with_reports=False
         )
         assert got is not None and got.reports == ()
         stored = storage.get_trial(t.trial_id)
@@ -1103,9 +1104,10 @@ class StorageConformance:
         assert t is not None
         assert storage.finish_trial(t.trial_id, FAIL, reason="worker lost")
         before = _snapshot(storage.get_trial(t.trial_id))
-        late = Outcome.of(t.trial_id, COMPLETE, value=1.0, system_attrs={"late": True})
+        done = Outcome(t.trial_id, COMPLETE, EndCause.COMPLETED, values=(1.0,))
+        late = dataclasses.replace(done, system_attrs={"late": True})
         assert storage.finish_and_get_trial(late) is None
-        assert storage.finish_and_get_trial(Outcome.of(t.trial_id, COMPLETE, value=1.0)) is None
+        assert storage.finish_and_get_trial(done) is None
         assert _snapshot(storage.get_trial(t.trial_id)) == before  # nothing changed
         with pytest.raises(TrialError):
-            storage.finish_and_get_trial(Outcome.of(10**9, COMPLETE, value=1.0))
+            storage.finish_and_get_trial(dataclasses.replace(done, trial_id=10**9))
