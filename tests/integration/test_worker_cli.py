@@ -113,7 +113,7 @@ def test_status_lists_running_trials_and_stop_ends_workers_after_their_trial(
     assert stopped.returncode == 0 and "stop asked" in stopped.stdout
     at_stop = len(study.get_trials([TrialState.COMPLETE]))
     for w in workers:
-        clean_exit(w, timeout=30)
+        assert "worker stopped (tunelab stop)" in clean_exit(w, timeout=30)
     trials = study.trials
     assert [t for t in trials if t.state is TrialState.RUNNING] == []
     finished = [t for t in trials if t.state is TrialState.COMPLETE]
@@ -125,6 +125,23 @@ def test_status_lists_running_trials_and_stop_ends_workers_after_their_trial(
     # a worker started after the stop runs as usual
     out = clean_exit(tunelab_cmd(*args, "--trials", str(len(finished) + 2), cwd=tmp_path))
     assert f"worker done: {len(finished) + 2} complete" in out
+    study.storage.close()
+
+
+def test_a_run_ended_by_stop_says_so_in_its_summary(tmp_path: Path) -> None:
+    url = str(tmp_path / "s.db")
+    (tmp_path / "obj.py").write_text(OBJECTIVE)
+    make_queued_study(url, 1000)
+    env = {"TEST_TRIAL_SLEEP": "0.2"}
+    run = tunelab_cmd(
+        "run", "obj.py", "--study", "s", "--storage", url, "--trials", "1000", "--no-progress",
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    study = tunelab.load_study("s", url)
+    wait_for(lambda: len(study.get_trials([TrialState.COMPLETE])) >= 1, what="a finished trial")
+    assert run_cli("stop", "s", "--storage", url, cwd=tmp_path).returncode == 0
+    out = clean_exit(run, timeout=30)
+    assert "stopped: a stop was asked" in out and "complete" in out
     study.storage.close()
 
 
@@ -203,6 +220,35 @@ def test_retry_failed_queues_failures_and_they_replace_them_in_the_budget(
     assert done == [0, 1, 2, 3] and len(trials) == 6
     assert study.storage.count_trials(study.study_id).budget_used == 4
     assert run_cli("retry", "s", "--storage", url, cwd=tmp_path).returncode != 0
+    study.storage.close()
+
+
+def test_retry_failed_runs_an_interrupted_trial_once_the_budget_is_full(
+    tmp_path: Path,
+) -> None:
+    """An interrupted trial used no budget and a later one took its place; its retry
+    still runs (it adds to the total), where before it stayed WAITING for good."""
+    url = str(tmp_path / "s.db")
+    (tmp_path / "obj.py").write_text(
+        "METRIC='loss'\nDIRECTION='minimize'\n"
+        "def objective(trial):\n    return float(trial.hp.Int('cfg', 0, 9))\n"
+    )
+    make_queued_study(url, 0, max_retries=0)
+    study = tunelab.load_study("s", url)
+    cut = study.ask()
+    cut.hp.Int("cfg", 0, 9)
+    study.tell(cut, state=TrialState.FAIL, reason="Ctrl-C", cause=EndCause.INTERRUPTED)
+    worker = ("worker", "s", "--storage", url, "--script", "obj.py", "--trials", "2")
+    clean_exit(tunelab_cmd(*worker, cwd=tmp_path))
+    assert study.storage.count_trials(study.study_id).budget_used == 2
+    result = run_cli("retry", "s", "--storage", url, "--failed", cwd=tmp_path)
+    assert result.returncode == 0 and "add to the total" in " ".join(result.stdout.split())
+    clean_exit(tunelab_cmd(*worker, cwd=tmp_path))
+    trials = study.trials
+    assert [t.state for t in trials].count(TrialState.WAITING) == 0
+    retry = trials[-1]
+    assert retry.retry_of == cut.number and retry.state is TrialState.COMPLETE
+    assert retry.params == trials[cut.number].params
     study.storage.close()
 
 

@@ -5,6 +5,7 @@ Every user mistake ends in one clear line on stderr and a non-zero exit."""
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from tunelab.cli.script import find_objective, load_script
 from tunelab.errors import TunelabError
 from tunelab.samplers import SAMPLERS
 from tunelab.schedulers import NO_SCHEDULER, SCHEDULERS
+from tunelab.study.optimize import stop_requested
 from tunelab.types import TrialState
 
 out = Console()
@@ -119,6 +121,7 @@ def run(
     out.print(
         f"study [bold]{name}[/] in {study.storage.url} · {study.sampler!r} · {before} trials so far"
     )
+    started = time.time()
     try:
         study.optimize(
             objective,
@@ -136,6 +139,8 @@ def run(
             err=True,
         )
         sys.exit(130)
+    if stop_requested(study, started):
+        out.print("stopped: a stop was asked (tunelab stop or study.stop()); rerun to go on")
     _summary(study)
 
 
@@ -206,16 +211,18 @@ def show(
         f"{counts[TrialState.RUNNING]} running)"
     )
     top = study.top_trials(top_k)
+    failed = study.storage.get_trials(study.study_id, [TrialState.FAIL], with_reports=False)
     if not top:
         out.print("no complete trial yet")
-        failed = study.get_trials([TrialState.FAIL])
         if failed:
-            out.print(f"last failure: {failed[-1].reason}")
+            out.print(render.failures_table(failed, study.name))
         return
     out.print(render.trials_table(top, study.metric, f"top {len(top)} trials"))
     pruning = render.pruning_table(study.trials, study.scheduler)
     if pruning is not None:
         out.print(pruning)
+    if failed:
+        out.print(render.failures_table(failed, study.name))
     out.print(render.params_table(dict(top[0].params), "best hyperparameters"))
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from tunelab.storage import StudySummary
 from tunelab.trial import FrozenTrial
@@ -110,5 +111,32 @@ def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table
             fmt(rung),
             str(len(group)),
             str(sum(max(0, full - (step + 1)) for _ in group)),
+        )
+    return table
+
+
+def failures_table(failed: Sequence[FrozenTrial], study: str, limit: int = 5) -> Table:
+    """The latest failed trials with how they ended and why (the reason's first line)."""
+    shown = list(failed)[-limit:]
+    table = Table(
+        title="failed trials",
+        caption=(
+            None
+            if len(shown) == len(failed)
+            else f"the last {len(shown)} of {len(failed)}; all: tunelab export {study}"
+        ),
+    )
+    table.add_column("#", justify="right")
+    table.add_column("ended")
+    table.add_column("reason")
+    table.add_column("retried as", justify="right")
+    for t in shown:
+        lines = (t.reason or "").strip().splitlines()
+        reason = lines[0] if lines else "-"
+        table.add_row(
+            str(t.number),
+            "failed" if t.end_cause is None else t.end_cause.value.lower().replace("_", " "),
+            Text(reason if len(reason) <= 160 else reason[:159] + "…"),
+            "" if t.retried_by is None else f"#{t.retried_by}",
         )
     return table

@@ -18,7 +18,7 @@ from rich.table import Table
 import tunelab
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import ScriptError, find_objective, load_script
-from tunelab.study.optimize import STOP_SETTING
+from tunelab.study.optimize import STOP_SETTING, stop_requested
 from tunelab.study.supervise import Hygiene
 from tunelab.study.worker import run_worker
 from tunelab.types import TrialState
@@ -128,14 +128,17 @@ def worker(
         + (f" · GPUs {','.join(devices)}" if devices else "")
         + ("" if trials or timeout else " · until `tunelab stop` or the sampler runs out")
     )
+    started = time.time()
     try:
         run_worker(study_name, url, objective, trials, timeout, hygiene)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: this worker's running trials are recorded", err=True)
         raise SystemExit(130) from None
-    counts = tunelab.load_study(study_name, url).storage.count_trials(study.study_id)
+    study = tunelab.load_study(study_name, url)
+    counts = study.storage.count_trials(study.study_id)
     out.print(
-        f"worker done: {counts[TrialState.COMPLETE]} complete, "
+        ("worker stopped (tunelab stop)" if stop_requested(study, started) else "worker done")
+        + f": {counts[TrialState.COMPLETE]} complete, "
         f"{counts[TrialState.RUNNING]} running, {counts[TrialState.WAITING]} queued in the study"
     )
 
@@ -195,19 +198,26 @@ def retry(study_name: str, storage: str | None, failed: bool) -> None:
             f"study {study_name!r} uses the {study.sampler.name} sampler, which decides every "
             "cell under a lock; rerun the study instead of queueing retries"
         )
-    queued = []
+    queued, extra = [], 0
     for t in study.get_trials([TrialState.FAIL]):
         if t.retried_by is None:
             new = study.storage.retry_trial(t.trial_id)
             if new is not None:
                 queued.append((t.number, new.number))
+                extra += not t.counts_toward_budget
     if not queued:
         out.print("no failed trial to retry")
         return
     pairs = ", ".join(f"#{a}->#{b}" for a, b in queued)
     out.print(
-        f"queued {len(queued)} retries ({pairs}); the next worker runs them first. They "
-        "replace the failed trials in the --trials total"
+        f"queued {len(queued)} retries ({pairs}); the next worker runs them first, even "
+        "once the study holds its --trials total"
+        + (
+            f" ({extra} of them repeat interrupted or lost trials, which a later trial "
+            "already replaced: they add to the total)"
+            if extra
+            else ""
+        )
     )
 
 

@@ -186,7 +186,8 @@ class BaseStorage(ABC):
     def claim_waiting_trial(
         self, study_id: int, worker: str, budget: int | None = None
     ) -> FrozenTrial | None:
-        """Atomically move the oldest WAITING trial to RUNNING for `worker` (within budget)."""
+        """Atomically move the oldest WAITING trial to RUNNING for `worker`; once `budget`
+        trials count toward the study, only a queued retry (see `start_trial`)."""
 
     @abstractmethod
     def retry_trial(self, trial_id: int) -> FrozenTrial | None:
@@ -251,7 +252,8 @@ class BaseStorage(ABC):
         self, study_id: int, worker: str, budget: int | None = None
     ) -> FrozenTrial | None:
         """The next trial `worker` runs: the oldest WAITING trial, claimed, else a new
-        RUNNING one; None when `budget` trials count toward the study already. Databases
+        RUNNING one; None when `budget` trials count toward the study already and no
+        retry is queued (a queued retry is owed work: it runs past the budget). Databases
         override this to do it in one transaction: it runs once per trial."""
         claimed = self.claim_waiting_trial(study_id, worker, budget)
         if claimed is not None:

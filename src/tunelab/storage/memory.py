@@ -286,11 +286,10 @@ class InMemoryStorage(BaseStorage):
         self, study_id: int, worker: str, budget: int | None = None
     ) -> FrozenTrial | None:
         with self._lock:
-            if budget is not None and self.count_trials(study_id).budget_used >= budget:
-                return None
+            spent = budget is not None and self.count_trials(study_id).budget_used >= budget
             for tid in self._waiting.get(study_id, {}):
                 t = self._trials[tid]
-                if t.state is TrialState.WAITING:
+                if t.state is TrialState.WAITING and (t.retry_of is not None or not spent):
                     now = time.time()
                     return self._put(
                         evolve(

@@ -981,6 +981,31 @@ class StorageConformance:
         assert second is not None and second.attempt == 2
         assert second.retry_of == retry.number
 
+    def test_a_queued_retry_runs_past_the_budget(
+        self, storage: BaseStorage, study: StudyRecord
+    ) -> None:
+        """An interrupted trial used no budget and a later trial took its place; its retry,
+        queued by hand, is still owed, while a trial merely enqueued waits for budget."""
+        sid = study.study_id
+        cut = storage.create_trial(sid, RUNNING, "w", params={"x": 0.5})
+        assert cut is not None
+        storage.finish_trial(cut.trial_id, FAIL, reason="Ctrl-C", end_cause=EndCause.INTERRUPTED)
+        for _ in range(2):
+            t = storage.start_trial(sid, "w", budget=2)
+            assert t is not None
+            storage.finish_trial(t.trial_id, COMPLETE, value=1.0)
+        enqueued = storage.create_trial(sid, WAITING, enqueued={"x": 0.1})
+        retry = storage.retry_trial(cut.trial_id)
+        assert enqueued is not None and retry is not None
+        assert storage.count_trials(sid).budget_used == 2
+
+        claimed = storage.start_trial(sid, "w", budget=2)
+        assert claimed is not None and claimed.trial_id == retry.trial_id
+        assert storage.start_trial(sid, "w", budget=2) is None
+        assert storage.claim_waiting_trial(sid, "w", budget=2) is None
+        assert storage.get_trial(enqueued.trial_id).state is WAITING
+        assert storage.start_trial(sid, "w", budget=4) is not None  # budget left: it runs
+
     def test_concurrent_retries_queue_one(self, storage: BaseStorage, study: StudyRecord) -> None:
         t = storage.create_trial(study.study_id, RUNNING, "w", params={"x": 1})
         assert t is not None

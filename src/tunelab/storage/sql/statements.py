@@ -47,6 +47,7 @@ OLDEST_WAITING = (
     .limit(1)
     .with_for_update(skip_locked=True)
 )
+OLDEST_RETRY = OLDEST_WAITING.where(TR.c.retry_of.is_not(None))  # owed even past the budget
 CLAIM = (
     update(TR)
     .where(TR.c.trial_id == bindparam("tid"), TR.c.state == WAITING)

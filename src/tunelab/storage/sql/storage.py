@@ -43,6 +43,7 @@ from tunelab.storage.sql.statements import (
     CLAIM,
     INSERT_TRIAL,
     LOCK_STUDY,
+    OLDEST_RETRY,
     OLDEST_WAITING,
     REPORTS,
     RUNNING,
@@ -310,9 +311,13 @@ class SQLStorage(BaseStorage):
         )
 
     @staticmethod
-    def _claim_oldest(conn: Connection, study_id: int, worker: str) -> FrozenTrial | None:
-        """Move the oldest WAITING trial no other transaction holds to RUNNING."""
-        row = conn.execute(OLDEST_WAITING, {"sid": study_id}).first()
+    def _claim_oldest(
+        conn: Connection, study_id: int, worker: str, retries_only: bool = False
+    ) -> FrozenTrial | None:
+        """Move the oldest WAITING trial no other transaction holds to RUNNING; with
+        `retries_only` (the budget is used up), only a queued retry."""
+        oldest = OLDEST_RETRY if retries_only else OLDEST_WAITING
+        row = conn.execute(oldest, {"sid": study_id}).first()
         if row is None:
             return None
         claimed = conn.execute(
@@ -350,11 +355,11 @@ class SQLStorage(BaseStorage):
             return None  # the common case, answered without taking the write lock
 
         def op(conn: Connection) -> FrozenTrial | None:
+            spent = False
             if budget is not None:
                 self._lock_study(conn, study_id)
-                if self._budget_used(conn, study_id) >= budget:
-                    return None
-            return self._claim_oldest(conn, study_id, worker)
+                spent = self._budget_used(conn, study_id) >= budget
+            return self._claim_oldest(conn, study_id, worker, retries_only=spent)
 
         return self._write(op, "claiming an enqueued trial")
 
@@ -381,12 +386,13 @@ class SQLStorage(BaseStorage):
         if row is not None:  # the common case: nothing queued, budget left
             return trial_record(row)
         start = conn.execute(START_STATE, {"sid": study_id}).one()
-        if budget is not None and start.used >= budget:
-            return None
+        spent = budget is not None and start.used >= budget
         if start.waiting:
-            claimed = self._claim_oldest(conn, study_id, worker)
-            if claimed is not None:
+            claimed = self._claim_oldest(conn, study_id, worker, retries_only=spent)
+            if claimed is not None or spent:
                 return claimed
+        if spent:
+            return None
         return self._insert_numbered(
             conn, study_id, start.next_number, TrialState.RUNNING, worker, None, None
         )
