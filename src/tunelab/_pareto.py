@@ -40,15 +40,13 @@ def _points(points: ArrayLike, name: str = "points") -> FloatArray:
     return p + 0.0  # -0.0 becomes 0.0, so equal values sort and deduplicate as one
 
 
-def _dominance(p: FloatArray, q: FloatArray) -> BoolArray:
-    """d[i, j]: p[i] dominates q[j]. One objective at a time: 2-D passes are several times
-    faster than reducing an (n, n, m) array over its short last axis."""
+def _no_worse(p: FloatArray, q: FloatArray) -> BoolArray:
+    """w[i, j]: p[i] <= q[j] in every objective. One objective at a time: 2-D passes are
+    several times faster than reducing an (n, n, m) array over its short last axis."""
     no_worse = np.ones((len(p), len(q)), dtype=bool)
-    better = np.zeros((len(p), len(q)), dtype=bool)
     for a, b in zip(p.T, q.T, strict=True):
         no_worse &= a[:, None] <= b[None, :]
-        better |= a[:, None] < b[None, :]
-    return no_worse & better
+    return no_worse
 
 
 def dominates(a: ArrayLike, b: ArrayLike) -> bool:
@@ -127,11 +125,13 @@ def _ranks_2d(u: FloatArray) -> IntArray:
 def _ranks_general(u: FloatArray) -> IntArray:
     # NSGA-II's fast non-dominated sort with its bookkeeping as arrays: count each point's
     # dominators, peel off the points with none, subtract what they dominated, repeat.
+    # u is unique, so one point dominates another exactly when it is no worse anywhere.
     n = len(u)
     dom = np.empty((n, n), dtype=bool)
     step = max(1, _BLOCK_CELLS // n)
     for start in range(0, n, step):
-        dom[start : start + step] = _dominance(u[start : start + step], u)
+        dom[start : start + step] = _no_worse(u[start : start + step], u)
+    np.fill_diagonal(dom, False)
     count = dom.sum(axis=0)
     ranks = np.empty(n, dtype=np.intp)
     front, rank = np.flatnonzero(count == 0), 0
