@@ -1,4 +1,5 @@
-"""Tables for the terminal (rich)."""
+"""Tables for the terminal (rich). Every name and value in them is user text: it goes
+through `markup` (or `fmt`), so it is shown as written."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
+from tunelab._terminal import markup
 from tunelab.storage import StudySummary
 from tunelab.trial import FrozenTrial
 from tunelab.types import EndCause, TrialState
@@ -15,11 +17,12 @@ STORAGE_HELP = "Database URL or SQLite file path (default: ./tunelab.db)."
 
 
 def fmt(value: Any, digits: int = 6) -> str:
+    """A value for Rich: a float to `digits` significant digits, anything else as inert text."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.{digits}g}"
-    return str(value)
+    return markup(value)
 
 
 def studies_table(summaries: Sequence[StudySummary]) -> Table:
@@ -31,8 +34,8 @@ def studies_table(summaries: Sequence[StudySummary]) -> Table:
     for s in summaries:
         c = s.counts
         table.add_row(
-            s.record.name,
-            s.record.metric,
+            markup(s.record.name),
+            markup(s.record.metric),
             s.record.direction.value,
             str(c[TrialState.COMPLETE]),
             str(c[TrialState.PRUNED]),
@@ -49,10 +52,10 @@ def trials_table(trials: Sequence[FrozenTrial], metric: str, title: str) -> Tabl
         names.extend(n for n in t.params if n not in names)
     table = Table(title=title)
     table.add_column("#", justify="right")
-    table.add_column(metric, justify="right")
+    table.add_column(markup(metric), justify="right")
     table.add_column("seconds", justify="right")
     for name in names:
-        table.add_column(name, justify="right")
+        table.add_column(markup(name), justify="right")
     for t in trials:
         table.add_row(
             str(t.number),
@@ -68,7 +71,7 @@ def params_table(params: dict[str, Any], title: str) -> Table:
     table.add_column("hyperparameter")
     table.add_column("value", justify="right")
     for key, value in params.items():
-        table.add_row(key, fmt(value))
+        table.add_row(markup(key), fmt(value))
     return table
 
 
@@ -94,7 +97,7 @@ def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table
     spent = run + sum(lengths)
     share = saved / (spent + saved) if spent + saved else 0.0
     table = Table(
-        title="pruning" + ("" if scheduler is None else f" · {scheduler.name}"),
+        title="pruning" + ("" if scheduler is None else f" · {markup(scheduler.name)}"),
         caption=(
             f"{len(pruned)} of {len(pruned) + len(complete)} trials stopped early; "
             f"{saved} of {spent + saved} steps saved ({share:.0%}) against running them "
@@ -105,7 +108,7 @@ def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table
         table.add_column(col, justify="left" if col == "stopped by" else "right")
     for (by, step, rung), group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         table.add_row(
-            by,
+            markup(by),
             "-" if step < 0 else str(step),
             fmt(rung),
             str(len(group)),

@@ -9,9 +9,9 @@ import threading
 import time
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tunelab._terminal import console, markup
 from tunelab.types import TrialState
 
 
@@ -31,11 +31,11 @@ class ProgressDisplay:
             TextColumn("ETA {task.fields[eta]}"),
             TextColumn("best {task.fields[best]}"),
             TextColumn("{task.fields[extra]}"),
-            console=Console(stderr=True),
+            console=console(stderr=True),
             transient=False,
         )
         self._task = self._progress.add_task(
-            "trials", total=total, name=study.name, eta="?", best="-", extra=""
+            "trials", total=total, name=markup(study.name), eta="?", best="-", extra=""
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -65,7 +65,7 @@ class ProgressDisplay:
     def refresh(self) -> None:
         snap = self.snapshot()
         eta = "?" if snap["eta"] is None else time.strftime("%H:%M:%S", time.gmtime(snap["eta"]))
-        best = "-" if snap["best"] is None else f"{self._study.metric}={snap['best']:.6g}"
+        best = "-" if snap["best"] is None else f"{markup(self._study.metric)}={snap['best']:.6g}"
         extra = f"[red]{snap['failed']} failed" if snap["failed"] else ""
         self._progress.update(self._task, completed=snap["done"], eta=eta, best=best, extra=extra)
 
