@@ -9,26 +9,27 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 import tunelab
+from tunelab._terminal import console, markup, plain
 from tunelab.cli import export, render
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import worker as worker_commands
 from tunelab.cli.render import STORAGE_HELP
-from tunelab.cli.script import find_objective, load_script
+from tunelab.cli.script import find_objective, import_script, read_script
+from tunelab.cli.trust import record_script
 from tunelab.errors import TunelabError
 from tunelab.samplers import SAMPLERS
 from tunelab.schedulers import NO_SCHEDULER, SCHEDULERS
 from tunelab.types import TrialState
 
-out = Console()
+out = console()
 
 
 class CLIError(click.ClickException):
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+        click.echo(f"error: {plain(self.message)}", err=True)
 
 
 def _fail(e: BaseException) -> CLIError:
@@ -101,7 +102,8 @@ def run(
     """Run SCRIPT's `objective(trial)` as a study; rerunning the same command resumes it."""
     if trials is None and timeout is None and sampler != "grid":
         raise CLIError("say how long to search: --trials N, --timeout S, or --sampler grid")
-    module = load_script(script)
+    source = read_script(script)
+    module = import_script(source, script)
     objective = find_objective(module, script)
     name = study_name or Path(script).stem
     study = tunelab.create_study(
@@ -113,11 +115,13 @@ def run(
         seed=seed,
         scheduler=scheduler,
     )
+    record_script(study, source.record)
     if lr_find:
         objective = insight_commands.narrowed_objective(module, script, study, out)
     before = study.storage.count_trials(study.study_id).budget_used
     out.print(
-        f"study [bold]{name}[/] in {study.storage.url} · {study.sampler!r} · {before} trials so far"
+        f"study [bold]{markup(name)}[/] in {markup(study.storage.url)} · "
+        f"{markup(repr(study.sampler))} · {before} trials so far"
     )
     try:
         study.optimize(
@@ -152,7 +156,7 @@ def _summary(study: Any) -> None:
         out.print(
             render.params_table(
                 dict(best.params),
-                f"best trial #{best.number}: {study.metric} = {render.fmt(best.value)}",
+                f"best trial #{best.number}: {markup(study.metric)} = {render.fmt(best.value)}",
             )
         )
 
@@ -200,7 +204,7 @@ def show(
         return
     counts = study.storage.count_trials(study.study_id)
     out.print(
-        f"study [bold]{study.name}[/] · {study.direction.value} {study.metric} · "
+        f"study [bold]{markup(study.name)}[/] · {study.direction.value} {markup(study.metric)} · "
         f"{counts.total} trials ({counts[TrialState.COMPLETE]} complete, "
         f"{counts[TrialState.PRUNED]} pruned, {counts[TrialState.FAIL]} failed, "
         f"{counts[TrialState.RUNNING]} running)"
@@ -210,7 +214,7 @@ def show(
         out.print("no complete trial yet")
         failed = study.get_trials([TrialState.FAIL])
         if failed:
-            out.print(f"last failure: {failed[-1].reason}")
+            out.print(f"last failure: {markup(failed[-1].reason)}")
         return
     out.print(render.trials_table(top, study.metric, f"top {len(top)} trials"))
     pruning = render.pruning_table(study.trials, study.scheduler)
@@ -313,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(e, CLIError):
             e.show()
         else:
-            click.echo(f"error: {e.format_message()}", err=True)
+            click.echo(f"error: {plain(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except (TunelabError, ValueError, ImportError) as e:
         _fail(e).show()
