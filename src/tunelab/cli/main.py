@@ -4,14 +4,16 @@ Every user mistake ends in one clear line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
 import tunelab
-from tunelab._terminal import console, markup, plain
+from tunelab._terminal import PlainLogFormatter, console, plain, text
 from tunelab.cli import export, render
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
@@ -120,8 +122,11 @@ def run(
         objective = insight_commands.narrowed_objective(module, script, study, out)
     before = study.storage.count_trials(study.study_id).budget_used
     out.print(
-        f"study [bold]{markup(name)}[/] in {markup(study.storage.url)} · "
-        f"{markup(repr(study.sampler))} · {before} trials so far"
+        Text.assemble(
+            "study ",
+            text(study.name, "bold"),
+            text(f" in {study.storage.url} · {study.sampler!r} · {before} trials so far"),
+        )
     )
     try:
         study.optimize(
@@ -156,7 +161,7 @@ def _summary(study: Any) -> None:
         out.print(
             render.params_table(
                 dict(best.params),
-                f"best trial #{best.number}: {markup(study.metric)} = {render.fmt(best.value)}",
+                f"best trial #{best.number}: {study.metric} = {render.fmt(best.value)}",
             )
         )
 
@@ -204,17 +209,22 @@ def show(
         return
     counts = study.storage.count_trials(study.study_id)
     out.print(
-        f"study [bold]{markup(study.name)}[/] · {study.direction.value} {markup(study.metric)} · "
-        f"{counts.total} trials ({counts[TrialState.COMPLETE]} complete, "
-        f"{counts[TrialState.PRUNED]} pruned, {counts[TrialState.FAIL]} failed, "
-        f"{counts[TrialState.RUNNING]} running)"
+        Text.assemble(
+            "study ",
+            text(study.name, "bold"),
+            text(
+                f" · {study.direction.value} {study.metric} · {counts.total} trials "
+                f"({counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
+                f"{counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running)"
+            ),
+        )
     )
     top = study.top_trials(top_k)
     if not top:
         out.print("no complete trial yet")
         failed = study.get_trials([TrialState.FAIL])
         if failed:
-            out.print(f"last failure: {markup(failed[-1].reason)}")
+            out.print(text(f"last failure: {failed[-1].reason}"))
         return
     out.print(render.trials_table(top, study.metric, f"top {len(top)} trials"))
     pruning = render.pruning_table(study.trials, study.scheduler)
@@ -307,7 +317,17 @@ def upgrade(url: str, force: bool) -> None:
     )
 
 
+def _log_to_stderr() -> None:
+    """Warnings nobody configured logging for (a failed trial and its reason) go to
+    stderr as Python's handler of last resort prints them, with user text made inert."""
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(PlainLogFormatter("%(message)s"))
+    logging.lastResort = handler
+
+
 def main(argv: list[str] | None = None) -> None:
+    _log_to_stderr()
     try:
         cli.main(args=argv, prog_name="tunelab", standalone_mode=False)
     except click.exceptions.Abort:

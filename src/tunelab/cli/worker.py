@@ -12,9 +12,10 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 import tunelab
-from tunelab._terminal import console, markup, plain
+from tunelab._terminal import console, plain, text
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script
 from tunelab.cli.trust import differs, record_script, recorded_script, worker_script
@@ -53,7 +54,7 @@ def _open_or_create(
         study = None  # a bad URL or a newer schema is refused again by create_study
     settings = study.settings if study is not None else {}
     chosen = worker_script(name, settings, script, use_stored)
-    out.print(f"script {markup(chosen.record)}", soft_wrap=True)
+    out.print(text(f"script {chosen.record}"), soft_wrap=True)
     recorded = recorded_script(settings)
     if differs(recorded, chosen.record):
         click.echo(
@@ -136,10 +137,15 @@ def worker(
     url = study.storage.url
     study.storage.close()
     out.print(
-        f"worker {os.getpid()} on study [bold]{markup(study_name)}[/] in {markup(url)} · "
-        f"{slots} at a time"
-        + (f" · GPUs {','.join(devices)}" if devices else "")
-        + ("" if trials or timeout else " · until `tunelab stop` or the sampler runs out")
+        Text.assemble(
+            f"worker {os.getpid()} on study ",
+            text(study_name, "bold"),
+            text(
+                f" in {url} · {slots} at a time"
+                + (f" · GPUs {','.join(devices)}" if devices else "")
+                + ("" if trials or timeout else " · until `tunelab stop` or the sampler runs out")
+            ),
+        )
     )
     try:
         run_worker(study_name, url, objective, trials, timeout, hygiene)
@@ -167,14 +173,18 @@ def status(study_name: str, storage: str | None) -> None:
     now = time.time()
     states = ", ".join(f"{counts[s]} {s.value.lower()}" for s in TrialState if counts[s])
     out.print(
-        f"study [bold]{markup(study.name)}[/] · {counts.total} trials ({states or 'none yet'})"
+        Text.assemble(
+            "study ", text(study.name, "bold"), f" · {counts.total} trials ({states or 'none yet'})"
+        )
     )
     retries = study.settings.get("max_retries", 0)
     stop = study.settings.get(STOP_SETTING)
     out.print(
-        f"lost-worker retries: up to {retries} · heartbeat every "
-        f"{study.settings.get('heartbeat_interval', 10.0):g} s"
-        + (f" · stop asked {_age(now, stop)}" if isinstance(stop, (int, float)) else "")
+        text(
+            f"lost-worker retries: up to {retries} · heartbeat every "
+            f"{study.settings.get('heartbeat_interval', 10.0):g} s"
+            + (f" · stop asked {_age(now, stop)}" if isinstance(stop, (int, float)) else "")
+        )
     )
     running = study.get_trials([TrialState.RUNNING])
     if not running:
@@ -186,14 +196,14 @@ def status(study_name: str, storage: str | None) -> None:
     for t in running:
         table.add_row(
             str(t.number),
-            markup(t.worker or "-"),
+            text(t.worker or "-"),
             _age(now, t.datetime_start),
             _age(now, t.heartbeat),
             "" if t.retry_of is None else f"#{t.retry_of}",
         )
     out.print(table)
     workers = sorted({t.worker.rsplit(":", 1)[0] for t in running if t.worker})
-    out.print(f"{len(workers)} worker process(es): {markup(', '.join(workers))}")
+    out.print(text(f"{len(workers)} worker process(es): {', '.join(workers)}"))
 
 
 @click.command()
