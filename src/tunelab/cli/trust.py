@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tunelab.cli.script import ScriptError, ScriptFile, ScriptRecord, read_script
+from tunelab.study import Study
 
 SCRIPT_SETTING = "script"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -31,7 +32,7 @@ def recorded_script(settings: Mapping[str, Any]) -> ScriptRecord | None:
     return None
 
 
-def record_script(study: Any, script: ScriptRecord) -> None:
+def record_script(study: Study, script: ScriptRecord) -> None:
     """Record `script` as the one the study was started with, unless it records one
     already; a bare path of the same file (older tunelab) gains its hash."""
     old = recorded_script(study.settings)
