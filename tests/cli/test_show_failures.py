@@ -23,7 +23,7 @@ def objective(trial):
 """
 
 
-def test_show_lists_each_failed_trial_with_its_cause_and_first_line(tmp_path: Path) -> None:
+def test_show_lists_each_failed_trial_with_its_cause_and_reason(tmp_path: Path) -> None:
     (tmp_path / "flaky.py").write_text(SCRIPT)
     run = run_tunelab(
         "run", "flaky.py", "--trials", "4", "--no-progress", cwd=tmp_path, timeout=120
@@ -35,7 +35,7 @@ def test_show_lists_each_failed_trial_with_its_cause_and_first_line(tmp_path: Pa
     rows = {line.split("│")[1].strip(): line for line in table.splitlines() if "│" in line}
     assert set(rows) == {"1", "2", "3"}
     assert "raised" in rows["1"] and "no file /data/train.csv" in rows["1"]
-    assert "second line" not in table  # the first line of a reason, one row per trial
+    assert "train.csv\\nsecond line" in rows["1"]  # a reason stays on its row
     assert "diverged" in rows["2"] and "nan" in rows["2"].lower()
     assert "invalid result" in rows["3"] and "'0.5', which is not a number" in rows["3"]
 

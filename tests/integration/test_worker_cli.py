@@ -80,11 +80,11 @@ def test_worker_runs_the_budget_and_status_shows_the_study(tmp_path: Path) -> No
     )
     assert "worker done: 6 complete" in out
     assert_every_config_completed_once(url, 6)
-    # a second worker without --script uses the script the study recorded
+    # a second worker runs the script the study recorded when its user confirms it
     (tmp_path / "other").mkdir()
-    out = clean_exit(
-        tunelab_cmd("worker", "s", "--storage", url, "--trials", "8", cwd=tmp_path / "other")
-    )
+    confirmed = ("worker", "s", "--storage", url, "--use-stored-script", "--trials", "8")
+    out = clean_exit(tunelab_cmd(*confirmed, cwd=tmp_path / "other"))
+    assert f"script {tmp_path / 'obj.py'} (sha256 " in out
     assert "worker done: 8 complete" in out
     status = run_cli("status", "s", "--storage", url, cwd=tmp_path)
     assert status.returncode == 0, status.stderr
@@ -171,7 +171,11 @@ def test_lost_trials_are_retried_at_most_max_retries_times(tmp_path: Path) -> No
         worker.communicate(timeout=60)
     # The last worker's own sampled trial may draw cfg=7 too: it must not die of that.
     deadly.unlink()
-    clean_exit(tunelab_cmd("worker", "s", "--storage", url, "--trials", "3", cwd=tmp_path))
+    clean_exit(
+        tunelab_cmd(
+            "worker", "s", "--storage", url, "--script", "obj.py", "--trials", "3", cwd=tmp_path
+        )
+    )
     trials = study.trials
     sevens = [t for t in trials if t.enqueued.get("cfg") == 7]
     assert [t.state for t in sevens] == [TrialState.FAIL] * 3
@@ -214,7 +218,11 @@ def test_retry_failed_queues_failures_and_they_replace_them_in_the_budget(
     assert result.returncode == 0 and "queued 2 retries" in result.stdout, result.stderr
     again = run_cli("retry", "s", "--storage", url, "--failed", cwd=tmp_path)
     assert "no failed trial to retry" in again.stdout  # each failure is retried once
-    clean_exit(tunelab_cmd("worker", "s", "--storage", url, "--trials", "4", cwd=tmp_path))
+    clean_exit(
+        tunelab_cmd(
+            "worker", "s", "--storage", url, "--script", "obj.py", "--trials", "4", cwd=tmp_path
+        )
+    )
     trials = study.trials
     done = sorted(t.params["cfg"] for t in trials if t.state is TrialState.COMPLETE)
     assert done == [0, 1, 2, 3] and len(trials) == 6
@@ -312,7 +320,7 @@ def test_a_trial_process_that_grows_past_max_rss_is_replaced(tmp_path: Path) -> 
     clean_exit(first)
     (one,) = study.get_trials([TrialState.COMPLETE])
     bound = one.user_attrs["rss"] + 100  # a child may keep one more 60 MiB, not two
-    clean_exit(tunelab_cmd("worker", "h", "--storage", url, "--trials", "8",
+    clean_exit(tunelab_cmd("worker", "h", "--storage", url, "--script", "hyg.py", "--trials", "8",
                            "--max-rss", f"{bound:.0f}", cwd=tmp_path))  # fmt: skip
     trials = sorted(study.get_trials([TrialState.COMPLETE]), key=lambda t: t.number)[1:]
     assert len(trials) == 7

@@ -12,8 +12,10 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 import tunelab
+from tunelab._terminal import console, text
 from tunelab.cli.render import STORAGE_HELP, fmt
 from tunelab.cli.script import ScriptError, find_objective, load_script
 from tunelab.insight import (
@@ -52,20 +54,22 @@ def show_insight(
     if diagnose_ is not None:
         _print_diagnosis(out, study, diagnose_)
     if next_:
-        out.print(f"[bold]next study[/] (from the top trials of {study.name}):")
+        out.print(
+            Text.assemble(("next study", "bold"), text(f" (from the top trials of {study.name}):"))
+        )
         for advice in next_ranges(study):
-            out.print(f"  • {advice.text}")
+            out.print(text(f"  • {advice.text}"))
 
 
 def effects_table(table: EffectTable) -> Table:
     title = f"{table.param} ({table.kind}{', log bins' if table.log_scale else ''})"
-    t = Table(title=title, title_justify="left")
+    t = Table(title=text(title), title_justify="left")
     t.add_column("value")
     for col in ("trials", f"best {table.metric}", f"median {table.metric}", "median s", "pruned"):
-        t.add_column(col, justify="right")
+        t.add_column(text(col), justify="right")
     for row in table.rows:
         t.add_row(
-            row.label,
+            text(row.label),
             str(row.n),
             _num(row.best),
             _num(row.median),
@@ -78,17 +82,17 @@ def effects_table(table: EffectTable) -> Table:
 def importance_table(study: Study) -> Table:
     result = importance(study)
     t = Table(
-        title=f"importance for {result.metric} ({result.method}, {result.n_trials} trials)",
+        title=text(f"importance for {result.metric} ({result.method}, {result.n_trials} trials)"),
         title_justify="left",
     )
     t.add_column("hyperparameter")
     t.add_column("importance", justify="right")
     t.add_column("")
     for name, score in result.scores.items():
-        t.add_row(name, f"{score:.3f}", "█" * max(0, round(score * 30)))
+        t.add_row(text(name), f"{score:.3f}", "█" * max(0, round(score * 30)))
     for a, b, share in result.pairs[:3]:
         if share >= 0.01:
-            t.add_row(f"{a} & {b}", f"{share:.3f}", "(interaction)")
+            t.add_row(text(f"{a} & {b}"), f"{share:.3f}", "(interaction)")
     return t
 
 
@@ -97,7 +101,9 @@ def _print_diagnosis(out: Console, study: Study, which: str) -> None:
         for trial in finished_trials(study):
             result = diagnose(trial, study)
             out.print(
-                f"#{trial.number} {trial.state.value}: {result.kind.value} — {result.evidence}"
+                text(
+                    f"#{trial.number} {trial.state.value}: {result.kind.value} — {result.evidence}"
+                )
             )
         return
     if which == "best":
@@ -121,9 +127,13 @@ def _print_diagnosis(out: Console, study: Study, which: str) -> None:
             )
         trial = found[0]
     result = diagnose(trial, study)
-    out.print(f"[bold]trial #{trial.number}[/]: {result.kind.value} — {result.evidence}")
+    out.print(
+        Text.assemble(
+            (f"trial #{trial.number}", "bold"), text(f": {result.kind.value} — {result.evidence}")
+        )
+    )
     for line in result.advice:
-        out.print(f"  • {line}")
+        out.print(text(f"  • {line}"))
 
 
 # -- lr-find -----------------------------------------------------------------------------
@@ -162,7 +172,7 @@ def run_lr_find(module: ModuleType, script: str, what: str = "lr-find", **option
 
 def print_lr_result(out: Console, result: Any) -> None:
     t = Table(
-        title=f"learning-rate range test ({result.optimizer}, batch {result.batch_size})",
+        title=text(f"learning-rate range test ({result.optimizer}, batch {result.batch_size})"),
         title_justify="left",
     )
     t.add_column("learning rate", justify="right")
@@ -209,15 +219,15 @@ def lr_find_command(
     """Learning-rate range test on SCRIPT's build_model(hp) and DATA."""
     import json
 
-    out = Console()
+    out = console()
     module = load_script(script)
     result = run_lr_find(module, script, start=start, end=end, num=steps)
     print_lr_result(out, result)
     if plot_path:
-        out.print(f"plot: {result.plot(plot_path)}")
+        out.print(text(f"plot: {result.plot(plot_path)}"))
     if json_path:
         Path(json_path).write_text(json.dumps(result.to_dict(), indent=1))
-        out.print(f"data: {json_path}")
+        out.print(text(f"data: {json_path}"))
 
 
 def narrowed_objective(module: ModuleType, script: str, study: Study, out: Console) -> Any:
@@ -232,7 +242,7 @@ def narrowed_objective(module: ModuleType, script: str, study: Study, out: Conso
         )
     if "learning_rate" in study.space:
         domain = study.space["learning_rate"]
-        out.print(f"--lr-find: the study already searches {domain.describe()}; keeping it")
+        out.print(text(f"--lr-find: the study already searches {domain.describe()}; keeping it"))
     else:
         result = run_lr_find(module, script, "--lr-find")
         domain = result.as_override()["learning_rate"]
@@ -258,7 +268,7 @@ def seed_spread_command(
     script: str, study_name: str | None, storage: str | None, top_k: int, seeds: int, jobs: int
 ) -> None:
     """Re-run a study's top configurations with other seeds: mean ± spread."""
-    out = Console()
+    out = console()
     module = load_script(script)
     objective = find_objective(module, script)
     study = tunelab.load_study(study_name or Path(script).stem, storage)
@@ -268,7 +278,7 @@ def seed_spread_command(
 
 def seed_table(results: Sequence[Any], metric: str) -> Table:
     t = Table(
-        title=f"{metric} over seeds (re-runs in {results[0].study})" if results else metric,
+        title=text(f"{metric} over seeds (re-runs in {results[0].study})" if results else metric),
         title_justify="left",
     )
     for col in ("trial", "original", "mean", "± std", "min", "max", "runs"):

@@ -4,33 +4,36 @@ Every user mistake ends in one clear line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.text import Text
 
 import tunelab
+from tunelab._terminal import PlainLogFormatter, console, plain, text
 from tunelab.cli import export, render
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import worker as worker_commands
 from tunelab.cli.render import STORAGE_HELP
-from tunelab.cli.script import find_objective, load_script
+from tunelab.cli.script import find_objective, import_script, read_script
+from tunelab.cli.trust import record_script
 from tunelab.errors import TunelabError
 from tunelab.samplers import SAMPLERS
 from tunelab.schedulers import NO_SCHEDULER, SCHEDULERS
 from tunelab.study.optimize import stop_requested
 from tunelab.types import TrialState
 
-out = Console()
+out = console()
 
 
 class CLIError(click.ClickException):
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+        click.echo(f"error: {plain(self.message)}", err=True)
 
 
 def _fail(e: BaseException) -> CLIError:
@@ -103,7 +106,8 @@ def run(
     """Run SCRIPT's `objective(trial)` as a study; rerunning the same command resumes it."""
     if trials is None and timeout is None and sampler != "grid":
         raise CLIError("say how long to search: --trials N, --timeout S, or --sampler grid")
-    module = load_script(script)
+    source = read_script(script)
+    module = import_script(source, script)
     objective = find_objective(module, script)
     name = study_name or Path(script).stem
     study = tunelab.create_study(
@@ -115,11 +119,16 @@ def run(
         seed=seed,
         scheduler=scheduler,
     )
+    record_script(study, source.record)
     if lr_find:
         objective = insight_commands.narrowed_objective(module, script, study, out)
     before = study.storage.count_trials(study.study_id).budget_used
     out.print(
-        f"study [bold]{name}[/] in {study.storage.url} · {study.sampler!r} · {before} trials so far"
+        Text.assemble(
+            "study ",
+            text(study.name, "bold"),
+            text(f" in {study.storage.url} · {study.sampler!r} · {before} trials so far"),
+        )
     )
     started = time.time()
     try:
@@ -205,10 +214,15 @@ def show(
         return
     counts = study.storage.count_trials(study.study_id)
     out.print(
-        f"study [bold]{study.name}[/] · {study.direction.value} {study.metric} · "
-        f"{counts.total} trials ({counts[TrialState.COMPLETE]} complete, "
-        f"{counts[TrialState.PRUNED]} pruned, {counts[TrialState.FAIL]} failed, "
-        f"{counts[TrialState.RUNNING]} running)"
+        Text.assemble(
+            "study ",
+            text(study.name, "bold"),
+            text(
+                f" · {study.direction.value} {study.metric} · {counts.total} trials "
+                f"({counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
+                f"{counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running)"
+            ),
+        )
     )
     top = study.top_trials(top_k)
     failed = study.storage.get_trials(study.study_id, [TrialState.FAIL], with_reports=False)
@@ -310,7 +324,17 @@ def upgrade(url: str, force: bool) -> None:
     )
 
 
+def _log_to_stderr() -> None:
+    """Warnings nobody configured logging for (a failed trial and its reason) go to
+    stderr as Python's handler of last resort prints them, with user text made inert."""
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(PlainLogFormatter("%(message)s"))
+    logging.lastResort = handler
+
+
 def main(argv: list[str] | None = None) -> None:
+    _log_to_stderr()
     try:
         cli.main(args=argv, prog_name="tunelab", standalone_mode=False)
     except click.exceptions.Abort:
@@ -320,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(e, CLIError):
             e.show()
         else:
-            click.echo(f"error: {e.format_message()}", err=True)
+            click.echo(f"error: {plain(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except (TunelabError, ValueError, ImportError) as e:
         _fail(e).show()

@@ -1,4 +1,5 @@
-"""Tables for the terminal (rich)."""
+"""Tables for the terminal (rich). Names and values in them are user text: each cell,
+header and title that holds one is a `text` (no markup), so it is shown as written."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
-from rich.text import Text
 
+from tunelab._terminal import plain, text
 from tunelab.storage import StudySummary
 from tunelab.trial import FrozenTrial
 from tunelab.types import EndCause, TrialState
@@ -16,11 +17,12 @@ STORAGE_HELP = "Database URL or SQLite file path (default: ./tunelab.db)."
 
 
 def fmt(value: Any, digits: int = 6) -> str:
+    """A float to `digits` significant digits, anything else as `plain` text."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.{digits}g}"
-    return str(value)
+    return plain(value)
 
 
 def studies_table(summaries: Sequence[StudySummary]) -> Table:
@@ -32,14 +34,14 @@ def studies_table(summaries: Sequence[StudySummary]) -> Table:
     for s in summaries:
         c = s.counts
         table.add_row(
-            s.record.name,
-            s.record.metric,
+            text(s.record.name),
+            text(s.record.metric),
             s.record.direction.value,
             str(c[TrialState.COMPLETE]),
             str(c[TrialState.PRUNED]),
             str(c[TrialState.FAIL]),
             str(c[TrialState.RUNNING]),
-            fmt(s.best_value),
+            text(fmt(s.best_value)),
         )
     return table
 
@@ -48,28 +50,28 @@ def trials_table(trials: Sequence[FrozenTrial], metric: str, title: str) -> Tabl
     names: list[str] = []
     for t in trials:
         names.extend(n for n in t.params if n not in names)
-    table = Table(title=title)
+    table = Table(title=text(title))
     table.add_column("#", justify="right")
-    table.add_column(metric, justify="right")
+    table.add_column(text(metric), justify="right")
     table.add_column("seconds", justify="right")
     for name in names:
-        table.add_column(name, justify="right")
+        table.add_column(text(name), justify="right")
     for t in trials:
         table.add_row(
             str(t.number),
-            fmt(t.value),
+            text(fmt(t.value)),
             "-" if t.duration is None else f"{t.duration:.3g}",
-            *[fmt(t.params.get(n)) if n in t.params else "" for n in names],
+            *[text(fmt(t.params.get(n))) if n in t.params else "" for n in names],
         )
     return table
 
 
 def params_table(params: dict[str, Any], title: str) -> Table:
-    table = Table(title=title)
+    table = Table(title=text(title))
     table.add_column("hyperparameter")
     table.add_column("value", justify="right")
     for key, value in params.items():
-        table.add_row(key, fmt(value))
+        table.add_row(text(key), text(fmt(value)))
     return table
 
 
@@ -95,7 +97,7 @@ def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table
     spent = run + sum(lengths)
     share = saved / (spent + saved) if spent + saved else 0.0
     table = Table(
-        title="pruning" + ("" if scheduler is None else f" · {scheduler.name}"),
+        title=text("pruning" + ("" if scheduler is None else f" · {scheduler.name}")),
         caption=(
             f"{len(pruned)} of {len(pruned) + len(complete)} trials stopped early; "
             f"{saved} of {spent + saved} steps saved ({share:.0%}) against running them "
@@ -106,9 +108,9 @@ def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table
         table.add_column(col, justify="left" if col == "stopped by" else "right")
     for (by, step, rung), group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         table.add_row(
-            by,
+            text(by),
             "-" if step < 0 else str(step),
-            fmt(rung),
+            text(fmt(rung)),
             str(len(group)),
             str(sum(max(0, full - (step + 1)) for _ in group)),
         )
@@ -116,14 +118,15 @@ def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table
 
 
 def failures_table(failed: Sequence[FrozenTrial], study: str, limit: int = 5) -> Table:
-    """The latest failed trials with how they ended and why (the reason's first line)."""
+    """The latest failed trials with how they ended and why (the reason cut to 160
+    characters; `tunelab export` has it whole)."""
     shown = list(failed)[-limit:]
     table = Table(
         title="failed trials",
         caption=(
             None
             if len(shown) == len(failed)
-            else f"the last {len(shown)} of {len(failed)}; all: tunelab export {study}"
+            else text(f"the last {len(shown)} of {len(failed)}; all: tunelab export {study}")
         ),
     )
     table.add_column("#", justify="right")
@@ -131,12 +134,11 @@ def failures_table(failed: Sequence[FrozenTrial], study: str, limit: int = 5) ->
     table.add_column("reason")
     table.add_column("retried as", justify="right")
     for t in shown:
-        lines = (t.reason or "").strip().splitlines()
-        reason = lines[0] if lines else "-"
+        reason = plain((t.reason or "").strip() or "-")  # newlines shown as \n: one row each
         table.add_row(
             str(t.number),
             "failed" if t.end_cause is None else t.end_cause.value.lower().replace("_", " "),
-            Text(reason if len(reason) <= 160 else reason[:159] + "…"),
+            text(reason if len(reason) <= 160 else reason[:159] + "…"),
             "" if t.retried_by is None else f"#{t.retried_by}",
         )
     return table

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 import tunelab
+from tunelab._terminal import plain
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.types import TrialState
 
@@ -40,7 +41,7 @@ def report_cmd(
     write_report(study, target, curves_by=curves_by)
     complete = sum(t.state is TrialState.COMPLETE for t in trials)
     size = target.stat().st_size / 1e6
-    click.echo(f"wrote {target} ({len(trials)} trials, {size:.1f} MB)", err=True)
+    click.echo(f"wrote {plain(target)} ({len(trials)} trials, {size:.1f} MB)", err=True)
     if not complete:
         click.echo(
             f"note: study {study.name!r} has no complete trials yet; the report shows its "

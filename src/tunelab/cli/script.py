@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,23 +18,65 @@ class ScriptError(TunelabError):
     """The script is missing, does not load, or lacks what tunelab needs."""
 
 
-def load_script(path: str) -> ModuleType:
-    """Import the script as a module (not as __main__, so its `if __name__ ==
-    "__main__":` block does not run). Its folder goes on sys.path for local imports."""
-    if not Path(path).is_file():
+@dataclass(frozen=True)
+class ScriptRecord:
+    """Which script: its absolute path and the sha256 of its bytes (None where an older
+    tunelab recorded the path only)."""
+
+    path: str
+    sha256: str | None = None
+
+    @property
+    def short_hash(self) -> str:
+        return self.sha256[:12] if self.sha256 else "not recorded"
+
+    def __str__(self) -> str:
+        return f"{self.path} (sha256 {self.short_hash})"
+
+
+@dataclass(frozen=True)
+class ScriptFile:
+    """A script read once from disk: the bytes hashed are the bytes imported."""
+
+    record: ScriptRecord
+    source: bytes
+
+
+def read_script(path: str) -> ScriptFile:
+    """The script's bytes and their sha256, or one clear error when it cannot be read."""
+    file = Path(path)
+    if not file.is_file():
         raise ScriptError(f"no such script: {path!r}; give the path of a .py file")
-    file = Path(path).resolve()
+    try:
+        source = file.read_bytes()
+    except OSError as e:
+        raise ScriptError(f"cannot read {path!r}: {e.strerror}") from None
+    digest = hashlib.sha256(source).hexdigest()
+    return ScriptFile(ScriptRecord(str(file.resolve()), digest), source)
+
+
+def load_script(path: str) -> ModuleType:
+    """Read and import the script at `path` (see `import_script`)."""
+    return import_script(read_script(path), path)
+
+
+def import_script(script: ScriptFile, shown: str | None = None) -> ModuleType:
+    """Import the script as a module (not as __main__, so its `if __name__ ==
+    "__main__":` block does not run). Its folder goes on sys.path for local imports.
+    `shown` is the path as the user wrote it, for error messages."""
+    file = Path(script.record.path)
+    path = shown or script.record.path
     folder = str(file.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
     name = f"tunelab_script_{file.stem}"
     spec = importlib.util.spec_from_file_location(name, file)
-    if spec is None or spec.loader is None:
+    if spec is None:
         raise ScriptError(f"cannot load {path!r} as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
+    try:  # the bytes read and hashed, not the file again: it may have changed since
+        exec(compile(script.source, str(file), "exec"), module.__dict__)
     except SyntaxError as e:
         raise ScriptError(f"{path} has a syntax error at line {e.lineno}: {e.msg}") from None
     except (KeyboardInterrupt, SystemExit):

@@ -8,23 +8,23 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 import tunelab
+from tunelab._terminal import console, plain, text
 from tunelab.cli.render import STORAGE_HELP
-from tunelab.cli.script import ScriptError, find_objective, load_script
+from tunelab.cli.script import find_objective, import_script
+from tunelab.cli.trust import differs, record_script, recorded_script, worker_script
 from tunelab.study.optimize import STOP_SETTING, stop_requested
 from tunelab.study.supervise import Hygiene
 from tunelab.study.worker import run_worker
 from tunelab.types import TrialState
 
-out = Console()
-SCRIPT_SETTING = "script"
+out = console()
 
 
 def _gpus(text: str | None) -> tuple[str, ...]:
@@ -40,23 +40,31 @@ def _gpus(text: str | None) -> tuple[str, ...]:
     return devices
 
 
-def _open_or_create(name: str, storage: str | None, script: str | None) -> tuple[Any, Any]:
+def _open_or_create(
+    name: str, storage: str | None, script: str | None, use_stored: bool
+) -> tuple[Any, Any]:
     """Load the study (creating it from the script's METRIC/DIRECTION if it is new) and
-    the objective: from --script, else from the script path the study recorded."""
+    the objective of the script its user named (see cli/trust.py), saying which file and
+    hash run before importing it."""
     try:
         study = tunelab.load_study(name, storage)
     except (tunelab.StudyNotFoundError, tunelab.StorageError):
         if script is None:
             raise  # joining needs the study; with a script, a new one is created below
         study = None  # a bad URL or a newer schema is refused again by create_study
-    path = script or (study.settings.get(SCRIPT_SETTING) if study is not None else None)
-    if path is None:
-        raise ScriptError(
-            f"study {name!r} records no script; give the file that defines objective(trial) "
-            "with --script"
+    settings = study.settings if study is not None else {}
+    chosen = worker_script(name, settings, script, use_stored)
+    out.print(text(f"script {chosen.record}"), soft_wrap=True)
+    recorded = recorded_script(settings)
+    if differs(recorded, chosen.record):
+        click.echo(
+            f"warning: {plain(chosen.record)} is not the script study {name!r} was started "
+            f"with: {plain(recorded)}",
+            err=True,
         )
-    module = load_script(str(path))
-    objective = find_objective(module, str(path))
+    shown = script or chosen.record.path
+    module = import_script(chosen, shown)
+    objective = find_objective(module, shown)
     if study is None:
         study = tunelab.create_study(
             name,
@@ -64,8 +72,7 @@ def _open_or_create(name: str, storage: str | None, script: str | None) -> tuple
             metric=str(getattr(module, "METRIC", "val_accuracy")),
             direction=str(getattr(module, "DIRECTION", "maximize")),
         )
-    if script is not None and study.settings.get(SCRIPT_SETTING) != str(Path(script).resolve()):
-        study.storage.set_study_setting(study.study_id, SCRIPT_SETTING, str(Path(script).resolve()))
+    record_script(study, chosen.record)
     return study, objective
 
 
@@ -75,7 +82,12 @@ def _open_or_create(name: str, storage: str | None, script: str | None) -> tuple
 @click.option(
     "--script",
     type=click.Path(dir_okay=False),
-    help="File defining objective(trial) (default: the one the study recorded).",
+    help="File defining objective(trial); the worker runs this file and no other.",
+)
+@click.option(
+    "--use-stored-script",
+    is_flag=True,
+    help="Run the script the study recorded (its path and hash are printed) instead of --script.",
 )
 @click.option("--trials", type=click.IntRange(min=1), help="Trials the study should hold in total.")
 @click.option(
@@ -107,6 +119,7 @@ def worker(
     study_name: str,
     storage: str | None,
     script: str | None,
+    use_stored_script: bool,
     trials: int | None,
     timeout: float | None,
     jobs: int | None,
@@ -120,13 +133,19 @@ def worker(
     devices = _gpus(gpus)
     slots = jobs or len(devices) or 1
     hygiene = Hygiene(slots, devices, trials_per_process, max_rss, trial_timeout, trial_memory)
-    study, objective = _open_or_create(study_name, storage, script)
+    study, objective = _open_or_create(study_name, storage, script, use_stored_script)
     url = study.storage.url
     study.storage.close()
     out.print(
-        f"worker {os.getpid()} on study [bold]{study_name}[/] in {url} · {slots} at a time"
-        + (f" · GPUs {','.join(devices)}" if devices else "")
-        + ("" if trials or timeout else " · until `tunelab stop` or the sampler runs out")
+        Text.assemble(
+            f"worker {os.getpid()} on study ",
+            text(study_name, "bold"),
+            text(
+                f" in {url} · {slots} at a time"
+                + (f" · GPUs {','.join(devices)}" if devices else "")
+                + ("" if trials or timeout else " · until `tunelab stop` or the sampler runs out")
+            ),
+        )
     )
     started = time.time()
     try:
@@ -156,13 +175,19 @@ def status(study_name: str, storage: str | None) -> None:
     counts = study.storage.count_trials(study.study_id)
     now = time.time()
     states = ", ".join(f"{counts[s]} {s.value.lower()}" for s in TrialState if counts[s])
-    out.print(f"study [bold]{study.name}[/] · {counts.total} trials ({states or 'none yet'})")
+    out.print(
+        Text.assemble(
+            "study ", text(study.name, "bold"), f" · {counts.total} trials ({states or 'none yet'})"
+        )
+    )
     retries = study.settings.get("max_retries", 0)
     stop = study.settings.get(STOP_SETTING)
     out.print(
-        f"lost-worker retries: up to {retries} · heartbeat every "
-        f"{study.settings.get('heartbeat_interval', 10.0):g} s"
-        + (f" · stop asked {_age(now, stop)}" if isinstance(stop, (int, float)) else "")
+        text(
+            f"lost-worker retries: up to {retries} · heartbeat every "
+            f"{study.settings.get('heartbeat_interval', 10.0):g} s"
+            + (f" · stop asked {_age(now, stop)}" if isinstance(stop, (int, float)) else "")
+        )
     )
     running = study.get_trials([TrialState.RUNNING])
     if not running:
@@ -174,14 +199,14 @@ def status(study_name: str, storage: str | None) -> None:
     for t in running:
         table.add_row(
             str(t.number),
-            t.worker or "-",
+            text(t.worker or "-"),
             _age(now, t.datetime_start),
             _age(now, t.heartbeat),
             "" if t.retry_of is None else f"#{t.retry_of}",
         )
     out.print(table)
     workers = sorted({t.worker.rsplit(":", 1)[0] for t in running if t.worker})
-    out.print(f"{len(workers)} worker process(es): {', '.join(workers)}")
+    out.print(text(f"{len(workers)} worker process(es): {', '.join(workers)}"))
 
 
 @click.command()

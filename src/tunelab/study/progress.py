@@ -1,5 +1,6 @@
 """A live progress bar: trials done of the budget, elapsed time, an ETA from the trial
-durations so far, and the best value. It polls storage, so it shows every worker."""
+durations so far, and the best value. It polls storage, so it shows every worker. The
+study's name and metric are user text: their columns read no markup."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import threading
 import time
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tunelab._terminal import console, plain
 from tunelab.types import TrialState
 
 
@@ -24,18 +25,18 @@ class ProgressDisplay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._progress = Progress(
-            TextColumn("[bold]{task.fields[name]}"),
+            TextColumn("{task.fields[name]}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("ETA {task.fields[eta]}"),
-            TextColumn("best {task.fields[best]}"),
-            TextColumn("{task.fields[extra]}"),
-            console=Console(stderr=True),
+            TextColumn("best {task.fields[best]}", markup=False),
+            TextColumn("{task.fields[failed]}", style="red", markup=False),
+            console=console(stderr=True),
             transient=False,
         )
         self._task = self._progress.add_task(
-            "trials", total=total, name=study.name, eta="?", best="-", extra=""
+            "trials", total=total, name=plain(study.name), eta="?", best="-", failed=""
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -65,9 +66,9 @@ class ProgressDisplay:
     def refresh(self) -> None:
         snap = self.snapshot()
         eta = "?" if snap["eta"] is None else time.strftime("%H:%M:%S", time.gmtime(snap["eta"]))
-        best = "-" if snap["best"] is None else f"{self._study.metric}={snap['best']:.6g}"
-        extra = f"[red]{snap['failed']} failed" if snap["failed"] else ""
-        self._progress.update(self._task, completed=snap["done"], eta=eta, best=best, extra=extra)
+        best = "-" if snap["best"] is None else f"{plain(self._study.metric)}={snap['best']:.6g}"
+        failed = f"{snap['failed']} failed" if snap["failed"] else ""
+        self._progress.update(self._task, completed=snap["done"], eta=eta, best=best, failed=failed)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

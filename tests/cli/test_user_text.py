@@ -1,0 +1,81 @@
+"""User text on the terminal is shown as written: Rich markup and control characters in
+a study name, a metric name, a Choice value and an error message neither crash a command
+nor style, link or drive the terminal. To cover another string, add a case to HOSTILE."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from cli_process import run_tunelab
+
+# (the text, as the terminal must show it)
+HOSTILE = [
+    ("a[/]b", "a[/]b"),
+    ("[link=https://x]y[/link]", "[link=https://x]y[/link]"),
+    ("[bold]x", "[bold]x"),
+    ("adam[/]", "adam[/]"),
+    ("no file [/data/train.csv]", "no file [/data/train.csv]"),
+    ("end\\", "end\\"),  # a trailing backslash would escape the markup after it
+    (":smile:", ":smile:"),  # no emoji code
+    ("cls\x1b[2J", "cls\\x1b[2J"),
+    ("ln\x1b]8;;https://x\x07y\x1b]8;;\x07", "ln\\x1b]8;;https://x\\x07y\\x1b]8;;\\x07"),
+    ("c1\x9b31m", "c1\\x9b31m"),  # the one-byte CSI
+    ("bidi\u202eevil", "bidi\\u202eevil"),
+    ("two\nli\rnes", "two\\nli\\rnes"),
+]
+RAW = ("\x1b", "\x9b", "\x07", "\u202e", "\r")  # none of these may reach the terminal
+
+# The first trial raises an error whose message is the text; the second completes. The
+# text is also the metric's name and the one value of a Choice.
+SCRIPT = """
+TEXT = {text!r}
+METRIC = TEXT
+DIRECTION = "minimize"
+
+def objective(trial):
+    trial.hp.Choice("opt", [TEXT])
+    if trial.number == 0:
+        raise FileNotFoundError(TEXT)
+    return {{TEXT: 1.0}}
+"""
+
+tunelab = functools.partial(run_tunelab, timeout=120)
+
+
+@pytest.mark.parametrize(("text", "shown"), HOSTILE, ids=[repr(c[0]) for c in HOSTILE])
+def test_commands_show_user_text_as_written(tmp_path: Path, text: str, shown: str) -> None:
+    (tmp_path / "s.py").write_text(SCRIPT.format(text=text))
+    # (command, (more it must show on stdout, on stderr)); every stdout shows the text
+    commands = [
+        (
+            ("run", "s.py", "--study", text, "--trials", "1", "--no-progress"),
+            ("", f"trial 0 failed: FileNotFoundError: {shown}"),
+        ),
+        (("show", text), (f"FileNotFoundError: {shown}", "")),
+        (("run", "s.py", "--study", text, "--trials", "2"), ("", f"best {shown}=1")),
+        (("studies",), ("", "")),
+        (("show", text), ("top 1 trials", "")),
+        (("show", text, "--effects"), ("", "")),
+        (("status", text), ("", "")),
+    ]
+    for args, (stdout, stderr) in commands:
+        result = tunelab(*args, cwd=tmp_path)
+        where = f"tunelab {args[0]}:\n{result.stdout}\n{result.stderr}"
+        assert result.returncode == 0, where
+        assert "Traceback" not in result.stderr, where
+        assert shown in result.stdout and stdout in result.stdout, where
+        assert stderr in result.stderr, where
+        for raw in RAW:
+            assert raw not in result.stdout + result.stderr, (raw, where)
+
+
+@pytest.mark.parametrize(("text", "shown"), HOSTILE, ids=[repr(c[0]) for c in HOSTILE])
+def test_an_error_line_shows_user_text_as_written(tmp_path: Path, text: str, shown: str) -> None:
+    (tmp_path / "bad.py").write_text(f"raise RuntimeError({text!r})\n")
+    result = tunelab("run", "bad.py", "--trials", "1", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    first_line = shown.split("\\n")[0]  # an error is one line: its message's first
+    assert result.stderr == f"error: bad.py failed to load (line 1): RuntimeError: {first_line}\n"
