@@ -1,5 +1,6 @@
 """Per-process facts every worker needs, whatever runs the trials (the optimize loop, a
-supervised child, the Keras drop-in): torch's thread count and resident memory.
+supervised child, the Keras drop-in): torch's thread count, resident memory, and which
+process a pid names now.
 Depends on nothing else in tunelab."""
 
 from __future__ import annotations
@@ -53,3 +54,53 @@ def rss_mb(pid: int | None = None) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def boot_id() -> str | None:
+    """This boot of the machine (Linux), shortened; None where unknown. A pid and a start
+    time name one process only within one boot."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            return fh.read().strip().replace("-", "")[:12] or None
+    except OSError:
+        return None
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (field 3 on); None where unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    fields = text.rpartition(")")[2].split()  # the name may hold spaces and ')'
+    return fields if len(fields) > 19 else None
+
+
+def start_time(pid: int | None = None) -> int | None:
+    """When a process started, in clock ticks after boot (Linux); None where unknown.
+    A pid is reused, but not together with its start time."""
+    fields = _stat(os.getpid() if pid is None else pid)
+    if fields is None or not fields[19].isdigit():
+        return None
+    return int(fields[19])
+
+
+def process_alive(pid: int, started: int | None = None) -> bool:
+    """Whether `pid` names a live process (a zombie is dead) and, when `started` is given,
+    still the one that started then. Where /proc cannot tell (another platform, a hidden
+    process of another user), an existing pid counts as alive."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, belongs to another user
+    except (OverflowError, ValueError):
+        return False  # not a pid at all
+    fields = _stat(pid)
+    if fields is None:
+        return True
+    if fields[0] in ("Z", "X"):
+        return False
+    return started is None or fields[19] == str(started)
