@@ -1,12 +1,13 @@
 """Per-process facts every worker needs, whatever runs the trials (the optimize loop, a
-supervised child, the Keras drop-in): torch's thread count, resident memory, and which
-process a pid names now.
+supervised child, the Keras drop-in): torch's thread count, resident memory, which
+process a pid names now, and the kernel's parent-death signal.
 Depends on nothing else in tunelab."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 
 from tunelab.errors import ConfigurationError
@@ -54,6 +55,14 @@ def rss_mb(pid: int | None = None) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def exit_now(code: int) -> None:
+    """Leave at once, without the atexit handlers a forked child inherits, output flushed."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def boot_id() -> str | None:
@@ -104,3 +113,28 @@ def process_alive(pid: int, started: int | None = None) -> bool:
     if fields[0] in ("Z", "X"):
         return False
     return started is None or fields[19] == str(started)
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def set_parent_death_signal(signum: int = signal.SIGTERM) -> bool:
+    """Ask the kernel to send this process `signum` when its parent dies (Linux prctl
+    PR_SET_PDEATHSIG). Returns False where the platform has no such thing. The caller
+    checks getppid() afterwards: a parent that died before this call sends nothing."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes  # only in the processes that ask
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        done = libc.prctl(
+            ctypes.c_int(PR_SET_PDEATHSIG),
+            ctypes.c_ulong(signum),
+            ctypes.c_ulong(0),
+            ctypes.c_ulong(0),
+            ctypes.c_ulong(0),
+        )
+    except (OSError, AttributeError):
+        return False
+    return bool(done == 0)

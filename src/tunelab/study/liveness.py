@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 LOST_REASON = "worker lost: its process stopped without finishing the trial"
 INTERRUPTED = "interrupted (Ctrl-C)"  # the reason a Ctrl-C records
+ORPHANED = "worker lost: the process that started it died"  # a trial process's own record
 
 
 def _host() -> str:
@@ -195,8 +196,9 @@ class Liveness:
             retry_lost(study.storage, study.study_id, max_retries)
         return lost
 
-    def interrupt_running(self, reason: str) -> None:
-        """Record every trial this process runs as INTERRUPTED (outside the budget).
+    def interrupt_running(self, reason: str, cause: EndCause = EndCause.INTERRUPTED) -> None:
+        """Record every trial this process runs as FAIL with `cause` (INTERRUPTED after
+        Ctrl-C; LOST when the process that started this one died), outside the budget.
         Further Ctrl-C is ignored meanwhile, so a second signal cannot cut the record short."""
         previous = signal.getsignal(signal.SIGINT)
         in_main = threading.current_thread() is threading.main_thread()
@@ -204,14 +206,12 @@ class Liveness:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             for trial in self._host.running():
-                self._study.tell(
-                    trial, state=TrialState.FAIL, reason=reason, cause=EndCause.INTERRUPTED
-                )
+                self._study.tell(trial, state=TrialState.FAIL, reason=reason, cause=cause)
             # a trial started in storage but not yet known here (Ctrl-C landed between the
             # commit and the handle) is found by its worker id
             study = self._study
             study.storage.fail_lost_trials(
-                study.study_id, lambda t: t.worker == self.worker, reason, EndCause.INTERRUPTED
+                study.study_id, lambda t: t.worker == self.worker, reason, cause
             )
         finally:
             if in_main:
