@@ -113,14 +113,11 @@ class _Orphan:
 
     def __init__(self, record: Callable[[], None]) -> None:
         self._record = record
-        self._lock = threading.Lock()
-        self._started = False
+        self._once = threading.Lock()  # taken by the first start() and never released
 
     def start(self) -> None:
-        with self._lock:
-            if self._started:
-                return
-            self._started = True
+        if not self._once.acquire(blocking=False):  # never waits: a signal handler calls it
+            return
         threading.Thread(target=self._end, name="tunelab-orphaned", daemon=True).start()
 
     def _end(self) -> None:
