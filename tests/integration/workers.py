@@ -35,7 +35,9 @@ def hang_here(trial):
         marker = pathlib.Path(f"{cfg['marker']}.{trial.number}")
     else:
         return
-    marker.write_text(str(trial.trial_id))
+    tmp = marker.with_name(f".{marker.name}.tmp")  # whole or absent to a test reading it
+    tmp.write_text(str(trial.trial_id))
+    os.replace(tmp, marker)
     time.sleep(cfg.get("hang_s", 600))  # killed (or stopped, or interrupted) here
 
 

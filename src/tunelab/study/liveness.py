@@ -6,6 +6,12 @@ and flushes their buffered parameters. A trial is lost when its worker ran on
 this host and that process is gone (found at once), or when its heartbeat is
 older than the study's grace period (any host). Lost trials end as LOST (they
 use no budget) and, with `max_retries`, are queued again with their parameters.
+
+A worker id is `host:pid:token`. The token is random (two study objects in one
+process are two workers) and, where the platform tells, carries the boot and the
+process's start time: `a1b2c3.<boot>.<start>`. With them a pid that has been
+reused, or one from before a reboot, is known dead at once; ids without them
+(older rows, other platforms) are judged by the pid alone.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tunelab._process import boot_id, process_alive, start_time
 from tunelab.errors import StorageError, TrialError
 from tunelab.storage import BaseStorage
 from tunelab.trial import FrozenTrial
@@ -31,6 +39,7 @@ if TYPE_CHECKING:
 
 LOST_REASON = "worker lost: its process stopped without finishing the trial"
 INTERRUPTED = "interrupted (Ctrl-C)"  # the reason a Ctrl-C records
+ORPHANED = "worker lost: the process that started it died"  # a trial process's own record
 
 
 def _host() -> str:
@@ -44,31 +53,55 @@ def _host() -> str:
 
 
 HOST = _host()
+BOOT = boot_id()
+
+
+@dataclass(frozen=True)
+class WorkerName:
+    """A worker id taken apart; `boot` and `started` are None where the id lacks them."""
+
+    host: str
+    pid: int
+    boot: str | None = None
+    started: int | None = None
+
+    @classmethod
+    def parse(cls, worker: str) -> WorkerName | None:
+        """The parts of `host:pid:token`; None for an id of another shape."""
+        host, _, rest = worker.partition(":")
+        pid, _, token = rest.partition(":")
+        if not pid.isdigit():
+            return None
+        _, boot, started = [*token.split("."), "", "", ""][:3]
+        if boot and started.isdigit():
+            return cls(host, int(pid), boot, int(started))
+        return cls(host, int(pid))
+
+    def gone(self) -> bool:
+        """Whether this worker ran on this host and is provably not running any more: its
+        pid is free, a zombie, or another process's now, or the host has rebooted since."""
+        if self.host != HOST:
+            return False
+        if self.boot is not None and BOOT is not None and self.boot != BOOT:
+            return True
+        return not process_alive(self.pid, self.started)
 
 
 def worker_id() -> str:
-    """host:pid:token — the token tells a reused pid apart."""
-    return f"{HOST}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """host:pid:token, the token random plus, where known, `.boot.start` (module doc)."""
+    token = secrets.token_hex(3)
+    started = start_time()
+    if BOOT is not None and started is not None:
+        token = f"{token}.{BOOT}.{started}"
+    return f"{HOST}:{os.getpid()}:{token}"
 
 
 def is_lost(trial: FrozenTrial, now: float, grace: float, me: str) -> bool:
     if trial.worker == me:
         return False
-    if trial.worker:
-        host, _, rest = trial.worker.partition(":")
-        pid = rest.partition(":")[0]
-        if host == HOST and pid.isdigit() and not _pid_alive(int(pid)):
-            return True
+    name = WorkerName.parse(trial.worker) if trial.worker else None
+    if name is not None and name.gone():
+        return True
     beat = trial.heartbeat or trial.datetime_start or now
     return now - beat > grace
 
@@ -163,8 +196,9 @@ class Liveness:
             retry_lost(study.storage, study.study_id, max_retries)
         return lost
 
-    def interrupt_running(self, reason: str) -> None:
-        """Record every trial this process runs as INTERRUPTED (outside the budget).
+    def interrupt_running(self, reason: str, cause: EndCause = EndCause.INTERRUPTED) -> None:
+        """Record every trial this process runs as FAIL with `cause` (INTERRUPTED after
+        Ctrl-C; LOST when the process that started this one died), outside the budget.
         Further Ctrl-C is ignored meanwhile, so a second signal cannot cut the record short."""
         previous = signal.getsignal(signal.SIGINT)
         in_main = threading.current_thread() is threading.main_thread()
@@ -172,14 +206,12 @@ class Liveness:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             for trial in self._host.running():
-                self._study.tell(
-                    trial, state=TrialState.FAIL, reason=reason, cause=EndCause.INTERRUPTED
-                )
+                self._study.tell(trial, state=TrialState.FAIL, reason=reason, cause=cause)
             # a trial started in storage but not yet known here (Ctrl-C landed between the
             # commit and the handle) is found by its worker id
             study = self._study
             study.storage.fail_lost_trials(
-                study.study_id, lambda t: t.worker == self.worker, reason, EndCause.INTERRUPTED
+                study.study_id, lambda t: t.worker == self.worker, reason, cause
             )
         finally:
             if in_main:

@@ -294,9 +294,12 @@ class Study:
         when the study has `max_retries`. Returns their ids."""
         return self._liveness.fail_lost_trials(force)
 
-    def interrupt_running(self, reason: str = INTERRUPTED) -> None:
-        """Record every trial this process is running as INTERRUPTED (using no budget)."""
-        self._liveness.interrupt_running(reason)
+    def interrupt_running(
+        self, reason: str = INTERRUPTED, cause: EndCause = EndCause.INTERRUPTED
+    ) -> None:
+        """Record every trial this process is running as FAIL with `cause` (INTERRUPTED by
+        default; LOST for a worker whose supervisor died), using no budget."""
+        self._liveness.interrupt_running(reason, cause)
 
     def close(self) -> None:
         """Stop the heartbeat thread (trials still running stay RUNNING)."""

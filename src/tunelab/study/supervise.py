@@ -22,6 +22,9 @@ to `CHILD_STOP_S` seconds (or until Ctrl-C is pressed again), kills those left,
 and then records as interrupted every trial its children still hold RUNNING: a
 child killed or hung while recording, or interrupted between starting a trial
 and knowing it had, loses no record.
+
+A supervisor killed outright (kill -9) takes its children with it within moments:
+each records its running trial as LOST and exits (parent_death.py).
 """
 
 from __future__ import annotations
@@ -33,15 +36,14 @@ import multiprocessing as mp
 import multiprocessing.connection as mp_connection
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from tunelab._process import rss_mb
+from tunelab._process import exit_now, rss_mb
 from tunelab.errors import ConfigurationError, TunelabError
-from tunelab.study.liveness import INTERRUPTED
+from tunelab.study.liveness import INTERRUPTED, ORPHANED
 from tunelab.study.optimize import (
     Callback,
     Objective,
@@ -50,6 +52,7 @@ from tunelab.study.optimize import (
     run_trials,
     stop_requested,
 )
+from tunelab.study.parent_death import ParentLink, ParentWatch, die_with_parent
 from tunelab.study.stopping import CtrlC, stop_processes
 from tunelab.trial import Trial
 from tunelab.types import EndCause, TrialState
@@ -114,8 +117,12 @@ def _child_main(
     callbacks: Sequence[Callback],
     conn: Any,
     gpu: str | None,
+    parent: ParentLink,
 ) -> None:
-    """Run trials and say what happens: ('start', id), ('end', id), then ('exit', why)."""
+    """Run trials and say what happens: ('start', id), ('end', id), then ('exit', why).
+    Dies with the supervisor (parent_death.py)."""
+    opened: list[Study] = []
+    die_with_parent(parent, lambda: _lose_running(opened))
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
 
@@ -131,24 +138,31 @@ def _child_main(
             signal.signal(signal.SIGINT, _interrupt_once)  # not the supervisor's, inherited
         _sigint_blocked(False)  # a Ctrl-C sent during the fork arrives now
         study = open_study()
+        opened.append(study)
         done = run_trials(study, watched, plan, [*callbacks, ended])
         spent = plan.trials_per_process is not None and done >= plan.trials_per_process
         big = plan.max_rss_mb is not None and (rss_mb() or 0.0) > plan.max_rss_mb
         conn.send(("exit", "recycle" if spent or big else "done"))
     except KeyboardInterrupt:
         conn.send(("exit", "interrupted"))
-        _exit(130)
+        exit_now(130)
     except BaseException as e:
         if _after_ctrl_c(e):  # cleanup failed on the way out (Ctrl-C mid-thread start…)
             log.warning("trial process %d: %s after Ctrl-C", os.getpid(), describe_error(e))
             with contextlib.suppress(Exception):
                 conn.send(("exit", "interrupted"))
-            _exit(130)
+            exit_now(130)
         with contextlib.suppress(Exception):
             conn.send(("error", str(e) if isinstance(e, TunelabError) else describe_error(e)))
-        _exit(1)
+        exit_now(1)
     conn.close()
-    _exit(0)
+    exit_now(0)
+
+
+def _lose_running(opened: list[Study]) -> None:
+    """An orphaned child's record: its running trial is LOST, as a dead worker's is."""
+    for study in opened:
+        study.interrupt_running(ORPHANED, EndCause.LOST)
 
 
 def _after_ctrl_c(error: BaseException) -> bool:
@@ -174,14 +188,6 @@ def _sigint_blocked(blocked: bool) -> None:
     handler; where the platform cannot, do nothing."""
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK if blocked else signal.SIG_UNBLOCK, {signal.SIGINT})
-
-
-def _exit(code: int) -> None:
-    """Leave without the atexit handlers inherited from the worker, output flushed."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(code)
 
 
 def _preload() -> None:
@@ -233,6 +239,7 @@ class Supervisor:
         self.ctx: Any = mp.get_context(method)
         gpus = hygiene.gpus or (None,) * hygiene.slots
         self.slots = [_Slot(i, gpu) for i, gpu in enumerate(gpus)]
+        self.parent_watch = ParentWatch(self.ctx)  # open until run() returns
         self.started = 0  # children started, for tests and status
 
     # -- children -------------------------------------------------------------------------
@@ -241,7 +248,15 @@ class Supervisor:
         parent, child = self.ctx.Pipe(duplex=False)
         slot.proc = self.ctx.Process(
             target=_child_main,
-            args=(self.open_study, self.objective, self.plan, self.callbacks, child, slot.gpu),
+            args=(
+                self.open_study,
+                self.objective,
+                self.plan,
+                self.callbacks,
+                child,
+                slot.gpu,
+                self.parent_watch.link(),
+            ),
             name=f"tunelab-trial-{slot.index}",
             daemon=False,
         )
@@ -357,6 +372,8 @@ class Supervisor:
             except BaseException:
                 self._stop_children(sigint, STOPPED_ON_ERROR)
                 raise
+            finally:
+                self.parent_watch.close()  # every child has exited
         return self.started
 
     def _wait(self) -> None:
