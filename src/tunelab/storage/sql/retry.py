@@ -113,7 +113,7 @@ class Retrier:
                     pause = delay * random.uniform(0.5, 1.0)
                     delay = min(delay * 2, MAX_DELAY_S)
                 if waited + pause >= ANNOUNCE_AFTER_S:
-                    self._announce(trouble, e)
+                    self._announce(trouble, e, started)
                 time.sleep(min(pause, max(self.budget_s - waited, 0.0)))
                 continue
             self._reached = True
@@ -132,12 +132,12 @@ class Retrier:
             return Trouble.AWAY  # a new connection refused by a server that answered before
         return None
 
-    def _announce(self, trouble: Trouble, error: BaseException) -> None:
+    def _announce(self, trouble: Trouble, error: BaseException, since: float) -> None:
         if self._announced is not None or not self._say.acquire(blocking=False):
             return
         try:
             if self._announced is None:
-                self._announced, self._waited_since = trouble, time.monotonic()
+                self._announced, self._waited_since = trouble, since
                 log.warning(self._waiting(trouble, error))
         finally:
             self._say.release()
@@ -148,20 +148,21 @@ class Retrier:
         try:
             if self._announced is not None:
                 waited = time.monotonic() - self._waited_since
-                done = "got the lock" if self._announced is Trouble.LOCK else "reached it again"
-                log.warning("%s: %s after %.1f s; going on", self.display, done, waited)
+                done = (
+                    "got the database lock"
+                    if self._announced is Trouble.LOCK
+                    else f"reached the database server of {self.display} again"
+                )
+                log.warning("%s after %.1f s; going on", done, waited)
                 self._announced = None
         finally:
             self._say.release()
 
     def _waiting(self, trouble: Trouble, error: BaseException) -> str:
-        limit = f"up to {self.budget_s:g} s ({WAIT_ENV} sets how long)"
+        limit = f"up to {self.budget_s:g} s; {WAIT_ENV} sets how long"
         if trouble is Trouble.LOCK:
-            return f"waiting for the database lock held by another process… {limit}"
-        return (
-            f"the database server of {self.display} does not answer ({first_line(error)}); "
-            f"waiting for it {limit}…"
-        )
+            return f"waiting for the database lock held by another process… ({limit})"
+        return f"waiting for the database server of {self.display} ({limit}): {first_line(error)}"
 
     def _give_up(self, trouble: Trouble, what: str, error: BaseException) -> str:
         longer = f"or set {WAIT_ENV}=SECONDS to wait longer than {self.budget_s:g} s"
