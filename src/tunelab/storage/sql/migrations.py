@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from tunelab.errors import SchemaVersionError, StorageError
 from tunelab.storage.sql import schema
 from tunelab.storage.sql.backup import copy_sqlite
-from tunelab.storage.sql.retry import Retrier
+from tunelab.storage.sql.retry import Retrier, first_line
 
 if TYPE_CHECKING:  # Alembic is imported only to upgrade
     from alembic.config import Config
@@ -95,7 +95,7 @@ def ensure_schema(
     except StorageError:
         raise
     except Exception as e:
-        raise StorageError(f"cannot open {url}: {_describe(e)}") from None
+        raise StorageError(f"cannot open {url}: {first_line(e)}") from None
     if version > schema.SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{url} has schema version {version}, newer than this tunelab knows "
@@ -183,7 +183,7 @@ def upgrade_database(
     except StorageError:
         raise
     except Exception as e:  # a migration's own error: the transaction was rolled back
-        raise StorageError(f"the upgrade failed and changed nothing: {_describe(e)}") from e
+        raise StorageError(f"the upgrade failed and changed nothing: {first_line(e)}") from e
 
 
 def _baseline(conn: Connection, start: int) -> str | None:
@@ -225,8 +225,3 @@ def alembic_config(conn: Connection) -> Config:
     config.attributes["connection"] = conn
     config.attributes["version_table"] = schema.ALEMBIC_VERSION_TABLE
     return config
-
-
-def _describe(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
