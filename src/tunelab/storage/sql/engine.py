@@ -1,18 +1,17 @@
 """Engines from URLs: SQLite files tuned for many processes, any other SQLAlchemy URL as is.
 
-SQLite: WAL journal (readers never block the writer), a busy timeout, and
-`BEGIN IMMEDIATE` for write transactions so two writers queue on the lock
-instead of failing when a read transaction tries to upgrade.
+SQLite: WAL journal (readers never block the writer), a short busy timeout (a
+longer wait is `Retrier`'s, which says that it waits), and `BEGIN IMMEDIATE` for
+write transactions so two writers queue on the lock instead of failing when a read
+transaction tries to upgrade. PostgreSQL: a connect timeout, so a server that
+vanished is noticed in seconds rather than minutes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
@@ -20,10 +19,9 @@ from sqlalchemy.engine import make_url
 from tunelab.errors import StorageError
 from tunelab.storage.sql import schema
 
-T = TypeVar("T")
-
 DEFAULT_URL = "sqlite:///tunelab.db"
-BUSY_TIMEOUT_S = 60.0
+BUSY_TIMEOUT_S = 0.75  # SQLite's own wait for the lock; under a second, then Retrier waits
+PG_CONNECT_TIMEOUT_S = 10
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _URL_HINT = "expected e.g. sqlite:///tunelab.db, a file path, or postgresql+psycopg://user@host/db"
 
@@ -89,8 +87,11 @@ def make_engine(url: str, must_exist: bool = False) -> Engine:
     try:
         # No pool_pre_ping: it costs a round trip per transaction (a worker's trial is one). A
         # connection the server dropped fails its first statement instead, SQLAlchemy then
-        # invalidates the pool, and `with_retries` runs the transaction again on a new one.
-        return create_engine(parsed, pool_recycle=1800)
+        # invalidates the pool, and `Retrier` runs the transaction again on a new one.
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        return create_engine(parsed, pool_recycle=1800, connect_args=connect_args)
     except exc.NoSuchModuleError:
         raise StorageError(f"unknown database kind in {display!r}; {_URL_HINT}") from None
     except ImportError as e:
@@ -136,31 +137,3 @@ def _is_empty_or_tunelab(cur: Any) -> bool:
     cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
     names = {row[0] for row in cur.fetchall()}
     return not names or schema.meta.name in names
-
-
-def is_lock_error(error: BaseException) -> bool:
-    text = str(error).lower()
-    return "database is locked" in text or "database is busy" in text or "deadlock" in text
-
-
-def with_retries(fn: Callable[[], T], what: str, attempts: int = 8) -> T:
-    """Run `fn`, retrying on lock contention and dropped connections with backoff."""
-    delay = 0.05
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except exc.OperationalError as e:
-            transient = is_lock_error(e) or getattr(e, "connection_invalidated", False)
-            if not transient or attempt == attempts - 1:
-                raise StorageError(f"{what} failed: {_first_line(e)}") from e
-        except exc.DBAPIError as e:
-            if not getattr(e, "connection_invalidated", False) or attempt == attempts - 1:
-                raise
-        time.sleep(delay * (1 + (os.getpid() % 7) / 7))
-        delay = min(delay * 2, 2.0)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error)
-    return text.strip().splitlines()[0] if text.strip() else type(error).__name__

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from tunelab.errors import SchemaVersionError, StorageError
 from tunelab.storage.sql import schema
 from tunelab.storage.sql.backup import copy_sqlite
-from tunelab.storage.sql.engine import with_retries
+from tunelab.storage.sql.retry import Retrier, first_line
 
 if TYPE_CHECKING:  # Alembic is imported only to upgrade
     from alembic.config import Config
@@ -61,11 +61,14 @@ def read_version(conn: Connection) -> int | None:
     return int(row[0])
 
 
-def ensure_schema(engine: Engine, url: str, create: bool = True) -> int:
+def ensure_schema(
+    engine: Engine, url: str, create: bool = True, retrier: Retrier | None = None
+) -> int:
     """Check (and on an empty database, create) the schema; return its version.
 
     The check is a plain read: workers opening a database at once never queue on its
     write lock. Only an empty database is written, under the lock, and checked again."""
+    retrier = retrier or Retrier(url)
 
     def check() -> int | None:
         with engine.connect() as conn, conn.begin():
@@ -81,18 +84,18 @@ def ensure_schema(engine: Engine, url: str, create: bool = True) -> int:
             return version
 
     try:
-        version = with_retries(check, f"opening {url}")
+        version = retrier.run(check, f"opening {url}")
         if version is None and not create:
             raise SchemaVersionError(
                 f"{url} has no tunelab schema; create a study there first "
                 f"(tunelab run …) or run `tunelab db upgrade {url}`"
             )
         if version is None:
-            version = with_retries(create_if_empty, f"opening {url}")
+            version = retrier.run(create_if_empty, f"opening {url}")
     except StorageError:
         raise
     except Exception as e:
-        raise StorageError(f"cannot open {url}: {_describe(e)}") from None
+        raise StorageError(f"cannot open {url}: {first_line(e)}") from None
     if version > schema.SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{url} has schema version {version}, newer than this tunelab knows "
@@ -175,11 +178,12 @@ def upgrade_database(
             raise
 
     try:
-        return with_retries(run, "upgrading the schema")
+        display = engine.url.render_as_string(hide_password=True)
+        return Retrier(display).run(run, "upgrading the schema")
     except StorageError:
         raise
     except Exception as e:  # a migration's own error: the transaction was rolled back
-        raise StorageError(f"the upgrade failed and changed nothing: {_describe(e)}") from e
+        raise StorageError(f"the upgrade failed and changed nothing: {first_line(e)}") from e
 
 
 def _baseline(conn: Connection, start: int) -> str | None:
@@ -221,8 +225,3 @@ def alembic_config(conn: Connection) -> Config:
     config.attributes["connection"] = conn
     config.attributes["version_table"] = schema.ALEMBIC_VERSION_TABLE
     return config
-
-
-def _describe(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -128,3 +128,21 @@ def finish_statement(with_params: bool, with_attrs: bool) -> Any:
         .values(**values)
         .returning(*TR.c)
     )
+
+
+# A write whose connection broke may have committed: its retry looks for it first, by
+# the time it stamped (and the worker, or the state it wrote).
+OWN_START = select(TR).where(
+    TR.c.study_id == bindparam("sid"),
+    TR.c.worker == bindparam("b_worker"),
+    TR.c.datetime_start == bindparam("b_now"),
+    TR.c.state == RUNNING,
+)
+OWN_FINISH = select(TR).where(
+    TR.c.trial_id == bindparam("tid"),
+    TR.c.state == bindparam("b_state"),
+    TR.c.datetime_complete == bindparam("b_done"),
+)
+OWN_REPORT = select(R.c.step).where(
+    R.c.trial_id == bindparam("tid"), R.c.step == bindparam("step"), R.c.time == bindparam("t")
+)

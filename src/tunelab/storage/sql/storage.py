@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -28,7 +30,7 @@ from tunelab.storage.base import (
     TrialCounts,
 )
 from tunelab.storage.sql import schema
-from tunelab.storage.sql.engine import make_engine, normalize_url, with_retries
+from tunelab.storage.sql.engine import make_engine, normalize_url
 from tunelab.storage.sql.history import KeptRecords
 from tunelab.storage.sql.migrations import ensure_schema
 from tunelab.storage.sql.records import (
@@ -39,12 +41,16 @@ from tunelab.storage.sql.records import (
     trial_record,
     trial_records,
 )
+from tunelab.storage.sql.retry import Retrier
 from tunelab.storage.sql.statements import (
     CLAIM,
     INSERT_TRIAL,
     LOCK_STUDY,
     OLDEST_RETRY,
     OLDEST_WAITING,
+    OWN_FINISH,
+    OWN_REPORT,
+    OWN_START,
     REPORTS,
     RUNNING,
     START_STATE,
@@ -53,7 +59,7 @@ from tunelab.storage.sql.statements import (
     insert_next_statement,
 )
 from tunelab.trial import FrozenTrial, Report
-from tunelab.types import Direction, TrialState
+from tunelab.types import Direction, EndCause, TrialState
 
 T = TypeVar("T")
 
@@ -70,13 +76,16 @@ class SQLStorage(BaseStorage):
         its compiled statements and checked schema come along); others open the URL."""
         return self if fork else self.url
 
-    def __init__(self, url: str, create_schema: bool = True) -> None:
+    def __init__(self, url: str, create_schema: bool = True, wait_s: float | None = None) -> None:
+        """`wait_s`: how long a transaction waits for a held lock or a server that went
+        away (default: TUNELAB_DB_WAIT_S, else 60 s; see retry.py)."""
         self.url = normalize_url(url)
         self._engine = make_engine(self.url, must_exist=not create_schema)
         self._postgres = self._engine.dialect.name == "postgresql"
         self.display_url = self._engine.url.render_as_string(hide_password=True)
         try:
-            ensure_schema(self._engine, self.display_url, create=create_schema)
+            self._retrier = Retrier(self.display_url, wait_s)
+            ensure_schema(self._engine, self.display_url, create_schema, self._retrier)
         except BaseException:
             self._engine.dispose()
             raise
@@ -88,14 +97,21 @@ class SQLStorage(BaseStorage):
             with self._engine.connect() as conn, conn.begin():
                 return fn(conn)
 
-        return with_retries(run, what)
+        return self._retrier.run(run, what)
 
     def _write(self, fn: Callable[[Connection], T], what: str) -> T:
         def run() -> T:
             with self._engine.connect().execution_options(tunelab_write=True) as conn, conn.begin():
                 return fn(conn)
 
-        return with_retries(run, what)
+        return self._retrier.run(run, what)
+
+    def _write_once(self, fn: Callable[[Connection, bool], T], what: str) -> T:
+        """A write that must not happen twice: `fn(conn, replay)` is told whether an
+        earlier try ran, whose commit may have reached the database although its answer
+        was lost with the connection; it then looks for its own write first."""
+        tries = itertools.count()
+        return self._write(lambda conn: fn(conn, next(tries) > 0), what)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -248,6 +264,7 @@ class SQLStorage(BaseStorage):
         enqueued: Mapping[str, Any] | None = None,
         retry_of: int | None = None,
         attempt: int = 0,
+        now: float | None = None,
     ) -> FrozenTrial | None:
         self._lock_study(conn, study_id)  # numbering and budget are per study
         start = conn.execute(START_STATE, {"sid": study_id}).one()
@@ -255,7 +272,7 @@ class SQLStorage(BaseStorage):
             return None
         return self._insert_numbered(
             conn, study_id, start.next_number, state, worker, params, system_attrs,
-            enqueued, retry_of, attempt,
+            enqueued, retry_of, attempt, now,
         )  # fmt: skip
 
     @staticmethod
@@ -270,9 +287,10 @@ class SQLStorage(BaseStorage):
         enqueued: Mapping[str, Any] | None = None,
         retry_of: int | None = None,
         attempt: int = 0,
+        now: float | None = None,
     ) -> FrozenTrial:
         """Insert trial `number` (the caller holds the study lock and chose the number)."""
-        now = time.time()
+        now = time.time() if now is None else now
         running = state is TrialState.RUNNING
         params_json = codec.dumps(params, "params") if params else "{}"
         attrs_json = codec.dumps(system_attrs, "system attributes") if system_attrs else "{}"
@@ -312,7 +330,7 @@ class SQLStorage(BaseStorage):
 
     @staticmethod
     def _claim_oldest(
-        conn: Connection, study_id: int, worker: str, retries_only: bool = False
+        conn: Connection, study_id: int, worker: str, now: float, retries_only: bool = False
     ) -> FrozenTrial | None:
         """Move the oldest WAITING trial no other transaction holds to RUNNING; with
         `retries_only` (the budget is used up), only a queued retry."""
@@ -321,7 +339,7 @@ class SQLStorage(BaseStorage):
         if row is None:
             return None
         claimed = conn.execute(
-            CLAIM, {"tid": row.trial_id, "b_worker": worker, "b_now": time.time()}
+            CLAIM, {"tid": row.trial_id, "b_worker": worker, "b_now": now}
         ).first()
         return trial_record(claimed) if claimed is not None else None
 
@@ -354,14 +372,18 @@ class SQLStorage(BaseStorage):
         if self._read(lambda c: c.execute(waiting).first(), "looking for enqueued trials") is None:
             return None  # the common case, answered without taking the write lock
 
-        def op(conn: Connection) -> FrozenTrial | None:
+        now = time.time()
+
+        def op(conn: Connection, replay: bool) -> FrozenTrial | None:
+            if replay and (mine := self._own_start(conn, study_id, worker, now)) is not None:
+                return mine
             spent = False
             if budget is not None:
                 self._lock_study(conn, study_id)
                 spent = self._budget_used(conn, study_id) >= budget
-            return self._claim_oldest(conn, study_id, worker, retries_only=spent)
+            return self._claim_oldest(conn, study_id, worker, now, retries_only=spent)
 
-        return self._write(op, "claiming an enqueued trial")
+        return self._write_once(op, "claiming an enqueued trial")
 
     def start_trial(
         self, study_id: int, worker: str, budget: int | None = None
@@ -369,7 +391,11 @@ class SQLStorage(BaseStorage):
         """One write transaction: the study lock, one statement that tells the budget
         used, the next number and whether any trial waits, then the claim or the insert."""
 
-        return self._write(lambda c: self._start(c, study_id, worker, budget), "starting a trial")
+        now = time.time()  # with the worker, what tells a retry the trial it started
+        return self._write_once(
+            lambda c, replay: self._start(c, study_id, worker, budget, now, replay),
+            "starting a trial",
+        )
 
     def _start(
         self,
@@ -377,9 +403,13 @@ class SQLStorage(BaseStorage):
         study_id: int,
         worker: str,
         budget: int | None,
+        now: float,
+        replay: bool,
     ) -> FrozenTrial | None:
+        if replay and (mine := self._own_start(conn, study_id, worker, now)) is not None:
+            return mine
         self._lock_study(conn, study_id)
-        bound: dict[str, Any] = {"sid": study_id, "b_worker": worker, "b_now": time.time()}
+        bound: dict[str, Any] = {"sid": study_id, "b_worker": worker, "b_now": now}
         if budget is not None:
             bound["budget"] = budget
         row = conn.execute(insert_next_statement(budget is not None), bound).first()
@@ -388,14 +418,20 @@ class SQLStorage(BaseStorage):
         start = conn.execute(START_STATE, {"sid": study_id}).one()
         spent = budget is not None and start.used >= budget
         if start.waiting:
-            claimed = self._claim_oldest(conn, study_id, worker, retries_only=spent)
+            claimed = self._claim_oldest(conn, study_id, worker, now, retries_only=spent)
             if claimed is not None or spent:
                 return claimed
         if spent:
             return None
         return self._insert_numbered(
-            conn, study_id, start.next_number, TrialState.RUNNING, worker, None, None
+            conn, study_id, start.next_number, TrialState.RUNNING, worker, None, None, now=now
         )
+
+    @staticmethod
+    def _own_start(conn: Connection, study_id: int, worker: str, now: float) -> FrozenTrial | None:
+        """The trial `worker` started at `now`, if that start was committed."""
+        row = conn.execute(OWN_START, {"sid": study_id, "b_worker": worker, "b_now": now}).first()
+        return None if row is None else trial_record(row)
 
     def retry_trial(self, trial_id: int) -> FrozenTrial | None:
         def op(conn: Connection) -> FrozenTrial | None:
@@ -441,8 +477,14 @@ class SQLStorage(BaseStorage):
 
     def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
         text = codec.dumps(metrics, "metrics")
+        now = time.time()  # what tells a retry its own report
 
-        def op(conn: Connection) -> None:
+        def op(conn: Connection, replay: bool) -> None:
+            if (
+                replay
+                and conn.execute(OWN_REPORT, {"tid": trial_id, "step": step, "t": now}).first()
+            ):
+                return
             state = conn.execute(select(TR.c.state).where(TR.c.trial_id == trial_id)).scalar()
             if state != TrialState.RUNNING.value:
                 raise TrialError(f"trial id {trial_id} is {state}, not RUNNING; report refused")
@@ -453,12 +495,12 @@ class SQLStorage(BaseStorage):
                     f"after step={last}"
                 )
             conn.execute(
-                insert(R).values(trial_id=trial_id, step=step, metrics_json=text, time=time.time())
+                insert(R).values(trial_id=trial_id, step=step, metrics_json=text, time=now)
             )
-            conn.execute(update(TR).where(TR.c.trial_id == trial_id).values(heartbeat=time.time()))
+            conn.execute(update(TR).where(TR.c.trial_id == trial_id).values(heartbeat=now))
 
         try:
-            self._write(op, "storing a report")
+            self._write_once(op, "storing a report")
         except sa_exc.IntegrityError:
             raise TrialError(f"trial id {trial_id} already has a report at step {step}") from None
 
@@ -493,36 +535,48 @@ class SQLStorage(BaseStorage):
         )
 
     @staticmethod
-    def _finish(conn: Connection, trial_id: int, encoded: EncodedOutcome) -> Row[Any] | None:
-        """Finish a RUNNING trial; its stored row, or None if it was not RUNNING."""
-        bound = {**encoded.bound, "tid": trial_id, "b_done": time.time()}
+    def _finish(
+        conn: Connection, trial_id: int, encoded: EncodedOutcome, done: float
+    ) -> Row[Any] | None:
+        """Finish a RUNNING trial at time `done`; its stored row, or None if it was not
+        RUNNING. A retry whose first try committed finds that row by its state and time."""
+        bound = {**encoded.bound, "tid": trial_id, "b_done": done}
+        own = {"tid": trial_id, "b_state": encoded.bound["b_state"], "b_done": done}
         if encoded.extra:  # merged into the stored attributes: read them first
             row = conn.execute(STATE_AND_ATTRS, {"tid": trial_id}).first()
             if row is None:
                 raise TrialError(f"no trial with id {trial_id}")
             if row.state != RUNNING:
-                return None
+                return conn.execute(OWN_FINISH, own).first()
             attrs = {**codec.loads(row.system_attrs_json, {}), **encoded.extra}
             bound["b_attrs"] = codec.dumps(attrs)
         statement = finish_statement(encoded.with_params, bool(encoded.extra))
-        done = conn.execute(statement, bound).first()
-        if done is None and not encoded.extra:
-            exists_now = conn.execute(STATE_AND_ATTRS, {"tid": trial_id}).first()
-            if exists_now is None:
+        finished = conn.execute(statement, bound).first()
+        if finished is None:
+            finished = conn.execute(OWN_FINISH, own).first()
+            if (
+                finished is None
+                and conn.execute(STATE_AND_ATTRS, {"tid": trial_id}).first() is None
+            ):
                 raise TrialError(f"no trial with id {trial_id}")
-        return done
+        return finished
 
     def finish(self, outcome: Outcome) -> bool:
-        encoded = encode_outcome(outcome)
+        encoded, done = encode_outcome(outcome), time.time()
         return self._write(
-            lambda c: self._finish(c, outcome.trial_id, encoded) is not None,
+            lambda c: self._finish(c, outcome.trial_id, encoded, done) is not None,
             "finishing a trial",
         )
 
     def _finish_outcome(
-        self, conn: Connection, outcome: Outcome, encoded: EncodedOutcome, with_reports: bool
+        self,
+        conn: Connection,
+        outcome: Outcome,
+        encoded: EncodedOutcome,
+        done: float,
+        with_reports: bool,
     ) -> FrozenTrial | None:
-        row = self._finish(conn, outcome.trial_id, encoded)
+        row = self._finish(conn, outcome.trial_id, encoded, done)
         if row is None:
             return None
         return trial_record(row, self._reports(conn, outcome.trial_id) if with_reports else ())
@@ -536,12 +590,12 @@ class SQLStorage(BaseStorage):
         wal_writer_delay (0.2 s by default) could lose it, and the next trial's start,
         which waits for its flush, makes it durable too. It halves the disk flushes per
         trial (one commit starts a trial, one finishes it)."""
-        encoded = encode_outcome(outcome)
+        encoded, done = encode_outcome(outcome), time.time()
 
         def op(conn: Connection) -> FrozenTrial | None:
             if self._postgres:
                 conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            return self._finish_outcome(conn, outcome, encoded, with_reports)
+            return self._finish_outcome(conn, outcome, encoded, done, with_reports)
 
         return self._write(op, "finishing a trial")
 
@@ -623,16 +677,40 @@ class SQLStorage(BaseStorage):
             conn.execute(LOCK_STUDY, {"sid": study_id})
 
     def locked(self, study_id: int, fn: Callable[[LockedView], T]) -> T:
-        def op(conn: Connection) -> T:
-            self._lock_study(conn, study_id)
-            return fn(_SQLView(self, conn, study_id))
+        now = time.time()
 
-        return self._write(op, "a locked study operation")
+        def op(conn: Connection, replay: bool) -> T:
+            self._lock_study(conn, study_id)
+            return fn(_SQLView(self, conn, study_id, now, replay))
+
+        return self._write_once(op, "a locked study operation")
+
+    def fail_lost_trials(
+        self,
+        study_id: int,
+        is_lost: Callable[[FrozenTrial], bool],
+        reason: str,
+        cause: EndCause = EndCause.LOST,
+    ) -> list[int]:
+        """As the base class, but a heartbeat missed while this process waited for the
+        database does not count: after a server restart or a long-held lock, the other
+        workers get their full grace to beat again before they are judged lost."""
+        resumed = self._retrier.resumed_at
+
+        def judged(t: FrozenTrial) -> bool:
+            if resumed and (t.heartbeat or t.datetime_start or resumed) < resumed:
+                t = dataclasses.replace(t, heartbeat=resumed)
+            return is_lost(t)
+
+        return super().fail_lost_trials(study_id, judged, reason, cause)
 
 
 class _SQLView(LockedView):
-    def __init__(self, storage: SQLStorage, conn: Connection, study_id: int) -> None:
+    def __init__(
+        self, storage: SQLStorage, conn: Connection, study_id: int, now: float, replay: bool
+    ) -> None:
         self._s, self._c, self._id = storage, conn, study_id
+        self._now, self._replay = now, replay
 
     def get_trials(self) -> list[FrozenTrial]:
         return self._s._get_trials(self._c, self._id, None, False)
@@ -640,8 +718,13 @@ class _SQLView(LockedView):
     def create_trial(
         self, state: TrialState, worker: str | None, budget: int | None = None
     ) -> FrozenTrial | None:
+        state = TrialState(state)
+        if self._replay and state is TrialState.RUNNING and worker is not None:
+            mine = self._s._own_start(self._c, self._id, worker, self._now)
+            if mine is not None:
+                return mine
         return self._s._insert_trial(
-            self._c, self._id, TrialState(state), worker, None, None, budget
+            self._c, self._id, state, worker, None, None, budget, now=self._now
         )
 
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
