@@ -228,8 +228,12 @@ def show(
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: stdout)."
 )
-def export_cmd(study_name: str, fmt: str, storage: str | None, output: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
+def export_cmd(
+    study_name: str, fmt: str, storage: str | None, output: str | None, force: bool
+) -> None:
     """Export every trial of a study as CSV or JSON."""
+    target = export.output_path(output, force) if output else None
     study = tunelab.load_study(study_name, storage)
     trials = study.trials
     if fmt == "json":
@@ -238,8 +242,8 @@ def export_cmd(study_name: str, fmt: str, storage: str | None, output: str | Non
         )
     else:
         text = export.to_csv(trials)
-    if output:
-        Path(output).write_text(text)
+    if target is not None:
+        export.write_output(target, text)
         click.echo(f"wrote {len(trials)} trials to {output}", err=True)
     else:
         click.echo(text, nl=False)

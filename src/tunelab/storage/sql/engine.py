@@ -28,9 +28,11 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _URL_HINT = "expected e.g. sqlite:///tunelab.db, a file path, or postgresql+psycopg://user@host/db"
 
 
-def normalize_url(url: str) -> str:
+def normalize_url(url: str | os.PathLike[str]) -> str:
     """Accept a bare file path as a SQLite URL."""
-    text = str(url).strip()
+    if not isinstance(url, (str, os.PathLike)):
+        raise StorageError(f"the storage URL must be a string, but got {url!r}; {_URL_HINT}")
+    text = os.fspath(url).strip()
     if not text:
         raise StorageError(f"the storage URL is empty; {_URL_HINT}")
     if "://" not in text:
@@ -58,7 +60,14 @@ def _check_sqlite_file(database: str | None, display: str, must_exist: bool) -> 
         raise StorageError(
             f"no database at {str(path)!r}; run a study first (tunelab run …) or give --storage"
         )
-    if path.exists() and path.stat().st_size > 0:
+    size = path.stat().st_size if path.exists() else 0
+    if must_exist and size == 0:  # SQLite would make it a database: reading must change nothing
+        raise StorageError(
+            f"{str(path)!r} is an empty file (0 bytes), not a tunelab database, and was left "
+            "as it is; point the storage at your database, or start a study there (creating "
+            "one takes an empty file as a new database)"
+        )
+    if size > 0:
         with path.open("rb") as fh:
             head = fh.read(16)
         if head != _SQLITE_MAGIC:
