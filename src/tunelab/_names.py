@@ -3,7 +3,8 @@ reported metrics and user attributes), and the longest of each that every storag
 
 SQLite stores a string of any length; PostgreSQL refuses one longer than its column. So
 that a name works everywhere or nowhere, tunelab checks each against these limits before
-anything is stored; the database columns are sized from them (storage/sql/schema.py)."""
+anything is stored; the database columns are sized from them (storage/sql/schema.py), so
+raising a limit is a schema change with its migration."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def name_problem(what: str, name: Any, limit: int) -> str | None:
     """Why `name` cannot be a `what` (e.g. "a study name"), with the fix; None if it can."""
     if not isinstance(name, str):
         return f"{what} must be a string, but got {name!r} ({type(name).__name__}); e.g. 'lr'"
-    if not name.strip():
+    if not name:
         return f"{what} must be a non-empty string, but got {name!r}"
     if len(name) > limit:
         return (

@@ -17,7 +17,9 @@ DEFAULT_HEARTBEAT_S = 10.0
 
 
 def _check_name(name: Any) -> str:
-    problem = name_problem("a study name", name, STUDY_NAME_MAX)
+    problem = name_problem(
+        "a study name", name.strip() if isinstance(name, str) else name, STUDY_NAME_MAX
+    )
     if problem is not None:
         raise ConfigurationError(problem)
     return str(name).strip()

@@ -176,7 +176,12 @@ def _as_features(x: ArrayLike) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
 
 
-def _as_labels(y: ArrayLike, split: str) -> torch.Tensor:
+_CLASSIFIERS_ONLY = (
+    "the training kit trains classifiers only (regression targets are not supported yet)"
+)
+
+
+def _as_labels(y: ArrayLike, split: str, refuse_regression: bool = False) -> torch.Tensor:
     t = y.detach() if isinstance(y, torch.Tensor) else None
     if t is None:
         arr = np.asarray(y)
@@ -193,9 +198,29 @@ def _as_labels(y: ArrayLike, split: str) -> torch.Tensor:
         if bad:
             raise DataError(
                 f"y_{split} must hold integer class indices, but has non-integer values {bad}; "
-                "encode the labels as 0..num_classes-1"
+                f"{_CLASSIFIERS_ONLY}: encode class labels as 0..num_classes-1"
             )
+        if refuse_regression:
+            _refuse_regression_target(t, split)
     return t.to(torch.int64)
+
+
+def _refuse_regression_target(y: torch.Tensor, split: str) -> None:
+    """Float labels that are whole numbers but not the class indices 0..k-1 (scikit-learn's
+    diabetes targets: 214 values from 25 to 346) are a regression target; taken as classes
+    they would silently make a 347-class problem."""
+    classes = torch.unique(y)
+    if not classes.numel():
+        return
+    low, high = float(classes[0]), float(classes[-1])
+    if low >= 0 and classes.numel() == high + 1:
+        return
+    raise DataError(
+        f"y_{split} holds floats with {classes.numel()} distinct whole values from {low:g} to "
+        f"{high:g}, not the class indices 0..k-1: it looks like a regression target, and "
+        f"{_CLASSIFIERS_ONLY}; for classes, encode the labels as 0..num_classes-1 (e.g. "
+        "sklearn's LabelEncoder) or pass num_classes="
+    )
 
 
 def _check_same_length(x: torch.Tensor, y: torch.Tensor, split: str) -> None:
@@ -263,7 +288,7 @@ def from_arrays(
             "x_val and y_val go together, but got only "
             f"{'x_val' if x_val is not None else 'y_val'}; give both or neither"
         )
-    xt, yt = _as_features(x), _as_labels(y, "train")
+    xt, yt = _as_features(x), _as_labels(y, "train", refuse_regression=num_classes is None)
     _check_same_length(xt, yt, "train")
     if x_val is None or y_val is None:
         if not isinstance(val_fraction, (int, float)) or not 0.0 < val_fraction < 1.0:
