@@ -19,7 +19,7 @@ KEY_MAX = 255  # user attribute keys
 def name_problem(what: str, name: Any, limit: int) -> str | None:
     """Why `name` cannot be a `what` (e.g. "a study name"), with the fix; None if it can."""
     if not isinstance(name, str):
-        return f"{what} must be a string, but got {name!r} ({type(name).__name__}); e.g. 'lr'"
+        return f"{what} must be a string, but got {name!r} ({type(name).__name__}); give it as text"
     if not name:
         return f"{what} must be a non-empty string, but got {name!r}"
     if len(name) > limit:

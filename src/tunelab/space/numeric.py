@@ -172,7 +172,7 @@ class Int(_Numeric):
             v = getattr(self, label)
             if is_number(v) and float(v).is_integer():
                 object.__setattr__(self, label, int(v))
-            elif is_number(v):
+            elif is_number(v) and math.isfinite(float(v)):  # inf, NaN: check_range says so
                 raise SearchSpaceError(
                     f"{self.name!r}: Int needs integer bounds, but got {label}={v!r}; "
                     "use Float for fractional values"

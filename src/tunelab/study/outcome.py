@@ -44,7 +44,7 @@ def judge(result: Any, metric: str) -> Judged:
     hint = f"return a number or a dict with {metric!r}"
     if raw is None:
         return _invalid(metrics, f"the objective returned None; {hint}")
-    if isinstance(raw, (bool, str)):  # float("0.5") and float(True) would pass
+    if isinstance(raw, (bool, str, bytes)):  # float("0.5"), float(b"1"), float(True) would pass
         return _invalid(metrics, f"the objective returned {raw!r}, which is not a number; {hint}")
     try:
         number = float(raw)

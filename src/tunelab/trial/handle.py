@@ -74,9 +74,10 @@ class Trial:
                 raise TrialError(problem)
             try:
                 number = float(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise TrialError(
-                    f"reported metric {key!r} must be a number, but got {value!r}"
+                    f"reported metric {key!r} must be a number that fits a float, but got "
+                    f"{value!r:.80}"
                 ) from None
             clean[key] = number  # NaN/inf are kept: they tell of divergence
         self._host.report(self, step, clean)
