@@ -220,16 +220,23 @@ def lr_find_command(
         out.print(f"data: {json_path}")
 
 
-def narrowed_objective(module: ModuleType, script: str, study: Study, out: Console) -> Any:
-    """`tunelab run --lr-find`: before the study's first trial, run the range test and
-    let the kit search learning_rate only in the suggested range. A study that already
-    defines learning_rate keeps its stored range (so rerunning the command resumes)."""
+def lr_find_fit(module: ModuleType, script: str) -> dict[str, Any]:
+    """The kit script's FIT, once checked that `--lr-find` can choose its learning rate:
+    `tunelab run` asks before it creates the study, so a refusal stores nothing."""
     _, _, fit = _kit(module, script, "--lr-find")
     if "learning_rate" in fit or fit.get("lr_scaling", "none") != "none":
         raise ScriptError(
             f"{script}: FIT sets learning_rate or lr_scaling itself; drop it from FIT to let "
             "--lr-find choose the learning-rate range, or drop --lr-find"
         )
+    return dict(fit)
+
+
+def narrowed_objective(module: ModuleType, script: str, study: Study, out: Console) -> Any:
+    """`tunelab run --lr-find`: before the study's first trial, run the range test and
+    let the kit search learning_rate only in the suggested range. A study that already
+    defines learning_rate keeps its stored range (so rerunning the command resumes)."""
+    fit = lr_find_fit(module, script)
     if "learning_rate" in study.space:
         domain = study.space["learning_rate"]
         out.print(f"--lr-find: the study already searches {domain.describe()}; keeping it")

@@ -104,6 +104,8 @@ def run(
     module = load_script(script)
     objective = find_objective(module, script)
     name = study_name or Path(script).stem
+    if lr_find:
+        insight_commands.lr_find_fit(module, script)  # refused before the study is created
     study = tunelab.create_study(
         name,
         storage=storage,
