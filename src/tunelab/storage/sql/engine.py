@@ -60,21 +60,36 @@ def _check_sqlite_file(database: str | None, display: str, must_exist: bool) -> 
         raise StorageError(
             f"no database at {str(path)!r}; run a study first (tunelab run …) or give --storage"
         )
-    size = path.stat().st_size if path.exists() else 0
-    if must_exist and size == 0:  # SQLite would make it a database: reading must change nothing
-        raise StorageError(
-            f"{str(path)!r} is an empty file (0 bytes), not a tunelab database, and was left "
-            "as it is; point the storage at your database, or start a study there (creating "
-            "one takes an empty file as a new database)"
-        )
-    if size > 0:
+    head = b""
+    if path.exists() and path.stat().st_size > 0:
         with path.open("rb") as fh:
-            head = fh.read(16)
-        if head != _SQLITE_MAGIC:
+            head = fh.read(_FIRST_CELLS + 2)
+        if head[:16] != _SQLITE_MAGIC:
             raise StorageError(
                 f"{str(path)!r} is not a SQLite database (it may be corrupted or another kind "
                 "of file); point the storage at a tunelab database or at a new file path"
             )
+    # SQLite would make an empty file a database, and switch one with no tables to WAL:
+    # a command that only reads refuses both and leaves them as they are
+    if must_exist and (not head or _no_tables(path, head)):
+        what = "an empty file (0 bytes)" if not head else "a SQLite database with no tables"
+        raise StorageError(
+            f"{str(path)!r} is {what}, not a tunelab database, and was left as it is; point "
+            "the storage at your database, or start a study there (creating one takes an "
+            "empty file as a new database)"
+        )
+
+
+_FIRST_CELLS = 103  # page 1's b-tree header follows the 100-byte file header
+
+
+def _no_tables(path: Path, head: bytes) -> bool:
+    """True when the file's schema table is one empty leaf page and no write-ahead log
+    holds changes not yet copied into the file."""
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return False
+    return len(head) == _FIRST_CELLS + 2 and head[100] == 0x0D and head[_FIRST_CELLS:] == b"\0\0"
 
 
 def make_engine(url: str, must_exist: bool = False) -> Engine:
