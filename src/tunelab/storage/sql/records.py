@@ -41,25 +41,24 @@ def study_record(row: Row[Any]) -> StudyRecord:
     )
 
 
-def json_mapping(text: str | None) -> Any:
+def json_mapping(text: str | None) -> dict[str, Any]:
     """A stored JSON object; most attribute columns hold "{}", which needs no parser."""
-    return {} if text == "{}" else codec.loads(text, {})
+    if text == "{}":
+        return {}
+    value = codec.loads(text, {})
+    if type(value) is not dict:
+        raise DamagedData(f"it holds {text!r:.60}, but a JSON object is expected")
+    return value
 
 
 def stored_mapping(
     text: str | None, study: int | str | None, trial: int | None, column: str
 ) -> dict[str, Any]:
-    """`json_mapping` of a value read outside the history's fast path, checked to be a
-    JSON object; damage is reported with where it is."""
+    """`json_mapping`, with any damage reported with where it is."""
     try:
-        value = json_mapping(text)
+        return json_mapping(text)
     except DamagedData as e:
         raise e.at(study, trial, column) from None
-    if not isinstance(value, dict):
-        raise DamagedData(
-            f"it holds {text!r:.60}, but a JSON object is expected", study, trial, column
-        )
-    return value
 
 
 def stored_json(text: str | None, study: int | str | None, trial: int | None, column: str) -> Any:
