@@ -70,10 +70,14 @@ def sqlite_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         con.close()
 
 
+def postgres_connect(url: str) -> psycopg.Connection:
+    """A plain connection to the database of a SQLAlchemy PostgreSQL URL."""
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+
+
 def postgres_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every tunelab table of a PostgreSQL database."""
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as con:
+    with postgres_connect(url) as con:
         return {t: con.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in TABLES}
 
 
