@@ -4,6 +4,8 @@ this process through the same `main` as `python -m tunelab`; a few run as real p
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("lr-find script", ["lr-find", "quad.py"], "lr-find needs a script that defines build_model"),
     ("lr-find start", ["lr-find", "quad.py", "--start", "0"], "Invalid value for '--start'"),
     ("lr-find steps", ["lr-find", "quad.py", "--steps", "5"], "Invalid value for '--steps'"),
+    ("lr-find json", ["lr-find", "quad.py", "--json", "no/x.json"], "the folder 'no' does not"),
+    ("lr-find plot", ["lr-find", "quad.py", "--plot", "/proc/x/y.png"], "'/proc/x' does not"),
     ("seed-spread", ["seed-spread", "quad.py", "--study", "nope"], "no study named 'nope'"),
     ("seeds 0", ["seed-spread", "quad.py", "--seeds", "0"], "Invalid value for '--seeds'"),
     # the command itself
@@ -160,6 +164,32 @@ def test_a_bad_definition_in_a_script_stops_the_run_in_one_line(
     [trial] = study.trials  # the first trial failed with the line as its reason; no other ran
     assert trial.state is TrialState.FAIL and line.removeprefix("error: ") in (trial.reason or "")
     assert study.space.names() == []  # the bad name was never stored
+
+
+V1_FILE = Path(__file__).parent.parent / "storage" / "data" / "v1.db"
+
+UPGRADE_COPY: list[tuple[str, list[str], Callable[[Path], object], str]] = [
+    ("copy exists", [], lambda p: p.write_text("an old copy\n"), "exists (a copy from an earlier"),
+    (
+        "copy a folder",
+        ["--force"],
+        Path.mkdir,
+        "is a folder, where the upgrade copies the database",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("extra", "make", "fragment"), [c[1:] for c in UPGRADE_COPY], ids=[c[0] for c in UPGRADE_COPY]
+)
+def test_an_upgrade_that_cannot_copy_first_changes_nothing(
+    work: Path, extra: list[str], make: Callable[[Path], object], fragment: str
+) -> None:
+    shutil.copyfile(V1_FILE, work / "old.db")
+    make(work / "old.db.v1-backup")
+    before = files(work)
+    cli_refuses(["db", "upgrade", "old.db", *extra], fragment)
+    assert files(work) == before
 
 
 def test_the_default_report_file_is_not_replaced_without_force(work: Path) -> None:

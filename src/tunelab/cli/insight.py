@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 import tunelab
+from tunelab.cli.export import output_path, write_output
 from tunelab.cli.render import STORAGE_HELP, fmt
 from tunelab.cli.script import ScriptError, find_objective, load_script
 from tunelab.insight import (
@@ -210,13 +211,16 @@ def lr_find_command(
     import json
 
     out = Console()
+    for path in (plot_path, json_path):  # before the test, which takes a while
+        if path:
+            output_path(path, force=True)
     module = load_script(script)
     result = run_lr_find(module, script, start=start, end=end, num=steps)
     print_lr_result(out, result)
     if plot_path:
         out.print(f"plot: {result.plot(plot_path)}")
     if json_path:
-        Path(json_path).write_text(json.dumps(result.to_dict(), indent=1))
+        write_output(Path(json_path), json.dumps(result.to_dict(), indent=1))
         out.print(f"data: {json_path}")
 
 

@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             click.echo(f"error: {e.format_message()}", err=True)
         sys.exit(e.exit_code)
-    except (TunelabError, ValueError, ImportError) as e:
+    except (TunelabError, ValueError, ImportError, OSError) as e:  # OSError: a path it cannot use
         _fail(e).show()
         sys.exit(1)
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy.exc import DatabaseError
 
 from tunelab.errors import SchemaVersionError, StorageError
 from tunelab.storage.sql import schema
@@ -105,7 +106,7 @@ def ensure_schema(engine: Engine, url: str, create: bool = True) -> int:
     except StorageError:
         raise
     except Exception as e:
-        raise StorageError(f"cannot open {url}: {_describe(e)}{_hint(engine)}") from None
+        raise StorageError(f"cannot open {url}: {_describe(e)}{_hint(engine, e)}") from None
     if version > schema.SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{url} has schema version {version}, newer than this tunelab knows "
@@ -193,7 +194,7 @@ def upgrade_database(
         raise
     except Exception as e:  # a migration's own error: the transaction was rolled back
         raise StorageError(
-            f"the upgrade failed and changed nothing: {_describe(e)}{_hint(engine)}"
+            f"the upgrade failed and changed nothing: {_describe(e)}{_hint(engine, e)}"
         ) from e
 
 
@@ -238,10 +239,10 @@ def alembic_config(conn: Connection) -> Config:
     return config
 
 
-def _hint(engine: Engine) -> str:
+def _hint(engine: Engine, error: Exception) -> str:
     """What to do about a SQLite file that SQLite itself cannot read (truncated, or only
     its header is SQLite's)."""
-    if engine.dialect.name != "sqlite":
+    if engine.dialect.name != "sqlite" or not isinstance(error, DatabaseError):
         return ""
     return "; the file is damaged: restore it from a backup or point the storage at another file"
 
