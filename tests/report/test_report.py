@@ -112,7 +112,7 @@ def test_cli_report(demo_study, tmp_path, capsys):
     assert code == 0 and f"wrote {out} ({len(demo_study.trials)} trials" in err
     assert "fig-parallel" in out.read_text()
 
-    code, _, err = run_cli(["report", "nope", "--storage", url, "-o", str(out)], capsys)
+    code, _, err = run_cli(["report", "nope", "--storage", url, "-o", str(out), "--force"], capsys)
     assert code == 1
     assert err.strip().splitlines() == [
         f"error: no study named 'nope' in {url}; studies here: demo"

@@ -16,6 +16,7 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import console, text
+from tunelab.cli.export import output_path, write_output
 from tunelab.cli.render import STORAGE_HELP, fmt
 from tunelab.cli.script import ScriptError, find_objective, load_script
 from tunelab.insight import (
@@ -220,26 +221,36 @@ def lr_find_command(
     import json
 
     out = console()
+    for path in (plot_path, json_path):  # before the test, which takes a while
+        if path:
+            output_path(path, force=True)
     module = load_script(script)
     result = run_lr_find(module, script, start=start, end=end, num=steps)
     print_lr_result(out, result)
     if plot_path:
         out.print(text(f"plot: {result.plot(plot_path)}"))
     if json_path:
-        Path(json_path).write_text(json.dumps(result.to_dict(), indent=1))
+        write_output(Path(json_path), json.dumps(result.to_dict(), indent=1))
         out.print(text(f"data: {json_path}"))
 
 
-def narrowed_objective(module: ModuleType, script: str, study: Study, out: Console) -> Any:
-    """`tunelab run --lr-find`: before the study's first trial, run the range test and
-    let the kit search learning_rate only in the suggested range. A study that already
-    defines learning_rate keeps its stored range (so rerunning the command resumes)."""
+def lr_find_fit(module: ModuleType, script: str) -> dict[str, Any]:
+    """The kit script's FIT, once checked that `--lr-find` can choose its learning rate:
+    `tunelab run` asks before it creates the study, so a refusal stores nothing."""
     _, _, fit = _kit(module, script, "--lr-find")
     if "learning_rate" in fit or fit.get("lr_scaling", "none") != "none":
         raise ScriptError(
             f"{script}: FIT sets learning_rate or lr_scaling itself; drop it from FIT to let "
             "--lr-find choose the learning-rate range, or drop --lr-find"
         )
+    return dict(fit)
+
+
+def narrowed_objective(module: ModuleType, script: str, study: Study, out: Console) -> Any:
+    """`tunelab run --lr-find`: before the study's first trial, run the range test and
+    let the kit search learning_rate only in the suggested range. A study that already
+    defines learning_rate keeps its stored range (so rerunning the command resumes)."""
+    fit = lr_find_fit(module, script)
     if "learning_rate" in study.space:
         domain = study.space["learning_rate"]
         out.print(text(f"--lr-find: the study already searches {domain.describe()}; keeping it"))

@@ -110,6 +110,8 @@ def run(
     module = import_script(source, script)
     objective = find_objective(module, script)
     name = study_name or Path(script).stem
+    if lr_find:
+        insight_commands.lr_find_fit(module, script)  # refused before the study is created
     study = tunelab.create_study(
         name,
         storage=storage,
@@ -249,8 +251,12 @@ def show(
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: stdout)."
 )
-def export_cmd(study_name: str, fmt: str, storage: str | None, output: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
+def export_cmd(
+    study_name: str, fmt: str, storage: str | None, output: str | None, force: bool
+) -> None:
     """Export every trial of a study as CSV or JSON."""
+    target = export.output_path(output, force) if output else None
     study = tunelab.load_study(study_name, storage)
     trials = study.trials
     if fmt == "json":
@@ -259,8 +265,8 @@ def export_cmd(study_name: str, fmt: str, storage: str | None, output: str | Non
         )
     else:
         text = export.to_csv(trials)
-    if output:
-        Path(output).write_text(text)
+    if target is not None:
+        export.write_output(target, text)
         click.echo(f"wrote {len(trials)} trials to {output}", err=True)
     else:
         click.echo(text, nl=False)
@@ -346,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             click.echo(f"error: {plain(e.format_message())}", err=True)
         sys.exit(e.exit_code)
-    except (TunelabError, ValueError, ImportError) as e:
+    except (TunelabError, ValueError, ImportError, OSError) as e:  # OSError: a path it cannot use
         _fail(e).show()
         sys.exit(1)
     except KeyboardInterrupt:

@@ -4,12 +4,12 @@ of a storage live in the browser. The report package is imported only when used.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 import tunelab
 from tunelab._terminal import plain
+from tunelab.cli.export import cannot_write, output_path
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.types import TrialState
 
@@ -24,21 +24,27 @@ from tunelab.types import TrialState
     help="HTML file to write (default: STUDY-report.html).",
 )
 @click.option("--curves-by", help="Hyperparameter that colours the learning curves.")
+@click.option("--force", is_flag=True, help="Replace the HTML file if it exists.")
 def report_cmd(
-    study_name: str, storage: str | None, output: str | None, curves_by: str | None
+    study_name: str, storage: str | None, output: str | None, curves_by: str | None, force: bool
 ) -> None:
     """Write STUDY's report: one self-contained HTML file with every plot and table."""
     from tunelab.report import write_report
 
+    if output is not None:
+        output_path(output, force)
     study = tunelab.load_study(study_name, storage)
-    target = Path(output or f"{study.name}-report.html")
+    target = output_path(output or f"{study.name}-report.html", force)
     trials = study.trials
     if curves_by is not None and not any(curves_by in t.params for t in trials):
         raise click.ClickException(
             f"no trial of study {study.name!r} has a hyperparameter {curves_by!r}; "
             "give one of: " + ", ".join(sorted({n for t in trials for n in t.params}) or ["(none)"])
         )
-    write_report(study, target, curves_by=curves_by)
+    try:
+        write_report(study, target, curves_by=curves_by)
+    except OSError as e:
+        raise cannot_write(target, e) from None
     complete = sum(t.state is TrialState.COMPLETE for t in trials)
     size = target.stat().st_size / 1e6
     click.echo(f"wrote {plain(target)} ({len(trials)} trials, {size:.1f} MB)", err=True)

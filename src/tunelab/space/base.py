@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tunelab._names import PARAM_NAME_MAX, name_problem
 from tunelab.errors import SearchSpaceError
 
 SAMPLINGS = ("linear", "log", "reverse_log")
@@ -92,6 +93,26 @@ def absent_where_nan(u: np.ndarray, values: list[Any]) -> list[Any]:
     if not missing.any():
         return values
     return [None if m else v for m, v in zip(missing.tolist(), values, strict=True)]
+
+
+def check_name(name: Any) -> None:
+    """Raise unless `name` can name a hyperparameter in every storage."""
+    problem = name_problem("a hyperparameter name", name, PARAM_NAME_MAX)
+    if problem is not None:
+        raise SearchSpaceError(problem)
+
+
+def check_fits_float(name: str, label: str, value: Any) -> None:
+    """Raise if the number `value` is an int too large for a float (every sampler works in
+    floats): 10**400 would otherwise fail deep inside a transform."""
+    if is_number(value):
+        try:
+            float(value)
+        except OverflowError:
+            raise SearchSpaceError(
+                f"{name!r}: {label} must fit a float (below about 1.8e308 in size), but got "
+                f"an int of {len(str(abs(int(value))))} digits; use a smaller number"
+            ) from None
 
 
 def check_sampling(name: str, sampling: str | None) -> str:

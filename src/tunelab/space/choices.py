@@ -20,6 +20,8 @@ from tunelab.space.base import (
     Param,
     absent_where_nan,
     cell_index,
+    check_fits_float,
+    check_name,
     is_int,
     is_nan,
     is_number,
@@ -55,11 +57,14 @@ class Choice(Param):
     kind: ClassVar[str] = "choice"
 
     def __post_init__(self) -> None:
+        check_name(self.name)
         values = self.values
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
             raise SearchSpaceError(
                 f"{self.name!r}: Choice values must be a list, but got {values!r}"
             )
+        for value in values:
+            check_fits_float(self.name, "each value", value)
         if len(values) == 0:
             raise SearchSpaceError(
                 f"{self.name!r}: Choice needs at least one value, but got an empty list"
@@ -178,6 +183,7 @@ class Boolean(Param):
     kind: ClassVar[str] = "bool"
 
     def __post_init__(self) -> None:
+        check_name(self.name)
         if not isinstance(self.default, bool):
             raise SearchSpaceError(
                 f"{self.name!r}: Boolean default must be True or False, but got {self.default!r}"
@@ -229,6 +235,8 @@ class Fixed(Param):
     kind: ClassVar[str] = "fixed"
 
     def __post_init__(self) -> None:
+        check_name(self.name)
+        check_fits_float(self.name, "value", self.value)
         if choice_kind(self.value) not in ("bool", "number", "str"):
             raise SearchSpaceError(
                 f"{self.name!r}: Fixed value must be a number, string or boolean, "

@@ -24,6 +24,8 @@ from tunelab.space.base import (
     absent_where_nan,
     as_floats,
     cell_index,
+    check_fits_float,
+    check_name,
     check_sampling,
     clean_float,
     is_number,
@@ -162,12 +164,15 @@ class Int(_Numeric):
     kind: ClassVar[str] = "int"
 
     def __post_init__(self) -> None:
+        check_name(self.name)
         object.__setattr__(self, "sampling", check_sampling(self.name, self.sampling))
+        for label in ("min_value", "max_value", "step", "default"):
+            check_fits_float(self.name, label, getattr(self, label))
         for label in ("min_value", "max_value"):
             v = getattr(self, label)
             if is_number(v) and float(v).is_integer():
                 object.__setattr__(self, label, int(v))
-            elif is_number(v):
+            elif is_number(v) and math.isfinite(float(v)):  # inf, NaN: check_range says so
                 raise SearchSpaceError(
                     f"{self.name!r}: Int needs integer bounds, but got {label}={v!r}; "
                     "use Float for fractional values"
@@ -274,7 +279,10 @@ class Float(_Numeric):
     kind: ClassVar[str] = "float"
 
     def __post_init__(self) -> None:
+        check_name(self.name)
         object.__setattr__(self, "sampling", check_sampling(self.name, self.sampling))
+        for label in ("min_value", "max_value", "step", "default"):
+            check_fits_float(self.name, label, getattr(self, label))
         for label in ("min_value", "max_value", "step"):
             v = getattr(self, label)
             if is_number(v):

@@ -81,9 +81,19 @@ class SearchSpace:
         return [e.to_json() for e in self.entries.values()]
 
     @staticmethod
-    def from_json(data: list[dict[str, Any]]) -> SearchSpace:
+    def from_json(data: list[dict[str, Any]], where: str = "stored data") -> SearchSpace:
+        """The space from its `to_json()` form; a definition that cannot be read (written by
+        another program, or damaged) raises naming `where` it was read and the parameter."""
         space = SearchSpace()
         for item in data:
-            entry = Entry.from_json(item)
+            try:
+                entry = Entry.from_json(item)
+            except (SearchSpaceError, TypeError, ValueError, AttributeError) as e:
+                name = item.get("name") if isinstance(item, dict) else None
+                raise SearchSpaceError(
+                    f"{where}: the stored definition of hyperparameter {name!r} cannot be read "
+                    f"({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}); "
+                    "the database was changed outside tunelab: restore it from a backup"
+                ) from None
             space.entries[entry.param.name] = entry
         return space

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tunelab._names import METRIC_NAME_MAX, STUDY_NAME_MAX, name_problem
 from tunelab.errors import ConfigurationError, StudyConflictError, StudyNotFoundError
 from tunelab.samplers import Sampler, make_sampler
 from tunelab.schedulers import Scheduler, make_scheduler, scheduler_to_json
@@ -16,9 +17,12 @@ DEFAULT_HEARTBEAT_S = 10.0
 
 
 def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigurationError(f"a study name must be a non-empty string, but got {name!r}")
-    return name.strip()
+    problem = name_problem(
+        "a study name", name.strip() if isinstance(name, str) else name, STUDY_NAME_MAX
+    )
+    if problem is not None:
+        raise ConfigurationError(problem)
+    return str(name).strip()
 
 
 def create_study(
@@ -43,9 +47,10 @@ def create_study(
     (the default for a new study: no pruning), a JSON dict or a Scheduler; given for an
     existing study, it replaces the stored one.
     """
-    name = _check_name(name or time.strftime("study-%Y%m%d-%H%M%S"))
-    if not isinstance(metric, str) or not metric:
-        raise ConfigurationError(f"metric must be a non-empty string, but got {metric!r}")
+    name = _check_name(time.strftime("study-%Y%m%d-%H%M%S") if name is None else name)
+    problem = name_problem("metric", metric, METRIC_NAME_MAX)
+    if problem is not None:
+        raise ConfigurationError(problem)
     direction = Direction.parse(direction)
     if not (isinstance(heartbeat_interval, (int, float)) and heartbeat_interval > 0):
         raise ConfigurationError(

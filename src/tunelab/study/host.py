@@ -38,7 +38,7 @@ class Host:
     def __init__(self, study: Study) -> None:
         self._study = study
         self._storage = study.storage
-        self.space = SearchSpace.from_json(self._storage.get_space(study.study_id))
+        self.space = self._stored_space(self._storage.get_space(study.study_id))
         self.lock = threading.Lock()
         self._running: dict[int, Trial] = {}
         self._flushed: dict[int, int] = {}  # how many params storage holds per trial
@@ -92,9 +92,12 @@ class Host:
             return history
         study_id = self._study.study_id
         if self._storage.space_size(study_id) != len(self.space):
-            self.space = SearchSpace.from_json(self._storage.get_space(study_id))
+            self.space = self._stored_space(self._storage.get_space(study_id))
         self._space_checked_for = history
         return history
+
+    def _stored_space(self, entries: list[dict[str, Any]]) -> SearchSpace:
+        return SearchSpace.from_json(entries, f"study {self._study.name!r}")
 
     def _register(self, param: Param, conditions: tuple[Condition, ...]) -> None:
         if self._agreed.get(param.name) is param:
@@ -104,7 +107,7 @@ class Host:
         else:
             entry = Entry(param, conditions)
             stored = self._storage.register_params(self._study.study_id, [entry.to_json()])
-            self.space = SearchSpace.from_json(stored)
+            self.space = self._stored_space(stored)
             self.space.add(param)  # another worker may have defined the name differently
         self._agreed[param.name] = param
 

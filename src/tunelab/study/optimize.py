@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tunelab._process import rss_mb, set_torch_threads
 from tunelab.errors import (
     ConfigurationError,
+    ConfigurationTypeError,
     GridExhausted,
     TrialDiverged,
     TrialError,
@@ -53,14 +54,53 @@ class RunPlan:
         return self.deadline is None or time.time() < self.deadline
 
 
+def check_count(label: str, value: Any) -> None:
+    """Raise unless `value` is None or a non-negative int (a budget, a number of trials)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ConfigurationError(f"{label} must be a non-negative int or None, got {value!r}")
+
+
 def check_limits(n_trials: int | None, timeout: float | None) -> None:
     """A run's trial budget and time limit, as `optimize` and `tunelab worker` take them."""
-    if n_trials is not None and (
-        isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0
-    ):
-        raise ConfigurationError(f"n_trials must be a non-negative int or None, got {n_trials!r}")
+    check_count("n_trials", n_trials)
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ConfigurationError(f"timeout must be > 0 seconds or None, got {timeout!r}")
+
+
+def checked_run(
+    objective: Any, callbacks: Any, catch: Any, max_consecutive_failures: Any
+) -> tuple[list[Callback], tuple[type[BaseException], ...]]:
+    """`optimize`'s other arguments, checked before any trial starts (a mistake here would
+    otherwise fail every trial, or surface only when the first exception is caught); the
+    callbacks as a list and `catch` as a tuple (one exception class may be given alone)."""
+    if not callable(objective):
+        raise ConfigurationTypeError(
+            f"the objective must be a function objective(trial), but got {objective!r}"
+        )
+    if callable(callbacks) or not isinstance(callbacks, (list, tuple, type(None))):
+        raise ConfigurationTypeError(
+            f"callbacks must be a list of functions f(study, trial), but got {callbacks!r}; "
+            "wrap a single one in a list"
+        )
+    for callback in callbacks or ():
+        if not callable(callback):
+            raise ConfigurationTypeError(
+                f"each callback must be a function f(study, trial), but got {callback!r}"
+            )
+    classes = (catch,) if isinstance(catch, type) else catch
+    if not isinstance(classes, (list, tuple)) or not all(
+        isinstance(c, type) and issubclass(c, BaseException) for c in classes
+    ):
+        raise ConfigurationTypeError(
+            f"catch must be a tuple of exception classes, e.g. (ValueError,), but got {catch!r}"
+        )
+    limit = max_consecutive_failures
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ConfigurationError(
+            "max_consecutive_failures must be a positive int, or None to never stop on "
+            f"failures, but got {limit!r}"
+        )
+    return list(callbacks or ()), tuple(classes)
 
 
 STOP_SETTING = "stop"

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tunelab._names import METRIC_NAME_MAX, name_problem
 from tunelab.types import EndCause, TrialState
 
 
@@ -27,6 +28,10 @@ def judge(result: Any, metric: str) -> Judged:
     holds one under `metric`; otherwise FAIL, DIVERGED (NaN, inf) or INVALID_RESULT."""
     if isinstance(result, Mapping):
         metrics = {str(k): v for k, v in result.items()}
+        for key in metrics:
+            problem = name_problem("a returned metric name", key, METRIC_NAME_MAX)
+            if problem is not None:
+                return _invalid({}, f"the objective returned a bad metric: {problem}")
         if metric not in metrics:
             return _invalid(
                 metrics,
@@ -39,11 +44,17 @@ def judge(result: Any, metric: str) -> Judged:
     hint = f"return a number or a dict with {metric!r}"
     if raw is None:
         return _invalid(metrics, f"the objective returned None; {hint}")
-    if isinstance(raw, (bool, str)):  # float("0.5") and float(True) would pass
+    if isinstance(raw, (bool, str, bytes)):  # float("0.5"), float(b"1"), float(True) would pass
         return _invalid(metrics, f"the objective returned {raw!r}, which is not a number; {hint}")
     try:
         number = float(raw)
-    except (TypeError, ValueError, OverflowError):
+    except OverflowError:
+        return _invalid(
+            _clean(metrics),
+            f"the objective returned {_short(raw)}, a number too large for a float (about "
+            f"1.8e308 at most); {hint}",
+        )
+    except (TypeError, ValueError):
         return _invalid(
             metrics, f"the objective returned {_short(raw)}, which is not a number; {hint}"
         )

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from tunelab._names import PARAM_NAME_MAX, name_problem
 from tunelab.errors import (
     ConfigurationError,
     ConfigurationTypeError,
@@ -29,7 +30,9 @@ from tunelab.study.liveness import INTERRUPTED, Liveness
 from tunelab.study.optimize import (
     STOP_SETTING,
     RunPlan,
+    check_count,
     check_limits,
+    checked_run,
     run_trials,
     start_method,
 )
@@ -38,6 +41,8 @@ from tunelab.trial import FrozenTrial, Trial, best_trial, sorted_by_value
 from tunelab.types import Direction, EndCause, TrialState
 
 log = logging.getLogger("tunelab")
+
+_STATES = {s.value for s in TrialState}  # TrialState is a str: either form is one
 
 
 class Study:
@@ -98,6 +103,9 @@ class Study:
         return self._storage.get_trials(self.study_id)
 
     def get_trials(self, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:
+        for state in states or ():
+            if state not in _STATES:
+                raise ConfigurationError(f"states are {sorted(_STATES)}, but got {state!r}")
         return self._storage.get_trials(self.study_id, states)
 
     @property
@@ -118,6 +126,7 @@ class Study:
         return float(self.best_trial.value)  # type: ignore[arg-type]
 
     def top_trials(self, k: int = 10) -> list[FrozenTrial]:
+        check_count("k", k)
         return sorted_by_value(self.get_trials([TrialState.COMPLETE]), self.direction)[:k]
 
     def to_pandas(self) -> Any:
@@ -151,6 +160,9 @@ class Study:
             )
         space = self._host.space
         for name, value in params.items():
+            problem = name_problem("each name enqueue() is given", name, PARAM_NAME_MAX)
+            if problem is not None:
+                raise ConfigurationTypeError(problem)
             if name in space:
                 space[name].validate_value(value)
         trial = self._storage.create_trial(self.study_id, TrialState.WAITING, enqueued=dict(params))
@@ -161,6 +173,7 @@ class Study:
         """Start a trial: the oldest enqueued one, else a new one. Raises GridExhausted
         when the sampler has nothing left to try, and StopIteration when `budget` trials
         already count toward the study."""
+        check_count("budget", budget)
         self._liveness.fail_lost_trials(force=False)
         delay = WAIT_POLL_S
         while True:
@@ -210,6 +223,8 @@ class Study:
         handle = self._host.get(trial)
         if handle is None:
             raise TrialError(f"trial {trial!r} was not started by this study object")
+        if isinstance(state, str) and state in _STATES:
+            state = TrialState(state)  # "PRUNED" as well as TrialState.PRUNED
         outcome = self._outcome(handle, values, state, reason, cause)
         stored = self._storage.finish_and_get_trial(outcome, handle.last_step is not None)
         self._host.forget(handle)  # only once stored: an interrupted write leaves it running
@@ -326,6 +341,7 @@ class Study:
         with the reason, and the study goes on (exceptions not in `catch` stop it after
         being recorded). `n_jobs` worker processes share the study through storage."""
         check_limits(n_trials, timeout)
+        hooks, catch = checked_run(objective, callbacks, catch, max_consecutive_failures)
         if n_jobs == -1:
             n_jobs = os.cpu_count() or 1
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
@@ -343,7 +359,7 @@ class Study:
         plan = RunPlan(
             total,
             None if timeout is None else time.time() + timeout,
-            tuple(catch),
+            catch,
             max_consecutive_failures,
             n_jobs,
         )
@@ -354,15 +370,13 @@ class Study:
             progress = ProgressDisplay(self, total, n_jobs)
         with progress if progress is not None else contextlib.nullcontext():
             if n_jobs == 1:
-                run_trials(self, objective, plan, list(callbacks or ()))
+                run_trials(self, objective, plan, hooks)
                 return
             self.close()
             opener = self.opener(fork=start_method() == "fork")
             from tunelab.study.supervise import Hygiene, Supervisor  # worker processes only
 
-            supervisor = Supervisor(
-                self, opener, objective, plan, Hygiene(slots=n_jobs), list(callbacks or ())
-            )
+            supervisor = Supervisor(self, opener, objective, plan, Hygiene(slots=n_jobs), hooks)
             supervisor.run()
 
     def opener(self, fork: bool) -> Callable[[], Study]:

@@ -19,12 +19,11 @@ import numpy.typing as npt
 import torch
 
 from tunelab.errors import DataError
+from tunelab.torch.labels import MAX_SHOWN, as_labels, non_integer_values
 
 __all__ = ["Data", "from_arrays", "load_digits", "load_mnist", "read_idx"]
 
 ArrayLike = npt.ArrayLike | torch.Tensor
-
-_MAX_SHOWN = 10  # bad values listed in an error message
 
 
 # eq=False: tensors have no single truth value, so field-wise == would raise; identity it is.
@@ -117,7 +116,7 @@ def _check_tensors(x: object, y: object, split: str) -> None:
             "flatten it (one-hot labels: take argmax over the class axis)"
         )
     if y.dtype != torch.int64:
-        bad = _non_integer_values(y) if y.is_floating_point() else []
+        bad = non_integer_values(y) if y.is_floating_point() else []
         detail = f" with non-integer values {bad}" if bad else ""
         raise DataError(
             f"y_{split} must hold int64 class indices, but got dtype {y.dtype}{detail}; "
@@ -152,18 +151,12 @@ def _check_label_range(y: torch.Tensor, num_classes: int, split: str) -> None:
     bad = (y < 0) | (y >= num_classes)
     if bool(bad.any()):
         values = torch.unique(y[bad]).tolist()
-        shown = values[:_MAX_SHOWN] + (["..."] if len(values) > _MAX_SHOWN else [])
+        shown = values[:MAX_SHOWN] + (["..."] if len(values) > MAX_SHOWN else [])
         raise DataError(
             f"labels must lie in [0, num_classes={num_classes}), but y_{split} has "
             f"{int(bad.sum())} label(s) outside it with values {shown}; remap the labels to "
             "0..num_classes-1 (e.g. sklearn's LabelEncoder) or pass the right num_classes"
         )
-
-
-def _non_integer_values(y: torch.Tensor | np.ndarray) -> list[float]:
-    t = torch.as_tensor(y)
-    bad = torch.unique(t[~torch.isfinite(t) | (t != torch.round(t))]).tolist()
-    return bad[:_MAX_SHOWN] + (["..."] if len(bad) > _MAX_SHOWN else [])
 
 
 # -- conversion -------------------------------------------------------------------------
@@ -174,28 +167,6 @@ def _as_features(x: ArrayLike) -> torch.Tensor:
     if arr.dtype.kind not in "biuf":
         raise DataError(f"features must be numeric, but got an array of dtype {arr.dtype}")
     return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
-
-
-def _as_labels(y: ArrayLike, split: str) -> torch.Tensor:
-    t = y.detach() if isinstance(y, torch.Tensor) else None
-    if t is None:
-        arr = np.asarray(y)
-        if arr.dtype.kind not in "biuf":
-            raise DataError(
-                f"y_{split} must hold integer class indices, but got dtype {arr.dtype}; "
-                "encode the labels as 0..num_classes-1 (e.g. sklearn's LabelEncoder)"
-            )
-        t = torch.from_numpy(np.ascontiguousarray(arr))
-    if t.is_complex():
-        raise DataError(f"y_{split} must hold integer class indices, but got dtype {t.dtype}")
-    if t.is_floating_point():
-        bad = _non_integer_values(t)
-        if bad:
-            raise DataError(
-                f"y_{split} must hold integer class indices, but has non-integer values {bad}; "
-                "encode the labels as 0..num_classes-1"
-            )
-    return t.to(torch.int64)
 
 
 def _check_same_length(x: torch.Tensor, y: torch.Tensor, split: str) -> None:
@@ -256,14 +227,15 @@ def from_arrays(
     Without `x_val`/`y_val` a fixed, seeded, stratified `val_fraction` of (x, y) becomes the
     validation split, so every trial of a study is scored on the same samples. Samples keep
     their original order within each split (`fit()` shuffles). `num_classes` defaults to
-    max(label) + 1.
+    max(label) + 1; without it, float labels must be the class indices 0..k-1 themselves
+    (whole numbers elsewhere are a regression target, which the kit does not train yet).
     """
     if (x_val is None) != (y_val is None):
         raise DataError(
             "x_val and y_val go together, but got only "
             f"{'x_val' if x_val is not None else 'y_val'}; give both or neither"
         )
-    xt, yt = _as_features(x), _as_labels(y, "train")
+    xt, yt = _as_features(x), as_labels(y, "train", refuse_regression=num_classes is None)
     _check_same_length(xt, yt, "train")
     if x_val is None or y_val is None:
         if not isinstance(val_fraction, (int, float)) or not 0.0 < val_fraction < 1.0:
@@ -277,9 +249,15 @@ def from_arrays(
         xv, yv = xt[_index(val_idx, xt)], yt[_index(val_idx, yt)]
         xt, yt = xt[_index(train_idx, xt)], yt[_index(train_idx, yt)]
     else:
-        xv, yv = _as_features(x_val), _as_labels(y_val, "val")
+        xv, yv = _as_features(x_val), as_labels(y_val, "val")
         _check_same_length(xv, yv, "val")
     if num_classes is None:
+        low = min((int(t.min()) for t in (yt, yv) if t.numel()), default=0)
+        if low < 0:
+            raise DataError(
+                f"labels must be the class indices 0..num_classes-1, but the smallest is {low}; "
+                "remap them (e.g. sklearn's LabelEncoder)"
+            )
         num_classes = max((int(t.max()) + 1 for t in (yt, yv) if t.numel()), default=0)
     return Data(xt, yt, xv, yv, num_classes=num_classes, flip_ok=flip_ok, name=name)
 

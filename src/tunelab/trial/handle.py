@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from tunelab._names import KEY_MAX, METRIC_NAME_MAX, name_problem
 from tunelab.errors import TrialError
 from tunelab.space import Condition, HyperParameters, Param
 
@@ -68,11 +69,15 @@ class Trial:
             raise TrialError("report() needs at least one metric, e.g. report(3, val_loss=0.2)")
         clean: dict[str, float] = {}
         for key, value in metrics.items():
+            problem = name_problem("a reported metric name", key, METRIC_NAME_MAX)
+            if problem is not None:
+                raise TrialError(problem)
             try:
                 number = float(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise TrialError(
-                    f"reported metric {key!r} must be a number, but got {value!r}"
+                    f"reported metric {key!r} must be a number that fits a float, but got "
+                    f"{value!r:.80}"
                 ) from None
             clean[key] = number  # NaN/inf are kept: they tell of divergence
         self._host.report(self, step, clean)
@@ -84,6 +89,9 @@ class Trial:
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-serialisable value to the trial (kept in storage)."""
+        problem = name_problem("a user attribute key", key, KEY_MAX)
+        if problem is not None:
+            raise TrialError(problem)
         self._host.set_user_attr(self, key, value)
         self.user_attrs[key] = value
 

@@ -24,6 +24,10 @@ def copy_sqlite(database: Path, version: int, force: bool) -> Path:
     snapshot can keep the checkpoint from finishing; then SQLite's backup API copies the
     same content (its header counters differ)."""
     target = backup_path(database, version)
+    if target.is_dir():
+        raise SchemaVersionError(
+            f"{target} is a folder, where the upgrade copies the database first; move it away"
+        )
     if target.exists() and not force:
         raise SchemaVersionError(
             f"{target} exists (a copy from an earlier upgrade?); move it away, or pass "

@@ -10,6 +10,7 @@ vanished is noticed in seconds rather than minutes.
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,11 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _URL_HINT = "expected e.g. sqlite:///tunelab.db, a file path, or postgresql+psycopg://user@host/db"
 
 
-def normalize_url(url: str) -> str:
+def normalize_url(url: str | os.PathLike[str]) -> str:
     """Accept a bare file path as a SQLite URL."""
-    text = str(url).strip()
+    if not isinstance(url, (str, os.PathLike)):
+        raise StorageError(f"the storage URL must be a string, but got {url!r}; {_URL_HINT}")
+    text = os.fspath(url).strip()
     if not text:
         raise StorageError(f"the storage URL is empty; {_URL_HINT}")
     if "://" not in text:
@@ -56,14 +59,36 @@ def _check_sqlite_file(database: str | None, display: str, must_exist: bool) -> 
         raise StorageError(
             f"no database at {str(path)!r}; run a study first (tunelab run …) or give --storage"
         )
+    head = b""
     if path.exists() and path.stat().st_size > 0:
         with path.open("rb") as fh:
-            head = fh.read(16)
-        if head != _SQLITE_MAGIC:
+            head = fh.read(_FIRST_CELLS + 2)
+        if head[:16] != _SQLITE_MAGIC:
             raise StorageError(
                 f"{str(path)!r} is not a SQLite database (it may be corrupted or another kind "
                 "of file); point the storage at a tunelab database or at a new file path"
             )
+    # SQLite would make an empty file a database, and switch one with no tables to WAL:
+    # a command that only reads refuses both and leaves them as they are
+    if must_exist and (not head or _no_tables(path, head)):
+        what = "an empty file (0 bytes)" if not head else "a SQLite database with no tables"
+        raise StorageError(
+            f"{str(path)!r} is {what}, not a tunelab database, and was left as it is; point "
+            "the storage at your database, or start a study there (creating one takes an "
+            "empty file as a new database)"
+        )
+
+
+_FIRST_CELLS = 103  # page 1's b-tree header follows the 100-byte file header
+
+
+def _no_tables(path: Path, head: bytes) -> bool:
+    """True when the file's schema table is one empty leaf page and no write-ahead log
+    holds changes not yet copied into the file."""
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return False
+    return len(head) == _FIRST_CELLS + 2 and head[100] == 0x0D and head[_FIRST_CELLS:] == b"\0\0"
 
 
 def make_engine(url: str, must_exist: bool = False) -> Engine:

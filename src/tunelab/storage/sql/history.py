@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from tunelab.storage import codec
+from tunelab.storage.codec import DamagedData
 from tunelab.storage.sql import schema
-from tunelab.storage.sql.records import trial_records
+from tunelab.storage.sql.records import report_damage, trial_records
 from tunelab.trial import FrozenTrial, Report
 from tunelab.trial.frozen import fresh_report, frozen_throughout
 from tunelab.types import TrialState
@@ -120,8 +121,12 @@ class KeptRecords:
             rq = rq.where(R.c.trial_id.in_(wanted))
         fetched: dict[int, list[Report]] = {}
         # built without Report's copies: each metrics dict is fresh from the decoder
-        for tid, step, metrics, time_ in conn.execute(rq).all():
-            fetched.setdefault(tid, []).append(fresh_report(step, codec.loads(metrics), time_))
+        try:
+            for tid, step, metrics, time_ in conn.execute(rq).all():
+                fetched.setdefault(tid, []).append(fresh_report(step, codec.loads(metrics), time_))
+        except (DamagedData, TypeError) as e:
+            number = next(row.number for row in rows if row.trial_id == tid)
+            raise report_damage(e, study_id, number, step) from None
         if len(kept) > _MAX_KEPT:
             kept.clear()
         for row in rows:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy.exc import DatabaseError
 
 from tunelab.errors import SchemaVersionError, StorageError
 from tunelab.storage.sql import schema
@@ -29,6 +30,10 @@ if TYPE_CHECKING:  # Alembic is imported only to upgrade
 SCHEMA_LOCK_KEY = 0x7475_6E65  # "tune": the advisory lock taken around schema changes
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
 BASELINES = {1: "0001"}  # versions from before Alembic -> the revision that built them
+DAMAGED = "the database is damaged: restore it from a backup"
+# Every schema version has these; a database without one of them cannot be read.
+_CORE_TABLES = {t.name for t in (schema.meta, schema.studies, schema.params, schema.trials)}
+_CORE_TABLES.add(schema.reports.name)
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,19 @@ def read_version(conn: Connection) -> int | None:
         select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
     ).first()
     if row is None:
+        raise SchemaVersionError(f"the tunelab_meta table has no schema_version; {DAMAGED}")
+    try:
+        version = int(row[0])
+    except ValueError:
         raise SchemaVersionError(
-            "the tunelab_meta table has no schema_version; the file is damaged"
+            f"the tunelab_meta table holds schema_version {row[0]!r:.40}, not a number; {DAMAGED}"
+        ) from None
+    missing = sorted(_CORE_TABLES - names)
+    if missing:
+        raise SchemaVersionError(
+            f"this tunelab database lacks its table(s) {', '.join(missing)}; {DAMAGED}"
         )
-    return int(row[0])
+    return version
 
 
 def ensure_schema(
@@ -95,7 +109,7 @@ def ensure_schema(
     except StorageError:
         raise
     except Exception as e:
-        raise StorageError(f"cannot open {url}: {first_line(e)}") from None
+        raise StorageError(f"cannot open {url}: {first_line(e)}{_hint(engine, e)}") from None
     if version > schema.SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{url} has schema version {version}, newer than this tunelab knows "
@@ -183,7 +197,9 @@ def upgrade_database(
     except StorageError:
         raise
     except Exception as e:  # a migration's own error: the transaction was rolled back
-        raise StorageError(f"the upgrade failed and changed nothing: {first_line(e)}") from e
+        raise StorageError(
+            f"the upgrade failed and changed nothing: {first_line(e)}{_hint(engine, e)}"
+        ) from e
 
 
 def _baseline(conn: Connection, start: int) -> str | None:
@@ -225,3 +241,11 @@ def alembic_config(conn: Connection) -> Config:
     config.attributes["connection"] = conn
     config.attributes["version_table"] = schema.ALEMBIC_VERSION_TABLE
     return config
+
+
+def _hint(engine: Engine, error: Exception) -> str:
+    """What to do about a SQLite file that SQLite itself cannot read (truncated, or only
+    its header is SQLite's)."""
+    if engine.dialect.name != "sqlite" or not isinstance(error, DatabaseError):
+        return ""
+    return "; the file is damaged: restore it from a backup or point the storage at another file"

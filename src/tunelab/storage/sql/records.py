@@ -11,29 +11,65 @@ from sqlalchemy import Row
 
 from tunelab.storage import codec
 from tunelab.storage.base import Outcome, StudyRecord
+from tunelab.storage.codec import DamagedData
+from tunelab.storage.sql import schema
 from tunelab.trial import FrozenTrial, Report
 from tunelab.trial.frozen import fresh_trial
 from tunelab.types import Direction, EndCause, TrialState
 
 
 def study_record(row: Row[Any]) -> StudyRecord:
+    def mapping(column: str) -> dict[str, Any]:
+        return stored_mapping(getattr(row, column), row.name, None, f"{S}.{column}")
+
+    try:
+        direction = Direction(row.direction)
+    except ValueError:
+        raise DamagedData(
+            f"it holds {row.direction!r}, not one of {[d.value for d in Direction]}",
+            row.name, None, f"{S}.direction",
+        ) from None  # fmt: skip
     return StudyRecord(
         study_id=row.study_id,
         name=row.name,
         metric=row.metric,
-        direction=Direction(row.direction),
-        sampler=codec.loads(row.sampler_json, {}),
-        settings=codec.loads(row.settings_json, {}),
+        direction=direction,
+        sampler=mapping("sampler_json"),
+        settings=mapping("settings_json"),
         created_at=row.created_at,
-        user_attrs=codec.loads(row.user_attrs_json, {}),
+        user_attrs=mapping("user_attrs_json"),
     )
 
 
-def json_mapping(text: str | None) -> Any:
+def json_mapping(text: str | None) -> dict[str, Any]:
     """A stored JSON object; most attribute columns hold "{}", which needs no parser."""
-    return {} if text == "{}" else codec.loads(text, {})
+    if text == "{}":
+        return {}
+    value = codec.loads(text, {})
+    if type(value) is not dict:
+        raise DamagedData(f"it holds {text!r:.60}, but a JSON object is expected")
+    return value
 
 
+def stored_mapping(
+    text: str | None, study: int | str | None, trial: int | None, column: str
+) -> dict[str, Any]:
+    """`json_mapping`, with any damage reported with where it is."""
+    try:
+        return json_mapping(text)
+    except DamagedData as e:
+        raise e.at(study, trial, column) from None
+
+
+def stored_json(text: str | None, study: int | str | None, trial: int | None, column: str) -> Any:
+    """`codec.loads` of one stored value; damage is reported with where it is."""
+    try:
+        return codec.loads(text)
+    except DamagedData as e:
+        raise e.at(study, trial, column) from None
+
+
+S, TR, R = schema.studies.name, schema.trials.name, schema.reports.name
 _STATES = {state.value: state for state in TrialState}
 _CAUSES = {cause.value: cause for cause in EndCause}
 
@@ -64,7 +100,10 @@ def _values(text: str | None) -> tuple[float, ...] | None:
     """The stored objective values; None when absent or not all numbers (NaN)."""
     if text is None:
         return None
-    values = tuple(codec.loads(text))
+    stored = codec.loads(text)
+    if type(stored) is not list or not all(type(v) is float or type(v) is int for v in stored):
+        raise DamagedData(f"it holds {text!r:.60}, but a list of numbers is expected")
+    values = tuple(stored)
     return None if any(v != v for v in values) else values
 
 
@@ -77,7 +116,23 @@ def trial_records(
         return []
     at = {name: i for i, name in enumerate(rows[0]._fields)}
     index = [at[name] for name in _FIELDS]
-    out = []
+    out: list[FrozenTrial] = []
+    try:
+        _decode(rows, reports, index, out)
+    except (DamagedData, ValueError, TypeError):
+        damage = _damage(rows[len(out)])  # the row that failed: the ones before it are out
+        if damage is None:
+            raise
+        raise damage from None
+    return out
+
+
+def _decode(
+    rows: Sequence[Row[Any]],
+    reports: Mapping[int, Sequence[Report]],
+    index: list[int],
+    out: list[FrozenTrial],
+) -> None:
     for row in rows:
         (
             tid, number, state, params, values, metrics, start, end, reason, worker, beat,
@@ -107,7 +162,41 @@ def trial_records(
                 json_mapping(enqueued),
             )
         )
-    return out
+
+
+_OBJECT_COLUMNS = (
+    "params_json", "metrics_json", "user_attrs_json", "system_attrs_json", "enqueued_json",
+)  # fmt: skip
+
+
+def _damage(row: Row[Any]) -> DamagedData | None:
+    """Which value of a trial row that failed to decode is damaged (None: none is)."""
+
+    def at(detail: str, column: str) -> DamagedData:
+        return DamagedData(detail, row.study_id, row.number, f"{TR}.{column}")
+
+    for column in _OBJECT_COLUMNS:
+        try:
+            stored_mapping(getattr(row, column), row.study_id, row.number, f"{TR}.{column}")
+        except DamagedData as e:
+            return e
+    try:
+        _values(row.values_json)
+    except DamagedData as e:
+        return e.at(row.study_id, row.number, f"{TR}.values_json")
+    if row.state not in _STATES:
+        return at(f"it holds {row.state!r}, not one of {sorted(_STATES)}", "state")
+    if row.end_cause is not None and row.end_cause not in _CAUSES:
+        return at(f"it holds {row.end_cause!r}, not one of {sorted(_CAUSES)}", "end_cause")
+    return None
+
+
+def report_damage(error: Exception, study_id: int, number: int, step: int) -> DamagedData:
+    """Where a report that failed to decode is: `error` is what decoding raised."""
+    detail = (
+        error.detail if isinstance(error, DamagedData) else f"it is not a JSON object ({error})"
+    )
+    return DamagedData(detail, study_id, number, f"{R}.metrics_json at step {step}")
 
 
 def trial_record(row: Row[Any], reports: Sequence[Report] = ()) -> FrozenTrial:

@@ -4,7 +4,10 @@ only where queries filter or sort on them.
 Changing a table means a new schema version: bump SCHEMA_VERSION and add the Alembic
 migration that takes a database there (alembic/versions/; ALEMBIC_HEAD names it). A new
 database is created from these tables directly, so they must equal what the migrations
-build (tests/storage/test_migrations.py compares the two)."""
+build (tests/storage/test_migrations.py compares the two).
+
+Names are sized by tunelab/_names.py, whose limits are checked before anything is stored:
+SQLite would keep a longer name, PostgreSQL would refuse it, and a name must work on both."""
 
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from tunelab._names import METRIC_NAME_MAX, PARAM_NAME_MAX, STUDY_NAME_MAX
+
 SCHEMA_VERSION = 2
 ALEMBIC_HEAD = "0002"  # the migration that builds SCHEMA_VERSION
 ALEMBIC_VERSION_TABLE = "tunelab_alembic_version"
@@ -40,8 +45,8 @@ studies = Table(
     "tunelab_studies",
     metadata,
     Column("study_id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(512), nullable=False, unique=True),
-    Column("metric", String(255), nullable=False),
+    Column("name", String(STUDY_NAME_MAX), nullable=False, unique=True),
+    Column("metric", String(METRIC_NAME_MAX), nullable=False),
     Column("direction", String(16), nullable=False),
     Column("sampler_json", Text, nullable=False),
     Column("settings_json", Text, nullable=False),
@@ -58,7 +63,7 @@ params = Table(
         ForeignKey("tunelab_studies.study_id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("name", String(512), primary_key=True),
+    Column("name", String(PARAM_NAME_MAX), primary_key=True),
     Column("position", Integer, nullable=False),
     Column("definition_json", Text, nullable=False),
 )

@@ -29,6 +29,7 @@ from tunelab.storage.base import (
     StudySummary,
     TrialCounts,
 )
+from tunelab.storage.codec import DamagedData
 from tunelab.storage.sql import schema
 from tunelab.storage.sql.engine import make_engine, normalize_url
 from tunelab.storage.sql.history import KeptRecords
@@ -37,6 +38,8 @@ from tunelab.storage.sql.records import (
     EncodedOutcome,
     encode_outcome,
     json_mapping,
+    report_damage,
+    stored_mapping,
     study_record,
     trial_record,
     trial_records,
@@ -97,14 +100,20 @@ class SQLStorage(BaseStorage):
             with self._engine.connect() as conn, conn.begin():
                 return fn(conn)
 
-        return self._retrier.run(run, what)
+        try:
+            return self._retrier.run(run, what)
+        except DamagedData as e:
+            raise self._named(e) from None
 
     def _write(self, fn: Callable[[Connection], T], what: str) -> T:
         def run() -> T:
             with self._engine.connect().execution_options(tunelab_write=True) as conn, conn.begin():
                 return fn(conn)
 
-        return self._retrier.run(run, what)
+        try:
+            return self._retrier.run(run, what)
+        except DamagedData as e:
+            raise self._named(e) from None
 
     def _write_once(self, fn: Callable[[Connection, bool], T], what: str) -> T:
         """A write that must not happen twice: `fn(conn, replay)` is told whether an
@@ -112,6 +121,17 @@ class SQLStorage(BaseStorage):
         was lost with the connection; it then looks for its own write first."""
         tries = itertools.count()
         return self._write(lambda conn: fn(conn, next(tries) > 0), what)
+
+    def _named(self, damage: DamagedData) -> DamagedData:
+        """The damage with its study's name for the id that decoding knew."""
+        if not isinstance(damage.study, int):
+            return damage
+        try:
+            with self._engine.connect() as conn:
+                name = conn.execute(select(S.c.name).where(S.c.study_id == damage.study)).scalar()
+        except sa_exc.SQLAlchemyError:
+            return damage
+        return damage if name is None else damage.at(study=name)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -210,9 +230,16 @@ class SQLStorage(BaseStorage):
     @staticmethod
     def _space(conn: Connection, study_id: int) -> list[dict[str, Any]]:
         rows = conn.execute(
-            select(P.c.definition_json).where(P.c.study_id == study_id).order_by(P.c.position)
+            select(P.c.name, P.c.definition_json)
+            .where(P.c.study_id == study_id)
+            .order_by(P.c.position)
         )
-        return [codec.loads(r[0]) for r in rows]
+        return [
+            stored_mapping(
+                r.definition_json, study_id, None, f"{P.name}.definition_json of {r.name!r}"
+            )
+            for r in rows
+        ]
 
     def get_space(self, study_id: int) -> list[dict[str, Any]]:
         return self._read(lambda c: self._space(c, study_id), "reading the search space")
@@ -579,7 +606,7 @@ class SQLStorage(BaseStorage):
         row = self._finish(conn, outcome.trial_id, encoded, done)
         if row is None:
             return None
-        return trial_record(row, self._reports(conn, outcome.trial_id) if with_reports else ())
+        return trial_record(row, self._reports(conn, row) if with_reports else ())
 
     def finish_and_get_trial(
         self, outcome: Outcome, with_reports: bool = True
@@ -600,18 +627,21 @@ class SQLStorage(BaseStorage):
         return self._write(op, "finishing a trial")
 
     @staticmethod
-    def _reports(conn: Connection, trial_id: int) -> list[Report]:
-        return [
-            Report(r.step, codec.loads(r.metrics_json), r.time)
-            for r in conn.execute(REPORTS, {"tid": trial_id})
-        ]
+    def _reports(conn: Connection, trial: Row[Any]) -> list[Report]:
+        out = []
+        for r in conn.execute(REPORTS, {"tid": trial.trial_id}):
+            try:
+                out.append(Report(r.step, codec.loads(r.metrics_json), r.time))
+            except (DamagedData, TypeError) as e:
+                raise report_damage(e, trial.study_id, trial.number, r.step) from None
+        return out
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         def op(conn: Connection) -> FrozenTrial:
             row = conn.execute(select(TR).where(TR.c.trial_id == trial_id)).first()
             if row is None:
                 raise TrialError(f"no trial with id {trial_id}")
-            return trial_record(row, self._reports(conn, trial_id))
+            return trial_record(row, self._reports(conn, row))
 
         return self._read(op, "reading a trial")
 
@@ -664,7 +694,16 @@ class SQLStorage(BaseStorage):
         by_state: dict[TrialState, int] = {}
         interrupted = 0
         for state, was_interrupted, n in rows:
-            by_state[TrialState(state)] = by_state.get(TrialState(state), 0) + n
+            try:
+                known = TrialState(state)
+            except ValueError:
+                raise DamagedData(
+                    f"a trial holds {state!r}, not one of {[s.value for s in TrialState]}",
+                    study_id,
+                    None,
+                    f"{TR.name}.state",
+                ) from None
+            by_state[known] = by_state.get(known, 0) + n
             interrupted += n if was_interrupted else 0
         return TrialCounts(by_state, interrupted)
 
