@@ -30,14 +30,13 @@ from tunelab.storage.base import (
     TrialCounts,
 )
 from tunelab.storage.codec import DamagedData
-from tunelab.storage.sql import schema
+from tunelab.storage.sql import schema, starts
 from tunelab.storage.sql.engine import make_engine, normalize_url
 from tunelab.storage.sql.history import KeptRecords
 from tunelab.storage.sql.migrations import ensure_schema
 from tunelab.storage.sql.records import (
     EncodedOutcome,
     encode_outcome,
-    json_mapping,
     report_damage,
     stored_mapping,
     study_record,
@@ -46,20 +45,12 @@ from tunelab.storage.sql.records import (
 )
 from tunelab.storage.sql.retry import Retrier
 from tunelab.storage.sql.statements import (
-    CLAIM,
-    INSERT_TRIAL,
-    LOCK_STUDY,
-    OLDEST_RETRY,
-    OLDEST_WAITING,
     OWN_FINISH,
     OWN_REPORT,
-    OWN_START,
     REPORTS,
     RUNNING,
-    START_STATE,
     STATE_AND_ATTRS,
     finish_statement,
-    insert_next_statement,
 )
 from tunelab.trial import FrozenTrial, Report
 from tunelab.types import Direction, EndCause, TrialState
@@ -257,7 +248,7 @@ class SQLStorage(BaseStorage):
         def op(conn: Connection) -> list[dict[str, Any]]:
             # PostgreSQL: without the lock, two workers registering the first parameter
             # at once both see none and the second insert fails its trial.
-            self._lock_study(conn, study_id)
+            starts.lock_study(conn, study_id)
             rows = conn.execute(select(P.c.name, P.c.position).where(P.c.study_id == study_id))
             known = {r.name: r.position for r in rows}
             position = max(known.values(), default=-1) + 1
@@ -279,97 +270,6 @@ class SQLStorage(BaseStorage):
         return self._write(op, "registering hyperparameters")
 
     # -- trials ----------------------------------------------------------------------------
-    def _insert_trial(
-        self,
-        conn: Connection,
-        study_id: int,
-        state: TrialState,
-        worker: str | None,
-        params: Mapping[str, Any] | None,
-        system_attrs: Mapping[str, Any] | None,
-        budget: int | None = None,
-        enqueued: Mapping[str, Any] | None = None,
-        retry_of: int | None = None,
-        attempt: int = 0,
-        now: float | None = None,
-    ) -> FrozenTrial | None:
-        self._lock_study(conn, study_id)  # numbering and budget are per study
-        start = conn.execute(START_STATE, {"sid": study_id}).one()
-        if budget is not None and start.used >= budget:
-            return None
-        return self._insert_numbered(
-            conn, study_id, start.next_number, state, worker, params, system_attrs,
-            enqueued, retry_of, attempt, now,
-        )  # fmt: skip
-
-    @staticmethod
-    def _insert_numbered(
-        conn: Connection,
-        study_id: int,
-        number: int,
-        state: TrialState,
-        worker: str | None,
-        params: Mapping[str, Any] | None,
-        system_attrs: Mapping[str, Any] | None,
-        enqueued: Mapping[str, Any] | None = None,
-        retry_of: int | None = None,
-        attempt: int = 0,
-        now: float | None = None,
-    ) -> FrozenTrial:
-        """Insert trial `number` (the caller holds the study lock and chose the number)."""
-        now = time.time() if now is None else now
-        running = state is TrialState.RUNNING
-        params_json = codec.dumps(params, "params") if params else "{}"
-        attrs_json = codec.dumps(system_attrs, "system attributes") if system_attrs else "{}"
-        enqueued_json = codec.dumps(enqueued, "enqueued values") if enqueued else "{}"
-        trial_id = conn.execute(
-            INSERT_TRIAL,
-            dict(
-                study_id=study_id,
-                number=number,
-                state=state.value,
-                params_json=params_json,
-                metrics_json="{}",
-                worker=worker,
-                heartbeat=now if running else None,
-                datetime_start=now if running else None,
-                user_attrs_json="{}",
-                system_attrs_json=attrs_json,
-                interrupted=False,
-                retry_of=retry_of,
-                attempt=attempt,
-                enqueued_json=enqueued_json,
-            ),
-        ).scalar_one()
-        return FrozenTrial(  # from the stored JSON, exactly as a later read returns it
-            trial_id=trial_id,
-            number=number,
-            state=state,
-            params=codec.loads(params_json),
-            datetime_start=now if running else None,
-            worker=worker,
-            heartbeat=now if running else None,
-            system_attrs=codec.loads(attrs_json),
-            retry_of=retry_of,
-            attempt=attempt,
-            enqueued=codec.loads(enqueued_json),
-        )
-
-    @staticmethod
-    def _claim_oldest(
-        conn: Connection, study_id: int, worker: str, now: float, retries_only: bool = False
-    ) -> FrozenTrial | None:
-        """Move the oldest WAITING trial no other transaction holds to RUNNING; with
-        `retries_only` (the budget is used up), only a queued retry."""
-        oldest = OLDEST_RETRY if retries_only else OLDEST_WAITING
-        row = conn.execute(oldest, {"sid": study_id}).first()
-        if row is None:
-            return None
-        claimed = conn.execute(
-            CLAIM, {"tid": row.trial_id, "b_worker": worker, "b_now": now}
-        ).first()
-        return trial_record(claimed) if claimed is not None else None
-
     def create_trial(
         self,
         study_id: int,
@@ -382,7 +282,7 @@ class SQLStorage(BaseStorage):
     ) -> FrozenTrial | None:
         state = TrialState(state)
         return self._write(
-            lambda c: self._insert_trial(
+            lambda c: starts.insert_trial(
                 c, study_id, state, worker, params, system_attrs, budget, enqueued
             ),
             "creating a trial",
@@ -398,96 +298,24 @@ class SQLStorage(BaseStorage):
         )
         if self._read(lambda c: c.execute(waiting).first(), "looking for enqueued trials") is None:
             return None  # the common case, answered without taking the write lock
-
-        now = time.time()
-
-        def op(conn: Connection, replay: bool) -> FrozenTrial | None:
-            if replay and (mine := self._own_start(conn, study_id, worker, now)) is not None:
-                return mine
-            spent = False
-            if budget is not None:
-                self._lock_study(conn, study_id)
-                spent = self._budget_used(conn, study_id) >= budget
-            return self._claim_oldest(conn, study_id, worker, now, retries_only=spent)
-
-        return self._write_once(op, "claiming an enqueued trial")
+        now = time.time()  # with the worker, what tells a retry the trial it claimed
+        return self._write_once(
+            lambda c, replay: starts.claim(c, study_id, worker, budget, now, replay),
+            "claiming an enqueued trial",
+        )
 
     def start_trial(
         self, study_id: int, worker: str, budget: int | None = None
     ) -> FrozenTrial | None:
-        """One write transaction: the study lock, one statement that tells the budget
-        used, the next number and whether any trial waits, then the claim or the insert."""
-
+        """One write transaction (see starts.start)."""
         now = time.time()  # with the worker, what tells a retry the trial it started
         return self._write_once(
-            lambda c, replay: self._start(c, study_id, worker, budget, now, replay),
+            lambda c, replay: starts.start(c, study_id, worker, budget, now, replay),
             "starting a trial",
         )
 
-    def _start(
-        self,
-        conn: Connection,
-        study_id: int,
-        worker: str,
-        budget: int | None,
-        now: float,
-        replay: bool,
-    ) -> FrozenTrial | None:
-        if replay and (mine := self._own_start(conn, study_id, worker, now)) is not None:
-            return mine
-        self._lock_study(conn, study_id)
-        bound: dict[str, Any] = {"sid": study_id, "b_worker": worker, "b_now": now}
-        if budget is not None:
-            bound["budget"] = budget
-        row = conn.execute(insert_next_statement(budget is not None), bound).first()
-        if row is not None:  # the common case: nothing queued, budget left
-            return trial_record(row)
-        start = conn.execute(START_STATE, {"sid": study_id}).one()
-        spent = budget is not None and start.used >= budget
-        if start.waiting:
-            claimed = self._claim_oldest(conn, study_id, worker, now, retries_only=spent)
-            if claimed is not None or spent:
-                return claimed
-        if spent:
-            return None
-        return self._insert_numbered(
-            conn, study_id, start.next_number, TrialState.RUNNING, worker, None, None, now=now
-        )
-
-    @staticmethod
-    def _own_start(conn: Connection, study_id: int, worker: str, now: float) -> FrozenTrial | None:
-        """The trial `worker` started at `now`, if that start was committed."""
-        row = conn.execute(OWN_START, {"sid": study_id, "b_worker": worker, "b_now": now}).first()
-        return None if row is None else trial_record(row)
-
     def retry_trial(self, trial_id: int) -> FrozenTrial | None:
-        def op(conn: Connection) -> FrozenTrial | None:
-            study_id = conn.execute(select(TR.c.study_id).where(TR.c.trial_id == trial_id)).scalar()
-            if study_id is None:
-                raise TrialError(f"no trial with id {trial_id}")
-            self._lock_study(conn, study_id)  # the same lock order as every trial insert
-            row = conn.execute(
-                select(
-                    TR.c.state, TR.c.number, TR.c.params_json, TR.c.enqueued_json,
-                    TR.c.retried_by, TR.c.attempt,
-                ).where(TR.c.trial_id == trial_id)
-            ).one()  # fmt: skip
-            if row.state != TrialState.FAIL.value or row.retried_by is not None:
-                return None
-            fixed = {**json_mapping(row.enqueued_json), **json_mapping(row.params_json)}
-            new = self._insert_trial(
-                conn, study_id, TrialState.WAITING, None, None, None, None, fixed,
-                row.number, (row.attempt or 0) + 1,
-            )  # fmt: skip
-            assert new is not None  # no budget given: always inserted
-            conn.execute(
-                update(TR)
-                .where(TR.c.trial_id == trial_id)
-                .values(retried_by=new.number, interrupted=True)
-            )
-            return new
-
-        return self._write(op, "queueing a retry")
+        return self._write(lambda c: starts.queue_retry(c, trial_id), "queueing a retry")
 
     def _update_running(self, conn: Connection, trial_id: int, **values: Any) -> None:
         done = conn.execute(
@@ -674,17 +502,6 @@ class SQLStorage(BaseStorage):
         )
 
     @staticmethod
-    def _budget_used(conn: Connection, study_id: int) -> int:
-        """Trials that count toward the budget; an index-only count."""
-        return conn.execute(
-            select(func.count()).where(
-                TR.c.study_id == study_id,
-                TR.c.state != TrialState.WAITING.value,
-                TR.c.interrupted.is_(False),
-            )
-        ).scalar_one()
-
-    @staticmethod
     def _counts(conn: Connection, study_id: int) -> TrialCounts:
         rows = conn.execute(
             select(TR.c.state, TR.c.interrupted, func.count())
@@ -710,16 +527,11 @@ class SQLStorage(BaseStorage):
     def count_trials(self, study_id: int) -> TrialCounts:
         return self._read(lambda c: self._counts(c, study_id), "counting trials")
 
-    def _lock_study(self, conn: Connection, study_id: int) -> None:
-        """SQLite write transactions are exclusive already; PostgreSQL locks the study row."""
-        if self._postgres:
-            conn.execute(LOCK_STUDY, {"sid": study_id})
-
     def locked(self, study_id: int, fn: Callable[[LockedView], T]) -> T:
         now = time.time()
 
         def op(conn: Connection, replay: bool) -> T:
-            self._lock_study(conn, study_id)
+            starts.lock_study(conn, study_id)
             return fn(_SQLView(self, conn, study_id, now, replay))
 
         return self._write_once(op, "a locked study operation")
@@ -759,10 +571,10 @@ class _SQLView(LockedView):
     ) -> FrozenTrial | None:
         state = TrialState(state)
         if self._replay and state is TrialState.RUNNING and worker is not None:
-            mine = self._s._own_start(self._c, self._id, worker, self._now)
+            mine = starts.own_start(self._c, self._id, worker, self._now)
             if mine is not None:
                 return mine
-        return self._s._insert_trial(
+        return starts.insert_trial(
             self._c, self._id, state, worker, None, None, budget, now=self._now
         )
 
