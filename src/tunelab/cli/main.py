@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 
 import tunelab
-from tunelab.cli import export, render
+from tunelab.cli import budget, export, render
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import worker as worker_commands
@@ -104,6 +104,7 @@ def run(
     module = load_script(script)
     objective = find_objective(module, script)
     name = study_name or Path(script).stem
+    steps = budget.script_steps(module, script)
     study = tunelab.create_study(
         name,
         storage=storage,
@@ -111,13 +112,16 @@ def run(
         direction=str(direction or getattr(module, "DIRECTION", "maximize")),
         sampler=sampler,
         seed=seed,
-        scheduler=scheduler,
+        scheduler=budget.scheduler_for(scheduler, steps),
     )
+    for line in budget.warnings_for(scheduler, study.scheduler, steps, script):
+        click.echo(f"warning: {line}", err=True)
     if lr_find:
         objective = insight_commands.narrowed_objective(module, script, study, out)
     before = study.storage.count_trials(study.study_id).budget_used
     out.print(
-        f"study [bold]{name}[/] in {study.storage.url} · {study.sampler!r} · {before} trials so far"
+        f"study [bold]{name}[/] in {study.storage.url} · {study.sampler!r} · "
+        f"{study.scheduler or 'no scheduler'} · {before} trials so far"
     )
     try:
         study.optimize(
