@@ -1,17 +1,22 @@
 """The report and the dashboard in a real headless Chromium (Debian's package, driven by
-Playwright): every plot drawn, no console errors, and a live trial showing up."""
+Playwright): every plot drawn under their Content-Security-Policy with no console errors
+or policy violations, a live trial showing up, and study data that tries to run script
+shown as text while the policy blocks any script put into the page."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import tunelab
 from tunelab.report import write_report
+from tunelab.report.dashboard import DashboardApp, make_server
 from tunelab.types import TrialState
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,8 +35,16 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+# Injected by Playwright before any page script (init scripts are exempt from the policy).
+RECORD_VIOLATIONS = """window.__violations = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__violations.push(e.effectiveDirective + ' ' + (e.blockedURI || '')));"""
+
+
 def open_page(browser: Any) -> tuple[Any, list[str]]:
+    """A page that records console errors and CSP violations (window.__violations)."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script(RECORD_VIOLATIONS)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -67,6 +80,7 @@ def test_report_draws_every_plot_without_console_errors(browser, demo_study, tmp
     assert drawn["fig-curves"]["lines"] > 0
     assert drawn["fig-importance"]["bars"] > 0
     assert drawn["fig-parallel"]["canvas"] > 0  # parcoords draws its lines with WebGL
+    assert "WebGL is not supported" not in page.text_content("#fig-parallel")  # regl ran
     assert drawn["fig-slice"]["points"] > 0
     contours = [d for k, d in drawn.items() if k.startswith("fig-contour")]
     assert contours and all(d["contours"] > 0 for d in contours)
@@ -77,6 +91,9 @@ def test_report_draws_every_plot_without_console_errors(browser, demo_study, tmp
         "() => document.querySelector('#fig-curves .ytitle').textContent === 'train_loss'"
     )
     assert page.evaluate("document.getElementById('fig-curves').layout.yaxis.type") == "log"
+    policy = page.get_attribute('meta[http-equiv="Content-Security-Policy"]', "content")
+    assert "script-src 'sha256-" in policy and "'unsafe-inline'" not in policy.split(";")[1]
+    assert page.evaluate("window.__violations") == []
     assert errors == []
 
 
@@ -106,6 +123,8 @@ def test_dashboard_shows_a_trial_that_completes_while_the_page_is_open(
         page, errors = open_page(browser)
         page.goto(url)
         page.wait_for_selector("#fig-history svg.main-svg", timeout=60_000)
+        page.wait_for_selector("#fig-parallel .gl-canvas-focus")
+        assert "WebGL is not supported" not in page.text_content("#fig-parallel")
         assert page.text_content("#s-trials h2") == "All trials (3)"
         assert page.text_content("#studies a.active").startswith("demo3 trials")
 
@@ -124,6 +143,7 @@ def test_dashboard_shows_a_trial_that_completes_while_the_page_is_open(
         )
         history = page.evaluate("document.getElementById('fig-history').data[0].y")
         assert 0.4242 in history
+        assert page.evaluate("window.__violations") == []
         assert errors == []
     finally:
         proc.terminate()
@@ -132,3 +152,84 @@ def test_dashboard_shows_a_trial_that_completes_while_the_page_is_open(
             proc.stdout.close()
         if proc.stderr:
             proc.stderr.close()
+
+
+SCRIPT_NAME = "<script>window.__pwned = 'name'</script>"
+SCRIPT_VALUE = "<img src=x onerror=\"window.__pwned = 'value'\">"
+
+# What an attacker's markup would do if it reached the DOM: an inline script and an
+# inline event handler. The policy must block both, whoever inserted them.
+INJECT = """() => {
+  const s = document.createElement('script');
+  s.textContent = "window.__pwned = 'script'";
+  document.body.appendChild(s);
+  const d = document.createElement('div');
+  d.innerHTML = '<img src="data:," onerror="window.__pwned = \\'handler\\'">';
+  document.body.appendChild(d);
+}"""
+
+
+@pytest.fixture
+def hostile_study(tmp_path: Path) -> tunelab.Study:
+    """A study whose name and one parameter's values are markup that runs script."""
+    study = tunelab.create_study(
+        f"x{SCRIPT_NAME}", storage=str(tmp_path / "h.db"), sampler="random", seed=3
+    )
+    for i in range(6):
+        trial = study.ask()
+        trial.hp.Choice("act", [SCRIPT_VALUE, "relu"])
+        lr = trial.hp.Float("lr", 1e-3, 1e-1, sampling="log")
+        trial.report(0, val_accuracy=0.3 + lr)
+        study.tell(trial, 0.4 + i / 20)
+    return study
+
+
+def assert_nothing_ran_and_injection_is_blocked(page: Any) -> None:
+    assert page.evaluate("window.__pwned") is None
+    assert page.evaluate("window.__violations") == []
+    page.evaluate(INJECT)
+    assert page.evaluate("window.__pwned") is None  # an allowed inline script runs at once
+    page.wait_for_function("() => window.__violations.length >= 2", timeout=10_000)
+    assert page.evaluate("window.__pwned") is None
+    blocked = page.evaluate("window.__violations")
+    assert sorted(v.split()[0] for v in blocked) == ["script-src-attr", "script-src-elem"]
+
+
+def test_report_shows_hostile_study_data_as_text_and_runs_no_injected_script(
+    browser, hostile_study, tmp_path
+):
+    path = write_report(hostile_study, tmp_path / "report.html")
+    page, errors = open_page(browser)
+    page.goto(path.as_uri())
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.fig')].every(d => d.querySelector('svg.main-svg'))"
+    )
+    assert SCRIPT_NAME in page.text_content("header.top h1")
+    assert SCRIPT_VALUE in page.text_content("#s-trials")
+    assert page.locator("#s-trials img").count() == 0
+    assert errors == []
+    assert_nothing_ran_and_injection_is_blocked(page)
+
+
+def test_dashboard_shows_hostile_study_data_as_text_and_runs_no_injected_script(
+    browser, hostile_study
+):
+    store = tunelab.get_storage(hostile_study.storage.url, create_schema=False)
+    server = make_server(DashboardApp(store), port=0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        page, errors = open_page(browser)
+        page.goto(server.url)
+        page.wait_for_selector("#fig-history svg.main-svg", timeout=60_000)
+        assert SCRIPT_NAME in page.text_content("#studies a.active")
+        assert SCRIPT_VALUE in page.text_content("#s-trials")
+        assert page.locator("#s-trials img").count() == 0
+        assert errors == []
+        assert_nothing_ran_and_injection_is_blocked(page)
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        store.close()

@@ -119,15 +119,17 @@ def test_a_stored_bracket_wins_over_recomputing() -> None:
 
 
 def test_adaptive_is_the_default_and_always_stored() -> None:
-    assert HyperbandScheduler().adaptive and HyperbandScheduler().to_json()["adaptive"] is True
-    assert HyperbandScheduler(adaptive=False).to_json()["adaptive"] is False
+    assert HyperbandScheduler(max_resource=9).adaptive
+    assert HyperbandScheduler(max_resource=9).to_json()["adaptive"] is True
+    assert HyperbandScheduler(max_resource=9, adaptive=False).to_json()["adaptive"] is False
     for on in (True, False):
         hb = HyperbandScheduler(max_resource=9, adaptive=on)
         again = make_scheduler(hb.to_json())
         assert isinstance(again, HyperbandScheduler) and again.adaptive is on
         assert again.to_json() == hb.to_json()
     # by name, or a hand-written config: today's default
-    by_name = make_scheduler("hyperband")
+    with pytest.warns(UserWarning, match="max_resource not given"):
+        by_name = make_scheduler("hyperband")
     assert isinstance(by_name, HyperbandScheduler) and by_name.adaptive
     by_hand = make_scheduler({"name": "hyperband", "max_resource": 9})
     assert isinstance(by_hand, HyperbandScheduler) and by_hand.adaptive

@@ -15,7 +15,7 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import PlainLogFormatter, console, plain, text
-from tunelab.cli import export, render
+from tunelab.cli import budget, export, render
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import worker as worker_commands
@@ -112,6 +112,7 @@ def run(
     name = study_name or Path(script).stem
     if lr_find:
         insight_commands.lr_find_fit(module, script)  # refused before the study is created
+    steps = budget.script_steps(module, script)
     study = tunelab.create_study(
         name,
         storage=storage,
@@ -119,9 +120,11 @@ def run(
         direction=str(direction or getattr(module, "DIRECTION", "maximize")),
         sampler=sampler,
         seed=seed,
-        scheduler=scheduler,
+        scheduler=budget.scheduler_for(scheduler, steps),
     )
     record_script(study, source.record)
+    for line in budget.warnings_for(scheduler, study.scheduler, steps, script):
+        click.echo(f"warning: {plain(line)}", err=True)
     if lr_find:
         objective = insight_commands.narrowed_objective(module, script, study, out)
     before = study.storage.count_trials(study.study_id).budget_used
@@ -129,7 +132,10 @@ def run(
         Text.assemble(
             "study ",
             text(study.name, "bold"),
-            text(f" in {study.storage.url} · {study.sampler!r} · {before} trials so far"),
+            text(
+                f" in {study.storage.url} · {study.sampler!r} · "
+                f"{study.scheduler or 'no scheduler'} · {before} trials so far"
+            ),
         )
     )
     started = time.time()

@@ -8,6 +8,7 @@ study lives in the database they share. Needs the extra: pip install 'tunelab[ra
 
 from __future__ import annotations
 
+from tunelab.ray.cluster import ResourcesUnavailableError
 from tunelab.ray.launch import launch
 
-__all__ = ["launch"]
+__all__ = ["ResourcesUnavailableError", "launch"]

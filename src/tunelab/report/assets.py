@@ -1,10 +1,13 @@
 """What the report and the dashboard share in the browser: the style sheet, the script
-that draws figures, and plotly.js itself, read from the plotly package so no page ever
-needs the network."""
+that draws figures, plotly.js itself, read from the plotly package so no page ever
+needs the network, and the Content-Security-Policy both pages run under."""
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+from collections.abc import Iterable
 
 FAVICON = '<link rel="icon" href="data:,">'  # no /favicon.ico request, no 404 in the console
 
@@ -65,3 +68,31 @@ def plotly_js() -> str:
         ) from None
     # Never close the inline <script> early, whatever the bundle contains.
     return str(get_plotlyjs()).replace("</script", "<\\/script")
+
+
+def script_hash(source: str) -> str:
+    """The CSP source that allows exactly this inline script and nothing else."""
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def content_security_policy(scripts: Iterable[str], connect: str = "'none'") -> str:
+    """The policy for a page whose scripts come from `scripts` (CSP sources: hashes or
+    'self'). Study data reaches the page as text and JSON, so no inline script or event
+    handler may run ('unsafe-inline' is never allowed for scripts). 'unsafe-eval' is:
+    plotly.js draws parallel coordinates with WebGL through regl, which compiles its draw
+    calls with Function(); no study data reaches that code. Plotly sets style attributes
+    in the SVG it builds, so styles stay inline; images are data: and blob: URLs only (the
+    mode bar's icons and PNG download); the network is `connect` (the dashboard polls its
+    own server)."""
+    return "; ".join(
+        (
+            "default-src 'none'",
+            f"script-src {' '.join(scripts)} 'unsafe-eval'",
+            "style-src 'unsafe-inline'",
+            "img-src data: blob:",
+            f"connect-src {connect}",
+            "base-uri 'none'",
+            "form-action 'none'",
+        )
+    )

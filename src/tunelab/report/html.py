@@ -1,5 +1,6 @@
 """The self-contained HTML report: one file with the style, plotly.js, the figures as
-JSON and the tables as HTML, viewable with no network access."""
+JSON and the tables as HTML, viewable with no network access. A Content-Security-Policy
+in the file lets only its own two scripts run (allowed by their hashes)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tunelab.errors import ConfigurationError
-from tunelab.report.assets import CSS, FAVICON, RENDER_JS, plotly_js
+from tunelab.report.assets import (
+    CSS,
+    FAVICON,
+    RENDER_JS,
+    content_security_policy,
+    plotly_js,
+    script_hash,
+)
 from tunelab.report.markup import esc, script_json
 from tunelab.report.section import Section
 from tunelab.report.sections import build_sections
@@ -28,11 +36,14 @@ def page(title: str, sections: Sequence[Section]) -> str:
     figures = {fid: fig for s in sections for fid, fig in s.figures}
     toc = "".join(f'<a href="#s-{esc(s.id)}">{esc(s.title)}</a>' for s in sections)
     body = "".join(section_html(s) for s in sections)
+    plotly = plotly_js()
+    policy = content_security_policy([script_hash(plotly), script_hash(RENDER_JS)])
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(policy)}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"{FAVICON}<title>{esc(title)}</title><style>{CSS}</style>"
-        f'<script type="text/javascript">{plotly_js()}</script></head><body>'
+        f'<script type="text/javascript">{plotly}</script></head><body>'
         f'<header class="top"><h1>{esc(title)}</h1><div class="sub">tunelab report · '
         f"{esc(time.strftime('%Y-%m-%d %H:%M'))}</div></header>"
         f'<main><nav class="toc">{toc}</nav>{body}</main>'

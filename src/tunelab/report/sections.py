@@ -14,6 +14,7 @@ from tunelab.report.axes import Axis, fmt, tuned_axes
 from tunelab.report.contour import contour, contour_pairs
 from tunelab.report.curves import learning_curves, reported_metrics
 from tunelab.report.figures import history, parallel_coordinates, slices
+from tunelab.report.lost import LOST, lost_trials, state_label
 from tunelab.report.markup import definition_list, note, seconds, table
 from tunelab.report.section import Section
 from tunelab.study import Study
@@ -24,10 +25,11 @@ NO_COMPLETE = "no complete trials yet"
 REASON_CHARS = 160
 
 
-def counts(trials: Sequence[FrozenTrial]) -> dict[str, int]:
-    out = {s.value.lower(): 0 for s in TrialState}
+def counts(trials: Sequence[FrozenTrial], lost: frozenset[int] = frozenset()) -> dict[str, int]:
+    """Trials per state as shown, lost running trials apart (see lost.py)."""
+    out = {s.value.lower(): 0 for s in TrialState} | {LOST: 0}
     for t in trials:
-        out[t.state.value.lower()] += 1
+        out[state_label(t, lost)] += 1
     return out
 
 
@@ -35,8 +37,10 @@ def _best(study: Study, trials: Sequence[FrozenTrial]) -> FrozenTrial | None:
     return best_trial([t for t in trials if t.state is TrialState.COMPLETE], study.direction)
 
 
-def overview(study: Study, trials: Sequence[FrozenTrial]) -> Section:
-    c = counts(trials)
+def overview(
+    study: Study, trials: Sequence[FrozenTrial], lost: frozenset[int] = frozenset()
+) -> Section:
+    c = counts(trials, lost)
     sampler = study.sampler.to_json()
     facts = [
         ("study", study.name),
@@ -121,13 +125,15 @@ def space_section(study: Study) -> Section:
     return Section("space", "Search space", html)
 
 
-def trials_section(study: Study, trials: Sequence[FrozenTrial]) -> Section:
+def trials_section(
+    study: Study, trials: Sequence[FrozenTrial], lost: frozenset[int] = frozenset()
+) -> Section:
     names = list(dict.fromkeys(n for t in trials for n in t.params))
     rows = []
     for t in sorted(trials, key=lambda t: -t.number):
         reason = (t.reason or "").splitlines()[0][:REASON_CHARS] if t.reason else ""
         rows.append(
-            [t.number, t.state.value.lower(), t.value, seconds(t.duration)]
+            [t.number, state_label(t, lost), t.value, seconds(t.duration)]
             + [t.params.get(n, "") for n in names]
             + [reason]
         )
@@ -156,7 +162,8 @@ def build_sections(study: Study, curves_by: str | None = None) -> list[Section]:
     """Every section of the report for `study`, read once from storage."""
     trials = study.trials
     space = study.space.to_json()
-    out = [overview(study, trials)]
+    lost = lost_trials(trials, study.settings)
+    out = [overview(study, trials, lost)]
     best = _best(study, trials)
     done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
     axes = tuned_axes(done, space)
@@ -224,5 +231,5 @@ def build_sections(study: Study, curves_by: str | None = None) -> list[Section]:
     if done:
         out.append(insight_sections.next_ranges_section(study))
     out.append(space_section(study))
-    out.append(trials_section(study, trials))
+    out.append(trials_section(study, trials, lost))
     return out

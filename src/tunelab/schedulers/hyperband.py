@@ -29,6 +29,11 @@ the same bracket from the stored history, and nothing new is stored. Until there
 evidence, brackets follow the fixed order above. Where early rungs rank as the end does,
 the weights stay Hyperband's.
 
+R is the most steps a trial reports (the epochs it trains): brackets whose first rung lies
+beyond the trials' last step never prune, and adaptive mode, which waits for trials to
+reach R, never starts. Without max_resource, R = 27 is assumed with a warning; `tunelab
+run` passes the script's training budget instead.
+
 A stored configuration always names `adaptive`; one stored before adaptive became the
 default (it lists the other arguments but not `adaptive`) is read as adaptive=False, so a
 resumed study keeps pruning as it did.
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +57,7 @@ from tunelab.trial import FrozenTrial
 
 _LEGACY_KEYS = {"min_resource", "max_resource", "reduction_factor", "seed"}
 GOLDEN = (math.sqrt(5) - 1) / 2  # u_n = frac((n + seed) * GOLDEN) spreads draws evenly
+DEFAULT_MAX_RESOURCE = 27  # assumed, with a warning, when max_resource is not given
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,14 @@ class Bracket:
             total += n * r
             n = n // reduction_factor
         return total
+
+
+ASSUMED_MAX_RESOURCE = (
+    f"hyperband: max_resource not given, so trials are assumed to report "
+    f"{DEFAULT_MAX_RESOURCE} steps (epochs); give the steps a trial reports, e.g. "
+    "scheduler={'name': 'hyperband', 'max_resource': 10}: with fewer steps, brackets "
+    "that start past the last one never prune and adaptive brackets never start"
+)
 
 
 def make_brackets(min_resource: int, max_resource: int, reduction_factor: int) -> list[Bracket]:
@@ -98,7 +113,7 @@ class HyperbandScheduler(Scheduler):
     def __init__(
         self,
         min_resource: int = 1,
-        max_resource: int = 27,
+        max_resource: int | None = None,
         reduction_factor: int = 3,
         seed: int = 0,
         adaptive: bool = True,
@@ -106,6 +121,9 @@ class HyperbandScheduler(Scheduler):
     ) -> None:
         super().__init__(rules)
         self.min_resource = check_int("min_resource", min_resource, 1)
+        assumed = max_resource is None
+        if max_resource is None:
+            max_resource = DEFAULT_MAX_RESOURCE
         self.max_resource = check_int("max_resource", max_resource, 1)
         self.reduction_factor = check_int("reduction_factor", reduction_factor, 2)
         self.seed = check_int("seed", seed, 0)
@@ -119,6 +137,8 @@ class HyperbandScheduler(Scheduler):
                 "min_resource <= max_resource must hold, but got "
                 f"(min_resource={min_resource}, max_resource={max_resource})"
             )
+        if assumed:  # after validation: a refused configuration warns of nothing
+            warnings.warn(ASSUMED_MAX_RESOURCE, UserWarning, stacklevel=2)
         self.brackets = make_brackets(self.min_resource, self.max_resource, self.reduction_factor)
         self._order = round_order([b.n_trials for b in self.brackets])
         # adaptive mode: brackets this process has settled (by trial number), and the

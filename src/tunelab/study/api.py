@@ -10,10 +10,9 @@ from tunelab.errors import ConfigurationError, StudyConflictError, StudyNotFound
 from tunelab.samplers import Sampler, make_sampler
 from tunelab.schedulers import Scheduler, make_scheduler, scheduler_to_json
 from tunelab.storage import BaseStorage, StudySummary, get_storage
+from tunelab.study.liveness import DEFAULT_HEARTBEAT_S
 from tunelab.study.study import Study
 from tunelab.types import Direction
-
-DEFAULT_HEARTBEAT_S = 10.0
 
 
 def _check_name(name: Any) -> str:

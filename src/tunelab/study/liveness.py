@@ -23,9 +23,9 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tunelab._process import boot_id, process_alive, start_time
 from tunelab.errors import StorageError, TrialError
@@ -152,6 +152,16 @@ class Heartbeat:
             self._thread = None
 
 
+DEFAULT_HEARTBEAT_S = 10.0
+
+
+def heartbeat_grace(settings: Mapping[str, Any]) -> float:
+    """Seconds without a heartbeat after which a study's workers call a trial lost: the
+    study's `heartbeat_grace`, else 4 heartbeat intervals."""
+    interval = float(settings.get("heartbeat_interval", DEFAULT_HEARTBEAT_S))
+    return float(settings.get("heartbeat_grace", 4 * interval))
+
+
 class Liveness:
     """A study object's heartbeat, its search for lost trials, and its Ctrl-C record."""
 
@@ -160,8 +170,8 @@ class Liveness:
         self._host = host
         settings = study.settings
         self.worker = worker_id()
-        self._interval = float(settings.get("heartbeat_interval", 10.0))
-        self._grace = float(settings.get("heartbeat_grace", 4 * self._interval))
+        self._interval = float(settings.get("heartbeat_interval", DEFAULT_HEARTBEAT_S))
+        self._grace = heartbeat_grace(settings)
         self._heartbeat = Heartbeat(self._beat, self._interval)
         self._next_lost_check = 0.0
 

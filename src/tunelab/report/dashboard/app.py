@@ -2,8 +2,9 @@
 sections as JSON, rebuilt only when the study changed.
 
 Reads only. A study's sections are cached under a fingerprint of its trials (state,
-value, number of reports), so a page polling every two seconds costs one read of the
-trials while nothing happens, and the analysis reruns only when a trial moved on."""
+value, number of reports, shown as lost), so a page polling every two seconds costs one
+read of the trials while nothing happens, and the analysis reruns only when a trial moved
+on or its worker was found gone."""
 
 from __future__ import annotations
 
@@ -13,18 +14,21 @@ import threading
 from typing import Any
 
 import tunelab
+from tunelab.report.lost import lost_trials
 from tunelab.report.markup import finite
 from tunelab.report.sections import build_sections, counts
 from tunelab.storage import BaseStorage
 from tunelab.trial import FrozenTrial
+from tunelab.types import TrialState
 
 
-def fingerprint(trials: list[FrozenTrial]) -> str:
-    """Changes whenever a trial starts, reports, finishes or is deleted."""
+def fingerprint(trials: list[FrozenTrial], lost: frozenset[int] = frozenset()) -> str:
+    """Changes whenever a trial starts, reports, finishes, is deleted or is found lost."""
     h = hashlib.sha1(usedforsecurity=False)
     for t in trials:
         h.update(
-            f"{t.trial_id}:{t.state.value}:{t.value!r}:{len(t.reports)}:{len(t.params)};".encode()
+            f"{t.trial_id}:{t.state.value}:{t.value!r}:{len(t.reports)}:{len(t.params)}:"
+            f"{t.trial_id in lost};".encode()
         )
     return h.hexdigest()[:16]
 
@@ -41,13 +45,20 @@ class DashboardApp:
         out = []
         for s in tunelab.list_studies(self.storage):
             c = s.counts
+            shown = {state.value.lower(): c[state] for state in c.by_state}
+            if c[TrialState.RUNNING]:
+                running = self.storage.get_trials(
+                    s.record.study_id, [TrialState.RUNNING], with_reports=False
+                )
+                shown["lost"] = len(lost_trials(running, s.record.settings))
+                shown["running"] = c[TrialState.RUNNING] - shown["lost"]
             out.append(
                 {
                     "name": s.record.name,
                     "metric": s.record.metric,
                     "direction": s.record.direction.value,
                     "trials": c.total,
-                    "counts": {state.value.lower(): c[state] for state in c.by_state},
+                    "counts": shown,
                     "best": s.best_value,
                 }
             )
@@ -58,7 +69,8 @@ class DashboardApp:
         client already holds version `since`. Raises StudyNotFoundError."""
         study = tunelab.load_study(name, self.storage)
         trials = study.trials
-        version = fingerprint(trials)
+        lost = lost_trials(trials, study.settings)
+        version = fingerprint(trials, lost)
         if since == version:
             return json.dumps({"name": name, "version": version, "unchanged": True}).encode()
         with self._lock:
@@ -69,7 +81,7 @@ class DashboardApp:
             payload = {
                 "name": name,
                 "version": version,
-                "counts": counts(trials),
+                "counts": counts(trials, lost),
                 "sections": [s.to_dict() for s in sections],
             }
             body = json.dumps(finite(payload), allow_nan=False, separators=(",", ":")).encode()

@@ -1,9 +1,13 @@
 """The dashboard's single page: a list of studies and the selected study's sections,
-polled every two seconds and redrawn in place (Plotly.react keeps zoom and menus)."""
+polled every two seconds and redrawn in place (Plotly.react keeps zoom and menus).
+
+The page holds no inline script: its code is served as /static/dashboard.js, so the
+server's Content-Security-Policy allows scripts from the dashboard itself ('self') and
+nothing else."""
 
 from __future__ import annotations
 
-from tunelab.report.assets import CSS, FAVICON
+from tunelab.report.assets import CSS, FAVICON, content_security_policy
 
 POLL_MS = 2000
 
@@ -66,7 +70,8 @@ _SCRIPT = """
       meta.className = 'meta';
       var c = s.counts;
       meta.textContent = s.trials + ' trials (' + (c.complete || 0) + ' complete, ' +
-        (c.running || 0) + ' running) \\u00b7 best ' + s.metric + ' ' + fmt(s.best);
+        (c.running || 0) + ' running' + (c.lost ? ', ' + c.lost + ' lost' : '') +
+        ') \\u00b7 best ' + s.metric + ' ' + fmt(s.best);
       a.appendChild(meta);
       nav.appendChild(a);
     });
@@ -183,5 +188,7 @@ PAGE = (
     "</header>"
     '<div class="layout"><aside><h2>Studies</h2><nav id="studies"></nav></aside>'
     '<main><div id="content"></div></main></div>'
-    f"<script>{_SCRIPT.replace('POLL_MS', str(POLL_MS))}</script></body></html>\n"
+    '<script src="static/dashboard.js"></script></body></html>\n'
 )
+SCRIPT = _SCRIPT.replace("POLL_MS", str(POLL_MS))
+POLICY = content_security_policy(["'self'"], connect="'self'") + "; frame-ancestors 'none'"

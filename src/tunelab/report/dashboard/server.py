@@ -1,7 +1,8 @@
 """The dashboard's HTTP server: the standard library's ThreadingHTTPServer with a few
-GET routes. Nothing writes: every other method gets 405.
+GET routes. Nothing writes: every other method gets 405. Every answer carries the
+page's Content-Security-Policy (page.py).
 
-Routes: /  (the page), /static/plotly.min.js, /api/studies,
+Routes: /  (the page), /static/plotly.min.js, /static/dashboard.js, /api/studies,
 /api/study?name=NAME[&since=VERSION]."""
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from urllib.parse import parse_qs, urlsplit
 from tunelab.errors import StudyNotFoundError, TunelabError
 from tunelab.report.assets import plotly_js
 from tunelab.report.dashboard.app import DashboardApp
-from tunelab.report.dashboard.page import PAGE
+from tunelab.report.dashboard.page import PAGE, POLICY, SCRIPT
 
 log = logging.getLogger("tunelab.dashboard")
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+NO_NAME = "name the study: /api/study?name=NAME (/api/studies lists them)"
 
 
 class DashboardServer(ThreadingHTTPServer):
@@ -59,13 +61,17 @@ class Handler(BaseHTTPRequestHandler):
                     "application/javascript; charset=utf-8",
                     cache="public, max-age=86400",
                 )
+            elif parts.path == "/static/dashboard.js":
+                self._send(SCRIPT.encode(), "application/javascript; charset=utf-8")
             elif parts.path == "/api/studies":
                 self._send_json(self.server.app.studies())
             elif parts.path == "/api/study":
                 name = (query.get("name") or [""])[0]
                 since = (query.get("since") or [""])[0] or None
-                body = self.server.app.study(name, since)
-                self._send(body, "application/json")
+                if name.strip():
+                    self._send(self.server.app.study(name, since), "application/json")
+                else:
+                    self._send_json({"error": NO_NAME}, HTTPStatus.BAD_REQUEST)
             else:
                 self._send_json({"error": f"no such page: {parts.path}"}, HTTPStatus.NOT_FOUND)
         except StudyNotFoundError as e:
@@ -114,6 +120,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", cache)
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", POLICY)
         if allow:
             self.send_header("Allow", allow)
         self.end_headers()
@@ -135,7 +142,9 @@ class DashboardError(TunelabError):
 
 
 def make_server(app: DashboardApp, host: str = "127.0.0.1", port: int = 8080) -> DashboardServer:
-    """Bind the dashboard (port 0: any free port; see `.url`)."""
+    """Bind the dashboard (port 0: any free port; see `.url`). Without plotly, raise the
+    ImportError that names the install command: a page with no plots is no use."""
+    plotly_js()
     try:
         return DashboardServer((host, port), app)
     except OSError as e:
