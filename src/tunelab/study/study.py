@@ -20,10 +20,12 @@ from tunelab.errors import (
     StudyNotFoundError,
     TrialError,
 )
+from tunelab.objectives import Constraint, Objective
 from tunelab.samplers import Admission, Sampler
 from tunelab.schedulers import Scheduler
 from tunelab.space import SearchSpace
 from tunelab.storage import BaseStorage, Outcome, StudyRecord, get_storage
+from tunelab.study.front import best_by, check_plugins, pareto_front, ranked
 from tunelab.study.host import WAIT_POLL_MAX_S, WAIT_POLL_S, Host
 from tunelab.study.liveness import INTERRUPTED, Liveness
 from tunelab.study.optimize import (
@@ -33,15 +35,16 @@ from tunelab.study.optimize import (
     run_trials,
     start_method,
 )
-from tunelab.study.outcome import judge
-from tunelab.trial import FrozenTrial, Trial, best_trial, sorted_by_value
+from tunelab.study.outcome import Judged, constrain, judge_all
+from tunelab.trial import CONSTRAINTS_ATTR, FrozenTrial, Trial, sorted_by_value
 from tunelab.types import Direction, EndCause, TrialState
 
 log = logging.getLogger("tunelab")
 
 
 class Study:
-    """A named set of trials that optimize one metric in one direction."""
+    """A named set of trials that optimize one metric in one direction, or several
+    (`objectives`: then the best trials are a Pareto front), subject to `constraints`."""
 
     def __init__(
         self,
@@ -50,6 +53,7 @@ class Study:
         sampler: Sampler,
         scheduler: Scheduler | None = None,
     ) -> None:
+        check_plugins(record, sampler, scheduler)
         self._record = record
         self._storage = storage
         self.sampler = sampler
@@ -72,6 +76,27 @@ class Study:
         return self._record.direction
 
     @property
+    def objectives(self) -> tuple[Objective, ...]:
+        """What the study optimizes: one (metric, direction) per objective."""
+        return self._record.objectives
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return tuple(o.metric for o in self._record.objectives)
+
+    @property
+    def directions(self) -> tuple[Direction, ...]:
+        return tuple(o.direction for o in self._record.objectives)
+
+    @property
+    def constraints(self) -> tuple[Constraint, ...]:
+        return self._record.constraints
+
+    @property
+    def multi_objective(self) -> bool:
+        return self._record.multi_objective
+
+    @property
     def storage(self) -> BaseStorage:
         return self._storage
 
@@ -88,6 +113,11 @@ class Study:
         return self._host.space
 
     def __repr__(self) -> str:
+        if self.multi_objective:
+            return (
+                f"Study(name={self.name!r}, metrics={list(self.metrics)!r}, "
+                f"directions={[d.value for d in self.directions]!r})"
+            )
         return (
             f"Study(name={self.name!r}, metric={self.metric!r}, direction={self.direction.value!r})"
         )
@@ -102,12 +132,35 @@ class Study:
 
     @property
     def best_trial(self) -> FrozenTrial:
-        best = best_trial(self.get_trials([TrialState.COMPLETE]), self.direction)
+        """The feasible COMPLETE trial with the best value (single-objective studies)."""
+        if self.multi_objective:
+            raise ConfigurationError(
+                f"study {self.name!r} has several objectives {list(self.metrics)}, so no "
+                "single best trial; use study.best_trials (the Pareto front) or "
+                f"study.best_trial_by({self.metrics[0]!r})"
+            )
+        return self.best_trial_by(self.metric)
+
+    def best_trial_by(self, metric: str) -> FrozenTrial:
+        """The feasible COMPLETE trial best in one of the study's objectives."""
+        if metric not in self.metrics:
+            raise ConfigurationError(
+                f"best_trial_by() takes one of the study's metrics {list(self.metrics)}, "
+                f"but got {metric!r}"
+            )
+        best = best_by(self.get_trials([TrialState.COMPLETE]), self.objectives, metric)
         if best is None:
             raise TrialError(
-                f"study {self.name!r} has no complete trial yet; run some trials first"
+                f"study {self.name!r} has no feasible complete trial yet; run some trials first"
             )
         return best
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The Pareto front: the feasible COMPLETE trials no other one dominates (no other
+        is at least as good in every objective and better in one), by trial number. In a
+        single-objective study, the trials sharing the best value."""
+        return pareto_front(self.get_trials([TrialState.COMPLETE]), self.objectives)
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -118,7 +171,13 @@ class Study:
         return float(self.best_trial.value)  # type: ignore[arg-type]
 
     def top_trials(self, k: int = 10) -> list[FrozenTrial]:
-        return sorted_by_value(self.get_trials([TrialState.COMPLETE]), self.direction)[:k]
+        """The best `k` feasible COMPLETE trials, best first. With several objectives:
+        by non-dominated rank (the Pareto front first), then by crowding distance
+        (largest first: a front's ends and sparse parts), then by trial number."""
+        complete = self.get_trials([TrialState.COMPLETE])
+        if self.multi_objective:
+            return ranked(complete, self.objectives)[:k]
+        return sorted_by_value(complete, self.direction)[:k]
 
     def to_pandas(self) -> Any:
         """One row per trial: number, state, value, duration, params_*, metrics_*."""
@@ -132,10 +191,14 @@ class Study:
                 "number": t.number,
                 "state": t.state.value,
                 "value": t.value,
+                "feasible": t.feasible,
                 "end_cause": t.end_cause.value if t.end_cause is not None else None,
                 "duration": t.duration,
                 "reason": t.reason,
             }
+            if self.multi_objective:
+                values = t.values or (None,) * len(self.metrics)
+                row.update({f"values_{m}": v for m, v in zip(self.metrics, values, strict=False)})
             row.update({f"params_{k}": v for k, v in t.params.items()})
             row.update({f"metrics_{k}": v for k, v in t.metrics.items()})
             rows.append(row)
@@ -237,8 +300,9 @@ class Study:
         """What finishing the trial stores: the judged result, params, scheduler attrs."""
         metrics: dict[str, Any] = {}
         kept: tuple[float, ...] | None = None
+        judged = Judged(TrialState.FAIL, EndCause.RAISED)
         if state is None or state is TrialState.COMPLETE:
-            judged = judge(values, self.metric)
+            judged = self._judge(handle, values)
             metrics, kept = judged.metrics, judged.values
             if state is None:
                 state, reason = judged.state, judged.reason
@@ -247,7 +311,8 @@ class Study:
                 cause = cause or EndCause.COMPLETED
         elif state is TrialState.PRUNED:
             last = self._last_reported(handle)
-            kept = None if last is None else (last,)
+            kept = tuple(last[m] for m in self.metrics) if len(last) == len(self.metrics) else None
+            judged = constrain(Judged(state, EndCause.PRUNED), self.constraints, last.get, {})
             cause = cause or EndCause.PRUNED
         elif state is TrialState.FAIL:
             cause = cause or EndCause.RAISED
@@ -255,8 +320,11 @@ class Study:
             raise TrialError(f"tell() finishes a trial as COMPLETE, PRUNED or FAIL, not {state}")
         params, verdict = self._host.settle(handle)
         attrs: dict[str, Any] = {}
+        constraints = {**judged.constraints, **handle.constraints}
+        if constraints:
+            attrs[CONSTRAINTS_ATTR] = constraints
         if self.scheduler is not None:
-            attrs = dict(self.scheduler.trial_attrs(handle.number))
+            attrs.update(self.scheduler.trial_attrs(handle.number))
             if state is TrialState.PRUNED and verdict is not None:
                 reason = verdict.reason or reason  # the scheduler's why, over fit's "stopped"
                 attrs.update(verdict.attrs)
@@ -273,12 +341,31 @@ class Study:
             system_attrs=attrs or None,
         )
 
-    def _last_reported(self, trial: Trial) -> float | None:
+    def _judge(self, handle: Trial, result: Any) -> Judged:
+        """What the objective returned, judged, with the constraints' values."""
+        judged = judge_all(result, self.metrics)
+        if judged.state is not TrialState.COMPLETE:
+            return judged
+        wanted = [c.metric for c in self.constraints if c.metric not in judged.metrics]
+        reported: dict[str, float] = self._last_reported(handle, wanted) if wanted else {}
+        return constrain(judged, self.constraints, reported.get, handle.constraints)
+
+    def _last_reported(
+        self, trial: Trial, metrics: Sequence[str] | None = None
+    ) -> dict[str, float]:
+        """The last finite value the trial reported of each metric (default: the
+        objectives'; the constraints' too) that it reported at all."""
         if trial.last_step is None:
-            return None
-        reported = self._storage.get_trial(trial.trial_id).intermediate(self.metric)
-        values = [v for v in reported.values() if math.isfinite(v)]
-        return values[-1] if values else None
+            return {}
+        if metrics is None:
+            metrics = [*self.metrics, *(c.metric for c in self.constraints)]
+        stored = self._storage.get_trial(trial.trial_id)
+        out = {}
+        for metric in metrics:
+            values = [v for v in stored.intermediate(metric).values() if math.isfinite(v)]
+            if values:
+                out[metric] = values[-1]
+        return out
 
     def stop(self) -> None:
         """End the running `optimize()` calls after their current trials, cleanly: this
