@@ -5,6 +5,7 @@ line, a non-zero exit and leave the database as it was."""
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def objective(trial):
     return {"acc": x, "size": round(1000 * x), "latency": 1.0 - x}
 """
 
+METRICS = ["val_accuracy", "n_parameters"]
 tunelab = functools.partial(run_tunelab, timeout=120)
 
 
@@ -65,6 +67,10 @@ def test_script_constants_run_a_study_of_two_objectives_and_show_its_front(work:
     with sqlite3.connect(work / "tunelab.db") as conn:
         assert conn.execute("select count(*) from tunelab_trials").fetchone()[0] == 8
     assert len(front) == 8 and [a for _, a in front] == sorted((a for _, a in front), reverse=True)
+    exported = json.loads(tunelab("export", "mo", "--format", "json", cwd=work).stdout)
+    assert [o["metric"] for o in exported["study"]["objectives"]] == METRICS
+    trial = exported["trials"][0]
+    assert trial["values"] == [trial["metrics"][m] for m in METRICS] and trial["feasible"]
 
 
 def test_options_name_the_objectives_and_show_respects_their_directions(work: Path) -> None:

@@ -326,7 +326,14 @@ def export_cmd(study_name: str, fmt: str, storage: str | None, output: str | Non
     trials = study.trials
     if fmt == "json":
         text = export.to_json(
-            trials, {"name": study.name, "metric": study.metric, "direction": study.direction.value}
+            trials,
+            {
+                "name": study.name,
+                "metric": study.metric,
+                "direction": study.direction.value,
+                "objectives": [o.to_json() for o in study.objectives],
+                "constraints": [c.to_json() for c in study.constraints],
+            },
         )
     else:
         text = export.to_csv(trials)

@@ -113,14 +113,19 @@ class InfeasibleAsFailed:
 
     def __init__(self) -> None:
         self._made: dict[int, tuple[FrozenTrial, FrozenTrial]] = {}
+        self._last: tuple[Sequence[FrozenTrial], Sequence[FrozenTrial]] | None = None
 
     def __call__(self, history: Sequence[FrozenTrial]) -> Sequence[FrozenTrial]:
-        if all(t.feasible or t.state is not TrialState.COMPLETE for t in history):
-            return history
-        return [
-            self._failed(t) if t.state is TrialState.COMPLETE and not t.feasible else t
-            for t in history
-        ]
+        if self._last is not None and self._last[0] is history:
+            return self._last[1]  # the same read, for the next parameter of a trial
+        shown: Sequence[FrozenTrial] = history
+        if not all(t.feasible or t.state is not TrialState.COMPLETE for t in history):
+            shown = [
+                self._failed(t) if t.state is TrialState.COMPLETE and not t.feasible else t
+                for t in history
+            ]
+        self._last = (history, shown)
+        return shown
 
     def _failed(self, trial: FrozenTrial) -> FrozenTrial:
         made = self._made.get(trial.trial_id)
