@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +23,8 @@ from tunelab.objectives import Constraint, Objective
 from tunelab.samplers import Admission, Sampler
 from tunelab.schedulers import Scheduler
 from tunelab.space import SearchSpace
-from tunelab.storage import BaseStorage, Outcome, StudyRecord, get_storage
+from tunelab.storage import BaseStorage, StudyRecord, get_storage
+from tunelab.study.ending import outcome_of
 from tunelab.study.front import best_by, check_plugins, pareto_front, ranked
 from tunelab.study.host import WAIT_POLL_MAX_S, WAIT_POLL_S, Host
 from tunelab.study.liveness import INTERRUPTED, Liveness
@@ -35,8 +35,7 @@ from tunelab.study.optimize import (
     run_trials,
     start_method,
 )
-from tunelab.study.outcome import Judged, constrain, judge_all
-from tunelab.trial import CONSTRAINTS_ATTR, FrozenTrial, Trial, sorted_by_value
+from tunelab.trial import FrozenTrial, Trial, sorted_by_value
 from tunelab.types import Direction, EndCause, TrialState
 
 log = logging.getLogger("tunelab")
@@ -273,7 +272,7 @@ class Study:
         handle = self._host.get(trial)
         if handle is None:
             raise TrialError(f"trial {trial!r} was not started by this study object")
-        outcome = self._outcome(handle, values, state, reason, cause)
+        outcome = outcome_of(self, self._host, handle, values, state, reason, cause)
         stored = self._storage.finish_and_get_trial(outcome, handle.last_step is not None)
         self._host.forget(handle)  # only once stored: an interrupted write leaves it running
         if stored is not None:
@@ -288,84 +287,6 @@ class Study:
             frozen.reason or "no reason",
         )
         return frozen
-
-    def _outcome(
-        self,
-        handle: Trial,
-        values: Any,
-        state: TrialState | None,
-        reason: str | None,
-        cause: EndCause | None,
-    ) -> Outcome:
-        """What finishing the trial stores: the judged result, params, scheduler attrs."""
-        metrics: dict[str, Any] = {}
-        kept: tuple[float, ...] | None = None
-        judged = Judged(TrialState.FAIL, EndCause.RAISED)
-        if state is None or state is TrialState.COMPLETE:
-            judged = self._judge(handle, values)
-            metrics, kept = judged.metrics, judged.values
-            if state is None:
-                state, reason = judged.state, judged.reason
-                cause = cause or judged.cause
-            else:
-                cause = cause or EndCause.COMPLETED
-        elif state is TrialState.PRUNED:
-            last = self._last_reported(handle)
-            kept = tuple(last[m] for m in self.metrics) if len(last) == len(self.metrics) else None
-            judged = constrain(Judged(state, EndCause.PRUNED), self.constraints, last.get, {})
-            cause = cause or EndCause.PRUNED
-        elif state is TrialState.FAIL:
-            cause = cause or EndCause.RAISED
-        else:
-            raise TrialError(f"tell() finishes a trial as COMPLETE, PRUNED or FAIL, not {state}")
-        params, verdict = self._host.settle(handle)
-        attrs: dict[str, Any] = {}
-        constraints = {**judged.constraints, **handle.constraints}
-        if constraints:
-            attrs[CONSTRAINTS_ATTR] = constraints
-        if self.scheduler is not None:
-            attrs.update(self.scheduler.trial_attrs(handle.number))
-            if state is TrialState.PRUNED and verdict is not None:
-                reason = verdict.reason or reason  # the scheduler's why, over fit's "stopped"
-                attrs.update(verdict.attrs)
-                if cause is EndCause.PRUNED:
-                    cause = verdict.cause
-        return Outcome(
-            handle.trial_id,
-            state,
-            cause,
-            values=kept,
-            metrics=metrics,
-            params=params,
-            reason=reason,
-            system_attrs=attrs or None,
-        )
-
-    def _judge(self, handle: Trial, result: Any) -> Judged:
-        """What the objective returned, judged, with the constraints' values."""
-        judged = judge_all(result, self.metrics)
-        if judged.state is not TrialState.COMPLETE:
-            return judged
-        wanted = [c.metric for c in self.constraints if c.metric not in judged.metrics]
-        reported: dict[str, float] = self._last_reported(handle, wanted) if wanted else {}
-        return constrain(judged, self.constraints, reported.get, handle.constraints)
-
-    def _last_reported(
-        self, trial: Trial, metrics: Sequence[str] | None = None
-    ) -> dict[str, float]:
-        """The last finite value the trial reported of each metric (default: the
-        objectives'; the constraints' too) that it reported at all."""
-        if trial.last_step is None:
-            return {}
-        if metrics is None:
-            metrics = [*self.metrics, *(c.metric for c in self.constraints)]
-        stored = self._storage.get_trial(trial.trial_id)
-        out = {}
-        for metric in metrics:
-            values = [v for v in stored.intermediate(metric).values() if math.isfinite(v)]
-            if values:
-                out[metric] = values[-1]
-        return out
 
     def stop(self) -> None:
         """End the running `optimize()` calls after their current trials, cleanly: this
