@@ -265,7 +265,8 @@ class Study:
         cause: EndCause | None = None,
     ) -> FrozenTrial:
         """Finish a trial with the objective's return value (a number or a dict of
-        metrics), or with an explicit state: PRUNED (its last reported value is kept) or
+        metrics; with several objectives a dict holding each or a tuple in the metrics'
+        order), or with an explicit state: PRUNED (its last reported values are kept) or
         FAIL (`cause` says why: RAISED by default, INTERRUPTED for a run stopped from
         outside, which uses no budget). Bad values make the trial FAIL with a reason.
         Returns the stored record."""
