@@ -51,9 +51,6 @@ def outcome_of(
         raise TrialError(f"tell() finishes a trial as COMPLETE, PRUNED or FAIL, not {state}")
     params, verdict = host.settle(handle)
     attrs: dict[str, Any] = {}
-    constraints = {**judged.constraints, **handle.constraints}
-    if constraints:
-        attrs[CONSTRAINTS_ATTR] = constraints
     if study.scheduler is not None:
         attrs.update(study.scheduler.trial_attrs(handle.number))
         if state is TrialState.PRUNED and verdict is not None:
@@ -61,6 +58,9 @@ def outcome_of(
             attrs.update(verdict.attrs)
             if cause is EndCause.PRUNED:
                 cause = verdict.cause
+    constraints = {**judged.constraints, **handle.constraints}
+    if constraints:
+        attrs[CONSTRAINTS_ATTR] = constraints
     return Outcome(
         handle.trial_id,
         state,

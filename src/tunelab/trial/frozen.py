@@ -106,9 +106,12 @@ class FrozenTrial:
 
 
 def feasible_attrs(system_attrs: Mapping[str, Any]) -> bool:
-    """Whether the constraint values held in a trial's system attributes all hold."""
+    """Whether the constraint values held in a trial's system attributes all hold (a
+    value that is not a number does not)."""
     stored = system_attrs.get(CONSTRAINTS_ATTR)
-    return not isinstance(stored, Mapping) or all(v <= 0 for v in stored.values())
+    if not isinstance(stored, Mapping):
+        return True
+    return all(isinstance(v, (int, float)) and v <= 0 for v in stored.values())
 
 
 def _value_and_values(
