@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import tunelab
+from tunelab.storage.sql import schema
 
 from .helpers import STUDY, cli_refuses, files, refused
 
@@ -62,9 +63,14 @@ KINDS: dict[str, Make] = {
 
 NOT_SQLITE = "'x.db' is not a SQLite database (it may be corrupted or another kind of file)"
 MALFORMED = "database disk image is malformed; the file is damaged: restore it from a backup"
-NEWER = "schema version 99, newer than this tunelab knows (2); upgrade tunelab"
-OLDER_0 = "has schema version 0, older than this tunelab's (2)"
-OLDER = "has schema version 1, older than this tunelab's (2); stop its workers and run `tunelab"
+NEWER = (
+    f"schema version 99, newer than this tunelab knows ({schema.SCHEMA_VERSION}); upgrade tunelab"
+)
+OLDER_0 = f"has schema version 0, older than this tunelab's ({schema.SCHEMA_VERSION})"
+OLDER = (
+    f"has schema version 1, older than this tunelab's ({schema.SCHEMA_VERSION}); stop its "
+    "workers and run `tunelab"
+)
 
 # kind -> the fragment for (read, create, upgrade); None: that way in accepts the file
 EXPECTED: dict[str, tuple[str | None, str | None, str | None]] = {

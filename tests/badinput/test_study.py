@@ -63,7 +63,7 @@ CREATE: list[tuple[str, dict[str, Any], str]] = [
     (
         "exists, direction",
         {"name": STUDY, "metric": METRIC, "direction": "maximize"},
-        "direction='maximize' was asked for; use the same settings",
+        "direction='maximize' was asked for; a study keeps its objectives",
     ),
     ("storage int", {"storage": 123}, "storage must be a URL, a file path or a storage object"),
     ("storage bool", {"storage": True}, "but got True (bool)"),
@@ -203,4 +203,4 @@ def test_tell_with_a_state_that_does_not_finish_a_trial() -> None:
 
 def test_the_best_trial_of_a_study_without_one() -> None:
     study = tunelab.create_study(NEW, storage=":memory:")
-    refused(lambda: study.best_trial, "has no complete trial yet; run some trials first")
+    refused(lambda: study.best_trial, "has no feasible complete trial yet; run some trials first")

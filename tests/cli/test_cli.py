@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cli_process import run_tunelab, start_tunelab
+from tunelab.storage.sql import schema
 
 SCRIPT = """
 METRIC = "loss"
@@ -160,9 +161,14 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(work):
 
 def test_db_upgrade_creates_reports_current_and_refuses_foreign_files(work):
     created = tunelab("db", "upgrade", "fresh.db", cwd=work)
-    assert created.returncode == 0 and "schema version 0 -> 2" in created.stdout
+    assert (
+        created.returncode == 0 and f"schema version 0 -> {schema.SCHEMA_VERSION}" in created.stdout
+    )
     current = tunelab("db", "upgrade", "fresh.db", cwd=work)
-    assert current.returncode == 0 and "schema is current (v2)" in current.stdout
+    assert (
+        current.returncode == 0
+        and f"schema is current (v{schema.SCHEMA_VERSION})" in current.stdout
+    )
     with sqlite3.connect(work / "other.db") as conn:
         conn.execute("create table notes (body text)")
     before = (work / "other.db").read_bytes()

@@ -1,4 +1,4 @@
-"""Schema v1 -> v2 on the committed v1 database (data/v1.db), in SQLite and PostgreSQL.
+"""Schema v1 -> current on the committed v1 database (data/v1.db), in SQLite and PostgreSQL.
 
 The new code refuses a v1 database, changing nothing, with one line naming `tunelab db
 upgrade`; that command (run as a real process) copies a SQLite file first and upgrades
@@ -39,6 +39,8 @@ from .v1_fixture import (
     read_tables,
     sqlite_copy,
 )
+
+V = schema.SCHEMA_VERSION
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -106,19 +108,19 @@ def test_upgrade_keeps_every_value_and_maps_v1_rows_to_v2_columns(v1: V1Copy) ->
     lines = done.stdout.strip().splitlines()
     if v1.file is not None:
         backup = v1.file.with_name("v1.db.v1-backup")
-        assert lines == [f"copied the v1 database to {backup}", "schema version 1 -> 2"]
+        assert lines == [f"copied the v1 database to {backup}", f"schema version 1 -> {V}"]
         assert backup.read_bytes() == V1_FILE.read_bytes()
     else:
         assert len(lines) == 2 and "one transaction" in lines[0] and "pg_dump" in lines[0]
-        assert lines[1] == "schema version 1 -> 2"
+        assert lines[1] == f"schema version 1 -> {V}"
     tables = read_tables(v1.url)
-    assert tables["tunelab_meta"] == [{"key": "schema_version", "value": "2"}]
+    assert tables["tunelab_meta"] == [{"key": "schema_version", "value": str(V)}]
     assert tables["tunelab_alembic_version"] == [{"version_num": schema.ALEMBIC_HEAD}]
     assert_reads_back_as_v1(tables)
     assert_v2_columns(tables)
 
     again = _upgrade(v1)
-    assert again.returncode == 0 and again.stdout.strip() == "schema is current (v2)"
+    assert again.returncode == 0 and again.stdout.strip() == f"schema is current (v{V})"
     assert read_tables(v1.url) == tables
     tunelab.load_study("v1-mixed", v1.url).storage.close()  # the new code opens it
 
@@ -208,7 +210,7 @@ def test_an_upgraded_database_is_refused_by_the_v1_check(
     engine = make_engine(v1.url)
     try:
         with pytest.raises(
-            SchemaVersionError, match="schema version 2, newer than this tunelab knows"
+            SchemaVersionError, match=f"schema version {V}, newer than this tunelab knows"
         ):
             ensure_schema(engine, v1.url, create=False)
     finally:
@@ -308,7 +310,7 @@ def test_two_upgrades_at_once_upgrade_once(v1: V1Copy) -> None:
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     finals = sorted(out.strip().splitlines()[-1] for out, _ in outs)
-    assert finals == ["schema is current (v2)", "schema version 1 -> 2"]
+    assert finals == [f"schema is current (v{V})", f"schema version 1 -> {V}"]
     tables = read_tables(v1.url)
     assert_reads_back_as_v1(tables)
     assert_v2_columns(tables)
@@ -326,7 +328,7 @@ def test_an_existing_backup_is_kept_unless_forced(tmp_path: Path) -> None:
     assert refused.returncode == 1 and len(lines) == 1 and "--force" in lines[0], refused.stderr
     assert str(backup) in lines[0] and _files(v1) == before
     forced = _upgrade(v1, "--force")
-    assert forced.returncode == 0 and "schema version 1 -> 2" in forced.stdout
+    assert forced.returncode == 0 and f"schema version 1 -> {V}" in forced.stdout
     assert backup.read_bytes() == V1_FILE.read_bytes()
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import tunelab
 from tunelab.storage.codec import _wrap  # the stored encoding, as v1_expected.json holds it
-from tunelab.storage.sql import upgrade
+from tunelab.storage.sql import schema, upgrade
 from tunelab.storage.sql.engine import make_engine
 from tunelab.types import EndCause, TrialState
 
@@ -27,7 +27,7 @@ def upgraded(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         v1 = postgres_copy(request.getfixturevalue("postgres_url"), tmp_path)
     engine = make_engine(v1.url)
     try:
-        assert upgrade(engine) == (1, 2)
+        assert upgrade(engine) == (1, schema.SCHEMA_VERSION)
     finally:
         engine.dispose()
     return v1.url

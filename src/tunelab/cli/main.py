@@ -75,6 +75,16 @@ def cli() -> None:
     type=click.Choice(["maximize", "minimize"]),
     help="Default: the script's DIRECTION, else maximize.",
 )
+@click.option(
+    "--metrics",
+    help="Several metrics to optimize at once, comma-separated, e.g. val_accuracy,n_parameters "
+    "(default: the script's METRICS); needs --directions.",
+)
+@click.option(
+    "--directions",
+    help="One direction per metric of --metrics, comma-separated: max or min "
+    "(default: the script's DIRECTIONS).",
+)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option(
     "--scheduler",
@@ -99,6 +109,8 @@ def run(
     seed: int | None,
     metric: str | None,
     direction: str | None,
+    metrics: str | None,
+    directions: str | None,
     no_progress: bool,
     scheduler: str | None,
     lr_find: bool,
@@ -116,8 +128,7 @@ def run(
     study = tunelab.create_study(
         name,
         storage=storage,
-        metric=str(metric or getattr(module, "METRIC", "val_accuracy")),
-        direction=str(direction or getattr(module, "DIRECTION", "maximize")),
+        **objectives_options(module, metric, direction, metrics, directions),
         sampler=sampler,
         seed=seed,
         scheduler=budget.scheduler_for(scheduler, steps),
@@ -138,6 +149,8 @@ def run(
             ),
         )
     )
+    if study.multi_objective and study.sampler.name == "auto":
+        out.print("auto: random search, as TPE and GP do not handle several objectives yet")
     started = time.time()
     try:
         study.optimize(
@@ -161,6 +174,40 @@ def run(
     _summary(study)
 
 
+def objectives_options(
+    module: Any,
+    metric: str | None,
+    direction: str | None,
+    metrics: str | None,
+    directions: str | None,
+) -> dict[str, Any]:
+    """create_study's objective arguments: the command's options over the script's
+    METRICS/DIRECTIONS (several objectives) or METRIC/DIRECTION (one)."""
+    if metrics is None and directions is not None:
+        raise CLIError(
+            "--directions goes with --metrics; give both, e.g. --metrics a,b --directions max,min"
+        )
+    if metrics is not None and (metric is not None or direction is not None):
+        raise CLIError(
+            "give either --metric/--direction (one objective) or --metrics/"
+            "--directions (several), not both"
+        )
+    if metrics is not None and directions is None:
+        raise CLIError("--metrics needs --directions, one per metric, e.g. --directions max,min")
+    if metrics is not None:
+        return {"metrics": _split(metrics), "directions": _split(directions or "")}
+    if metric is None and direction is None and hasattr(module, "METRICS"):
+        return {"metrics": module.METRICS, "directions": getattr(module, "DIRECTIONS", None)}
+    return {
+        "metric": str(metric or getattr(module, "METRIC", "val_accuracy")),
+        "direction": str(direction or getattr(module, "DIRECTION", "maximize")),
+    }
+
+
+def _split(names: str) -> list[str]:
+    return [n.strip() for n in names.split(",")] if names.strip() else []
+
+
 def _summary(study: Any) -> None:
     counts = study.storage.count_trials(study.study_id)
     out.print(
@@ -168,6 +215,11 @@ def _summary(study: Any) -> None:
         f"{counts[TrialState.FAIL] - counts.interrupted} failed"
         + (f", {counts.interrupted} interrupted" if counts.interrupted else "")
     )
+    if study.multi_objective:
+        front = render.pareto_front(study)
+        if front is not None:
+            out.print(front)
+        return
     top = study.top_trials(1)
     if top:
         best = top[0]
@@ -206,6 +258,9 @@ def studies(storage: str | None) -> None:
     help="Fit diagnosis of trial TRIAL (default: the best; 'all': one line per trial).",
 )
 @click.option("--next", "next_", is_flag=True, help="Ranges to search in a follow-up study.")
+@click.option(
+    "--pareto", is_flag=True, help="Only the Pareto front (a study of several objectives)."
+)
 def show(
     study_name: str,
     storage: str | None,
@@ -214,9 +269,21 @@ def show(
     importance_: bool = False,
     diagnose_: str | None = None,
     next_: bool = False,
+    pareto: bool = False,
 ) -> None:
-    """Show a study's best trials and best hyperparameters."""
+    """Show a study's best trials and best hyperparameters (with several objectives: its
+    Pareto front, sorted by the first)."""
     study = tunelab.load_study(study_name, storage)
+    if pareto and not study.multi_objective:
+        raise CLIError(
+            f"study {plain(study.name)!r} has one objective ({plain(study.metric)}), so no "
+            "Pareto front; --pareto is for studies run with several metrics "
+            "(tunelab run --metrics a,b --directions max,min)"
+        )
+    if pareto:
+        front = render.pareto_front(study)
+        out.print(front if front is not None else "no feasible complete trial yet")
+        return
     if effects or importance_ or diagnose_ is not None or next_:
         insight_commands.show_insight(out, study, effects, importance_, diagnose_, next_)
         return
@@ -226,7 +293,7 @@ def show(
             "study ",
             text(study.name, "bold"),
             text(
-                f" · {study.direction.value} {study.metric} · {counts.total} trials "
+                f" · {render.objectives_text(study)} · {counts.total} trials "
                 f"({counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
                 f"{counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running)"
             ),
@@ -239,13 +306,17 @@ def show(
         if failed:
             out.print(render.failures_table(failed, study.name))
         return
-    out.print(render.trials_table(top, study.metric, f"top {len(top)} trials"))
+    if study.multi_objective:
+        out.print(render.pareto_front(study) or "")
+    else:
+        out.print(render.trials_table(top, study.metrics, f"top {len(top)} trials"))
     pruning = render.pruning_table(study.trials, study.scheduler)
     if pruning is not None:
         out.print(pruning)
     if failed:
         out.print(render.failures_table(failed, study.name))
-    out.print(render.params_table(dict(top[0].params), "best hyperparameters"))
+    if not study.multi_objective:
+        out.print(render.params_table(dict(top[0].params), "best hyperparameters"))
 
 
 @cli.command(name="export")
@@ -267,7 +338,14 @@ def export_cmd(
     trials = study.trials
     if fmt == "json":
         text = export.to_json(
-            trials, {"name": study.name, "metric": study.metric, "direction": study.direction.value}
+            trials,
+            {
+                "name": study.name,
+                "metric": study.metric,
+                "direction": study.direction.value,
+                "objectives": [o.to_json() for o in study.objectives],
+                "constraints": [c.to_json() for c in study.constraints],
+            },
         )
     else:
         text = export.to_csv(trials)

@@ -33,10 +33,11 @@ def studies_table(summaries: Sequence[StudySummary]) -> Table:
         )
     for s in summaries:
         c = s.counts
+        objectives = s.record.objectives
         table.add_row(
             text(s.record.name),
-            text(s.record.metric),
-            s.record.direction.value,
+            text(", ".join(o.metric for o in objectives)),
+            ", ".join(o.direction.value for o in objectives),
             str(c[TrialState.COMPLETE]),
             str(c[TrialState.PRUNED]),
             str(c[TrialState.FAIL]),
@@ -46,24 +47,48 @@ def studies_table(summaries: Sequence[StudySummary]) -> Table:
     return table
 
 
-def trials_table(trials: Sequence[FrozenTrial], metric: str, title: str) -> Table:
+def trials_table(trials: Sequence[FrozenTrial], metrics: Sequence[str], title: str) -> Table:
+    """One row per trial: its number, one column per objective, seconds, parameters."""
     names: list[str] = []
     for t in trials:
         names.extend(n for n in t.params if n not in names)
     table = Table(title=text(title))
     table.add_column("#", justify="right")
-    table.add_column(text(metric), justify="right")
+    for metric in metrics:
+        table.add_column(text(metric), justify="right")
     table.add_column("seconds", justify="right")
     for name in names:
         table.add_column(text(name), justify="right")
     for t in trials:
+        values = t.values if t.values is not None and len(t.values) == len(metrics) else None
         table.add_row(
             str(t.number),
-            text(fmt(t.value)),
+            *[text(fmt(v)) for v in (values or (None,) * len(metrics))],
             "-" if t.duration is None else f"{t.duration:.3g}",
             *[text(fmt(t.params.get(n))) if n in t.params else "" for n in names],
         )
     return table
+
+
+def objectives_text(study: Any) -> str:
+    """`maximize val_accuracy, minimize n_parameters`, and the constraints if any."""
+    shown = ", ".join(f"{o.direction.value} {o.metric}" for o in study.objectives)
+    if study.constraints:
+        shown += " subject to " + ", ".join(c.describe() for c in study.constraints)
+    return shown
+
+
+def pareto_front(study: Any) -> Table | None:
+    """The study's Pareto front, best first in its first objective; None when empty."""
+    front = study.best_trials
+    if not front:
+        return None
+    first = study.objectives[0]
+    sign = -1.0 if first.direction.value == "maximize" else 1.0
+    front.sort(key=lambda t: (sign * t.values[0], t.number))
+    noun = "trial" if len(front) == 1 else "trials"
+    title = f"Pareto front: {len(front)} {noun}, by {first.metric}"
+    return trials_table(front, study.metrics, title)
 
 
 def params_table(params: dict[str, Any], title: str) -> Table:

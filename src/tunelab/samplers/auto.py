@@ -18,6 +18,10 @@ decided afresh for every trial (deterministically, so seeded runs repeat):
 - GP otherwise, declared conditional spaces included.
 Both start with the same scrambled Sobol points, so the switch is seamless.
 
+A study of several objectives gets random search for now: neither TPE nor the GP models
+several objectives yet, and random search is an honest baseline where a single-objective
+model would chase one objective alone.
+
 Measured (benchmarks/RESULTS.md, issue 4): the GP beats TPE at 25 to 100 trials on
 Branin, Hartmann-6, Levy-10 and on a mixed 7-parameter space with a conditional
 branch, which is why declared conditions no longer send a study to TPE.
@@ -30,6 +34,7 @@ from typing import Any
 
 from tunelab.samplers.base import Sampler, SampleRequest
 from tunelab.samplers.gp import GPSampler
+from tunelab.samplers.random import RandomSampler
 from tunelab.samplers.tpe import TPESampler
 from tunelab.space import Boolean, Choice, Entry, Fixed, SearchSpace
 from tunelab.trial import FrozenTrial
@@ -70,11 +75,13 @@ def prefers_tpe(space: SearchSpace, history: Sequence[FrozenTrial]) -> bool:
 class AutoSampler(Sampler):
     name = "auto"
     needs_history = True
+    multi_objective = True  # random search there, for now (see the module doc)
 
     def __init__(self, seed: int | None = None) -> None:
         super().__init__(seed)
         self._tpe = TPESampler(seed=self.seed)
         self._gp = GPSampler(seed=self.seed)
+        self._random = RandomSampler(seed=self.seed)
         self._choice: dict[int, Sampler] = {}
 
     def chosen_for(self, trial_number: int) -> Sampler | None:
@@ -83,6 +90,11 @@ class AutoSampler(Sampler):
     def sample(self, request: SampleRequest) -> Any:
         sampler = self._choice.get(request.trial_number)
         if sampler is None:
-            sampler = self._tpe if prefers_tpe(request.space, request.history) else self._gp
+            if len(request.objectives) > 1:
+                sampler = self._random
+            elif prefers_tpe(request.space, request.history):
+                sampler = self._tpe
+            else:
+                sampler = self._gp
             self._choice = {request.trial_number: sampler}  # one trial at a time per worker
         return sampler.sample(request)

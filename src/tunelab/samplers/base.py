@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tunelab.errors import ConfigurationError
+from tunelab.objectives import Objective
 from tunelab.space import Condition, Param, SearchSpace
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction
@@ -46,6 +47,7 @@ class SampleRequest:
     history: Sequence[FrozenTrial] = field(default_factory=tuple)
     direction: Direction = Direction.MINIMIZE  # how to rank trials' values
     metric: str | None = None  # the study's metric, as trials report it at each step
+    objectives: tuple[Objective, ...] = ()  # every objective; metric/direction: the first
 
 
 class Sampler(ABC):
@@ -54,6 +56,11 @@ class Sampler(ABC):
     name: ClassVar[str] = ""
     needs_history: ClassVar[bool] = False
     needs_lock: ClassVar[bool] = False  # decisions must be atomic across workers
+    # Whether it can serve a study of several objectives (one that ignores values can).
+    multi_objective: ClassVar[bool] = False
+    # Whether it reads FrozenTrial.feasible itself; if not, the study shows it an
+    # infeasible trial as a FAIL one, a region to avoid (study/front.py).
+    reads_feasibility: ClassVar[bool] = False
 
     def __init__(self, seed: int | None = None) -> None:
         if seed is None:

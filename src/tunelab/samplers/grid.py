@@ -65,6 +65,7 @@ class GridSampler(Sampler):
     """Every combination of the discrete values of the parameters the objective asks for."""
 
     name = "grid"
+    multi_objective = True  # it never reads values
     needs_history = True
     needs_lock = True
 

@@ -11,6 +11,7 @@ class RandomSampler(Sampler):
     """Uniform in the unit cube, so log parameters are log-uniform and steps are respected."""
 
     name = "random"
+    multi_objective = True  # it never reads values
 
     def sample(self, request: SampleRequest) -> Any:
         u = self.rng(request.trial_number, request.param.name).random()

@@ -19,6 +19,7 @@ _MIN_DIMENSIONS = 32
 
 class SobolSampler(Sampler):
     name = "sobol"
+    multi_objective = True  # it never reads values
 
     def __init__(self, seed: int | None = None) -> None:
         super().__init__(seed)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from tunelab.errors import TrialError
+from tunelab.errors import ConfigurationError, TrialError
+from tunelab.objectives import Constraint, Objective
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, EndCause, TrialState
 
@@ -24,6 +25,10 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class StudyRecord:
+    """A study as stored. `objectives` (one or more) and `constraints` are fixed when the
+    study is created and never written again; `metric` and `direction` are the first
+    objective's (the whole of it in a single-objective study). `settings` may change."""
+
     study_id: int
     name: str
     metric: str
@@ -32,10 +37,35 @@ class StudyRecord:
     settings: Mapping[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    objectives: tuple[Objective, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("sampler", "settings", "user_attrs"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        objectives = study_objectives(self.metric, self.direction, self.objectives)
+        object.__setattr__(self, "objectives", objectives)
+        object.__setattr__(self, "constraints", tuple(self.constraints))
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
+
+
+def study_objectives(
+    metric: str, direction: Direction, objectives: Sequence[Objective]
+) -> tuple[Objective, ...]:
+    """A study's objectives: `objectives`, whose first must be `metric` in `direction`, or
+    that one alone. Storages check this before they write a study."""
+    first = Objective(metric, Direction(direction))
+    out = tuple(objectives) or (first,)
+    if out[0] != first:
+        raise ConfigurationError(
+            f"a study's metric and direction are its first objective's, but got "
+            f"metric={metric!r}, direction={first.direction.value!r} and the objectives "
+            f"{[o.to_json() for o in out]}"
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -131,8 +161,12 @@ class BaseStorage(ABC):
         direction: Direction,
         sampler: Mapping[str, Any],
         settings: Mapping[str, Any],
+        objectives: Sequence[Objective] = (),
+        constraints: Sequence[Constraint] = (),
     ) -> StudyRecord:
-        """Create a study; raise StudyConflictError if the name is taken."""
+        """Create a study; raise StudyConflictError if the name is taken. `objectives`
+        (default: the one of `metric` and `direction`, which must be the first) and
+        `constraints` are stored once and never change."""
 
     @abstractmethod
     def get_study(self, name: str) -> StudyRecord | None: ...

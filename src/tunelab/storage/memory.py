@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from tunelab.errors import StudyConflictError, TrialError
+from tunelab.objectives import Constraint, Objective
 from tunelab.storage import codec
 from tunelab.storage.base import (
     BaseStorage,
@@ -19,6 +20,7 @@ from tunelab.storage.base import (
     StudyRecord,
     StudySummary,
     TrialCounts,
+    study_objectives,
 )
 from tunelab.trial import FrozenTrial, Report, best_trial
 from tunelab.trial.frozen import evolve, frozen_throughout, holds_containers
@@ -118,8 +120,11 @@ class InMemoryStorage(BaseStorage):
         direction: Direction,
         sampler: Mapping[str, Any],
         settings: Mapping[str, Any],
+        objectives: Sequence[Objective] = (),
+        constraints: Sequence[Constraint] = (),
     ) -> StudyRecord:
         with self._lock:
+            objectives = study_objectives(metric, Direction.parse(direction), objectives)
             if name in self._studies:
                 raise StudyConflictError(f"a study named {name!r} already exists")
             record = StudyRecord(
@@ -130,6 +135,8 @@ class InMemoryStorage(BaseStorage):
                 _json(sampler, "sampler"),
                 _json(settings, "settings"),
                 time.time(),
+                objectives=tuple(objectives),
+                constraints=tuple(constraints),
             )
             self._studies[name] = record
             self._spaces[record.study_id] = []
@@ -147,7 +154,7 @@ class InMemoryStorage(BaseStorage):
             out = []
             for record in self._studies.values():
                 trials = self.get_trials(record.study_id, with_reports=False)
-                best = best_trial(trials, record.direction)
+                best = None if record.multi_objective else best_trial(trials, record.direction)
                 out.append(
                     StudySummary(
                         _detached_study(record),

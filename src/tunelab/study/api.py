@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tunelab._names import METRIC_NAME_MAX, STUDY_NAME_MAX, name_problem
+from tunelab._names import STUDY_NAME_MAX, name_problem
 from tunelab.errors import ConfigurationError, StudyConflictError, StudyNotFoundError
+from tunelab.objectives import Constraint, Objective, constraints_of, objectives_of
 from tunelab.samplers import Sampler, make_sampler
 from tunelab.schedulers import Scheduler, make_scheduler, scheduler_to_json
-from tunelab.storage import BaseStorage, StudySummary, get_storage
+from tunelab.storage import BaseStorage, StudyRecord, StudySummary, get_storage
+from tunelab.study.front import check_plugins
 from tunelab.study.liveness import DEFAULT_HEARTBEAT_S
 from tunelab.study.study import Study
 from tunelab.types import Direction
@@ -35,8 +38,11 @@ def create_study(
     heartbeat_interval: float = DEFAULT_HEARTBEAT_S,
     max_retries: int = 0,
     scheduler: str | Scheduler | dict | None = None,
+    metrics: Sequence[str] | None = None,
+    directions: Sequence[str | Direction] | None = None,
+    constraints: Mapping[str, tuple[str, float]] | None = None,
 ) -> Study:
-    """Create a study, or load it if it exists with the same metric and direction.
+    """Create a study, or load it if it exists with the same objectives and constraints.
 
     `storage` is a URL or file path (default: the SQLite file ./tunelab.db) or
     ':memory:'. `sampler` is 'auto' (default: GP or TPE, see samplers/auto.py), 'tpe',
@@ -45,12 +51,18 @@ def create_study(
     `scheduler` stops poor trials early: 'asha', 'hyperband', 'median', 'rules', 'none'
     (the default for a new study: no pruning), a JSON dict or a Scheduler; given for an
     existing study, it replaces the stored one.
+
+    Several objectives: `metrics=[...]` with `directions=[...]` (one each) in place of
+    `metric`/`direction`; the objective then returns a dict holding every metric or a
+    tuple in their order, and `study.best_trials` is the Pareto front. `constraints`,
+    e.g. `{"n_parameters": ("<=", 100_000)}`, bound metrics a trial returns or reports:
+    a trial breaking one is stored COMPLETE with feasible=False and is never best. A
+    study keeps its objectives and constraints for good.
     """
     name = _check_name(time.strftime("study-%Y%m%d-%H%M%S") if name is None else name)
-    problem = name_problem("metric", metric, METRIC_NAME_MAX)
-    if problem is not None:
-        raise ConfigurationError(problem)
-    direction = Direction.parse(direction)
+    objectives = objectives_of(metric, direction, metrics, directions)
+    metric, direction = objectives[0].metric, objectives[0].direction
+    bounds = constraints_of(constraints)
     if not (isinstance(heartbeat_interval, (int, float)) and heartbeat_interval > 0):
         raise ConfigurationError(
             f"heartbeat_interval must be > 0 seconds, got {heartbeat_interval!r}"
@@ -67,22 +79,21 @@ def create_study(
                 f"a study named {name!r} already exists; pass load_if_exists=True to continue "
                 "it, pick another name, or delete it (tunelab delete)"
             )
-        if record.metric != metric or record.direction is not direction:
-            raise StudyConflictError(
-                f"study {name!r} exists with metric={record.metric!r}, "
-                f"direction={record.direction.value!r}, but metric={metric!r}, "
-                f"direction={direction.value!r} was asked for; use the same settings, "
-                "another study name, or delete the old study"
-            )
+        _check_same_objectives(record, objectives, bounds, constraints is not None)
+        chosen = chosen or make_sampler(dict(record.sampler))
+        check_plugins(record, chosen, pruner if scheduler is not None else None)
         pruner = _study_scheduler(store, record, scheduler, pruner)
-        return Study(record, store, chosen or make_sampler(dict(record.sampler)), pruner)
+        return Study(record, store, chosen, pruner)
     chosen = chosen or make_sampler("auto")
+    check_plugins(StudyRecord(0, name, metric, direction, objectives=objectives), chosen, pruner)
     settings: dict[str, Any] = {"heartbeat_interval": float(heartbeat_interval)}
     if max_retries:
         settings["max_retries"] = max_retries
     settings["scheduler"] = scheduler_to_json(pruner)
     try:
-        record = store.create_study(name, metric, direction, chosen.to_json(), settings)
+        record = store.create_study(
+            name, metric, direction, chosen.to_json(), settings, objectives, bounds
+        )
     except StudyConflictError:  # another process created it a moment ago
         return create_study(
             name,
@@ -95,8 +106,40 @@ def create_study(
             heartbeat_interval,
             max_retries,
             scheduler_to_json(pruner) if scheduler is not None else None,
+            metrics,
+            directions,
+            constraints,
         )
     return Study(record, store, chosen, pruner)
+
+
+def _check_same_objectives(
+    record: StudyRecord,
+    objectives: tuple[Objective, ...],
+    bounds: tuple[Constraint, ...],
+    constraints_given: bool,
+) -> None:
+    """A study keeps the objectives (and constraints, when some are given) it was
+    created with: reopening it with others is refused."""
+
+    def shown(objs: tuple[Objective, ...]) -> str:
+        if len(objs) == 1:
+            return f"metric={objs[0].metric!r}, direction={objs[0].direction.value!r}"
+        return f"metrics={[o.metric for o in objs]}, directions={[o.direction.value for o in objs]}"
+
+    if record.objectives != objectives:
+        raise StudyConflictError(
+            f"study {record.name!r} exists with {shown(record.objectives)}, but "
+            f"{shown(objectives)} was asked for; a study keeps its objectives: use the same "
+            "ones, another study name, or delete the old study"
+        )
+    if constraints_given and record.constraints != bounds:
+        raise StudyConflictError(
+            f"study {record.name!r} exists with the constraints "
+            f"{[c.describe() for c in record.constraints] or 'none'}, but "
+            f"{[c.describe() for c in bounds] or 'none'} were asked for; a study keeps its "
+            "constraints: use the same ones or another study name"
+        )
 
 
 def _study_scheduler(

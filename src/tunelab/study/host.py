@@ -16,11 +16,12 @@ import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tunelab.errors import SearchSpaceError
+from tunelab.errors import SearchSpaceError, TrialError
 from tunelab.samplers import SampleRequest, Wait
 from tunelab.schedulers import PruneRequest, Verdict
 from tunelab.space import Condition, Fixed, Param, SearchSpace
 from tunelab.space.search_space import Entry
+from tunelab.study.front import InfeasibleAsFailed
 from tunelab.trial import FrozenTrial, Report, Trial
 from tunelab.types import TrialState
 
@@ -47,13 +48,15 @@ class Host:
         self._agreed: dict[str, Param] = {}  # by name, the definition last checked
         self._history_cache: tuple[int, float, list[FrozenTrial]] | None = None
         self._space_checked_for: list[FrozenTrial] | None = None
+        self._infeasible_as_failed = InfeasibleAsFailed()
 
     # -- the trials this process runs -----------------------------------------------------
     def start(self, frozen: FrozenTrial) -> Trial:
         """The handle of a trial this process has just started, registered as running."""
         seed = zlib.crc32(f"{self._study.name}:{frozen.number}".encode()) & 0x7FFFFFFF
+        study = self._study
         trial = Trial(
-            self, frozen.trial_id, frozen.number, frozen.enqueued, self._study.metric, seed
+            self, frozen.trial_id, frozen.number, frozen.enqueued, study.metric, seed, study.metrics
         )
         with self.lock:
             self._running[trial.trial_id] = trial
@@ -186,6 +189,8 @@ class Host:
         history: Sequence[FrozenTrial],
     ) -> SampleRequest:
         study = self._study
+        if not study.sampler.reads_feasibility:
+            history = self._infeasible_as_failed(history)
         return SampleRequest(
             trial.number,
             param,
@@ -195,6 +200,7 @@ class Host:
             history,
             study.direction,
             study.metric,
+            study.objectives,
         )
 
     def flush(self, trial: Trial) -> None:
@@ -246,3 +252,10 @@ class Host:
 
     def set_user_attr(self, trial: Trial, key: str, value: Any) -> None:
         self._storage.set_user_attr(trial.trial_id, key, value)
+
+    def check_constraint_name(self, name: str) -> None:
+        if any(c.metric == name for c in self._study.constraints):
+            raise TrialError(
+                f"constraint {name!r} is the study's own constraint on metric {name!r}; "
+                "give the one set with trial.set_constraint another name"
+            )

@@ -44,8 +44,10 @@ class ProgressDisplay:
         finished = [t for t in trials if t.state.is_finished and t.counts_toward_budget]
         running = sum(1 for t in trials if t.state is TrialState.RUNNING)
         durations = [t.duration for t in finished if t.duration is not None]
-        complete = [
-            t.value for t in finished if t.state is TrialState.COMPLETE and t.value is not None
+        complete = [  # none with several objectives: each trial has a vector of values
+            t.value
+            for t in finished
+            if t.state is TrialState.COMPLETE and t.value is not None and t.feasible
         ]
         best = None
         if complete:

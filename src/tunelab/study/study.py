@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,10 +20,13 @@ from tunelab.errors import (
     StudyNotFoundError,
     TrialError,
 )
+from tunelab.objectives import Constraint, Objective
 from tunelab.samplers import Admission, Sampler
 from tunelab.schedulers import Scheduler
 from tunelab.space import SearchSpace
-from tunelab.storage import BaseStorage, Outcome, StudyRecord, get_storage
+from tunelab.storage import BaseStorage, StudyRecord, get_storage
+from tunelab.study.ending import outcome_of
+from tunelab.study.front import best_by, check_plugins, pareto_front, ranked
 from tunelab.study.host import WAIT_POLL_MAX_S, WAIT_POLL_S, Host
 from tunelab.study.liveness import INTERRUPTED, Liveness
 from tunelab.study.optimize import (
@@ -36,8 +38,7 @@ from tunelab.study.optimize import (
     run_trials,
     start_method,
 )
-from tunelab.study.outcome import judge
-from tunelab.trial import FrozenTrial, Trial, best_trial, sorted_by_value
+from tunelab.trial import FrozenTrial, Trial, sorted_by_value
 from tunelab.types import Direction, EndCause, TrialState
 
 log = logging.getLogger("tunelab")
@@ -46,7 +47,8 @@ _STATES = {s.value for s in TrialState}  # TrialState is a str: either form is o
 
 
 class Study:
-    """A named set of trials that optimize one metric in one direction."""
+    """A named set of trials that optimize one metric in one direction, or several
+    (`objectives`: then the best trials are a Pareto front), subject to `constraints`."""
 
     def __init__(
         self,
@@ -55,6 +57,7 @@ class Study:
         sampler: Sampler,
         scheduler: Scheduler | None = None,
     ) -> None:
+        check_plugins(record, sampler, scheduler)
         self._record = record
         self._storage = storage
         self.sampler = sampler
@@ -77,6 +80,27 @@ class Study:
         return self._record.direction
 
     @property
+    def objectives(self) -> tuple[Objective, ...]:
+        """What the study optimizes: one (metric, direction) per objective."""
+        return self._record.objectives
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return tuple(o.metric for o in self._record.objectives)
+
+    @property
+    def directions(self) -> tuple[Direction, ...]:
+        return tuple(o.direction for o in self._record.objectives)
+
+    @property
+    def constraints(self) -> tuple[Constraint, ...]:
+        return self._record.constraints
+
+    @property
+    def multi_objective(self) -> bool:
+        return self._record.multi_objective
+
+    @property
     def storage(self) -> BaseStorage:
         return self._storage
 
@@ -93,6 +117,11 @@ class Study:
         return self._host.space
 
     def __repr__(self) -> str:
+        if self.multi_objective:
+            return (
+                f"Study(name={self.name!r}, metrics={list(self.metrics)!r}, "
+                f"directions={[d.value for d in self.directions]!r})"
+            )
         return (
             f"Study(name={self.name!r}, metric={self.metric!r}, direction={self.direction.value!r})"
         )
@@ -110,12 +139,35 @@ class Study:
 
     @property
     def best_trial(self) -> FrozenTrial:
-        best = best_trial(self.get_trials([TrialState.COMPLETE]), self.direction)
+        """The feasible COMPLETE trial with the best value (single-objective studies)."""
+        if self.multi_objective:
+            raise ConfigurationError(
+                f"study {self.name!r} has several objectives {list(self.metrics)}, so no "
+                "single best trial; use study.best_trials (the Pareto front) or "
+                f"study.best_trial_by({self.metrics[0]!r})"
+            )
+        return self.best_trial_by(self.metric)
+
+    def best_trial_by(self, metric: str) -> FrozenTrial:
+        """The feasible COMPLETE trial best in one of the study's objectives."""
+        if metric not in self.metrics:
+            raise ConfigurationError(
+                f"best_trial_by() takes one of the study's metrics {list(self.metrics)}, "
+                f"but got {metric!r}"
+            )
+        best = best_by(self.get_trials([TrialState.COMPLETE]), self.objectives, metric)
         if best is None:
             raise TrialError(
-                f"study {self.name!r} has no complete trial yet; run some trials first"
+                f"study {self.name!r} has no feasible complete trial yet; run some trials first"
             )
         return best
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The Pareto front: the feasible COMPLETE trials no other one dominates (no other
+        is at least as good in every objective and better in one), by trial number. In a
+        single-objective study, the trials sharing the best value."""
+        return pareto_front(self.get_trials([TrialState.COMPLETE]), self.objectives)
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -126,8 +178,14 @@ class Study:
         return float(self.best_trial.value)  # type: ignore[arg-type]
 
     def top_trials(self, k: int = 10) -> list[FrozenTrial]:
+        """The best `k` feasible COMPLETE trials, best first. With several objectives:
+        by non-dominated rank (the Pareto front first), then by crowding distance
+        (largest first: a front's ends and sparse parts), then by trial number."""
         check_count("k", k)
-        return sorted_by_value(self.get_trials([TrialState.COMPLETE]), self.direction)[:k]
+        complete = self.get_trials([TrialState.COMPLETE])
+        if self.multi_objective:
+            return ranked(complete, self.objectives)[:k]
+        return sorted_by_value(complete, self.direction)[:k]
 
     def to_pandas(self) -> Any:
         """One row per trial: number, state, value, duration, params_*, metrics_*."""
@@ -141,10 +199,14 @@ class Study:
                 "number": t.number,
                 "state": t.state.value,
                 "value": t.value,
+                "feasible": t.feasible,
                 "end_cause": t.end_cause.value if t.end_cause is not None else None,
                 "duration": t.duration,
                 "reason": t.reason,
             }
+            if self.multi_objective:
+                values = t.values or (None,) * len(self.metrics)
+                row.update({f"values_{m}": v for m, v in zip(self.metrics, values, strict=False)})
             row.update({f"params_{k}": v for k, v in t.params.items()})
             row.update({f"metrics_{k}": v for k, v in t.metrics.items()})
             rows.append(row)
@@ -216,7 +278,8 @@ class Study:
         cause: EndCause | None = None,
     ) -> FrozenTrial:
         """Finish a trial with the objective's return value (a number or a dict of
-        metrics), or with an explicit state: PRUNED (its last reported value is kept) or
+        metrics; with several objectives a dict holding each or a tuple in the metrics'
+        order), or with an explicit state: PRUNED (its last reported values are kept) or
         FAIL (`cause` says why: RAISED by default, INTERRUPTED for a run stopped from
         outside, which uses no budget). Bad values make the trial FAIL with a reason.
         Returns the stored record."""
@@ -225,7 +288,7 @@ class Study:
             raise TrialError(f"trial {trial!r} was not started by this study object")
         if isinstance(state, str) and state in _STATES:
             state = TrialState(state)  # "PRUNED" as well as TrialState.PRUNED
-        outcome = self._outcome(handle, values, state, reason, cause)
+        outcome = outcome_of(self, self._host, handle, values, state, reason, cause)
         stored = self._storage.finish_and_get_trial(outcome, handle.last_step is not None)
         self._host.forget(handle)  # only once stored: an interrupted write leaves it running
         if stored is not None:
@@ -240,60 +303,6 @@ class Study:
             frozen.reason or "no reason",
         )
         return frozen
-
-    def _outcome(
-        self,
-        handle: Trial,
-        values: Any,
-        state: TrialState | None,
-        reason: str | None,
-        cause: EndCause | None,
-    ) -> Outcome:
-        """What finishing the trial stores: the judged result, params, scheduler attrs."""
-        metrics: dict[str, Any] = {}
-        kept: tuple[float, ...] | None = None
-        if state is None or state is TrialState.COMPLETE:
-            judged = judge(values, self.metric)
-            metrics, kept = judged.metrics, judged.values
-            if state is None:
-                state, reason = judged.state, judged.reason
-                cause = cause or judged.cause
-            else:
-                cause = cause or EndCause.COMPLETED
-        elif state is TrialState.PRUNED:
-            last = self._last_reported(handle)
-            kept = None if last is None else (last,)
-            cause = cause or EndCause.PRUNED
-        elif state is TrialState.FAIL:
-            cause = cause or EndCause.RAISED
-        else:
-            raise TrialError(f"tell() finishes a trial as COMPLETE, PRUNED or FAIL, not {state}")
-        params, verdict = self._host.settle(handle)
-        attrs: dict[str, Any] = {}
-        if self.scheduler is not None:
-            attrs = dict(self.scheduler.trial_attrs(handle.number))
-            if state is TrialState.PRUNED and verdict is not None:
-                reason = verdict.reason or reason  # the scheduler's why, over fit's "stopped"
-                attrs.update(verdict.attrs)
-                if cause is EndCause.PRUNED:
-                    cause = verdict.cause
-        return Outcome(
-            handle.trial_id,
-            state,
-            cause,
-            values=kept,
-            metrics=metrics,
-            params=params,
-            reason=reason,
-            system_attrs=attrs or None,
-        )
-
-    def _last_reported(self, trial: Trial) -> float | None:
-        if trial.last_step is None:
-            return None
-        reported = self._storage.get_trial(trial.trial_id).intermediate(self.metric)
-        values = [v for v in reported.values() if math.isfinite(v)]
-        return values[-1] if values else None
 
     def stop(self) -> None:
         """End the running `optimize()` calls after their current trials, cleanly: this

@@ -9,6 +9,8 @@ from typing import Any
 
 from tunelab.types import EndCause, TrialState
 
+CONSTRAINTS_ATTR = "constraints"  # the system attribute holding a trial's constraint values
+
 
 def _freeze(mapping: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
     return MappingProxyType(dict(mapping or {}))
@@ -73,6 +75,19 @@ class FrozenTrial:
         return self.datetime_complete - self.datetime_start
 
     @property
+    def constraints(self) -> Mapping[str, float]:
+        """The trial's constraint values by name (the study's constraints and those the
+        objective set with `trial.set_constraint`); each holds when <= 0."""
+        stored = self.system_attrs.get(CONSTRAINTS_ATTR)
+        return MappingProxyType(dict(stored)) if isinstance(stored, Mapping) else _NONE
+
+    @property
+    def feasible(self) -> bool:
+        """Whether every constraint holds. An infeasible trial may be COMPLETE, but it is
+        never among a study's best."""
+        return feasible_attrs(self.system_attrs)
+
+    @property
     def last_step(self) -> int | None:
         return self.reports[-1].step if self.reports else None
 
@@ -90,6 +105,15 @@ class FrozenTrial:
         return self.end_cause is None or self.end_cause.counts_toward_budget
 
 
+def feasible_attrs(system_attrs: Mapping[str, Any]) -> bool:
+    """Whether the constraint values held in a trial's system attributes all hold (a
+    value that is not a number does not)."""
+    stored = system_attrs.get(CONSTRAINTS_ATTR)
+    if not isinstance(stored, Mapping):
+        return True
+    return all(isinstance(v, (int, float)) and v <= 0 for v in stored.values())
+
+
 def _value_and_values(
     value: float | None, values: tuple[float, ...] | None
 ) -> tuple[float | None, tuple[float, ...] | None]:
@@ -103,6 +127,7 @@ def _value_and_values(
     return value, values
 
 
+_NONE: Mapping[str, float] = MappingProxyType({})
 _MAPPINGS = ("params", "metrics", "user_attrs", "system_attrs", "enqueued")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from tunelab._names import KEY_MAX, METRIC_NAME_MAX, name_problem
@@ -23,6 +24,10 @@ class TrialHost(Protocol):
 
     def set_user_attr(self, trial: Trial, key: str, value: Any) -> None: ...
 
+    def check_constraint_name(self, name: str) -> None:
+        """Raise TrialError when `name` is taken by one of the study's own constraints."""
+        ...
+
 
 class Trial:
     """One configuration being evaluated. Ask for hyperparameters through `trial.hp`."""
@@ -35,15 +40,18 @@ class Trial:
         fixed: Mapping[str, Any] | None = None,
         metric: str = "value",
         seed: int = 0,
+        metrics: Sequence[str] = (),
     ) -> None:
         self._host = host
         self.trial_id = trial_id
         self.number = number
-        self.metric = metric  # the study's metric: what an objective returns
+        self.metric = metric  # the study's (first) metric: what an objective returns
+        self.metrics = tuple(metrics) or (metric,)  # every objective's metric, in order
         self.seed = seed  # seeds Python, NumPy and torch before the objective runs
         self.fixed: dict[str, Any] = dict(fixed or {})
         self.hp = HyperParameters(resolver=self._resolve, resolver_validates=True)
         self.user_attrs: dict[str, Any] = {}
+        self.constraints: dict[str, float] = {}  # set by the objective: feasible when <= 0
         self.last_step: int | None = None
         self.finished = False
 
@@ -94,6 +102,24 @@ class Trial:
             raise TrialError(problem)
         self._host.set_user_attr(self, key, value)
         self.user_attrs[key] = value
+
+    def set_constraint(self, name: str, value: float) -> None:
+        """Record a constraint the objective computed itself: it holds when `value` <= 0
+        (e.g. `set_constraint("memory", used_mib - 2048)`). A trial breaking one is
+        stored COMPLETE with feasible=False and is never among the study's best."""
+        if self.finished:
+            raise TrialError(f"trial {self.number} is finished; it cannot set constraints")
+        if not isinstance(name, str) or not name:
+            raise TrialError(f"a constraint's name must be a non-empty string, but got {name!r}")
+        if isinstance(value, (bool, str)) or not isinstance(value, (int, float)):
+            raise TrialError(f"constraint {name!r} must be a number, but got {value!r}")
+        if not math.isfinite(value):
+            raise TrialError(
+                f"constraint {name!r} must be finite, but got {value}; give a violated "
+                "constraint a positive value"
+            )
+        self._host.check_constraint_name(name)
+        self.constraints[name] = float(value)
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self.params})"

@@ -13,10 +13,10 @@ def with_state(trials: Iterable[FrozenTrial], *states: TrialState) -> list[Froze
 
 
 def best_trial(trials: Iterable[FrozenTrial], direction: Direction) -> FrozenTrial | None:
-    """The COMPLETE trial with the best value; ties go to the earlier trial."""
+    """The feasible COMPLETE trial with the best value; ties go to the earlier trial."""
     best: FrozenTrial | None = None
     for t in trials:
-        if t.state is not TrialState.COMPLETE or t.value is None:
+        if t.state is not TrialState.COMPLETE or t.value is None or not t.feasible:
             continue
         if best is None or direction.better(t.value, best.value):  # type: ignore[arg-type]
             best = t
@@ -24,5 +24,8 @@ def best_trial(trials: Iterable[FrozenTrial], direction: Direction) -> FrozenTri
 
 
 def sorted_by_value(trials: Sequence[FrozenTrial], direction: Direction) -> list[FrozenTrial]:
-    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
+    """Feasible COMPLETE trials, best value first (infeasible ones are never ranked)."""
+    done = [
+        t for t in trials if t.state is TrialState.COMPLETE and t.value is not None and t.feasible
+    ]
     return sorted(done, key=lambda t: (t.value, t.number), reverse=direction is Direction.MAXIMIZE)

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Row
 
+from tunelab.objectives import Constraint, Objective
 from tunelab.storage import codec
 from tunelab.storage.base import Outcome, StudyRecord
 from tunelab.storage.codec import DamagedData
@@ -38,6 +39,8 @@ def study_record(row: Row[Any]) -> StudyRecord:
         settings=mapping("settings_json"),
         created_at=row.created_at,
         user_attrs=mapping("user_attrs_json"),
+        objectives=tuple(Objective.from_json(o) for o in codec.loads(row.objectives_json, [])),
+        constraints=tuple(Constraint.from_json(c) for c in codec.loads(row.constraints_json, [])),
     )
 
 

@@ -28,8 +28,8 @@ from sqlalchemy import (
 
 from tunelab._names import METRIC_NAME_MAX, PARAM_NAME_MAX, STUDY_NAME_MAX
 
-SCHEMA_VERSION = 2
-ALEMBIC_HEAD = "0002"  # the migration that builds SCHEMA_VERSION
+SCHEMA_VERSION = 3
+ALEMBIC_HEAD = "0003"  # the migration that builds SCHEMA_VERSION
 ALEMBIC_VERSION_TABLE = "tunelab_alembic_version"
 
 metadata = MetaData()
@@ -52,6 +52,10 @@ studies = Table(
     Column("settings_json", Text, nullable=False),
     Column("user_attrs_json", Text, nullable=False, default="{}"),
     Column("created_at", Float, nullable=False),
+    # v3: the objectives ([{"metric", "direction"}, ...]; metric and direction hold the
+    # first) and constraints ([{"metric", "op", "bound"}, ...]), written once at creation
+    Column("objectives_json", Text, nullable=False, server_default="[]"),
+    Column("constraints_json", Text, nullable=False, server_default="[]"),
 )
 
 params = Table(

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 
 from tunelab.errors import StudyConflictError, TrialError
+from tunelab.objectives import Constraint, Objective
 from tunelab.storage import codec
 from tunelab.storage.base import (
     BaseStorage,
@@ -28,6 +29,7 @@ from tunelab.storage.base import (
     StudyRecord,
     StudySummary,
     TrialCounts,
+    study_objectives,
 )
 from tunelab.storage.codec import DamagedData
 from tunelab.storage.sql import schema, starts
@@ -37,6 +39,7 @@ from tunelab.storage.sql.migrations import ensure_schema
 from tunelab.storage.sql.records import (
     EncodedOutcome,
     encode_outcome,
+    json_mapping,
     report_damage,
     stored_mapping,
     study_record,
@@ -52,7 +55,7 @@ from tunelab.storage.sql.statements import (
     STATE_AND_ATTRS,
     finish_statement,
 )
-from tunelab.trial import FrozenTrial, Report
+from tunelab.trial import FrozenTrial, Report, feasible_attrs
 from tunelab.types import Direction, EndCause, TrialState
 
 T = TypeVar("T")
@@ -135,7 +138,10 @@ class SQLStorage(BaseStorage):
         direction: Direction,
         sampler: Mapping[str, Any],
         settings: Mapping[str, Any],
+        objectives: Sequence[Objective] = (),
+        constraints: Sequence[Constraint] = (),
     ) -> StudyRecord:
+        objectives = study_objectives(metric, Direction.parse(direction), objectives)
         values = dict(
             name=name,
             metric=metric,
@@ -144,6 +150,8 @@ class SQLStorage(BaseStorage):
             settings_json=codec.dumps(settings, "settings"),
             user_attrs_json="{}",
             created_at=time.time(),
+            objectives_json=codec.dumps([o.to_json() for o in objectives], "objectives"),
+            constraints_json=codec.dumps([c.to_json() for c in constraints], "constraints"),
         )
 
         def op(conn: Connection) -> StudyRecord:
@@ -169,16 +177,30 @@ class SQLStorage(BaseStorage):
             records = [study_record(r) for r in conn.execute(select(S).order_by(S.c.study_id))]
             out = []
             for rec in records:
-                best_fn = func.max if rec.direction is Direction.MAXIMIZE else func.min
-                best = conn.execute(
-                    select(best_fn(TR.c.value)).where(
-                        TR.c.study_id == rec.study_id, TR.c.state == TrialState.COMPLETE.value
-                    )
-                ).scalar()
+                best = None if rec.multi_objective else self._best_value(conn, rec)
                 out.append(StudySummary(rec, self._counts(conn, rec.study_id), best))
             return out
 
         return self._read(op, "listing studies")
+
+    @staticmethod
+    def _best_value(conn: Connection, rec: StudyRecord) -> float | None:
+        """The best value of a feasible COMPLETE trial: the first, best first, whose
+        constraints hold (almost always the very first row)."""
+        value = TR.c.value.desc() if rec.direction is Direction.MAXIMIZE else TR.c.value.asc()
+        rows = conn.execute(
+            select(TR.c.value, TR.c.system_attrs_json)
+            .where(
+                TR.c.study_id == rec.study_id,
+                TR.c.state == TrialState.COMPLETE.value,
+                TR.c.value.is_not(None),
+            )
+            .order_by(value, TR.c.number)
+        )
+        for best, attrs in rows:
+            if attrs == "{}" or feasible_attrs(json_mapping(attrs)):
+                return float(best)
+        return None
 
     def set_study_setting(self, study_id: int, key: str, value: Any) -> StudyRecord:
         codec.dumps(value, f"setting {key!r}")
