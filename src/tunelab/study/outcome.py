@@ -63,13 +63,7 @@ def judge_all(result: Any, metrics: Sequence[str]) -> Judged:
         if isinstance(number, str):
             return _invalid(_clean(returned), f"the objective returned {metric}={number}; {hint}")
         if not math.isfinite(number):
-            return Judged(
-                TrialState.FAIL,
-                EndCause.DIVERGED,
-                None,
-                _clean(returned),
-                f"the objective returned {metric}={number} (diverged?)",
-            )
+            return _diverged(_clean(returned), metric, number)
         values.append(number)
         returned[metric] = number
     return Judged(TrialState.COMPLETE, EndCause.COMPLETED, tuple(values), _clean(returned))
@@ -125,13 +119,7 @@ def judge(result: Any, metric: str) -> Judged:
     if isinstance(number, str):
         return _invalid(_clean(metrics), f"the objective returned {number}; {hint}")
     if not math.isfinite(number):
-        return Judged(
-            TrialState.FAIL,
-            EndCause.DIVERGED,
-            None,
-            {**metrics, metric: number},
-            f"the objective returned {metric}={number} (diverged?)",
-        )
+        return _diverged({**metrics, metric: number}, metric, number)
     metrics[metric] = number
     return Judged(TrialState.COMPLETE, EndCause.COMPLETED, (number,), _clean(metrics))
 
@@ -157,6 +145,12 @@ def _bad_name(metrics: Mapping[str, Any]) -> Judged | None:
         if problem is not None:
             return _invalid({}, f"the objective returned a bad metric: {problem}")
     return None
+
+
+def _diverged(metrics: dict[str, Any], metric: str, number: float) -> Judged:
+    """NaN or inf for `metric`: FAIL, DIVERGED."""
+    reason = f"the objective returned {metric}={number} (diverged?)"
+    return Judged(TrialState.FAIL, EndCause.DIVERGED, None, metrics, reason)
 
 
 def _invalid(metrics: dict[str, Any], reason: str) -> Judged:
