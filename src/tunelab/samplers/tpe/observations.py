@@ -136,11 +136,10 @@ class Observations:
         of the sgd trials are its good points, even when no sgd trial is among the study's
         best: otherwise its l(x) would be the bare prior and the branch never tuned.
         Failed and pending trials that hold the columns stay bad."""
-        columns = list(columns)
-        holds = ~np.isnan(self.coordinates[:, columns]).any(axis=1)
+        coordinates = self.coordinates[:, list(columns)]
+        holds = ~np.isnan(coordinates).any(axis=1)
         r = self.ranking
         held = r.ranked[holds[r.ranked]]
         k = n_good(len(held), self.gamma)
         bad = np.concatenate((held[k:], r.failed[holds[r.failed]], r.pending[holds[r.pending]]))
-        at = np.array(columns, dtype=np.intp)
-        return self.coordinates[np.ix_(held[:k], at)], self.coordinates[np.ix_(bad, at)]
+        return coordinates[held[:k]], coordinates[bad]
