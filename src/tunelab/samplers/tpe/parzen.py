@@ -138,13 +138,9 @@ def cell_table(k: int, width: float) -> np.ndarray:
     return np.maximum(np.array(at_offset)[offsets] - np.array(unit)[:, None], LOG_FLOOR)
 
 
-def cell_of(u: np.ndarray, k: int) -> np.ndarray:
-    """The cell (or category) of each coordinate, as an index."""
-    return np.minimum(np.floor(u * k), k - 1).astype(np.intp)
-
-
 def cells_of(u: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """`cell_of` of each column of u, column j having sizes[j] cells."""
+    """The cell (or category) of each coordinate, as an index, column j of u having
+    sizes[j] cells."""
     return np.minimum(np.floor(u * sizes), sizes - 1).astype(np.intp)
 
 
@@ -288,10 +284,9 @@ class ParzenEstimator:
             if self.dims[j].kind is AxisKind.CATEGORICAL:
                 uniform = rng.integers(k, size=size)
                 own = self._own[row, i] if n else uniform
-                out[:, j] = np.where((u[:, j] >= self.leak) & ~prior, own, uniform)
-            else:
-                out[:, j] = cell_of(out[:, j], k)
-            out[:, j] = (out[:, j] + 0.5) / k  # the cell's centre, as the space encodes it
+                out[:, j] = (np.where((u[:, j] >= self.leak) & ~prior, own, uniform) + 0.5) / k
+        discrete, sizes = self._discrete, self._sizes
+        out[:, discrete] = (cells_of(out[:, discrete], sizes) + 0.5) / sizes  # as encoded
         return out
 
 
@@ -306,21 +301,18 @@ def truncated_normal(rng: np.random.Generator, mu: np.ndarray, sigma: np.ndarray
     _DRAWS_AT_ONCE normal draws that falls inside, and the rare one with none inside is
     redrawn until one does. A kernel's centre lies in [0, 1] and its width is at most 1,
     so at least a third of its mass is inside (usually over half)."""
-    shape = np.broadcast(mu, sigma).shape
-    size = math.prod(shape)
-    x = rng.standard_normal((_DRAWS_AT_ONCE, *shape)) * sigma + mu
-    x = x.reshape(_DRAWS_AT_ONCE, size)
+    mu, sigma = np.broadcast_arrays(mu, sigma)
+    x = rng.standard_normal((_DRAWS_AT_ONCE, *mu.shape)) * sigma + mu
+    x = x.reshape(_DRAWS_AT_ONCE, mu.size)
     inside = (x >= 0.0) & (x <= 1.0)
     first = inside.argmax(axis=0)  # 0 where none is inside: redrawn below
-    every = np.arange(size)
+    every = np.arange(mu.size)
     flat = x[first, every]
-    mu_flat = np.broadcast_to(mu, shape).reshape(-1)
-    sigma_flat = np.broadcast_to(sigma, shape).reshape(-1)
     for index in np.flatnonzero(~inside[first, every]).tolist():
         for _ in range(_MAX_REDRAWS):
-            flat[index] = value = rng.normal(mu_flat[index], sigma_flat[index])
+            flat[index] = value = rng.normal(mu.flat[index], sigma.flat[index])
             if 0.0 <= value <= 1.0:
                 break
         else:  # p < (2/3)^(8 + 64) per draw
             flat[index] = min(max(value, 0.0), 1.0)
-    return flat.reshape(shape)
+    return flat.reshape(mu.shape)
