@@ -192,8 +192,9 @@ class ParzenEstimator:
             log_norm = (np.log(s) + _LOG_SQRT_2PI + log_unit_mass(self.mu[:, c], s)).sum(axis=1)
         # a kernel's log weight, less its continuous normalisers
         self._log_weight = -math.log(n + prior_weight) - log_norm
-        # per discrete dimension (see _log_masses)
-        self._own = cells_of(self.mu[:, self._discrete], self._sizes)
+        # per discrete dimension (see _log_masses); by column, so that each dimension's
+        # cells are one contiguous index array
+        self._own = np.asfortranarray(cells_of(self.mu[:, self._discrete], self._sizes))
         self._masses = [self._log_masses(j, i) for i, j in enumerate(self._discrete)]
         if self.shared:
             self._kernel_side()
@@ -260,7 +261,10 @@ class ParzenEstimator:
         cells = cells_of(x[:, self._discrete], self._sizes)
         for i, (masses, kind_of_kernel) in enumerate(self._masses):
             by_kind = masses[cells[:, i]]  # the log mass of each candidate's cell
-            out += by_kind if kind_of_kernel is None else by_kind[:, kind_of_kernel]
+            if kind_of_kernel is None:
+                out += by_kind
+            else:  # np.take returns rows, where [:, kind_of_kernel] returns columns
+                out += np.take(by_kind, kind_of_kernel, axis=1)
         return out
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
