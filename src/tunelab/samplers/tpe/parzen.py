@@ -241,23 +241,26 @@ class ParzenEstimator:
         x = np.asarray(x, dtype=float).reshape(-1, len(self.dims))
         if self.n_observations == 0:
             return np.full(len(x), self._log_prior)
-        log_kernels = self._log_kernels(x)
-        top = np.maximum(log_kernels.max(axis=1), self._log_prior)
+        log_kernels, common = self._log_kernels(x)
+        log_prior = self._log_prior - common  # the prior lacks the kernels' common term
+        top = np.maximum(log_kernels.max(axis=1), log_prior)
         log_kernels -= top[:, None]
-        total = np.exp(log_kernels, out=log_kernels).sum(axis=1) + np.exp(self._log_prior - top)
-        return top + np.log(total)
+        total = np.exp(log_kernels, out=log_kernels).sum(axis=1) + np.exp(log_prior - top)
+        return common + top + np.log(total)
 
-    def _log_kernels(self, x: np.ndarray) -> np.ndarray:
-        """(len(x), n): each kernel's log weight and log density at each row of x."""
+    def _log_kernels(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(len(x), n): each kernel's log weight and log density at each row of x, less
+        a term all kernels share at that row (returned beside it: added once per row)."""
         c = self._continuous
         if self.shared:  # (see _kernel_side)
             a = x[:, c] / self.widths[c]
             out = a @ self._scaled.T
             out += self._const
-            out -= 0.5 * np.square(a).sum(axis=1)[:, None]
+            common = -0.5 * np.square(a).sum(axis=1)
         else:
             z = (x[:, None, c] - self.mu[None, :, c]) / self._sigma[None, :, c]
             out = self._log_weight - 0.5 * np.square(z).sum(axis=2)
+            common = np.zeros(len(x))
         cells = cells_of(x[:, self._discrete], self._sizes)
         for i, (masses, kind_of_kernel) in enumerate(self._masses):
             by_kind = masses[cells[:, i]]  # the log mass of each candidate's cell
@@ -265,7 +268,7 @@ class ParzenEstimator:
                 out += by_kind
             else:  # np.take returns rows, where [:, kind_of_kernel] returns columns
                 out += np.take(by_kind, kind_of_kernel, axis=1)
-        return out
+        return out, common
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """`size` points drawn from the mixture (the prior component draws uniformly)."""
