@@ -18,7 +18,7 @@ import numpy as np
 
 from tunelab.samplers.tpe.groups import co_occurring_groups
 from tunelab.samplers.tpe.parzen import Dim
-from tunelab.samplers.tpe.split import Ranking, TrialArrays, n_good, rank
+from tunelab.samplers.tpe.split import Ranking, TrialArrays, n_good, rank, trial_fields
 from tunelab.space import AxisKind, Param, SearchSpace, UnitEncoding
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction
@@ -32,7 +32,7 @@ def model_dim(param: Param) -> Dim:
     return Dim(axis, param.cardinality or 1)
 
 
-_FEW = 8  # up to this many changed trials are encoded one by one (UnitEncoding.encode_row)
+_FEW = 8  # up to this many changed trials are read one by one (trial_fields, encode_row)
 
 
 class KeptHistory:
@@ -58,20 +58,22 @@ class KeptHistory:
             self._encoding, self._records = encoding, []
             self._coordinates = np.empty((0, len(encoding.params)))
         n, m = len(history), min(len(history), len(self._records))
-        same = np.fromiter(map(operator.is_, history, self._records), bool, m)
-        stale = np.concatenate((np.flatnonzero(~same), np.arange(m, n))).tolist()
+        moved = np.fromiter(map(operator.is_not, history, self._records), bool, m)
+        stale = np.flatnonzero(moved).tolist() + list(range(m, n))
         if n != len(self._records):
             self._resize(n)
-        if stale:
+        trials = self._trials
+        if len(stale) <= _FEW:
+            for i in stale:
+                t = history[i]
+                trials.kind[i], trials.number[i], trials.value[i], trials.step[i] = trial_fields(t)
+                self._coordinates[i] = encoding.encode_row(t.params)
+        else:
             fresh = [history[i] for i in stale]
             part = TrialArrays.of(fresh)
             for name in ("kind", "number", "value", "step"):
-                getattr(self._trials, name)[stale] = getattr(part, name)
-            if len(fresh) <= _FEW:
-                for i, t in zip(stale, fresh, strict=True):
-                    self._coordinates[i] = encoding.encode_row(t.params)
-            else:
-                self._coordinates[stale] = encoding.encode([t.params for t in fresh])
+                getattr(trials, name)[stale] = getattr(part, name)
+            self._coordinates[stale] = encoding.encode([t.params for t in fresh])
         self._records = list(history)
         return self._trials, self._coordinates
 

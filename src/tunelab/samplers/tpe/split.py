@@ -95,6 +95,11 @@ def _step(t: FrozenTrial) -> int:
     return -1 if t.last_step is None else t.last_step
 
 
+def trial_fields(t: FrozenTrial) -> tuple[int, int, float, int]:
+    """One trial's entries in `TrialArrays` (for a trial or two, cheaper than arrays)."""
+    return kind_of(t).value, t.number, t.value if has_value(t) else math.nan, _step(t)
+
+
 @dataclass(frozen=True)
 class Ranking:
     """Positions in the history: the ranked trials (best first; the first `n_good` are
