@@ -192,8 +192,8 @@ class ParzenEstimator:
             log_norm = (np.log(s) + _LOG_SQRT_2PI + log_unit_mass(self.mu[:, c], s)).sum(axis=1)
         # a kernel's log weight, less its continuous normalisers
         self._log_weight = -math.log(n + prior_weight) - log_norm
-        # per discrete dimension (see _log_masses); by column, so that each dimension's
-        # cells are one contiguous index array
+        # per discrete dimension (see _log_masses); stored by column, as np.take (in
+        # _log_kernels) is slow with a strided index array
         self._own = np.asfortranarray(cells_of(self.mu[:, self._discrete], self._sizes))
         self._masses = [self._log_masses(j, i) for i, j in enumerate(self._discrete)]
         if self.shared:
@@ -292,8 +292,10 @@ class ParzenEstimator:
                 uniform = rng.integers(k, size=size)
                 own = self._own[row, i] if n else uniform
                 out[:, j] = (np.where((u[:, j] >= self.leak) & ~prior, own, uniform) + 0.5) / k
+        # each discrete coordinate at its cell's centre, as the space encodes it (a
+        # category's centre stays where it is)
         discrete, sizes = self._discrete, self._sizes
-        out[:, discrete] = (cells_of(out[:, discrete], sizes) + 0.5) / sizes  # as encoded
+        out[:, discrete] = (cells_of(out[:, discrete], sizes) + 0.5) / sizes
         return out
 
 

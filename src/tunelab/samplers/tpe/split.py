@@ -97,7 +97,8 @@ def _step(t: FrozenTrial) -> int:
 
 def trial_fields(t: FrozenTrial) -> tuple[int, int, float, int]:
     """One trial's entries in `TrialArrays` (for a trial or two, cheaper than arrays)."""
-    return kind_of(t).value, t.number, t.value if has_value(t) else math.nan, _step(t)
+    value = t.value if t.value is not None and math.isfinite(t.value) else math.nan
+    return kind_of(t).value, t.number, value, _step(t)
 
 
 @dataclass(frozen=True)
