@@ -525,8 +525,9 @@ def test_the_ranking_is_the_documented_split(seed: int) -> None:
 
 def test_kept_history_reads_like_a_fresh_read() -> None:
     """The kept arrays (only records that are not the very objects seen before are read
-    again) must equal a fresh read as trials start, finish, change, as the space grows
-    and when another study's shorter history comes along."""
+    again) must equal a fresh read as trials start, finish, change, as the space grows,
+    when another study's shorter history comes along and as a few of its records change
+    into trials of any kind (pruned at a step, failed, lost, with no value or an infinite one)."""
     from dataclasses import replace
 
     rng = np.random.default_rng(3)
@@ -558,7 +559,13 @@ def test_kept_history_reads_like_a_fresh_read() -> None:
         if step == 30:
             space.add(Int("k", 1, 4))  # the space grows
         check(list(history))
-    check(_random_history(rng, 20))  # another study
+    history = _random_history(rng, 20)  # another study
+    check(history)
+    for _ in range(10):  # a few records change at a time, into trials of every kind
+        other = _random_history(rng, 20)
+        for i in rng.choice(20, size=3, replace=False).tolist():
+            history[i] = other[i] if rng.random() < 0.8 else replace(other[i], value=math.inf)
+        check(list(history))
 
 
 def test_a_rounded_int_is_planned_on_its_integers() -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from tunelab.samplers.tpe.groups import co_occurring_groups
 from tunelab.samplers.tpe.parzen import Dim
-from tunelab.samplers.tpe.split import Ranking, TrialArrays, n_good, rank
+from tunelab.samplers.tpe.split import Ranking, TrialArrays, n_good, rank, trial_fields
 from tunelab.space import AxisKind, Param, SearchSpace, UnitEncoding
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction
@@ -32,7 +32,7 @@ def model_dim(param: Param) -> Dim:
     return Dim(axis, param.cardinality or 1)
 
 
-_FEW = 8  # up to this many changed trials are encoded one by one (UnitEncoding.encode_row)
+_FEW = 8  # up to this many changed trials are read one by one (trial_fields, encode_row)
 
 
 class KeptHistory:
@@ -58,20 +58,22 @@ class KeptHistory:
             self._encoding, self._records = encoding, []
             self._coordinates = np.empty((0, len(encoding.params)))
         n, m = len(history), min(len(history), len(self._records))
-        same = np.fromiter(map(operator.is_, history, self._records), bool, m)
-        stale = np.concatenate((np.flatnonzero(~same), np.arange(m, n))).tolist()
+        moved = np.fromiter(map(operator.is_not, history, self._records), bool, m)
+        stale = np.flatnonzero(moved).tolist() + list(range(m, n))
         if n != len(self._records):
             self._resize(n)
-        if stale:
+        trials = self._trials
+        if len(stale) <= _FEW:
+            for i in stale:
+                t = history[i]
+                trials.kind[i], trials.number[i], trials.value[i], trials.step[i] = trial_fields(t)
+                self._coordinates[i] = encoding.encode_row(t.params)
+        else:
             fresh = [history[i] for i in stale]
             part = TrialArrays.of(fresh)
             for name in ("kind", "number", "value", "step"):
-                getattr(self._trials, name)[stale] = getattr(part, name)
-            if len(fresh) <= _FEW:
-                for i, t in zip(stale, fresh, strict=True):
-                    self._coordinates[i] = encoding.encode_row(t.params)
-            else:
-                self._coordinates[stale] = encoding.encode([t.params for t in fresh])
+                getattr(trials, name)[stale] = getattr(part, name)
+            self._coordinates[stale] = encoding.encode([t.params for t in fresh])
         self._records = list(history)
         return self._trials, self._coordinates
 
@@ -136,11 +138,10 @@ class Observations:
         of the sgd trials are its good points, even when no sgd trial is among the study's
         best: otherwise its l(x) would be the bare prior and the branch never tuned.
         Failed and pending trials that hold the columns stay bad."""
-        columns = list(columns)
-        holds = ~np.isnan(self.coordinates[:, columns]).any(axis=1)
+        coordinates = self.coordinates[:, list(columns)]
+        holds = ~np.isnan(coordinates).any(axis=1)
         r = self.ranking
         held = r.ranked[holds[r.ranked]]
         k = n_good(len(held), self.gamma)
         bad = np.concatenate((held[k:], r.failed[holds[r.failed]], r.pending[holds[r.pending]]))
-        at = np.array(columns, dtype=np.intp)
-        return self.coordinates[np.ix_(held[:k], at)], self.coordinates[np.ix_(bad, at)]
+        return coordinates[held[:k]], coordinates[bad]

@@ -138,13 +138,9 @@ def cell_table(k: int, width: float) -> np.ndarray:
     return np.maximum(np.array(at_offset)[offsets] - np.array(unit)[:, None], LOG_FLOOR)
 
 
-def cell_of(u: np.ndarray, k: int) -> np.ndarray:
-    """The cell (or category) of each coordinate, as an index."""
-    return np.minimum(np.floor(u * k), k - 1).astype(np.intp)
-
-
 def cells_of(u: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """`cell_of` of each column of u, column j having sizes[j] cells."""
+    """The cell (or category) of each coordinate, as an index, column j of u having
+    sizes[j] cells."""
     return np.minimum(np.floor(u * sizes), sizes - 1).astype(np.intp)
 
 
@@ -196,8 +192,9 @@ class ParzenEstimator:
             log_norm = (np.log(s) + _LOG_SQRT_2PI + log_unit_mass(self.mu[:, c], s)).sum(axis=1)
         # a kernel's log weight, less its continuous normalisers
         self._log_weight = -math.log(n + prior_weight) - log_norm
-        # per discrete dimension (see _log_masses)
-        self._own = cells_of(self.mu[:, self._discrete], self._sizes)
+        # per discrete dimension (see _log_masses); stored by column, as np.take (in
+        # _log_kernels) is slow with a strided index array
+        self._own = np.asfortranarray(cells_of(self.mu[:, self._discrete], self._sizes))
         self._masses = [self._log_masses(j, i) for i, j in enumerate(self._discrete)]
         if self.shared:
             self._kernel_side()
@@ -244,28 +241,34 @@ class ParzenEstimator:
         x = np.asarray(x, dtype=float).reshape(-1, len(self.dims))
         if self.n_observations == 0:
             return np.full(len(x), self._log_prior)
-        log_kernels = self._log_kernels(x)
-        top = np.maximum(log_kernels.max(axis=1), self._log_prior)
+        log_kernels, common = self._log_kernels(x)
+        log_prior = self._log_prior - common  # the prior lacks the kernels' common term
+        top = np.maximum(log_kernels.max(axis=1), log_prior)
         log_kernels -= top[:, None]
-        total = np.exp(log_kernels, out=log_kernels).sum(axis=1) + np.exp(self._log_prior - top)
-        return top + np.log(total)
+        total = np.exp(log_kernels, out=log_kernels).sum(axis=1) + np.exp(log_prior - top)
+        return common + top + np.log(total)
 
-    def _log_kernels(self, x: np.ndarray) -> np.ndarray:
-        """(len(x), n): each kernel's log weight and log density at each row of x."""
+    def _log_kernels(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(len(x), n): each kernel's log weight and log density at each row of x, less
+        a term all kernels share at that row (returned beside it: added once per row)."""
         c = self._continuous
         if self.shared:  # (see _kernel_side)
             a = x[:, c] / self.widths[c]
             out = a @ self._scaled.T
             out += self._const
-            out -= 0.5 * np.square(a).sum(axis=1)[:, None]
+            common = -0.5 * np.square(a).sum(axis=1)
         else:
             z = (x[:, None, c] - self.mu[None, :, c]) / self._sigma[None, :, c]
             out = self._log_weight - 0.5 * np.square(z).sum(axis=2)
+            common = np.zeros(len(x))
         cells = cells_of(x[:, self._discrete], self._sizes)
         for i, (masses, kind_of_kernel) in enumerate(self._masses):
             by_kind = masses[cells[:, i]]  # the log mass of each candidate's cell
-            out += by_kind if kind_of_kernel is None else by_kind[:, kind_of_kernel]
-        return out
+            if kind_of_kernel is None:
+                out += by_kind
+            else:  # np.take returns rows, where [:, kind_of_kernel] returns columns
+                out += np.take(by_kind, kind_of_kernel, axis=1)
+        return out, common
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """`size` points drawn from the mixture (the prior component draws uniformly)."""
@@ -288,10 +291,11 @@ class ParzenEstimator:
             if self.dims[j].kind is AxisKind.CATEGORICAL:
                 uniform = rng.integers(k, size=size)
                 own = self._own[row, i] if n else uniform
-                out[:, j] = np.where((u[:, j] >= self.leak) & ~prior, own, uniform)
-            else:
-                out[:, j] = cell_of(out[:, j], k)
-            out[:, j] = (out[:, j] + 0.5) / k  # the cell's centre, as the space encodes it
+                out[:, j] = (np.where((u[:, j] >= self.leak) & ~prior, own, uniform) + 0.5) / k
+        # each discrete coordinate at its cell's centre, as the space encodes it (a
+        # category's centre stays where it is)
+        discrete, sizes = self._discrete, self._sizes
+        out[:, discrete] = (cells_of(out[:, discrete], sizes) + 0.5) / sizes
         return out
 
 
@@ -306,21 +310,18 @@ def truncated_normal(rng: np.random.Generator, mu: np.ndarray, sigma: np.ndarray
     _DRAWS_AT_ONCE normal draws that falls inside, and the rare one with none inside is
     redrawn until one does. A kernel's centre lies in [0, 1] and its width is at most 1,
     so at least a third of its mass is inside (usually over half)."""
-    shape = np.broadcast(mu, sigma).shape
-    size = math.prod(shape)
-    x = rng.standard_normal((_DRAWS_AT_ONCE, *shape)) * sigma + mu
-    x = x.reshape(_DRAWS_AT_ONCE, size)
+    mu, sigma = np.broadcast_arrays(mu, sigma)
+    x = rng.standard_normal((_DRAWS_AT_ONCE, *mu.shape)) * sigma + mu
+    x = x.reshape(_DRAWS_AT_ONCE, mu.size)
     inside = (x >= 0.0) & (x <= 1.0)
     first = inside.argmax(axis=0)  # 0 where none is inside: redrawn below
-    every = np.arange(size)
+    every = np.arange(mu.size)
     flat = x[first, every]
-    mu_flat = np.broadcast_to(mu, shape).reshape(-1)
-    sigma_flat = np.broadcast_to(sigma, shape).reshape(-1)
     for index in np.flatnonzero(~inside[first, every]).tolist():
         for _ in range(_MAX_REDRAWS):
-            flat[index] = value = rng.normal(mu_flat[index], sigma_flat[index])
+            flat[index] = value = rng.normal(mu.flat[index], sigma.flat[index])
             if 0.0 <= value <= 1.0:
                 break
         else:  # p < (2/3)^(8 + 64) per draw
             flat[index] = min(max(value, 0.0), 1.0)
-    return flat.reshape(shape)
+    return flat.reshape(mu.shape)

@@ -211,7 +211,7 @@ class TPESampler(Sampler):
             self.constant_liar,
             self._kept,
         )
-        pruned = np.flatnonzero(seen.trials.kind == Kind.PRUNED).tolist()
+        pruned = np.flatnonzero(seen.trials.kind == Kind.PRUNED.value).tolist()
         if request.metric is None or not any(
             stopped_by_scheduler(request.history[i]) for i in pruned
         ):
