@@ -618,3 +618,18 @@ def test_with_a_scheduler_the_model_learns_from_values_at_one_step() -> None:
     late = [abs(t.params["x"] - 1.0) for t in first.trials[30:]]
     early = [abs(t.params["x"] - 1.0) for t in first.trials[:8]]
     assert np.median(late) < np.median(early)
+
+
+def test_an_infeasible_complete_trial_is_a_failure_to_the_split() -> None:
+    """TPE reads feasibility itself (the study then shows it the stored history as is):
+    a trial that broke a constraint marks a region to avoid, like a failed one."""
+    from tunelab.samplers.tpe.split import Kind, kind_of
+
+    broke = FrozenTrial(
+        1, 0, TrialState.COMPLETE, value=0.1, system_attrs={"constraints": {"c": 2.0}}
+    )
+    held = FrozenTrial(
+        2, 1, TrialState.COMPLETE, value=0.2, system_attrs={"constraints": {"c": -1.0}}
+    )
+    assert TPESampler.reads_feasibility
+    assert kind_of(broke) is Kind.FAILED and kind_of(held) is Kind.COMPLETE

@@ -107,6 +107,7 @@ class TPESampler(Sampler):
 
     name = "tpe"
     needs_history = True
+    reads_feasibility = True  # an infeasible trial is a failed one to the split (split.py)
 
     def __init__(
         self,

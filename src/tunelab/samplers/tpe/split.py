@@ -51,14 +51,14 @@ class Kind(enum.IntEnum):
     LEFT_OUT = 0
     COMPLETE = 1  # with a finite value
     PRUNED = 2
-    FAILED = 3  # FAIL, not interrupted; or COMPLETE without a finite value
+    FAILED = 3  # FAIL, not interrupted; or COMPLETE without a finite value or infeasible
     RUNNING = 4
 
 
 def kind_of(t: FrozenTrial) -> Kind:
     state = t.state
-    if state is TrialState.COMPLETE:
-        return Kind.COMPLETE if has_value(t) else Kind.FAILED
+    if state is TrialState.COMPLETE:  # breaking a constraint: a region to avoid, as a failure
+        return Kind.COMPLETE if has_value(t) and t.feasible else Kind.FAILED
     if state is TrialState.PRUNED:
         return Kind.PRUNED
     if state is TrialState.FAIL:
