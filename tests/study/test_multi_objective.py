@@ -133,11 +133,11 @@ def test_samplers_that_model_one_objective_are_refused(name: str, tmp_path: Path
     assert "grid" in message and tunelab.list_studies(url) == []
 
 
-def test_pruning_is_refused_for_now(tmp_path: Path) -> None:
+def test_pruning_by_a_scheduler_not_ranking_several_objectives_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     with pytest.raises(ConfigurationError, match="pruning"):
         tunelab.create_study(
-            "mo", url, metrics=["a", "b"], directions=["max", "min"], scheduler="asha"
+            "mo", url, metrics=["a", "b"], directions=["max", "min"], scheduler="median"
         )
     assert tunelab.list_studies(url) == []
 

@@ -7,15 +7,18 @@ ranks within the top max(1, n // eta) of the n values recorded at rung k so far,
 itself included. The decision is made at once and never revisited: nobody waits for a
 rung to fill, and since rung values are read from stored reports, every worker
 process reaches the same decision from the same data.
+
+In a study of several objectives the trials at a rung are ranked by Pareto front, then
+crowding distance (MO-ASHA, see _pareto_rungs.py), and the same top 1/eta go on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from tunelab.errors import ConfigurationError
-from tunelab.schedulers import _rungs
+from tunelab.schedulers import _pareto_rungs, _rungs
 from tunelab.schedulers.base import Scheduler
 from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict, check_int
 from tunelab.trial import FrozenTrial
@@ -24,6 +27,7 @@ from tunelab.types import Decision
 
 class ASHAScheduler(Scheduler):
     name = "asha"
+    multi_objective = True
 
     def __init__(
         self,
@@ -78,18 +82,15 @@ def successive_halving(
     if k is None:
         return GO_ON
     resource = rungs[k]
+    if request.multi_objective:
+        return _pareto_halving(request, k, resource, reduction_factor, who, attrs, label, peer)
     metric = request.metric
     own = _rungs.rung_value(request.trial.reports, metric, resource)
     if own is None:
         return GO_ON  # the metric was not in this report: nothing to compare
-    me = request.trial.trial_id
     others: list[float] = []
-    for t in request.history:
+    for t in _at_rung(request, resource, peer):
         reports = t.reports
-        if not reports or reports[-1].step + 1 < resource or t.trial_id == me:
-            continue  # never reached the rung (WAITING trials have no reports)
-        if peer is not None and not peer(t):
-            continue
         first = reports[0]
         if first.step + 1 >= resource:
             value = first.metrics.get(metric)
@@ -104,5 +105,53 @@ def successive_halving(
         Decision.STOP,
         f"{label or who}: rung {k} (resource {resource}): {metric} {own:.4g} ranks {rank} of "
         f"{len(others) + 1}; only the top {keep} go on",
+        {**attrs, "pruned_by": who, "rung": k, "pruned_at_step": request.step},
+    )
+
+
+def _at_rung(
+    request: PruneRequest, resource: int, peer: Callable[[FrozenTrial], bool] | None
+) -> Iterator[FrozenTrial]:
+    """The other trials (those `peer` accepts, when given) that have reached the rung."""
+    me = request.trial.trial_id
+    for t in request.history:
+        reports = t.reports
+        if not reports or reports[-1].step + 1 < resource or t.trial_id == me:
+            continue  # never reached the rung (WAITING trials have no reports)
+        if peer is not None and not peer(t):
+            continue
+        yield t
+
+
+def _pareto_halving(
+    request: PruneRequest,
+    k: int,
+    resource: int,
+    reduction_factor: int,
+    who: str,
+    attrs: dict[str, Any],
+    label: str | None,
+    peer: Callable[[FrozenTrial], bool] | None,
+) -> Verdict:
+    """The MO-ASHA decision at rung k over every objective (see _pareto_rungs)."""
+    objectives = request.objectives
+    own = _pareto_rungs.rung_point(request.trial.reports, objectives, resource)
+    if own is None:
+        return GO_ON  # an objective not reported yet: not ranked at this rung
+    others = [
+        point
+        for t in _at_rung(request, resource, peer)
+        if (point := _pareto_rungs.rung_point(t.reports, objectives, resource)) is not None
+    ]
+    goes_on, rank, keep = _pareto_rungs.pareto_promotable(
+        own, others, reduction_factor, objectives
+    )
+    if goes_on:
+        return GO_ON
+    shown = ", ".join(f"{o.metric} {v:.4g}" for o, v in zip(objectives, own, strict=True))
+    return Verdict(
+        Decision.STOP,
+        f"{label or who}: rung {k} (resource {resource}): ({shown}) ranks {rank} of "
+        f"{len(others) + 1} by Pareto front and crowding distance; only the top {keep} go on",
         {**attrs, "pruned_by": who, "rung": k, "pruned_at_step": request.step},
     )

@@ -24,6 +24,8 @@ class Scheduler(ABC):
     implement `rank_decision`; the curve rules run first and may stop a trial on their own."""
 
     name: ClassVar[str] = ""
+    # Whether it ranks trials by every objective of a study of several (PruneRequest.objectives).
+    multi_objective: ClassVar[bool] = False
 
     def __init__(self, rules: Sequence[CurveRule | str | Mapping[str, Any]] = ()) -> None:
         self.rules: tuple[CurveRule, ...] = tuple(rule_from_json(r) for r in rules)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab.errors import ConfigurationError
+from tunelab.objectives import Objective
 from tunelab.trial import FrozenTrial
 from tunelab.types import Decision, Direction, EndCause, TrialState
 
@@ -33,12 +34,19 @@ GO_ON = Verdict(Decision.CONTINUE)
 
 @dataclass(frozen=True)
 class PruneRequest:
-    """Everything a scheduler may look at: the trial (its reports so far) and the others."""
+    """Everything a scheduler may look at: the trial (its reports so far) and the others.
+    `metric` and `direction` are the study's first objective; `objectives` lists every
+    one (empty or one long in a study of one objective)."""
 
     trial: FrozenTrial
     history: Sequence[FrozenTrial]
     metric: str
     direction: Direction
+    objectives: tuple[Objective, ...] = ()
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
 
     @property
     def step(self) -> int:

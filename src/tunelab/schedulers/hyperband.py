@@ -34,6 +34,10 @@ beyond the trials' last step never prune, and adaptive mode, which waits for tri
 reach R, never starts. Without max_resource, R = 27 is assumed with a warning; `tunelab
 run` passes the script's training budget instead.
 
+In a study of several objectives each bracket ranks its trials at a rung as multi-objective
+ASHA does (asha.py); adaptive mode judges how well a rung ranks trials by the first
+objective alone.
+
 A stored configuration always names `adaptive`; one stored before adaptive became the
 default (it lists the other arguments but not `adaptive`) is read as adaptive=False, so a
 resumed study keeps pruning as it did.
@@ -109,6 +113,7 @@ def round_order(counts: list[int]) -> list[int]:
 
 class HyperbandScheduler(Scheduler):
     name = "hyperband"
+    multi_objective = True  # its brackets halve as ASHA does, over every objective
 
     def __init__(
         self,

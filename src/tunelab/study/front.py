@@ -16,7 +16,7 @@ from tunelab._pareto import crowding_distance, non_dominated_mask, non_dominated
 from tunelab.errors import ConfigurationError
 from tunelab.objectives import Objective
 from tunelab.samplers import SAMPLERS, Sampler
-from tunelab.schedulers import Scheduler
+from tunelab.schedulers import SCHEDULERS, Scheduler
 from tunelab.storage import StudyRecord
 from tunelab.trial import FrozenTrial
 from tunelab.trial.frozen import evolve
@@ -67,10 +67,12 @@ def check_plugins(record: StudyRecord, sampler: Sampler, scheduler: Scheduler | 
             f"objectives yet; use one of {', '.join(serving)} for the study's metrics "
             f"{[o.metric for o in record.objectives]}"
         )
-    if scheduler is not None:
+    if scheduler is not None and not scheduler.multi_objective:
+        serving = sorted(n for n, cls in SCHEDULERS.items() if cls.multi_objective)
         raise ConfigurationError(
-            "pruning in a study of several objectives is not supported yet; create it "
-            "with scheduler='none'"
+            f"pruning by the {scheduler.name or type(scheduler).__name__} scheduler in a study "
+            f"of several objectives is not supported yet; use {' or '.join(serving)}, or "
+            "scheduler='none'"
         )
 
 

@@ -244,7 +244,9 @@ class Host:
         history: list[FrozenTrial] = []
         if scheduler.needs_history(curve[-1].step, previous):
             history = self._trial_history(trial)
-        verdict = scheduler.decide(PruneRequest(frozen, history, study.metric, study.direction))
+        verdict = scheduler.decide(
+            PruneRequest(frozen, history, study.metric, study.direction, study.objectives)
+        )
         if verdict.stop:
             with self.lock:
                 self._verdicts[trial.trial_id] = verdict
