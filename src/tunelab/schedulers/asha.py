@@ -143,9 +143,7 @@ def _pareto_halving(
         for t in _at_rung(request, resource, peer)
         if (point := _pareto_rungs.rung_point(t.reports, objectives, resource)) is not None
     ]
-    goes_on, rank, keep = _pareto_rungs.pareto_promotable(
-        own, others, reduction_factor, objectives
-    )
+    goes_on, rank, keep = _pareto_rungs.pareto_promotable(own, others, reduction_factor, objectives)
     if goes_on:
         return GO_ON
     shown = ", ".join(f"{o.metric} {v:.4g}" for o, v in zip(objectives, own, strict=True))

@@ -1,0 +1,233 @@
+"""ASHA and Hyperband in studies of several objectives (MO-ASHA): a rung's trials ranked by
+Pareto front, then crowding distance, on hand-made report sequences with hand-computed
+fronts, and inside a real study."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+import tunelab
+from tunelab.errors import ConfigurationError, TrialPruned
+from tunelab.objectives import Objective
+from tunelab.schedulers import ASHAScheduler, HyperbandScheduler, PruneRequest, Scheduler
+from tunelab.schedulers._pareto_rungs import rung_point
+from tunelab.testing.scheduler_conformance import _population, _prefix
+from tunelab.trial import FrozenTrial, Report
+from tunelab.types import Decision, Direction, TrialState
+
+MIN, MAX = Direction.MINIMIZE, Direction.MAXIMIZE
+LOSS_SIZE = (Objective("loss", MIN), Objective("size", MIN))
+
+
+def reported(number: int, reports: Sequence[Mapping[str, float]]) -> FrozenTrial:
+    """A running trial that reported reports[i] at step i."""
+    return FrozenTrial(
+        number + 1,
+        number,
+        TrialState.RUNNING,
+        {"x": number},
+        reports=tuple(Report(i, dict(m), float(i)) for i, m in enumerate(reports)),
+    )
+
+
+def ask(
+    scheduler: Scheduler,
+    trial: FrozenTrial,
+    history: Sequence[FrozenTrial],
+    objectives: tuple[Objective, ...] = LOSS_SIZE,
+) -> Decision:
+    first = objectives[0] if objectives else Objective("loss", MIN)
+    request = PruneRequest(trial, tuple(history), first.metric, first.direction, objectives)
+    return scheduler.decide(request).decision
+
+
+def goes_on_at_full_rung(
+    scheduler: Scheduler,
+    trials: Sequence[FrozenTrial],
+    objectives: tuple[Objective, ...] = LOSS_SIZE,
+) -> list[int]:
+    """The trial numbers that go on when each one is the last of `trials` to reach the rung."""
+    return [
+        t.number
+        for t in trials
+        if ask(scheduler, t, [o for o in trials if o is not t], objectives) is Decision.CONTINUE
+    ]
+
+
+def asha() -> ASHAScheduler:
+    return ASHAScheduler(min_resource=1, max_resource=9, reduction_factor=3)  # rungs 1, 3
+
+
+# (loss, size), both minimized. Front 0: (0, 10), (1, 5), (6, 4), (10, 0); the other five
+# are each dominated: (2, 11) by (0, 10), (7, 5) and (8, 8) by (6, 4), (11, 1) by (10, 0),
+# (12, 12) by all. Crowding in front 0 (ranges 10 and 10): the ends (0, 10) and (10, 0)
+# are infinite; (1, 5): (6 - 0) / 10 + (10 - 4) / 10 = 1.2; (6, 4): (10 - 1) / 10 +
+# (5 - 0) / 10 = 1.4. 9 trials, eta 3: the top 3 are (0, 10), (10, 0) and (6, 4).
+NINE = [(0, 10), (1, 5), (6, 4), (10, 0), (2, 11), (7, 5), (11, 1), (8, 8), (12, 12)]
+NINE_ON = [0, 2, 3]
+
+
+def nine(points: Sequence[tuple[float, float]], names: tuple[str, str] = ("loss", "size")):
+    return [reported(i, [{names[0]: a, names[1]: b}]) for i, (a, b) in enumerate(points)]
+
+
+def test_nine_trials_at_rung_0_exactly_the_top_third_by_front_and_crowding_go_on() -> None:
+    assert goes_on_at_full_rung(asha(), nine(NINE)) == NINE_ON
+
+
+def test_a_front_of_three_goes_on_whole_and_nothing_behind_it() -> None:
+    points = [(1, 9), (5, 5), (9, 1), (2, 10), (6, 6), (10, 2), (7, 7), (8, 8), (10, 10)]
+    assert goes_on_at_full_rung(asha(), nine(points)) == [0, 1, 2]
+
+
+def test_maximized_objectives_are_flipped_before_ranking() -> None:
+    # accuracy = 20 - loss, maximized: the same ranking as NINE, so the same three go on
+    flipped = [(20 - a, b) for a, b in NINE]
+    mixed = (Objective("accuracy", MAX), Objective("size", MIN))
+    trials = nine(flipped, ("accuracy", "size"))
+    assert goes_on_at_full_rung(asha(), trials, mixed) == NINE_ON
+    # read as minimized, accuracy puts other trials on top: the direction decides
+    both_min = (Objective("accuracy", MIN), Objective("size", MIN))
+    assert goes_on_at_full_rung(asha(), trials, both_min) == [3, 6, 8]  # its front
+
+
+def test_an_objective_reported_once_at_step_0_is_carried_to_later_rungs() -> None:
+    # the rung at resource 3 is reached at step 2, where only the loss is reported
+    def run(number: int, losses: Sequence[float], size: float) -> FrozenTrial:
+        reports = [{"loss": losses[0], "size": size}, *({"loss": v} for v in losses[1:])]
+        return reported(number, reports)
+
+    me = run(0, [0.9, 0.7, 0.5], 100.0)
+    others = [run(1, [0.8, 0.5, 0.4], 50.0), run(2, [0.6, 0.4, 0.3], 10.0)]
+    assert rung_point(me.reports, LOSS_SIZE, 3) == (0.5, 100.0)
+    request = PruneRequest(me, tuple(others), "loss", MIN, LOSS_SIZE)
+    verdict = asha().decide(request)
+    assert verdict.decision is Decision.STOP  # dominated by both: rank 3 of 3, keep 1
+    assert verdict.reason == (
+        "asha: rung 1 (resource 3): (loss 0.5, size 100) ranks 3 of 3 by Pareto front and "
+        "crowding distance; only the top 1 go on"
+    )
+    assert verdict.attrs == {"pruned_by": "asha", "rung": 1, "pruned_at_step": 2}
+
+
+def test_the_carried_value_is_the_last_one_reported_up_to_the_rung() -> None:
+    t = reported(0, [{"loss": 1.0, "size": 9.0}, {"loss": 0.8, "size": 7.0}, {"loss": 0.6}])
+    later = reported(1, [*(dict(r.metrics) for r in t.reports), {"loss": 0.5, "size": 1.0}])
+    assert rung_point(t.reports, LOSS_SIZE, 3) == (0.6, 7.0)
+    assert rung_point(later.reports, LOSS_SIZE, 3) == (0.6, 7.0)  # step 3 is past the rung
+    assert rung_point(t.reports, LOSS_SIZE, 4) is None  # not reached yet
+
+
+def test_a_trial_missing_an_objective_is_not_ranked_at_that_rung() -> None:
+    me = reported(0, [{"loss": 0.5, "size": 100.0}])
+    better = reported(1, [{"loss": 0.1, "size": 10.0}])
+    no_size = [reported(n, [{"loss": 0.0}]) for n in range(2, 7)]
+    # counted, the five would make 7 at the rung and keep 2; left out, 2 are there, keep 1
+    request = PruneRequest(me, (better, *no_size), "loss", MIN, LOSS_SIZE)
+    verdict = asha().decide(request)
+    assert verdict.stop and "ranks 2 of 2" in (verdict.reason or "")
+    # the trial asking, missing an objective, is not ranked either: it goes on
+    assert ask(asha(), no_size[0], [me, better]) is Decision.CONTINUE
+    assert rung_point(no_size[0].reports, LOSS_SIZE, 1) is None
+
+
+def test_a_non_finite_objective_ranks_last() -> None:
+    me = reported(0, [{"loss": math.nan, "size": 1.0}])
+    others = [reported(n, [{"loss": 9.0, "size": 9.0}]) for n in range(1, 3)]
+    assert ask(asha(), me, others) is Decision.STOP
+    assert ask(asha(), others[0], [me, others[1]]) is Decision.CONTINUE
+
+
+@pytest.mark.parametrize("objectives", [(), (Objective("loss", MIN),)])
+def test_one_objective_decides_exactly_as_before(objectives: tuple[Objective, ...]) -> None:
+    population = _population()
+    for k in range(1, 13):
+        for t in population:
+            me = _prefix(t, k)
+            plain = PruneRequest(me, tuple(population), "loss", MIN)
+            listed = PruneRequest(me, tuple(population), "loss", MIN, objectives)
+            assert asha().decide(listed) == asha().decide(plain)
+
+
+def test_a_constant_second_objective_decides_as_the_first_alone() -> None:
+    # every trial has the same size: fronts are loss levels, so MO-ASHA is ASHA
+    population = _population()
+
+    def sized(t: FrozenTrial) -> FrozenTrial:
+        reports = tuple(Report(r.step, {**r.metrics, "size": 3.0}, r.time) for r in t.reports)
+        return FrozenTrial(t.trial_id, t.number, t.state, t.params, reports=reports)
+
+    with_size = [sized(t) for t in population]
+    stops = 0
+    for k in (1, 3, 5):
+        for t, s in zip(population, with_size, strict=True):
+            one = ask(asha(), _prefix(t, k), population, (Objective("loss", MIN),))
+            two = ask(asha(), _prefix(s, k), with_size, LOSS_SIZE)
+            assert one is two
+            stops += one is Decision.STOP
+    assert stops > 10
+
+
+def test_hyperband_ranks_a_bracket_by_front_and_crowding() -> None:
+    hb = HyperbandScheduler(min_resource=1, max_resource=9, reduction_factor=3, adaptive=False)
+    numbers = [n for n in range(200) if hb.bracket_of(n) == 0][:9]  # bracket 0: rungs 1, 3
+    trials = [
+        reported(n, [{"loss": a, "size": b}]) for n, (a, b) in zip(numbers, NINE, strict=True)
+    ]
+    outsider = reported(next(n for n in range(200) if hb.bracket_of(n) == 1), [{"loss": -1.0}])
+    assert goes_on_at_full_rung(hb, [*trials, outsider]) == [numbers[i] for i in NINE_ON] + [
+        outsider.number  # bracket 1 has no rung at resource 1: it never stops there
+    ]
+
+
+def accuracy_and_size(trial: tunelab.Trial) -> dict[str, float]:
+    width = trial.hp.Int("width", 1, 64)
+    lr = trial.hp.Float("lr", 0.0, 1.0)
+    size = float(width * 10)
+    accuracy = 0.0
+    for step in range(9):
+        accuracy = (1.0 - math.exp(-(step + 1) * lr)) * width / (width + 8)
+        metrics = {"accuracy": accuracy, "size": size} if step == 0 else {"accuracy": accuracy}
+        trial.report(step, **metrics)
+        if trial.should_prune():
+            raise TrialPruned("dominated at a rung")
+    return {"accuracy": accuracy, "size": size}
+
+
+@pytest.mark.parametrize("scheduler", ["asha", "hyperband"])
+def test_a_two_objective_study_prunes_and_keeps_its_pareto_front(scheduler: str) -> None:
+    study = tunelab.create_study(
+        "mo",
+        ":memory:",
+        metrics=["accuracy", "size"],
+        directions=["maximize", "minimize"],
+        sampler="random",
+        seed=3,
+        scheduler={"name": scheduler, "min_resource": 1, "max_resource": 9},
+    )
+    study.optimize(accuracy_and_size, n_trials=30)
+    pruned = study.get_trials([TrialState.PRUNED])
+    complete = study.get_trials([TrialState.COMPLETE])
+    assert len(pruned) >= 5 and complete
+    assert all("by Pareto front and crowding distance" in (t.reason or "") for t in pruned)
+    front = study.best_trials
+    assert front and all(t.state is TrialState.COMPLETE for t in front)
+    for t in front:  # no complete trial dominates a front member
+        acc, size = t.values  # type: ignore[misc]
+        assert not any(
+            o.values[0] >= acc and o.values[1] <= size and o.values != t.values  # type: ignore[index]
+            for o in complete
+        )
+
+
+def test_a_scheduler_that_ranks_one_objective_is_refused_in_one_line() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        tunelab.create_study(
+            "mo", ":memory:", metrics=["a", "b"], directions=["max", "min"], scheduler="median"
+        )
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "median" in message and "asha or hyperband" in message and "'none'" in message
