@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import tunelab
 from tunelab.errors import ConfigurationError, TrialPruned
 from tunelab.objectives import Objective
-from tunelab.schedulers import ASHAScheduler, HyperbandScheduler, PruneRequest, Scheduler
-from tunelab.schedulers._pareto_rungs import rung_point
+from tunelab.schedulers import (
+    ASHAScheduler,
+    HyperbandScheduler,
+    MedianStoppingScheduler,
+    PruneRequest,
+    Scheduler,
+)
+from tunelab.schedulers._pareto_rungs import best_point, rung_point
 from tunelab.testing.scheduler_conformance import _population, _prefix
 from tunelab.trial import FrozenTrial, Report
 from tunelab.types import Decision, Direction, TrialState
@@ -152,15 +160,24 @@ def test_one_objective_decides_exactly_as_before(objectives: tuple[Objective, ..
             assert asha().decide(listed) == asha().decide(plain)
 
 
+def constant_size(population: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """The trials with size 3 added to every report: fronts become loss levels."""
+    return [
+        FrozenTrial(
+            t.trial_id,
+            t.number,
+            t.state,
+            t.params,
+            reports=tuple(Report(r.step, {**r.metrics, "size": 3.0}, r.time) for r in t.reports),
+        )
+        for t in population
+    ]
+
+
 def test_a_constant_second_objective_decides_as_the_first_alone() -> None:
     # every trial has the same size: fronts are loss levels, so MO-ASHA is ASHA
     population = _population()
-
-    def sized(t: FrozenTrial) -> FrozenTrial:
-        reports = tuple(Report(r.step, {**r.metrics, "size": 3.0}, r.time) for r in t.reports)
-        return FrozenTrial(t.trial_id, t.number, t.state, t.params, reports=reports)
-
-    with_size = [sized(t) for t in population]
+    with_size = constant_size(population)
     stops = 0
     for k in (1, 3, 5):
         for t, s in zip(population, with_size, strict=True):
@@ -183,6 +200,53 @@ def test_hyperband_ranks_a_bracket_by_front_and_crowding() -> None:
     ]
 
 
+def test_median_stops_a_trial_when_more_than_half_rank_ahead_of_its_best_so_far() -> None:
+    median = MedianStoppingScheduler(warmup_steps=1, min_trials=3)
+    # best so far: loss 0.5 (step 0), size 50 carried from step 0
+    me = reported(0, [{"loss": 0.5, "size": 50.0}, {"loss": 0.8}])
+    assert best_point(me.reports, LOSS_SIZE) == (0.5, 50.0)
+
+    def at_step_1(number: int, loss: float, size: float) -> FrozenTrial:
+        return reported(number, [{"loss": 2.0, "size": size}, {"loss": loss}])
+
+    # A and B dominate (0.5, 50), D and E it dominates: 2 of 4 ahead, not more than half
+    a, b = at_step_1(1, 0.1, 10.0), at_step_1(2, 0.2, 20.0)
+    d, e = at_step_1(4, 0.9, 90.0), at_step_1(5, 1.0, 100.0)
+    assert ask(median, me, [a, b, d, e]) is Decision.CONTINUE
+    c = at_step_1(3, 0.3, 30.0)  # a third ahead: 3 of 5
+    verdict = median.decide(PruneRequest(me, (a, b, c, d, e), "loss", MIN, LOSS_SIZE))
+    assert verdict.stop and verdict.reason == (
+        "median rule at step 1: 3 of 5 trials at that step rank ahead of the best so far "
+        "(loss 0.5, size 50) by Pareto front and crowding distance (more than half)"
+    )
+    # trials without a report at step 1, or without a size, are not counted: too few left
+    early = reported(6, [{"loss": 0.0, "size": 1.0}])
+    sizeless = [reported(n, [{"loss": 0.0}, {"loss": 0.0}]) for n in (7, 8)]
+    assert ask(median, me, [a, b, early, *sizeless]) is Decision.CONTINUE
+
+
+def test_best_point_takes_each_objectives_best_finite_value_in_its_direction() -> None:
+    mixed = (Objective("accuracy", MAX), Objective("size", MIN))
+    reports = reported(
+        0, [{"accuracy": 0.5, "size": 9.0}, {"accuracy": 0.7}, {"accuracy": math.nan}]
+    )
+    assert best_point(reports.reports, mixed) == (0.7, 9.0)
+    assert best_point(reports.reports[:1], (Objective("latency", MIN),)) is None
+
+
+def test_median_with_a_constant_second_objective_decides_as_the_first_alone() -> None:
+    median = MedianStoppingScheduler()
+    population = _population()
+    with_size = constant_size(population)
+    stops = 0
+    for k in range(1, 13):
+        for t, s in zip(population, with_size, strict=True):
+            one = ask(median, _prefix(t, k), population, (Objective("loss", MIN),))
+            assert ask(median, _prefix(s, k), with_size, LOSS_SIZE) is one
+            stops += one is Decision.STOP
+    assert stops > 30
+
+
 def accuracy_and_size(trial: tunelab.Trial) -> dict[str, float]:
     width = trial.hp.Int("width", 1, 64)
     lr = trial.hp.Float("lr", 0.0, 1.0)
@@ -197,8 +261,17 @@ def accuracy_and_size(trial: tunelab.Trial) -> dict[str, float]:
     return {"accuracy": accuracy, "size": size}
 
 
-@pytest.mark.parametrize("scheduler", ["asha", "hyperband"])
-def test_a_two_objective_study_prunes_and_keeps_its_pareto_front(scheduler: str) -> None:
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        {"name": "asha", "min_resource": 1, "max_resource": 9},
+        {"name": "hyperband", "min_resource": 1, "max_resource": 9},
+        {"name": "median"},
+    ],
+)
+def test_a_two_objective_study_prunes_and_keeps_its_pareto_front(
+    scheduler: dict[str, Any],
+) -> None:
     study = tunelab.create_study(
         "mo",
         ":memory:",
@@ -206,7 +279,7 @@ def test_a_two_objective_study_prunes_and_keeps_its_pareto_front(scheduler: str)
         directions=["maximize", "minimize"],
         sampler="random",
         seed=3,
-        scheduler={"name": scheduler, "min_resource": 1, "max_resource": 9},
+        scheduler=scheduler,
     )
     study.optimize(accuracy_and_size, n_trials=30)
     pruned = study.get_trials([TrialState.PRUNED])
@@ -223,11 +296,26 @@ def test_a_two_objective_study_prunes_and_keeps_its_pareto_front(scheduler: str)
         )
 
 
-def test_a_scheduler_that_ranks_one_objective_is_refused_in_one_line() -> None:
+class FirstMetricOnly(ASHAScheduler):
+    """A user's scheduler that does not say it ranks several objectives."""
+
+    name = "first_metric_only"
+    multi_objective = False
+
+
+@pytest.mark.parametrize("scheduler", ["rules", FirstMetricOnly()])
+def test_a_scheduler_that_ranks_one_objective_is_refused_in_one_line(
+    scheduler: str | Scheduler, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
     with pytest.raises(ConfigurationError) as refused:
         tunelab.create_study(
-            "mo", ":memory:", metrics=["a", "b"], directions=["max", "min"], scheduler="median"
+            "mo", url, metrics=["a", "b"], directions=["max", "min"], scheduler=scheduler
         )
     message = str(refused.value)
-    assert "\n" not in message
-    assert "median" in message and "asha or hyperband" in message and "'none'" in message
+    name = scheduler if isinstance(scheduler, str) else scheduler.name
+    assert message == (
+        f"pruning by the {name} scheduler in a study of several objectives is not supported "
+        "yet; use one of asha, hyperband, median, or scheduler='none'"
+    )
+    assert tunelab.list_studies(url) == []

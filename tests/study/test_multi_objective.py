@@ -137,7 +137,7 @@ def test_pruning_by_a_scheduler_not_ranking_several_objectives_is_refused(tmp_pa
     url = f"sqlite:///{tmp_path / 's.db'}"
     with pytest.raises(ConfigurationError, match="pruning"):
         tunelab.create_study(
-            "mo", url, metrics=["a", "b"], directions=["max", "min"], scheduler="median"
+            "mo", url, metrics=["a", "b"], directions=["max", "min"], scheduler="rules"
         )
     assert tunelab.list_studies(url) == []
 

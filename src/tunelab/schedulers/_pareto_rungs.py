@@ -12,7 +12,8 @@ within a front by crowding distance, largest first; the top max(1, n // eta) go 
 in ASHA. Crowding distance rather than hypervolume contribution: it needs no reference
 point (a rung's values, e.g. a loss early in training beside a parameter count, suggest
 none that is not arbitrary), it ranks every member of a front (a hypervolume contribution
-is zero for every copy of a point), and it is the order `Study.top_trials` gives.
+is zero for every copy of a point), and it is the order `Study.top_trials` gives. The
+median rule (median.py) ranks by the same order.
 """
 
 from __future__ import annotations
@@ -50,24 +51,57 @@ def rung_point(
     return None
 
 
-def pareto_promotable(
-    own: Point, others: Sequence[Point], reduction_factor: int, objectives: Sequence[Objective]
-) -> tuple[bool, int, int]:
-    """The MO-ASHA rule at the moment a trial reaches a rung: it goes on iff it ranks
-    within the best max(1, n // eta) of the n finite points recorded there so far (itself
-    included), ranked by front, then crowding distance within the front; ties go to it.
-    A point with a NaN or an infinite value ranks last. Returns (goes_on, rank, keep)."""
-    finite = [p for p in others if all(math.isfinite(v) for v in p)]
-    keep = keep_count(len(finite) + 1, reduction_factor)
-    if not all(math.isfinite(v) for v in own):
-        return False, len(finite) + 1, keep
+def best_point(reports: Iterable[Report], objectives: Sequence[Objective]) -> Point | None:
+    """Each objective's best finite value reported so far (in its direction); None when
+    some objective has no finite value yet."""
+    best: list[float] = []
+    for o in objectives:
+        values = [
+            float(v)
+            for r in reports
+            if (v := r.metrics.get(o.metric)) is not None and math.isfinite(v)
+        ]
+        if not values:
+            return None
+        best.append(max(values) if o.direction is Direction.MAXIMIZE else min(values))
+    return tuple(best)
+
+
+def describe(point: Point, objectives: Sequence[Objective]) -> str:
+    """'(loss 0.5, size 100)' for messages."""
+    shown = ", ".join(f"{o.metric} {v:.4g}" for o, v in zip(objectives, point, strict=True))
+    return f"({shown})"
+
+
+def pareto_rank(own: Point, others: Sequence[Point], objectives: Sequence[Objective]) -> int:
+    """1-based rank of `own` among itself and `others` (finite points, in the objectives'
+    directions): by front, then crowding distance within the front, largest first; ties
+    go to `own`."""
     signs = np.array([-1.0 if o.direction is Direction.MAXIMIZE else 1.0 for o in objectives])
-    points = np.array([own, *finite], dtype=float).reshape(-1, len(objectives)) * signs
+    points = np.array([own, *others], dtype=float).reshape(-1, len(objectives)) * signs
     fronts = non_dominated_ranks(points)
     crowding = np.zeros(len(points))
     for front in np.unique(fronts):
         members = fronts == front
         crowding[members] = crowding_distance(points[members])
     mine = (fronts[0], -crowding[0])
-    rank = 1 + sum((fronts[i], -crowding[i]) < mine for i in range(1, len(points)))
-    return rank <= keep, int(rank), keep
+    return 1 + int(sum((fronts[i], -crowding[i]) < mine for i in range(1, len(points))))
+
+
+def finite(points: Iterable[Point]) -> list[Point]:
+    return [p for p in points if all(math.isfinite(v) for v in p)]
+
+
+def pareto_promotable(
+    own: Point, others: Sequence[Point], reduction_factor: int, objectives: Sequence[Objective]
+) -> tuple[bool, int, int]:
+    """The MO-ASHA rule at the moment a trial reaches a rung: it goes on iff it ranks
+    within the best max(1, n // eta) of the n finite points recorded there so far (itself
+    included; see pareto_rank). A point with a NaN or an infinite value ranks last.
+    Returns (goes_on, rank, keep)."""
+    kept = finite(others)
+    keep = keep_count(len(kept) + 1, reduction_factor)
+    if not finite([own]):
+        return False, len(kept) + 1, keep
+    rank = pareto_rank(own, kept, objectives)
+    return rank <= keep, rank, keep

@@ -146,10 +146,10 @@ def _pareto_halving(
     goes_on, rank, keep = _pareto_rungs.pareto_promotable(own, others, reduction_factor, objectives)
     if goes_on:
         return GO_ON
-    shown = ", ".join(f"{o.metric} {v:.4g}" for o, v in zip(objectives, own, strict=True))
+    shown = _pareto_rungs.describe(own, objectives)
     return Verdict(
         Decision.STOP,
-        f"{label or who}: rung {k} (resource {resource}): ({shown}) ranks {rank} of "
+        f"{label or who}: rung {k} (resource {resource}): {shown} ranks {rank} of "
         f"{len(others) + 1} by Pareto front and crowding distance; only the top {keep} go on",
         {**attrs, "pruned_by": who, "rung": k, "pruned_at_step": request.step},
     )

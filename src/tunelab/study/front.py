@@ -71,7 +71,7 @@ def check_plugins(record: StudyRecord, sampler: Sampler, scheduler: Scheduler | 
         serving = sorted(n for n, cls in SCHEDULERS.items() if cls.multi_objective)
         raise ConfigurationError(
             f"pruning by the {scheduler.name or type(scheduler).__name__} scheduler in a study "
-            f"of several objectives is not supported yet; use {' or '.join(serving)}, or "
+            f"of several objectives is not supported yet; use one of {', '.join(serving)}, or "
             "scheduler='none'"
         )
 
