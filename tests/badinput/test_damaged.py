@@ -129,6 +129,30 @@ DAMAGE: list[tuple[str, str, str, tuple[str, ...]]] = [
         STUDY_WAYS,
     ),
     (
+        "objectives cut",
+        _study("objectives_json", "'[{'"),
+        f"{STUDY_ROW}objectives_json: {NOT_JSON}",
+        STUDY_WAYS,
+    ),
+    (
+        "objectives direction",
+        _study("objectives_json", """'[{"metric": "loss", "direction": "up"}]'"""),
+        f"{STUDY_ROW}objectives_json: it holds",
+        STUDY_WAYS,
+    ),
+    (
+        "constraints an object",
+        _study("constraints_json", """'{"m": 1}'"""),
+        f"{STUDY_ROW}constraints_json: it holds",
+        STUDY_WAYS,
+    ),
+    (
+        "constraint bound",
+        _study("constraints_json", """'[{"metric": "m", "op": "<=", "bound": "x"}]'"""),
+        f"{STUDY_ROW}constraints_json: it holds",
+        STUDY_WAYS,
+    ),
+    (
         "definition cut",
         _definition("'{'"),
         f"study '{STUDY}', column tunelab_params.definition_json of 'x': {NOT_JSON}",

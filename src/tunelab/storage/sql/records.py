@@ -4,8 +4,8 @@ Outcome once, before the transaction that stores it (which may be retried)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Row
 
@@ -39,9 +39,24 @@ def study_record(row: Row[Any]) -> StudyRecord:
         settings=mapping("settings_json"),
         created_at=row.created_at,
         user_attrs=mapping("user_attrs_json"),
-        objectives=tuple(Objective.from_json(o) for o in codec.loads(row.objectives_json, [])),
-        constraints=tuple(Constraint.from_json(c) for c in codec.loads(row.constraints_json, [])),
+        objectives=_listed(row, "objectives_json", Objective.from_json),
+        constraints=_listed(row, "constraints_json", Constraint.from_json),
     )
+
+
+def _listed(row: Row[Any], column: str, build: Callable[[Any], T]) -> tuple[T, ...]:
+    """A study's stored list (its objectives, its constraints), each item built; damage is
+    reported with its study and column."""
+    text = getattr(row, column)
+    items = stored_json(text, row.name, None, f"{S}.{column}")
+    try:
+        if not isinstance(items, list):
+            raise TypeError
+        return tuple(build(item) for item in items)
+    except (KeyError, TypeError, ValueError):
+        raise DamagedData(
+            f"it holds {text!r:.60}, not the list tunelab wrote", row.name, None, f"{S}.{column}"
+        ) from None
 
 
 def json_mapping(text: str | None) -> dict[str, Any]:
@@ -71,6 +86,8 @@ def stored_json(text: str | None, study: int | str | None, trial: int | None, co
     except DamagedData as e:
         raise e.at(study, trial, column) from None
 
+
+T = TypeVar("T")
 
 S, TR, R = schema.studies.name, schema.trials.name, schema.reports.name
 _STATES = {state.value: state for state in TrialState}
