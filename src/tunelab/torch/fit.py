@@ -294,7 +294,7 @@ def fit(
             # cumulative, so a rung or a time constraint sees the cost spent so far
             "train_seconds": now - training_started,
         }
-        if epoch == 0:  # the size never changes: once, carried as the last value after
+        if epoch == 0:  # reported once: the size never changes, and its last report stands
             metrics["n_parameters"] = float(n_parameters)
         trial.report(epoch, **metrics)
         if best is None or val_loss < best["val_loss"] - config.min_delta:
