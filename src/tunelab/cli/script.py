@@ -122,7 +122,7 @@ def _kit_objective(module: ModuleType, path: str) -> Any:
     build_model = module.build_model
     overrides = dict(getattr(module, "FIT", {}) or {})
 
-    def objective(trial: Any) -> float:
+    def objective(trial: Any) -> float | dict[str, float]:
         return fit(build_model(trial.hp), data, trial, **overrides)
 
     return objective

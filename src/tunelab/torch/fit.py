@@ -2,7 +2,9 @@
 
 It reads the training hyperparameters from `trial.hp` (see knobs.py), trains with
 whole-tensor batching from memory, reports train/validation loss and accuracy, the
-learning rate and the epoch's seconds at every epoch, stops early on validation loss
+learning rate, the epoch's seconds and the training seconds so far at every epoch, and the
+model's trainable parameter count at step 0, so "accuracy against size" or "against
+training time" needs no user code; it stops early on validation loss
 (restoring the best weights), obeys the study's pruning decisions, and stops a
 diverging trial at once: NaN/inf or an exploding loss ends it as PRUNED with the reason
 "diverged …", so no epochs are wasted and the partial curve stays visible.
@@ -14,7 +16,7 @@ import copy
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +38,8 @@ from tunelab.torch.schedules import Schedule
 EXPLODE_FACTOR = 3.0
 EVAL_BATCH = 2048
 REPORTED = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+# Costs of the trial, reported too: objectives or constraints of a study of several metrics.
+COSTS = ("n_parameters", "train_seconds")
 
 
 @dataclass(frozen=True)
@@ -144,13 +148,15 @@ def _smallest(domain: Param) -> float:
     return math.inf
 
 
-def check_setup(model: nn.Module, data: Data, config: TrainConfig, metric: str) -> None:
+def check_setup(model: nn.Module, data: Data, config: TrainConfig, metrics: Sequence[str]) -> None:
     """Fail before training, with the fix in the message."""
-    if metric not in REPORTED:
-        raise TrainingError(
-            f"the study's metric {metric!r} is not one fit() reports; create the study with "
-            f"metric= one of {', '.join(REPORTED)}, or return your own metric from the objective"
-        )
+    for metric in metrics:
+        if metric not in (*REPORTED, *COSTS):
+            raise TrainingError(
+                f"the study's metric {metric!r} is not one fit() returns; create the study "
+                f"with metrics from {', '.join((*REPORTED, *COSTS))}, or return your own "
+                "metric from the objective"
+            )
     if config.epochs < 1 or config.patience < 1:
         raise TrainingError(
             f"epochs and patience must be >= 1, but got epochs={config.epochs}, "
@@ -207,14 +213,19 @@ def fit(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     seed: int | None = None,
     **overrides: Any,
-) -> float:
+) -> float | dict[str, float]:
     """Train `model` on `data` with the trial's training hyperparameters and return the
-    study's metric at the best epoch (by validation loss), whose weights are restored."""
+    study's metric at the best epoch (by validation loss), whose weights are restored.
+
+    In a study of several metrics it returns a dict instead: the best epoch's metrics with
+    `n_parameters` and the whole training's `train_seconds`, so it holds every objective."""
     config = read_config(trial.hp, data, overrides)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     metric = getattr(trial, "metric", "val_accuracy")
-    check_setup(model, data, config, metric)
-    trial.set_user_attr("n_parameters", count_parameters(model))
+    wanted = tuple(getattr(trial, "metrics", (metric,)))
+    check_setup(model, data, config, wanted)
+    n_parameters = count_parameters(model)
+    trial.set_user_attr("n_parameters", n_parameters)
     generator = torch.Generator().manual_seed(trial.seed if seed is None else seed)
     optimizer = make_optimizer(
         config.optimizer,
@@ -230,6 +241,7 @@ def fit(
     best: dict[str, float] | None = None
     best_state: dict[str, torch.Tensor] | None = None
     best_epoch, waited = -1, 0
+    training_started = time.perf_counter()
     for epoch in range(config.epochs):
         started = time.perf_counter()
         model.train()
@@ -271,14 +283,19 @@ def fit(
         val_loss, val_accuracy = evaluate(model, data.x_val, data.y_val, loss_fn)
         if not math.isfinite(val_loss):
             _diverged(trial, epoch, f"validation loss became {val_loss}", config)
+        now = time.perf_counter()
         metrics = {
             "train_loss": train_loss,
             "train_accuracy": float(correct) / n,
             "val_loss": val_loss,
             "val_accuracy": val_accuracy,
             "lr": lr,
-            "epoch_seconds": time.perf_counter() - started,
+            "epoch_seconds": now - started,
+            # cumulative, so a rung or a time constraint sees the cost spent so far
+            "train_seconds": now - training_started,
         }
+        if epoch == 0:  # reported once: the size never changes, and its last report stands
+            metrics["n_parameters"] = float(n_parameters)
         trial.report(epoch, **metrics)
         if best is None or val_loss < best["val_loss"] - config.min_delta:
             best, best_epoch, waited = metrics, epoch, 0
@@ -294,7 +311,14 @@ def fit(
     trial.set_user_attr("best_epoch", best_epoch)
     trial.set_user_attr("epochs_run", epoch + 1)
     assert best is not None  # at least one epoch ran (epochs >= 1 is checked)
-    return float(best[metric])
+    result = {
+        **best,
+        "n_parameters": float(n_parameters),
+        "train_seconds": metrics["train_seconds"],
+    }
+    if len(wanted) == 1:
+        return float(result[wanted[0]])
+    return result
 
 
 def _batch_starts(n: int, batch_size: int) -> range:
