@@ -11,18 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from sqlalchemy import MetaData, insert, text
 
 import tunelab
 from cli_process import run_tunelab
 from tunelab.errors import SchemaVersionError
 from tunelab.objectives import Objective
-from tunelab.storage.sql.engine import make_engine
-from tunelab.storage.sql.migrations import alembic_config
 from tunelab.types import Direction, TrialState
 
-from .v1_fixture import SERIAL, V1_TABLES, read_tables
+from .v1_fixture import fill_postgres, read_tables
 
 V2_FILE = Path(__file__).parent / "data" / "v2.db"
 NEW_COLUMNS = {"objectives_json", "constraints_json"}
@@ -32,25 +28,7 @@ def _postgres_copy(url: str, folder: Path) -> None:
     """The v2 tables as migrations 0001-0002 build them, holding every row of v2.db."""
     shutil.copyfile(V2_FILE, folder / "v2.db")
     rows = read_tables(f"sqlite:///{folder / 'v2.db'}")
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn, conn.begin():
-            command.upgrade(alembic_config(conn), "0002")
-            conn.execute(text("DELETE FROM tunelab_meta"))
-            tables = MetaData()
-            tables.reflect(conn)
-            for name in V1_TABLES:  # the v2 tables are the same, parents first
-                if rows[name]:
-                    conn.execute(insert(tables.tables[name]), rows[name])
-            for table, column in SERIAL:
-                conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
-                        f"(SELECT max({column}) FROM {table}))"
-                    )
-                )
-    finally:
-        engine.dispose()
+    fill_postgres(url, rows, "0002", versioned=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

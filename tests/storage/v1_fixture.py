@@ -72,12 +72,22 @@ def postgres_copy(url: str, folder: Path) -> V1Copy:
     """A v1 database in the empty PostgreSQL database `url`: the v1 tables as the frozen
     baseline migration builds them (as the v1 code did: no Alembic table), and every row
     of the committed file."""
-    rows = read_tables(sqlite_copy(folder).url)
+    fill_postgres(url, read_tables(sqlite_copy(folder).url), "0001", versioned=False)
+    return V1Copy(url, None)
+
+
+def fill_postgres(
+    url: str, rows: dict[str, list[dict[str, Any]]], revision: str, versioned: bool
+) -> None:
+    """The empty PostgreSQL database `url` as migrations up to `revision` build it (without
+    Alembic's table unless `versioned`: the v1 code had none), holding `rows` (the tables
+    of V1_TABLES, which later versions keep, parents first)."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn, conn.begin():
-            command.upgrade(alembic_config(conn), "0001")
-            conn.execute(text("DROP TABLE tunelab_alembic_version"))
+            command.upgrade(alembic_config(conn), revision)
+            if not versioned:
+                conn.execute(text("DROP TABLE tunelab_alembic_version"))
             conn.execute(text("DELETE FROM tunelab_meta"))
             tables = MetaData()
             tables.reflect(conn)
@@ -93,7 +103,6 @@ def postgres_copy(url: str, folder: Path) -> V1Copy:
                 )
     finally:
         engine.dispose()
-    return V1Copy(url, None)
 
 
 def read_tables(url: str) -> dict[str, list[dict[str, Any]]]:
