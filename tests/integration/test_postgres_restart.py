@@ -26,7 +26,7 @@ from .cli_workers import (
     make_queued_study,
     tunelab_cmd,
 )
-from .workers import wait_for
+from .workers import completed, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -34,13 +34,6 @@ N_TRIALS = 60
 N_WORKERS = 4
 WAITING = "waiting for the database server of"
 DOWN_S = 3.0
-
-
-def _completed(url: str) -> int:
-    with tunelab.get_storage(url).session() as storage:
-        record = storage.get_study("s")
-        assert record is not None
-        return storage.count_trials(record.study_id)[TrialState.COMPLETE]
 
 
 def _postgres(action: str) -> None:
@@ -63,7 +56,7 @@ def test_workers_ride_out_a_server_restart(tmp_path: Path, postgres_url: str) ->
         tunelab_cmd(*args, "--trials", str(N_TRIALS), cwd=tmp_path, env=env)
         for _ in range(N_WORKERS)
     ]
-    wait_for(lambda: _completed(postgres_url) >= 12, timeout=90, what="the first trials")
+    wait_for(lambda: completed(postgres_url) >= 12, timeout=90, what="the first trials")
     down = time.time()
     try:
         _postgres("stop")

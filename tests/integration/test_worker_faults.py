@@ -24,20 +24,13 @@ from .cli_workers import (
     sqlite_integrity,
     tunelab_cmd,
 )
-from .workers import Spawn, finish, wait_for
+from .workers import Spawn, completed, finish, wait_for
 
 pytestmark = pytest.mark.slow
 
 N_TRIALS = 100
 N_WORKERS = 4
 N_KILLS = 10
-
-
-def _completed(url: str) -> int:
-    with tunelab.get_storage(url).session() as storage:
-        record = storage.get_study("s")
-        assert record is not None
-        return storage.count_trials(record.study_id)[TrialState.COMPLETE]
 
 
 def _busy_pids(url: str) -> set[int]:
@@ -56,7 +49,7 @@ def _kill_random_workers(url: str, tmp_path: Path, seed: int) -> list[subprocess
     rng = random.Random(seed)
     args = ("worker", "s", "--storage", url, "--script", "obj.py", "--trials", str(N_TRIALS))
     workers = [tunelab_cmd(*args, cwd=tmp_path) for _ in range(N_WORKERS)]
-    wait_for(lambda: _completed(url) >= 5, timeout=60, what="the first trials")
+    wait_for(lambda: completed(url) >= 5, timeout=60, what="the first trials")
     kills = 0
     while kills < N_KILLS:
         time.sleep(rng.uniform(0.05, 0.2))
@@ -123,7 +116,7 @@ def test_postgres_connections_terminated_mid_run(tmp_path: Path, postgres_url: s
     make_queued_study(postgres_url, 60)
     args = ("worker", "s", "--storage", postgres_url, "--script", "obj.py", "--trials", "60")
     workers = [tunelab_cmd(*args, cwd=tmp_path) for _ in range(3)]
-    wait_for(lambda: _completed(postgres_url) >= 3, timeout=60, what="the first trials")
+    wait_for(lambda: completed(postgres_url) >= 3, timeout=60, what="the first trials")
     name = postgres_url.rsplit("/", 1)[1]
     admin = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True)
     terminated = 0

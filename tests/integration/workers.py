@@ -75,6 +75,14 @@ def finish(proc: subprocess.Popen[str], timeout: float = 60) -> str:
     return out
 
 
+def completed(url: str, name: str = "s") -> int:
+    """How many trials of study `name` are COMPLETE, read through a short-lived storage."""
+    with tunelab.get_storage(url).session() as storage:
+        record = storage.get_study(name)
+        assert record is not None
+        return storage.count_trials(record.study_id)[tunelab.TrialState.COMPLETE]
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 30, what: str = "it") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
