@@ -303,19 +303,63 @@ class FirstMetricOnly(ASHAScheduler):
     multi_objective = False
 
 
-@pytest.mark.parametrize("scheduler", ["rules", FirstMetricOnly()])
-def test_a_scheduler_that_ranks_one_objective_is_refused_in_one_line(
-    scheduler: str | Scheduler, tmp_path: Path
-) -> None:
+def test_a_scheduler_that_ranks_one_objective_is_refused_in_one_line(tmp_path: Path) -> None:
+    scheduler = FirstMetricOnly()
     url = f"sqlite:///{tmp_path / 's.db'}"
     with pytest.raises(ConfigurationError) as refused:
         tunelab.create_study(
             "mo", url, metrics=["a", "b"], directions=["max", "min"], scheduler=scheduler
         )
     message = str(refused.value)
-    name = scheduler if isinstance(scheduler, str) else scheduler.name
     assert message == (
-        f"pruning by the {name} scheduler in a study of several objectives is not supported "
-        "yet; use one of asha, hyperband, median, or scheduler='none'"
+        "pruning by the first_metric_only scheduler in a study of several objectives is not "
+        "supported yet; use one of asha, hyperband, median, rules, or scheduler='none'"
     )
     assert tunelab.list_studies(url) == []
+
+
+# -- adaptive Hyperband's trust in a rung, with several objectives ----------------------
+
+
+def curves(loss_at: Sequence[Sequence[float]], sizes: Sequence[float]) -> list[FrozenTrial]:
+    """Trials that reported loss_at[i][s] at each step s, and a size once at step 0."""
+    return [
+        reported(
+            i, [{"loss": v, **({"size": sizes[i]} if s == 0 else {})} for s, v in enumerate(c)]
+        )
+        for i, c in enumerate(loss_at)
+    ]
+
+
+def test_a_size_reported_once_is_known_exactly_and_does_not_lower_trust() -> None:
+    from tunelab.schedulers._trust import rung_trust, rung_trust_objectives
+
+    # losses at step 1 rank the trials as at step 3, except one swapped pair
+    losses = [
+        [0.9, 0.5, 0.4, 0.3],
+        [0.8, 0.6, 0.5, 0.4],
+        [0.7, 0.2, 0.6, 0.5],
+        [0.6, 0.8, 0.7, 0.6],
+    ]
+    trials = curves(losses, sizes=[10.0, 10.0, 30.0, 20.0])  # tied sizes: no harm
+    by_loss = rung_trust(trials, "loss", [1, 3], 3)
+    both = rung_trust_objectives(trials, LOSS_SIZE, [1, 3], 3)
+    assert both == by_loss
+    assert both[1] == pytest.approx(1.0) and both[0] is not None and both[0] < 1.0
+    # with the size alone every rung is exact
+    assert rung_trust_objectives(trials, (Objective("size", MIN),), [0, 1], 3) == [1.0, 1.0]
+
+
+def test_the_least_predictive_objective_sets_a_rungs_trust() -> None:
+    from tunelab.schedulers._trust import rung_trust, rung_trust_objectives
+
+    # "acc" at step 1 ranks as at the end; "loss" at step 1 ranks in reverse
+    trials = [
+        reported(i, [{"loss": 1.0 + i, "acc": 0.1 * i}, {"loss": 2.0 - 0.1 * i, "acc": 0.2 * i}])
+        for i in range(5)
+    ]
+    objectives = (Objective("loss", MIN), Objective("acc", MAX))
+    assert rung_trust(trials, "acc", [1], 2) == [pytest.approx(1.0)]
+    assert rung_trust_objectives(trials, objectives, [1], 2) == [pytest.approx(-1.0)]
+    # no trial reached the rung with every objective: no evidence
+    assert rung_trust_objectives(trials[:1], objectives, [1], 5) == [None]

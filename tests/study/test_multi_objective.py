@@ -14,8 +14,10 @@ import tunelab
 from tunelab.errors import ConfigurationError
 from tunelab.objectives import Objective
 from tunelab.samplers import AutoSampler, RandomSampler, SampleRequest
+from tunelab.schedulers import CurveRules, PruneRequest, Verdict
 from tunelab.space import Float, SearchSpace
-from tunelab.types import Direction, EndCause, TrialState
+from tunelab.trial import FrozenTrial, Report
+from tunelab.types import Decision, Direction, EndCause, TrialState
 
 MAX, MIN = Direction.MAXIMIZE, Direction.MINIMIZE
 # (accuracy, size): maximize the first, minimize the second. Trial 8 would dominate all,
@@ -133,13 +135,28 @@ def test_samplers_that_model_one_objective_are_refused(name: str, tmp_path: Path
     assert "grid" in message and tunelab.list_studies(url) == []
 
 
-def test_pruning_by_a_scheduler_not_ranking_several_objectives_is_refused(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    with pytest.raises(ConfigurationError, match="pruning"):
-        tunelab.create_study(
-            "mo", url, metrics=["a", "b"], directions=["max", "min"], scheduler="rules"
+def test_plateau_stops_only_once_no_objective_improves() -> None:
+    objectives = (Objective("acc", MAX), Objective("loss", MIN), Objective("size", MIN))
+    rules = CurveRules([{"name": "plateau", "patience": 2}])
+
+    def decide(reports: list[dict[str, float]]) -> Verdict:
+        trial = FrozenTrial(
+            1,
+            0,
+            TrialState.RUNNING,
+            {},
+            reports=tuple(Report(i, m, float(i)) for i, m in enumerate(reports)),
         )
-    assert tunelab.list_studies(url) == []
+        return rules.decide(PruneRequest(trial, (), "acc", MAX, objectives))
+
+    flat_acc = [{"acc": 0.5, "loss": 1.0 - 0.1 * i} for i in range(5)]
+    flat_acc[0]["size"] = 100.0  # reported once: never watched
+    assert decide(flat_acc).decision is Decision.CONTINUE  # the loss still falls
+    both_flat = [dict(r, loss=0.6) for r in flat_acc]
+    stop = decide(both_flat)
+    assert stop.decision is Decision.STOP
+    assert "acc did not improve" in stop.reason and "loss did not improve" in stop.reason
+    assert "size" not in stop.reason
 
 
 def test_auto_searches_at_random_with_several_objectives() -> None:

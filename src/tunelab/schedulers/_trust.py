@@ -6,6 +6,12 @@ evidence is the trials that reached max_resource: each has a value at every rung
 every starting rung r we measure Kendall's tau-b between the values at r and at
 max_resource over those trials: pairs tied at r count against trusting r (rounded
 accuracies tie often at early rungs, and a tie there says nothing about the final order).
+
+With several objectives a rung is trusted as far as its least predictive objective: tau
+is measured per objective on the values carried to the rung (as MO-ASHA ranks them), and
+the smallest counts. An objective whose value at the rung already equals its final value
+in every trial (a parameter count reported once at step 0) is known there exactly and is
+left out; a rung where every objective is known exactly has tau 1.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import math
 from collections.abc import Sequence
 
 from tunelab._stats import explained, kendall_tau
-from tunelab.schedulers import _rungs
+from tunelab.objectives import Objective
+from tunelab.schedulers import _pareto_rungs, _rungs
 from tunelab.trial import FrozenTrial
 
 # Before this many trials reached max_resource, tau says too little (its standard error
@@ -45,6 +52,37 @@ def rung_trust(
         for column, v in zip(at, values, strict=True):
             column.append(float(v))  # type: ignore[arg-type]
     return [kendall_tau(column, finals) for column in at]
+
+
+def rung_trust_objectives(
+    evidence: Sequence[FrozenTrial],
+    objectives: Sequence[Objective],
+    starts: Sequence[int],
+    max_resource: int,
+) -> list[float | None]:
+    """Per start rung, the smallest Kendall's tau-b over the objectives not yet known
+    exactly there (see the module docstring)."""
+    out: list[float | None] = []
+    for start in starts:
+        pairs = []  # (points at the rung, final points) of the trials having both, finite
+        for trial in evidence:
+            final = _pareto_rungs.rung_point(trial.reports, objectives, max_resource)
+            early = _pareto_rungs.rung_point(trial.reports, objectives, start)
+            if final is None or early is None or not all(map(math.isfinite, early + final)):
+                continue
+            pairs.append((early, final))
+        taus = [
+            kendall_tau([e[k] for e, _ in pairs], [f[k] for _, f in pairs])
+            for k in range(len(objectives))
+            if any(e[k] != f[k] for e, f in pairs)
+        ]
+        if not pairs:
+            out.append(None)
+        elif not taus:
+            out.append(1.0)
+        else:
+            out.append(None if None in taus else min(t for t in taus if t is not None))
+    return out
 
 
 def bracket_weights(n_trials: Sequence[int], trust: Sequence[float | None]) -> list[float]:

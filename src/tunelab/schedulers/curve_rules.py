@@ -15,6 +15,7 @@ class CurveRules(Scheduler):
     Without rules given, it watches for divergence."""
 
     name = "rules"
+    multi_objective = True  # each rule watches one trial's own curve (rules.py)
 
     def __init__(self, rules: Any = ()) -> None:
         super().__init__([rule_from_json(r) for r in rules] or [Divergence()])

@@ -35,8 +35,8 @@ reach R, never starts. Without max_resource, R = 27 is assumed with a warning; `
 run` passes the script's training budget instead.
 
 In a study of several objectives each bracket ranks its trials at a rung as multi-objective
-ASHA does (asha.py); adaptive mode judges how well a rung ranks trials by the first
-objective alone.
+ASHA does (asha.py); adaptive mode trusts a rung as far as its least predictive objective
+(_trust.py).
 
 A stored configuration always names `adaptive`; one stored before adaptive became the
 default (it lists the other arguments but not `adaptive`) is read as adaptive=False, so a
@@ -214,7 +214,6 @@ class HyperbandScheduler(Scheduler):
     # -- adaptive bracket selection ----------------------------------------------------------
     def _adaptive_brackets(self, request: PruneRequest) -> Callable[[FrozenTrial], int]:
         """trial -> bracket for this decision's history (see the module docstring)."""
-        metric = request.metric
         evidence = sorted(
             (
                 t
@@ -243,7 +242,7 @@ class HyperbandScheduler(Scheduler):
             if k < _trust.MIN_EVIDENCE:
                 b = self.bracket_of(trial.number)
             else:
-                weights = self._weights_for(evidence[:k], metric)
+                weights = self._weights_for(evidence[:k], request)
                 u = ((trial.number + self.seed) * GOLDEN) % 1.0
                 b = _trust.pick(weights, u)
             self._settled[trial.number] = b
@@ -251,12 +250,17 @@ class HyperbandScheduler(Scheduler):
 
         return of
 
-    def _weights_for(self, evidence: list[FrozenTrial], metric: str) -> list[float]:
+    def _weights_for(self, evidence: list[FrozenTrial], request: PruneRequest) -> list[float]:
         key = (len(evidence), evidence[-1].trial_id)
         weights = self._weights.get(key)
         if weights is None:
             starts = [b.min_resource for b in self.brackets]
-            trust = _trust.rung_trust(evidence, metric, starts, self.max_resource)
+            if request.multi_objective:
+                trust = _trust.rung_trust_objectives(
+                    evidence, request.objectives, starts, self.max_resource
+                )
+            else:
+                trust = _trust.rung_trust(evidence, request.metric, starts, self.max_resource)
             weights = _trust.bracket_weights([b.n_trials for b in self.brackets], trust)
             self._weights[key] = weights
         return weights

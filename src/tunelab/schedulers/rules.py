@@ -115,26 +115,44 @@ class Plateau(CurveRule):
         }
 
     def check(self, request: PruneRequest) -> Verdict:
-        metric = self.monitor or request.metric
-        direction = Direction.parse(self.direction) if self.direction else request.direction
+        """Without `monitor`, in a study of several objectives, every objective reported
+        more than `patience` times is watched, and the trial stops only once none of them
+        improves (an objective reported once, like a parameter count, is not watched)."""
+        if self.monitor is not None:
+            own = {o.metric: o.direction for o in request.objectives}
+            direction = own.get(self.monitor, request.direction)
+            if self.direction:
+                direction = Direction.parse(self.direction)
+            watched = [(self.monitor, direction)]
+        elif request.objectives:
+            watched = [(o.metric, o.direction) for o in request.objectives]
+        else:
+            watched = [(request.metric, request.direction)]
+        stalled = [self._stalled(request, metric, d) for metric, d in watched]
+        judged = [s for s in stalled if s is not None]
+        if not judged or not all(judged):
+            return GO_ON
+        step = request.step
+        parts = "; ".join(s for s in judged if s)
+        return _stop(
+            "plateau", step, f"plateau at step {step}: {parts} for {self.patience} reports"
+        )
+
+    def _stalled(self, request: PruneRequest, metric: str, direction: Direction) -> str | None:
+        """Why `metric` has stalled; "" when it improved within the last `patience`
+        reports; None when it has too few reports to judge."""
         sign = 1.0 if direction is Direction.MAXIMIZE else -1.0
         values = [
-            (r.step, sign * r.metrics[metric])
+            sign * r.metrics[metric]
             for r in request.trial.reports
             if metric in r.metrics and math.isfinite(r.metrics[metric])
         ]
         if len(values) <= self.patience:
-            return GO_ON
-        best_before = max(v for _, v in values[: -self.patience])
-        if max(v for _, v in values[-self.patience :]) > best_before + self.min_delta:
-            return GO_ON
-        step = request.step
-        return _stop(
-            "plateau",
-            step,
-            f"plateau at step {step}: {metric} did not improve on {sign * best_before:.4g} "
-            f"for {self.patience} reports",
-        )
+            return None
+        best_before = max(values[: -self.patience])
+        if max(values[-self.patience :]) > best_before + self.min_delta:
+            return ""
+        return f"{metric} did not improve on {sign * best_before:.4g}"
 
 
 class Overfitting(CurveRule):
