@@ -52,7 +52,7 @@ class KerasTrial:
         return cls(
             trial_id=f"{t.number:04d}",
             hyperparameters=hyperparameters_from(t.params),
-            score=t.value,
+            score=t.values[0] if t.values else None,
             status=_STATUS[t.state],
             best_step=int(best_epoch) if best_epoch is not None else None,
             metrics=dict(t.metrics),
