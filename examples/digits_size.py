@@ -36,7 +36,7 @@ def objective(trial: tunelab.Trial) -> dict[str, float]:
 
 def main(n_trials: int = 30, storage: str | None = None) -> tunelab.Study:
     study = tunelab.create_study(
-        "digits-size",
+        "digits_size",  # as `tunelab run` names it: either way resumes the other
         storage=storage,
         metrics=METRICS,
         directions=DIRECTIONS,

@@ -51,7 +51,7 @@ def test_the_size_example_prints_the_front_of_accuracy_against_size(
 ) -> None:
     url = str(tmp_path / "t.db")
     queued = tunelab.create_study(
-        "digits-size", storage=url, metrics=example.METRICS, directions=example.DIRECTIONS
+        "digits_size", storage=url, metrics=example.METRICS, directions=example.DIRECTIONS
     )
     queued.enqueue(LARGEST)  # first: nothing to prune it against, so it completes
     queued.enqueue(SMALLEST)
