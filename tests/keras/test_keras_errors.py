@@ -25,7 +25,8 @@ def test_bad_tuner_arguments_are_configuration_errors(tmp_path: Path) -> None:
         dict(objective="val_acuracy"),
         dict(max_trials=0),
         dict(keep_models=-1),
-        dict(objective=["val_loss", "val_accuracy"]),
+        dict(objective=["val_loss", "val_loss"]),
+        dict(objective=[kt.Objective("val_loss", "min"), kt.Objective("val_loss", "max")]),
     ):
         with pytest.raises(ConfigurationError) as info:
             kt.RandomSearch(build_model, directory=tmp_path, **bad)

@@ -5,7 +5,7 @@ should be pruned. Importing this module imports keras."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tunelab import Trial
@@ -27,19 +27,21 @@ def _numbers(logs: Mapping[str, Any] | None) -> dict[str, float]:
 
 
 class TrialReporter(keras.callbacks.Callback):  # type: ignore[name-defined]
-    """Reports each epoch as step `first_step + epoch` and tracks the best epoch."""
+    """Reports each epoch as step `first_step + epoch` and tracks the best epoch: the one
+    best in the first objective (its logs give every objective's value)."""
 
     def __init__(
         self,
         trial: Trial,
-        objective: Objective,
+        objectives: Sequence[Objective],
         first_step: int = 0,
         may_prune: bool = True,
         require_objective: bool = True,
     ) -> None:
         super().__init__()
         self.trial = trial
-        self.objective = objective
+        self.objective = objectives[0]
+        self.names = [o.name for o in objectives]
         self.first_step = first_step
         self.may_prune = may_prune
         self.require_objective = require_objective
@@ -54,14 +56,16 @@ class TrialReporter(keras.callbacks.Callback):  # type: ignore[name-defined]
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         metrics = _numbers(logs)
         name = self.objective.name
-        if name not in metrics and self.require_objective:
+        missing = [n for n in self.names if n not in metrics]
+        if missing and self.require_objective:
             hint = (
                 "pass validation_data= or validation_split= to search(), or "
-                if name.startswith("val_") and not any(k.startswith("val_") for k in metrics)
+                if any(n.startswith("val_") for n in missing)
+                and not any(k.startswith("val_") for k in metrics)
                 else ""
             )
             raise ObjectiveNotFoundError(
-                f"the objective {name!r} is not among the metrics Keras logged after epoch "
+                f"the objective {missing[0]!r} is not among the metrics Keras logged after epoch "
                 f"{epoch + 1}: {sorted(metrics)}; {hint}choose one of these as objective= "
                 "(or compile the model with the metric)"
             )

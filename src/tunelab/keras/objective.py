@@ -115,7 +115,7 @@ def infer_direction(name: str) -> str | None:
 
 
 def parse_objective(objective: Any) -> Objective:
-    """An Objective from what a tuner's `objective=` accepts: a name or an Objective."""
+    """An Objective from a name or an Objective (one entry of a tuner's `objective=`)."""
     if isinstance(objective, Objective):
         return objective
     if isinstance(objective, str):
@@ -128,11 +128,26 @@ def parse_objective(objective: Any) -> Objective:
                 f"kt.Objective({objective!r}, direction='max') (or 'min')"
             )
         return Objective(objective, direction)
-    if isinstance(objective, (list, tuple)):
-        raise ConfigurationError(
-            "tunelab.keras optimizes one objective, but got a list "
-            f"{list(objective)!r}; pass a single metric name or kt.Objective"
-        )
     raise ConfigurationTypeError(
         f"objective must be a metric name or kt.Objective(name, direction), but got {objective!r}"
     )
+
+
+def parse_objectives(objective: Any) -> tuple[Objective, ...]:
+    """The tuner's objectives from what `objective=` accepts: a name, an Objective, or a
+    list of these (several objectives: a study with a Pareto front, where Keras Tuner
+    would optimize their sum)."""
+    if not isinstance(objective, (list, tuple)):
+        return (parse_objective(objective),)
+    if not objective:
+        raise ConfigurationError(
+            "objective is an empty list; give at least one metric name or kt.Objective"
+        )
+    parsed = tuple(parse_objective(o) for o in objective)
+    names = [o.name for o in parsed]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigurationError(
+            f"objective lists {repeated} more than once in {names}; give each metric once"
+        )
+    return parsed

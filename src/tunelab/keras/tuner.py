@@ -36,17 +36,21 @@ from tunelab import (
 )
 from tunelab._process import rss_mb, set_torch_threads
 from tunelab.keras._backend import load_keras
-from tunelab.keras.errors import ModelNotKeptError, ObjectiveNotFoundError
+from tunelab.keras.errors import ModelNotKeptError
 from tunelab.keras.hypermodel import HyperModel, as_hypermodel
 from tunelab.keras.models import ModelStore
-from tunelab.keras.objective import Objective, parse_objective
+from tunelab.keras.objective import Objective, parse_objectives
 from tunelab.keras.overlay import TrialHyperParameters
 from tunelab.keras.results import (
     KerasTrial,
     Oracle,
+    best_trials,
     hyperparameters_from,
+    results_text,
     space_summary,
+    trial_line,
 )
+from tunelab.keras.scoring import execution_metrics, primary_score, trial_values
 
 DB_FILE = "tunelab.db"
 
@@ -72,7 +76,7 @@ class Tuner:
     def __init__(
         self,
         hypermodel: HyperModel | Any = None,
-        objective: str | Objective | None = None,
+        objective: str | Objective | Sequence[str | Objective] | None = None,
         max_trials: int | None = 10,
         executions_per_trial: int = 1,
         seed: int | None = None,
@@ -99,7 +103,8 @@ class Tuner:
                 "Keras model, or a kt.HyperModel"
             )
         self.hypermodel = as_hypermodel(hypermodel)
-        self.objective = parse_objective("val_loss" if objective is None else objective)
+        self.objectives = parse_objectives("val_loss" if objective is None else objective)
+        self.objective = self.objectives[0]  # picks a trial's best epoch and execution
         _check_count("max_trials", max_trials, 1, allow_none=True)
         _check_count("executions_per_trial", executions_per_trial, 1)
         _check_count("max_retries_per_trial", max_retries_per_trial, 0)
@@ -134,7 +139,7 @@ class Tuner:
         self.study = self._open_study(
             sampler if sampler is not None else self.sampler_name, scheduler
         )
-        self.oracle = Oracle(self.study, self.objective, self.max_trials)
+        self.oracle = Oracle(self.study, self.objectives, self.max_trials)
 
     # -- the study ----------------------------------------------------------------------------
     def _erase(self) -> None:
@@ -147,8 +152,8 @@ class Tuner:
             return create_study(
                 self.project_name,
                 storage=self.storage,
-                metric=self.objective.name,
-                direction=self.objective.study_direction,
+                metrics=[o.name for o in self.objectives],
+                directions=[o.study_direction for o in self.objectives],
                 sampler=sampler,
                 seed=self.seed,
                 scheduler=scheduler,
@@ -265,7 +270,7 @@ class Tuner:
         hp = self._trial_hp(trial)
         fit_overridden = type(self.hypermodel).fit is not HyperModel.fit
         user_callbacks = list(fit_kwargs.get("callbacks") or [])
-        scores: list[float] = []
+        runs: list[dict[str, float]] = []
         best: tuple[float, dict[str, float], int | None] | None = None
         for execution in range(self.executions_per_trial):
             keras.backend.clear_session()  # the previous model's memory: freed (and collected)
@@ -273,7 +278,7 @@ class Tuner:
             model = self._build(hp)
             reporter = TrialReporter(
                 trial,
-                self.objective,
+                self.objectives,
                 first_step=0 if trial.last_step is None else trial.last_step + 1,
                 may_prune=execution == 0,
                 require_objective=not fit_overridden,
@@ -283,78 +288,46 @@ class Tuner:
             result = self.hypermodel.fit(hp, model, *fit_args, **kwargs)
             if reporter.prune_reason is not None:
                 return TrialState.PRUNED, None, reporter.prune_reason
-            score, logs = self._score(result, reporter)
-            scores.append(score)
+            metrics = execution_metrics(result, reporter, self.objectives)
+            runs.append(metrics)
+            score = primary_score(metrics, self.objectives)
             if best is None or self.objective.better(score, best[0]):
-                best = (score, logs, reporter.best_epoch)
+                best = (score, metrics, reporter.best_epoch)
                 self._keep_model(trial, model, reporter, score)
             del model, reporter
         assert best is not None
-        mean = sum(scores) / len(scores)
         if best[2] is not None:
             trial.set_user_attr("best_epoch", best[2])
-        return None, {**best[1], self.objective.name: mean}, None
-
-    def _score(self, result: Any, reporter: Any) -> tuple[float, dict[str, float]]:
-        """The execution's score: its best epoch's objective (Keras Tuner's rule), or
-        what an overridden `HyperModel.fit` returned (a number or a dict of metrics)."""
-        name = self.objective.name
-        if isinstance(result, Mapping):
-            if name not in result:
-                raise ObjectiveNotFoundError(
-                    f"HyperModel.fit returned metrics {sorted(result)} without the objective "
-                    f"{name!r}; return it, or pick one of these as objective="
-                )
-            return float(result[name]), {str(k): float(v) for k, v in result.items()}
-        if isinstance(result, (int, float)) and not isinstance(result, bool):
-            return float(result), {name: float(result)}
-        if reporter.best_value is not None:
-            return reporter.best_value, dict(reporter.best_logs)
-        if reporter.seen_objective:
-            return math.nan, {}  # only NaN/inf values: the study records a diverged trial
-        raise ObjectiveNotFoundError(
-            f"the training produced no value of the objective {name!r}"
-            + (" (it ran no epoch)" if reporter.epochs_done == 0 else "")
-            + "; check that fit receives the data and that the model logs this metric"
-        )
+        return None, trial_values(runs, best[1], self.objectives), None
 
     def _keep_model(self, trial: Trial, model: Any, reporter: Any, score: float) -> None:
-        """Save the best epoch's weights if the trial may be among the best kept."""
+        """Save the best epoch's weights if the trial may be among the best kept (with
+        several objectives, always: `_drop_models` keeps the best once it is ranked)."""
         if self.models.keep == 0 or not math.isfinite(score):
             return
-        top = self.study.top_trials(self.models.keep)
-        worst_kept = top[-1].value if len(top) >= self.models.keep else None
-        if worst_kept is not None and not self.objective.better(score, float(worst_kept)):
-            return
+        if not self.study.multi_objective:
+            top = self.study.top_trials(self.models.keep)
+            worst_kept = top[-1].value if len(top) >= self.models.keep else None
+            if worst_kept is not None and not self.objective.better(score, float(worst_kept)):
+                return
         if reporter.best_weights is not None:
             model.set_weights(reporter.best_weights)
         path = self.models.save(model, trial.number)
         trial.set_user_attr("model_file", path.name)
 
     def _print_trial(self, frozen: FrozenTrial) -> None:
-        done = self.study.get_trials([TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL])
-        total = self._budget()
-        of = f"/{total}" if total is not None else ""
-        value = f"{self.objective.name}={frozen.value:.4g}" if frozen.value is not None else ""
-        try:
-            best = f", best so far {self.study.best_value:.4g}"
-        except TunelabError:
-            best = ""
-        extra = f" ({frozen.reason})" if frozen.reason else ""
-        print(
-            f"Trial {frozen.number} {frozen.state.value} [{len(done)}{of}] {value}{best}{extra}",
-            flush=True,
-        )
+        print(trial_line(frozen, self.study, self._budget()), flush=True)
 
     # -- results --------------------------------------------------------------------------------
     def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
-        """The hyperparameters of the best `num_trials` complete trials, best first."""
-        return [hyperparameters_from(t.params) for t in self.study.top_trials(num_trials)]
+        """The hyperparameters of the best `num_trials` complete trials, best first (with
+        several objectives: of the Pareto front, at most `num_trials`)."""
+        return [hyperparameters_from(t.params) for t in best_trials(self.study, num_trials)]
 
     def get_best_models(self, num_models: int = 1) -> list[Any]:
         """The trained models of the best trials (their best epoch's weights), loaded
-        from disk without retraining."""
-        return [self.load_model(t) for t in self.study.top_trials(num_models)]
+        from disk without retraining (with several objectives: of the Pareto front)."""
+        return [self.load_model(t) for t in best_trials(self.study, num_models)]
 
     def load_model(self, trial: FrozenTrial | KerasTrial) -> Any:
         """The trained model of one trial: rebuilt by `build(hp)` with the stored weights."""
@@ -406,19 +379,16 @@ class Tuner:
         print(space_summary(hp))
 
     def results_summary(self, num_trials: int = 10) -> None:
-        """Print the best `num_trials` trials with their hyperparameters and scores."""
-        print("Results summary")
-        print(f"Results in {self.project_dir} (study {self.study.name!r} in {self.storage})")
-        print(f"Showing {num_trials} best trials")
-        print(f"Objective(name={self.objective.name!r}, direction={self.objective.direction!r})")
-        for trial in self.oracle.get_best_trials(num_trials):
-            print()
-            print(trial.summary())
+        """Print the best `num_trials` trials with their hyperparameters and scores
+        (with several objectives: of the Pareto front, each objective's value)."""
+        where = f"{self.project_dir} (study {self.study.name!r} in {self.storage})"
+        print(results_text(self.oracle, where, num_trials))
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(project={str(self.project_dir)!r}, "
-            f"objective={self.objective.name!r}, max_trials={self.max_trials!r})"
+            f"objective={', '.join(o.name for o in self.objectives)!r}, "
+            f"max_trials={self.max_trials!r})"
         )
 
 
