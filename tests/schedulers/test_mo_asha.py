@@ -13,7 +13,7 @@ import pytest
 
 import tunelab
 from tunelab.errors import ConfigurationError, TrialPruned
-from tunelab.objectives import Objective
+from tunelab.objectives import Constraint, Objective
 from tunelab.schedulers import (
     ASHAScheduler,
     HyperbandScheduler,
@@ -46,9 +46,12 @@ def ask(
     trial: FrozenTrial,
     history: Sequence[FrozenTrial],
     objectives: tuple[Objective, ...] = LOSS_SIZE,
+    constraints: tuple[Constraint, ...] = (),
 ) -> Decision:
     first = objectives[0] if objectives else Objective("loss", MIN)
-    request = PruneRequest(trial, tuple(history), first.metric, first.direction, objectives)
+    request = PruneRequest(
+        trial, tuple(history), first.metric, first.direction, objectives, constraints
+    )
     return scheduler.decide(request).decision
 
 
@@ -56,12 +59,14 @@ def goes_on_at_full_rung(
     scheduler: Scheduler,
     trials: Sequence[FrozenTrial],
     objectives: tuple[Objective, ...] = LOSS_SIZE,
+    constraints: tuple[Constraint, ...] = (),
 ) -> list[int]:
     """The trial numbers that go on when each one is the last of `trials` to reach the rung."""
     return [
         t.number
         for t in trials
-        if ask(scheduler, t, [o for o in trials if o is not t], objectives) is Decision.CONTINUE
+        if ask(scheduler, t, [o for o in trials if o is not t], objectives, constraints)
+        is Decision.CONTINUE
     ]
 
 
@@ -100,6 +105,46 @@ def test_maximized_objectives_are_flipped_before_ranking() -> None:
     # read as minimized, accuracy puts other trials on top: the direction decides
     both_min = (Objective("accuracy", MIN), Objective("size", MIN))
     assert goes_on_at_full_rung(asha(), trials, both_min) == [3, 6, 8]  # its front
+
+
+def test_trials_breaking_a_constraint_at_the_rung_rank_after_those_holding_it() -> None:
+    # size <= 6 cuts (0, 10) and (2, 11), (8, 8), (12, 12) off: of the five that hold it,
+    # (1, 5), (6, 4) and (10, 0) are the front, with (7, 5) and (11, 1) behind; 9 trials,
+    # eta 3: the top 3 are the front of those holding it, ends first by crowding
+    small = (Constraint("size", "<=", 6.0),)
+    assert goes_on_at_full_rung(asha(), nine(NINE), constraints=small) == [1, 2, 3]
+    # one objective: the four smallest losses break it, so the next three go on
+    loss = (Objective("loss", MIN),)
+    assert goes_on_at_full_rung(asha(), nine(NINE), loss, small) == [1, 2, 5]
+    # none holds it: the least violation goes first, as the three smallest sizes
+    tiny = (Constraint("size", "<=", -1.0),)
+    assert goes_on_at_full_rung(asha(), nine(NINE), constraints=tiny) == [2, 3, 6]
+
+
+def test_a_pruned_trial_breaking_a_constraint_says_so(tmp_path: Path) -> None:
+    study = tunelab.create_study(
+        "c",
+        f"sqlite:///{tmp_path / 's.db'}",
+        metrics=["loss", "size"],
+        directions=["min", "min"],
+        constraints={"size": ("<=", 6.0)},
+        scheduler=asha(),
+        sampler="grid",
+    )
+
+    def objective(trial: tunelab.Trial) -> dict[str, float]:
+        i = trial.hp.Int("i", 0, 8)
+        loss, size = NINE[i]
+        for step in range(3):
+            trial.report(step, loss=loss, **({"size": size} if step == 0 else {}))
+            if trial.should_prune():
+                raise TrialPruned()
+        return {"loss": loss, "size": size}
+
+    study.optimize(objective)
+    assert sorted(t.params["i"] for t in study.best_trials) == [1, 2, 3]  # never pruned
+    reasons = [t.reason or "" for t in study.trials if t.state is TrialState.PRUNED]
+    assert any("(loss 12, size 12) (breaking a constraint by 6)" in r for r in reasons)
 
 
 def test_an_objective_reported_once_at_step_0_is_carried_to_later_rungs() -> None:

@@ -25,7 +25,7 @@ import numpy as np
 
 from tunelab._pareto import crowding_distance, non_dominated_ranks
 from tunelab.objectives import Objective
-from tunelab.schedulers._rungs import keep_count, resource_of
+from tunelab.schedulers._rungs import deb_rank, keep_count, resource_of
 from tunelab.trial import Report
 from tunelab.types import Direction
 
@@ -93,15 +93,26 @@ def finite(points: Iterable[Point]) -> list[Point]:
 
 
 def pareto_promotable(
-    own: Point, others: Sequence[Point], reduction_factor: int, objectives: Sequence[Objective]
+    own: Point,
+    others: Sequence[Point],
+    reduction_factor: int,
+    objectives: Sequence[Objective],
+    violation: float = 0.0,
+    violations: Sequence[float] | None = None,
 ) -> tuple[bool, int, int]:
     """The MO-ASHA rule at the moment a trial reaches a rung: it goes on iff it ranks
     within the best max(1, n // eta) of the n finite points recorded there so far (itself
-    included; see pareto_rank). A point with a NaN or an infinite value ranks last.
-    Returns (goes_on, rank, keep)."""
-    kept = finite(others)
+    included; see pareto_rank), trials breaking a constraint there ranked last
+    (`_rungs.deb_rank`). A point with a NaN or an infinite value ranks last. Returns
+    (goes_on, rank, keep)."""
+    pairs = [(p, c) for p, c in zip(others, violations or [0.0] * len(others), strict=True)]
+    kept = [(p, c) for p, c in pairs if finite([p])]
     keep = keep_count(len(kept) + 1, reduction_factor)
     if not finite([own]):
         return False, len(kept) + 1, keep
-    rank = pareto_rank(own, kept, objectives)
+    rank = deb_rank(
+        violation,
+        [c for _, c in kept],
+        lambda: pareto_rank(own, [p for p, c in kept if c <= 0], objectives),
+    )
     return rank <= keep, rank, keep

@@ -10,8 +10,9 @@ every step, rung values are therefore compared at exactly equal steps.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
+from tunelab.objectives import Constraint
 from tunelab.trial import Report
 from tunelab.types import Direction
 
@@ -67,17 +68,61 @@ def rank(value: float, others: Sequence[float], direction: Direction) -> int:
 
 
 def promotable(
-    value: float, others: Sequence[float], reduction_factor: int, direction: Direction
+    value: float,
+    others: Sequence[float],
+    reduction_factor: int,
+    direction: Direction,
+    violation: float = 0.0,
+    violations: Sequence[float] | None = None,
 ) -> tuple[bool, int, int]:
     """The ASHA rule at the moment a trial reaches a rung: it goes on iff its value ranks
     within the best max(1, n // eta) of the n finite values recorded at that rung so far
-    (itself included). Returns (goes_on, its rank, how many go on)."""
-    finite = [o for o in others if math.isfinite(o)]
-    if not math.isfinite(value):
-        return False, len(finite) + 1, keep_count(len(finite) + 1, reduction_factor)
+    (itself included), trials breaking a constraint there ranked last (`deb_rank`).
+    Returns (goes_on, its rank, how many go on)."""
+    pairs = [(o, c) for o, c in zip(others, violations or [0.0] * len(others), strict=True)]
+    finite = [(o, c) for o, c in pairs if math.isfinite(o)]
     keep = keep_count(len(finite) + 1, reduction_factor)
-    r = rank(value, finite, direction)
+    if not math.isfinite(value):
+        return False, len(finite) + 1, keep
+    r = deb_rank(
+        violation,
+        [c for _, c in finite],
+        lambda: rank(value, [o for o, c in finite if c <= 0], direction),
+    )
     return r <= keep, r, keep
+
+
+def rung_violation(
+    reports: Iterable[Report], constraints: Sequence[Constraint], resource: int
+) -> float:
+    """How far the trial breaks the study's constraints at the rung: the sum of the
+    positive constraint values of the metrics carried there (each one's last value reported
+    up to the trial's first report whose resource is >= `resource`). A metric not
+    reported yet counts as holding: nothing says otherwise."""
+    if not constraints:
+        return 0.0
+    latest: dict[str, float] = {}
+    for report in reports:
+        for c in constraints:
+            value = report.metrics.get(c.metric)
+            if value is not None and math.isfinite(value):
+                latest[c.metric] = float(value)
+        if resource_of(report.step) >= resource:
+            break
+    return sum(max(0.0, c.value(latest[c.metric])) for c in constraints if c.metric in latest)
+
+
+def deb_rank(
+    violation: float, violations: Sequence[float], among_feasible: Callable[[], int]
+) -> int:
+    """1-based rank at a rung under Deb's rule: a trial holding every constraint there
+    ranks among the others that do (`among_feasible()`), ahead of every trial breaking
+    one; a trial breaking one ranks after all those that hold, by its violation (ties go
+    to it). A trial that breaks a bound on, say, its parameter count should not take a
+    place that a trial which may end up among the best could use."""
+    if violation <= 0:
+        return among_feasible()
+    return 1 + sum(1 for c in violations if c < violation)
 
 
 def cutoff(values: Sequence[float], reduction_factor: int, direction: Direction) -> float | None:

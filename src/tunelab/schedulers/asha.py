@@ -88,7 +88,9 @@ def successive_halving(
     own = _rungs.rung_value(request.trial.reports, metric, resource)
     if own is None:
         return GO_ON  # the metric was not in this report: nothing to compare
+    constraints = request.constraints
     others: list[float] = []
+    violations: list[float] = []
     for t in _at_rung(request, resource, peer):
         reports = t.reports
         first = reports[0]
@@ -98,13 +100,17 @@ def successive_halving(
             value = _rungs.rung_value(reports, metric, resource)
         if value is not None:
             others.append(value)
-    goes_on, rank, keep = _rungs.promotable(own, others, reduction_factor, request.direction)
+            violations.append(_rungs.rung_violation(reports, constraints, resource))
+    violation = _rungs.rung_violation(request.trial.reports, constraints, resource)
+    goes_on, rank, keep = _rungs.promotable(
+        own, others, reduction_factor, request.direction, violation, violations
+    )
     if goes_on:
         return GO_ON
     return Verdict(
         Decision.STOP,
-        f"{label or who}: rung {k} (resource {resource}): {metric} {own:.4g} ranks {rank} of "
-        f"{len(others) + 1}; only the top {keep} go on",
+        f"{label or who}: rung {k} (resource {resource}): {metric} {own:.4g}"
+        f"{_breaking(violation)} ranks {rank} of {len(others) + 1}; only the top {keep} go on",
         {**attrs, "pruned_by": who, "rung": k, "pruned_at_step": request.step},
     )
 
@@ -138,18 +144,29 @@ def _pareto_halving(
     own = _pareto_rungs.rung_point(request.trial.reports, objectives, resource)
     if own is None:
         return GO_ON  # an objective not reported yet: not ranked at this rung
-    others = [
-        point
-        for t in _at_rung(request, resource, peer)
-        if (point := _pareto_rungs.rung_point(t.reports, objectives, resource)) is not None
-    ]
-    goes_on, rank, keep = _pareto_rungs.pareto_promotable(own, others, reduction_factor, objectives)
+    constraints = request.constraints
+    others: list[_pareto_rungs.Point] = []
+    violations: list[float] = []
+    for t in _at_rung(request, resource, peer):
+        point = _pareto_rungs.rung_point(t.reports, objectives, resource)
+        if point is not None:
+            others.append(point)
+            violations.append(_rungs.rung_violation(t.reports, constraints, resource))
+    violation = _rungs.rung_violation(request.trial.reports, constraints, resource)
+    goes_on, rank, keep = _pareto_rungs.pareto_promotable(
+        own, others, reduction_factor, objectives, violation, violations
+    )
     if goes_on:
         return GO_ON
-    shown = _pareto_rungs.describe(own, objectives)
+    shown = _pareto_rungs.describe(own, objectives) + _breaking(violation)
     return Verdict(
         Decision.STOP,
         f"{label or who}: rung {k} (resource {resource}): {shown} ranks {rank} of "
         f"{len(others) + 1} by Pareto front and crowding distance; only the top {keep} go on",
         {**attrs, "pruned_by": who, "rung": k, "pruned_at_step": request.step},
     )
+
+
+def _breaking(violation: float) -> str:
+    """' (breaking a constraint by 0.5)' for a message, or nothing."""
+    return f" (breaking a constraint by {violation:.4g})" if violation > 0 else ""

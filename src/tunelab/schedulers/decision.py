@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab.errors import ConfigurationError
-from tunelab.objectives import Objective
+from tunelab.objectives import Constraint, Objective
 from tunelab.trial import FrozenTrial
 from tunelab.types import Decision, Direction, EndCause, TrialState
 
@@ -36,13 +36,15 @@ GO_ON = Verdict(Decision.CONTINUE)
 class PruneRequest:
     """Everything a scheduler may look at: the trial (its reports so far) and the others.
     `metric` and `direction` are the study's first objective; `objectives` lists every
-    one (empty or one long in a study of one objective)."""
+    one (empty or one long in a study of one objective); `constraints` are the study's
+    bounds on reported metrics."""
 
     trial: FrozenTrial
     history: Sequence[FrozenTrial]
     metric: str
     direction: Direction
     objectives: tuple[Objective, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
 
     @property
     def multi_objective(self) -> bool:

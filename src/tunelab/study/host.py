@@ -245,7 +245,9 @@ class Host:
         if scheduler.needs_history(curve[-1].step, previous):
             history = self._trial_history(trial)
         verdict = scheduler.decide(
-            PruneRequest(frozen, history, study.metric, study.direction, study.objectives)
+            PruneRequest(
+                frozen, history, study.metric, study.direction, study.objectives, study.constraints
+            )
         )
         if verdict.stop:
             with self.lock:
