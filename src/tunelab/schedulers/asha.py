@@ -10,6 +10,8 @@ process reaches the same decision from the same data.
 
 In a study of several objectives the trials at a rung are ranked by Pareto front, then
 crowding distance (MO-ASHA, see _pareto_rungs.py), and the same top 1/eta go on.
+Either way, a trial breaking a study constraint by the metrics carried to the rung ranks
+after every trial holding them there (`_rungs.deb_rank`).
 """
 
 from __future__ import annotations
