@@ -101,7 +101,8 @@ def test_two_workers_share_a_study_of_two_objectives_with_a_constraint(tmp_path:
             assert last.step < 8 and "rung" in (t.reason or "")
         else:
             assert last.step == 8
-    assert any(not t.feasible for t in trials if t.state is TrialState.COMPLETE)
+    # sizes over the bound break the constraint from step 0: ASHA ranks them last at a rung
+    assert any("breaking a constraint" in (t.reason or "") for t in trials if not t.feasible)
 
     candidates = {
         t.number: t.values for t in trials if t.state is TrialState.COMPLETE and t.feasible
