@@ -6,6 +6,7 @@ single-objective study refused in one line with nothing stored changed."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -87,15 +88,13 @@ def test_hypervolume_history_hand_computed(make_mo) -> None:
 
 
 @pytest.mark.parametrize("n_objectives", [2, 3])
-def test_hypervolume_history_never_falls_and_ends_at_the_fronts(
-    make_mo, n_objectives: int
-) -> None:
+def test_hypervolume_history_never_falls_and_ends_at_the_fronts(make_mo, n_objectives: int) -> None:
     study = make_mo(n_objectives=n_objectives)
     fig = hypervolume_plot(study.trials, scores_of(study))
     line, grew = fig["data"]
     volumes = line["y"]
     assert line["x"] == [0, 1, 2, 3, 4, 6, 7]  # the feasible complete trials, in order
-    assert all(b >= a for a, b in zip(volumes, volumes[1:], strict=False))
+    assert all(b >= a for a, b in pairwise(volumes))
     assert volumes[0] > 0
     feasible = minimized(rankable(study.trials, len(study.objectives)), study.objectives)
     front = minimized(study.best_trials, study.objectives)
@@ -112,11 +111,15 @@ def test_sections_of_a_study_of_two_objectives(make_mo) -> None:
         sections
     )
     assert sections["effects-1"].title == "Effect of each hyperparameter on size"
-    assert "best size" in sections["effects-1"].html and "size (minimize)" in sections["effects-1"].html
+    assert (
+        "best size" in sections["effects-1"].html
+        and "size (minimize)" in sections["effects-1"].html
+    )
     assert sections["importance-0"].title == "Hyperparameter importance for acc"
-    assert dict(sections["importance-1"].figures)["fig-importance-1"]["layout"]["title"][
-        "text"
-    ] == "Importance for size"
+    assert (
+        dict(sections["importance-1"].figures)["fig-importance-1"]["layout"]["title"]["text"]
+        == "Importance for size"
+    )
     assert dict(sections["history"].figures)["fig-history"]["data"][0]["name"] == (
         "hypervolume so far"
     )
@@ -127,7 +130,7 @@ def test_sections_of_a_study_of_two_objectives(make_mo) -> None:
     parallel = dict(sections["parallel"].figures)["fig-parallel"]["data"][0]
     assert [d["label"] for d in parallel["dimensions"]][-2:] == ["acc", "size"]
     assert "(infeasible)" in sections["trials"].html and ">size<" in sections["trials"].html
-    assert "Pareto front (5 trials)" == sections["pareto"].title
+    assert sections["pareto"].title == "Pareto front (5 trials)"
     overview = sections["overview"].html
     assert "acc (maximize), size (minimize)" in overview and "size &lt;= 4000" in overview
 
