@@ -134,11 +134,10 @@ def trials_section(
     study: Study,
     trials: Sequence[FrozenTrial],
     lost: frozenset[int] = frozenset(),
-    scores: Sequence[Score] = (),
 ) -> Section:
     """Every trial, newest first: state (infeasible ones marked), one column per
     objective, time, parameters and why it ended."""
-    scores = scores or scores_of(study)
+    scores = scores_of(study)
     names = list(dict.fromkeys(n for t in trials for n in t.params))
     rows = []
     for t in sorted(trials, key=lambda t: -t.number):
@@ -209,7 +208,7 @@ def build_sections(study: Study, curves_by: str | None = None) -> list[Section]:
             "Pick the metric in the menu at the top right."
         )
         out.append(Section("curves", "Learning curves", html, (("fig-curves", curves),)))
-    for score, imp in zip(scores, importances, strict=False):
+    for score, imp in zip(scores, importances, strict=True) if done else ():
         out.append(insight_sections.effects_section(study, score))
         out.append(insight_sections.importance_section(imp, score, several))
     if done and axes:
@@ -217,7 +216,7 @@ def build_sections(study: Study, curves_by: str | None = None) -> list[Section]:
     if done:
         out.append(insight_sections.next_ranges_section(study))
     out.append(space_section(study))
-    out.append(trials_section(study, trials, lost, scores))
+    out.append(trials_section(study, trials, lost))
     return out
 
 
