@@ -79,3 +79,61 @@ def demo_study(tmp_path_factory: pytest.TempPathFactory) -> tunelab.Study:
 def add_trial() -> Callable[[tunelab.Study, int], None]:
     """add_trial(study, number): write one more synthetic trial with ask/tell."""
     return run_trial
+
+
+# (accuracy, size, latency): maximize the first, minimize the others. In two objectives
+# (the first two) the front is trials 0, 1, 4, 6 and 7; trial 8 would beat them all but
+# breaks a constraint, and trial 5 breaks the study's size <= 4000.
+MO_POINTS = [
+    (0.90, 500.0, 3.0),
+    (0.95, 1000.0, 2.0),
+    (0.85, 600.0, 4.0),
+    (0.95, 1200.0, 1.8),
+    (0.80, 100.0, 5.0),
+    (0.97, 5000.0, 1.0),
+    (0.90, 500.0, 3.0),
+    (0.99, 3000.0, 1.5),
+    (1.00, 10.0, 0.5),
+]
+MO_METRICS = ("acc", "size", "latency")
+MO_DIRECTIONS = ("maximize", "minimize", "minimize")
+
+
+def make_mo_study(
+    path: Path, n_objectives: int = 2, points: list[tuple[float, ...]] | None = None
+) -> tunelab.Study:
+    """A study of the first `n_objectives` of MO_METRICS in a SQLite file, one trial per
+    point (trial 8 infeasible by its own constraint, 5 by the study's), each with a log
+    learning rate, a choice and reported curves."""
+    study = tunelab.create_study(
+        f"mo{n_objectives}",
+        storage=str(path),
+        metrics=list(MO_METRICS[:n_objectives]),
+        directions=list(MO_DIRECTIONS[:n_objectives]),
+        constraints={"size": ("<=", 4000.0)},
+        sampler="random",
+        seed=5,
+    )
+    for number, point in enumerate(points or MO_POINTS):
+        trial = study.ask()
+        trial.hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
+        trial.hp.Choice("optimizer", ["adam", "sgd"])
+        trial.hp.Float("dropout", 0.1, 0.5)
+        for epoch in range(3):
+            trial.report(epoch, val_loss=2.0 - point[0] * epoch / 2, train_loss=1.9 - epoch / 2)
+        if number == 8:
+            trial.set_constraint("memory", 1.0)
+        study.tell(trial, dict(zip(MO_METRICS, point, strict=True)))
+    return study
+
+
+@pytest.fixture
+def make_mo(tmp_path: Path) -> Callable[..., tunelab.Study]:
+    """make_mo(n_objectives=2, points=None, name="mo.db") -> make_mo_study in tmp_path."""
+
+    def make(
+        n_objectives: int = 2, points: list[tuple[float, ...]] | None = None, name: str = "mo.db"
+    ) -> tunelab.Study:
+        return make_mo_study(tmp_path / name, n_objectives, points)
+
+    return make

@@ -5,6 +5,7 @@ shown as text while the policy blocks any script put into the page."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -51,6 +52,32 @@ def open_page(browser: Any) -> tuple[Any, list[str]]:
     return page, errors
 
 
+def open_report(browser: Any, path: Path) -> tuple[Any, list[str]]:
+    """open_page on the report file, once every figure is drawn."""
+    page, errors = open_page(browser)
+    page.goto(path.as_uri())
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.fig')].every(d => d.querySelector('svg.main-svg'))"
+    )
+    return page, errors
+
+
+@contextlib.contextmanager
+def dashboard(study: tunelab.Study) -> Iterator[str]:
+    """A dashboard server over the study's storage, in a thread; yields its URL."""
+    store = tunelab.get_storage(study.storage.url, create_schema=False)
+    server = make_server(DashboardApp(store), port=0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        store.close()
+
+
 DRAWN = """divs => divs.map(d => ({
   id: d.id,
   plotted: d.classList.contains('js-plotly-plot'),
@@ -65,11 +92,7 @@ DRAWN = """divs => divs.map(d => ({
 
 def test_report_draws_every_plot_without_console_errors(browser, demo_study, tmp_path):
     path = write_report(demo_study, tmp_path / "report.html")
-    page, errors = open_page(browser)
-    page.goto(path.as_uri())
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.fig')].every(d => d.querySelector('svg.main-svg'))"
-    )
+    page, errors = open_report(browser, path)
     drawn = {d["id"]: d for d in page.eval_on_selector_all(".fig", DRAWN)}
     assert {"fig-history", "fig-curves", "fig-importance", "fig-parallel", "fig-slice"} <= set(
         drawn
@@ -199,11 +222,7 @@ def test_report_shows_hostile_study_data_as_text_and_runs_no_injected_script(
     browser, hostile_study, tmp_path
 ):
     path = write_report(hostile_study, tmp_path / "report.html")
-    page, errors = open_page(browser)
-    page.goto(path.as_uri())
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.fig')].every(d => d.querySelector('svg.main-svg'))"
-    )
+    page, errors = open_report(browser, path)
     assert SCRIPT_NAME in page.text_content("header.top h1")
     assert SCRIPT_VALUE in page.text_content("#s-trials")
     assert page.locator("#s-trials img").count() == 0
@@ -214,13 +233,9 @@ def test_report_shows_hostile_study_data_as_text_and_runs_no_injected_script(
 def test_dashboard_shows_hostile_study_data_as_text_and_runs_no_injected_script(
     browser, hostile_study
 ):
-    store = tunelab.get_storage(hostile_study.storage.url, create_schema=False)
-    server = make_server(DashboardApp(store), port=0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.start()
-    try:
+    with dashboard(hostile_study) as url:
         page, errors = open_page(browser)
-        page.goto(server.url)
+        page.goto(url)
         page.wait_for_selector("#fig-history svg.main-svg", timeout=60_000)
         assert SCRIPT_NAME in page.text_content("#studies a.active")
         assert SCRIPT_VALUE in page.text_content("#s-trials")
@@ -228,8 +243,51 @@ def test_dashboard_shows_hostile_study_data_as_text_and_runs_no_injected_script(
         assert errors == []
         assert_nothing_ran_and_injection_is_blocked(page)
         page.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        store.close()
+
+
+@pytest.mark.parametrize("n_objectives", [2, 3])
+def test_report_of_several_objectives_draws_its_front_and_hypervolume(
+    browser, make_mo, tmp_path, n_objectives
+):
+    study = make_mo(n_objectives=n_objectives)
+    path = write_report(study, tmp_path / "mo.html")
+    page, errors = open_report(browser, path)
+    drawn = {d["id"]: d for d in page.eval_on_selector_all(".fig", DRAWN)}
+    wanted = {"fig-pareto", "fig-history", "fig-parallel", "fig-importance-0"}
+    assert wanted | {f"fig-importance-{n_objectives - 1}", "fig-slice-1"} <= set(drawn)
+    assert all(d["plotted"] and d["svg"] > 0 for d in drawn.values()), drawn
+    front = [t.number for t in study.best_trials]
+    shown = page.evaluate(
+        "document.getElementById('fig-pareto').data.map(t => [t.name, t.customdata])"
+    )
+    assert sorted(next(c for n, c in shown if n.startswith("Pareto front"))) == front
+    if n_objectives == 2:  # every trial is a point: front, dominated, infeasible
+        assert drawn["fig-pareto"]["points"] == len(study.trials)
+    else:  # a 3-D scatter draws with WebGL
+        assert drawn["fig-pareto"]["canvas"] > 0
+        assert "WebGL is not supported" not in page.text_content("#fig-pareto")
+    assert drawn["fig-history"]["lines"] > 0
+    assert "Hypervolume of the Pareto front" in page.text_content("#fig-history .gtitle")
+    assert "Pareto front" in page.text_content("#s-pareto h2")
+    assert page.evaluate("window.__violations") == []
+    assert errors == []
+
+
+def test_dashboard_of_several_objectives_shows_front_and_hypervolume(browser, make_mo):
+    study = make_mo(n_objectives=2)
+    with dashboard(study) as url:
+        page, errors = open_page(browser)
+        page.goto(url)
+        page.wait_for_selector("#fig-pareto svg.main-svg", timeout=60_000)
+        page.wait_for_selector("#fig-history svg.main-svg")
+        assert "objectives acc, size" in page.text_content("#studies a.active")
+        names = page.evaluate("document.getElementById('fig-history').data.map(t => t.name)")
+        assert names[0] == "hypervolume so far"
+        front = page.evaluate(
+            "document.getElementById('fig-pareto').data.find("
+            "t => t.name.startsWith('Pareto front')).customdata"
+        )
+        assert sorted(front) == [t.number for t in study.best_trials]
+        assert page.evaluate("window.__violations") == []
+        assert errors == []
+        page.close()

@@ -8,12 +8,13 @@ from tunelab.report.axes import axis_for, tuned_axes
 from tunelab.report.contour import contour, contour_pairs
 from tunelab.report.curves import learning_curves, reported_metrics
 from tunelab.report.figures import MISSING, history, parallel_coordinates, slices
+from tunelab.report.scores import Score, scores_of
 from tunelab.types import Direction, TrialState
 
 
 def test_history_best_so_far_never_gets_worse(demo_study):
     study = demo_study
-    fig = history(study.trials, study.metric, study.direction)
+    fig = history(study.trials, scores_of(study)[0])
     complete, best = fig["data"][0], fig["data"][1]
     values = [t.value for t in study.trials if t.state is TrialState.COMPLETE]
     assert sorted(complete["y"]) == sorted(values)
@@ -25,7 +26,7 @@ def test_history_best_so_far_never_gets_worse(demo_study):
 
 def test_history_minimize_tracks_the_lowest_value(demo_study):
     study = demo_study
-    fig = history(study.trials, study.metric, Direction.MINIMIZE)
+    fig = history(study.trials, Score(study.metric, Direction.MINIMIZE))
     best = fig["data"][1]["y"]
     assert best == [min(fig["data"][0]["y"][: i + 1]) for i in range(len(best))]
 
@@ -48,7 +49,7 @@ def test_parallel_coordinates_one_dimension_per_parameter_and_the_metric(demo_st
     study = demo_study
     done = [t for t in study.trials if t.state is TrialState.COMPLETE]
     axes = tuned_axes(done, study.space.to_json())
-    fig = parallel_coordinates(done, axes, study.metric, study.direction)
+    fig = parallel_coordinates(done, axes, scores_of(study))
     dims = fig["data"][0]["dimensions"]
     assert [d["label"] for d in dims] == [
         "learning_rate (log)",
@@ -73,7 +74,7 @@ def test_slices_put_log_parameters_on_log_axes(demo_study):
     study = demo_study
     done = [t for t in study.trials if t.state is TrialState.COMPLETE]
     axes = tuned_axes(done, study.space.to_json())
-    fig = slices(done, axes, study.metric)
+    fig = slices(done, axes, scores_of(study)[0])
     assert len(fig["data"]) == len(axes)
     assert fig["layout"]["xaxis"]["type"] == "log"  # learning_rate
     assert fig["layout"]["xaxis3"]["type"] == "category"  # optimizer
@@ -90,7 +91,7 @@ def test_contour_interpolates_over_numeric_pairs(demo_study):
     assert all(a.numeric and b.numeric for a, b in pairs)
     lr = next(a for a in axes if a.name == "learning_rate")
     dropout = next(a for a in axes if a.name == "dropout")
-    fig = contour(done, lr, dropout, study.metric, study.direction)
+    fig = contour(done, lr, dropout, scores_of(study)[0])
     assert fig is not None
     z = fig["data"][0]["z"]
     values = [t.value for t in done]
@@ -98,7 +99,7 @@ def test_contour_interpolates_over_numeric_pairs(demo_study):
     assert all(v is not None for v in flat)
     assert min(values) - 1e-9 <= min(flat) and max(flat) <= max(values) + 1e-9
     assert fig["layout"]["xaxis"]["type"] == "log"
-    assert contour(done[:3], lr, dropout, study.metric, study.direction) is None
+    assert contour(done[:3], lr, dropout, scores_of(study)[0]) is None
 
 
 def test_learning_curves_group_by_learning_rate_and_mark_pruned(demo_study):

@@ -47,11 +47,13 @@ def show_insight(
     next_: bool = False,
 ) -> None:
     """Print the analyses asked for, in a fixed order."""
-    if effects:
-        for table in effect_tables(study):
-            out.print(effects_table(table))
-    if importance_:
-        out.print(importance_table(study))
+    several = study.multi_objective
+    for metric in study.metrics:  # with several objectives, each analysed on its own
+        if effects:
+            for table in effect_tables(study, metric=metric):
+                out.print(effects_table(table, several))
+        if importance_:
+            out.print(importance_table(study, metric))
     if diagnose_ is not None:
         _print_diagnosis(out, study, diagnose_)
     if next_:
@@ -62,8 +64,12 @@ def show_insight(
             out.print(text(f"  • {advice.text}"))
 
 
-def effects_table(table: EffectTable) -> Table:
+def effects_table(table: EffectTable, by_metric: bool = False) -> Table:
+    """One effect table; `by_metric` names the objective in the title (a study of
+    several objectives prints one set of tables per objective)."""
     title = f"{table.param} ({table.kind}{', log bins' if table.log_scale else ''})"
+    if by_metric:
+        title += f" → {table.metric} ({table.direction})"
     t = Table(title=text(title), title_justify="left")
     t.add_column("value")
     for col in ("trials", f"best {table.metric}", f"median {table.metric}", "median s", "pruned"):
@@ -80,8 +86,8 @@ def effects_table(table: EffectTable) -> Table:
     return t
 
 
-def importance_table(study: Study) -> Table:
-    result = importance(study)
+def importance_table(study: Study, metric: str | None = None) -> Table:
+    result = importance(study, metric=metric)
     t = Table(
         title=text(f"importance for {result.metric} ({result.method}, {result.n_trials} trials)"),
         title_justify="left",

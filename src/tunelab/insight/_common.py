@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from tunelab.errors import TunelabError
+from tunelab.errors import ConfigurationError, TunelabError
 from tunelab.space import Fixed, Param
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -48,14 +48,35 @@ def finished_trials(study: Study) -> list[FrozenTrial]:
 
 
 def metric_direction(study: Study, metric: str | None) -> tuple[str, Direction]:
-    """The metric to read (the study's by default) and which way is better. For another
-    metric the direction is guessed from its name: losses, errors and times are minimized."""
-    if metric is None or metric == study.metric:
+    """The metric to read and which way is better: one of the study's objectives in its
+    own direction (by default its only one; a study of several objectives must be told
+    which), or another metric, whose direction is guessed from its name: losses, errors
+    and times are minimized."""
+    if metric is None:
+        if study.multi_objective:
+            raise ConfigurationError(
+                f"study {study.name!r} has several objectives {list(study.metrics)}; pass "
+                f"metric= one of them (e.g. metric={study.metrics[0]!r}) to analyse it"
+            )
         return study.metric, study.direction
+    for objective in study.objectives:
+        if objective.metric == metric:
+            return metric, objective.direction
     lowered = metric.lower()
     if any(hint in lowered for hint in _MINIMIZE_HINTS):
         return metric, Direction.MINIMIZE
     return metric, Direction.MAXIMIZE
+
+
+def objective_value(trial: FrozenTrial, study: Study, metric: str) -> float | None:
+    """The trial's value in the study's objective `metric` (None when it has none, or
+    `metric` is not an objective)."""
+    if metric not in study.metrics or trial.values is None:
+        return None
+    index = study.metrics.index(metric)
+    if len(trial.values) <= index or trial.values[index] is None:
+        return None
+    return float(trial.values[index])
 
 
 def reported_metrics(trials: Sequence[FrozenTrial]) -> list[str]:
@@ -72,7 +93,7 @@ def reported_metrics(trials: Sequence[FrozenTrial]) -> list[str]:
 
 def check_metric(study: Study, trials: Sequence[FrozenTrial], metric: str) -> None:
     """Raise when no trial ever recorded `metric`, listing the ones that were."""
-    if metric == study.metric and any(t.value is not None for t in trials):
+    if any(objective_value(t, study, metric) is not None for t in trials):
         return
     known = reported_metrics(trials)
     if metric not in known:
@@ -84,11 +105,12 @@ def check_metric(study: Study, trials: Sequence[FrozenTrial], metric: str) -> No
 
 
 def trial_score(trial: FrozenTrial, study: Study, metric: str) -> float | None:
-    """The trial's result for `metric`: its value for the study's metric; for another
-    metric the returned value, else the report at the trial's best epoch (`best_epoch`,
-    set by tunelab.torch.fit), else its last finite report."""
-    if metric == study.metric and trial.value is not None:
-        return float(trial.value)
+    """The trial's result for `metric`: its value for one of the study's objectives; for
+    another metric the returned value, else the report at the trial's best epoch
+    (`best_epoch`, set by tunelab.torch.fit), else its last finite report."""
+    value = objective_value(trial, study, metric)
+    if value is not None:
+        return value
     returned: Any = trial.metrics.get(metric)
     if _is_number(returned) and math.isfinite(returned):
         return float(returned)

@@ -52,17 +52,21 @@ class RangeAdvice:
 
 
 def next_ranges(study: Study, top_fraction: float = 0.2) -> list[RangeAdvice]:
-    """Proposed ranges for a follow-up study, one per tuned hyperparameter."""
+    """Proposed ranges for a follow-up study, one per tuned hyperparameter. With several
+    objectives the top trials are those of the best Pareto ranks (`Study.top_trials`)."""
     if not (isinstance(top_fraction, (int, float)) and 0 < top_fraction <= 1):
         raise ConfigurationError(
             f"top_fraction must be in (0, 1], but got top_fraction={top_fraction!r}; e.g. 0.25"
         )
     trials = finished_trials(study)
-    ranked = sorted_by_value(trials, study.direction)
+    if study.multi_objective:  # the Pareto front first, then the next front, ...
+        ranked = study.top_trials(len(trials))
+    else:
+        ranked = sorted_by_value(trials, study.direction)
     if not ranked:
         raise InsightError(
-            f"study {study.name!r} has no complete trial with a value of {study.metric!r}; "
-            "next ranges are read from the best trials"
+            f"study {study.name!r} has no feasible complete trial with a value of "
+            f"{' and '.join(map(repr, study.metrics))}; next ranges are read from the best trials"
         )
     k = max(math.ceil(top_fraction * len(ranked)), min(len(ranked), 3))
     top = ranked[:k]

@@ -65,6 +65,12 @@ def seed_spread(
     for label, value in (("top_k", top_k), ("seeds", seeds)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigurationError(f"{label} must be a positive int, but got {label}={value!r}")
+    if study.multi_objective:
+        raise ConfigurationError(
+            f"seed_spread re-runs configurations by one metric, but study {study.name!r} has "
+            f"several objectives {list(study.metrics)}; re-run a front trial's params with "
+            "study.enqueue(trial.params) instead"
+        )
     finished_trials(study)
     top = study.top_trials(top_k)
     if not top:

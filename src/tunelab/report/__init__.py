@@ -2,7 +2,8 @@
 dashboard (`tunelab.report.dashboard`), both built from the same sections."""
 
 from tunelab.report.html import render_report, write_report
+from tunelab.report.pareto import pareto_figure
 from tunelab.report.section import Section
 from tunelab.report.sections import build_sections
 
-__all__ = ["Section", "build_sections", "render_report", "write_report"]
+__all__ = ["Section", "build_sections", "pareto_figure", "render_report", "write_report"]

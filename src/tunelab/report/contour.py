@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from tunelab.report.axes import Axis
-from tunelab.report.figures import Figure, layout
+from tunelab.report.figures import Figure, layout, scored
+from tunelab.report.scores import Score
 from tunelab.trial import FrozenTrial
-from tunelab.types import Direction, TrialState
+from tunelab.types import Direction
 
 GRID = 40
 MIN_POINTS = 4
@@ -40,23 +41,15 @@ def _unit(values: list[float]) -> tuple[np.ndarray, float, float]:
     return (arr - lo) / span, lo, span
 
 
-def contour(
-    trials: Sequence[FrozenTrial], x: Axis, y: Axis, metric: str, direction: Direction
-) -> Figure | None:
-    """A contour of the metric over parameters `x` and `y` (None with too few trials)."""
-    have = [
-        t
-        for t in trials
-        if t.state is TrialState.COMPLETE
-        and t.value is not None
-        and x.name in t.params
-        and y.name in t.params
-    ]
+def contour(trials: Sequence[FrozenTrial], x: Axis, y: Axis, score: Score) -> Figure | None:
+    """A contour of one objective over parameters `x` and `y` (None with too few trials)."""
+    metric, direction = score.metric, score.direction
+    have = [t for t in scored(trials, (score,)) if x.name in t.params and y.name in t.params]
     if len(have) < MIN_POINTS:
         return None
     xs = [x.position(t.params[x.name]) for t in have]
     ys = [y.position(t.params[y.name]) for t in have]
-    zs = np.asarray([float(t.value) for t in have])  # type: ignore[arg-type]
+    zs = np.asarray([score.of(t) for t in have], dtype=float)
     ux, xlo, xspan = _unit(xs)
     uy, ylo, yspan = _unit(ys)
     if len(set(xs)) < 2 or len(set(ys)) < 2:
@@ -90,7 +83,9 @@ def contour(
             "mode": "markers",
             "x": shown(x, xs),
             "y": shown(y, ys),
-            "text": [f"trial #{t.number}<br>{metric} = {t.value:.4g}" for t in have],
+            "text": [
+                f"trial #{t.number}<br>{metric} = {z:.4g}" for t, z in zip(have, zs, strict=True)
+            ],
             "hoverinfo": "text",
             "marker": {"color": "#000", "size": 6, "line": {"color": "#fff", "width": 1}},
             "showlegend": False,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tunelab.report.axes import Axis, fmt
+from tunelab.report.scores import Score, hover
 from tunelab.report.section import Figure
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
@@ -33,23 +34,26 @@ def layout(title: str, **extra: Any) -> dict[str, Any]:
     return base
 
 
-def _hover(t: FrozenTrial, metric: str) -> str:
-    lines = [f"trial #{t.number} ({t.state.value.lower()})", f"{metric} = {fmt(t.value)}"]
-    lines += [f"{k} = {fmt(v)}" for k, v in t.params.items()]
-    return "<br>".join(lines)
+def scored(
+    trials: Sequence[FrozenTrial], scores: Sequence[Score], state: TrialState = TrialState.COMPLETE
+) -> list[FrozenTrial]:
+    """The trials in `state` holding a value in every one of `scores`."""
+    return [t for t in trials if t.state is state and all(s.of(t) is not None for s in scores)]
 
 
-def history(trials: Sequence[FrozenTrial], metric: str, direction: Direction) -> Figure:
-    """Each trial's value by trial number, with the best value so far as a step line."""
-    done = sorted(
-        (t for t in trials if t.state is TrialState.COMPLETE and t.value is not None),
-        key=lambda t: t.number,
-    )
-    pruned = [t for t in trials if t.state is TrialState.PRUNED and t.value is not None]
+def history(trials: Sequence[FrozenTrial], score: Score, scores: Sequence[Score] = ()) -> Figure:
+    """Each trial's value by trial number, with the best value so far as a step line.
+    `scores` (default: `score` alone) are the values each point's hover box shows."""
+    shown = scores or (score,)
+    metric, direction = score.metric, score.direction
+    done = sorted(scored(trials, (score,)), key=lambda t: t.number)
+    pruned = scored(trials, (score,), TrialState.PRUNED)
     best_x: list[int] = []
     best_y: list[float] = []
     for t in done:
-        value = float(t.value)  # type: ignore[arg-type]
+        value = score.of(t)
+        if value is None:  # scored() kept only trials with one
+            continue
         if not best_y or direction.better(value, best_y[-1]):
             best_y.append(value)
         else:
@@ -61,8 +65,8 @@ def history(trials: Sequence[FrozenTrial], metric: str, direction: Direction) ->
             "mode": "markers",
             "name": "complete",
             "x": [t.number for t in done],
-            "y": [t.value for t in done],
-            "text": [_hover(t, metric) for t in done],
+            "y": [score.of(t) for t in done],
+            "text": [hover(t, shown) for t in done],
             "hoverinfo": "text",
             "marker": {"color": "#1f77b4", "size": 7},
         },
@@ -82,8 +86,8 @@ def history(trials: Sequence[FrozenTrial], metric: str, direction: Direction) ->
                 "mode": "markers",
                 "name": "pruned (last value)",
                 "x": [t.number for t in pruned],
-                "y": [t.value for t in pruned],
-                "text": [_hover(t, metric) for t in pruned],
+                "y": [score.of(t) for t in pruned],
+                "text": [hover(t, shown) for t in pruned],
                 "hoverinfo": "text",
                 "marker": {"color": "#aaaaaa", "symbol": "x", "size": 7},
             }
@@ -148,14 +152,17 @@ def _dimension(axis: Axis, trials: Sequence[FrozenTrial]) -> dict[str, Any]:
 
 
 def parallel_coordinates(
-    trials: Sequence[FrozenTrial], axes: Sequence[Axis], metric: str, direction: Direction
+    trials: Sequence[FrozenTrial], axes: Sequence[Axis], scores: Sequence[Score]
 ) -> Figure:
-    """One line per complete trial across every tuned parameter, coloured by its value
-    (bright is better); drag along an axis to keep only the lines that cross a range."""
-    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
-    values = [float(t.value) for t in done]  # type: ignore[arg-type]
+    """One line per complete trial across every tuned parameter and then every objective,
+    coloured by the first objective (bright is better; the colour bar names it); drag
+    along an axis to keep only the lines that cross a range."""
+    done = scored(trials, scores)
+    first = scores[0]
+    metric, direction = first.metric, first.direction
+    values = [first.of(t) for t in done]
     dims = [_dimension(a, done) for a in axes]
-    dims.append({"label": metric, "values": values})
+    dims += [{"label": s.metric, "values": [s.of(t) for t in done]} for s in scores]
     return {
         "data": [
             {
@@ -174,10 +181,15 @@ def parallel_coordinates(
     }
 
 
-def slices(trials: Sequence[FrozenTrial], axes: Sequence[Axis], metric: str) -> Figure:
+def slices(
+    trials: Sequence[FrozenTrial], axes: Sequence[Axis], score: Score, scores: Sequence[Score] = ()
+) -> Figure:
     """The metric against each parameter on its own axis, coloured by trial number:
-    where good values of one parameter lie, whatever the others were."""
-    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
+    where good values of one parameter lie, whatever the others were. `scores`
+    (default: `score` alone) are the values each point's hover box shows."""
+    shown = scores or (score,)
+    metric = score.metric
+    done = scored(trials, (score,))
     cols = min(3, max(1, len(axes)))
     rows = max(1, math.ceil(len(axes) / cols))
     data: list[dict[str, Any]] = []
@@ -194,8 +206,8 @@ def slices(trials: Sequence[FrozenTrial], axes: Sequence[Axis], metric: str) -> 
                 "mode": "markers",
                 "name": axis.name,
                 "x": xs,
-                "y": [t.value for t in have],
-                "text": [_hover(t, metric) for t in have],
+                "y": [score.of(t) for t in have],
+                "text": [hover(t, shown) for t in have],
                 "hoverinfo": "text",
                 "xaxis": f"x{suffix}",
                 "yaxis": f"y{suffix}",

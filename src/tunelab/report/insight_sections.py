@@ -12,6 +12,7 @@ from tunelab.insight import Importance, diagnose, effect_tables, importance, nex
 from tunelab.report.axes import fmt
 from tunelab.report.figures import layout
 from tunelab.report.markup import esc, note, seconds, table
+from tunelab.report.scores import Score
 from tunelab.report.section import Figure, Section
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -25,20 +26,28 @@ def _section(
     return Section(id_, title, html, figures)
 
 
-def effects_section(study: Study) -> Section:
-    """One table per hyperparameter: value (or bin) → trials, best, median, time, pruned."""
+def suffix(score: Score, several: bool) -> str:
+    """What tells one objective's section or figure from another's: nothing when the
+    study has one objective."""
+    return f"-{score.index}" if several else ""
+
+
+def effects_section(study: Study, score: Score) -> Section:
+    """One table per hyperparameter: value (or bin) → trials, best, median, time, pruned,
+    for the objective `score` (one section per objective in a study of several)."""
+    several = study.multi_objective
+    sid = "effects" + suffix(score, several)
+    title = "Effect of each hyperparameter" + (f" on {score.metric}" if several else "")
     try:
-        tables = effect_tables(study)
+        tables = effect_tables(study, metric=score.metric)
     except (TunelabError, ValueError) as e:
-        return _section("effects", "Effect of each hyperparameter", note(str(e), "warn"))
+        return _section(sid, title, note(str(e), "warn"))
     if not tables:
-        return _section(
-            "effects", "Effect of each hyperparameter", note("no hyperparameters to compare yet")
-        )
+        return _section(sid, title, note("no hyperparameters to compare yet"))
     parts = [
         note(
             "Per value (or range) of each hyperparameter: how many trials used it, the best "
-            f"and median {study.metric}, the median training time and the share pruned."
+            f"and median {score.label}, the median training time and the share pruned."
         )
     ]
     for t in tables:
@@ -58,8 +67,8 @@ def effects_section(study: Study) -> Section:
                 [
                     t.param,
                     "trials",
-                    f"best {t.metric or study.metric}",
-                    f"median {t.metric or study.metric}",
+                    f"best {t.metric}",
+                    f"median {t.metric}",
                     "median time",
                     "pruned",
                 ],
@@ -68,20 +77,25 @@ def effects_section(study: Study) -> Section:
                 cls="effects",
             )
         )
-    return _section("effects", "Effect of each hyperparameter", "".join(parts))
+    return _section(sid, title, "".join(parts))
 
 
-def importance_or_note(study: Study) -> tuple[Importance | None, str]:
+def importance_or_note(study: Study, score: Score) -> tuple[Importance | None, str]:
+    """The importance for one objective, or why there is none."""
     try:
-        return importance(study), ""
+        return importance(study, metric=score.metric), ""
     except (TunelabError, ValueError) as e:
         return None, str(e)
 
 
-def importance_section(result: tuple[Importance | None, str]) -> Section:
+def importance_section(
+    result: tuple[Importance | None, str], score: Score, several: bool = False
+) -> Section:
     imp, why = result
+    sid = "importance" + suffix(score, several)
+    title = "Hyperparameter importance" + (f" for {score.metric}" if several else "")
     if imp is None:
-        return _section("importance", "Hyperparameter importance", note(why, "warn"))
+        return _section(sid, title, note(why, "warn"))
     names = list(imp.scores)[::-1]  # most important at the top of a horizontal bar chart
     figure = {
         "data": [
@@ -109,7 +123,7 @@ def importance_section(result: tuple[Importance | None, str]) -> Section:
             ["pair", "interaction share"],
             [(f"{a} \u00d7 {b}", f"{s:.1%}") for a, b, s in imp.pairs[:MAX_PAIRS]],
         )
-    return _section("importance", "Hyperparameter importance", html, (("fig-importance", figure),))
+    return _section(sid, title, html, ((f"fig-{sid}", figure),))
 
 
 def diagnosis_html(study: Study, trial: FrozenTrial) -> str:
@@ -138,7 +152,8 @@ def next_ranges_section(study: Study) -> Section:
     for r in ranges:
         where = ", ".join(fmt(v) for v in r.values) if r.values else f"{fmt(r.low)} - {fmt(r.high)}"
         rows.append((r.param, where, f"at the {r.at_edge} edge" if r.at_edge else "", r.text))
-    html = note("Ranges where the top 20% of trials lie; an edge flag means widen the range.")
+    top = "the top 20% of trials" + (" by Pareto rank" if study.multi_objective else "")
+    html = note(f"Ranges where {top} lie; an edge flag means widen the range.")
     html += table(
         ["hyperparameter", "suggested range", "", "advice"], rows, numeric_from=99, cls="wrap"
     )

@@ -13,9 +13,11 @@ from tunelab.report import insight_sections
 from tunelab.report.axes import Axis, fmt, tuned_axes
 from tunelab.report.contour import contour, contour_pairs
 from tunelab.report.curves import learning_curves, reported_metrics
-from tunelab.report.figures import history, parallel_coordinates, slices
+from tunelab.report.figures import history, parallel_coordinates, scored, slices
 from tunelab.report.lost import LOST, lost_trials, state_label
 from tunelab.report.markup import definition_list, note, seconds, table
+from tunelab.report.pareto import front_sections
+from tunelab.report.scores import Score, scores_of
 from tunelab.report.section import Section
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial, best_trial
@@ -42,9 +44,10 @@ def overview(
 ) -> Section:
     c = counts(trials, lost)
     sampler = study.sampler.to_json()
+    objectives = ", ".join(f"{o.metric} ({o.direction.value})" for o in study.objectives)
     facts = [
         ("study", study.name),
-        ("metric", f"{study.metric} ({study.direction.value})"),
+        ("objectives" if study.multi_objective else "metric", objectives),
         ("sampler", _sampler_text(sampler) or repr(study.sampler)),
         ("pruning", _scheduler_text(study)),
         (
@@ -55,6 +58,8 @@ def overview(
         ),
         ("as of", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
     ]
+    if study.constraints:
+        facts.insert(2, ("constraints", ", ".join(c.describe() for c in study.constraints)))
     parts = [definition_list(facts)]
     if not any(t.state is TrialState.COMPLETE for t in trials):
         parts.append(note(_why_empty(study, trials), "warn"))
@@ -126,20 +131,26 @@ def space_section(study: Study) -> Section:
 
 
 def trials_section(
-    study: Study, trials: Sequence[FrozenTrial], lost: frozenset[int] = frozenset()
+    study: Study,
+    trials: Sequence[FrozenTrial],
+    lost: frozenset[int] = frozenset(),
 ) -> Section:
+    """Every trial, newest first: state (infeasible ones marked), one column per
+    objective, time, parameters and why it ended."""
+    scores = scores_of(study)
     names = list(dict.fromkeys(n for t in trials for n in t.params))
     rows = []
     for t in sorted(trials, key=lambda t: -t.number):
         reason = (t.reason or "").splitlines()[0][:REASON_CHARS] if t.reason else ""
+        state = state_label(t, lost) + ("" if t.feasible else " (infeasible)")
         rows.append(
-            [t.number, state_label(t, lost), t.value, seconds(t.duration)]
+            [t.number, state, *(s.of(t) for s in scores), seconds(t.duration)]
             + [t.params.get(n, "") for n in names]
             + [reason]
         )
     html = (
         table(
-            ["#", "state", study.metric, "time", *names, "reason"],
+            ["#", "state", *(s.metric for s in scores), "time", *names, "reason"],
             rows,
             numeric_from=2,
             cls="trials wrap",
@@ -159,25 +170,33 @@ def _curves_by(axes: Sequence[Axis], ranked: Sequence[str], wanted: str | None) 
 
 
 def build_sections(study: Study, curves_by: str | None = None) -> list[Section]:
-    """Every section of the report for `study`, read once from storage."""
+    """Every section of the report for `study`, read once from storage. A study of
+    several objectives gets its Pareto front and hypervolume history instead of a best
+    trial and a best-so-far line, and its effects, importance, slices and contours once
+    per objective."""
     trials = study.trials
     space = study.space.to_json()
     lost = lost_trials(trials, study.settings)
+    scores = scores_of(study)
+    several = study.multi_objective
     out = [overview(study, trials, lost)]
-    best = _best(study, trials)
-    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
+    done = scored(trials, scores)
     axes = tuned_axes(done, space)
-    importance = insight_sections.importance_or_note(study) if done else None
-    ranked = list(importance[0].scores) if importance and importance[0] is not None else []
-    if best is not None:
-        out.append(best_section(study, best))
-        out.append(
-            Section(
-                "history",
-                "Optimization history",
-                figures=(("fig-history", history(trials, study.metric, study.direction)),),
+    importances = [insight_sections.importance_or_note(study, s) for s in scores] if done else []
+    ranked = next((list(imp.scores) for imp, _ in importances if imp is not None), [])
+    if several:
+        out += front_sections(trials, scores)
+    else:
+        best = _best(study, trials)
+        if best is not None:
+            out.append(best_section(study, best))
+            out.append(
+                Section(
+                    "history",
+                    "Optimization history",
+                    figures=(("fig-history", history(trials, scores[0])),),
+                )
             )
-        )
     curve_axis = _curves_by(tuned_axes([t for t in trials if t.reports], space), ranked, curves_by)
     metrics = reported_metrics(trials, study.metric)
     curves = learning_curves(trials, metrics, curve_axis)
@@ -189,47 +208,57 @@ def build_sections(study: Study, curves_by: str | None = None) -> list[Section]:
             "Pick the metric in the menu at the top right."
         )
         out.append(Section("curves", "Learning curves", html, (("fig-curves", curves),)))
-    if done:
-        out.append(insight_sections.effects_section(study))
-        if importance is not None:
-            out.append(insight_sections.importance_section(importance))
+    for score, imp in zip(scores, importances, strict=True) if done else ():
+        out.append(insight_sections.effects_section(study, score))
+        out.append(insight_sections.importance_section(imp, score, several))
     if done and axes:
-        out.append(
-            Section(
-                "parallel",
-                "Parallel coordinates",
-                note(
-                    "Drag along an axis to keep only the trials inside a range; — marks a parameter the trial did not use."
-                ),
-                (
-                    (
-                        "fig-parallel",
-                        parallel_coordinates(done, axes, study.metric, study.direction),
-                    ),
-                ),
-            )
-        )
-        out.append(
-            Section(
-                "slice", "Slice plots", figures=(("fig-slice", slices(done, axes, study.metric)),)
-            )
-        )
-        figs = []
-        for i, (x, y) in enumerate(contour_pairs(axes, ranked)):
-            fig = contour(done, x, y, study.metric, study.direction)
-            if fig is not None:
-                figs.append((f"fig-contour-{i}", fig))
-        if figs:
-            out.append(
-                Section(
-                    "contour",
-                    "Contour plots",
-                    note("Interpolated between the trials (dots)."),
-                    tuple(figs),
-                )
-            )
+        out += _parameter_plots(done, axes, scores, ranked)
     if done:
         out.append(insight_sections.next_ranges_section(study))
     out.append(space_section(study))
     out.append(trials_section(study, trials, lost))
+    return out
+
+
+def _parameter_plots(
+    done: Sequence[FrozenTrial],
+    axes: Sequence[Axis],
+    scores: Sequence[Score],
+    ranked: Sequence[str],
+) -> list[Section]:
+    """Parallel coordinates, then slices and contours once per objective."""
+    several = len(scores) > 1
+    colour = f" Lines are coloured by {scores[0].metric}." if several else ""
+    out = [
+        Section(
+            "parallel",
+            "Parallel coordinates",
+            note(
+                "Drag along an axis to keep only the trials inside a range; — marks a "
+                "parameter the trial did not use." + colour
+            ),
+            (("fig-parallel", parallel_coordinates(done, axes, scores)),),
+        )
+    ]
+    slice_figs = tuple(
+        (f"fig-slice{insight_sections.suffix(s, several)}", slices(done, axes, s, scores))
+        for s in scores
+    )
+    by = note("One figure per objective: " + ", ".join(s.metric for s in scores)) if several else ""
+    out.append(Section("slice", "Slice plots", by, slice_figs))
+    figs = []
+    for s in scores:
+        for i, (x, y) in enumerate(contour_pairs(axes, ranked)):
+            fig = contour(done, x, y, s)
+            if fig is not None:
+                figs.append((f"fig-contour{insight_sections.suffix(s, several)}-{i}", fig))
+    if figs:
+        out.append(
+            Section(
+                "contour",
+                "Contour plots",
+                note("Interpolated between the trials (dots)."),
+                tuple(figs),
+            )
+        )
     return out

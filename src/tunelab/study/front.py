@@ -12,7 +12,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tunelab._pareto import crowding_distance, non_dominated_mask, non_dominated_ranks
+from tunelab._pareto import (
+    crowding_distance,
+    default_reference_point,
+    hypervolume,
+    non_dominated_mask,
+    non_dominated_ranks,
+)
 from tunelab.errors import ConfigurationError
 from tunelab.objectives import Objective
 from tunelab.samplers import SAMPLERS, Sampler
@@ -106,6 +112,57 @@ def ranked(trials: Sequence[FrozenTrial], objectives: Sequence[Objective]) -> li
         key=lambda i: (ranks[i], -crowding[i], candidates[i].number),
     )
     return [candidates[i] for i in order]
+
+
+def measurable(
+    trials: Sequence[FrozenTrial], objectives: Sequence[Objective]
+) -> tuple[list[FrozenTrial], np.ndarray]:
+    """The rankable trials whose values are all finite, in trial-number order, with their
+    minimization matrix: what a hypervolume can be measured over (an infinite value has
+    no finite volume and no place in a reference point)."""
+    candidates = sorted(rankable(trials, len(objectives)), key=lambda t: t.number)
+    points = minimized(candidates, objectives)
+    keep = np.isfinite(points).all(axis=1)
+    return [t for t, k in zip(candidates, keep, strict=True) if k], points[keep]
+
+
+def hypervolume_now(
+    trials: Sequence[FrozenTrial], objectives: Sequence[Objective]
+) -> tuple[int, float | None]:
+    """The size of the Pareto front so far and its hypervolume with respect to
+    `default_reference_point` of the values so far (the front's nadir plus 10% of its
+    range, in the minimization convention), so the reference moves as the front does:
+    for watching a running study, not for comparing two moments of it."""
+    _, points = measurable(trials, objectives)
+    if not len(points):
+        return 0, None
+    return int(non_dominated_mask(points).sum()), hypervolume(
+        points, default_reference_point(points)
+    )
+
+
+def hypervolume_history(
+    trials: Sequence[FrozenTrial], objectives: Sequence[Objective]
+) -> tuple[list[FrozenTrial], list[float], np.ndarray | None]:
+    """After each measurable trial (in trial-number order), the hypervolume of the front
+    of the trials up to it, all with respect to ONE reference: `default_reference_point`
+    of every measurable trial of the study. One fixed reference makes the curve
+    non-decreasing and its last value the hypervolume of the study's front. Returns the
+    trials, the hypervolumes and the reference (minimization convention; None when no
+    trial is measurable)."""
+    done, points = measurable(trials, objectives)
+    if not done:
+        return [], [], None
+    reference = default_reference_point(points)
+    front = np.empty((0, points.shape[1]))
+    volume, out = 0.0, []
+    for point in points:
+        inside = bool((point < reference).all())
+        if inside and not (front <= point).all(axis=1).any():  # it adds volume
+            front = np.vstack([front[~(point <= front).all(axis=1)], point])
+            volume = hypervolume(front, reference)
+        out.append(volume)
+    return done, out, reference
 
 
 class InfeasibleAsFailed:

@@ -1,6 +1,13 @@
 """A live progress bar: trials done of the budget, elapsed time, an ETA from the trial
 durations so far, and the best value. It polls storage, so it shows every worker. The
-study's name and metric are user text: their columns read no markup."""
+study's name and metric are user text: their columns read no markup.
+
+With several objectives there is no best value; the bar shows the size of the Pareto
+front of the feasible complete trials so far and its hypervolume ("front 4 · HV 0.123"),
+measured against `default_reference_point` of the values so far (the front's nadir plus
+10% of its range, with maximized objectives negated). That reference moves as the front
+grows, so the number tracks a running study; the report's hypervolume history uses one
+fixed reference and is the one to compare moments by."""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tunelab._terminal import console, plain
+from tunelab.study.front import hypervolume_now
 from tunelab.types import TrialState
 
 
@@ -30,13 +38,18 @@ class ProgressDisplay:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("ETA {task.fields[eta]}"),
-            TextColumn("best {task.fields[best]}", markup=False),
+            TextColumn("{task.fields[best]}", markup=False),
             TextColumn("{task.fields[failed]}", style="red", markup=False),
             console=console(stderr=True),
             transient=False,
         )
         self._task = self._progress.add_task(
-            "trials", total=total, name=plain(study.name), eta="?", best="-", failed=""
+            "trials",
+            total=total,
+            name=plain(study.name),
+            eta="?",
+            best=best_text(study, None),
+            failed="",
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -44,14 +57,19 @@ class ProgressDisplay:
         finished = [t for t in trials if t.state.is_finished and t.counts_toward_budget]
         running = sum(1 for t in trials if t.state is TrialState.RUNNING)
         durations = [t.duration for t in finished if t.duration is not None]
-        complete = [  # none with several objectives: each trial has a vector of values
-            t.value
-            for t in finished
-            if t.state is TrialState.COMPLETE and t.value is not None and t.feasible
-        ]
-        best = None
-        if complete:
-            best = max(complete) if self._study.direction.value == "maximize" else min(complete)
+        best: Any = None
+        if self._study.multi_objective:
+            size, volume = hypervolume_now(finished, self._study.objectives)
+            best = None if volume is None else (size, volume)
+        else:
+            complete = [
+                t.value
+                for t in finished
+                if t.state is TrialState.COMPLETE and t.value is not None and t.feasible
+            ]
+            if complete:
+                maximize = self._study.direction.value == "maximize"
+                best = max(complete) if maximize else min(complete)
         eta = None
         if self._total is not None and durations:
             left = max(self._total - len(finished) - running, 0) + running / 2
@@ -68,7 +86,7 @@ class ProgressDisplay:
     def refresh(self) -> None:
         snap = self.snapshot()
         eta = "?" if snap["eta"] is None else time.strftime("%H:%M:%S", time.gmtime(snap["eta"]))
-        best = "-" if snap["best"] is None else f"{plain(self._study.metric)}={snap['best']:.6g}"
+        best = best_text(self._study, snap["best"])
         failed = f"{snap['failed']} failed" if snap["failed"] else ""
         self._progress.update(self._task, completed=snap["done"], eta=eta, best=best, failed=failed)
 
@@ -92,3 +110,13 @@ class ProgressDisplay:
             self.refresh()
         finally:
             self._progress.stop()
+
+
+def best_text(study: Any, best: Any) -> str:
+    """The bar's last column: 'best metric=value', or with several objectives
+    'front N · HV value' (see the module docstring for the reference point)."""
+    if best is None:
+        return "front -" if study.multi_objective else "best -"
+    if study.multi_objective:
+        return f"front {best[0]} · HV {best[1]:.6g}"
+    return f"best {plain(study.metric)}={best:.6g}"

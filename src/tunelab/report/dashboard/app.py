@@ -27,7 +27,7 @@ def fingerprint(trials: list[FrozenTrial], lost: frozenset[int] = frozenset()) -
     h = hashlib.sha1(usedforsecurity=False)
     for t in trials:
         h.update(
-            f"{t.trial_id}:{t.state.value}:{t.value!r}:{len(t.reports)}:{len(t.params)}:"
+            f"{t.trial_id}:{t.state.value}:{t.values!r}:{len(t.reports)}:{len(t.params)}:"
             f"{t.trial_id in lost};".encode()
         )
     return h.hexdigest()[:16]
@@ -56,10 +56,11 @@ class DashboardApp:
                 {
                     "name": s.record.name,
                     "metric": s.record.metric,
+                    "metrics": [o.metric for o in s.record.objectives],
                     "direction": s.record.direction.value,
                     "trials": c.total,
                     "counts": shown,
-                    "best": s.best_value,
+                    "best": s.best_value,  # None with several objectives: no single best
                 }
             )
         return list(finite(out))
