@@ -192,9 +192,9 @@ class GPSampler(Sampler):
             settings,
             self._fits,
         )
-        if result.fit is not None:
-            self._fits[result.signature] = result.fit
-            self._fits.move_to_end(result.signature)
-            while len(self._fits) > _FITS_KEPT:
-                self._fits.popitem(last=False)
+        for signature, fit in result.fits:
+            self._fits[signature] = fit
+            self._fits.move_to_end(signature)
+        while len(self._fits) > _FITS_KEPT:
+            self._fits.popitem(last=False)
         return dict(result.values)
