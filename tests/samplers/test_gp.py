@@ -18,7 +18,7 @@ from tunelab.samplers.gp.encoding import make_dim, snap_all
 from tunelab.samplers.gp.kernel import matern52_gram
 from tunelab.samplers.gp.likelihood import NegLogPosterior, fit_hyperparameters
 from tunelab.samplers.gp.model import GPPosterior, Hyperparameters
-from tunelab.samplers.gp.observations import _cap, collect, model_dims
+from tunelab.samplers.gp.observations import cap, collect, model_dims
 from tunelab.samplers.gp.optimizer import AcquisitionOptimizer
 from tunelab.samplers.gp.planner import PlanSettings, plan, screening_size
 from tunelab.samplers.gp.sampler import startup_size
@@ -505,8 +505,8 @@ def test_the_screen_narrows_as_the_history_grows():
 def test_the_cap_keeps_the_best_half_and_the_most_recent():
     numbers = np.arange(10)
     y = np.array([5.0, 0.0, 6.0, 1.0, 7.0, 8.0, 9.0, 2.0, 9.5, 9.9])
-    assert _cap(numbers, y, 6).tolist() == [1, 3, 6, 7, 8, 9]  # best 1, 3, 7; recent 6, 8, 9
-    assert _cap(numbers, y, 20).tolist() == list(range(10))
+    assert cap(numbers, y, 6).tolist() == [1, 3, 6, 7, 8, 9]  # best 1, 3, 7; recent 6, 8, 9
+    assert cap(numbers, y, 20).tolist() == list(range(10))
 
 
 # -- behaviour in studies --------------------------------------------------------------------------

@@ -6,23 +6,23 @@ point split into disjoint boxes [l_b, u_b] (boxes.py), the improvement a new poi
 brings is HVI(y) = Σ_b Π_j (u_bj - max(y_j, l_bj))⁺. The objectives' GPs are
 independent, so the expectation of each product factorises, and every factor has a
 closed form (Yang et al. 2019, "Efficient computation of expected hypervolume
-improvement using box decomposition algorithms"): for y ~ N(μ, σ²) and l < u,
+improvement using box decomposition algorithms"): for y ~ N(μ, s²) and l < u,
 
-    ψ(l, u) = E[(u - max(y, l))⁺] = E[(u - y)⁺] - E[(l - y)⁺] = σ·(h(z_u) - h(z_l)),
+    ψ(l, u) = E[(u - max(y, l))⁺] = E[(u - y)⁺] - E[(l - y)⁺] = s·(h(z_u) - h(z_l)),
 
-with z = (bound - μ)/σ and h(z) = φ(z) + zΦ(z), the function behind EI (acquisition.py).
+with z = (bound - μ)/s and h(z) = φ(z) + zΦ(z), the function behind EI (acquisition.py).
 So EHVI = Σ_b Π_j ψ_bj, exact for any number of objectives (no Monte Carlo needed; the
 cost grows with the number of boxes). As with EI (Ament et al. 2023), EHVI underflows
 to zero far from the front, which leaves the optimiser nothing to follow, so everything
 is done in logs:
 
-    log ψ = log σ + log h(z_u) + log(1 - exp(log h(z_l) - log h(z_u)))   (h increases),
+    log ψ = log s + log h(z_u) + log(1 - exp(log h(z_l) - log h(z_u)))   (h increases),
     log EHVI = logsumexp_b Σ_j log ψ_bj,
 
 with log h from acquisition.py (finite for every finite z). The box whose lower bounds
 are all -inf always exists and gives a finite term, so log EHVI is finite everywhere.
 
-Gradients: ∂ψ/∂μ = -(Φ(z_u) - Φ(z_l)) and ∂ψ/∂σ = φ(z_u) - φ(z_l), divided by ψ for the
+Gradients: ∂ψ/∂μ = -(Φ(z_u) - Φ(z_l)) and ∂ψ/∂s = φ(z_u) - φ(z_l), divided by ψ for the
 log, each ratio formed from logs; the boxes' terms are weighted by their share
 softmax_b(Σ_j log ψ_bj).
 """
@@ -39,7 +39,7 @@ from tunelab.samplers.gp.acquisition import OfMoments, log1mexp, log_h
 from tunelab.samplers.gp.model import GPPosterior
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
-_CHUNK_CELLS = 1 << 19  # points × boxes × objectives per pass: temporaries of a few MB
+_CHUNK_CELLS = 1 << 19  # points * boxes * objectives per pass: temporaries of a few MB
 _BELOW_ZERO = -np.finfo(float).tiny  # a difference of logs that rounding made 0
 
 

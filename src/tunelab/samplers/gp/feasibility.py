@@ -2,10 +2,10 @@
 
 A trial is feasible when each constraint value c_k <= 0. Each c_k gets its own GP
 (standardised: zero mean, unit variance), so the bound 0 becomes t_k = -mean_k / sd_k,
-and with posterior N(μ_k, σ_k²) at x, P(c_k(x) <= t_k) = Φ((t_k - μ_k)/σ_k). The
+and with posterior N(μ_k, s_k²) at x, P(c_k(x) <= t_k) = Φ((t_k - μ_k)/s_k). The
 constraints' GPs are independent, so
 
-    log PF(x) = Σ_k log Φ((t_k - μ_k)/σ_k),
+    log PF(x) = Σ_k log Φ((t_k - μ_k)/s_k),
 
 added to the log of the objective's acquisition (constrained EI, Gardner et al. 2014,
 "Bayesian optimization with inequality constraints"; the same product with EHVI). Until

@@ -254,7 +254,7 @@ def collect(
         [sign * t.value if t.value is not None and _finite(t.value) else np.nan for t in g.trials]
     )
     y = impute(values, states)
-    keep = _cap(np.array([t.number for t in g.trials]), y, max_train)
+    keep = cap(np.array([t.number for t in g.trials]), y, max_train)
     return Observations(
         dims,
         np.array([g.points[i] for i in keep], dtype=float).reshape(len(keep), d),
@@ -265,7 +265,7 @@ def collect(
     )
 
 
-def _cap(numbers: np.ndarray, y: np.ndarray, max_train: int) -> np.ndarray:
+def cap(numbers: np.ndarray, y: np.ndarray, max_train: int) -> np.ndarray:
     """Indices of the rows to train on, in trial order: all, or the best half plus the
     most recent of the rest."""
     if len(y) <= max_train:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tunelab.errors import ConfigurationError
+from tunelab.objectives import Objective
 from tunelab.samplers.base import Sampler, SampleRequest
 from tunelab.samplers.sobol import SobolSampler
 from tunelab.space import Fixed
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from tunelab.samplers.gp.planner import Fit
 
 _PLANS_KEPT = 64
-_FITS_KEPT = 8
+_FITS_KEPT = 16  # fits by model signature: one per objective and constraint
 MIN_STARTUP = 5
 
 
@@ -58,6 +59,11 @@ def _trial_id(history: Sequence[FrozenTrial], number: int) -> int | None:
         if t.number == number:
             return t.trial_id
     return None
+
+
+def _constrained(history: Sequence[FrozenTrial]) -> bool:
+    """Whether some finished trial holds constraint values (then feasibility is modelled)."""
+    return any(t.constraints for t in history if t.state.is_finished)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -84,6 +90,8 @@ class GPSampler(Sampler):
 
     name = "gp"
     needs_history = True
+    multi_objective = True  # one GP per objective, log EHVI (multi_planner.py)
+    reads_feasibility = True  # one GP per constraint, log P(feasible) (feasibility.py)
 
     def __init__(
         self,
@@ -176,22 +184,39 @@ class GPSampler(Sampler):
             startup = startup_size(sum(not isinstance(e.param, Fixed) for e in request.space))
         if finished < max(startup, 2):
             return {}
+        from tunelab.samplers.gp.multi_planner import plan_many  # scipy: only when used
         from tunelab.samplers.gp.observations import learning_history
-        from tunelab.samplers.gp.planner import PlanSettings, plan  # scipy: only when used
+        from tunelab.samplers.gp.planner import PlanSettings, plan
 
         settings = PlanSettings(
             self.n_candidates, self.n_restarts, self.max_train, self.deterministic_objective
         )
-        result = plan(
-            request.space,
-            learning_history(request.history, request.metric, request.direction),
-            request.direction,
-            request.trial_number,
-            request.chosen,
-            self.rng(request.trial_number, "gp"),
-            settings,
-            self._fits,
+        objectives = request.objectives or (
+            Objective(request.metric or "value", request.direction),
         )
+        rng = self.rng(request.trial_number, "gp")
+        if len(objectives) > 1 or _constrained(request.history):
+            result = plan_many(
+                request.space,
+                request.history,
+                objectives,
+                request.trial_number,
+                request.chosen,
+                rng,
+                settings,
+                self._fits,
+            )
+        else:
+            result = plan(
+                request.space,
+                learning_history(request.history, request.metric, request.direction),
+                request.direction,
+                request.trial_number,
+                request.chosen,
+                rng,
+                settings,
+                self._fits,
+            )
         for signature, fit in result.fits:
             self._fits[signature] = fit
             self._fits.move_to_end(signature)
