@@ -7,10 +7,13 @@ leaving flat regions where a gradient-based optimiser cannot move (Ament et al. 
 with log EI = log s + log h(z), evaluating log h in three regimes:
 
 * z > -1: directly, log(φ(z) + zΦ(z)), where there is no cancellation;
-* -1/√ε < z ≤ -1: using Φ(z) = ½·exp(-z²/2)·erfcx(-z/√2),
+* -ε^(-1/4) < z ≤ -1: using Φ(z) = ½·exp(-z²/2)·erfcx(-z/√2),
   h(z) = φ(z) · (1 - |z|·√(π/2)·erfcx(|z|/√2)), so
   log h = log φ(z) + log1mexp(log|z| + ½log(π/2) + log erfcx(|z|/√2));
-* z ≤ -1/√ε: the asymptotic h(z) ≈ φ(z)/z², once the bracket above is lost to rounding.
+* z ≤ -ε^(-1/4) (about -8200): the asymptotic h(z) ≈ φ(z)/z². The bracket above is
+  1/z² - 3/z⁴ + …, left after cancelling 1 - (1 - 1/z²), so it keeps only about ε·z²
+  of relative precision: half the digits at this z, none (then 0 or negative, and log h
+  -inf or NaN) once |z| > 1.7e7; the asymptotic form's error, 3/z², is as small here.
 
 d log h/dz = Φ(z)/h(z) = exp(log Φ(z) - log h(z)) is just as stable.
 
@@ -32,7 +35,7 @@ from tunelab.samplers.gp.model import GPPosterior
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _HALF_LOG_PI_2 = 0.5 * math.log(math.pi / 2.0)
-_ASYMPTOTIC_BELOW = -1.0 / math.sqrt(np.finfo(float).eps)
+_ASYMPTOTIC_BELOW = -(np.finfo(float).eps ** -0.25)
 
 
 def log1mexp(a: np.ndarray) -> np.ndarray:
