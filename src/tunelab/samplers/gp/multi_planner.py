@@ -40,6 +40,7 @@ from tunelab.samplers._blas import one_blas_thread
 from tunelab.samplers.gp.acquisition import Acquisition, LogEI, SumOf
 from tunelab.samplers.gp.boxes import non_dominated_boxes
 from tunelab.samplers.gp.ehvi import LogEHVI
+from tunelab.samplers.gp.encoding import Dim
 from tunelab.samplers.gp.feasibility import LogFeasibility
 from tunelab.samplers.gp.likelihood import to_hyper
 from tunelab.samplers.gp.model import GPPosterior
@@ -55,6 +56,7 @@ from tunelab.samplers.gp.planner import (
     refit,
     screening_size,
     standardised,
+    unmodelled,
 )
 from tunelab.samplers.gp.targets import Targets, collect_targets
 from tunelab.space import SearchSpace
@@ -122,8 +124,86 @@ def plan_many(
 ) -> Plan:
     """Values for every modelled parameter of trial `trial_number` (see the module doc);
     `warm` maps a model signature to the last fit for it."""
+    m = len(objectives)
+    if m == 1:  # once a scheduler stops trials, learn at one fidelity (observations.py)
+        history = learning_history(history, objectives[0].metric, objectives[0].direction)
+    dims = model_dims(space, history, m)
+    if not dims or all(d.name in chosen for d in dims):
+        return unmodelled(dims, chosen)
+    t = collect_targets(history, dims, objectives, trial_number, settings.max_train)
+    if int(t.complete.sum()) < 2:
+        return Plan({})
+    n_finished = sum(h.state.is_finished for h in history)
     with one_blas_thread():
-        return _plan(space, history, objectives, trial_number, chosen, rng, settings, warm)
+        fits = Fits(dims, settings, warm, n_finished, trial_number)
+        models = _models(t, objectives, fits, settings.deterministic_objective)
+        if len(t.pending):
+            models = models.believe(t.pending)
+        incumbents = _incumbents(t)
+        n_screened = screening_size(settings.n_candidates, len(t.y))
+        for _ in range(min(t.planning, MAX_PLANNING)):  # step past other workers' next points
+            other = AcquisitionOptimizer(models.acquisition(), dims, {})
+            guess = other.maximize(rng, n_screened, settings.n_restarts, incumbents)
+            models = models.believe(guess)
+        optimizer = AcquisitionOptimizer(models.acquisition(), dims, fixed_units(dims, chosen))
+        point = optimizer.maximize(rng, n_screened, settings.n_restarts, incumbents)
+    return Plan(decoded(dims, point, chosen), tuple(fits.used))
+
+
+class Fits:
+    """Builds one GP per output, its hyperparameters warm-started from the last fit for
+    its signature (the modelled inputs plus the output's name), and keeps the fits used."""
+
+    def __init__(
+        self,
+        dims: tuple[Dim, ...],
+        settings: PlanSettings,
+        warm: Mapping[tuple[Any, ...], Fit],
+        n_finished: int,
+        trial_number: int,
+    ) -> None:
+        self.dims = dims
+        self.base = (tuple((d.name, d.categorical) for d in dims), settings.deterministic_objective)
+        self.fit_noise = not settings.deterministic_objective
+        self.warm = warm
+        self.n_finished = n_finished
+        self.trial_number = trial_number
+        self.categorical = np.array([d.categorical for d in dims], dtype=bool)
+        self.used: list[tuple[tuple[Any, ...], Fit]] = []
+
+    def posterior(self, x: np.ndarray, y: np.ndarray, label: tuple[str, str]) -> GPPosterior:
+        signature = (*self.base, label)
+        last = self.warm.get(signature)
+        fit = refit(
+            x, y, self.categorical, last, self.n_finished, self.trial_number, self.fit_noise
+        )
+        self.used.append((signature, fit))
+        hyper = to_hyper(fit.theta, len(self.dims), self.fit_noise)
+        return GPPosterior(x, y, hyper, self.categorical)
+
+
+def _models(t: Targets, objectives: Sequence[Objective], fits: Fits, deterministic: bool) -> Models:
+    """The GPs, the front and the reference point (see the module doc)."""
+    ys = [standardised(t.y[:, j])[0] for j in range(len(objectives))]
+    posteriors = tuple(
+        fits.posterior(t.x, y, ("objective", o.metric)) for y, o in zip(ys, objectives, strict=True)
+    )
+    constraints, bounds = [], []
+    for k, name in enumerate(t.constraint_names):
+        known = ~np.isnan(t.constraints[:, k])
+        if known.sum() < 2:
+            continue
+        c, mean, scale = standardised(t.constraints[known, k])
+        constraints.append(fits.posterior(t.x[known], c, ("constraint", name)))
+        bounds.append(-mean / scale)
+    feasible = t.feasible if constraints else t.complete
+    y = np.column_stack(ys)
+    if deterministic or not feasible.any():
+        front = y[feasible]
+    else:  # noisy: the means, not the luckiest draws
+        front = np.column_stack([p.predict(t.x[feasible])[0] for p in posteriors])
+    reference = reference_point(y[feasible]) if len(objectives) > 1 and len(front) else None
+    return Models(posteriors, tuple(constraints), tuple(bounds), front, reference)
 
 
 def _incumbents(t: Targets) -> np.ndarray:
@@ -135,68 +215,3 @@ def _incumbents(t: Targets) -> np.ndarray:
     violation = np.nansum(np.clip(t.constraints, 0.0, None), axis=1)
     order = np.lexsort((violation, key))
     return t.x[order]
-
-
-def _plan(
-    space: SearchSpace,
-    history: Sequence[FrozenTrial],
-    objectives: Sequence[Objective],
-    trial_number: int,
-    chosen: Mapping[str, Any],
-    rng: np.random.Generator,
-    settings: PlanSettings,
-    warm: Mapping[tuple[Any, ...], Fit],
-) -> Plan:
-    m = len(objectives)
-    if m == 1:  # once a scheduler stops trials, learn at one fidelity (observations.py)
-        history = learning_history(history, objectives[0].metric, objectives[0].direction)
-    dims = model_dims(space, history, m)
-    if not dims:
-        return Plan({})
-    if all(d.name in chosen for d in dims):
-        return Plan({d.name: chosen[d.name] for d in dims})
-    t = collect_targets(history, dims, objectives, trial_number, settings.max_train)
-    if int(t.complete.sum()) < 2:
-        return Plan({})
-    base = (tuple((d.name, d.categorical) for d in dims), settings.deterministic_objective)
-    n_finished = sum(h.state.is_finished for h in history)
-    fit_noise = not settings.deterministic_objective
-    fits: list[tuple[tuple[Any, ...], Fit]] = []
-    categorical = np.array([d.categorical for d in dims], dtype=bool)
-
-    def gp(x: np.ndarray, y: np.ndarray, label: tuple[Any, ...]) -> GPPosterior:
-        signature = (*base, label)
-        fit = refit(x, y, categorical, warm.get(signature), n_finished, trial_number, fit_noise)
-        fits.append((signature, fit))
-        return GPPosterior(x, y, to_hyper(fit.theta, len(dims), fit_noise), categorical)
-
-    ys = [standardised(t.y[:, j])[0] for j in range(m)]
-    posteriors = tuple(
-        gp(t.x, y, ("objective", o.metric)) for y, o in zip(ys, objectives, strict=True)
-    )
-    constraints, bounds = [], []
-    for k, name in enumerate(t.constraint_names):
-        known = ~np.isnan(t.constraints[:, k])
-        if known.sum() < 2:
-            continue
-        c, mean, scale = standardised(t.constraints[known, k])
-        constraints.append(gp(t.x[known], c, ("constraint", name)))
-        bounds.append(-mean / scale)
-    feasible = t.feasible if constraints else t.complete
-    y = np.column_stack(ys)
-    if settings.deterministic_objective or not feasible.any():
-        front = y[feasible]
-    else:  # noisy: the means, not the luckiest draws
-        front = np.column_stack([p.predict(t.x[feasible])[0] for p in posteriors])
-    reference = reference_point(y[feasible]) if m > 1 and len(front) else None
-    models = Models(posteriors, tuple(constraints), tuple(bounds), front, reference)
-    if len(t.pending):
-        models = models.believe(t.pending)
-    incumbents = _incumbents(t)
-    n_screened = screening_size(settings.n_candidates, len(t.y))
-    for _ in range(min(t.planning, MAX_PLANNING)):  # step past other workers' next points
-        other = AcquisitionOptimizer(models.acquisition(), dims, {})
-        models = models.believe(other.maximize(rng, n_screened, settings.n_restarts, incumbents))
-    optimizer = AcquisitionOptimizer(models.acquisition(), dims, fixed_units(dims, chosen))
-    point = optimizer.maximize(rng, n_screened, settings.n_restarts, incumbents)
-    return Plan(decoded(dims, point, chosen), tuple(fits))

@@ -112,6 +112,12 @@ def decoded(dims: tuple[Dim, ...], point: np.ndarray, chosen: Mapping[str, Any])
     }
 
 
+def unmodelled(dims: tuple[Dim, ...], chosen: Mapping[str, Any]) -> Plan:
+    """The plan when there is nothing to search: no modelled parameter, or the trial
+    already holds every one."""
+    return Plan({d.name: chosen[d.name] for d in dims} if dims else {})
+
+
 def fixed_units(dims: tuple[Dim, ...], chosen: Mapping[str, Any]) -> dict[int, float]:
     """Input positions the trial's chosen values pin."""
     return {j: d.encode(chosen[d.name]) for j, d in enumerate(dims) if d.name in chosen}
@@ -150,10 +156,8 @@ def _plan(
     warm: Mapping[tuple[Any, ...], Fit],
 ) -> Plan:
     dims = model_dims(space, history)
-    if not dims:
-        return Plan({})
-    if all(d.name in chosen for d in dims):
-        return Plan({d.name: chosen[d.name] for d in dims})
+    if not dims or all(d.name in chosen for d in dims):
+        return unmodelled(dims, chosen)
     obs = collect(history, dims, direction, trial_number, settings.max_train)
     if int(obs.complete.sum()) < 2:
         return Plan({})
