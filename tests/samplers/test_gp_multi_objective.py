@@ -10,7 +10,7 @@ from tunelab._pareto import hypervolume
 from tunelab.objectives import Objective
 from tunelab.samplers import GPSampler, RandomSampler, Sampler, SampleRequest
 from tunelab.samplers.gp.boxes import non_dominated_boxes
-from tunelab.samplers.gp.ehvi import log_ehvi, log_ehvi_with_grad
+from tunelab.samplers.gp.ehvi import Boxes, log_ehvi, log_ehvi_with_grad
 from tunelab.samplers.gp.observations import model_dims
 from tunelab.samplers.gp.targets import collect_targets
 from tunelab.space import Float, SearchSpace
@@ -58,11 +58,11 @@ def test_ehvi_closed_form_matches_monte_carlo():
     for m in (2, 3):
         front = rng.random((8, m))
         reference = np.full(m, 1.1)
-        lower, upper = non_dominated_boxes(front, reference)
+        boxes = Boxes.of(*non_dominated_boxes(front, reference))
         base = hypervolume(front, reference)
         mean = rng.random((4, m)) * 1.2 - 0.1
         var = rng.random((4, m)) * 0.1 + 0.005
-        exact = np.exp(log_ehvi(mean, var, lower, upper))
+        exact = np.exp(log_ehvi(mean, var, boxes))
         draws = mean[:, None, :] + np.sqrt(var)[:, None, :] * rng.standard_normal((4, 3000, m))
         improvement = np.array(
             [[hypervolume(np.vstack([front, y]), reference) - base for y in row] for row in draws]
@@ -75,35 +75,35 @@ def test_ehvi_closed_form_matches_monte_carlo():
 def test_log_ehvi_gradient_matches_finite_differences():
     rng = np.random.default_rng(1)
     front = rng.random((6, 2))
-    lower, upper = non_dominated_boxes(front, np.full(2, 1.1))
+    boxes = Boxes.of(*non_dominated_boxes(front, np.full(2, 1.1)))
     mean, var = rng.random((5, 2)), rng.random((5, 2)) * 0.2 + 0.01
-    _, d_mean, d_var = log_ehvi_with_grad(mean, var, lower, upper)
+    _, d_mean, d_var = log_ehvi_with_grad(mean, var, boxes)
     step = 1e-6
     for j in range(2):
         bump = np.zeros((5, 2))
         bump[:, j] = step
-        numeric_mean = (
-            log_ehvi(mean + bump, var, lower, upper) - log_ehvi(mean - bump, var, lower, upper)
-        ) / (2 * step)
-        numeric_var = (
-            log_ehvi(mean, var + bump, lower, upper) - log_ehvi(mean, var - bump, lower, upper)
-        ) / (2 * step)
+        numeric_mean = (log_ehvi(mean + bump, var, boxes) - log_ehvi(mean - bump, var, boxes)) / (
+            2 * step
+        )
+        numeric_var = (log_ehvi(mean, var + bump, boxes) - log_ehvi(mean, var - bump, boxes)) / (
+            2 * step
+        )
         np.testing.assert_allclose(d_mean[:, j], numeric_mean, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(d_var[:, j], numeric_var, rtol=1e-4, atol=1e-6)
 
 
 def test_log_ehvi_stays_finite_and_ordered_where_ehvi_underflows():
     front = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]])
-    lower, upper = non_dominated_boxes(front, np.array([1.2, 1.2]))
+    boxes = Boxes.of(*non_dominated_boxes(front, np.array([1.2, 1.2])))
     distance = np.array([2.0, 5.0, 10.0, 40.0, 200.0, 1e4])
     mean = np.column_stack([0.5 + distance, 0.5 + distance])  # ever further behind the front
     var = np.full_like(mean, 0.01)
-    value, d_mean, d_var = log_ehvi_with_grad(mean, var, lower, upper)
+    value, d_mean, d_var = log_ehvi_with_grad(mean, var, boxes)
     assert np.all(np.isfinite(value)) and np.all(np.isfinite(d_mean)) and np.all(np.isfinite(d_var))
     assert np.exp(value[-3:]).max() == 0.0  # plain EHVI is 0 there: nothing to climb
     assert np.all(np.diff(value) < 0)  # further is worse, at every distance
     assert np.all(d_mean < 0) and np.all(d_var > 0)  # better means and more doubt help
-    assert np.all(np.isfinite(log_ehvi(mean, np.full_like(mean, 1e-12), lower, upper)))
+    assert np.all(np.isfinite(log_ehvi(mean, np.full_like(mean, 1e-12), boxes)))
 
 
 def _trial(number, params, values, state=TrialState.COMPLETE, constraints=None):

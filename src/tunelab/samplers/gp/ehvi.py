@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import log_ndtr
@@ -48,16 +49,48 @@ def _log_diff(log_hi: np.ndarray, log_lo: np.ndarray) -> np.ndarray:
     return log_hi + log1mexp(np.minimum(log_lo - log_hi, _BELOW_ZERO))
 
 
+@dataclass(frozen=True, eq=False)
+class Boxes:
+    """Boxes (B, m) as indices into each objective's distinct bounds: functions of z are
+    computed once per bound, not once per box (boxes share their bounds: a 2-D front of
+    n points gives n+1 boxes but n+2 distinct bounds per objective, a 3-D one (n+1)²
+    boxes but still n+2)."""
+
+    edges: tuple[np.ndarray, ...]  # per objective, its distinct bounds
+    lower_at: np.ndarray  # (B, m): index of each box's lower bound in edges[j]
+    upper_at: np.ndarray  # (B, m)
+
+    @classmethod
+    def of(cls, lower: np.ndarray, upper: np.ndarray) -> Boxes:
+        edges, lower_at, upper_at = [], [], []
+        for j in range(lower.shape[1]):
+            values, at = np.unique(np.concatenate([lower[:, j], upper[:, j]]), return_inverse=True)
+            at = at.reshape(-1)
+            edges.append(values)
+            lower_at.append(at[: len(lower)])
+            upper_at.append(at[len(lower) :])
+        return cls(tuple(edges), np.column_stack(lower_at), np.column_stack(upper_at))
+
+    def z(self, mean: np.ndarray, sd: np.ndarray) -> list[np.ndarray]:
+        """(bound - μ)/s for each objective's bounds: (P, edges) per objective."""
+        return [(e[None, :] - mean[:, j, None]) / sd[:, j, None] for j, e in enumerate(self.edges)]
+
+    def gather(self, per_edge: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Values per edge to values at each box's lower and upper bounds, (P, B, m) each."""
+        lo = np.stack([v[:, self.lower_at[:, j]] for j, v in enumerate(per_edge)], axis=2)
+        up = np.stack([v[:, self.upper_at[:, j]] for j, v in enumerate(per_edge)], axis=2)
+        return lo, up
+
+
 def _per_box(
-    mean: np.ndarray, sd: np.ndarray, lower: np.ndarray, upper: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """z at the upper and lower bounds and log(h(z_u) - h(z_l)), each (P, B, m), and
-    log Π_j ψ_bj (P, B), for points (P, m) and boxes (B, m)."""
-    mu, s = mean[:, None, :], sd[:, None, :]
-    z_u = (upper[None] - mu) / s
-    z_l = (lower[None] - mu) / s  # -inf below a box without a lower bound
-    log_big_h = _log_diff(log_h(z_u), log_h(z_l))
-    return z_u, z_l, log_big_h, log_big_h.sum(axis=2) + np.log(sd).sum(axis=1)[:, None]
+    mean: np.ndarray, sd: np.ndarray, boxes: Boxes
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """z at each objective's bounds, log(h(z_u) - h(z_l)) (P, B, m), and
+    log Π_j ψ_bj (P, B), for points (P, m)."""
+    z = boxes.z(mean, sd)  # -inf below a box without a lower bound
+    h_l, h_u = boxes.gather([log_h(v) for v in z])
+    log_big_h = _log_diff(h_u, h_l)
+    return z, log_big_h, log_big_h.sum(axis=2) + np.log(sd).sum(axis=1)[:, None]
 
 
 def _logsumexp(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,48 +101,46 @@ def _logsumexp(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return top[:, 0] + np.log(total[:, 0]), weights / total
 
 
-def _value(mean: np.ndarray, sd: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+def _value(mean: np.ndarray, sd: np.ndarray, boxes: Boxes) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):  # -inf bounds, by design
-        return _logsumexp(_per_box(mean, sd, lower, upper)[3])[0]
+        return _logsumexp(_per_box(mean, sd, boxes)[2])[0]
 
 
 def _value_and_grad(
-    mean: np.ndarray, sd: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    mean: np.ndarray, sd: np.ndarray, boxes: Boxes
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """log EHVI and its derivatives with respect to each objective's mean and sd."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        z_u, z_l, log_big_h, per_box = _per_box(mean, sd, lower, upper)
+        z, log_big_h, per_box = _per_box(mean, sd, boxes)
         value, weights = _logsumexp(per_box)
         w = weights[:, :, None]
-        log_dcdf = _log_diff(log_ndtr(z_u), log_ndtr(z_l))  # log(Φ(z_u) - Φ(z_l))
+        cdf_l, cdf_u = boxes.gather([log_ndtr(v) for v in z])
+        log_dcdf = _log_diff(cdf_u, cdf_l)  # log(Φ(z_u) - Φ(z_l))
         d_mean = -(w * np.exp(log_dcdf - log_big_h)).sum(axis=1) / sd
-        pdf_u = np.exp(-0.5 * z_u * z_u - _LOG_SQRT_2PI - log_big_h)
-        pdf_l = np.exp(-0.5 * z_l * z_l - _LOG_SQRT_2PI - log_big_h)
-        d_sd = (w * (pdf_u - pdf_l)).sum(axis=1) / sd
+        pdf_l, pdf_u = boxes.gather([-0.5 * v * v - _LOG_SQRT_2PI for v in z])  # log φ
+        ratio = np.exp(pdf_u - log_big_h) - np.exp(pdf_l - log_big_h)
+        d_sd = (w * ratio).sum(axis=1) / sd
     return value, d_mean, d_sd
 
 
-def _step(n_points: int, n_boxes: int, m: int) -> int:
+def _step(n_boxes: int, m: int) -> int:
     return max(1, _CHUNK_CELLS // max(1, n_boxes * m))
 
 
-def log_ehvi(mean: np.ndarray, var: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """log EHVI per point from posterior means and variances (P, m), boxes (B, m)."""
+def log_ehvi(mean: np.ndarray, var: np.ndarray, boxes: Boxes) -> np.ndarray:
+    """log EHVI per point from posterior means and variances (P, m)."""
     sd = np.sqrt(var)
-    step = _step(len(mean), len(lower), mean.shape[1])
-    parts = [
-        _value(mean[i : i + step], sd[i : i + step], lower, upper)
-        for i in range(0, len(mean), step)
-    ]
+    step = _step(len(boxes.lower_at), mean.shape[1])
+    parts = [_value(mean[i : i + step], sd[i : i + step], boxes) for i in range(0, len(mean), step)]
     return np.concatenate(parts) if parts else np.empty(0)
 
 
 def log_ehvi_with_grad(
-    mean: np.ndarray, var: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    mean: np.ndarray, var: np.ndarray, boxes: Boxes
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """log EHVI and its derivatives with respect to the means and the variances (P, m)."""
     sd = np.sqrt(var)
-    value, d_mean, d_sd = _value_and_grad(mean, sd, lower, upper)
+    value, d_mean, d_sd = _value_and_grad(mean, sd, boxes)
     return value, d_mean, d_sd / (2.0 * sd)
 
 
@@ -117,17 +148,14 @@ class LogEHVI(OfMoments):
     """log EHVI at inputs x, from one posterior per objective (standardised, lower is
     better) and the boxes of the region the current front does not dominate."""
 
-    def __init__(
-        self, posteriors: Sequence[GPPosterior], lower: np.ndarray, upper: np.ndarray
-    ) -> None:
+    def __init__(self, posteriors: Sequence[GPPosterior], boxes: Boxes) -> None:
         super().__init__(posteriors)
-        self.lower = lower
-        self.upper = upper
+        self.boxes = boxes
 
     def of_moments(self, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
-        return log_ehvi(mean, var, self.lower, self.upper)
+        return log_ehvi(mean, var, self.boxes)
 
     def of_moments_with_grad(
         self, mean: np.ndarray, var: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return log_ehvi_with_grad(mean, var, self.lower, self.upper)
+        return log_ehvi_with_grad(mean, var, self.boxes)

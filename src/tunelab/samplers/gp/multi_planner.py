@@ -39,12 +39,12 @@ from tunelab.objectives import Objective
 from tunelab.samplers._blas import one_blas_thread
 from tunelab.samplers.gp.acquisition import Acquisition, LogEI, SumOf
 from tunelab.samplers.gp.boxes import non_dominated_boxes
-from tunelab.samplers.gp.ehvi import LogEHVI
+from tunelab.samplers.gp.ehvi import Boxes, LogEHVI
 from tunelab.samplers.gp.encoding import Dim
 from tunelab.samplers.gp.feasibility import LogFeasibility
 from tunelab.samplers.gp.likelihood import to_hyper
 from tunelab.samplers.gp.model import GPPosterior
-from tunelab.samplers.gp.observations import learning_history, model_dims
+from tunelab.samplers.gp.observations import model_dims
 from tunelab.samplers.gp.optimizer import AcquisitionOptimizer
 from tunelab.samplers.gp.planner import (
     MAX_PLANNING,
@@ -100,7 +100,9 @@ class Models:
         if self.reference is None:
             main = LogEI(self.objectives[0], float(self.front[:, 0].min()))
         else:
-            main = LogEHVI(self.objectives, *non_dominated_boxes(self.front, self.reference))
+            main = LogEHVI(
+                self.objectives, Boxes.of(*non_dominated_boxes(self.front, self.reference))
+            )
         return main if feasibility is None else SumOf(main, feasibility)
 
 
@@ -123,10 +125,9 @@ def plan_many(
     warm: Mapping[tuple[Any, ...], Fit],
 ) -> Plan:
     """Values for every modelled parameter of trial `trial_number` (see the module doc);
-    `warm` maps a model signature to the last fit for it."""
+    `warm` maps a model signature to the last fit for it. With one objective, `history`
+    is the GP's view of it (observations.py, `learning_history`)."""
     m = len(objectives)
-    if m == 1:  # once a scheduler stops trials, learn at one fidelity (observations.py)
-        history = learning_history(history, objectives[0].metric, objectives[0].direction)
     dims = model_dims(space, history, m)
     if not dims or all(d.name in chosen for d in dims):
         return unmodelled(dims, chosen)

@@ -11,6 +11,12 @@ at least 5: see `startup_size`).
 If the trial already holds a value that differs from its plan (an enqueued value), the
 rest is planned again around it.
 
+A study of several objectives, or one whose finished trials hold constraint values, is
+planned by multi_planner.py: one GP per objective and per constraint, log expected
+hypervolume improvement (or log EI for one objective) plus the log probability that
+every constraint holds, from the feasible trials' front. A single objective without
+constraints takes planner.py's path.
+
 Reproducibility: candidates are drawn from a generator seeded by (seed, trial number).
 The hyperparameters are refitted every few trials, warm-started from this sampler's
 previous fit (planner.py), so a fresh sampler replaying the same trials in the same order
@@ -77,7 +83,8 @@ def _check_int(name: str, value: Any, low: int) -> int:
 
 
 class GPSampler(Sampler):
-    """Gaussian-process Bayesian optimisation (Matérn-5/2 ARD kernel, log EI).
+    """Gaussian-process Bayesian optimisation (Matérn-5/2 ARD kernel, log EI; log EHVI
+    for several objectives; times P(feasible) with constraints).
 
     n_startup_trials: finished trials to collect (by Sobol') before the GP takes over;
         None (the default): one per tuned parameter, at least 5 (`startup_size`).
@@ -194,29 +201,15 @@ class GPSampler(Sampler):
         objectives = request.objectives or (
             Objective(request.metric or "value", request.direction),
         )
+        history = request.history
+        if len(objectives) == 1:  # once a scheduler stops trials: one fidelity's values
+            history = learning_history(history, request.metric, request.direction)
         rng = self.rng(request.trial_number, "gp")
+        args = (request.trial_number, request.chosen, rng, settings, self._fits)
         if len(objectives) > 1 or _constrained(request.history):
-            result = plan_many(
-                request.space,
-                request.history,
-                objectives,
-                request.trial_number,
-                request.chosen,
-                rng,
-                settings,
-                self._fits,
-            )
+            result = plan_many(request.space, history, objectives, *args)
         else:
-            result = plan(
-                request.space,
-                learning_history(request.history, request.metric, request.direction),
-                request.direction,
-                request.trial_number,
-                request.chosen,
-                rng,
-                settings,
-                self._fits,
-            )
+            result = plan(request.space, history, request.direction, *args)
         for signature, fit in result.fits:
             self._fits[signature] = fit
             self._fits.move_to_end(signature)
