@@ -194,3 +194,38 @@ def test_pending_trials_push_the_next_suggestion_elsewhere():
     running = FrozenTrial(12, 12, TrialState.RUNNING, first)
     second = suggest([*history, running], 13)
     assert apart(first, alone) < 0.01 < 0.05 < apart(first, second), (first, alone, second)
+    # a worker still planning trial 12 (no parameters yet) will most likely take `first`
+    planning = FrozenTrial(12, 12, TrialState.RUNNING, {})
+    stepped = suggest([*history, planning], 13)
+    assert apart(first, stepped) > 0.05, (first, stepped)
+
+
+def test_a_large_front_in_three_objectives_is_thinned_to_a_bounded_number_of_boxes():
+    rng = np.random.default_rng(5)
+    points = rng.random((200, 3))
+    points = points[points.sum(axis=1) > 1.2][:60]  # many mutually non-dominated points
+    reference, floor = np.full(3, 1.1), np.zeros(3)
+    lower, upper = non_dominated_boxes(points, reference, max_boxes=256)
+    assert len(lower) <= 256
+    exact = float(np.prod(reference - floor)) - hypervolume(points, reference)
+    thinned = _boxes_volume(lower, upper, floor)
+    assert exact < thinned < exact + 0.2 * hypervolume(points, reference)  # fewer points
+
+
+def _three(trial: Trial) -> tuple[float, float, float]:
+    a, b = trial.hp.Float("a", 0.0, 1.0), trial.hp.Float("b", 0.0, 1.0)
+    return a, b, float((1.0 - a) * (1.0 - b))
+
+
+def test_three_objectives_run_end_to_end():
+    study = create_study(
+        "three",
+        storage=":memory:",
+        metrics=["f1", "f2", "f3"],
+        directions=["minimize", "minimize", "minimize"],
+        sampler=GPSampler(seed=1, n_startup_trials=5),
+        seed=1,
+    )
+    study.optimize(_three, n_trials=14)
+    assert all(t.state is TrialState.COMPLETE and len(t.values) == 3 for t in study.trials)
+    assert len(study.trials) == 14 and len({tuple(t.params.values()) for t in study.trials}) == 14
