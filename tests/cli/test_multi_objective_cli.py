@@ -98,7 +98,7 @@ ERRORS = [
       "--directions", "max,min"], "a study keeps its objectives"),
     (["run", "plain.py", "--trials", "2", "--metric", "acc", "--metrics", "acc,size",
       "--directions", "max,min"], "not both"),
-    (["run", "mo.py", "--trials", "2", "--study", "x", "--sampler", "gp"],
+    (["run", "mo.py", "--trials", "2", "--study", "x", "--sampler", "tpe"],
      "does not handle several objectives yet"),
 ]  # fmt: skip
 

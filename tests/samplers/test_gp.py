@@ -13,12 +13,12 @@ from scipy.stats import norm
 import tunelab
 from tunelab.samplers import RandomSampler, Sampler, SampleRequest
 from tunelab.samplers.gp import GPSampler
-from tunelab.samplers.gp.acquisition import log_ei, log_ei_with_grad, log_h
+from tunelab.samplers.gp.acquisition import LogEI, log_ei, log_ei_with_grad, log_h
 from tunelab.samplers.gp.encoding import make_dim, snap_all
 from tunelab.samplers.gp.kernel import matern52_gram
 from tunelab.samplers.gp.likelihood import NegLogPosterior, fit_hyperparameters
 from tunelab.samplers.gp.model import GPPosterior, Hyperparameters
-from tunelab.samplers.gp.observations import _cap, collect, model_dims
+from tunelab.samplers.gp.observations import cap, collect, model_dims
 from tunelab.samplers.gp.optimizer import AcquisitionOptimizer
 from tunelab.samplers.gp.planner import PlanSettings, plan, screening_size
 from tunelab.samplers.gp.sampler import startup_size
@@ -285,7 +285,7 @@ def test_acquisition_optimum_is_always_a_valid_point():
     post = GPPosterior(obs.x, y, hyper, obs.categorical)
     for seed in range(4):
         fixed = {5: dims[5].encode(3)} if seed % 2 else {}
-        opt = AcquisitionOptimizer(post, float(y.min()) - 0.5 * seed, dims, fixed)
+        opt = AcquisitionOptimizer(LogEI(post, float(y.min()) - 0.5 * seed), dims, fixed)
         point = opt.maximize(np.random.default_rng(seed), 128, 4, obs.x[np.argsort(y)])
         assert np.all((point >= 0) & (point <= 1))
         assert np.array_equal(snap_all(dims, point[None, :])[0], point)  # a real configuration
@@ -338,11 +338,12 @@ def test_hyperparameters_are_refitted_as_data_accumulates():
         return plan(space, history[:n], Direction.MINIMIZE, n, {}, rng, settings, warm)
 
     first = fit_after(200, {})
-    assert first.fit is not None and first.fit.n_finished == 200
-    warm = {first.signature: first.fit}
-    assert fit_after(201, warm).fit is first.fit  # 1 new trial of 201: reuse
-    refitted = fit_after(203, warm).fit  # 200 // 64 = 3 new trials: refit
-    assert refitted is not None and refitted is not first.fit and refitted.n_finished == 203
+    ((signature, fit),) = first.fits
+    assert fit.n_finished == 200
+    warm = {signature: fit}
+    assert fit_after(201, warm).fits[0][1] is fit  # 1 new trial of 201: reuse
+    refitted = fit_after(203, warm).fits[0][1]  # 200 // 64 = 3 new trials: refit
+    assert refitted is not fit and refitted.n_finished == 203
 
 
 # -- training data: failures, pruning, conditional parameters, the cap ------------------------
@@ -439,7 +440,7 @@ def test_the_acquisition_scores_only_configurations_that_can_exist():
     y = (obs.y - obs.y.mean()) / obs.y.std()
     hyper, _ = fit_hyperparameters(obs.x, y, obs.categorical)
     post = GPPosterior(obs.x, y, hyper, obs.categorical)
-    opt = AcquisitionOptimizer(post, float(y.min()), dims, {})
+    opt = AcquisitionOptimizer(LogEI(post, float(y.min())), dims, {})
     pool = opt.candidates(np.random.default_rng(0), 256, obs.x[np.argsort(y)])
     sgd = np.isclose(pool[:, 0], dims[0].encode("sgd"))
     assert sgd.any() and (~sgd).any()
@@ -504,8 +505,8 @@ def test_the_screen_narrows_as_the_history_grows():
 def test_the_cap_keeps_the_best_half_and_the_most_recent():
     numbers = np.arange(10)
     y = np.array([5.0, 0.0, 6.0, 1.0, 7.0, 8.0, 9.0, 2.0, 9.5, 9.9])
-    assert _cap(numbers, y, 6).tolist() == [1, 3, 6, 7, 8, 9]  # best 1, 3, 7; recent 6, 8, 9
-    assert _cap(numbers, y, 20).tolist() == list(range(10))
+    assert cap(numbers, y, 6).tolist() == [1, 3, 6, 7, 8, 9]  # best 1, 3, 7; recent 6, 8, 9
+    assert cap(numbers, y, 20).tolist() == list(range(10))
 
 
 # -- behaviour in studies --------------------------------------------------------------------------

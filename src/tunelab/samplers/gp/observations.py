@@ -47,7 +47,7 @@ optimum) and current (recent trials), while the cubic cost of fitting stays boun
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -118,9 +118,19 @@ def _rule(
     return tuple(rule) or None
 
 
-def model_dims(space: SearchSpace, history: Sequence[FrozenTrial]) -> tuple[Dim, ...]:
+def valued(trial: FrozenTrial, n_objectives: int) -> bool:
+    """Whether the trial holds a finite value for each of the study's objectives."""
+    if n_objectives == 1:
+        return _finite(trial.value)
+    values = trial.values
+    return values is not None and len(values) == n_objectives and all(map(_finite, values))
+
+
+def model_dims(
+    space: SearchSpace, history: Sequence[FrozenTrial], n_objectives: int = 1
+) -> tuple[Dim, ...]:
     """The parameters the GP models (see the module doc), in the space's order."""
-    complete = [t for t in history if t.state is TrialState.COMPLETE and _finite(t.value)]
+    complete = [t for t in history if t.state is TrialState.COMPLETE and valued(t, n_objectives)]
     if not complete:
         return ()
     dims: list[Dim] = []
@@ -165,16 +175,27 @@ def _active(point: Sequence[float], dim: Dim) -> bool:
     return all(any(abs(point[p] - u) <= 1e-9 for u in units) for p, units in dim.active_when)
 
 
-def collect(
+@dataclass(frozen=True)
+class Gathered:
+    """The finished trials to learn from, each with its point; pending points; and how
+    many lower-numbered trials other workers are planning (see the module doc)."""
+
+    trials: tuple[FrozenTrial, ...]
+    points: tuple[list[float], ...]
+    pending: np.ndarray  # (m, d)
+    planning: int
+
+
+def gather(
     history: Sequence[FrozenTrial],
     dims: tuple[Dim, ...],
-    direction: Direction,
     current: int,
-    max_train: int,
-) -> Observations:
-    """Training rows and pending points for planning trial number `current`."""
-    sign = -1.0 if direction is Direction.MAXIMIZE else 1.0
-    rows: list[tuple[int, list[float], float | None, TrialState]] = []
+    usable: Callable[[FrozenTrial], bool],
+) -> Gathered:
+    """Sort the history for planning trial number `current`: finished trials that are
+    `usable` and hold every modelled parameter, pending points, and trials being planned."""
+    trials: list[FrozenTrial] = []
+    points: list[list[float]] = []
     pending: list[list[float]] = []
     planning = 0
     for t, point in zip(history, _points(dims, history), strict=True):
@@ -186,40 +207,65 @@ def collect(
             elif t.state is TrialState.RUNNING and t.number < current:
                 planning += 1
             continue
-        if t.state is TrialState.COMPLETE and not _finite(t.value):
+        if point is None or not usable(t):
             continue
-        if point is None:
-            continue
-        value = sign * t.value if t.value is not None and _finite(t.value) else None
-        rows.append((t.number, point, value, t.state))
-    done = np.array([v for _, _, v, s in rows if s is TrialState.COMPLETE], dtype=float)
+        trials.append(t)
+        points.append(point)
     d = len(dims)
-    if done.size == 0:
-        return Observations(
-            dims, np.empty((0, d)), np.empty(0), np.empty(0, bool), np.empty((0, d)), planning
-        )
-    median, worst = float(np.median(done)), float(done.max())
-    ys = []
-    for _, _, value, state in rows:
-        if state is TrialState.COMPLETE:
-            ys.append(value)
-        elif state is TrialState.PRUNED and value is not None:
-            ys.append(min(max(value, median), worst))
-        else:
-            ys.append(worst)
-    y = np.array(ys, dtype=float)
-    keep = _cap(np.array([r[0] for r in rows]), y, max_train)
-    return Observations(
-        dims,
-        np.array([rows[i][1] for i in keep], dtype=float).reshape(len(keep), d),
-        y[keep],
-        np.array([rows[i][3] is TrialState.COMPLETE for i in keep], dtype=bool),
+    return Gathered(
+        tuple(trials),
+        tuple(points),
         np.array(pending, dtype=float).reshape(len(pending), d),
         planning,
     )
 
 
-def _cap(numbers: np.ndarray, y: np.ndarray, max_train: int) -> np.ndarray:
+def impute(values: np.ndarray, states: Sequence[TrialState]) -> np.ndarray:
+    """Outputs for every row from one column of values (NaN where a trial has none), by
+    the module doc's rule: COMPLETE as they are, PRUNED clipped to [median, worst] of the
+    COMPLETE ones, FAIL (or no value) the worst. Needs some COMPLETE row."""
+    complete = np.array([s is TrialState.COMPLETE for s in states], dtype=bool)
+    pruned = np.array([s is TrialState.PRUNED for s in states], dtype=bool) & ~np.isnan(values)
+    done = values[complete]
+    median, worst = float(np.median(done)), float(done.max())
+    clipped = np.minimum(np.maximum(values, median), worst)
+    return np.where(complete, values, np.where(pruned, clipped, worst))
+
+
+def collect(
+    history: Sequence[FrozenTrial],
+    dims: tuple[Dim, ...],
+    direction: Direction,
+    current: int,
+    max_train: int,
+) -> Observations:
+    """Training rows and pending points for planning trial number `current`."""
+    sign = -1.0 if direction is Direction.MAXIMIZE else 1.0
+    g = gather(
+        history, dims, current, lambda t: t.state is not TrialState.COMPLETE or _finite(t.value)
+    )
+    d = len(dims)
+    states = [t.state for t in g.trials]
+    if TrialState.COMPLETE not in states:
+        return Observations(
+            dims, np.empty((0, d)), np.empty(0), np.empty(0, bool), np.empty((0, d)), g.planning
+        )
+    values = np.array(
+        [sign * t.value if t.value is not None and _finite(t.value) else np.nan for t in g.trials]
+    )
+    y = impute(values, states)
+    keep = cap(np.array([t.number for t in g.trials]), y, max_train)
+    return Observations(
+        dims,
+        np.array([g.points[i] for i in keep], dtype=float).reshape(len(keep), d),
+        y[keep],
+        np.array([states[i] is TrialState.COMPLETE for i in keep], dtype=bool),
+        g.pending,
+        g.planning,
+    )
+
+
+def cap(numbers: np.ndarray, y: np.ndarray, max_train: int) -> np.ndarray:
     """Indices of the rows to train on, in trial order: all, or the best half plus the
     most recent of the rest."""
     if len(y) <= max_train:

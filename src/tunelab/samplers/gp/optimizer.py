@@ -1,10 +1,11 @@
-"""Maximise log EI over a mixed space: screen many candidates, then refine the best few.
+"""Maximise an acquisition (log EI, log EHVI, plus log feasibility) over a mixed space:
+screen many candidates, then refine the best few.
 
 1. Screening: `n_candidates` scrambled Sobol' points plus perturbed copies of the best
    observed points, all snapped to real values, scored in one vectorised pass.
 2. The top `n_restarts` distinct candidates are refined by coordinate rounds of
    * L-BFGS-B on the continuous and relaxed dimensions (ordered discrete ones with many
-     values), all starts at once: the sum of their log EI decouples, so one call moves
+     values), all starts at once: the sum of their scores decouples, so one call moves
      every start; relaxed dimensions are snapped afterwards and a start keeps its move
      only if the snapped point scores better;
    * a sweep of each discrete dimension: every value for few-valued or categorical ones,
@@ -24,9 +25,8 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.optimize import minimize
 
-from tunelab.samplers.gp.acquisition import log_ei, log_ei_with_grad
+from tunelab.samplers.gp.acquisition import Acquisition
 from tunelab.samplers.gp.encoding import Dim, activate, active_mask, snap_all
-from tunelab.samplers.gp.model import GPPosterior
 
 _PERTURBATIONS = 32  # per incumbent
 _INCUMBENTS = 5
@@ -36,17 +36,15 @@ _IMPROVES = 1e-9
 
 
 class AcquisitionOptimizer:
-    """Finds the point of highest log EI for one posterior and incumbent value."""
+    """Finds the point where an acquisition is highest."""
 
     def __init__(
         self,
-        posterior: GPPosterior,
-        best: float,
+        acquisition: Acquisition,
         dims: tuple[Dim, ...],
         fixed: Mapping[int, float],
     ) -> None:
-        self.posterior = posterior
-        self.best = best
+        self.acquisition = acquisition
         self.dims = dims
         self.fixed = dict(fixed)
         free = [j for j in range(len(dims)) if j not in self.fixed]
@@ -54,8 +52,7 @@ class AcquisitionOptimizer:
         self.discrete = [j for j in free if dims[j].discrete]
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        mean, var = self.posterior.predict(x)
-        return log_ei(mean, var, self.best)
+        return self.acquisition.score(x)
 
     def _prepare(self, x: np.ndarray) -> np.ndarray:
         x = snap_all(self.dims, x)
@@ -94,9 +91,8 @@ class AcquisitionOptimizer:
         def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
             trial = x.copy()
             trial[:, idx] = flat.reshape(p, m)
-            mean, var, dmean, dvar = self.posterior.predict_with_grad(trial, idx)
-            value, d_mean, d_var = log_ei_with_grad(mean, var, self.best)
-            grad = (d_mean[:, None] * dmean + d_var[:, None] * dvar) * exists
+            value, grad = self.acquisition.score_with_grad(trial, idx)
+            grad = grad * exists
             return -float(value.sum()), -grad.ravel()
 
         result = minimize(

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from tunelab.samplers._blas import one_blas_thread
-from tunelab.samplers.gp.encoding import active_mask
+from tunelab.samplers.gp.acquisition import LogEI
+from tunelab.samplers.gp.encoding import Dim, active_mask
 from tunelab.samplers.gp.likelihood import fit_hyperparameters, to_hyper
 from tunelab.samplers.gp.model import GPPosterior
 from tunelab.samplers.gp.observations import collect, model_dims
@@ -62,11 +63,64 @@ class Fit:
 
 @dataclass(frozen=True, eq=False)
 class Plan:
-    """Planned values (empty when the GP had too little data), and the fit it used."""
+    """Planned values (empty when the GP had too little data), and the fits it used, by
+    model signature (one per GP: the objective's, or each objective's and constraint's)."""
 
     values: Mapping[str, Any]
-    signature: tuple[Any, ...] = ()
-    fit: Fit | None = None
+    fits: tuple[tuple[tuple[Any, ...], Fit], ...] = ()
+
+
+def standardised(y: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(y - mean) / sd (sd 1 where y is constant), with the mean and sd used."""
+    mean, scale = float(y.mean()), float(y.std())
+    scale = scale if scale > 0 else 1.0
+    return (y - mean) / scale, mean, scale
+
+
+def refit(
+    x: np.ndarray,
+    y: np.ndarray,
+    categorical: np.ndarray,
+    last: Fit | None,
+    n_finished: int,
+    trial_number: int,
+    fit_noise: bool,
+) -> Fit:
+    """`last`, or a new fit warm-started from it once enough trials finished since it
+    (see `plan`)."""
+    if last is not None and n_finished - last.n_finished < max(1, len(y) // REFIT_DIVISOR):
+        return last
+    _, theta = fit_hyperparameters(
+        x,
+        y,
+        categorical,
+        fit_noise=fit_noise,
+        init=None if last is None else last.theta,
+        check_prior_centre=trial_number % PRIOR_CHECK_EVERY == 0,
+    )
+    return Fit(theta, n_finished)
+
+
+def decoded(dims: tuple[Dim, ...], point: np.ndarray, chosen: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of a point, but those the trial already holds; an inactive parameter is
+    left out: the trial will not ask for it."""
+    exists = active_mask(dims, point[None, :])[0]
+    return {
+        d.name: (chosen[d.name] if d.name in chosen else d.decode(point[j]))
+        for j, d in enumerate(dims)
+        if exists[j] or d.name in chosen
+    }
+
+
+def unmodelled(dims: tuple[Dim, ...], chosen: Mapping[str, Any]) -> Plan:
+    """The plan when there is nothing to search: no modelled parameter, or the trial
+    already holds every one."""
+    return Plan({d.name: chosen[d.name] for d in dims} if dims else {})
+
+
+def fixed_units(dims: tuple[Dim, ...], chosen: Mapping[str, Any]) -> dict[int, float]:
+    """Input positions the trial's chosen values pin."""
+    return {j: d.encode(chosen[d.name]) for j, d in enumerate(dims) if d.name in chosen}
 
 
 def plan(
@@ -102,15 +156,12 @@ def _plan(
     warm: Mapping[tuple[Any, ...], Fit],
 ) -> Plan:
     dims = model_dims(space, history)
-    if not dims:
-        return Plan({})
-    if all(d.name in chosen for d in dims):
-        return Plan({d.name: chosen[d.name] for d in dims})
+    if not dims or all(d.name in chosen for d in dims):
+        return unmodelled(dims, chosen)
     obs = collect(history, dims, direction, trial_number, settings.max_train)
     if int(obs.complete.sum()) < 2:
         return Plan({})
-    scale = float(obs.y.std())
-    y = (obs.y - obs.y.mean()) / (scale if scale > 0 else 1.0)
+    y = standardised(obs.y)[0]
     categorical = obs.categorical
     signature = (
         tuple((d.name, d.categorical) for d in dims),
@@ -118,17 +169,7 @@ def _plan(
     )
     fit_noise = not settings.deterministic_objective
     n_finished = sum(t.state.is_finished for t in history)
-    fit = warm.get(signature)
-    if fit is None or n_finished - fit.n_finished >= max(1, len(y) // REFIT_DIVISOR):
-        _, theta = fit_hyperparameters(
-            obs.x,
-            y,
-            categorical,
-            fit_noise=fit_noise,
-            init=None if fit is None else fit.theta,
-            check_prior_centre=trial_number % PRIOR_CHECK_EVERY == 0,
-        )
-        fit = Fit(theta, n_finished)
+    fit = refit(obs.x, y, categorical, warm.get(signature), n_finished, trial_number, fit_noise)
     hyper = to_hyper(fit.theta, len(dims), fit_noise)
     posterior = GPPosterior(obs.x, y, hyper, categorical)
     if settings.deterministic_objective:
@@ -143,17 +184,10 @@ def _plan(
     # Trials other workers are planning right now will likely take the first points of a
     # kriging-believer batch: take the next one.
     for _ in range(min(obs.planning, MAX_PLANNING)):
-        other = AcquisitionOptimizer(posterior, best, dims, {})
+        other = AcquisitionOptimizer(LogEI(posterior, best), dims, {})
         guess = other.maximize(rng, n_screened, settings.n_restarts, incumbents)
         best = min(best, float(posterior.predict(guess)[0][0]))
         posterior = posterior.with_fantasies(guess)
-    fixed = {j: d.encode(chosen[d.name]) for j, d in enumerate(dims) if d.name in chosen}
-    optimizer = AcquisitionOptimizer(posterior, best, dims, fixed)
+    optimizer = AcquisitionOptimizer(LogEI(posterior, best), dims, fixed_units(dims, chosen))
     point = optimizer.maximize(rng, n_screened, settings.n_restarts, incumbents)
-    exists = active_mask(dims, point[None, :])[0]
-    values = {  # an inactive parameter is left out: the trial will not ask for it
-        d.name: (chosen[d.name] if d.name in chosen else d.decode(point[j]))
-        for j, d in enumerate(dims)
-        if exists[j] or d.name in chosen
-    }
-    return Plan(values, signature, fit)
+    return Plan(decoded(dims, point, chosen), ((signature, fit),))

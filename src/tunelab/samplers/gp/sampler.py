@@ -11,6 +11,12 @@ at least 5: see `startup_size`).
 If the trial already holds a value that differs from its plan (an enqueued value), the
 rest is planned again around it.
 
+A study of several objectives, or one whose finished trials hold constraint values, is
+planned by multi_planner.py: one GP per objective and per constraint, log expected
+hypervolume improvement (or log EI for one objective) plus the log probability that
+every constraint holds, from the feasible trials' front. A single objective without
+constraints takes planner.py's path.
+
 Reproducibility: candidates are drawn from a generator seeded by (seed, trial number).
 The hyperparameters are refitted every few trials, warm-started from this sampler's
 previous fit (planner.py), so a fresh sampler replaying the same trials in the same order
@@ -29,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tunelab.errors import ConfigurationError
+from tunelab.objectives import Objective
 from tunelab.samplers.base import Sampler, SampleRequest
 from tunelab.samplers.sobol import SobolSampler
 from tunelab.space import Fixed
@@ -38,7 +45,7 @@ if TYPE_CHECKING:
     from tunelab.samplers.gp.planner import Fit
 
 _PLANS_KEPT = 64
-_FITS_KEPT = 8
+_FITS_KEPT = 16  # fits by model signature: one per objective and constraint
 MIN_STARTUP = 5
 
 
@@ -60,6 +67,11 @@ def _trial_id(history: Sequence[FrozenTrial], number: int) -> int | None:
     return None
 
 
+def _constrained(history: Sequence[FrozenTrial]) -> bool:
+    """Whether some finished trial holds constraint values (then feasibility is modelled)."""
+    return any(t.constraints for t in history if t.state.is_finished)
+
+
 def _same(a: Any, b: Any) -> bool:
     return isinstance(a, bool) == isinstance(b, bool) and a == b
 
@@ -71,7 +83,8 @@ def _check_int(name: str, value: Any, low: int) -> int:
 
 
 class GPSampler(Sampler):
-    """Gaussian-process Bayesian optimisation (Matérn-5/2 ARD kernel, log EI).
+    """Gaussian-process Bayesian optimisation (Matérn-5/2 ARD kernel, log EI; log EHVI
+    for several objectives; times P(feasible) with constraints).
 
     n_startup_trials: finished trials to collect (by Sobol') before the GP takes over;
         None (the default): one per tuned parameter, at least 5 (`startup_size`).
@@ -84,6 +97,8 @@ class GPSampler(Sampler):
 
     name = "gp"
     needs_history = True
+    multi_objective = True  # one GP per objective, log EHVI (multi_planner.py)
+    reads_feasibility = True  # one GP per constraint, log P(feasible) (feasibility.py)
 
     def __init__(
         self,
@@ -176,25 +191,28 @@ class GPSampler(Sampler):
             startup = startup_size(sum(not isinstance(e.param, Fixed) for e in request.space))
         if finished < max(startup, 2):
             return {}
+        from tunelab.samplers.gp.multi_planner import plan_many  # scipy: only when used
         from tunelab.samplers.gp.observations import learning_history
-        from tunelab.samplers.gp.planner import PlanSettings, plan  # scipy: only when used
+        from tunelab.samplers.gp.planner import PlanSettings, plan
 
         settings = PlanSettings(
             self.n_candidates, self.n_restarts, self.max_train, self.deterministic_objective
         )
-        result = plan(
-            request.space,
-            learning_history(request.history, request.metric, request.direction),
-            request.direction,
-            request.trial_number,
-            request.chosen,
-            self.rng(request.trial_number, "gp"),
-            settings,
-            self._fits,
+        objectives = request.objectives or (
+            Objective(request.metric or "value", request.direction),
         )
-        if result.fit is not None:
-            self._fits[result.signature] = result.fit
-            self._fits.move_to_end(result.signature)
-            while len(self._fits) > _FITS_KEPT:
-                self._fits.popitem(last=False)
+        history = request.history
+        if len(objectives) == 1:  # once a scheduler stops trials: one fidelity's values
+            history = learning_history(history, request.metric, request.direction)
+        rng = self.rng(request.trial_number, "gp")
+        args = (request.trial_number, request.chosen, rng, settings, self._fits)
+        if len(objectives) > 1 or _constrained(request.history):
+            result = plan_many(request.space, history, objectives, *args)
+        else:
+            result = plan(request.space, history, request.direction, *args)
+        for signature, fit in result.fits:
+            self._fits[signature] = fit
+            self._fits.move_to_end(signature)
+        while len(self._fits) > _FITS_KEPT:
+            self._fits.popitem(last=False)
         return dict(result.values)
