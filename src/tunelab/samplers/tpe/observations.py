@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tunelab.objectives import Objective
 from tunelab.samplers.tpe.groups import co_occurring_groups
+from tunelab.samplers.tpe.mo_split import objective_rows, rank_several
 from tunelab.samplers.tpe.parzen import Dim
-from tunelab.samplers.tpe.split import Ranking, TrialArrays, n_good, rank, trial_fields
+from tunelab.samplers.tpe.split import FIELDS, Ranking, TrialArrays, n_good, rank, trial_fields
 from tunelab.space import AxisKind, Param, SearchSpace, UnitEncoding
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction
@@ -45,18 +47,30 @@ class KeptHistory:
 
     def __init__(self) -> None:
         self._encoding: UnitEncoding | None = None
+        self._objectives: tuple[Objective, ...] = ()
         self._records: list[FrozenTrial] = []
         self._trials = TrialArrays.of([])
         self._coordinates = np.empty((0, 0))
+        self._points = np.empty((0, 0))
+
+    @property
+    def points(self) -> np.ndarray:
+        """After a `read` with several objectives: each trial's objective values to
+        minimize (mo_split.objective_rows)."""
+        return self._points
 
     def read(
-        self, history: Sequence[FrozenTrial], encoding: UnitEncoding
+        self,
+        history: Sequence[FrozenTrial],
+        encoding: UnitEncoding,
+        objectives: tuple[Objective, ...] = (),
     ) -> tuple[TrialArrays, np.ndarray]:
-        """`TrialArrays.of(history)` and `encoding.encode` of its params; read them, never
-        write to them."""
-        if encoding != self._encoding:  # another space (grown, or another study)
-            self._encoding, self._records = encoding, []
+        """`TrialArrays.of(history)` and `encoding.encode` of its params (and, given the
+        objectives, `points`); read them, never write to them."""
+        if encoding != self._encoding or objectives != self._objectives:
+            self._encoding, self._objectives, self._records = encoding, objectives, []
             self._coordinates = np.empty((0, len(encoding.params)))
+            self._points = np.empty((0, len(objectives)))
         n, m = len(history), min(len(history), len(self._records))
         moved = np.fromiter(map(operator.is_not, history, self._records), bool, m)
         stale = np.flatnonzero(moved).tolist() + list(range(m, n))
@@ -66,14 +80,19 @@ class KeptHistory:
         if len(stale) <= _FEW:
             for i in stale:
                 t = history[i]
-                trials.kind[i], trials.number[i], trials.value[i], trials.step[i] = trial_fields(t)
+                trials.kind[i], trials.number[i], trials.value[i], trials.step[i], v = (
+                    trial_fields(t)
+                )
+                trials.violation[i] = v
                 self._coordinates[i] = encoding.encode_row(t.params)
         else:
             fresh = [history[i] for i in stale]
             part = TrialArrays.of(fresh)
-            for name in ("kind", "number", "value", "step"):
+            for name in FIELDS:
                 getattr(trials, name)[stale] = getattr(part, name)
             self._coordinates[stale] = encoding.encode([t.params for t in fresh])
+        if objectives and stale:
+            self._points[stale] = objective_rows([history[i] for i in stale], objectives)
         self._records = list(history)
         return self._trials, self._coordinates
 
@@ -85,10 +104,9 @@ class KeptHistory:
             return out
 
         t = self._trials
-        self._trials = TrialArrays(
-            resized(t.kind), resized(t.number), resized(t.value), resized(t.step)
-        )
+        self._trials = TrialArrays(*(resized(getattr(t, name)) for name in FIELDS))
         self._coordinates = resized(self._coordinates)
+        self._points = resized(self._points)
 
 
 @dataclass(frozen=True)
@@ -112,11 +130,19 @@ class Observations:
         exclude: int | None,
         constant_liar: bool,
         kept: KeptHistory | None = None,
+        objectives: tuple[Objective, ...] = (),
     ) -> Observations:
-        """The observations of `history`; with `kept`, read through it (see KeptHistory)."""
+        """The observations of `history`; with `kept`, read through it (see KeptHistory).
+        With several `objectives` the trials rank by them (mo_split.py), else by the
+        value in `direction` (split.py)."""
         encoding = UnitEncoding.of(space)
-        trials, coordinates = (kept or KeptHistory()).read(history, encoding)
-        ranking = rank(trials, direction, gamma, exclude, constant_liar)
+        kept = kept or KeptHistory()
+        if len(objectives) > 1:
+            trials, coordinates = kept.read(history, encoding, objectives)
+            ranking = rank_several(trials, kept.points, gamma, exclude, constant_liar)
+        else:
+            trials, coordinates = kept.read(history, encoding)
+            ranking = rank(trials, direction, gamma, exclude, constant_liar)
         return cls(encoding, trials, coordinates, ranking, gamma)
 
     @property
