@@ -80,8 +80,8 @@ class KeptHistory:
         if len(stale) <= _FEW:
             for i in stale:
                 t = history[i]
-                trials.kind[i], trials.number[i], trials.value[i], trials.step[i], v = (
-                    trial_fields(t)
+                trials.kind[i], trials.number[i], trials.value[i], trials.step[i], v = trial_fields(
+                    t
                 )
                 trials.violation[i] = v
                 self._coordinates[i] = encoding.encode_row(t.params)
