@@ -78,12 +78,11 @@ class KeptHistory:
             self._resize(n)
         trials = self._trials
         if len(stale) <= _FEW:
+            arrays = [getattr(trials, name) for name in FIELDS]
             for i in stale:
                 t = history[i]
-                trials.kind[i], trials.number[i], trials.value[i], trials.step[i], v = trial_fields(
-                    t
-                )
-                trials.violation[i] = v
+                for array, field in zip(arrays, trial_fields(t), strict=True):
+                    array[i] = field
                 self._coordinates[i] = encoding.encode_row(t.params)
         else:
             fresh = [history[i] for i in stale]
