@@ -207,17 +207,6 @@ class TPESampler(Sampler):
         return np.random.Generator(np.random.Philox(counter=[0, 0, 0, number & _U64], key=key))
 
     def _observe(self, request: SampleRequest) -> Observations:
-        if len(request.objectives) > 1:  # final values only (mo_split.py)
-            return Observations.of(
-                request.history,
-                request.space,
-                request.direction,
-                self.gamma,
-                request.trial_number,
-                self.constant_liar,
-                self._kept,
-                request.objectives,
-            )
         seen = Observations.of(
             request.history,
             request.space,
@@ -226,7 +215,10 @@ class TPESampler(Sampler):
             request.trial_number,
             self.constant_liar,
             self._kept,
+            request.objectives,
         )
+        if len(request.objectives) > 1:  # several objectives rank by final values only
+            return seen
         pruned = np.flatnonzero(seen.trials.kind == Kind.PRUNED.value).tolist()
         if request.metric is None or not any(
             stopped_by_scheduler(request.history[i]) for i in pruned
