@@ -17,7 +17,14 @@ from tunelab.samplers.tpe import TPESampler
 from tunelab.samplers.tpe.groups import co_occurring_groups
 from tunelab.samplers.tpe.observations import KeptHistory, model_dim
 from tunelab.samplers.tpe.parzen import Dim
-from tunelab.samplers.tpe.split import FIELDS, MAX_GOOD, TrialArrays, n_good, split_trials
+from tunelab.samplers.tpe.split import (
+    FIELDS,
+    MAX_GOOD,
+    TrialArrays,
+    n_good,
+    rank,
+    split_trials,
+)
 from tunelab.space import AxisKind, Boolean, Choice, Float, Int, Param, SearchSpace, UnitEncoding
 from tunelab.testing.sampler_conformance import (
     SeededSamplerConformance,
@@ -558,6 +565,10 @@ def test_kept_history_reads_like_a_fresh_read() -> None:
         fresh = TrialArrays.of(history)
         for name in FIELDS:
             np.testing.assert_array_equal(getattr(trials, name), getattr(fresh, name))
+        kept_rank = rank(trials, Direction.MINIMIZE, 0.3, None, True, kept.infeasible_seen)
+        fresh_rank = rank(fresh, Direction.MINIMIZE, 0.3)
+        np.testing.assert_array_equal(kept_rank.ranked, fresh_rank.ranked)
+        assert kept_rank.n_good == fresh_rank.n_good
         np.testing.assert_array_equal(coordinates, encoding.encode([t.params for t in history]))
 
     for step in range(60):
@@ -569,6 +580,8 @@ def test_kept_history_reads_like_a_fresh_read() -> None:
         check(list(history))
         state = TrialState.COMPLETE if rng.random() < 0.8 else TrialState.FAIL
         history[n] = replace(history[n], params=params, state=state, value=float(rng.random()))
+        if step in (20, 45):  # breaks a constraint, read as one of a few changed trials
+            history[n] = replace(history[n], system_attrs={"constraints": {"c": 1.0 + step}})
         if step % 7 == 3:  # a stored trial changes
             i = int(rng.integers(n + 1))
             history[i] = replace(history[i], value=float(rng.integers(0, 3)))

@@ -20,7 +20,15 @@ from tunelab.objectives import Objective
 from tunelab.samplers.tpe.groups import co_occurring_groups
 from tunelab.samplers.tpe.mo_split import objective_rows, rank_several
 from tunelab.samplers.tpe.parzen import Dim
-from tunelab.samplers.tpe.split import FIELDS, Ranking, TrialArrays, n_good, rank, trial_fields
+from tunelab.samplers.tpe.split import (
+    FIELDS,
+    Kind,
+    Ranking,
+    TrialArrays,
+    n_good,
+    rank,
+    trial_fields,
+)
 from tunelab.space import AxisKind, Param, SearchSpace, UnitEncoding
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction
@@ -34,6 +42,7 @@ def model_dim(param: Param) -> Dim:
     return Dim(axis, param.cardinality or 1)
 
 
+_INFEASIBLE = Kind.INFEASIBLE.value
 _FEW = 8  # up to this many changed trials are read one by one (trial_fields, encode_row)
 
 
@@ -52,6 +61,9 @@ class KeptHistory:
         self._trials = TrialArrays.of([])
         self._coordinates = np.empty((0, 0))
         self._points = np.empty((0, 0))
+        # whether a trial read since the records were last reset broke a constraint: until
+        # one has, the ranking need not look for such trials (split.rank)
+        self.infeasible_seen = False
 
     @property
     def points(self) -> np.ndarray:
@@ -69,6 +81,7 @@ class KeptHistory:
         objectives, `points`); read them, never write to them."""
         if encoding != self._encoding or objectives != self._objectives:
             self._encoding, self._objectives, self._records = encoding, objectives, []
+            self.infeasible_seen = False
             self._coordinates = np.empty((0, len(encoding.params)))
             self._points = np.empty((0, len(objectives)))
         n, m = len(history), min(len(history), len(self._records))
@@ -78,11 +91,12 @@ class KeptHistory:
             self._resize(n)
         trials = self._trials
         if len(stale) <= _FEW:
-            arrays = [getattr(trials, name) for name in FIELDS]
+            kind, number, value, step, violation = (getattr(trials, name) for name in FIELDS)
             for i in stale:
                 t = history[i]
-                for array, field in zip(arrays, trial_fields(t), strict=True):
-                    array[i] = field
+                kind[i], number[i], value[i], step[i], violation[i] = fields = trial_fields(t)
+                if fields[0] == _INFEASIBLE:
+                    self.infeasible_seen = True
                 self._coordinates[i] = encoding.encode_row(t.params)
         else:
             fresh = [history[i] for i in stale]
@@ -90,6 +104,8 @@ class KeptHistory:
             for name in FIELDS:
                 getattr(trials, name)[stale] = getattr(part, name)
             self._coordinates[stale] = encoding.encode([t.params for t in fresh])
+            if (part.kind == _INFEASIBLE).any():
+                self.infeasible_seen = True
         if objectives and stale:
             self._points[stale] = objective_rows([history[i] for i in stale], objectives)
         self._records = list(history)
@@ -141,7 +157,7 @@ class Observations:
             ranking = rank_several(trials, kept.points, gamma, exclude, constant_liar)
         else:
             trials, coordinates = kept.read(history, encoding)
-            ranking = rank(trials, direction, gamma, exclude, constant_liar)
+            ranking = rank(trials, direction, gamma, exclude, constant_liar, kept.infeasible_seen)
         return cls(encoding, trials, coordinates, ranking, gamma)
 
     @property
