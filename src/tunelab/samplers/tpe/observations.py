@@ -91,7 +91,8 @@ class KeptHistory:
             self._resize(n)
         trials = self._trials
         if len(stale) <= _FEW:
-            kind, number, value, step, violation = (getattr(trials, name) for name in FIELDS)
+            kind, number, value = trials.kind, trials.number, trials.value
+            step, violation = trials.step, trials.violation
             for i in stale:
                 t = history[i]
                 kind[i], number[i], value[i], step[i], violation[i] = fields = trial_fields(t)
@@ -121,7 +122,8 @@ class KeptHistory:
         t = self._trials
         self._trials = TrialArrays(*(resized(getattr(t, name)) for name in FIELDS))
         self._coordinates = resized(self._coordinates)
-        self._points = resized(self._points)
+        if self._objectives:
+            self._points = resized(self._points)
 
 
 @dataclass(frozen=True)

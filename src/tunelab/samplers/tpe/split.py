@@ -115,12 +115,17 @@ class TrialArrays:
         n = len(history)
         value = np.array([t.value for t in history], dtype=float).reshape(n)  # None: NaN
         value[~np.isfinite(value)] = math.nan
+        kinds = [kind_of(t) for t in history]
+        broken = [
+            violation(t) if k is Kind.INFEASIBLE else 0.0
+            for t, k in zip(history, kinds, strict=True)
+        ]
         return cls(
-            np.array([kind_of(t) for t in history], dtype=np.int8).reshape(n),
+            np.array(kinds, dtype=np.int8).reshape(n),
             np.array([t.number for t in history], dtype=np.int64).reshape(n),
             value,
             np.array([_step(t) for t in history], dtype=float).reshape(n),
-            np.array([violation(t) for t in history], dtype=float).reshape(n),
+            np.array(broken, dtype=float).reshape(n),
         )
 
 
@@ -134,7 +139,9 @@ FIELDS = ("kind", "number", "value", "step", "violation")  # TrialArrays' arrays
 def trial_fields(t: FrozenTrial) -> tuple[int, int, float, int, float]:
     """One trial's entries in `TrialArrays` (for a trial or two, cheaper than arrays)."""
     value = t.value if t.value is not None and math.isfinite(t.value) else math.nan
-    return kind_of(t).value, t.number, value, _step(t), violation(t)
+    kind = kind_of(t)
+    broken = violation(t) if kind is Kind.INFEASIBLE else 0.0
+    return kind.value, t.number, value, _step(t), broken
 
 
 @dataclass(frozen=True)
