@@ -188,7 +188,7 @@ def rank(
     if len(pruned):
         keys = (trials.number[pruned], np.nan_to_num(value[pruned]), no_value, -trials.step[pruned])
         pruned = pruned[np.lexsort(keys)]
-    groups = (complete, pruned)
+    groups: tuple[np.ndarray, ...] = (complete, pruned)
     n_valued = len(complete) + int(np.count_nonzero(~no_value))
     if infeasible_seen:
         infeasible = by_violation(trials, np.flatnonzero(kind == Kind.INFEASIBLE.value))
