@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tunelab.samplers import (
+    SAMPLERS,
     AutoSampler,
     GPSampler,
     GridSampler,
@@ -12,11 +13,13 @@ from tunelab.samplers import (
     Sampler,
     SobolSampler,
     TPESampler,
+    make_sampler,
 )
 from tunelab.testing.sampler_conformance import (
     SamplerConformance,
     SeededSamplerConformance,
     check_different_seeds_differ,
+    check_multi_objective,
     check_sampler,
     check_values_inside_space,
 )
@@ -82,3 +85,15 @@ def test_suite_rejects_a_sampler_that_ignores_its_seed():
 def test_suite_rejects_values_outside_the_space():
     with pytest.raises(AssertionError, match=r"outside the space.*'units'"):
         check_sampler(lambda seed: _OutOfRangeSampler(seed=seed))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, cls in SAMPLERS.items() if cls.multi_objective))
+def test_samplers_marked_multi_objective_serve_a_study_of_two_objectives(name: str) -> None:
+    check_multi_objective(
+        lambda seed: make_sampler({"name": name, "seed": seed}), continuous=name != "grid"
+    )
+
+
+def test_the_multi_objective_check_refuses_a_sampler_not_marked_so() -> None:
+    with pytest.raises(AssertionError, match="not marked multi_objective"):
+        check_multi_objective(_ConstantSampler)

@@ -17,7 +17,14 @@ from tunelab.samplers.tpe import TPESampler
 from tunelab.samplers.tpe.groups import co_occurring_groups
 from tunelab.samplers.tpe.observations import KeptHistory, model_dim
 from tunelab.samplers.tpe.parzen import Dim
-from tunelab.samplers.tpe.split import MAX_GOOD, TrialArrays, n_good, split_trials
+from tunelab.samplers.tpe.split import (
+    FIELDS,
+    MAX_GOOD,
+    TrialArrays,
+    n_good,
+    rank,
+    split_trials,
+)
 from tunelab.space import AxisKind, Boolean, Choice, Float, Int, Param, SearchSpace, UnitEncoding
 from tunelab.testing.sampler_conformance import (
     SeededSamplerConformance,
@@ -470,9 +477,18 @@ def _random_history(rng: np.random.Generator, n: int) -> list[FrozenTrial]:
         steps = int(rng.integers(0, 4))
         params = {"x": float(rng.random())} if rng.random() < 0.9 else {}
         reports = tuple(Report(s, {"loss": 1.0}, 0.0) for s in range(steps))
+        # some break a constraint (by 0, 1 or 2: ties on purpose)
+        bound = {"constraints": {"c": float(rng.integers(-1, 3))}} if rng.random() < 0.3 else {}
         out.append(
             FrozenTrial(
-                number + 1, number, state, params, value=value, reports=reports, end_cause=cause
+                number + 1,
+                number,
+                state,
+                params,
+                value=value,
+                reports=reports,
+                end_cause=cause,
+                system_attrs=bound,
             )
         )
     return out
@@ -482,14 +498,19 @@ def _reference_split(
     history: list[FrozenTrial], direction: Direction, gamma: float, exclude: int, liar: bool
 ) -> tuple[list[int], list[int], int]:
     """The split as the module docstring states it, trial by trial: good numbers, bad
-    numbers (ranked, then failed, then pending) and how many ranked trials have a value."""
+    numbers (ranked, infeasible last, then failed, then pending) and how many ranked
+    trials have a value."""
     sign = 1.0 if direction is Direction.MINIMIZE else -1.0
     complete, pruned, failed, pending = [], [], [], []
+    infeasible: list[tuple[float, int, bool]] = []
     for t in history:
         finite = t.value is not None and math.isfinite(t.value)
         if t.number == exclude:
             continue
-        if t.state is TrialState.COMPLETE:
+        broken = t.state in (TrialState.COMPLETE, TrialState.PRUNED) and not t.feasible
+        if broken and (finite or t.state is TrialState.PRUNED):  # after every other one
+            infeasible.append((sum(max(c, 0.0) for c in t.constraints.values()), t.number, finite))
+        elif t.state is TrialState.COMPLETE:
             (complete if finite else failed).append(
                 (sign * t.value, t.number) if finite else t.number  # type: ignore[operator]
             )
@@ -502,8 +523,10 @@ def _reference_split(
         elif t.state is TrialState.RUNNING and liar:
             pending.append(t.number)
     ranked = [number for _, number in sorted(complete)] + [k[-1] for k in sorted(pruned)]
+    ranked += [number for _, number, _ in sorted(infeasible)]
     k = n_good(len(ranked), gamma)
     n_valued = len(complete) + sum(1 for key in pruned if not key[1])
+    n_valued += sum(1 for *_, finite in infeasible if finite)
     return ranked[:k], ranked[k:] + sorted(failed) + pending, n_valued
 
 
@@ -540,8 +563,12 @@ def test_kept_history_reads_like_a_fresh_read() -> None:
         encoding = UnitEncoding.of(space)
         trials, coordinates = kept.read(history, encoding)
         fresh = TrialArrays.of(history)
-        for name in ("kind", "number", "value", "step"):
+        for name in FIELDS:
             np.testing.assert_array_equal(getattr(trials, name), getattr(fresh, name))
+        kept_rank = rank(trials, Direction.MINIMIZE, 0.3, None, True, kept.infeasible_seen)
+        fresh_rank = rank(fresh, Direction.MINIMIZE, 0.3)
+        np.testing.assert_array_equal(kept_rank.ranked, fresh_rank.ranked)
+        assert kept_rank.n_good == fresh_rank.n_good
         np.testing.assert_array_equal(coordinates, encoding.encode([t.params for t in history]))
 
     for step in range(60):
@@ -553,6 +580,8 @@ def test_kept_history_reads_like_a_fresh_read() -> None:
         check(list(history))
         state = TrialState.COMPLETE if rng.random() < 0.8 else TrialState.FAIL
         history[n] = replace(history[n], params=params, state=state, value=float(rng.random()))
+        if step in (20, 45):  # breaks a constraint, read as one of a few changed trials
+            history[n] = replace(history[n], system_attrs={"constraints": {"c": 1.0 + step}})
         if step % 7 == 3:  # a stored trial changes
             i = int(rng.integers(n + 1))
             history[i] = replace(history[i], value=float(rng.integers(0, 3)))
@@ -618,18 +647,3 @@ def test_with_a_scheduler_the_model_learns_from_values_at_one_step() -> None:
     late = [abs(t.params["x"] - 1.0) for t in first.trials[30:]]
     early = [abs(t.params["x"] - 1.0) for t in first.trials[:8]]
     assert np.median(late) < np.median(early)
-
-
-def test_an_infeasible_complete_trial_is_a_failure_to_the_split() -> None:
-    """TPE reads feasibility itself (the study then shows it the stored history as is):
-    a trial that broke a constraint marks a region to avoid, like a failed one."""
-    from tunelab.samplers.tpe.split import Kind, kind_of
-
-    broke = FrozenTrial(
-        1, 0, TrialState.COMPLETE, value=0.1, system_attrs={"constraints": {"c": 2.0}}
-    )
-    held = FrozenTrial(
-        2, 1, TrialState.COMPLETE, value=0.2, system_attrs={"constraints": {"c": -1.0}}
-    )
-    assert TPESampler.reads_feasibility
-    assert kind_of(broke) is Kind.FAILED and kind_of(held) is Kind.COMPLETE

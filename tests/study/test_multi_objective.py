@@ -140,7 +140,7 @@ def test_samplers_that_model_one_objective_are_refused(tmp_path: Path) -> None:
         )
     message = str(refused.value)
     assert "\n" not in message and "one-objective" in message
-    for serving in ("random", "sobol", "grid", "gp"):
+    for serving in ("random", "sobol", "grid", "gp", "tpe"):
         assert serving in message
     assert tunelab.list_studies(url) == []
 

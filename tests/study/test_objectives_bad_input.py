@@ -10,8 +10,16 @@ import pytest
 
 import tunelab
 from tunelab.errors import ConfigurationError, StudyConflictError
+from tunelab.samplers import RandomSampler
 
 MO = {"metrics": ["acc", "size"], "directions": ["max", "min"], "sampler": "random"}
+
+
+class OneObjective(RandomSampler):
+    """A sampler that serves studies of one objective only."""
+
+    name = "one-objective"
+    multi_objective = False
 
 
 @pytest.mark.parametrize(
@@ -29,7 +37,8 @@ MO = {"metrics": ["acc", "size"], "directions": ["max", "min"], "sampler": "rand
         ({"constraints": {"n": ("<", 5)}}, ConfigurationError, "operator '<=' or '>='"),
         ({"constraints": {"n": ("<=", float("inf"))}}, ConfigurationError, "finite number"),
         ({"constraints": [("n", "<=", 5)]}, ConfigurationError, "must be a dict"),
-        ({**MO, "sampler": "tpe"}, ConfigurationError, "does not handle several objectives"),
+        ({**MO, "sampler": OneObjective(0)}, ConfigurationError,
+         "the one-objective sampler does not handle several objectives"),
         ({"name": "so", **MO}, StudyConflictError,
          "exists with metric='loss', direction='minimize', but metrics=['acc', 'size']"),
         ({"name": "mo", "metric": "acc"}, StudyConflictError, "a study keeps its objectives"),

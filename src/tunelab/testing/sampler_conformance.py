@@ -1,7 +1,8 @@
 """The contract every sampler fulfils, as checks a test suite can run.
 
 Each check takes a *factory*: a callable that builds a fresh sampler from a seed.
-Run them all with `check_sampler(factory)`, or subclass `SeededSamplerConformance`
+Run them all with `check_sampler(factory)` (and, for a sampler marked `multi_objective`,
+`check_multi_objective(factory)`), or subclass `SeededSamplerConformance`
 (samplers that draw at random) or `SamplerConformance` (deterministic ones, such as
 grid) in a pytest module to get one test per check:
 
@@ -24,6 +25,7 @@ from tunelab.errors import SearchSpaceError
 from tunelab.samplers import Sampler, SampleRequest, make_sampler
 from tunelab.space import Boolean, Choice, Fixed, Float, HyperParameters, Int, Param, SearchSpace
 from tunelab.study import Study, create_study
+from tunelab.study.front import InfeasibleAsFailed
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import TrialState
 
@@ -110,18 +112,22 @@ def check_values_inside_space(
     trials = run_study(factory(seed), n_trials, continuous, seed).trials
     assert trials, "the study ran no trials"
     for t in trials:
-        assert t.state is TrialState.COMPLETE, f"trial {t.number} is {t.state}: {t.reason}"
-        hp = _replay(t.params, continuous)
-        assert dict(hp.values) == dict(t.params), (
-            f"trial {t.number}: params {dict(t.params)} are not the active set {hp.values}"
+        _check_trial_values(t, continuous)
+
+
+def _check_trial_values(t: FrozenTrial, continuous: bool) -> None:
+    assert t.state is TrialState.COMPLETE, f"trial {t.number} is {t.state}: {t.reason}"
+    hp = _replay(t.params, continuous)
+    assert dict(hp.values) == dict(t.params), (
+        f"trial {t.number}: params {dict(t.params)} are not the active set {hp.values}"
+    )
+    for name, value in t.params.items():
+        param = hp.space[name]
+        assert param.contains(value), f"trial {t.number}: {name}={value!r} not in {param}"
+        canonical = param.canonical(value)
+        assert canonical == value and type(canonical) is type(value), (
+            f"trial {t.number}: {name}={value!r} is not in canonical form {canonical!r}"
         )
-        for name, value in t.params.items():
-            param = hp.space[name]
-            assert param.contains(value), f"trial {t.number}: {name}={value!r} not in {param}"
-            canonical = param.canonical(value)
-            assert canonical == value and type(canonical) is type(value), (
-                f"trial {t.number}: {name}={value!r} is not in canonical form {canonical!r}"
-            )
 
 
 def check_sample_returns_valid_values(
@@ -272,3 +278,79 @@ class SeededSamplerConformance(SamplerConformance):
 
     def test_different_seeds_differ(self) -> None:
         check_different_seeds_differ(self.make_sampler, continuous=self.continuous)
+
+
+# -- several objectives ------------------------------------------------------------------------
+
+
+def _two_objectives(continuous: bool) -> Callable[[Trial], dict[str, float]]:
+    def objective(trial: Trial) -> dict[str, float]:
+        define_mixed_space(trial.hp, continuous)
+        key = repr(sorted(trial.params.items())).encode()
+        loss, size = zlib.crc32(key) % 1000, zlib.adler32(key) % 1000
+        return {"loss": float(loss), "size": float(size), "memory": float((loss + size) % 100)}
+
+    return objective
+
+
+def run_multi_objective_study(
+    sampler: Sampler, n_trials: int, continuous: bool = True, seed: int | None = None
+) -> Study:
+    """`n_trials` trials over the mixed space in an in-memory study of two objectives
+    (loss minimized, size maximized) and a constraint (memory <= 70) some trials break."""
+    study = create_study(
+        "conformance-mo",
+        storage=":memory:",
+        metrics=["loss", "size"],
+        directions=["minimize", "maximize"],
+        constraints={"memory": ("<=", 70)},
+        sampler=sampler,
+        seed=seed,
+    )
+    try:
+        study.optimize(_two_objectives(continuous), n_trials=n_trials, catch=())
+    except SearchSpaceError as e:
+        raise AssertionError(f"{sampler!r} chose a value outside the space: {e}") from e
+    return study
+
+
+def check_multi_objective(
+    factory: SamplerFactory, n_trials: int = 30, continuous: bool = True, seed: int = 13
+) -> None:
+    """For a sampler marked `multi_objective`: in a study of two objectives with a
+    constraint, every value is valid, the same seed repeats the study, and a fresh
+    sampler given the same request (objectives included) returns the recorded value."""
+    sampler = factory(seed)
+    assert sampler.multi_objective, f"{sampler!r} is not marked multi_objective"
+    study = run_multi_objective_study(sampler, n_trials, continuous, seed)
+    trials = study.trials
+    assert any(not t.feasible for t in trials) and any(t.feasible for t in trials)
+    for t in trials:
+        _check_trial_values(t, continuous)
+        assert t.values is not None and len(t.values) == 2, f"trial {t.number}: {t.values}"
+    again = run_multi_objective_study(factory(seed), n_trials, continuous, seed).trials
+    assert _params(again) == _params(trials), "the same seed gave different values"
+    fresh, space = factory(seed), study.space
+    shown = (lambda h: h) if fresh.reads_feasibility else InfeasibleAsFailed()
+    for t in trials:
+        before = shown(tuple(h for h in trials if h.number < t.number))
+        chosen: Params = {}
+        for name, value in t.params.items():
+            entry = space.entries[name]
+            request = SampleRequest(
+                t.number,
+                entry.param,
+                entry.conditions,
+                dict(chosen),
+                space,
+                before,
+                study.direction,
+                study.metric,
+                study.objectives,
+            )
+            again_value = fresh.sample(request)
+            assert again_value == value, (
+                f"trial {t.number}: replaying {name!r} in a study of two objectives gave "
+                f"{again_value!r}, the study recorded {value!r}"
+            )
+            chosen[name] = value

@@ -16,9 +16,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tunelab.objectives import Objective
 from tunelab.samplers.tpe.groups import co_occurring_groups
+from tunelab.samplers.tpe.mo_split import objective_rows, rank_several
 from tunelab.samplers.tpe.parzen import Dim
-from tunelab.samplers.tpe.split import Ranking, TrialArrays, n_good, rank, trial_fields
+from tunelab.samplers.tpe.split import (
+    FIELDS,
+    Kind,
+    Ranking,
+    TrialArrays,
+    n_good,
+    rank,
+    trial_fields,
+)
 from tunelab.space import AxisKind, Param, SearchSpace, UnitEncoding
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction
@@ -32,6 +42,7 @@ def model_dim(param: Param) -> Dim:
     return Dim(axis, param.cardinality or 1)
 
 
+_INFEASIBLE = Kind.INFEASIBLE.value
 _FEW = 8  # up to this many changed trials are read one by one (trial_fields, encode_row)
 
 
@@ -45,18 +56,34 @@ class KeptHistory:
 
     def __init__(self) -> None:
         self._encoding: UnitEncoding | None = None
+        self._objectives: tuple[Objective, ...] = ()
         self._records: list[FrozenTrial] = []
         self._trials = TrialArrays.of([])
         self._coordinates = np.empty((0, 0))
+        self._points = np.empty((0, 0))
+        # whether a trial read since the records were last reset broke a constraint: until
+        # one has, the ranking need not look for such trials (split.rank)
+        self.infeasible_seen = False
+
+    @property
+    def points(self) -> np.ndarray:
+        """After a `read` with several objectives: each trial's objective values to
+        minimize (mo_split.objective_rows)."""
+        return self._points
 
     def read(
-        self, history: Sequence[FrozenTrial], encoding: UnitEncoding
+        self,
+        history: Sequence[FrozenTrial],
+        encoding: UnitEncoding,
+        objectives: tuple[Objective, ...] = (),
     ) -> tuple[TrialArrays, np.ndarray]:
-        """`TrialArrays.of(history)` and `encoding.encode` of its params; read them, never
-        write to them."""
-        if encoding != self._encoding:  # another space (grown, or another study)
-            self._encoding, self._records = encoding, []
+        """`TrialArrays.of(history)` and `encoding.encode` of its params (and, given the
+        objectives, `points`); read them, never write to them."""
+        if encoding != self._encoding or objectives != self._objectives:
+            self._encoding, self._objectives, self._records = encoding, objectives, []
+            self.infeasible_seen = False
             self._coordinates = np.empty((0, len(encoding.params)))
+            self._points = np.empty((0, len(objectives)))
         n, m = len(history), min(len(history), len(self._records))
         moved = np.fromiter(map(operator.is_not, history, self._records), bool, m)
         stale = np.flatnonzero(moved).tolist() + list(range(m, n))
@@ -64,16 +91,24 @@ class KeptHistory:
             self._resize(n)
         trials = self._trials
         if len(stale) <= _FEW:
+            kind, number, value = trials.kind, trials.number, trials.value
+            step, violation = trials.step, trials.violation
             for i in stale:
                 t = history[i]
-                trials.kind[i], trials.number[i], trials.value[i], trials.step[i] = trial_fields(t)
+                kind[i], number[i], value[i], step[i], violation[i] = fields = trial_fields(t)
+                if fields[0] == _INFEASIBLE:
+                    self.infeasible_seen = True
                 self._coordinates[i] = encoding.encode_row(t.params)
         else:
             fresh = [history[i] for i in stale]
             part = TrialArrays.of(fresh)
-            for name in ("kind", "number", "value", "step"):
+            for name in FIELDS:
                 getattr(trials, name)[stale] = getattr(part, name)
             self._coordinates[stale] = encoding.encode([t.params for t in fresh])
+            if (part.kind == _INFEASIBLE).any():
+                self.infeasible_seen = True
+        if objectives and stale:
+            self._points[stale] = objective_rows([history[i] for i in stale], objectives)
         self._records = list(history)
         return self._trials, self._coordinates
 
@@ -85,10 +120,10 @@ class KeptHistory:
             return out
 
         t = self._trials
-        self._trials = TrialArrays(
-            resized(t.kind), resized(t.number), resized(t.value), resized(t.step)
-        )
+        self._trials = TrialArrays(*(resized(getattr(t, name)) for name in FIELDS))
         self._coordinates = resized(self._coordinates)
+        if self._objectives:
+            self._points = resized(self._points)
 
 
 @dataclass(frozen=True)
@@ -112,11 +147,19 @@ class Observations:
         exclude: int | None,
         constant_liar: bool,
         kept: KeptHistory | None = None,
+        objectives: tuple[Objective, ...] = (),
     ) -> Observations:
-        """The observations of `history`; with `kept`, read through it (see KeptHistory)."""
+        """The observations of `history`; with `kept`, read through it (see KeptHistory).
+        With several `objectives` the trials rank by them (mo_split.py), else by the
+        value in `direction` (split.py)."""
         encoding = UnitEncoding.of(space)
-        trials, coordinates = (kept or KeptHistory()).read(history, encoding)
-        ranking = rank(trials, direction, gamma, exclude, constant_liar)
+        kept = kept or KeptHistory()
+        if len(objectives) > 1:
+            trials, coordinates = kept.read(history, encoding, objectives)
+            ranking = rank_several(trials, kept.points, gamma, exclude, constant_liar)
+        else:
+            trials, coordinates = kept.read(history, encoding)
+            ranking = rank(trials, direction, gamma, exclude, constant_liar, kept.infeasible_seen)
         return cls(encoding, trials, coordinates, ranking, gamma)
 
     @property

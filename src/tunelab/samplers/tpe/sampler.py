@@ -3,7 +3,8 @@
 TPE ranks the finished trials, fits one density l(x) to the good ones and one g(x) to
 the rest, draws candidates from l(x) and keeps the one that maximises l(x) / g(x),
 the expected-improvement criterion for this model. The first `n_startup_trials` trials
-come from a scrambled Sobol' sequence instead.
+come from a scrambled Sobol' sequence instead. Which trials are good is split.py's
+business (one objective, constraints) and mo_split.py's (several objectives, MOTPE).
 
 Define-by-run spaces. A trial holds only the parameters its code asked for. With
 `multivariate=True` the parameters are split into groups that always occur together
@@ -99,7 +100,9 @@ class TPESampler(Sampler):
     """Tree-structured Parzen estimator over mixed, conditional, define-by-run spaces.
 
     gamma: the good trials are the best ceil(gamma * n) of the n ranked ones (at most 25),
-    as in Bergstra et al. and Watanabe (2023). prior_weight: weight of the uniform prior
+    as in Bergstra et al. and Watanabe (2023); with several objectives, by Pareto front
+    and hypervolume (MOTPE, mo_split.py); trials that broke a constraint rank after the
+    others, least violating first (c-TPE, split.py). prior_weight: weight of the uniform prior
     component in l and g (each trial weighs 1). consider_endpoints: let the bounds narrow
     the outermost kernels (univariate bandwidths only). constant_liar: count other
     workers' running trials as bad observations, so parallel workers spread out.
@@ -107,7 +110,8 @@ class TPESampler(Sampler):
 
     name = "tpe"
     needs_history = True
-    reads_feasibility = True  # an infeasible trial is a failed one to the split (split.py)
+    multi_objective = True  # several objectives rank by Pareto front (mo_split.py)
+    reads_feasibility = True  # infeasible trials rank after feasible ones (split.py)
 
     def __init__(
         self,
@@ -211,7 +215,10 @@ class TPESampler(Sampler):
             request.trial_number,
             self.constant_liar,
             self._kept,
+            request.objectives,
         )
+        if len(request.objectives) > 1:  # several objectives rank by final values only
+            return seen
         pruned = np.flatnonzero(seen.trials.kind == Kind.PRUNED.value).tolist()
         if request.metric is None or not any(
             stopped_by_scheduler(request.history[i]) for i in pruned

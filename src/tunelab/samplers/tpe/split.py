@@ -7,15 +7,25 @@ Trials that were pruned or diverged still inform the model:
 - PRUNED trials rank after every complete one: a trial that reached a later step is
   better than one stopped earlier, and at the same step the last reported value decides
   (trials that reported nothing come last).
+- Trials that broke a constraint (COMPLETE or PRUNED with `feasible` False) rank after
+  all of those, by total violation (the sum of their positive constraint values), least
+  first, then older first (c-TPE, Watanabe & Hutter 2023, and Deb's constrained
+  domination): they never rank ahead of a trial that broke none, yet while no trial is
+  feasible the least violating ones are the good ones, so the search moves toward the
+  feasible region instead of away from everything it has seen. A pruned trial broke no
+  constraint it knows of, so it ranks ahead of them.
 - The best `n_good(len(ranked))` ranked trials are good; the other ranked trials are bad.
 - FAIL trials (errors, NaN or exploding losses) are always bad: the region that broke
   training should be avoided, even though it has no value to rank. So is a COMPLETE
-  trial without a finite value, should storage hold one.
+  trial without a finite value (in every objective), should storage hold one.
 - RUNNING trials of other workers are bad too when `constant_liar` is on: pretending the
   points being evaluated turned out badly keeps parallel workers from all sampling the
   same promising spot (the "constant liar" of Ginsbourger et al. 2010).
 - WAITING trials, interrupted trials (Ctrl-C, lost worker) and the trial being sampled
   are left out: they say nothing about the quality of their parameters.
+
+This module ranks by one value; mo_split.py ranks studies of several objectives the same
+way, with the Pareto order in place of the value's.
 """
 
 from __future__ import annotations
@@ -42,7 +52,24 @@ def n_good(n_ranked: int, gamma: float) -> int:
 
 
 def has_value(t: FrozenTrial) -> bool:
-    return t.value is not None and math.isfinite(t.value)
+    """A finite value, or with several objectives a finite value for each."""
+    value = t.value
+    if value is not None:
+        return math.isfinite(value)
+    return t.values is not None and all(map(math.isfinite, t.values))
+
+
+def violation(t: FrozenTrial) -> float:
+    """Total constraint violation: the sum of the positive constraint values (0 for a
+    feasible trial; inf when a stored value is not a number, as it holds no bound)."""
+    if t.feasible:
+        return 0.0
+    total = 0.0
+    for v in t.constraints.values():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
+            return math.inf
+        total += max(float(v), 0.0)
+    return total
 
 
 class Kind(enum.IntEnum):
@@ -51,16 +78,19 @@ class Kind(enum.IntEnum):
     LEFT_OUT = 0
     COMPLETE = 1  # with a finite value
     PRUNED = 2
-    FAILED = 3  # FAIL, not interrupted; or COMPLETE without a finite value or infeasible
+    FAILED = 3  # FAIL, not interrupted; or COMPLETE without a finite value
     RUNNING = 4
+    INFEASIBLE = 5  # COMPLETE (with a finite value) or PRUNED, breaking a constraint
 
 
 def kind_of(t: FrozenTrial) -> Kind:
     state = t.state
-    if state is TrialState.COMPLETE:  # breaking a constraint: a region to avoid, as a failure
-        return Kind.COMPLETE if has_value(t) and t.feasible else Kind.FAILED
+    if state is TrialState.COMPLETE:
+        if not has_value(t):
+            return Kind.FAILED
+        return Kind.COMPLETE if t.feasible else Kind.INFEASIBLE
     if state is TrialState.PRUNED:
-        return Kind.PRUNED
+        return Kind.PRUNED if t.feasible else Kind.INFEASIBLE
     if state is TrialState.FAIL:
         return Kind.FAILED if t.counts_toward_budget else Kind.LEFT_OUT
     if state is TrialState.RUNNING:
@@ -71,23 +101,31 @@ def kind_of(t: FrozenTrial) -> Kind:
 @dataclass(frozen=True)
 class TrialArrays:
     """What the split reads of each trial of a history, one array each: its kind, number,
-    value (NaN unless finite) and last reported step (-1 for none)."""
+    value (NaN unless finite), last reported step (-1 for none) and total constraint
+    violation (0 unless INFEASIBLE)."""
 
     kind: np.ndarray
     number: np.ndarray
     value: np.ndarray
     step: np.ndarray
+    violation: np.ndarray
 
     @classmethod
     def of(cls, history: Sequence[FrozenTrial]) -> TrialArrays:
         n = len(history)
         value = np.array([t.value for t in history], dtype=float).reshape(n)  # None: NaN
         value[~np.isfinite(value)] = math.nan
+        kinds = [kind_of(t) for t in history]
+        broken = [
+            violation(t) if k is Kind.INFEASIBLE else 0.0
+            for t, k in zip(history, kinds, strict=True)
+        ]
         return cls(
-            np.array([kind_of(t) for t in history], dtype=np.int8).reshape(n),
+            np.array(kinds, dtype=np.int8).reshape(n),
             np.array([t.number for t in history], dtype=np.int64).reshape(n),
             value,
             np.array([_step(t) for t in history], dtype=float).reshape(n),
+            np.array(broken, dtype=float).reshape(n),
         )
 
 
@@ -95,10 +133,15 @@ def _step(t: FrozenTrial) -> int:
     return -1 if t.last_step is None else t.last_step
 
 
-def trial_fields(t: FrozenTrial) -> tuple[int, int, float, int]:
+FIELDS = ("kind", "number", "value", "step", "violation")  # TrialArrays' arrays
+
+
+def trial_fields(t: FrozenTrial) -> tuple[int, int, float, int, float]:
     """One trial's entries in `TrialArrays` (for a trial or two, cheaper than arrays)."""
     value = t.value if t.value is not None and math.isfinite(t.value) else math.nan
-    return kind_of(t).value, t.number, value, _step(t)
+    kind = kind_of(t)
+    broken = violation(t) if kind is Kind.INFEASIBLE else 0.0
+    return kind.value, t.number, value, _step(t), broken
 
 
 @dataclass(frozen=True)
@@ -128,8 +171,10 @@ def rank(
     gamma: float,
     exclude: int | None = None,
     constant_liar: bool = True,
+    infeasible_seen: bool = True,
 ) -> Ranking:
-    """Rank the trials and cut them into good and bad ones (see the module docstring)."""
+    """Rank the trials and cut them into good and bad ones (see the module docstring).
+    `infeasible_seen=False` promises that no trial is INFEASIBLE (saves a pass)."""
     sign = 1.0 if direction is Direction.MINIMIZE else -1.0
     # kinds compared as plain ints: numpy inspects an IntEnum operand through its enum
     # class at every call, which costs more than the comparison
@@ -143,13 +188,39 @@ def rank(
     if len(pruned):
         keys = (trials.number[pruned], np.nan_to_num(value[pruned]), no_value, -trials.step[pruned])
         pruned = pruned[np.lexsort(keys)]
-    ranked = np.concatenate((complete, pruned))
+    groups: tuple[np.ndarray, ...] = (complete, pruned)
+    n_valued = len(complete) + int(np.count_nonzero(~no_value))
+    if infeasible_seen:
+        infeasible = by_violation(trials, np.flatnonzero(kind == Kind.INFEASIBLE.value))
+        groups += (infeasible,)
+        n_valued += int(np.count_nonzero(~np.isnan(value[infeasible])))
+    return ranking_of(kind, groups, gamma, constant_liar, n_valued)
+
+
+def by_violation(trials: TrialArrays, infeasible: np.ndarray) -> np.ndarray:
+    """INFEASIBLE trials least violating first, ties to the older one."""
+    if len(infeasible) < 2:
+        return infeasible
+    return infeasible[np.lexsort((trials.number[infeasible], trials.violation[infeasible]))]
+
+
+def ranking_of(
+    kind: np.ndarray,
+    ranked: tuple[np.ndarray, ...],
+    gamma: float,
+    constant_liar: bool,
+    n_valued: int,
+    failed: np.ndarray | None = None,
+) -> Ranking:
+    """The Ranking of the ranked groups in order, with the FAILED (or `failed`) trials and,
+    under the constant liar, the RUNNING ones bad."""
+    order = np.concatenate(ranked)
     return Ranking(
-        ranked,
-        n_good(len(ranked), gamma),
-        np.flatnonzero(kind == Kind.FAILED.value),
+        order,
+        n_good(len(order), gamma),
+        np.flatnonzero(kind == Kind.FAILED.value) if failed is None else failed,
         np.flatnonzero(kind == Kind.RUNNING.value) if constant_liar else np.empty(0, dtype=np.intp),
-        len(complete) + int(np.count_nonzero(~no_value)),
+        n_valued,
     )
 
 
@@ -173,8 +244,17 @@ class Split:
     n_ranked: int
     n_valued: int
 
+    @classmethod
+    def of(cls, history: Sequence[FrozenTrial], ranking: Ranking) -> Split:
+        return cls(
+            tuple(history[i] for i in ranking.good.tolist()),
+            tuple(history[i] for i in ranking.bad.tolist()),
+            len(ranking.ranked),
+            ranking.n_valued,
+        )
+
     def ranked(self) -> list[FrozenTrial]:
-        """Good, then bad COMPLETE and PRUNED trials, best first."""
+        """Good, then bad ranked trials (COMPLETE, PRUNED, INFEASIBLE), best first."""
         return [*self.good, *self.bad[: self.n_ranked - len(self.good)]]
 
 
@@ -186,10 +266,4 @@ def split_trials(
     constant_liar: bool = True,
 ) -> Split:
     """`rank_trials` as the trials themselves."""
-    ranking = rank_trials(history, direction, gamma, exclude, constant_liar)
-    return Split(
-        tuple(history[i] for i in ranking.good.tolist()),
-        tuple(history[i] for i in ranking.bad.tolist()),
-        len(ranking.ranked),
-        ranking.n_valued,
-    )
+    return Split.of(history, rank_trials(history, direction, gamma, exclude, constant_liar))
