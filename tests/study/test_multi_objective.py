@@ -169,15 +169,18 @@ def test_plateau_stops_only_once_no_objective_improves() -> None:
     assert "size" not in stop.reason
 
 
-def test_auto_searches_at_random_with_several_objectives() -> None:
+@pytest.mark.parametrize("n_objectives, chosen", [(2, "gp"), (3, "tpe")])
+def test_auto_models_two_objectives_as_one_and_more_with_tpe(
+    n_objectives: int, chosen: str
+) -> None:
     auto = AutoSampler(seed=3)
     space = SearchSpace()
     param = Float("x", 0.0, 1.0)
     space.add(param)
-    objectives = (Objective("a", MAX), Objective("b", MIN))
-    request = SampleRequest(0, param, (), {}, space, (), MAX, "a", objectives)
-    assert auto.sample(request) == RandomSampler(seed=3).sample(request)
-    assert isinstance(auto.chosen_for(0), RandomSampler)
+    objectives = tuple(Objective(f"m{i}", MIN) for i in range(n_objectives))
+    request = SampleRequest(0, param, (), {}, space, (), MIN, "m0", objectives)
+    assert 0.0 <= auto.sample(request) <= 1.0
+    assert auto.chosen_for(0).name == chosen  # type: ignore[union-attr]
 
 
 def two_objectives(trial: tunelab.Trial) -> tuple[float, float]:

@@ -149,8 +149,6 @@ def run(
             ),
         )
     )
-    if study.multi_objective and study.sampler.name == "auto":
-        out.print("auto: random search, as TPE and GP do not handle several objectives yet")
     started = time.time()
     try:
         study.optimize(

@@ -18,9 +18,10 @@ decided afresh for every trial (deterministically, so seeded runs repeat):
 - GP otherwise, declared conditional spaces included.
 Both start with the same scrambled Sobol points, so the switch is seamless.
 
-A study of several objectives gets random search for now: neither TPE nor the GP models
-several objectives yet, and random search is an honest baseline where a single-objective
-model would chase one objective alone.
+A study of two objectives follows the same rules (the GP with log expected hypervolume
+improvement where it is strong, MOTPE elsewhere); one of three or more gets TPE, as the
+GP's hypervolume improvement needs a reference point that the data set poorly there
+(benchmarks/RESULTS.md, "Multi-objective search vs Optuna"). Both read constraints.
 
 Measured (benchmarks/RESULTS.md, issue 4): the GP beats TPE at 25 to 100 trials on
 Branin, Hartmann-6, Levy-10 and on a mixed 7-parameter space with a conditional
@@ -34,7 +35,6 @@ from typing import Any
 
 from tunelab.samplers.base import Sampler, SampleRequest
 from tunelab.samplers.gp import GPSampler
-from tunelab.samplers.random import RandomSampler
 from tunelab.samplers.tpe import TPESampler
 from tunelab.space import Boolean, Choice, Entry, Fixed, SearchSpace
 from tunelab.trial import FrozenTrial
@@ -75,13 +75,13 @@ def prefers_tpe(space: SearchSpace, history: Sequence[FrozenTrial]) -> bool:
 class AutoSampler(Sampler):
     name = "auto"
     needs_history = True
-    multi_objective = True  # random search there, for now (see the module doc)
+    multi_objective = True
+    reads_feasibility = True  # both models rank infeasible trials themselves
 
     def __init__(self, seed: int | None = None) -> None:
         super().__init__(seed)
         self._tpe = TPESampler(seed=self.seed)
         self._gp = GPSampler(seed=self.seed)
-        self._random = RandomSampler(seed=self.seed)
         self._choice: dict[int, Sampler] = {}
 
     def chosen_for(self, trial_number: int) -> Sampler | None:
@@ -90,9 +90,7 @@ class AutoSampler(Sampler):
     def sample(self, request: SampleRequest) -> Any:
         sampler = self._choice.get(request.trial_number)
         if sampler is None:
-            if len(request.objectives) > 1:
-                sampler = self._random
-            elif prefers_tpe(request.space, request.history):
+            if len(request.objectives) > 2 or prefers_tpe(request.space, request.history):
                 sampler = self._tpe
             else:
                 sampler = self._gp
