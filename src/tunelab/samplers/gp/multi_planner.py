@@ -11,13 +11,10 @@ for one objective: planner.py `refit`). The acquisition (optimizer.py maximises 
   objective plus 10% of their range, fixed for the whole suggestion. Not the front's
   nadir (`_pareto.default_reference_point`, right for reporting a front): early on one
   trial often dominates every other, and a reference just past a one-point front
-  credits improvement only in a sliver around it, so the search stays there (ZDT1, 4
-  parameters, 40 trials, seeds 0-3: hypervolume 0.11 with the front's nadir, 0.85 with
-  this; the front's best is 0.88; ZDT2: 0.45 with nadir plus one sd, 0.52 with this). A
-  reference far out weights the front's ends more; where those are degenerate, as in
-  DTLZ2 (3 objectives, 5 parameters, 50 trials, seeds 0-4, scored against 1.1 in each),
-  that leaves the GP no better than random search (median 0.35 against 0.38), and no
-  rule taken from the data tried did better; the true reference (1.1) gives 0.56;
+  credits improvement only in a sliver around it, so the search stays there. A
+  reference far out weights the front's ends more, which does not help where they are
+  degenerate, as in DTLZ2's three objectives (benchmarks/RESULTS.md, "Multi-objective
+  search vs Optuna"): `auto` sends three or more objectives to TPE;
 * one objective: log EI (acquisition.py) below the best feasible value, chosen as planner.py
   chooses it;
 * with constraints: plus log P(every constraint <= 0) (feasibility.py). Until a trial is
