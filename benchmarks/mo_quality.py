@@ -43,7 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mo_runs
 from _machine import load_average
-from mo_problems import CONSTRAINED, PROBLEMS, UNCONSTRAINED, MOProblem
+from mo_problems import PROBLEMS, UNCONSTRAINED, MOProblem
 from quality import fmt, mann_whitney_p
 
 CHECKPOINTS = (50, 100)
@@ -209,7 +209,9 @@ def main(argv: Sequence[str] | None = None, problems: Sequence[str] = UNCONSTRAI
     parser.add_argument(
         "--problems", default=",".join(problems), help=f"comma list of {', '.join(PROBLEMS)}"
     )
-    parser.add_argument("--seeds", default="10", help="N (0..N-1), A-B or a comma list")
+    parser.add_argument(
+        "--seeds", default=None, help="N (0..N-1), A-B or a comma list (10; --timing: 3)"
+    )
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--table", action="store_true", help="print the tables from the cache")
     parser.add_argument("--timing", action="store_true", help="paired suggestion-time mode")
@@ -220,7 +222,7 @@ def main(argv: Sequence[str] | None = None, problems: Sequence[str] = UNCONSTRAI
         table(mo_runs.load(), names)
         return
     if args.timing:
-        timing(names[0], seeds_of(args.seeds if args.seeds != "10" else "3"), args.trials)
+        timing(names[0], seeds_of(args.seeds or "3"), args.trials)
         return
     labels = select(args.only, mo_runs.LABELS)
     runs = mo_runs.load()
@@ -233,7 +235,7 @@ def main(argv: Sequence[str] | None = None, problems: Sequence[str] = UNCONSTRAI
                 continue
             todo += [
                 (name, label, s)
-                for s in seeds_of(args.seeds)
+                for s in seeds_of(args.seeds or "10")
                 if args.force or not mo_runs.cached(runs, name, label, s, args.trials)
             ]
     print(f"{len(todo)} runs to do; {load_average()}", flush=True)
