@@ -186,9 +186,6 @@ def _dtlz2_front_hv() -> float:
 
 
 _ZDT_REF = (1.1, 6.0)
-_DIGITS = ("val_accuracy", "n_parameters")
-_DIGITS_DIR = ("maximize", "minimize")
-_DIGITS_REF = (0.8, 60_000.0)
 
 
 def _zdt_problem(kind: str) -> MOProblem:
@@ -204,6 +201,20 @@ def _zdt_problem(kind: str) -> MOProblem:
     )
 
 
+def _digits_problem(name: str, constraint: Constraint | None = None) -> MOProblem:
+    return MOProblem(
+        name,
+        ("val_accuracy", "n_parameters"),
+        ("maximize", "minimize"),
+        (0.8, 60_000.0),
+        mfd.DIGITS.tunelab_params,
+        mfd.DIGITS.optuna_params,
+        digits,
+        functools.cache(functools.partial(_digits_front_hv, name)),
+        constraint,
+    )
+
+
 PROBLEMS: dict[str, MOProblem] = {
     **{k: _zdt_problem(k) for k in ("zdt1", "zdt2", "zdt3")},
     "dtlz2": MOProblem(
@@ -216,16 +227,7 @@ PROBLEMS: dict[str, MOProblem] = {
         dtlz2,
         _dtlz2_front_hv,
     ),
-    "digits": MOProblem(
-        "digits",
-        _DIGITS,
-        _DIGITS_DIR,
-        _DIGITS_REF,
-        mfd.DIGITS.tunelab_params,
-        mfd.DIGITS.optuna_params,
-        digits,
-        functools.cache(functools.partial(_digits_front_hv, "digits")),
-    ),
+    "digits": _digits_problem("digits"),
     "zdt1c": MOProblem(
         "zdt1c",
         ("f1", "f2"),
@@ -237,17 +239,7 @@ PROBLEMS: dict[str, MOProblem] = {
         functools.cache(functools.partial(_zdt_front_hv, "zdt1c")),
         Constraint("clearance", ">=", 1.0),
     ),
-    "digitsc": MOProblem(
-        "digitsc",
-        _DIGITS,
-        _DIGITS_DIR,
-        _DIGITS_REF,
-        mfd.DIGITS.tunelab_params,
-        mfd.DIGITS.optuna_params,
-        digits,
-        functools.cache(functools.partial(_digits_front_hv, "digitsc")),
-        Constraint("n_parameters", "<=", 20_000.0),
-    ),
+    "digitsc": _digits_problem("digitsc", Constraint("n_parameters", "<=", 20_000.0)),
 }
 UNCONSTRAINED = ("zdt1", "zdt2", "zdt3", "dtlz2", "digits")
 CONSTRAINED = ("zdt1c", "digitsc")

@@ -21,10 +21,10 @@ Methods whose tunelab sampler cannot serve several objectives yet are skipped wi
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import platform
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -86,14 +86,7 @@ def tunelab_run(sampler: str, scheduler: Any, seed: int, target: float) -> mf.Ru
     while run.hit_at is None and run.epochs < mf.CAP:
         trial = study.ask()
         acc, size = _metrics(DIGITS.tunelab_params(trial.hp))
-        pruned = False
-        for epoch in range(mf.E):
-            run.epochs += 1
-            trial.report(epoch, val_accuracy=float(acc[epoch]), n_parameters=size)
-            if trial.should_prune():
-                pruned = True
-                break
-        if pruned:
+        if mf.replay_epochs(trial, acc, run, n_parameters=size):
             study.tell(trial, state=TrialState.PRUNED)
             continue
         study.tell(trial, {"val_accuracy": float(acc[-1]), "n_parameters": size})
@@ -129,32 +122,30 @@ def optuna_run(sampler_name: str, seed: int, target: float) -> mf.Run:
 
 
 def methods() -> dict[str, Callable[[int, float], mf.Run]]:
+    schedulers: dict[str, Callable[[], Any]] = {
+        "+ASHA": lambda: ASHAScheduler(1, mf.E, 3),
+        "+Hyperband": lambda: HyperbandScheduler(1, mf.E, 3),
+        "+Hyperband(plain)": lambda: HyperbandScheduler(1, mf.E, 3, adaptive=False),
+        " (no pruning)": lambda: None,
+    }
+    chosen = {
+        "random": ("+ASHA", "+Hyperband", "+Hyperband(plain)"),
+        "tpe": ("+ASHA", "+Hyperband", " (no pruning)"),
+        "gp": ("+ASHA", " (no pruning)"),
+        "auto": ("+ASHA", " (no pruning)"),
+    }
+
     def tl(sampler: str, scheduler: Callable[[], Any]) -> Callable[[int, float], mf.Run]:
         return lambda s, t: tunelab_run(sampler, scheduler(), s, t)
 
-    def asha() -> Any:
-        return ASHAScheduler(1, mf.E, 3)
-
-    def hb(adaptive: bool = True) -> Callable[[], Any]:
-        return lambda: HyperbandScheduler(1, mf.E, 3, adaptive=adaptive)
-
-    def none() -> None:
-        return None
-
-    return {
-        "tunelab random+ASHA": tl("random", asha),
-        "tunelab random+Hyperband": tl("random", hb()),
-        "tunelab random+Hyperband(plain)": tl("random", hb(False)),
-        "tunelab tpe+ASHA": tl("tpe", asha),
-        "tunelab tpe+Hyperband": tl("tpe", hb()),
-        "tunelab tpe (no pruning)": tl("tpe", none),
-        "tunelab gp+ASHA": tl("gp", asha),
-        "tunelab gp (no pruning)": tl("gp", none),
-        "tunelab auto+ASHA": tl("auto", asha),
-        "tunelab auto (no pruning)": tl("auto", none),
-        "optuna tpe (no pruning)": lambda s, t: optuna_run("tpe", s, t),
-        "optuna nsga2 (no pruning)": lambda s, t: optuna_run("nsga2", s, t),
+    catalogue = {
+        f"tunelab {sampler}{kind}": tl(sampler, schedulers[kind])
+        for sampler, kinds in chosen.items()
+        for kind in kinds
     }
+    for name in ("tpe", "nsga2"):
+        catalogue[f"optuna {name} (no pruning)"] = functools.partial(optuna_run, name)
+    return catalogue
 
 
 def _serves_mo(method: str) -> bool:
@@ -192,22 +183,8 @@ def main() -> None:
         f"python {platform.python_version()}, optuna {optuna.__version__}",
         flush=True,
     )
-    hits: dict[str, list[int | None]] = {m: [] for m in keep}
-    secs: dict[str, list[float]] = {m: [] for m in keep}
-    found, targets = [], []
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        target, when = baseline(seed)
-        found.append(when)
-        targets.append(target)
-        for m in keep:
-            started = time.perf_counter()
-            hits[m].append(catalogue[m](seed, target).hit_at)
-            secs[m].append(time.perf_counter() - started)
-        print(
-            f"seed {seed}: target HV {target:.2f} · random_found={when} · "
-            + " · ".join(f"{m}={hits[m][-1]}|{secs[m][-1]:.1f}s" for m in keep),
-            flush=True,
-        )
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    targets, found, hits, secs = mf.run_seeds(seeds, baseline, {m: catalogue[m] for m in keep})
     print(
         f"\ntarget: HV of 100 unpruned random trials, median {np.median(targets):.2f} "
         f"(true front {DIGITS.front_hv():.2f})"
