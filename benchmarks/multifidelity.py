@@ -448,10 +448,15 @@ def merge(paths: list[str], problem: Problem = SYNTHETIC) -> None:
     )
 
 
-def table(found: list[int], hits: dict[str, list[int | None]], secs: dict[str, float]) -> None:
+def table(
+    found: list[int],
+    hits: dict[str, list[int | None]],
+    secs: dict[str, float],
+    target: str = "its best was found",
+) -> None:
     full = N_RANDOM * E
     print(
-        f"\nrandom, no pruning: {full} epochs (100 full trials); its best was found after "
+        f"\nrandom, no pruning: {full} epochs (100 full trials); {target} after "
         f"median {quartiles(found)} epochs"
     )
     width = max(34, *(len(m) for m in hits))
