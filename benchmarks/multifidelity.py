@@ -55,7 +55,7 @@ import sys
 import time
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,14 +156,7 @@ def tunelab_run(
     while run.hit_at is None and run.epochs < CAP:
         trial = study.ask()
         acc = problem.curve(problem.tunelab_params(trial.hp), seed)
-        pruned = False
-        for epoch in range(E):
-            run.epochs += 1
-            trial.report(epoch, val_accuracy=float(acc[epoch]))
-            if trial.should_prune():
-                pruned = True
-                break
-        if pruned:
+        if replay_epochs(trial, acc, run):
             study.tell(trial, state=TrialState.PRUNED)
             continue
         study.tell(trial, float(acc[-1]))
@@ -172,6 +165,17 @@ def tunelab_run(
             run.hit_at = run.epochs
     study.close()
     return run
+
+
+def replay_epochs(trial: Any, acc: np.ndarray, run: Run, **fixed: float) -> bool:
+    """Report a tunelab trial's curve epoch by epoch (with metrics that stay `fixed`),
+    counting the epochs in `run`, until the scheduler prunes it: whether it did."""
+    for epoch in range(E):
+        run.epochs += 1
+        trial.report(epoch, val_accuracy=float(acc[epoch]), **fixed)
+        if trial.should_prune():
+            return True
+    return False
 
 
 def random_baseline(seed: int, problem: Problem = SYNTHETIC) -> tuple[float, int]:
@@ -379,24 +383,38 @@ def main(problem: Problem = SYNTHETIC, argv: list[str] | None = None) -> None:
         f"{source_state()}; {load_average()}; python {platform.python_version()}, optuna {optuna.__version__}"
     )
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    hits: dict[str, list[int | None]] = {m: [] for m in keep}
-    secs: dict[str, list[float]] = {m: [] for m in keep}
-    found = []
+    _, found, hits, secs = run_seeds(
+        seeds, lambda s: random_baseline(s, problem), {m: catalogue[m] for m in keep}
+    )
+    table(found, hits, {m: float(np.mean(v)) for m, v in secs.items()})
+    print(f"{load_average()}")
+
+
+def run_seeds(
+    seeds: Iterable[int],
+    baseline: Callable[[int], tuple[float, int]],
+    catalogue: dict[str, Callable[[int, float], Run]],
+) -> tuple[list[float], list[int], dict[str, list[int | None]], dict[str, list[float]]]:
+    """Per seed, the baseline's (target, epochs it took) and every method's run to that
+    target: (targets, baseline epochs, epochs to the target per method or None, seconds)."""
+    hits: dict[str, list[int | None]] = {m: [] for m in catalogue}
+    secs: dict[str, list[float]] = {m: [] for m in catalogue}
+    targets, found = [], []
     for seed in seeds:
-        target, when = random_baseline(seed, problem)
+        target, when = baseline(seed)
+        targets.append(target)
         found.append(when)
-        for m in keep:
+        for m, method in catalogue.items():
             started = time.perf_counter()
-            hits[m].append(catalogue[m](seed, target).hit_at)
+            hits[m].append(method(seed, target).hit_at)
             secs[m].append(time.perf_counter() - started)
         # one line per seed, read back by --merge
         print(
             f"seed {seed}: target {target:.4f} · random_found={when} · "
-            + " · ".join(f"{m}={hits[m][-1]}|{secs[m][-1]:.1f}s" for m in keep),
+            + " · ".join(f"{m}={hits[m][-1]}|{secs[m][-1]:.1f}s" for m in catalogue),
             flush=True,
         )
-    table(found, hits, {m: float(np.mean(v)) for m, v in secs.items()})
-    print(f"{load_average()}")
+    return targets, found, hits, secs
 
 
 def merge(paths: list[str], problem: Problem = SYNTHETIC) -> None:
@@ -430,10 +448,15 @@ def merge(paths: list[str], problem: Problem = SYNTHETIC) -> None:
     )
 
 
-def table(found: list[int], hits: dict[str, list[int | None]], secs: dict[str, float]) -> None:
+def table(
+    found: list[int],
+    hits: dict[str, list[int | None]],
+    secs: dict[str, float],
+    target: str = "its best was found",
+) -> None:
     full = N_RANDOM * E
     print(
-        f"\nrandom, no pruning: {full} epochs (100 full trials); its best was found after "
+        f"\nrandom, no pruning: {full} epochs (100 full trials); {target} after "
         f"median {quartiles(found)} epochs"
     )
     width = max(34, *(len(m) for m in hits))
