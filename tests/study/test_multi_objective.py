@@ -183,6 +183,21 @@ def test_auto_models_two_objectives_as_one_and_more_with_tpe(
     assert auto.chosen_for(0).name == chosen  # type: ignore[union-attr]
 
 
+def test_auto_searches_at_random_once_a_scheduler_pruned_a_trial_of_several_objectives() -> None:
+    auto = AutoSampler(seed=3)
+    space = SearchSpace()
+    param = Float("x", 0.0, 1.0)
+    space.add(param)
+    objectives = (Objective("a", MIN), Objective("b", MIN))
+    pruned = FrozenTrial(1, 0, TrialState.PRUNED, {"x": 0.5}, reports=(Report(0, {"a": 1.0}, 0.0),))
+    request = SampleRequest(1, param, (), {}, space, (pruned,), MIN, "a", objectives)
+    assert auto.sample(request) == RandomSampler(seed=3).sample(request)
+    assert isinstance(auto.chosen_for(1), RandomSampler)
+    one = SampleRequest(2, param, (), {}, space, (pruned,), MIN, "a", objectives[:1])
+    auto.sample(one)
+    assert auto.chosen_for(2).name == "gp"  # type: ignore[union-attr]
+
+
 def two_objectives(trial: tunelab.Trial) -> tuple[float, float]:
     x = trial.hp.Float("x", 0.0, 1.0)
     return x, (1.0 - x) ** 2

@@ -22,6 +22,10 @@ A study of two objectives follows the same rules (the GP with log expected hyper
 improvement where it is strong, MOTPE elsewhere); one of three or more gets TPE, as the
 GP's hypervolume improvement needs a reference point that the data set poorly there
 (benchmarks/RESULTS.md, "Multi-objective search vs Optuna"). Both read constraints.
+Once a scheduler has pruned a trial of a study of several objectives, random search: the
+models learn from complete trials only there, and under pruning those are few and often
+one configuration that survives every rung, onto which both models collapse
+(benchmarks/RESULTS.md, "Multi-objective pruning").
 
 Measured (benchmarks/RESULTS.md, issue 4): the GP beats TPE at 25 to 100 trials on
 Branin, Hartmann-6, Levy-10 and on a mixed 7-parameter space with a conditional
@@ -35,6 +39,7 @@ from typing import Any
 
 from tunelab.samplers.base import Sampler, SampleRequest
 from tunelab.samplers.gp import GPSampler
+from tunelab.samplers.random import RandomSampler
 from tunelab.samplers.tpe import TPESampler
 from tunelab.space import Boolean, Choice, Entry, Fixed, SearchSpace
 from tunelab.trial import FrozenTrial
@@ -82,6 +87,7 @@ class AutoSampler(Sampler):
         super().__init__(seed)
         self._tpe = TPESampler(seed=self.seed)
         self._gp = GPSampler(seed=self.seed)
+        self._random = RandomSampler(seed=self.seed)
         self._choice: dict[int, Sampler] = {}
 
     def chosen_for(self, trial_number: int) -> Sampler | None:
@@ -90,7 +96,11 @@ class AutoSampler(Sampler):
     def sample(self, request: SampleRequest) -> Any:
         sampler = self._choice.get(request.trial_number)
         if sampler is None:
-            if len(request.objectives) > 2 or prefers_tpe(request.space, request.history):
+            if len(request.objectives) > 1 and any(
+                t.state is TrialState.PRUNED for t in request.history
+            ):
+                sampler = self._random
+            elif len(request.objectives) > 2 or prefers_tpe(request.space, request.history):
                 sampler = self._tpe
             else:
                 sampler = self._gp
