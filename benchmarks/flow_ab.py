@@ -47,7 +47,10 @@ def worker(root: str, n: int, sampler: str) -> None:
     rng = np.random.default_rng(0)
     history = [so.random_params(rng) for _ in range(n)]
     filler = tunelab.create_study(
-        "ab", storage=":memory:", metric="loss", direction="minimize",
+        "ab",
+        storage=":memory:",
+        metric="loss",
+        direction="minimize",
         sampler=so._replay_sampler(history),
     )
     for _ in history:
@@ -89,9 +92,21 @@ def main() -> None:
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
         sides = {
             name: subprocess.Popen(
-                [sys.executable, __file__, args.rev, "--worker", root, "--n", str(args.n),
-                 "--sampler", args.sampler],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                [
+                    sys.executable,
+                    __file__,
+                    args.rev,
+                    "--worker",
+                    root,
+                    "--n",
+                    str(args.n),
+                    "--sampler",
+                    args.sampler,
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
             )
             for name, root in (("old", old), ("new", str(ROOT)))
         }

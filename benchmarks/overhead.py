@@ -188,7 +188,9 @@ def run_optuna(root: Path, n_trials: int, n_jobs: int = 1) -> RunResult:
     db = _fresh_db(root, "optuna")
     url = f"sqlite:///{db}"
     study = optuna.create_study(
-        study_name="bench", storage=url, direction="minimize",
+        study_name="bench",
+        storage=url,
+        direction="minimize",
         sampler=optuna.samplers.RandomSampler(seed=0),
     )
     result = RunResult(0.0, 0)
@@ -204,8 +206,7 @@ def run_optuna(root: Path, n_trials: int, n_jobs: int = 1) -> RunResult:
         for p in procs:
             p.start()
         reports: list[Any] = []  # drain before join: a full pipe blocks a child's exit
-        while len(reports) < len(procs) and (any(p.is_alive() for p in procs) or
-                                             not queue.empty()):
+        while len(reports) < len(procs) and (any(p.is_alive() for p in procs) or not queue.empty()):
             with contextlib.suppress(queue_mod.Empty):
                 reports.append(queue.get(timeout=0.5))
         for p in procs:
@@ -238,10 +239,13 @@ def interleaved(root: Path, n_trials: int, n_jobs: int, repeats: int) -> dict[st
         for name in order:
             res = RUNNERS[name](root, n_trials, n_jobs)
             out[name].append(res)
-            print(f"  {name:8s} jobs={n_jobs} rep={rep}: {res.seconds:6.2f} s, "
-                  f"{res.ms_per_trial:6.2f} ms/trial, {res.trials_per_s:6.1f} trials/s, "
-                  f"complete={res.complete} fail={res.failed} running={res.running_left} "
-                  f"lock_errors={res.lock_errors} other_errors={res.other_errors}", flush=True)
+            print(
+                f"  {name:8s} jobs={n_jobs} rep={rep}: {res.seconds:6.2f} s, "
+                f"{res.ms_per_trial:6.2f} ms/trial, {res.trials_per_s:6.1f} trials/s, "
+                f"complete={res.complete} fail={res.failed} running={res.running_left} "
+                f"lock_errors={res.lock_errors} other_errors={res.other_errors}",
+                flush=True,
+            )
             for sample in res.samples:
                 print(f"      error: {sample}", flush=True)
     return out
@@ -256,11 +260,13 @@ def _sum(results: Sequence[RunResult], attr: str) -> int:
 
 
 def environment() -> str:
-    return (f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
-            f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
-            f"tunelab {tunelab.__version__}; "
-            f"optuna {optuna.__version__}; SQLAlchemy {sqlalchemy.__version__}; "
-            f"sqlite {sqlite3.sqlite_version}; {source_state()}; {load_average()}")
+    return (
+        f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
+        f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
+        f"tunelab {tunelab.__version__}; "
+        f"optuna {optuna.__version__}; SQLAlchemy {sqlalchemy.__version__}; "
+        f"sqlite {sqlite3.sqlite_version}; {source_state()}; {load_average()}"
+    )
 
 
 def benchmark(args: argparse.Namespace, root: Path) -> None:
@@ -274,43 +280,67 @@ def benchmark(args: argparse.Namespace, root: Path) -> None:
 
     scaling: dict[int, dict[str, list[RunResult]]] = {}
     for jobs in (1, 2):
-        print(f"\n[2] throughput: {args.tp_repeats} x {args.tp_trials} trials, "
-              f"{jobs} worker process(es) on one SQLite file", flush=True)
+        print(
+            f"\n[2] throughput: {args.tp_repeats} x {args.tp_trials} trials, "
+            f"{jobs} worker process(es) on one SQLite file",
+            flush=True,
+        )
         scaling[jobs] = interleaved(root, args.tp_trials, jobs, args.tp_repeats)
 
     ms = {n: _median([r.ms_per_trial for r in rs]) for n, rs in per_trial.items()}
-    tps = {(n, j): _median([r.trials_per_s for r in scaling[j][n]])
-           for j in scaling for n in RUNNERS}
-    locks = {n: sum(_sum(scaling[j][n], "lock_errors") for j in scaling)
-             + _sum(per_trial[n], "lock_errors") for n in RUNNERS}
-    fails = {n: sum(_sum(scaling[j][n], "failed") + _sum(scaling[j][n], "running_left")
-                    for j in scaling) + _sum(per_trial[n], "failed") for n in RUNNERS}
-    others = {n: sum(_sum(scaling[j][n], "other_errors") for j in scaling)
-              + _sum(per_trial[n], "other_errors") for n in RUNNERS}
+    tps = {
+        (n, j): _median([r.trials_per_s for r in scaling[j][n]]) for j in scaling for n in RUNNERS
+    }
+    locks = {
+        n: sum(_sum(scaling[j][n], "lock_errors") for j in scaling)
+        + _sum(per_trial[n], "lock_errors")
+        for n in RUNNERS
+    }
+    fails = {
+        n: sum(_sum(scaling[j][n], "failed") + _sum(scaling[j][n], "running_left") for j in scaling)
+        + _sum(per_trial[n], "failed")
+        for n in RUNNERS
+    }
+    others = {
+        n: sum(_sum(scaling[j][n], "other_errors") for j in scaling)
+        + _sum(per_trial[n], "other_errors")
+        for n in RUNNERS
+    }
     ratio = ms["tunelab"] / ms["optuna"]
 
     print("\n## Summary (medians)\n")
     print("| measure | tunelab | Optuna 5 | tunelab / Optuna |")
     print("|---|---:|---:|---:|")
-    print(f"| ms per trial, 1 process ({args.repeats} x {args.trials} trials) | "
-          f"{ms['tunelab']:.2f} | {ms['optuna']:.2f} | {ratio:.2f} |")
+    print(
+        f"| ms per trial, 1 process ({args.repeats} x {args.trials} trials) | "
+        f"{ms['tunelab']:.2f} | {ms['optuna']:.2f} | {ratio:.2f} |"
+    )
     for j in scaling:
         t, o = tps[("tunelab", j)], tps[("optuna", j)]
-        print(f"| trials/s, {j} worker(s) ({args.tp_repeats} x {args.tp_trials} trials) | "
-              f"{t:.1f} | {o:.1f} | {t / o:.2f} |")
+        print(
+            f"| trials/s, {j} worker(s) ({args.tp_repeats} x {args.tp_trials} trials) | "
+            f"{t:.1f} | {o:.1f} | {t / o:.2f} |"
+        )
     up = {n: tps[(n, 2)] / tps[(n, 1)] for n in RUNNERS}
     print(f"| speed-up 2 workers / 1 worker | {up['tunelab']:.2f} | {up['optuna']:.2f} | |")
-    print(f"| '{LOCK_TEXT}' errors reaching the caller (all runs) | "
-          f"{locks['tunelab']} | {locks['optuna']} | |")
-    print(f"| other errors reaching the caller (all runs) | "
-          f"{others['tunelab']} | {others['optuna']} | |")
+    print(
+        f"| '{LOCK_TEXT}' errors reaching the caller (all runs) | "
+        f"{locks['tunelab']} | {locks['optuna']} | |"
+    )
+    print(
+        f"| other errors reaching the caller (all runs) | "
+        f"{others['tunelab']} | {others['optuna']} | |"
+    )
     print(f"| trials left FAIL or RUNNING (all runs) | {fails['tunelab']} | {fails['optuna']} | |")
     met_speed = ratio <= 0.2
     met_locks = locks["tunelab"] == 0 and fails["tunelab"] == 0
-    print(f"\nTarget per-trial overhead <= 1/5 of Optuna's: {'MET' if met_speed else 'NOT MET'} "
-          f"(ratio {ratio:.2f}, i.e. 1/{1 / ratio:.1f})")
-    print(f"Target zero lock errors / failed trials for tunelab: "
-          f"{'MET' if met_locks else 'NOT MET'}")
+    print(
+        f"\nTarget per-trial overhead <= 1/5 of Optuna's: {'MET' if met_speed else 'NOT MET'} "
+        f"(ratio {ratio:.2f}, i.e. 1/{1 / ratio:.1f})"
+    )
+    print(
+        f"Target zero lock errors / failed trials for tunelab: {'MET' if met_locks else 'NOT MET'}"
+    )
 
 
 # -- profiling (tunelab side only) --------------------------------------------------------------
@@ -364,9 +394,11 @@ def profile(args: argparse.Namespace, root: Path) -> None:
     for name, tt in layers.most_common():
         print(f"  {name:16s} {100 * tt / total:5.1f}%  {1000 * tt / n:6.3f} ms/trial")
 
-    tables = (("cumulative", (args.top,), "all functions by cumulative time"),
-              ("tottime", (args.top,), "all functions by self time"),
-              ("cumulative", ("tunelab", args.top), "tunelab functions by cumulative time"))
+    tables = (
+        ("cumulative", (args.top,), "all functions by cumulative time"),
+        ("tottime", (args.top,), "all functions by self time"),
+        ("cumulative", ("tunelab", args.top), "tunelab functions by cumulative time"),
+    )
     for key, restrictions, title in tables:
         buf = io.StringIO()
         pstats.Stats(prof, stream=buf).sort_stats(key).print_stats(*restrictions)
@@ -390,8 +422,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="tunelab-bench-") as tmp:
         started = time.perf_counter()
         (profile if args.profile else benchmark)(args, Path(tmp))
-        print(f"\n(total benchmark time {time.perf_counter() - started:.0f} s; "
-              f"at the end: {load_average()})")
+        print(
+            f"\n(total benchmark time {time.perf_counter() - started:.0f} s; "
+            f"at the end: {load_average()})"
+        )
 
 
 if __name__ == "__main__":

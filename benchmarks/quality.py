@@ -119,18 +119,22 @@ def branin(p: dict[str, Any]) -> float:
 
 
 _H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-_H6_A = np.array([
-    [10, 3, 17, 3.5, 1.7, 8],
-    [0.05, 10, 17, 0.1, 8, 14],
-    [3, 3.5, 1.7, 10, 17, 8],
-    [17, 8, 0.05, 10, 0.1, 14],
-])
-_H6_P = 1e-4 * np.array([
-    [1312, 1696, 5569, 124, 8283, 5886],
-    [2329, 4135, 8307, 3736, 1004, 9991],
-    [2348, 1451, 3522, 2883, 3047, 6650],
-    [4047, 8828, 8732, 5743, 1091, 381],
-])
+_H6_A = np.array(
+    [
+        [10, 3, 17, 3.5, 1.7, 8],
+        [0.05, 10, 17, 0.1, 8, 14],
+        [3, 3.5, 1.7, 10, 17, 8],
+        [17, 8, 0.05, 10, 0.1, 14],
+    ]
+)
+_H6_P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
 
 
 def hartmann6(p: dict[str, Any]) -> float:
@@ -190,8 +194,12 @@ def digits_error(p: dict[str, Any]) -> float:
     data = _DIGITS
     torch.manual_seed(0)
     model = nn.Sequential(
-        nn.Linear(64, p["hidden1"]), nn.ReLU(), nn.Dropout(p["dropout1"]),
-        nn.Linear(p["hidden1"], p["hidden2"]), nn.ReLU(), nn.Dropout(p["dropout2"]),
+        nn.Linear(64, p["hidden1"]),
+        nn.ReLU(),
+        nn.Dropout(p["dropout1"]),
+        nn.Linear(p["hidden1"], p["hidden2"]),
+        nn.ReLU(),
+        nn.Dropout(p["dropout2"]),
         nn.Linear(p["hidden2"], 10),
     )
     opt = torch.optim.Adam(model.parameters(), lr=p["lr"])
@@ -216,8 +224,13 @@ def _floats(n: int, low: float, high: float) -> tuple[Param, ...]:
 PROBLEMS: dict[str, Problem] = {
     p.name: p
     for p in (
-        Problem("branin", (Param("x1", "float", -5, 10), Param("x2", "float", 0, 15)), branin,
-                0.397887357729738, "Branin, 2-D"),
+        Problem(
+            "branin",
+            (Param("x1", "float", -5, 10), Param("x2", "float", 0, 15)),
+            branin,
+            0.397887357729738,
+            "Branin, 2-D",
+        ),
         Problem("hartmann6", _floats(6, 0, 1), hartmann6, -3.32236801141551, "Hartmann, 6-D"),
         Problem("levy10", _floats(10, -10, 10), levy, 0.0, "Levy, 10-D"),
         Problem(
@@ -231,7 +244,8 @@ PROBLEMS: dict[str, Problem] = {
                 Param("dropout", "float", 0.0, 0.5),
                 Param("activation", "choice", choices=("relu", "gelu", "tanh")),
             ),
-            mixed, 0.0,
+            mixed,
+            0.0,
             "mixed: 2 categoricals, 2 ints (one stepped), a log float, 2 floats, one of them "
             "conditional on optimizer=sgd; 6 or 7 active parameters",
         ),
@@ -244,7 +258,8 @@ PROBLEMS: dict[str, Problem] = {
                 Param("dropout2", "float", 0.1, 0.5, step=0.1),
                 Param("lr", "float", 1e-4, 1e-1, log=True),
             ),
-            digits_error, 0.0,
+            digits_error,
+            0.0,
             "digits MLP (--digits): 1 - val accuracy; the minimum is unknown, 0 is nominal",
         ),
     )
@@ -267,16 +282,21 @@ def tunelab_objective(problem: Problem) -> Callable[[Any], float]:
         for q in problem.params:
             if not _active(q, values):
                 continue
-            scope = (hp.conditional_scope(q.parent[0], list(q.parent[1])) if q.parent
-                     else contextlib.nullcontext())
+            scope = (
+                hp.conditional_scope(q.parent[0], list(q.parent[1]))
+                if q.parent
+                else contextlib.nullcontext()
+            )
             with scope:
                 if q.kind == "float":
                     step = {"step": q.step} if q.step is not None else {}
-                    values[q.name] = hp.Float(q.name, q.low, q.high,
-                                              sampling="log" if q.log else "linear", **step)
+                    values[q.name] = hp.Float(
+                        q.name, q.low, q.high, sampling="log" if q.log else "linear", **step
+                    )
                 elif q.kind == "int":
-                    values[q.name] = hp.Int(q.name, int(q.low), int(q.high),
-                                            step=int(q.step) if q.step else None)
+                    values[q.name] = hp.Int(
+                        q.name, int(q.low), int(q.high), step=int(q.step) if q.step else None
+                    )
                 else:
                     values[q.name] = hp.Choice(q.name, list(q.choices))
         return problem.fn(values)
@@ -295,8 +315,9 @@ def optuna_objective(problem: Problem) -> Callable[[Any], float]:
             if q.kind == "float":
                 values[q.name] = trial.suggest_float(q.name, q.low, q.high, log=q.log, step=q.step)
             elif q.kind == "int":
-                values[q.name] = trial.suggest_int(q.name, int(q.low), int(q.high),
-                                                   step=int(q.step or 1))
+                values[q.name] = trial.suggest_int(
+                    q.name, int(q.low), int(q.high), step=int(q.step or 1)
+                )
             else:
                 values[q.name] = trial.suggest_categorical(q.name, list(q.choices))
         return problem.fn(values)
@@ -308,16 +329,27 @@ def optuna_objective(problem: Problem) -> Callable[[Any], float]:
 
 TUNELAB_SAMPLERS = ("tpe", "tpe-indep", "gp", "auto", "random", "sobol")
 # Modules to try when a name is not (yet) registered with make_sampler.
-TUNELAB_MODULES = {"tpe": ("tunelab.samplers.tpe", "TPESampler"),
-                   "gp": ("tunelab.samplers.gp", "GPSampler")}
+TUNELAB_MODULES = {
+    "tpe": ("tunelab.samplers.tpe", "TPESampler"),
+    "gp": ("tunelab.samplers.gp", "GPSampler"),
+}
 # Variants built from a class with options: label suffix -> (sampler name, keyword arguments).
 TUNELAB_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "tpe-indep": ("tpe", {"multivariate": False})}
+    "tpe-indep": ("tpe", {"multivariate": False})
+}
 OPTUNA_SAMPLERS = ("tpe", "tpe-mv", "tpe-indep", "gp", "random")
 ALL_SAMPLERS = tuple(f"tunelab-{n}" for n in TUNELAB_SAMPLERS) + tuple(
-    f"optuna-{n}" for n in OPTUNA_SAMPLERS)
-SLOW_FIRST = ("optuna-gp", "tunelab-gp", "tunelab-auto", "optuna-tpe-mv", "tunelab-tpe",
-              "optuna-tpe", "optuna-tpe-indep")
+    f"optuna-{n}" for n in OPTUNA_SAMPLERS
+)
+SLOW_FIRST = (
+    "optuna-gp",
+    "tunelab-gp",
+    "tunelab-auto",
+    "optuna-tpe-mv",
+    "tunelab-tpe",
+    "optuna-tpe",
+    "optuna-tpe-indep",
+)
 
 
 def make_tunelab_sampler(name: str, seed: int) -> Any:
@@ -389,16 +421,27 @@ def run_one(problem_name: str, label: str, seed: int, trials: int) -> dict[str, 
     _quiet()
     problem = PROBLEMS[problem_name]
     lib, name = label.split("-", 1)
-    out: dict[str, Any] = {"function": problem_name, "sampler": label, "seed": seed,
-                           "trials": trials, "values": [], "error": None, "failed": 0}
+    out: dict[str, Any] = {
+        "function": problem_name,
+        "sampler": label,
+        "seed": seed,
+        "trials": trials,
+        "values": [],
+        "error": None,
+        "failed": 0,
+    }
     start = time.perf_counter()
     try:
         if lib == "tunelab":
             import tunelab
 
             study = tunelab.create_study(
-                f"{problem_name}-{label}-{seed}", storage=":memory:", metric="loss",
-                direction="minimize", sampler=make_tunelab_sampler(name, seed), seed=seed,
+                f"{problem_name}-{label}-{seed}",
+                storage=":memory:",
+                metric="loss",
+                direction="minimize",
+                sampler=make_tunelab_sampler(name, seed),
+                seed=seed,
             )
             study.optimize(tunelab_objective(problem), n_trials=trials)
             done = sorted(study.trials, key=lambda t: t.number)
@@ -408,8 +451,9 @@ def run_one(problem_name: str, label: str, seed: int, trials: int) -> dict[str, 
         else:
             import optuna
 
-            ostudy = optuna.create_study(direction="minimize",
-                                         sampler=make_optuna_sampler(name, seed))
+            ostudy = optuna.create_study(
+                direction="minimize", sampler=make_optuna_sampler(name, seed)
+            )
             ostudy.optimize(optuna_objective(problem), n_trials=trials)
             out["values"] = [t.value for t in ostudy.trials]
             out["failed"] = sum(t.value is None for t in ostudy.trials)
@@ -433,8 +477,7 @@ def best_after(values: Sequence[float | None], n: int) -> float:
 
 
 def regrets(runs: Sequence[dict[str, Any]], optimum: float, n: int) -> np.ndarray:
-    return np.array([best_after(r["values"], n) - optimum for r in runs
-                     if len(r["values"]) >= n])
+    return np.array([best_after(r["values"], n) - optimum for r in runs if len(r["values"]) >= n])
 
 
 def fmt(x: float) -> str:
@@ -478,11 +521,12 @@ def report(runs: Sequence[dict[str, Any]], functions: Sequence[str], trials: int
             continue
         labels = [s for s in ALL_SAMPLERS if s in by_sampler]
         seeds = max(len(v) for v in by_sampler.values())
-        lines += [f"\n### {fname}: {problem.about}; minimum {problem.optimum:g}",
-                  f"\nRegret (best value - minimum), median [q1, q3] over {seeds} seeds.\n",
-                  "| sampler | " + " | ".join(f"{c} trials" for c in checkpoints)
-                  + " | s/run | notes |",
-                  "|---|" + "---:|" * len(checkpoints) + "---:|---|"]
+        lines += [
+            f"\n### {fname}: {problem.about}; minimum {problem.optimum:g}",
+            f"\nRegret (best value - minimum), median [q1, q3] over {seeds} seeds.\n",
+            "| sampler | " + " | ".join(f"{c} trials" for c in checkpoints) + " | s/run | notes |",
+            "|---|" + "---:|" * len(checkpoints) + "---:|---|",
+        ]
         for label in labels:
             rs = by_sampler[label]
             cells = [summary(regrets(rs, problem.optimum, c)) for c in checkpoints]
@@ -495,20 +539,27 @@ def report(runs: Sequence[dict[str, Any]], functions: Sequence[str], trials: int
                 notes.append(f"{failed} failed trials")
             errors = [r["error"] for r in rs if r["error"]]
             if errors:
-                notes.append(f"{len(errors)} runs with errors: "
-                             + errors[0].splitlines()[0][:120].replace("|", "/"))
-            lines.append(f"| {label} | " + " | ".join(cells) + f" | {secs:.1f} | "
-                         + "; ".join(notes) + " |")
+                notes.append(
+                    f"{len(errors)} runs with errors: "
+                    + errors[0].splitlines()[0][:120].replace("|", "/")
+                )
+            lines.append(
+                f"| {label} | " + " | ".join(cells) + f" | {secs:.1f} | " + "; ".join(notes) + " |"
+            )
         for c in verdict_at:
             lines.append(verdict(by_sampler, problem, c))
     print("\n".join(lines), flush=True)
     return lines
 
 
-def _best_of(by_sampler: dict[str, list[dict[str, Any]]], lib: str, optimum: float,
-             n: int) -> tuple[str, np.ndarray] | None:
-    cands = [(float(np.median(r)), label, r) for label, rs in by_sampler.items()
-             if label.startswith(lib) and (r := regrets(rs, optimum, n)).size]
+def _best_of(
+    by_sampler: dict[str, list[dict[str, Any]]], lib: str, optimum: float, n: int
+) -> tuple[str, np.ndarray] | None:
+    cands = [
+        (float(np.median(r)), label, r)
+        for label, rs in by_sampler.items()
+        if label.startswith(lib) and (r := regrets(rs, optimum, n)).size
+    ]
     if not cands:
         return None
     _, label, r = min(cands, key=lambda c: c[0])
@@ -520,8 +571,7 @@ def verdict(by_sampler: dict[str, list[dict[str, Any]]], problem: Problem, n: in
     t = _best_of(by_sampler, "tunelab-", problem.optimum, n)
     o = _best_of(by_sampler, "optuna-", problem.optimum, n)
     if t is None or o is None:
-        return (f"\n**Verdict {problem.name} @ {n} trials:** not comparable (a library has no "
-                "runs).")
+        return f"\n**Verdict {problem.name} @ {n} trials:** not comparable (a library has no runs)."
     (tl, tr), (ol, orr) = t, o
     tm, om = float(np.median(tr)), float(np.median(orr))
     tol = max(MATCH_SLACK * abs(om), MATCH_ATOL)
@@ -532,9 +582,11 @@ def verdict(by_sampler: dict[str, list[dict[str, Any]]], problem: Problem, n: in
     else:
         word = "LOSES TO"
     met = "target met" if word != "LOSES TO" else "target NOT met"
-    text = (f"\n**Verdict {problem.name} @ {n} trials:** tunelab's best ({tl}, median "
-            f"{fmt(tm)}) {word} Optuna's best ({ol}, median {fmt(om)}): {met}; "
-            f"Mann-Whitney p = {mann_whitney_p(tr, orr):.2g}.")
+    text = (
+        f"\n**Verdict {problem.name} @ {n} trials:** tunelab's best ({tl}, median "
+        f"{fmt(tm)}) {word} Optuna's best ({ol}, median {fmt(om)}): {met}; "
+        f"Mann-Whitney p = {mann_whitney_p(tr, orr):.2g}."
+    )
     auto = by_sampler.get("tunelab-auto")
     if auto and tl != "tunelab-auto":
         am = float(np.median(regrets(auto, problem.optimum, n)))
@@ -550,11 +602,13 @@ def environment() -> str:
 
     import tunelab
 
-    return (f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
-            f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
-            f"tunelab {tunelab.__version__} ({source_state()}; samplers/ sha1 "
-            f"{samplers_digest()}); optuna {optuna.__version__}; "
-            f"{load_average()}")
+    return (
+        f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
+        f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
+        f"tunelab {tunelab.__version__} ({source_state()}; samplers/ sha1 "
+        f"{samplers_digest()}); optuna {optuna.__version__}; "
+        f"{load_average()}"
+    )
 
 
 def select(pattern_list: str, universe: Sequence[str]) -> list[str]:
@@ -579,14 +633,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
     parser.add_argument("--trials", type=int, default=100, help="trials per run (default 100)")
-    parser.add_argument("--functions", default=",".join(DEFAULT_FUNCTIONS),
-                        help=f"comma list of {', '.join(PROBLEMS)}")
-    parser.add_argument("--samplers", default="*", help="comma list of labels or patterns: "
-                        + ", ".join(ALL_SAMPLERS))
+    parser.add_argument(
+        "--functions",
+        default=",".join(DEFAULT_FUNCTIONS),
+        help=f"comma list of {', '.join(PROBLEMS)}",
+    )
+    parser.add_argument(
+        "--samplers",
+        default="*",
+        help="comma list of labels or patterns: " + ", ".join(ALL_SAMPLERS),
+    )
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--digits", action="store_true", help="add the digits MLP objective")
-    parser.add_argument("--load", type=Path, action="append", default=[],
-                        help="merge the runs of an earlier results JSON (repeatable)")
+    parser.add_argument(
+        "--load",
+        type=Path,
+        action="append",
+        default=[],
+        help="merge the runs of an earlier results JSON (repeatable)",
+    )
     args = parser.parse_args(argv)
 
     functions = select(args.functions, list(PROBLEMS))
@@ -607,11 +672,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         for r in json.loads(path.read_text())["runs"]:
             previous[(r["function"], r["sampler"], r["seed"])] = r
     order = {s: i for i, s in enumerate(SLOW_FIRST)}
-    tasks = sorted(((f, s, seed) for f in functions for s in labels for seed in range(args.seeds)),
-                   key=lambda t: (order.get(t[1], len(order)), t[0] != "levy10", t[2]))
+    tasks = sorted(
+        ((f, s, seed) for f in functions for s in labels for seed in range(args.seeds)),
+        key=lambda t: (order.get(t[1], len(order)), t[0] != "levy10", t[2]),
+    )
     seeds = f"seeds 0..{args.seeds - 1}" if args.seeds > 0 else "no new runs"
-    print(f"{len(tasks)} runs of {args.trials} trials: functions {', '.join(functions)}; "
-          f"samplers {', '.join(labels)}; {seeds}; {args.jobs} processes", flush=True)
+    print(
+        f"{len(tasks)} runs of {args.trials} trials: functions {', '.join(functions)}; "
+        f"samplers {', '.join(labels)}; {seeds}; {args.jobs} processes",
+        flush=True,
+    )
 
     out_dir = Path(tempfile.mkdtemp(prefix="tunelab-quality-"))
     out_file = out_dir / "results.json"
@@ -619,23 +689,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.perf_counter()
 
     def save() -> None:
-        out_file.write_text(json.dumps({"environment": env, "argv": sys.argv[1:],
-                                        "runs": list(runs.values())}, indent=1))
+        out_file.write_text(
+            json.dumps(
+                {"environment": env, "argv": sys.argv[1:], "runs": list(runs.values())}, indent=1
+            )
+        )
 
     for i, r in enumerate(run_tasks(tasks, args.trials, args.jobs), 1):
         runs[(r["function"], r["sampler"], r["seed"])] = r
         best = best_after(r["values"], args.trials) - PROBLEMS[r["function"]].optimum
         err = f"  ERROR {r['error'].splitlines()[0][:150]}" if r["error"] else ""
-        print(f"[{i}/{len(tasks)} {time.perf_counter() - started:6.0f} s] {r['function']:9s} "
-              f"{r['sampler']:14s} seed {r['seed']}: regret {fmt(best)} in {r['seconds']:.1f} s"
-              f"{err}", flush=True)
+        print(
+            f"[{i}/{len(tasks)} {time.perf_counter() - started:6.0f} s] {r['function']:9s} "
+            f"{r['sampler']:14s} seed {r['seed']}: regret {fmt(best)} in {r['seconds']:.1f} s"
+            f"{err}",
+            flush=True,
+        )
         if i % 20 == 0:
             save()
     save()
     print(f"\n## Results ({env})\n", flush=True)
     report(list(runs.values()), functions, args.trials)
-    print(f"\n(total {time.perf_counter() - started:.0f} s; at the end: {load_average()}; "
-          f"samplers/ sha1 {samplers_digest()})")
+    print(
+        f"\n(total {time.perf_counter() - started:.0f} s; at the end: {load_average()}; "
+        f"samplers/ sha1 {samplers_digest()})"
+    )
     print(f"raw results: {out_file}")
 
 

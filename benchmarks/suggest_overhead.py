@@ -66,15 +66,30 @@ from typing import Any
 
 from _machine import load_average, samplers_digest, source_state
 
-LABELS = ("tunelab-tpe", "tunelab-tpe-indep", "tunelab-gp", "tunelab-auto", "tunelab-random",
-          "optuna-tpe", "optuna-tpe-mv", "optuna-tpe-indep", "optuna-gp", "optuna-random")
-DEFAULT_SAMPLERS = ("tunelab-tpe,tunelab-tpe-indep,tunelab-gp,tunelab-auto,tunelab-random,"
-                    "optuna-tpe,optuna-tpe-mv,optuna-tpe-indep,optuna-gp")
-TUNELAB_MODULES = {"tpe": ("tunelab.samplers.tpe", "TPESampler"),
-                   "gp": ("tunelab.samplers.gp", "GPSampler")}
+LABELS = (
+    "tunelab-tpe",
+    "tunelab-tpe-indep",
+    "tunelab-gp",
+    "tunelab-auto",
+    "tunelab-random",
+    "optuna-tpe",
+    "optuna-tpe-mv",
+    "optuna-tpe-indep",
+    "optuna-gp",
+    "optuna-random",
+)
+DEFAULT_SAMPLERS = (
+    "tunelab-tpe,tunelab-tpe-indep,tunelab-gp,tunelab-auto,tunelab-random,"
+    "optuna-tpe,optuna-tpe-mv,optuna-tpe-indep,optuna-gp"
+)
+TUNELAB_MODULES = {
+    "tpe": ("tunelab.samplers.tpe", "TPESampler"),
+    "gp": ("tunelab.samplers.gp", "GPSampler"),
+}
 # Variants built from a class with options: label suffix -> (sampler name, keyword arguments).
 TUNELAB_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "tpe-indep": ("tpe", {"multivariate": False})}
+    "tpe-indep": ("tpe", {"multivariate": False})
+}
 BATCH_SIZES = (16, 32, 64, 128, 256)
 TARGETS = (("tunelab-tpe", "optuna-tpe", 1000, 0.2), ("tunelab-gp", "optuna-gp", 300, 0.2))
 COLLECT = True  # gc.collect() before each timed suggestion (--warm: no)
@@ -99,10 +114,15 @@ def random_params(rng: Any) -> dict[str, Any]:
 
 def value(p: dict[str, Any]) -> float:
     """A cheap synthetic loss with an optimum inside the space."""
-    return ((math.log10(p["lr"]) + 3) ** 2 + (math.log2(p["batch_size"]) - 6) ** 2 / 4
-            + 4 * (p["momentum"] - 0.9) ** 2 + (math.log10(p["weight_decay"]) + 4) ** 2 / 4
-            + (p["layers"] - 2) ** 2 / 2 + (p["units"] / 256 - 1) ** 2
-            + 4 * (p["dropout"] - 0.2) ** 2)
+    return (
+        (math.log10(p["lr"]) + 3) ** 2
+        + (math.log2(p["batch_size"]) - 6) ** 2 / 4
+        + 4 * (p["momentum"] - 0.9) ** 2
+        + (math.log10(p["weight_decay"]) + 4) ** 2 / 4
+        + (p["layers"] - 2) ** 2 / 2
+        + (p["units"] / 256 - 1) ** 2
+        + 4 * (p["dropout"] - 0.2) ** 2
+    )
 
 
 def suggest_tunelab(hp: Any) -> dict[str, Any]:
@@ -199,8 +219,13 @@ def time_tunelab(name: str, history: list[dict[str, Any]], k: int) -> tuple[list
 
     study_name = f"suggest-{name}-{len(history)}"
     url = ":memory:" if STORAGE_DIR is None else os.path.join(STORAGE_DIR, f"{study_name}.db")
-    filler = tunelab.create_study(study_name, storage=url, metric="loss",
-                                  direction="minimize", sampler=_replay_sampler(history))
+    filler = tunelab.create_study(
+        study_name,
+        storage=url,
+        metric="loss",
+        direction="minimize",
+        sampler=_replay_sampler(history),
+    )
     start = time.perf_counter()
     for _ in history:
         trial = filler.ask()
@@ -222,6 +247,7 @@ def time_tunelab(name: str, history: list[dict[str, Any]], k: int) -> tuple[list
             finally:
                 spent[key][0] += 1
                 spent[key][1] += time.perf_counter() - t0
+
         return wrapper
 
     store, sampler = study.storage, study.sampler
@@ -246,7 +272,8 @@ def time_tunelab(name: str, history: list[dict[str, Any]], k: int) -> tuple[list
     finally:
         del store.get_trials, sampler.sample  # back to the classes' methods
     BREAKDOWN[(name, len(history))] = tuple(  # type: ignore[assignment]
-        statistics.median(x[i] for x in seen[1:]) for i in range(3))
+        statistics.median(x[i] for x in seen[1:]) for i in range(3)
+    )
     CPU[(f"tunelab-{name}", len(history))] += cpu[1:]
     return times[1:], fill
 
@@ -254,14 +281,19 @@ def time_tunelab(name: str, history: list[dict[str, Any]], k: int) -> tuple[list
 def time_optuna(name: str, history: list[dict[str, Any]], k: int) -> tuple[list[float], float]:
     import optuna
 
-    url = (None if STORAGE_DIR is None
-           else f"sqlite:///{os.path.join(STORAGE_DIR, f'optuna-{name}-{len(history)}.db')}")
-    study = optuna.create_study(direction="minimize", sampler=make_optuna_sampler(name, 0),
-                                storage=url)
+    url = (
+        None
+        if STORAGE_DIR is None
+        else f"sqlite:///{os.path.join(STORAGE_DIR, f'optuna-{name}-{len(history)}.db')}"
+    )
+    study = optuna.create_study(
+        direction="minimize", sampler=make_optuna_sampler(name, 0), storage=url
+    )
     dists = optuna_distributions()
     start = time.perf_counter()
-    study.add_trials([optuna.trial.create_trial(params=p, distributions=dists, value=value(p))
-                      for p in history])
+    study.add_trials(
+        [optuna.trial.create_trial(params=p, distributions=dists, value=value(p)) for p in history]
+    )
     fill = time.perf_counter() - start
     times, cpu = [], []
     for _ in range(k + 1):
@@ -285,7 +317,9 @@ BREAKDOWN: dict[tuple[str, int], tuple[float, float, float]] = {}
 CPU: collections.defaultdict[tuple[str, int], list[float]] = collections.defaultdict(list)
 
 TIMERS: dict[str, Callable[[str, list[dict[str, Any]], int], tuple[list[float], float]]] = {
-    "tunelab": time_tunelab, "optuna": time_optuna}
+    "tunelab": time_tunelab,
+    "optuna": time_optuna,
+}
 
 
 def available(label: str) -> str | None:
@@ -310,33 +344,49 @@ def environment(threads: int) -> str:
 
     import tunelab
 
-    return (f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
-            f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
-            f"tunelab {tunelab.__version__} ({source_state()}; samplers/ sha1 {samplers_digest()}); "
-            f"optuna {optuna.__version__}; "
-            f"{threads} thread(s); {load_average()}")
+    return (
+        f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
+        f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
+        f"tunelab {tunelab.__version__} ({source_state()}; samplers/ sha1 {samplers_digest()}); "
+        f"optuna {optuna.__version__}; "
+        f"{threads} thread(s); {load_average()}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,300,1000", help="finished trials before timing")
-    parser.add_argument("--samplers", default=DEFAULT_SAMPLERS,
-                        help="comma list of labels or patterns: " + ", ".join(LABELS))
+    parser.add_argument(
+        "--samplers",
+        default=DEFAULT_SAMPLERS,
+        help="comma list of labels or patterns: " + ", ".join(LABELS),
+    )
     parser.add_argument("--k", type=int, default=20, help="timed suggestions per cell")
-    parser.add_argument("--k-slow", type=int, default=5,
-                        help="timed suggestions for optuna-gp at >= 1000 trials")
+    parser.add_argument(
+        "--k-slow", type=int, default=5, help="timed suggestions for optuna-gp at >= 1000 trials"
+    )
     parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="time every sampler this many times in turn (alternating, so slow "
-                             "spells of a busy machine fall on all of them); times are pooled")
-    parser.add_argument("--warm", action="store_true",
-                        help="informational: no gc.collect() before each timed suggestion, so "
-                             "caches stay warm as in a tight ask/tell loop with no training "
-                             "between suggestions; the targets are judged without it")
-    parser.add_argument("--storage", metavar="DIR",
-                        help="informational: both libraries store the studies in SQLite files "
-                             "in DIR (fresh ones; tunelab's file storage, Optuna's RDBStorage) "
-                             "instead of in memory, so history reads are timed too")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="time every sampler this many times in turn (alternating, so slow "
+        "spells of a busy machine fall on all of them); times are pooled",
+    )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="informational: no gc.collect() before each timed suggestion, so "
+        "caches stay warm as in a tight ask/tell loop with no training "
+        "between suggestions; the targets are judged without it",
+    )
+    parser.add_argument(
+        "--storage",
+        metavar="DIR",
+        help="informational: both libraries store the studies in SQLite files "
+        "in DIR (fresh ones; tunelab's file storage, Optuna's RDBStorage) "
+        "instead of in memory, so history reads are timed too",
+    )
     args = parser.parse_args(argv)
     global COLLECT, STORAGE_DIR
     COLLECT = not args.warm
@@ -373,11 +423,24 @@ def main(argv: Sequence[str] | None = None) -> None:
             else:
                 labels.append(label)
     print(environment(args.threads), flush=True)
-    print("caches: " + ("WARM (--warm: no gc.collect() between suggestions; informational)"
-                        if args.warm else "cold (gc.collect() before each timed suggestion)"),
-          flush=True)
-    print("storage: " + (f"SQLite files in {STORAGE_DIR} (--storage; informational)"
-                         if STORAGE_DIR else "in memory (both libraries)"), flush=True)
+    print(
+        "caches: "
+        + (
+            "WARM (--warm: no gc.collect() between suggestions; informational)"
+            if args.warm
+            else "cold (gc.collect() before each timed suggestion)"
+        ),
+        flush=True,
+    )
+    print(
+        "storage: "
+        + (
+            f"SQLite files in {STORAGE_DIR} (--storage; informational)"
+            if STORAGE_DIR
+            else "in memory (both libraries)"
+        ),
+        flush=True,
+    )
 
     rng = np.random.default_rng(0)
     pool = [random_params(rng) for _ in range(max(sizes))]
@@ -385,8 +448,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     spread: dict[tuple[str, int], str] = {}
     started = time.perf_counter()
     pooled: collections.defaultdict[tuple[str, int], list[float]] = collections.defaultdict(list)
-    for n, label, round_ in ((n, label, r) for n in sizes for r in range(args.rounds)
-                             for label in labels):
+    for n, label, round_ in (
+        (n, label, r) for n in sizes for r in range(args.rounds) for label in labels
+    ):
         history = pool[:n]
         lib, name = label.split("-", 1)
         k = args.k_slow if label == "optuna-gp" and n >= 1000 else args.k
@@ -400,37 +464,57 @@ def main(argv: Sequence[str] | None = None) -> None:
         median_ms[(label, n)] = statistics.median(ms)
         q = np.percentile(ms, [25, 75])
         spread[(label, n)] = f"[{q[0]:.3g}, {q[1]:.3g}]"
-        print(f"  {label:14s} N={n:5d} round {round_ + 1}: median {median_ms[(label, n)]:9.2f} "
-              f"ms/suggestion, CPU {1000 * statistics.median(CPU[(label, n)]):.2f} ms "
-              f"(q1-q3 {spread[(label, n)]}, k={k}; pre-fill {fill:.1f} s; "
-              f"{time.perf_counter() - started:.0f} s elapsed)", flush=True)
+        print(
+            f"  {label:14s} N={n:5d} round {round_ + 1}: median {median_ms[(label, n)]:9.2f} "
+            f"ms/suggestion, CPU {1000 * statistics.median(CPU[(label, n)]):.2f} ms "
+            f"(q1-q3 {spread[(label, n)]}, k={k}; pre-fill {fill:.1f} s; "
+            f"{time.perf_counter() - started:.0f} s elapsed)",
+            flush=True,
+        )
 
     print("\n## ms per trial suggestion (all 7 parameters), median [q1, q3]\n")
     print("| sampler | " + " | ".join(f"{n} trials" for n in sizes) + " |")
     print("|---|" + "---:|" * len(sizes))
     for label in labels:
-        cells = [f"{median_ms[(label, n)]:.3g} {spread[(label, n)]}"
-                 if (label, n) in median_ms else "n/a" for n in sizes]
+        cells = [
+            f"{median_ms[(label, n)]:.3g} {spread[(label, n)]}"
+            if (label, n) in median_ms
+            else "n/a"
+            for n in sizes
+        ]
         print(f"| {label} | " + " | ".join(cells) + " |")
-    pairs = [("tunelab-tpe", "optuna-tpe"), ("tunelab-tpe", "optuna-tpe-mv"),
-             ("tunelab-tpe-indep", "optuna-tpe-indep"),
-             ("tunelab-gp", "optuna-gp"), ("tunelab-auto", "optuna-tpe"),
-             ("tunelab-auto", "optuna-gp")]
+    pairs = [
+        ("tunelab-tpe", "optuna-tpe"),
+        ("tunelab-tpe", "optuna-tpe-mv"),
+        ("tunelab-tpe-indep", "optuna-tpe-indep"),
+        ("tunelab-gp", "optuna-gp"),
+        ("tunelab-auto", "optuna-tpe"),
+        ("tunelab-auto", "optuna-gp"),
+    ]
     print("\n## Ratios tunelab / Optuna (median ms)\n")
     print("| pair | " + " | ".join(f"{n} trials" for n in sizes) + " |")
     print("|---|" + "---:|" * len(sizes))
     for a, b in pairs:
         if a in labels and b in labels:
-            cells = [f"{median_ms[(a, n)] / median_ms[(b, n)]:.3f}"
-                     if (a, n) in median_ms and (b, n) in median_ms else "n/a" for n in sizes]
+            cells = [
+                f"{median_ms[(a, n)] / median_ms[(b, n)]:.3f}"
+                if (a, n) in median_ms and (b, n) in median_ms
+                else "n/a"
+                for n in sizes
+            ]
             print(f"| {a} / {b} | " + " | ".join(cells) + " |")
     if BREAKDOWN:
         print("\n## Diagnostic: where tunelab's time per suggestion goes (medians, ms)\n")
-        print("reads = `storage.get_trials` calls (history reads; the in-memory storage copies "
-              "every trial record on each), in `sample` = the sampler's own work; the rest of "
-              "the total is the study's bookkeeping.\n")
-        print("| sampler | " + " | ".join(f"{n} trials: total / reads / in sample" for n in sizes)
-              + " |")
+        print(
+            "reads = `storage.get_trials` calls (history reads; the in-memory storage copies "
+            "every trial record on each), in `sample` = the sampler's own work; the rest of "
+            "the total is the study's bookkeeping.\n"
+        )
+        print(
+            "| sampler | "
+            + " | ".join(f"{n} trials: total / reads / in sample" for n in sizes)
+            + " |"
+        )
         print("|---|" + "---:|" * len(sizes))
         for label in labels:
             lib, name = label.split("-", 1)
@@ -442,26 +526,35 @@ def main(argv: Sequence[str] | None = None) -> None:
                     cells.append("n/a")
                     continue
                 calls, read_s, sample_s = BREAKDOWN[(name, n)]
-                cells.append(f"{median_ms[(label, n)]:.3g} / {calls:g}x {1000 * read_s:.3g} / "
-                             f"{1000 * sample_s:.3g}")
+                cells.append(
+                    f"{median_ms[(label, n)]:.3g} / {calls:g}x {1000 * read_s:.3g} / "
+                    f"{1000 * sample_s:.3g}"
+                )
             print(f"| {label} | " + " | ".join(cells) + " |")
     print()
     for a, b, n, limit in TARGETS:
         if (a, n) in median_ms and (b, n) in median_ms:
             ratio = median_ms[(a, n)] / median_ms[(b, n)]
-            print(f"Target {a} <= {limit:g} x {b} at {n} trials: "
-                  + ("(warm caches, informational only) " if not COLLECT else "")
-                  + ("(SQLite storage, informational only) " if STORAGE_DIR else "")
-                  + f"{'MET' if ratio <= limit else 'NOT MET'} (ratio {ratio:.3f}, "
-                  f"{median_ms[(a, n)]:.2f} vs {median_ms[(b, n)]:.2f} ms)")
+            print(
+                f"Target {a} <= {limit:g} x {b} at {n} trials: "
+                + ("(warm caches, informational only) " if not COLLECT else "")
+                + ("(SQLite storage, informational only) " if STORAGE_DIR else "")
+                + f"{'MET' if ratio <= limit else 'NOT MET'} (ratio {ratio:.3f}, "
+                f"{median_ms[(a, n)]:.2f} vs {median_ms[(b, n)]:.2f} ms)"
+            )
             cpu = statistics.median(CPU[(a, n)]) / statistics.median(CPU[(b, n)])
-            print(f"  in CPU time (process time, medians): ratio {cpu:.3f}, "
-                  f"{1000 * statistics.median(CPU[(a, n)]):.2f} vs "
-                  f"{1000 * statistics.median(CPU[(b, n)]):.2f} ms")
+            print(
+                f"  in CPU time (process time, medians): ratio {cpu:.3f}, "
+                f"{1000 * statistics.median(CPU[(a, n)]):.2f} vs "
+                f"{1000 * statistics.median(CPU[(b, n)]):.2f} ms"
+            )
         else:
             print(f"Target {a} <= {limit:g} x {b} at {n} trials: not measured")
-    print(f"\n(total {time.perf_counter() - started:.0f} s; load average at the end "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg()) + ")")
+    print(
+        f"\n(total {time.perf_counter() - started:.0f} s; load average at the end "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        + ")"
+    )
     sys.stdout.flush()
 
 

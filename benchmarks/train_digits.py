@@ -130,8 +130,9 @@ def _loadavg() -> float:
 # -- tunelab worker -------------------------------------------------------------------------------
 
 
-def run_tunelab(mode: str, n_trials: int, root: Path, profile: bool = False,
-                init: str = "torch") -> dict[str, Any]:
+def run_tunelab(
+    mode: str, n_trials: int, root: Path, profile: bool = False, init: str = "torch"
+) -> dict[str, Any]:
     """One study on a SQLite file; the seed example's model and training settings.
     init="glorot" (a diagnostic) re-initialises the Linear layers as Keras's Dense does."""
     started_import = time.perf_counter()
@@ -144,8 +145,12 @@ def run_tunelab(mode: str, n_trials: int, root: Path, profile: bool = False,
     import_s = time.perf_counter() - started_import
     data = tl_torch.load_digits()
     fit_settings: dict[str, Any] = {
-        "optimizer": "adam", "learning_rate": LEARNING_RATES, "batch_size": BATCH,
-        "epochs": EPOCHS, "lr_schedule": "constant", "weight_decay": 0.0,
+        "optimizer": "adam",
+        "learning_rate": LEARNING_RATES,
+        "batch_size": BATCH,
+        "epochs": EPOCHS,
+        "lr_schedule": "constant",
+        "weight_decay": 0.0,
         "patience": EPOCHS,  # no early stopping: all 10 epochs run, as in Keras
     }
     threads_seen: set[int] = set()
@@ -154,9 +159,11 @@ def run_tunelab(mode: str, n_trials: int, root: Path, profile: bool = False,
         hidden1 = hp.Int("hidden1", min_value=32, max_value=512, step=32)
         hidden2 = hp.Int("hidden2", min_value=16, max_value=128, step=16)
         model = nn.Sequential(
-            nn.Linear(64, hidden1), nn.ReLU(),
+            nn.Linear(64, hidden1),
+            nn.ReLU(),
             nn.Dropout(hp.Float("dropout1", min_value=0.1, max_value=0.5, step=0.1)),
-            nn.Linear(hidden1, hidden2), nn.ReLU(),
+            nn.Linear(hidden1, hidden2),
+            nn.ReLU(),
             nn.Dropout(hp.Float("dropout2", min_value=0.1, max_value=0.5, step=0.1)),
             nn.Linear(hidden2, 10),
         )
@@ -171,9 +178,14 @@ def run_tunelab(mode: str, n_trials: int, root: Path, profile: bool = False,
         threads_seen.add(torch.get_num_threads())
         return tl_torch.fit(build_model(trial.hp), data, trial, **fit_settings)
 
-    study = tunelab.create_study("digits", storage=str(root / "study.db"),
-                                 metric="val_accuracy", direction="maximize",
-                                 sampler="random", seed=SEED)
+    study = tunelab.create_study(
+        "digits",
+        storage=str(root / "study.db"),
+        metric="val_accuracy",
+        direction="maximize",
+        sampler="random",
+        seed=SEED,
+    )
     if mode == "fixed":
         for config in fixed_plan(n_trials):
             study.enqueue(config)
@@ -187,16 +199,21 @@ def run_tunelab(mode: str, n_trials: int, root: Path, profile: bool = False,
     total = time.perf_counter() - start
     trials = sorted(study.trials, key=lambda t: t.number)
     out = {
-        "library": "tunelab", "total_s": total, "import_s": import_s,
+        "library": "tunelab",
+        "total_s": total,
+        "import_s": import_s,
         "threads_seen": sorted(threads_seen),
-        "trials": [{
-            "params": {k: t.params.get(k) for k in PARAM_NAMES},
-            "state": t.state.value,
-            "seconds": t.duration,
-            "final_val_accuracy": t.reports[-1].metrics["val_accuracy"] if t.reports else None,
-            "epochs": len(t.reports),
-            "score": t.value,
-        } for t in trials],
+        "trials": [
+            {
+                "params": {k: t.params.get(k) for k in PARAM_NAMES},
+                "state": t.state.value,
+                "seconds": t.duration,
+                "final_val_accuracy": t.reports[-1].metrics["val_accuracy"] if t.reports else None,
+                "epochs": len(t.reports),
+                "score": t.value,
+            }
+            for t in trials
+        ],
     }
     study.close()
     if prof is not None:
@@ -241,21 +258,28 @@ def run_keras(mode: str, n_trials: int, root: Path, threads: int) -> dict[str, A
 
     class DigitsHyperModel(keras_tuner.HyperModel):  # type: ignore[misc]
         def build(self, hp: Any) -> Any:
-            model = keras.Sequential([
-                keras.Input(shape=(64,)),
-                keras.layers.Dense(hp.Int("hidden1", min_value=32, max_value=512, step=32),
-                                   activation="relu"),
-                keras.layers.Dropout(hp.Float("dropout1", min_value=0.1, max_value=0.5,
-                                              step=0.1)),
-                keras.layers.Dense(hp.Int("hidden2", min_value=16, max_value=128, step=16),
-                                   activation="relu"),
-                keras.layers.Dropout(hp.Float("dropout2", min_value=0.1, max_value=0.5,
-                                              step=0.1)),
-                keras.layers.Dense(10, activation="softmax"),
-            ])
+            model = keras.Sequential(
+                [
+                    keras.Input(shape=(64,)),
+                    keras.layers.Dense(
+                        hp.Int("hidden1", min_value=32, max_value=512, step=32), activation="relu"
+                    ),
+                    keras.layers.Dropout(
+                        hp.Float("dropout1", min_value=0.1, max_value=0.5, step=0.1)
+                    ),
+                    keras.layers.Dense(
+                        hp.Int("hidden2", min_value=16, max_value=128, step=16), activation="relu"
+                    ),
+                    keras.layers.Dropout(
+                        hp.Float("dropout2", min_value=0.1, max_value=0.5, step=0.1)
+                    ),
+                    keras.layers.Dense(10, activation="softmax"),
+                ]
+            )
             model.compile(
                 optimizer=keras.optimizers.Adam(
-                    learning_rate=hp.Choice("learning_rate", LEARNING_RATES)),
+                    learning_rate=hp.Choice("learning_rate", LEARNING_RATES)
+                ),
                 loss="sparse_categorical_crossentropy",
                 metrics=["accuracy"],
             )
@@ -301,43 +325,57 @@ def run_keras(mode: str, n_trials: int, root: Path, threads: int) -> dict[str, A
         def populate_space(self, trial_id: str) -> dict[str, Any]:
             if not self._configs:
                 return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
-            return {"status": keras_tuner.engine.trial.TrialStatus.RUNNING,
-                    "values": self._configs.pop(0)}
+            return {
+                "status": keras_tuner.engine.trial.TrialStatus.RUNNING,
+                "values": self._configs.pop(0),
+            }
 
-    common: dict[str, Any] = {"directory": str(root), "project_name": "digits",
-                              "overwrite": True}
+    common: dict[str, Any] = {"directory": str(root), "project_name": "digits", "overwrite": True}
     if mode == "fixed":
         configs = fixed_plan(n_trials)
-        oracle = FixedConfigsOracle(configs, objective="val_accuracy",
-                                    max_trials=len(configs), seed=SEED)
+        oracle = FixedConfigsOracle(
+            configs, objective="val_accuracy", max_trials=len(configs), seed=SEED
+        )
         tuner: Any = TimedTuner(oracle=oracle, hypermodel=DigitsHyperModel(), **common)
     else:
-        tuner = TimedRandomSearch(hypermodel=DigitsHyperModel(), objective="val_accuracy",
-                                  max_trials=n_trials, seed=SEED, **common)
+        tuner = TimedRandomSearch(
+            hypermodel=DigitsHyperModel(),
+            objective="val_accuracy",
+            max_trials=n_trials,
+            seed=SEED,
+            **common,
+        )
     start = time.perf_counter()
-    tuner.search(x_train, y_train, epochs=EPOCHS, batch_size=BATCH,
-                 validation_data=(x_val, y_val), verbose=0)
+    tuner.search(
+        x_train, y_train, epochs=EPOCHS, batch_size=BATCH, validation_data=(x_val, y_val), verbose=0
+    )
     total = time.perf_counter() - start
     trials = [tuner.oracle.trials[tid] for tid in tuner.oracle.start_order]
     return {
-        "library": "keras_tuner", "total_s": total, "import_s": import_s,
+        "library": "keras_tuner",
+        "total_s": total,
+        "import_s": import_s,
         "threads_seen": sorted(threads_seen),
-        "trials": [{
-            "params": {k: t.hyperparameters.values.get(k) for k in PARAM_NAMES},
-            "state": str(t.status),
-            "seconds": durations[i] if i < len(durations) else None,
-            "final_val_accuracy": final_val[i] if i < len(final_val) else None,
-            "epochs": epochs_run[i] if i < len(epochs_run) else None,
-            "score": t.score,
-        } for i, t in enumerate(trials)],
+        "trials": [
+            {
+                "params": {k: t.hyperparameters.values.get(k) for k in PARAM_NAMES},
+                "state": str(t.status),
+                "seconds": durations[i] if i < len(durations) else None,
+                "final_val_accuracy": final_val[i] if i < len(final_val) else None,
+                "epochs": epochs_run[i] if i < len(epochs_run) else None,
+                "score": t.score,
+            }
+            for i, t in enumerate(trials)
+        ],
     }
 
 
 def worker_main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix=f"bench-{args.worker}-") as tmp:
         if args.worker == "tunelab":
-            result = run_tunelab(args.mode, args.n, Path(tmp), profile=args.profile,
-                                 init=args.tunelab_init)
+            result = run_tunelab(
+                args.mode, args.n, Path(tmp), profile=args.profile, init=args.tunelab_init
+            )
         else:
             result = run_keras(args.mode, args.n, Path(tmp), args.threads[0])
     print(RESULT_MARK + json.dumps(result), flush=True)
@@ -346,14 +384,27 @@ def worker_main(args: argparse.Namespace) -> None:
 # -- parent: plan, subprocesses, tables -----------------------------------------------------------
 
 
-def spawn(library: str, mode: str, n: int, threads: int, profile: bool = False,
-          init: str = "torch") -> dict[str, Any]:
+def spawn(
+    library: str, mode: str, n: int, threads: int, profile: bool = False, init: str = "torch"
+) -> dict[str, Any]:
     """Run one library's search in a fresh interpreter and return its result."""
     env = dict(os.environ)
     env["TUNELAB_TORCH_THREADS"] = str(threads)  # read by tunelab's optimize loop
     env["KERAS_BACKEND"] = "torch"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", library, "--mode", mode,
-           "--n", str(n), "--threads", str(threads), "--tunelab-init", init]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        library,
+        "--mode",
+        mode,
+        "--n",
+        str(n),
+        "--threads",
+        str(threads),
+        "--tunelab-init",
+        init,
+    ]
     cmd += ["--profile"] if profile else []
     load_before = _loadavg()
     wall = time.perf_counter()
@@ -361,11 +412,14 @@ def spawn(library: str, mode: str, n: int, threads: int, profile: bool = False,
     wall = time.perf_counter() - wall
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARK)]
     if proc.returncode != 0 or not lines:
-        raise SystemExit(f"{library} worker failed (rc {proc.returncode}):\n"
-                         f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    result: dict[str, Any] = json.loads(lines[-1][len(RESULT_MARK):])
-    result.update(mode=mode, threads=threads, process_s=wall, load_before=load_before,
-                  load_after=_loadavg())
+        raise SystemExit(
+            f"{library} worker failed (rc {proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
+    result: dict[str, Any] = json.loads(lines[-1][len(RESULT_MARK) :])
+    result.update(
+        mode=mode, threads=threads, process_s=wall, load_before=load_before, load_after=_loadavg()
+    )
     return result
 
 
@@ -385,19 +439,25 @@ def summarise(result: dict[str, Any]) -> dict[str, float]:
 
 def print_run(result: dict[str, Any]) -> None:
     s = summarise(result)
-    print(f"  {result['library']:11s} {result['mode']:6s} threads={result['threads']} "
-          f"(seen {result['threads_seen']}): total {result['total_s']:.2f} s for {s['n']} "
-          f"trials = {s['mean_s']:.3f} s/trial; median {s['median_s']:.3f} s; first "
-          f"{s['first_s']:.3f} s; final val acc median {s['acc_median']:.4f} best "
-          f"{s['acc_best']:.4f}; imports {result['import_s']:.1f} s; process "
-          f"{result['process_s']:.1f} s; load {result['load_before']:.2f}->"
-          f"{result['load_after']:.2f}", flush=True)
+    print(
+        f"  {result['library']:11s} {result['mode']:6s} threads={result['threads']} "
+        f"(seen {result['threads_seen']}): total {result['total_s']:.2f} s for {s['n']} "
+        f"trials = {s['mean_s']:.3f} s/trial; median {s['median_s']:.3f} s; first "
+        f"{s['first_s']:.3f} s; final val acc median {s['acc_median']:.4f} best "
+        f"{s['acc_best']:.4f}; imports {result['import_s']:.1f} s; process "
+        f"{result['process_s']:.1f} s; load {result['load_before']:.2f}->"
+        f"{result['load_after']:.2f}",
+        flush=True,
+    )
     for t in result["trials"]:
         p = _params(t["params"])
-        print(f"      {p['hidden1']!s:>4} {p['dropout1']!s:>4} {p['hidden2']!s:>4} "
-              f"{p['dropout2']!s:>4} {p['learning_rate']!s:>7}  {t['state']:>9}  "
-              f"{_fmt(t['seconds'], 3)} s  final val acc {_fmt(t['final_val_accuracy'], 4)}  "
-              f"score {_fmt(t['score'], 4)}  epochs {t['epochs']}", flush=True)
+        print(
+            f"      {p['hidden1']!s:>4} {p['dropout1']!s:>4} {p['hidden2']!s:>4} "
+            f"{p['dropout2']!s:>4} {p['learning_rate']!s:>7}  {t['state']:>9}  "
+            f"{_fmt(t['seconds'], 3)} s  final val acc {_fmt(t['final_val_accuracy'], 4)}  "
+            f"score {_fmt(t['score'], 4)}  epochs {t['epochs']}",
+            flush=True,
+        )
 
 
 def _params(params: dict[str, Any]) -> dict[str, Any]:
@@ -429,42 +489,51 @@ def _versions() -> str:
 
 
 def environment() -> str:
-    return (f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
-            f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
-            f"{_versions()}; {source_state()}; {load_average()}")
+    return (
+        f"date {dt.datetime.now().astimezone().isoformat(timespec='seconds')}; "
+        f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
+        f"{_versions()}; {source_state()}; {load_average()}"
+    )
 
 
 def row(label: str, t: dict[str, Any], k: dict[str, Any]) -> tuple[str, float, float]:
     st, sk = summarise(t), summarise(k)
     ratio_med = st["median_s"] / sk["median_s"]
     ratio_mean = st["mean_s"] / sk["mean_s"]
-    line = (f"| {label} | {st['median_s']:.3f} | {sk['median_s']:.3f} | **{ratio_med:.2f}** | "
-            f"{st['mean_s']:.3f} | {sk['mean_s']:.3f} | {ratio_mean:.2f} | "
-            f"{st['acc_median']:.4f} / {st['acc_best']:.4f} | "
-            f"{sk['acc_median']:.4f} / {sk['acc_best']:.4f} |")
+    line = (
+        f"| {label} | {st['median_s']:.3f} | {sk['median_s']:.3f} | **{ratio_med:.2f}** | "
+        f"{st['mean_s']:.3f} | {sk['mean_s']:.3f} | {ratio_mean:.2f} | "
+        f"{st['acc_median']:.4f} / {st['acc_best']:.4f} | "
+        f"{sk['acc_median']:.4f} / {sk['acc_best']:.4f} |"
+    )
     return line, ratio_med, st["acc_median"] - sk["acc_median"]
 
 
 def benchmark(args: argparse.Namespace) -> None:
     print(environment(), flush=True)
     if args.tunelab_init != "torch":
-        print(f"DIAGNOSTIC RUN: tunelab's model uses {args.tunelab_init} initialisation",
-              flush=True)
+        print(
+            f"DIAGNOSTIC RUN: tunelab's model uses {args.tunelab_init} initialisation", flush=True
+        )
     started = time.perf_counter()
     runs: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
     n_fixed = len(FIXED_CONFIGS) * args.repeats
     phases = [("random", args.trials, 1), ("fixed", n_fixed, 1)]
     phases += [("fixed", n_fixed, n) for n in args.threads if n != 1]
     for i, (mode, n, threads) in enumerate(phases):
-        print(f"\n[{i + 1}] {mode} configurations, {n} trials each, {threads} torch thread(s)",
-              flush=True)
+        print(
+            f"\n[{i + 1}] {mode} configurations, {n} trials each, {threads} torch thread(s)",
+            flush=True,
+        )
         order = ["tunelab", "keras_tuner"] if i % 2 == 0 else ["keras_tuner", "tunelab"]
         busy = _busy_cores() if threads > 1 else 0.0
         if busy > BUSY_CORES:
-            print(f"  WARNING: other processes keep {busy:.1f} cores busy before a {threads}-"
-                  "thread run: torch's threads then wait for each other and a trial can take "
-                  "10-100x longer (seen on this 2-core machine); rerun on an idle machine",
-                  flush=True)
+            print(
+                f"  WARNING: other processes keep {busy:.1f} cores busy before a {threads}-"
+                "thread run: torch's threads then wait for each other and a trial can take "
+                "10-100x longer (seen on this 2-core machine); rerun on an idle machine",
+                flush=True,
+            )
         elif threads > 1:
             print(f"  (other processes keep {busy:.2f} cores busy)", flush=True)
         runs[(mode, threads)] = {}
@@ -474,44 +543,62 @@ def benchmark(args: argparse.Namespace) -> None:
             print_run(result)
 
     print("\n## Summary\n")
-    print("| run | tunelab s/trial (median) | KT s/trial (median) | tunelab / KT (median) | "
-          "tunelab s/trial (total/trials) | KT s/trial (total/trials) | tunelab / KT "
-          "(total) | tunelab final val acc median / best | KT final val acc median / best |")
+    print(
+        "| run | tunelab s/trial (median) | KT s/trial (median) | tunelab / KT (median) | "
+        "tunelab s/trial (total/trials) | KT s/trial (total/trials) | tunelab / KT "
+        "(total) | tunelab final val acc median / best | KT final val acc median / best |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     verdict: dict[tuple[str, int], tuple[float, float]] = {}
     for (mode, threads), pair in runs.items():
-        label = (f"random search, {args.trials} trials" if mode == "random"
-                 else f"same {len(FIXED_CONFIGS)} configs x {args.repeats} seeds")
-        line, ratio, acc_gap = row(f"{label}, {threads} thread(s)", pair["tunelab"],
-                                   pair["keras_tuner"])
+        label = (
+            f"random search, {args.trials} trials"
+            if mode == "random"
+            else f"same {len(FIXED_CONFIGS)} configs x {args.repeats} seeds"
+        )
+        line, ratio, acc_gap = row(
+            f"{label}, {threads} thread(s)", pair["tunelab"], pair["keras_tuner"]
+        )
         verdict[(mode, threads)] = (ratio, acc_gap)
         print(line)
 
-    print(f"\nPaired, same configurations, 1 thread, median over {args.repeats} seed(s) "
-          "(final val acc after epoch 10; s/trial):")
+    print(
+        f"\nPaired, same configurations, 1 thread, median over {args.repeats} seed(s) "
+        "(final val acc after epoch 10; s/trial):"
+    )
     fixed = runs[("fixed", 1)]
     for i, config in enumerate(FIXED_CONFIGS):
         t_runs = fixed["tunelab"]["trials"][i :: len(FIXED_CONFIGS)]
         k_runs = fixed["keras_tuner"]["trials"][i :: len(FIXED_CONFIGS)]
-        print(f"  {config}: tunelab {_med(t_runs, 'seconds'):.3f} s acc "
-              f"{_med(t_runs, 'final_val_accuracy'):.4f} {_accs(t_runs)} | KT "
-              f"{_med(k_runs, 'seconds'):.3f} s acc {_med(k_runs, 'final_val_accuracy'):.4f} "
-              f"{_accs(k_runs)}")
+        print(
+            f"  {config}: tunelab {_med(t_runs, 'seconds'):.3f} s acc "
+            f"{_med(t_runs, 'final_val_accuracy'):.4f} {_accs(t_runs)} | KT "
+            f"{_med(k_runs, 'seconds'):.3f} s acc {_med(k_runs, 'final_val_accuracy'):.4f} "
+            f"{_accs(k_runs)}"
+        )
 
     ratio_r, gap_r = verdict[("random", 1)]
     ratio_f, gap_f = verdict[("fixed", 1)]
     fast = ratio_r <= TARGET_RATIO and ratio_f <= TARGET_RATIO
     equal = gap_f >= -EQUAL_TOL
-    print(f"\nTime: tunelab / KT per trial (median, 1 thread) = {ratio_r:.2f} (random search), "
-          f"{ratio_f:.2f} (same configs); target <= {TARGET_RATIO}: "
-          f"{'MET' if fast else 'NOT MET'}")
-    print(f"Accuracy: tunelab - KT median final val acc on the same configs = {gap_f:+.4f} "
-          f"(random search: {gap_r:+.4f}); equal means >= -{EQUAL_TOL}: "
-          f"{'MET' if equal else 'NOT MET'}")
-    print(f"Target (<= 1/2 of KT's time per trial at equal accuracy): "
-          f"{'MET' if fast and equal else 'NOT MET'}")
-    print(f"\n(total benchmark time {time.perf_counter() - started:.0f} s; "
-          f"at the end: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+    print(
+        f"\nTime: tunelab / KT per trial (median, 1 thread) = {ratio_r:.2f} (random search), "
+        f"{ratio_f:.2f} (same configs); target <= {TARGET_RATIO}: "
+        f"{'MET' if fast else 'NOT MET'}"
+    )
+    print(
+        f"Accuracy: tunelab - KT median final val acc on the same configs = {gap_f:+.4f} "
+        f"(random search: {gap_r:+.4f}); equal means >= -{EQUAL_TOL}: "
+        f"{'MET' if equal else 'NOT MET'}"
+    )
+    print(
+        f"Target (<= 1/2 of KT's time per trial at equal accuracy): "
+        f"{'MET' if fast and equal else 'NOT MET'}"
+    )
+    print(
+        f"\n(total benchmark time {time.perf_counter() - started:.0f} s; "
+        f"at the end: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})"
+    )
 
 
 def profile_main(args: argparse.Namespace) -> None:
@@ -524,19 +611,33 @@ def profile_main(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20, help="random-search trials per library")
-    parser.add_argument("--threads", type=lambda s: [int(x) for x in s.split(",")],
-                        default=[1], help="torch thread counts for the fixed configs, e.g. 1,2 "
-                        "(2 threads only on an idle machine: see the load warning)")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="seeds per fixed configuration (each a separate trial)")
-    parser.add_argument("--tunelab-init", choices=("torch", "glorot"), default="torch",
-                        help="diagnostic: 'glorot' initialises tunelab's model as Keras does "
-                        "(the benchmark proper keeps PyTorch's default init, as the seed example)")
-    parser.add_argument("--profile", action="store_true",
-                        help="profile tunelab's fit instead of benchmarking")
+    parser.add_argument(
+        "--threads",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[1],
+        help="torch thread counts for the fixed configs, e.g. 1,2 "
+        "(2 threads only on an idle machine: see the load warning)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="seeds per fixed configuration (each a separate trial)",
+    )
+    parser.add_argument(
+        "--tunelab-init",
+        choices=("torch", "glorot"),
+        default="torch",
+        help="diagnostic: 'glorot' initialises tunelab's model as Keras does "
+        "(the benchmark proper keeps PyTorch's default init, as the seed example)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile tunelab's fit instead of benchmarking"
+    )
     parser.add_argument("--worker", choices=("tunelab", "keras_tuner"), help=argparse.SUPPRESS)
-    parser.add_argument("--mode", choices=("random", "fixed"), default="random",
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--mode", choices=("random", "fixed"), default="random", help=argparse.SUPPRESS
+    )
     parser.add_argument("--n", type=int, default=10, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
