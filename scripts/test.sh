@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/dev-env.sh
 bash scripts/ensure-postgres.sh
 .venv/bin/ruff check src tests examples benchmarks
+.venv/bin/ruff format --check src tests examples benchmarks
 .venv/bin/mypy
 .venv/bin/lint-imports
 .venv/bin/python -m pytest "$@"
