@@ -14,9 +14,14 @@ Each objective is turned into one to minimize (a maximized one negated), and the
   objectives one numpy pass scores every candidate at each step; with three, each
   candidate costs a hypervolume, so past `_MAX_HV_EVALUATIONS` of them, and always with
   four or more objectives, NSGA-II's crowding distance (largest first) chooses instead,
-  which also favours a front's ends and sparse parts, at a fraction of the cost. The
-  rest of that front and of every other front follow in trial-number order (that order
-  matters only when a conditional parameter's trials are cut again, observations.py).
+  at a fraction of the cost. Crowding distance is the worse guide where the volume can
+  still be had: it ranks a front's ends first, trials that are best in one objective
+  but often far from the front in the others, while the greedy choice starts from the
+  trials nearest the ideal point; l(x) built on the ends converges more slowly. So the
+  budget of hypervolumes is set to cover the fronts of the first hundred or so trials
+  of three objectives, where every suggestion counts. The rest of that front and of
+  every other front follow in trial-number order (that order matters only when a
+  conditional parameter's trials are cut again, observations.py).
 - PRUNED trials rank after every complete one: a trial that reached a later step first,
   then by the non-dominated rank of the objective values of its last report among the
   pruned trials (those lacking an objective there last), then the older first.
@@ -61,8 +66,9 @@ from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
 
 # Candidates x chosen points scored one hypervolume at a time (three objectives) before
-# the crowding distance takes over: a few milliseconds at most.
-_MAX_HV_EVALUATIONS = 400
+# the crowding distance takes over: some tens of milliseconds at most, as much as a
+# front of 100 trials with 10 good places costs.
+_MAX_HV_EVALUATIONS = 1000
 
 
 def objective_rows(trials: Sequence[FrozenTrial], objectives: Sequence[Objective]) -> np.ndarray:
