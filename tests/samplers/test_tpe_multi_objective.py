@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 import tunelab
-from tunelab._pareto import default_reference_point, hypervolume, non_dominated_mask
+from tunelab._pareto import (
+    crowding_distance,
+    default_reference_point,
+    hypervolume,
+    non_dominated_mask,
+)
 from tunelab.objectives import Objective
 from tunelab.samplers import RandomSampler, Sampler
 from tunelab.samplers.tpe import TPESampler
@@ -91,25 +96,46 @@ def test_three_objectives_choose_by_hypervolume_four_by_crowding() -> None:
     assert select_by_hypervolume(four, 1).tolist() == [0]  # ties: the earlier row
 
 
-@pytest.mark.parametrize("m", [2, 3])
-def test_each_greedy_pick_adds_the_most_hypervolume(m: int) -> None:
+def _assert_each_pick_greedy(front: np.ndarray, picks: list[int]) -> None:
     """Checked against `hypervolume` itself: the set chosen after each pick has the
     largest volume any remaining point could have given it."""
+    reference = default_reference_point(front)
+    for i in range(len(picks)):
+        best = max(
+            hypervolume(front[[*picks[:i], j]], reference)
+            for j in range(len(front))
+            if j not in picks[:i]
+        )
+        assert hypervolume(front[picks[: i + 1]], reference) == pytest.approx(best)
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_each_greedy_pick_adds_the_most_hypervolume(m: int) -> None:
+    """Small random fronts of two and three objectives."""
     rng = np.random.default_rng(m)
     for _ in range(5):
         raw = rng.random((40, m))
         front = raw[non_dominated_mask(raw)]
-        reference = default_reference_point(front)
         k = min(len(front) - 1, 6)
         picks = select_by_hypervolume(front, k).tolist()
         assert len(set(picks)) == k
-        for i in range(k):
-            best = max(
-                hypervolume(front[[*picks[:i], j]], reference)
-                for j in range(len(front))
-                if j not in picks[:i]
-            )
-            assert hypervolume(front[picks[: i + 1]], reference) == pytest.approx(best)
+        _assert_each_pick_greedy(front, picks)
+
+
+def test_three_objective_fronts_of_a_hundred_trials_choose_by_hypervolume() -> None:
+    """A front of 60 trials with 10 good places (what 100 trials of three objectives
+    give) is cut greedily by hypervolume, not by crowding distance, which would take
+    the ends of the front first; only far larger fronts fall back to crowding."""
+    rng = np.random.default_rng(7)
+    sphere = rng.random((200, 3))
+    sphere /= np.linalg.norm(sphere, axis=1, keepdims=True)  # every point non-dominated
+    front, k = sphere[:60], 10
+    picks = select_by_hypervolume(front, k).tolist()
+    _assert_each_pick_greedy(front, picks)
+    assert picks != np.argsort(-crowding_distance(front), kind="stable")[:k].tolist()
+    large = sphere[:200]
+    expected = np.argsort(-crowding_distance(large), kind="stable")[:25].tolist()
+    assert select_by_hypervolume(large, 25).tolist() == expected
 
 
 def test_pruned_trials_rank_after_complete_ones_further_first_then_by_front() -> None:
