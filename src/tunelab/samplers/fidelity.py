@@ -208,3 +208,78 @@ def learning_view(
     if metric is None or not stopped(history):
         return history
     return model_history(history, metric, direction, keep_stopped_below=keep_stopped_below)
+
+
+def _values_at(
+    trial: FrozenTrial, curves: Sequence[dict[int, float]], step: int
+) -> tuple[float, ...] | None:
+    values = [_value_at(trial, curve, step) for curve in curves]
+    if any(v is None for v in values):
+        return None
+    return tuple(float(v) for v in values if v is not None)
+
+
+def _alike(pairs: Sequence[tuple[tuple[float, ...], tuple[float, ...]]], threshold: float) -> bool:
+    """Whether every objective ranks the trials at the lower step as at the top one (an
+    objective that does not change between them, such as a model's size, does)."""
+    for j in range(len(pairs[0][0])):
+        low = [a[j] for a, _ in pairs]
+        top = [b[j] for _, b in pairs]
+        if low != top and explained(kendall_tau(low, top)) < threshold:
+            return False
+    return True
+
+
+def several_model_history(
+    history: Sequence[FrozenTrial],
+    metrics: Sequence[str],
+    keep_stopped_below: bool = True,
+    explained_at_least: float = EXPLAINED_AT_LEAST,
+) -> Sequence[FrozenTrial]:
+    """`model_history` for several objectives: once a scheduler has stopped trials, each
+    trial valued at one step as COMPLETE with its values there (`values`); below it what
+    `model_history` keeps. The step is chosen as for one objective: the highest one where
+    at least `default_min_points` trials report every metric, or the lowest one below it
+    (with more trials) at which every objective ranks the trials as there.
+
+    Why: a multi-objective scheduler keeps the ends of the front alive at every rung (the
+    smallest model survives however poor its accuracy), so the trials that complete are a
+    biased few; a model fitted on final values alone learns from them only and proposes
+    more of the same. At a rung step every trial that got there counts, compared at the
+    same budget, as BOHB does for one objective. The history as it is until a scheduler
+    has stopped trials or while no step has enough trials."""
+    if not any_stopped_by_scheduler(history):
+        return history
+    need = default_min_points(history)
+    finished = [t for t in history if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    curves = {t.trial_id: [_curve(t, m) for m in metrics] for t in finished}
+    steps = sorted({s for cs in curves.values() for c in cs for s in c})
+
+    def valued_at(step: int) -> dict[int, tuple[float, ...]]:
+        at = ((t.trial_id, _values_at(t, curves[t.trial_id], step)) for t in finished)
+        return {i: v for i, v in at if v is not None}
+
+    at_top = next(((s, valued_at(s)) for s in reversed(steps) if len(valued_at(s)) >= need), None)
+    if at_top is None:
+        return history
+    top_step, top = at_top
+    for step in steps[: steps.index(top_step)]:
+        lower = valued_at(step)
+        pairs = [(v, top[i]) for i, v in lower.items() if i in top]
+        if len(pairs) < MIN_PAIRS:
+            continue
+        if _alike(pairs, explained_at_least):
+            if len(lower) > len(top):
+                top = lower
+            break
+    valued = top
+    left_out = (
+        {TrialState.COMPLETE} if keep_stopped_below else {TrialState.COMPLETE, TrialState.PRUNED}
+    )
+    return [
+        replace(t, state=TrialState.COMPLETE, value=None, values=valued[t.trial_id])
+        if t.trial_id in valued
+        else t
+        for t in history
+        if t.trial_id in valued or t.state not in left_out
+    ]

@@ -127,6 +127,30 @@ class SumOf:
         return np.asarray(sum(p[0] for p in parts)), np.asarray(sum(p[1] for p in parts))
 
 
+class Unvisited:
+    """An acquisition that never picks an input row already `evaluated` (scored -inf
+    there; gradients zero): for a finite space of several objectives, see
+    multi_planner.py."""
+
+    def __init__(self, inner: Acquisition, evaluated: np.ndarray) -> None:
+        self.inner = inner
+        self.evaluated = evaluated
+
+    def _visited(self, x: np.ndarray) -> np.ndarray:
+        if not len(self.evaluated):
+            return np.zeros(len(x), dtype=bool)
+        close = np.abs(x[:, None, :] - self.evaluated[None, :, :]) <= 1e-9
+        return close.all(axis=2).any(axis=1)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return np.where(self._visited(x), -np.inf, self.inner.score(x))
+
+    def score_with_grad(self, x: np.ndarray, dims: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        value, grad = self.inner.score_with_grad(x, dims)
+        visited = self._visited(x)
+        return np.where(visited, -np.inf, value), np.where(visited[:, None], 0.0, grad)
+
+
 class OfMoments(ABC):
     """An acquisition of several independent posteriors (one per objective or constraint)
     through their means and variances (P, k); subclasses give the function and its

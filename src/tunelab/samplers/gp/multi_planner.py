@@ -20,6 +20,14 @@ for one objective: planner.py `refit`). The acquisition (optimizer.py maximises 
 * with constraints: plus log P(every constraint <= 0) (feasibility.py). Until a trial is
   feasible there is no front: log P(feasible) alone is maximised.
 
+In a finite space (every input swept) with several objectives, a configuration a finished
+trial already holds is never chosen while one is left that none holds (`Unvisited`). The
+front is taken at the posterior means, which leaves log EHVI at an evaluated point of the
+front (an end of it, whose box reaches the reference point) above that of the dominated
+region however often it was evaluated; a scheduler that keeps that end alive at every rung
+lets each copy complete, and the search spends its budget re-running one configuration
+that cannot add a point to the front.
+
 Pending trials (other workers' RUNNING ones) and trials other workers are planning: the
 kriging believer of planner.py, for every GP: each pending point "observes" the posterior
 mean of every objective and constraint, and its objective means join the front (or lower
@@ -37,7 +45,7 @@ import numpy as np
 from tunelab._pareto import non_dominated_ranks
 from tunelab.objectives import Objective
 from tunelab.samplers._blas import one_blas_thread
-from tunelab.samplers.gp.acquisition import Acquisition, LogEI, SumOf
+from tunelab.samplers.gp.acquisition import Acquisition, LogEI, SumOf, Unvisited
 from tunelab.samplers.gp.boxes import non_dominated_boxes
 from tunelab.samplers.gp.ehvi import Boxes, LogEHVI
 from tunelab.samplers.gp.encoding import Dim
@@ -146,7 +154,12 @@ def plan_many(
             other = AcquisitionOptimizer(models.acquisition(), dims, {})
             guess = other.maximize(rng, n_screened, settings.n_restarts, incumbents)
             models = models.believe(guess)
-        optimizer = AcquisitionOptimizer(models.acquisition(), dims, fixed_units(dims, chosen))
+        acquisition = models.acquisition()
+        if m > 1 and all(d.swept for d in dims):
+            seen = np.unique(t.x, axis=0)
+            if len(seen) < _finite_size(dims):
+                acquisition = Unvisited(acquisition, seen)
+        optimizer = AcquisitionOptimizer(acquisition, dims, fixed_units(dims, chosen))
         point = optimizer.maximize(rng, n_screened, settings.n_restarts, incumbents)
     return Plan(decoded(dims, point, chosen), tuple(fits.used))
 
@@ -216,3 +229,7 @@ def _incumbents(t: Targets) -> np.ndarray:
     violation = np.nansum(np.clip(t.constraints, 0.0, None), axis=1)
     order = np.lexsort((violation, key))
     return t.x[order]
+
+
+def _finite_size(dims: Sequence[Dim]) -> int:
+    return int(np.prod([float(d.n_values) for d in dims]))

@@ -191,6 +191,7 @@ class GPSampler(Sampler):
             startup = startup_size(sum(not isinstance(e.param, Fixed) for e in request.space))
         if finished < max(startup, 2):
             return {}
+        from tunelab.samplers.fidelity import several_model_history
         from tunelab.samplers.gp.multi_planner import plan_many  # scipy: only when used
         from tunelab.samplers.gp.observations import learning_history
         from tunelab.samplers.gp.planner import PlanSettings, plan
@@ -204,6 +205,8 @@ class GPSampler(Sampler):
         history = request.history
         if len(objectives) == 1:  # once a scheduler stops trials: one fidelity's values
             history = learning_history(history, request.metric, request.direction)
+        else:
+            history = several_model_history(history, [o.metric for o in objectives])
         rng = self.rng(request.trial_number, "gp")
         args = (request.trial_number, request.chosen, rng, settings, self._fits)
         if len(objectives) > 1 or _constrained(request.history):

@@ -35,9 +35,10 @@ That is left out: at most 25 trials are good, the greedy selection above already
 favours the ones that add volume, and equal weights keep the Parzen estimators the same
 for one objective and several.
 
-With a scheduler the model of one objective learns at the step enough trials reached
-(samplers/fidelity.py); with several objectives it uses the final values, and pruned
-trials rank below them as above.
+With a scheduler the model learns at the step enough trials reached (samplers/fidelity.py,
+`several_model_history` here), and pruned trials that stopped before it rank as above.
+Exact repeats of an evaluated configuration rank after everything else (`repeats`,
+observations.py `repeated_rows`).
 """
 
 from __future__ import annotations
@@ -179,10 +180,13 @@ def rank_several(
     gamma: float,
     exclude: int | None = None,
     constant_liar: bool = True,
+    repeats: np.ndarray | None = None,
 ) -> Ranking:
     """Rank the trials by their objective `points` (objective_rows) and cut them into
-    good and bad ones (see the module docstring)."""
+    good and bad ones (see the module docstring). `repeats` (positions) rank last."""
     kind = np.where(trials.number == exclude, Kind.LEFT_OUT.value, trials.kind)
+    if repeats is not None and len(repeats):
+        kind[repeats] = Kind.LEFT_OUT.value
     valued = ~np.isnan(points).any(axis=1)
     is_complete = kind == Kind.COMPLETE.value
     complete = np.flatnonzero(is_complete & valued)
@@ -192,7 +196,9 @@ def rank_several(
     k = n_good(len(complete) + len(pruned) + len(infeasible), gamma)
     complete = complete[_complete_order(points[complete], trials.number[complete], k)]
     n_valued = len(complete) + int(valued[pruned].sum() + valued[infeasible].sum())
-    groups = (complete, pruned, infeasible)
+    groups: tuple[np.ndarray, ...] = (complete, pruned, infeasible)
+    if repeats is not None and len(repeats):
+        groups += (repeats,)
     return ranking_of(kind, groups, gamma, constant_liar, n_valued, failed)
 
 

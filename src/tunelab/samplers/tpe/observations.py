@@ -126,6 +126,29 @@ class KeptHistory:
             self._points = resized(self._points)
 
 
+_FINISHED = np.array([Kind.COMPLETE.value, Kind.PRUNED.value, Kind.INFEASIBLE.value])
+
+
+def repeated_rows(trials: TrialArrays, coordinates: np.ndarray) -> np.ndarray:
+    """Positions of finished trials whose coordinates equal an older finished trial's:
+    exact repeats of a configuration already evaluated.
+
+    With several objectives they rank after every other trial (bad). A repeat adds no new
+    evidence about where the front lies, yet a configuration that a scheduler keeps alive
+    at every rung (an end of the front) completes each time it is proposed; counted as new,
+    its copies fill the good set, l(x) shrinks onto that one point and the sampler proposes
+    it again and again. Counted as bad, each copy raises g(x) there instead."""
+    finished = np.flatnonzero(np.isin(trials.kind, _FINISHED))
+    if len(finished) < 2:
+        return np.empty(0, dtype=np.intp)
+    finished = finished[np.argsort(trials.number[finished], kind="stable")]
+    rows = np.nan_to_num(coordinates[finished], nan=-1.0)
+    _, first = np.unique(rows, axis=0, return_index=True)
+    repeat = np.ones(len(finished), dtype=bool)
+    repeat[first] = False
+    return np.sort(finished[repeat])
+
+
 @dataclass(frozen=True)
 class Observations:
     """Coordinates of the history's trials (rows) for the space's tuned parameters
@@ -136,6 +159,21 @@ class Observations:
     coordinates: np.ndarray
     ranking: Ranking
     gamma: float
+    several: bool = False
+
+    def evaluated(self, candidates: np.ndarray) -> np.ndarray:
+        """Whether each candidate row (all columns) is the configuration of a finished trial.
+
+        With several objectives the sampler prefers a candidate that is not: in a finite
+        space l(x) / g(x) is often highest at a configuration already evaluated (a good
+        one), and proposing it again adds no point to the front that its first evaluation
+        did not, while the epochs it costs are lost to the rest of the space."""
+        done = self.coordinates[np.isin(self.trials.kind, _FINISHED)]
+        if not len(done):
+            return np.zeros(len(candidates), dtype=bool)
+        same = np.isclose(candidates[:, None, :], done[None, :, :], rtol=0, atol=1e-12)
+        same |= np.isnan(candidates[:, None, :]) & np.isnan(done[None, :, :])
+        return same.all(axis=2).any(axis=1)
 
     @classmethod
     def of(
@@ -156,11 +194,12 @@ class Observations:
         kept = kept or KeptHistory()
         if len(objectives) > 1:
             trials, coordinates = kept.read(history, encoding, objectives)
-            ranking = rank_several(trials, kept.points, gamma, exclude, constant_liar)
+            repeats = repeated_rows(trials, coordinates)
+            ranking = rank_several(trials, kept.points, gamma, exclude, constant_liar, repeats)
         else:
             trials, coordinates = kept.read(history, encoding)
             ranking = rank(trials, direction, gamma, exclude, constant_liar, kept.infeasible_seen)
-        return cls(encoding, trials, coordinates, ranking, gamma)
+        return cls(encoding, trials, coordinates, ranking, gamma, len(objectives) > 1)
 
     @property
     def names(self) -> list[str]:

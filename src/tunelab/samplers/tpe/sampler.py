@@ -38,7 +38,7 @@ import numpy as np
 from tunelab.errors import ConfigurationError
 from tunelab.samplers._blas import one_blas_thread
 from tunelab.samplers.base import Sampler, SampleRequest
-from tunelab.samplers.fidelity import model_history, stopped_by_scheduler
+from tunelab.samplers.fidelity import model_history, several_model_history, stopped_by_scheduler
 from tunelab.samplers.sobol import SobolSampler
 from tunelab.samplers.tpe.observations import KeptHistory, Observations, model_dim
 from tunelab.samplers.tpe.parzen import ParzenEstimator, log_density_ratio
@@ -207,8 +207,12 @@ class TPESampler(Sampler):
         return np.random.Generator(np.random.Philox(counter=[0, 0, 0, number & _U64], key=key))
 
     def _observe(self, request: SampleRequest) -> Observations:
+        several = len(request.objectives) > 1
         seen = Observations.of(
-            request.history,
+            # several objectives: the trials at one rung step once a scheduler stops trials
+            several_model_history(request.history, [o.metric for o in request.objectives])
+            if several
+            else request.history,
             request.space,
             request.direction,
             self.gamma,
@@ -217,7 +221,7 @@ class TPESampler(Sampler):
             self._kept,
             request.objectives,
         )
-        if len(request.objectives) > 1:  # several objectives rank by final values only
+        if several:
             return seen
         pruned = np.flatnonzero(seen.trials.kind == Kind.PRUNED.value).tolist()
         if request.metric is None or not any(
@@ -279,5 +283,10 @@ class TPESampler(Sampler):
         for j, p in enumerate(params):
             if p.axis is AxisKind.ROUNDED:  # an Int on a log scale: onto its integers
                 candidates[:, j] = snap(p, candidates[:, j])
-        best = candidates[int(log_density_ratio(l_x, g_x, candidates).argmax())]
+        score = log_density_ratio(l_x, g_x, candidates)
+        if seen.several and len(columns) == seen.coordinates.shape[1]:
+            fresh = ~seen.evaluated(candidates)  # see Observations.evaluated
+            if fresh.any():
+                score = np.where(fresh, score, -np.inf)
+        best = candidates[int(score.argmax())]
         return [p.from_unit(u) for p, u in zip(params, best.tolist(), strict=True)]
