@@ -65,9 +65,8 @@ def _front_history() -> list[FrozenTrial]:
 @pytest.mark.parametrize(
     ("gamma", "good"),
     [
-        (0.1, [4]),  # B: the largest box
-        (0.3, [4, 0]),  # B, then D
-        (0.5, [4, 0, 3]),  # B, D, then C
+        (0.1, [4, 0, 3]),  # at least 2m - 1 = 3: B (the largest box), D, then C
+        (0.5, [4, 0, 3]),
         (0.6, [0, 1, 3, 4]),  # the whole front: the cut falls between fronts
     ],
 )
@@ -166,10 +165,10 @@ def test_infeasible_failed_and_running_trials() -> None:
     assert kind_of(history[0]) is Kind.COMPLETE and kind_of(history[2]) is Kind.FAILED
     split = split_several(history, MIN_MAX, gamma=0.25)
     assert _numbers(split.ranked()) == [0, 5, 6, 1]
-    assert _numbers(split.good) == [0]
-    assert _numbers(split.bad) == [5, 6, 1, 2, 3, 4]
+    assert _numbers(split.good) == [0, 5, 6]  # at least 2m - 1 = 3 good
+    assert _numbers(split.bad) == [1, 2, 3, 4]
     honest = split_several(history, MIN_MAX, gamma=0.25, exclude=0, constant_liar=False)
-    assert _numbers(honest.good) == [5] and 4 not in _numbers(honest.bad)
+    assert _numbers(honest.good) == [5, 6, 1] and 4 not in _numbers(honest.bad)
 
 
 def test_no_feasible_trial_yet_the_least_violating_are_good() -> None:
@@ -177,7 +176,7 @@ def test_no_feasible_trial_yet_the_least_violating_are_good() -> None:
         _done(i, (float(i), -float(i)), constraints={"c": c}) for i, c in enumerate([3.0, 1.0, 2.0])
     ]
     split = split_several(history, MIN_MAX, gamma=0.1)
-    assert _numbers(split.good) == [1] and _numbers(split.bad) == [2, 0]
+    assert _numbers(split.ranked()) == [1, 2, 0]  # least violating first
 
 
 # -- searching ---------------------------------------------------------------------------------
@@ -212,3 +211,14 @@ def test_tpe_reaches_a_larger_hypervolume_than_random_search() -> None:
     rand = [_hypervolume_reached(RandomSampler(seed=s), 60) for s in seeds]
     assert np.median(tpe) > np.median(rand) + 0.8, (sorted(tpe), sorted(rand))
     assert sum(t > r for t, r in zip(tpe, rand, strict=True)) >= 9
+
+
+def test_several_objectives_keep_at_least_2m_minus_1_good_trials() -> None:
+    from tunelab.samplers.tpe.mo_split import least_good
+    from tunelab.samplers.tpe.split import n_good
+
+    assert [least_good(m) for m in (1, 2, 3)] == [1, 3, 5]
+    assert n_good(20, 0.1, least_good(3)) == 5  # gamma alone would keep 2
+    assert n_good(3, 0.1, least_good(3)) == 3  # never more than are ranked
+    assert n_good(100, 0.1, least_good(3)) == 10  # gamma decides once it asks for more
+    assert len(split_several(_front_history(), MIN_MAX, gamma=0.01).good) == 3

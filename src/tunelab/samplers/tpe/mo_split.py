@@ -126,6 +126,15 @@ def _lazy_greedy(front: np.ndarray, k: int, r: np.ndarray) -> list[int]:
     return chosen
 
 
+def least_good(n_objectives: int) -> int:
+    """The fewest good trials with m objectives: 2m - 1 (1 for one objective). Early on,
+    ceil(gamma * n) is one to five trials, enough to mark a region around one optimum but
+    not to span a front, which is a surface of m - 1 dimensions: with three objectives
+    l(x) then models a few scattered points of it and the search spreads slowly. The
+    floor matters only while gamma * n is below it (n < 50 for three objectives)."""
+    return 2 * n_objectives - 1
+
+
 def select_by_hypervolume(front: np.ndarray, k: int) -> np.ndarray:
     """Indices of `k` points of one front (rows to minimize, finite), in the order
     chosen: greedily the point adding the most hypervolume to those already chosen;
@@ -193,13 +202,14 @@ def rank_several(
     failed = np.flatnonzero((kind == Kind.FAILED.value) | (is_complete & ~valued))
     pruned = _pruned_order(points, trials, np.flatnonzero(kind == Kind.PRUNED.value))
     infeasible = by_violation(trials, np.flatnonzero(kind == Kind.INFEASIBLE.value))
-    k = n_good(len(complete) + len(pruned) + len(infeasible), gamma)
+    least = least_good(points.shape[1])
+    k = n_good(len(complete) + len(pruned) + len(infeasible), gamma, least)
     complete = complete[_complete_order(points[complete], trials.number[complete], k)]
     n_valued = len(complete) + int(valued[pruned].sum() + valued[infeasible].sum())
     groups: tuple[np.ndarray, ...] = (complete, pruned, infeasible)
     if repeats is not None and len(repeats):
         groups += (repeats,)
-    return ranking_of(kind, groups, gamma, constant_liar, n_valued, failed)
+    return ranking_of(kind, groups, gamma, constant_liar, n_valued, failed, least)
 
 
 def split_several(

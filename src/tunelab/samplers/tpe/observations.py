@@ -18,7 +18,7 @@ import numpy as np
 
 from tunelab.objectives import Objective
 from tunelab.samplers.tpe.groups import co_occurring_groups
-from tunelab.samplers.tpe.mo_split import objective_rows, rank_several
+from tunelab.samplers.tpe.mo_split import least_good, objective_rows, rank_several
 from tunelab.samplers.tpe.parzen import Dim
 from tunelab.samplers.tpe.split import (
     FIELDS,
@@ -160,6 +160,7 @@ class Observations:
     ranking: Ranking
     gamma: float
     several: bool = False
+    least_good: int = 1  # mo_split.least_good of the study's objectives
 
     def evaluated(self, candidates: np.ndarray) -> np.ndarray:
         """Whether each candidate row (all columns) is the configuration of a finished trial.
@@ -199,7 +200,9 @@ class Observations:
         else:
             trials, coordinates = kept.read(history, encoding)
             ranking = rank(trials, direction, gamma, exclude, constant_liar, kept.infeasible_seen)
-        return cls(encoding, trials, coordinates, ranking, gamma, len(objectives) > 1)
+        several = len(objectives) > 1
+        least = least_good(len(objectives)) if several else 1
+        return cls(encoding, trials, coordinates, ranking, gamma, several, least)
 
     @property
     def names(self) -> list[str]:
@@ -224,6 +227,6 @@ class Observations:
         holds = ~np.isnan(coordinates).any(axis=1)
         r = self.ranking
         held = r.ranked[holds[r.ranked]]
-        k = n_good(len(held), self.gamma)
+        k = n_good(len(held), self.gamma, self.least_good)
         bad = np.concatenate((held[k:], r.failed[holds[r.failed]], r.pending[holds[r.pending]]))
         return coordinates[held[:k]], coordinates[bad]

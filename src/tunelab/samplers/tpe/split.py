@@ -43,12 +43,13 @@ from tunelab.types import Direction, TrialState
 MAX_GOOD = 25  # good trials are the best 10% (gamma), but never more than this
 
 
-def n_good(n_ranked: int, gamma: float) -> int:
-    """How many of `n_ranked` trials model l(x): ceil(gamma * n), between 1 and MAX_GOOD."""
+def n_good(n_ranked: int, gamma: float, least: int = 1) -> int:
+    """How many of `n_ranked` trials model l(x): ceil(gamma * n), between `least` and
+    MAX_GOOD (see mo_split.least_good for why several objectives ask for more)."""
     if n_ranked <= 0:
         return 0
     exact = math.ceil(gamma * n_ranked - 1e-9)  # 0.3 * 10 is 3.0000000000000004, not 4
-    return min(max(1, exact), MAX_GOOD, n_ranked)
+    return min(max(least, exact), MAX_GOOD, n_ranked)
 
 
 def has_value(t: FrozenTrial) -> bool:
@@ -211,13 +212,14 @@ def ranking_of(
     constant_liar: bool,
     n_valued: int,
     failed: np.ndarray | None = None,
+    least: int = 1,
 ) -> Ranking:
     """The Ranking of the ranked groups in order, with the FAILED (or `failed`) trials and,
     under the constant liar, the RUNNING ones bad."""
     order = np.concatenate(ranked)
     return Ranking(
         order,
-        n_good(len(order), gamma),
+        n_good(len(order), gamma, least),
         np.flatnonzero(kind == Kind.FAILED.value) if failed is None else failed,
         np.flatnonzero(kind == Kind.RUNNING.value) if constant_liar else np.empty(0, dtype=np.intp),
         n_valued,
