@@ -10,24 +10,18 @@ import subprocess
 from pathlib import Path
 
 
+def git(*args: str) -> str:
+    """`git ARGS` in the repository, its output stripped (CalledProcessError, OSError)."""
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(["git", *args], cwd=root, text=True, capture_output=True, check=True)
+    return run.stdout.strip()
+
+
 def source_state() -> str:
     """The commit and whether src/ has uncommitted edits: the figures describe that code."""
-    root = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            text=True,
-            capture_output=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "src"],
-            cwd=root,
-            text=True,
-            capture_output=True,
-            check=True,
-        ).stdout.strip()
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "src")
     except (OSError, subprocess.CalledProcessError):
         return "git state unknown"
     return f"commit {head}{' + uncommitted edits in src/' if dirty else ''}"

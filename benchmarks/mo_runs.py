@@ -30,7 +30,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from _machine import samplers_digest, source_state
+from _machine import git, samplers_digest, source_state
 from mo_problems import PROBLEMS, MOProblem
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "mo_runs.jsonl"
@@ -51,15 +51,8 @@ def version(lib: str) -> str:
 def _src_commit() -> str:
     """The last commit that changed src/ (benchmark-only commits do not make cached runs
     stale), and whether src/ has uncommitted edits."""
-    root = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(
-            ["git", "log", "-1", "--format=%h", "--", "src"],
-            cwd=root,
-            text=True,
-            capture_output=True,
-            check=True,
-        ).stdout.strip()
+        head = git("log", "-1", "--format=%h", "--", "src")
     except (OSError, subprocess.CalledProcessError):
         return "commit unknown"
     dirty = "uncommitted edits in src/" in source_state()
