@@ -25,7 +25,7 @@ import numpy as np
 
 from tunelab._pareto import crowding_distance, non_dominated_ranks
 from tunelab.objectives import Objective
-from tunelab.schedulers._rungs import deb_rank, keep_count, resource_of
+from tunelab.schedulers._rungs import carried, promotable_by
 from tunelab.trial import Report
 from tunelab.types import Direction
 
@@ -38,17 +38,10 @@ def rung_point(
     """Each objective's last value reported up to the trial's first report whose
     resource is >= `resource`; None when the trial has not reached the rung or has not
     reported every objective by then."""
-    latest: dict[str, float] = {}
-    for report in reports:
-        for o in objectives:
-            value = report.metrics.get(o.metric)
-            if value is not None:
-                latest[o.metric] = float(value)
-        if resource_of(report.step) >= resource:
-            if len(latest) < len(objectives):
-                return None
-            return tuple(latest[o.metric] for o in objectives)
-    return None
+    latest, reached = carried(reports, [o.metric for o in objectives], resource)
+    if not reached or len(latest) < len(objectives):
+        return None
+    return tuple(latest[o.metric] for o in objectives)
 
 
 def best_point(reports: Iterable[Report], objectives: Sequence[Objective]) -> Point | None:
@@ -105,14 +98,12 @@ def pareto_promotable(
     included; see pareto_rank), trials breaking a constraint there ranked last
     (`_rungs.deb_rank`). A point with a NaN or an infinite value ranks last. Returns
     (goes_on, rank, keep)."""
-    pairs = [(p, c) for p, c in zip(others, violations or [0.0] * len(others), strict=True)]
-    kept = [(p, c) for p, c in pairs if finite([p])]
-    keep = keep_count(len(kept) + 1, reduction_factor)
-    if not finite([own]):
-        return False, len(kept) + 1, keep
-    rank = deb_rank(
+    return promotable_by(
+        own,
+        others,
+        reduction_factor,
+        lambda p: bool(finite([p])),
+        lambda kept: pareto_rank(own, kept, objectives),
         violation,
-        [c for _, c in kept],
-        lambda: pareto_rank(own, [p for p, c in kept if c <= 0], objectives),
+        violations,
     )
-    return rank <= keep, rank, keep

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from tunelab.objectives import Constraint
 from tunelab.trial import Report
 from tunelab.types import Direction
+
+T = TypeVar("T")
 
 
 def resource_of(step: int) -> int:
@@ -79,17 +82,58 @@ def promotable(
     within the best max(1, n // eta) of the n finite values recorded at that rung so far
     (itself included), trials breaking a constraint there ranked last (`deb_rank`).
     Returns (goes_on, its rank, how many go on)."""
-    pairs = [(o, c) for o, c in zip(others, violations or [0.0] * len(others), strict=True)]
-    finite = [(o, c) for o, c in pairs if math.isfinite(o)]
-    keep = keep_count(len(finite) + 1, reduction_factor)
-    if not math.isfinite(value):
-        return False, len(finite) + 1, keep
-    r = deb_rank(
+    return promotable_by(
+        value,
+        others,
+        reduction_factor,
+        math.isfinite,
+        lambda kept: rank(value, kept, direction),
         violation,
-        [c for _, c in finite],
-        lambda: rank(value, [o for o, c in finite if c <= 0], direction),
+        violations,
+    )
+
+
+def promotable_by(
+    own: T,
+    others: Sequence[T],
+    reduction_factor: int,
+    is_finite: Callable[[T], bool],
+    rank_among: Callable[[list[T]], int],
+    violation: float = 0.0,
+    violations: Sequence[float] | None = None,
+) -> tuple[bool, int, int]:
+    """The successive-halving rule over any rung values (a number, or a point of several
+    objectives): `own` goes on iff it ranks within the best max(1, n // eta) of the n
+    finite values at the rung, itself included; a non-finite `own` ranks last; under
+    Deb's rule (`deb_rank`) `rank_among(feasible finite others)` ranks it among those
+    holding every constraint. Returns (goes_on, its rank, how many go on)."""
+    pairs = zip(others, violations or [0.0] * len(others), strict=True)
+    kept = [(o, c) for o, c in pairs if is_finite(o)]
+    keep = keep_count(len(kept) + 1, reduction_factor)
+    if not is_finite(own):
+        return False, len(kept) + 1, keep
+    r = deb_rank(
+        violation, [c for _, c in kept], lambda: rank_among([o for o, c in kept if c <= 0])
     )
     return r <= keep, r, keep
+
+
+def carried(
+    reports: Iterable[Report], metrics: Sequence[str], resource: int, finite_only: bool = False
+) -> tuple[dict[str, float], bool]:
+    """Each metric's last value reported up to the trial's first report whose resource is
+    >= `resource` (non-finite values skipped with `finite_only`), and whether the trial
+    reached that report: a metric reported once (n_parameters at step 0) is carried to
+    every later rung."""
+    latest: dict[str, float] = {}
+    for report in reports:
+        for metric in metrics:
+            value = report.metrics.get(metric)
+            if value is not None and (not finite_only or math.isfinite(value)):
+                latest[metric] = float(value)
+        if resource_of(report.step) >= resource:
+            return latest, True
+    return latest, False
 
 
 def rung_violation(
@@ -101,14 +145,7 @@ def rung_violation(
     reported yet counts as holding: nothing says otherwise."""
     if not constraints:
         return 0.0
-    latest: dict[str, float] = {}
-    for report in reports:
-        for c in constraints:
-            value = report.metrics.get(c.metric)
-            if value is not None and math.isfinite(value):
-                latest[c.metric] = float(value)
-        if resource_of(report.step) >= resource:
-            break
+    latest, _ = carried(reports, [c.metric for c in constraints], resource, finite_only=True)
     return sum(max(0.0, c.value(latest[c.metric])) for c in constraints if c.metric in latest)
 
 
