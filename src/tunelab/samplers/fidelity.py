@@ -179,15 +179,21 @@ def model_history(
     if seen.step is None:
         return list(history)
     chosen = {t.trial_id for t in seen.trials}
-    left_out = (
-        {TrialState.COMPLETE} if keep_stopped_below else {TrialState.COMPLETE, TrialState.PRUNED}
-    )
+    left_out = _left_out(keep_stopped_below)
     view = [
         replace(t, state=TrialState.COMPLETE, value=v)
         for t, v in zip(seen.trials, seen.values, strict=True)
     ]
     view += [t for t in history if t.trial_id not in chosen and t.state not in left_out]
     return sorted(view, key=lambda t: t.number)
+
+
+def _left_out(keep_stopped_below: bool) -> set[TrialState]:
+    """The states a valued view drops for trials not valued at its step: COMPLETE ones
+    (their final values are from another step), and PRUNED ones too unless kept below."""
+    if keep_stopped_below:
+        return {TrialState.COMPLETE}
+    return {TrialState.COMPLETE, TrialState.PRUNED}
 
 
 def any_stopped_by_scheduler(history: Sequence[FrozenTrial]) -> bool:
@@ -259,7 +265,8 @@ def several_model_history(
         at = ((t.trial_id, _values_at(t, curves[t.trial_id], step)) for t in finished)
         return {i: v for i, v in at if v is not None}
 
-    at_top = next(((s, valued_at(s)) for s in reversed(steps) if len(valued_at(s)) >= need), None)
+    tops = ((s, valued) for s in reversed(steps) if len(valued := valued_at(s)) >= need)
+    at_top = next(tops, None)
     if at_top is None:
         return history
     top_step, top = at_top
@@ -273,9 +280,7 @@ def several_model_history(
                 top = lower
             break
     valued = top
-    left_out = (
-        {TrialState.COMPLETE} if keep_stopped_below else {TrialState.COMPLETE, TrialState.PRUNED}
-    )
+    left_out = _left_out(keep_stopped_below)
     return [
         replace(t, state=TrialState.COMPLETE, value=None, values=valued[t.trial_id])
         if t.trial_id in valued
