@@ -31,6 +31,7 @@ from typing import Protocol
 import numpy as np
 from scipy.special import erfcx, log_ndtr, ndtr
 
+from tunelab.samplers._rows import in_rows
 from tunelab.samplers.gp.model import GPPosterior
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -137,10 +138,7 @@ class Unvisited:
         self.evaluated = evaluated
 
     def _visited(self, x: np.ndarray) -> np.ndarray:
-        if not len(self.evaluated):
-            return np.zeros(len(x), dtype=bool)
-        close = np.abs(x[:, None, :] - self.evaluated[None, :, :]) <= 1e-9
-        return close.all(axis=2).any(axis=1)
+        return in_rows(x, self.evaluated, 1e-9)
 
     def score(self, x: np.ndarray) -> np.ndarray:
         return np.where(self._visited(x), -np.inf, self.inner.score(x))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tunelab.objectives import Objective
+from tunelab.samplers._rows import in_rows
 from tunelab.samplers.tpe.groups import co_occurring_groups
 from tunelab.samplers.tpe.mo_split import least_good, objective_rows, rank_several
 from tunelab.samplers.tpe.parzen import Dim
@@ -169,12 +170,7 @@ class Observations:
         space l(x) / g(x) is often highest at a configuration already evaluated (a good
         one), and proposing it again adds no point to the front that its first evaluation
         did not, while the epochs it costs are lost to the rest of the space."""
-        done = self.coordinates[np.isin(self.trials.kind, _FINISHED)]
-        if not len(done):
-            return np.zeros(len(candidates), dtype=bool)
-        same = np.isclose(candidates[:, None, :], done[None, :, :], rtol=0, atol=1e-12)
-        same |= np.isnan(candidates[:, None, :]) & np.isnan(done[None, :, :])
-        return same.all(axis=2).any(axis=1)
+        return in_rows(candidates, self.coordinates[np.isin(self.trials.kind, _FINISHED)], 1e-12)
 
     @classmethod
     def of(
