@@ -62,11 +62,11 @@ def rung_trust_objectives(
 ) -> list[float | None]:
     """Per start rung, the smallest Kendall's tau-b over the objectives not yet known
     exactly there (see the module docstring)."""
+    finals = [_pareto_rungs.rung_point(t.reports, objectives, max_resource) for t in evidence]
     out: list[float | None] = []
     for start in starts:
         pairs = []  # (points at the rung, final points) of the trials having both, finite
-        for trial in evidence:
-            final = _pareto_rungs.rung_point(trial.reports, objectives, max_resource)
+        for trial, final in zip(evidence, finals, strict=True):
             early = _pareto_rungs.rung_point(trial.reports, objectives, start)
             if final is None or early is None or not all(map(math.isfinite, early + final)):
                 continue
