@@ -17,6 +17,7 @@ from tunelab.errors import (
     TrialDiverged,
     TrialError,
     TrialFailed,
+    TrialOutOfMemory,
     TrialPruned,
     TunelabError,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "TrialDiverged",
     "TrialError",
     "TrialFailed",
+    "TrialOutOfMemory",
     "TrialPruned",
     "TrialState",
     "TunelabError",

@@ -84,3 +84,9 @@ class TrialPruned(Exception):
 class TrialDiverged(TrialPruned):
     """Raised inside an objective when training blew up (a NaN or exploding loss): the trial
     is stopped like a pruned one, its curve kept, and recorded with EndCause.DIVERGED."""
+
+
+class TrialOutOfMemory(TrialPruned):
+    """Raised inside an objective when training ran out of device memory: only this
+    configuration is too large (its batch size or model), so the trial is stopped like a
+    pruned one, a bad observation for the sampler, and recorded with EndCause.OUT_OF_MEMORY."""

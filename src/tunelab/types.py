@@ -25,6 +25,7 @@ class EndCause(str, enum.Enum):
     COMPLETED = "COMPLETED"  # the objective returned a valid value
     PRUNED = "PRUNED"  # a scheduler (or the objective, by raising TrialPruned) stopped it
     DIVERGED = "DIVERGED"  # its loss blew up (PRUNED, curve kept) or it returned NaN/inf (FAIL)
+    OUT_OF_MEMORY = "OUT_OF_MEMORY"  # training ran out of device memory (PRUNED, curve kept)
     RAISED = "RAISED"  # the objective raised an exception
     INVALID_RESULT = "INVALID_RESULT"  # it returned no number for the study's metric
     INTERRUPTED = "INTERRUPTED"  # Ctrl-C, or its worker stopped before running it

@@ -100,6 +100,12 @@ def params_table(params: dict[str, Any], title: str) -> Table:
     return table
 
 
+_STOPPED_BY: dict[EndCause | None, str] = {
+    EndCause.DIVERGED: "diverged (fit)",
+    EndCause.OUT_OF_MEMORY: "out of memory (fit)",
+}
+
+
 def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table | None:
     """Where trials were stopped (by which rule, at which step and rung) and the steps
     (epochs) saved against running every stopped trial as long as the complete ones."""
@@ -113,7 +119,7 @@ def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table
     for t in pruned:
         by = t.system_attrs.get("pruned_by")
         if by is None:
-            by = "diverged (fit)" if t.end_cause is EndCause.DIVERGED else "objective"
+            by = _STOPPED_BY.get(t.end_cause, "objective")
         step = t.last_step if t.last_step is not None else -1
         groups.setdefault((str(by), step, t.system_attrs.get("rung")), []).append(t)
     steps = [(t.last_step + 1) if t.last_step is not None else 0 for t in pruned]

@@ -22,6 +22,7 @@ from tunelab.errors import (
     TrialDiverged,
     TrialError,
     TrialFailed,
+    TrialOutOfMemory,
     TrialPruned,
     TunelabError,
 )
@@ -197,6 +198,9 @@ def process_spent(plan: RunPlan, done: int) -> bool:
     return False
 
 
+_PRUNED_CAUSES = {TrialDiverged: EndCause.DIVERGED, TrialOutOfMemory: EndCause.OUT_OF_MEMORY}
+
+
 def _run_one(
     study: Study, trial: Trial, objective: Objective, catch: tuple[type[BaseException], ...]
 ) -> FrozenTrial:
@@ -205,7 +209,7 @@ def _run_one(
     try:
         result = objective(trial)
     except TrialPruned as e:
-        cause = EndCause.DIVERGED if isinstance(e, TrialDiverged) else None
+        cause = _PRUNED_CAUSES.get(type(e))
         return study.tell(trial, state=TrialState.PRUNED, reason=str(e) or "pruned", cause=cause)
     except GridExhausted as e:
         return study.tell(trial, state=TrialState.FAIL, reason=str(e), cause=EndCause.INTERRUPTED)

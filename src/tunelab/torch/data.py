@@ -38,6 +38,7 @@ class Data:
     num_classes: int
     flip_ok: bool = False
     name: str = "data"
+    task: str = "classification"  # see tunelab.torch.tasks
 
     def __post_init__(self) -> None:
         _check_num_classes(self.num_classes)

@@ -1,162 +1,175 @@
 """fit(): a correct, efficient training loop whose every standard knob is tunable.
 
-It reads the training hyperparameters from `trial.hp` (see knobs.py), trains with
-whole-tensor batching from memory, reports train/validation loss and accuracy, the
-learning rate, the epoch's seconds and the training seconds so far at every epoch, and the
-model's trainable parameter count at step 0, so "accuracy against size" or "against
-training time" needs no user code; it stops early on validation loss
-(restoring the best weights), obeys the study's pruning decisions, and stops a
-diverging trial at once: NaN/inf or an exploding loss ends it as PRUNED with the reason
-"diverged …", so no epochs are wasted and the partial curve stays visible.
+It reads the training hyperparameters from `trial.hp` (see knobs.py), trains on the
+chosen device and precision, reports the task's training and validation metrics (see
+tasks.py), the user's own metrics, the learning rate, the epoch's seconds and the training
+seconds so far at every epoch, and the model's trainable parameter count at step 0, so
+"accuracy against size" or "against training time" needs no user code; it stops early on
+validation loss (restoring the best weights), obeys the study's pruning decisions, and
+stops a diverging trial at once: NaN/inf or an exploding loss ends it as PRUNED with the
+reason "diverged …", so no epochs are wasted and the partial curve stays visible. Running
+out of device memory ends that trial alone (PRUNED, out of memory), a bad observation for
+the sampler rather than a crash.
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from tunelab.errors import TrialDiverged, TrialFailed, TrialPruned
-from tunelab.space import Choice, Fixed, Int, Param
-from tunelab.torch.augment import Augment, augment_from_hp
+from tunelab.errors import TrialDiverged, TrialOutOfMemory, TrialPruned
+from tunelab.torch.batches import Batches, InMemory
+from tunelab.torch.config import TrainConfig, read_config
 from tunelab.torch.data import Data
+from tunelab.torch.device import (
+    MemoryMeter,
+    Precision,
+    is_out_of_memory,
+    release_memory,
+    resolve_device,
+    resolve_precision,
+)
 from tunelab.torch.errors import TrainingError
-from tunelab.torch.knobs import KNOBS, TUNE, check_overrides, knob_domain, read_knob
 from tunelab.torch.models import count_parameters
-from tunelab.torch.optim import make_optimizer, scaled_learning_rate
-from tunelab.torch.schedules import Schedule
+from tunelab.torch.optim import make_optimizer
+from tunelab.torch.tasks import LossFn, Task
 
-# An epoch whose mean training loss is 3x the first batch's has diverged: a classifier
-# starts near chance-level loss, and healthy training never ends an epoch far above it.
+# An epoch whose mean training loss is 3x the first batch's has diverged: a model starts
+# near its initial loss, and healthy training never ends an epoch far above it.
 EXPLODE_FACTOR = 3.0
-EVAL_BATCH = 2048
-REPORTED = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 # Costs of the trial, reported too: objectives or constraints of a study of several metrics.
 COSTS = ("n_parameters", "train_seconds")
+MEMORY = "max_memory_mb"  # peak device memory, on CUDA
+UserMetric = Callable[[Any, torch.Tensor], Any]
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    optimizer: str
-    learning_rate: float
-    momentum: float | None
-    nesterov: bool | None
-    batch_size: int
-    epochs: int
-    patience: int
-    min_delta: float
-    schedule: Schedule
-    weight_decay: float
-    l1: float
-    l2: float
-    grad_clip: float
-    augment: Augment | None
+def fit(
+    model: nn.Module,
+    data: Data,
+    trial: Any,
+    *,
+    loss_fn: str | LossFn | None = None,
+    seed: int | None = None,
+    device: str | torch.device | None = "auto",
+    amp: str | bool | None = "auto",
+    task: str | None = None,
+    metrics: Mapping[str, UserMetric] | None = None,
+    **overrides: Any,
+) -> float | dict[str, float]:
+    """Train `model` on `data` with the trial's training hyperparameters and return the
+    study's metric at the best epoch (by validation loss), whose weights are restored.
+
+    `device` is "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:1" or "mps";
+    `amp` is "auto" (mixed precision on CUDA), "off", "bf16" or "fp16". `loss_fn` is a
+    function loss(outputs, targets) or the name of one ("cross_entropy", "bce", "mse",
+    "mae", "huber"); the task's usual loss by default. `metrics` maps names to functions
+    fn(outputs, targets) -> float, computed on the whole validation set each epoch and
+    reported under their names, so a study can optimise them.
+
+    In a study of several metrics it returns a dict instead: the best epoch's metrics with
+    `n_parameters` and the whole training's `train_seconds`, so it holds every objective."""
+    where = resolve_device(device)
+    precision = resolve_precision(amp, where)
+    source = InMemory(data, where)
+    kind = task_of(data, task)
+    user_metrics = _check_user_metrics(metrics, kind)
+    config = read_config(trial.hp, source, overrides)
+    loss = kind.loss(loss_fn)
+    wanted = tuple(getattr(trial, "metrics", (getattr(trial, "metric", "val_accuracy"),)))
+    check_metrics(wanted, kind, user_metrics, where)
+    check_setup(model.to(where), source, config, kind)
+    n_parameters = count_parameters(model)
+    trial.set_user_attr("n_parameters", n_parameters)
+    generator = torch.Generator().manual_seed(trial.seed if seed is None else seed)
+    run = _Run(model, source, trial, config, kind, loss, precision, where, user_metrics)
+    meter = MemoryMeter(where)
+    out_of_memory = False
+    try:
+        best = run.train(generator, n_parameters)
+    except Exception as error:
+        if not is_out_of_memory(error):
+            raise
+        out_of_memory = True
+    if out_of_memory:  # raised here, outside the handler, so no frame keeps the tensors
+        run.drop()
+        release_memory(where)
+        raise TrialOutOfMemory(
+            f"out of memory at batch_size={config.batch_size} on {where}; a smaller batch "
+            "size or model fits"
+        )
+    peak = meter.peak_mb()
+    result = {**best, "n_parameters": float(n_parameters), "train_seconds": run.seconds}
+    if peak is not None:
+        trial.set_user_attr(MEMORY, peak)
+        result[MEMORY] = peak
+    if len(wanted) == 1:
+        return float(result[wanted[0]])
+    return result
 
 
-def read_config(hp: Any, data: Data, overrides: Mapping[str, Any]) -> TrainConfig:
-    """Define every training knob in `hp` (recorded with the trial) and collect the values."""
-    check_overrides(overrides)
-
-    def knob(name: str) -> Any:
-        return read_knob(hp, name, overrides)
-
-    optimizer = knob("optimizer")
-    scaling = knob("lr_scaling")
-    batch_size = int(knob("batch_size"))
-    if scaling == "none":
-        learning_rate = float(knob("learning_rate"))
-    else:  # tune a base rate per 256 samples and scale it with the batch size
-        base = dict(overrides)
-        if "base_learning_rate" in overrides:
-            base["learning_rate"] = overrides["base_learning_rate"]
-        lr_param = dataclasses.replace(KNOBS["learning_rate"].param, name="base_learning_rate")
-        value = read_knob(hp, "learning_rate", base, param=lr_param)
-        learning_rate = scaled_learning_rate(float(value), batch_size, scaling)
-    momentum = knob("momentum")
-    nesterov = knob("nesterov")
-    epochs = int(knob("epochs"))
-    schedule_kind = knob("lr_schedule")
-    schedule = Schedule(
-        kind=schedule_kind,
-        epochs=epochs,
-        step_size=int(knob("step_size") or 5),
-        step_gamma=float(knob("step_gamma") or 0.1),
-        exp_gamma=float(knob("exp_gamma") or 0.95),
-        warmup_epochs=int(knob("warmup_epochs") or 0),
-    )
-    augment_choice = overrides.get("augment", False)
-    augment: Augment | None = None
-    if isinstance(augment_choice, Augment):
-        augment = augment_choice
-    elif augment_choice == TUNE:
-        if not data.is_image:
-            raise TrainingError(
-                "augment='tune' needs image data of shape (N, C, H, W), but got "
-                f"{tuple(data.x_train.shape)}; leave augment out for tabular data"
-            )
-        augment = augment_from_hp(hp, flip_ok=data.flip_ok)
-    elif augment_choice not in (False, None):
+def task_of(data: Data, task: str | None) -> Task:
+    """The task `data` was built for; a `task=` that disagrees is a mistake, named."""
+    if task is not None and task != data.task:
         raise TrainingError(
-            f"augment must be False, 'tune' or an Augment, but got augment={augment_choice!r}"
+            f"fit(task={task!r}) but the data was built for task={data.task!r}; build it "
+            f"with from_arrays(x, y, task={task!r})"
         )
-    _check_batch_size(batch_size, data.n_train, knob_domain("batch_size", overrides))
-    return TrainConfig(
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        momentum=None if momentum is None else float(momentum),
-        nesterov=nesterov,
-        batch_size=batch_size,
-        epochs=epochs,
-        patience=int(knob("patience")),
-        min_delta=float(knob("min_delta")),
-        schedule=schedule,
-        weight_decay=float(knob("weight_decay")),
-        l1=float(knob("l1")),
-        l2=float(knob("l2")),
-        grad_clip=float(knob("grad_clip")),
-        augment=augment,
+    flat = data.y_train.ndim == 1
+    width = (
+        data.num_classes
+        if data.task == "classification"
+        else (1 if flat else int(data.y_train.shape[1]))
     )
+    return Task(data.task, width, flat_target=flat)
 
 
-def _check_batch_size(batch_size: int, n_train: int, domain: Param) -> None:
-    """A batch larger than the data fails this trial alone when the searched domain holds a
-    batch size that fits (the next draw may), and stops the search when none does."""
-    if batch_size <= n_train:
-        return
-    problem = f"batch_size={batch_size} is larger than the {n_train} training samples"
-    if _smallest(domain) <= n_train:
-        raise TrialFailed(
-            f"{problem}; this trial fails and the search goes on (search batch sizes "
-            f"<= {n_train} to waste no trials)"
+def _check_user_metrics(
+    metrics: Mapping[str, UserMetric] | None, task: Task
+) -> dict[str, UserMetric]:
+    if metrics is None:
+        return {}
+    if not isinstance(metrics, Mapping):
+        raise TrainingError(
+            f"metrics must map names to functions fn(outputs, targets) -> float, but got "
+            f"{metrics!r}; e.g. metrics={{'f1': f1}}"
         )
-    raise TrainingError(f"{problem}; use a batch size <= {n_train}")
-
-
-def _smallest(domain: Param) -> float:
-    if isinstance(domain, Int):
-        return domain.min_value
-    if isinstance(domain, (Choice, Fixed)):
-        numbers = [v for v in domain.grid_values() if isinstance(v, (int, float))]
-        return min(numbers, default=math.inf)
-    return math.inf
-
-
-def check_setup(model: nn.Module, data: Data, config: TrainConfig, metrics: Sequence[str]) -> None:
-    """Fail before training, with the fix in the message."""
-    for metric in metrics:
-        if metric not in (*REPORTED, *COSTS):
+    taken = {*task.reported, *COSTS, MEMORY, "lr", "epoch_seconds"}
+    for name, fn in metrics.items():
+        if not isinstance(name, str) or not name or name in taken:
             raise TrainingError(
-                f"the study's metric {metric!r} is not one fit() returns; create the study "
-                f"with metrics from {', '.join((*REPORTED, *COSTS))}, or return your own "
-                "metric from the objective"
+                f"metric name {name!r} is taken or empty; fit() reports {', '.join(sorted(taken))} "
+                "itself: give your metric another name"
             )
+        if not callable(fn):
+            raise TrainingError(
+                f"metrics[{name!r}] must be a function fn(outputs, targets) -> float, but got "
+                f"{fn!r}"
+            )
+    return dict(metrics)
+
+
+def check_metrics(
+    wanted: Sequence[str], task: Task, user: Mapping[str, UserMetric], device: torch.device
+) -> None:
+    """Every metric the study optimises is one fit() returns, or one clear line."""
+    known = (*task.reported, *COSTS, *user, *((MEMORY,) if device.type == "cuda" else ()))
+    for metric in wanted:
+        if metric not in known:
+            where = " (measured on CUDA only)" if metric == MEMORY else ""
+            raise TrainingError(
+                f"the study's metric {metric!r}{where} is not one fit() returns for this "
+                f"{task.name} task; create the study with metrics from {', '.join(known)}, "
+                "pass metrics={name: fn} to fit(), or return your own metric from the objective"
+            )
+
+
+def check_setup(model: nn.Module, source: Batches, config: TrainConfig, task: Task) -> None:
+    """Fail before training, with the fix in the message."""
     if config.epochs < 1 or config.patience < 1:
         raise TrainingError(
             f"epochs and patience must be >= 1, but got epochs={config.epochs}, "
@@ -164,27 +177,8 @@ def check_setup(model: nn.Module, data: Data, config: TrainConfig, metrics: Sequ
         )
     model.eval()
     with torch.inference_mode():
-        out = model(data.x_train[:2])
-    if out.ndim != 2 or out.shape[1] != data.num_classes:
-        raise TrainingError(
-            f"the model outputs shape {tuple(out.shape)} for a batch of 2, but the data has "
-            f"{data.num_classes} classes: the last layer needs {data.num_classes} outputs"
-        )
-
-
-def _penalty(model: nn.Module, l1: float, l2: float) -> torch.Tensor | None:
-    """Explicit L1/L2 penalties on weights (not biases or norm scales), added to the loss."""
-    if not l1 and not l2:
-        return None
-    total = torch.zeros(())
-    for p in model.parameters():
-        if p.ndim < 2:
-            continue
-        if l1:
-            total = total + l1 * p.abs().sum()
-        if l2:
-            total = total + l2 * p.pow(2).sum()
-    return total
+        out = model(source.probe())
+    task.check_outputs(out)
 
 
 def evaluate(
@@ -193,148 +187,230 @@ def evaluate(
     y: torch.Tensor,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
 ) -> tuple[float, float]:
+    """Validation loss and accuracy of a classifier on in-memory tensors."""
+    device = next(model.parameters()).device
+    data = Data(x, y, x, y, num_classes=max(int(y.max()) + 1, 2))
+    task = Task("classification", None)
+    scorer = task.scorer(device)
     model.eval()
-    loss_sum = torch.zeros(())
-    correct = torch.zeros((), dtype=torch.long)
     with torch.inference_mode():
-        for start in range(0, len(x), EVAL_BATCH):
-            out = model(x[start : start + EVAL_BATCH])
-            yb = y[start : start + EVAL_BATCH]
-            loss_sum += loss_fn(out, yb) * len(yb)
-            correct += (out.argmax(dim=1) == yb).sum()
-    return float(loss_sum) / len(x), float(correct) / len(x)
+        for xb, yb in InMemory(data, device).val():
+            out = model(xb)
+            scorer.add(out, yb, loss_fn(out, yb))
+    result = scorer.results()
+    return result["val_loss"], result["val_accuracy"]
 
 
-def fit(
-    model: nn.Module,
-    data: Data,
-    trial: Any,
-    *,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-    seed: int | None = None,
-    **overrides: Any,
-) -> float | dict[str, float]:
-    """Train `model` on `data` with the trial's training hyperparameters and return the
-    study's metric at the best epoch (by validation loss), whose weights are restored.
+def _penalty(model: nn.Module, l1: float, l2: float) -> torch.Tensor | None:
+    """Explicit L1/L2 penalties on weights (not biases or norm scales), added to the loss."""
+    if not l1 and not l2:
+        return None
+    total: torch.Tensor | float = 0.0
+    for p in model.parameters():
+        if p.ndim < 2:
+            continue
+        if l1:
+            total = total + l1 * p.abs().sum()
+        if l2:
+            total = total + l2 * p.pow(2).sum()
+    return torch.as_tensor(total)
 
-    In a study of several metrics it returns a dict instead: the best epoch's metrics with
-    `n_parameters` and the whole training's `train_seconds`, so it holds every objective."""
-    config = read_config(trial.hp, data, overrides)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    metric = getattr(trial, "metric", "val_accuracy")
-    wanted = tuple(getattr(trial, "metrics", (metric,)))
-    check_setup(model, data, config, wanted)
-    n_parameters = count_parameters(model)
-    trial.set_user_attr("n_parameters", n_parameters)
-    generator = torch.Generator().manual_seed(trial.seed if seed is None else seed)
-    optimizer = make_optimizer(
-        config.optimizer,
-        model.parameters(),
-        config.learning_rate,
-        config.weight_decay,
-        config.momentum,
-        config.nesterov,
-    )
-    x, y, n = data.x_train, data.y_train, data.n_train
-    steps = len(_batch_starts(n, config.batch_size))
-    first_loss: float | None = None
-    best: dict[str, float] | None = None
-    best_state: dict[str, torch.Tensor] | None = None
-    best_epoch, waited = -1, 0
-    training_started = time.perf_counter()
-    for epoch in range(config.epochs):
+
+class _Run:
+    """One trial's training: the epochs, the reports and the early-stopping state."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        source: Batches,
+        trial: Any,
+        config: TrainConfig,
+        task: Task,
+        loss_fn: LossFn,
+        precision: Precision,
+        device: torch.device,
+        user_metrics: Mapping[str, UserMetric],
+    ) -> None:
+        self.model, self.source, self.trial, self.config = model, source, trial, config
+        self.task, self.loss_fn, self.precision, self.device = task, loss_fn, precision, device
+        self.user_metrics = user_metrics
+        self.optimizer: torch.optim.Optimizer | None = make_optimizer(
+            config.optimizer,
+            model.parameters(),
+            config.learning_rate,
+            config.weight_decay,
+            config.momentum,
+            config.nesterov,
+        )
+        self.scaler = precision.scaler(device)
+        self.first_loss: float | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.seconds = 0.0
+        self.check_each_batch = device.type == "cpu" and self.scaler is None
+
+    def drop(self) -> None:
+        """Let go of the tensors this run holds (after an out-of-memory error)."""
+        self.best_state = None
+        self.optimizer = None
+
+    def train(self, generator: torch.Generator, n_parameters: int) -> dict[str, float]:
+        """Every epoch up to the end, early stopping or pruning; the best epoch's metrics."""
+        config, trial = self.config, self.trial
+        best: dict[str, float] | None = None
+        best_epoch, waited = -1, 0
         started = time.perf_counter()
+        for epoch in range(config.epochs):
+            epoch_started = time.perf_counter()
+            metrics = self._epoch(epoch, generator)
+            metrics.update(self._validate(epoch))
+            now = time.perf_counter()
+            self.seconds = now - started
+            metrics["epoch_seconds"] = now - epoch_started
+            # cumulative, so a rung or a time constraint sees the cost spent so far
+            metrics["train_seconds"] = self.seconds
+            if epoch == 0:  # reported once: the size never changes, and its last report stands
+                metrics["n_parameters"] = float(n_parameters)
+            trial.report(epoch, **metrics)
+            if best is None or metrics["val_loss"] < best["val_loss"] - config.min_delta:
+                best, best_epoch, waited = metrics, epoch, 0
+                self.best_state = {
+                    k: v.detach().clone() for k, v in self.model.state_dict().items()
+                }
+            else:
+                waited += 1
+            if trial.should_prune():
+                raise TrialPruned(f"stopped by the scheduler at epoch {epoch}")
+            if waited >= config.patience:
+                break
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        trial.set_user_attr("best_epoch", best_epoch)
+        trial.set_user_attr("epochs_run", epoch + 1)
+        assert best is not None  # at least one epoch ran (epochs >= 1 is checked)
+        return best
+
+    def _epoch(self, epoch: int, generator: torch.Generator) -> dict[str, float]:
+        config, model, task = self.config, self.model, self.task
+        assert self.optimizer is not None
+        optimizer, scaler = self.optimizer, self.scaler
         model.train()
-        order = torch.randperm(n, generator=generator)
-        loss_sum = torch.zeros(())
-        correct = torch.zeros((), dtype=torch.long)
+        steps = self.source.steps(config.batch_size)
+        zero = torch.zeros((), device=self.device)
+        loss_sum, correct, seen, bad = zero.clone(), zero.clone(), zero.clone(), zero.clone()
         lr = config.learning_rate
-        for step, begin in enumerate(_batch_starts(n, config.batch_size)):
+        for step, (xb, yb) in enumerate(self.source.train(config.batch_size, generator)):
             lr = config.learning_rate * config.schedule.multiplier(epoch + step / steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            index = order[begin : _batch_end(begin, n, config.batch_size)]
-            xb, yb = x[index], y[index]
             if config.augment is not None and config.augment.active:
                 xb = config.augment(xb, generator)
-            out = model(xb)
-            loss = loss_fn(out, yb)
+            with self.precision.autocast(self.device):
+                out = task.shaped(model(xb))
+                loss = self.loss_fn(out, yb)
             penalty = _penalty(model, config.l1, config.l2)
             total = loss if penalty is None else loss + penalty
-            if not torch.isfinite(total):
-                _diverged(trial, epoch, f"training loss became {float(total)}", config)
-            if first_loss is None:
-                first_loss = loss.item()
+            finite = torch.isfinite(total.detach())
+            if self.check_each_batch and not finite:
+                self._diverged(epoch, f"training loss became {float(total)}")
+            if self.first_loss is None:
+                self.first_loss = loss.item()
             optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            loss_sum += loss.detach() * len(index)
-            correct += (out.detach().argmax(dim=1) == yb).sum()
-        train_loss = float(loss_sum) / n
-        if first_loss is not None and train_loss > EXPLODE_FACTOR * max(first_loss, 1e-3):
-            _diverged(
-                trial,
-                epoch,
-                f"training loss exploded to {train_loss:.4g} (first batch {first_loss:.4g})",
-                config,
+            if scaler is None:
+                total.backward()
+                if config.grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+            else:  # steps with overflowing gradients are skipped and the scale backs off
+                scaler.scale(total).backward()
+                if config.grad_clip:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+            n = len(yb)
+            if self.check_each_batch:  # every loss here is finite (checked above)
+                loss_sum += loss.detach() * n
+                seen += n
+                if task.has_accuracy:
+                    correct += task.correct(out.detach(), yb)
+            else:  # no sync per batch: non-finite batches are counted and left out
+                loss_sum += torch.where(finite, loss.detach().float() * n, 0.0)
+                seen += finite * n
+                bad += ~finite
+                if task.has_accuracy:
+                    correct += torch.where(finite, task.correct(out.detach(), yb).float(), 0.0)
+        self._check_epoch(epoch, float(bad), steps)
+        train_loss = float(loss_sum) / max(float(seen), 1.0)
+        first = self.first_loss
+        if first is not None and train_loss > EXPLODE_FACTOR * max(first, 1e-3):
+            self._diverged(
+                epoch, f"training loss exploded to {train_loss:.4g} (first batch {first:.4g})"
             )
-        val_loss, val_accuracy = evaluate(model, data.x_val, data.y_val, loss_fn)
-        if not math.isfinite(val_loss):
-            _diverged(trial, epoch, f"validation loss became {val_loss}", config)
-        now = time.perf_counter()
-        metrics = {
-            "train_loss": train_loss,
-            "train_accuracy": float(correct) / n,
-            "val_loss": val_loss,
-            "val_accuracy": val_accuracy,
-            "lr": lr,
-            "epoch_seconds": now - started,
-            # cumulative, so a rung or a time constraint sees the cost spent so far
-            "train_seconds": now - training_started,
-        }
-        if epoch == 0:  # reported once: the size never changes, and its last report stands
-            metrics["n_parameters"] = float(n_parameters)
-        trial.report(epoch, **metrics)
-        if best is None or val_loss < best["val_loss"] - config.min_delta:
-            best, best_epoch, waited = metrics, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            waited += 1
-        if trial.should_prune():
-            raise TrialPruned(f"stopped by the scheduler at epoch {epoch}")
-        if waited >= config.patience:
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    trial.set_user_attr("best_epoch", best_epoch)
-    trial.set_user_attr("epochs_run", epoch + 1)
-    assert best is not None  # at least one epoch ran (epochs >= 1 is checked)
-    result = {
-        **best,
-        "n_parameters": float(n_parameters),
-        "train_seconds": metrics["train_seconds"],
-    }
-    if len(wanted) == 1:
-        return float(result[wanted[0]])
-    return result
+        metrics = {"train_loss": train_loss}
+        if task.has_accuracy:
+            metrics["train_accuracy"] = float(correct) / max(float(seen), 1.0)
+        metrics["lr"] = lr
+        return metrics
+
+    def _check_epoch(self, epoch: int, bad: float, steps: int) -> None:
+        """Non-finite losses end the trial; with a gradient scaler, only when they persist
+        (over half the epoch's batches) after the scale has backed off."""
+        if not bad:
+            return
+        if self.scaler is None or bad * 2 > steps:
+            what = "training loss became nan or inf"
+            self._diverged(epoch, f"{what} in {bad:.0f} of {steps} batches")
+
+    def _validate(self, epoch: int) -> dict[str, float]:
+        scorer = self.task.scorer(self.device)
+        outputs: list[Any] = []
+        targets: list[torch.Tensor] = []
+        self.model.eval()
+        with torch.inference_mode(), self.precision.autocast(self.device):
+            for xb, yb in self.source.val():
+                raw = self.model(xb)
+                out = self.task.shaped(raw)
+                scorer.add(out.float(), yb, self.loss_fn(out, yb))
+                if self.user_metrics:
+                    outputs.append(raw)
+                    targets.append(yb)
+        metrics = scorer.results()
+        if not math.isfinite(metrics["val_loss"]):
+            self._diverged(epoch, f"validation loss became {metrics['val_loss']}")
+        for name, fn in self.user_metrics.items():
+            metrics[name] = _user_metric(name, fn, _joined(outputs), torch.cat(targets))
+        return metrics
+
+    def _diverged(self, epoch: int, what: str) -> None:
+        self.trial.set_user_attr("diverged", True)
+        config = self.config
+        raise TrialDiverged(
+            f"diverged at epoch {epoch}: {what}; learning_rate={config.learning_rate:.3g} "
+            f"({config.optimizer}) is probably too high"
+        )
 
 
-def _batch_starts(n: int, batch_size: int) -> range:
-    return range(0, n - 1 if n % batch_size == 1 and n > batch_size else n, batch_size)
+def _joined(outputs: list[Any]) -> Any:
+    """The validation outputs as one tensor (or tuple of tensors, for models that return
+    several), as the model returns them for one batch."""
+    first = outputs[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(outputs)
+    return type(first)(torch.cat(parts) for parts in zip(*outputs, strict=True))
 
 
-def _batch_end(begin: int, n: int, batch_size: int) -> int:
-    """A last batch of one sample joins the batch before it: batch norm cannot train on
-    a single sample (and its gradient would be the noisiest of the epoch)."""
-    end = begin + batch_size
-    return n if n - end == 1 else end
-
-
-def _diverged(trial: Any, epoch: int, what: str, config: TrainConfig) -> None:
-    trial.set_user_attr("diverged", True)
-    raise TrialDiverged(
-        f"diverged at epoch {epoch}: {what}; learning_rate={config.learning_rate:.3g} "
-        f"({config.optimizer}) is probably too high"
-    )
+def _user_metric(name: str, fn: UserMetric, outputs: Any, targets: torch.Tensor) -> float:
+    try:
+        value = fn(outputs, targets)
+    except Exception as error:
+        raise TrainingError(
+            f"metric {name!r} raised {type(error).__name__}: {error}; it is called as "
+            "fn(outputs, targets) with the whole validation set's tensors"
+        ) from None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TrainingError(
+            f"metric {name!r} returned {value!r}, not a number; return a float"
+        ) from None
+    return number
