@@ -20,6 +20,7 @@ from tunelab.torch.models import (
     init_weights,
     parameter_table,
 )
+from tunelab.torch.pipelines import Datasets
 from tunelab.torch.schedules import Schedule
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "TUNE",
     "Augment",
     "Data",
+    "Datasets",
     "LRFindResult",
     "Schedule",
     "SmallCNN",

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from tunelab.errors import TrialDiverged, TrialOutOfMemory, TrialPruned
 from tunelab.torch.batches import Batches, InMemory
@@ -37,6 +38,7 @@ from tunelab.torch.device import (
 from tunelab.torch.errors import TrainingError
 from tunelab.torch.models import count_parameters
 from tunelab.torch.optim import make_optimizer
+from tunelab.torch.pipelines import Datasets, batches_for, fixed_batch_size
 from tunelab.torch.tasks import LossFn, Task
 
 # An epoch whose mean training loss is 3x the first batch's has diverged: a model starts
@@ -50,7 +52,7 @@ UserMetric = Callable[[Any, torch.Tensor], Any]
 
 def fit(
     model: nn.Module,
-    data: Data,
+    data: Data | Datasets | tuple[DataLoader[Any], DataLoader[Any]],
     trial: Any,
     *,
     loss_fn: str | LossFn | None = None,
@@ -64,6 +66,10 @@ def fit(
     """Train `model` on `data` with the trial's training hyperparameters and return the
     study's metric at the best epoch (by validation loss), whose weights are restored.
 
+    `data` is in-memory `Data` (the fast path), `Datasets(train=..., val=...)` (DataLoaders
+    built each trial with its batch size) or a `(train_loader, val_loader)` pair, whose
+    batch size is then fixed (see pipelines.py).
+
     `device` is "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "cuda:1" or "mps";
     `amp` is "auto" (mixed precision on CUDA), "off", "bf16" or "fp16". `loss_fn` is a
     function loss(outputs, targets) or the name of one ("cross_entropy", "bce", "mse",
@@ -75,8 +81,13 @@ def fit(
     `n_parameters` and the whole training's `train_seconds`, so it holds every objective."""
     where = resolve_device(device)
     precision = resolve_precision(amp, where)
-    source = InMemory(data, where)
-    kind = task_of(data, task)
+    source: Batches
+    if isinstance(data, Data):
+        source, kind = InMemory(data, where), task_of(data, task)
+    else:
+        source, kind = batches_for(data, where, task)
+        if source.fixed_batch_size is not None:
+            overrides = fixed_batch_size(overrides, source.fixed_batch_size)
     user_metrics = _check_user_metrics(metrics, kind)
     config = read_config(trial.hp, source, overrides)
     loss = kind.loss(loss_fn)
