@@ -11,7 +11,9 @@ The training order of a map-style `Datasets` is the in-memory path's (one `randp
 epoch from fit's generator, a last batch of one sample joined to the batch before it),
 drawn in the main process even with worker processes: a deterministic Dataset gives the
 curves `Data` gives on the same seed, whatever `num_workers`. Randomness inside a
-Dataset's `__getitem__` runs in the workers, seeded from the trial's seed.
+Dataset's `__getitem__` runs in the workers, seeded from the trial's seed. A user's
+DataLoader made without `generator=` draws from torch's global generator each epoch, which
+shifts the random numbers of dropout.
 
 Inputs of another float dtype (float64 from NumPy, float16) become float32 on the device,
 as `from_arrays` converts them; uint8 or bool inputs are refused (scaling them is the
@@ -318,9 +320,12 @@ class EpochOrder(Sampler[list[int]]):
         return len(batch_starts(self.n, self.batch_size))
 
     def __iter__(self) -> Iterator[list[int]]:
+        # drawn at the first batch, not at iter(): a loader with workers calls iter() twice
+        # when it starts, and only the iterator it keeps may draw
         n, size = self.n, self.batch_size
         order = torch.randperm(n, generator=self.generator).tolist()
-        return iter([order[b : batch_end(b, n, size)] for b in batch_starts(n, size)])
+        for begin in batch_starts(n, size):
+            yield order[begin : batch_end(begin, n, size)]
 
 
 def _first_samples(data: Datasets) -> Batch:
@@ -333,7 +338,7 @@ def _first_samples(data: Datasets) -> Batch:
             raise DataError(f"train ({type(train).__name__}) yields no samples")
     else:
         samples = [train[i] for i in range(min(2, len(train)))]  # type: ignore[arg-type]
-    return _pair((data.collate_fn or default_collate)(samples), "a batch of train[0], train[1]")
+    return _pair((data.collate_fn or default_collate)(samples), "train[0:2], collated,")
 
 
 class PairBatches(LoaderBatches):
