@@ -177,7 +177,7 @@ def test_regression_datasets_need_the_task_and_then_train(digits):
     x = digits.x_train
     y = x[:, :8].sum(1) / 8
     ds = TensorDataset(x, y)
-    with pytest.raises(DataError, match="targets are torch.float32 .* pass task='regression'"):
+    with pytest.raises(DataError, match=r"targets are torch\.float32 .* pass task='regression'"):
         trained(Datasets(ds, ds), metric="val_r2")
     model = lambda: nn.Linear(64, 1)  # noqa: E731
     trial = trained(Datasets(ds, ds, task="regression"), model, metric="val_r2", epochs=10)
