@@ -147,6 +147,12 @@ def _print_diagnosis(out: Console, study: Study, which: str) -> None:
 def _kit(module: ModuleType, script: str, what: str) -> tuple[Any, Any, dict[str, Any]]:
     build_model = getattr(module, "build_model", None)
     data = getattr(module, "DATA", None)
+    if build_model is not None and data is None and hasattr(module, "DATASETS"):
+        raise ScriptError(
+            f"{what} needs in-memory DATA, but {script} defines DATASETS; run "
+            "tunelab.torch.lr_find(model, data) on a sample built with "
+            "tunelab.torch.from_arrays(x, y)"
+        )
     if build_model is None or data is None:
         raise ScriptError(
             f"{what} needs a script that defines build_model(hp) and DATA (the training "

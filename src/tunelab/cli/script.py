@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import sys
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -90,7 +92,8 @@ def import_script(script: ScriptFile, shown: str | None = None) -> ModuleType:
 
 def find_objective(module: ModuleType, path: str) -> Any:
     """The script's `objective(trial)`, or one made from `build_model(hp)` and `DATA` (a
-    tunelab.torch.Data), trained by the kit's fit() with the optional `FIT` overrides."""
+    tunelab.torch.Data) or `DATASETS` (a tunelab.torch.Datasets), trained by the kit's fit()
+    with the optional `FIT` arguments (fit()'s own, such as device or task, and knobs)."""
     objective = getattr(module, "objective", None)
     if objective is None and hasattr(module, "build_model"):
         return _kit_objective(module, path)
@@ -107,22 +110,54 @@ def find_objective(module: ModuleType, path: str) -> Any:
 
 def _kit_objective(module: ModuleType, path: str) -> Any:
     try:
-        from tunelab.torch import Data, fit
+        from tunelab.torch import Data, Datasets, fit
     except ImportError:
         raise ScriptError(
             f"{path} defines build_model(hp), which needs the training kit: "
             "pip install 'tunelab[torch]'"
         ) from None
     data = getattr(module, "DATA", None)
-    if not isinstance(data, Data):
+    datasets = getattr(module, "DATASETS", None)
+    if data is not None and datasets is not None:
+        raise ScriptError(f"{path} defines both DATA and DATASETS; keep the one to train on")
+    if datasets is not None and not isinstance(datasets, Datasets):
+        raise ScriptError(
+            f"{path}: DATASETS must be tunelab.torch.Datasets(train=..., val=...), but it is "
+            f"a {type(datasets).__name__}"
+        )
+    if datasets is None and not isinstance(data, Data):
         raise ScriptError(
             f"{path} defines build_model(hp) but no `DATA`; set DATA = tunelab.torch.load_digits() "
-            "or tunelab.torch.from_arrays(x, y)"
+            "or tunelab.torch.from_arrays(x, y), or DATASETS = tunelab.torch.Datasets(train=..., "
+            "val=...)"
         )
     build_model = module.build_model
-    overrides = dict(getattr(module, "FIT", {}) or {})
+    source = datasets if datasets is not None else data
+    overrides = _fit_arguments(module, path, fit)
 
     def objective(trial: Any) -> float | dict[str, float]:
-        return fit(build_model(trial.hp), data, trial, **overrides)
+        return fit(build_model(trial.hp), source, trial, **overrides)
 
     return objective
+
+
+def _fit_arguments(module: ModuleType, path: str, fit: Any) -> dict[str, Any]:
+    """FIT: fit()'s own keyword arguments (device, task, ...) and training hyperparameters,
+    checked when the script loads rather than in the first trial."""
+    from tunelab.torch.knobs import check_overrides
+
+    given = getattr(module, "FIT", None) or {}
+    if not isinstance(given, Mapping):
+        raise ScriptError(f"{path}: FIT must be a dict of fit() arguments, but it is {given!r}")
+    own = {
+        name
+        for name, p in inspect.signature(fit).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    try:
+        check_overrides({k: v for k, v in given.items() if k not in own})
+    except TunelabError as error:
+        raise ScriptError(
+            f"{path}: FIT: {error} (besides fit()'s own arguments {', '.join(sorted(own))})"
+        ) from None
+    return dict(given)
