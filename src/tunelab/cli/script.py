@@ -120,19 +120,23 @@ def _kit_objective(module: ModuleType, path: str) -> Any:
     datasets = getattr(module, "DATASETS", None)
     if data is not None and datasets is not None:
         raise ScriptError(f"{path} defines both DATA and DATASETS; keep the one to train on")
-    if datasets is not None and not isinstance(datasets, Datasets):
+    source: Data | Datasets
+    if isinstance(datasets, Datasets):
+        source = datasets
+    elif datasets is not None:
         raise ScriptError(
             f"{path}: DATASETS must be tunelab.torch.Datasets(train=..., val=...), but it is "
             f"a {type(datasets).__name__}"
         )
-    if datasets is None and not isinstance(data, Data):
+    elif isinstance(data, Data):
+        source = data
+    else:
         raise ScriptError(
             f"{path} defines build_model(hp) but no `DATA`; set DATA = tunelab.torch.load_digits() "
             "or tunelab.torch.from_arrays(x, y), or DATASETS = tunelab.torch.Datasets(train=..., "
             "val=...)"
         )
     build_model = module.build_model
-    source = datasets if datasets is not None else data
     overrides = _fit_arguments(module, path, fit)
 
     def objective(trial: Any) -> float | dict[str, float]:
