@@ -86,7 +86,7 @@ def test_precision_on_the_cpu():
     cpu = torch.device("cpu")
     assert dev.resolve_precision("auto", cpu) == dev.Precision()  # slower there, so off
     assert dev.resolve_precision("bf16", cpu) == dev.Precision(torch.bfloat16)
-    with pytest.raises(TrainingError, match="amp='fp16' needs a GPU.*use amp='off'"):
+    with pytest.raises(TrainingError, match=r"amp='fp16' needs a GPU.*use amp='off'"):
         dev.resolve_precision("fp16", cpu)
     with pytest.raises(TrainingError, match="amp must be one of auto, off, bf16, fp16"):
         dev.resolve_precision("half", cpu)
@@ -139,7 +139,7 @@ def scaled_run(digits, model: nn.Module, epochs: int):
 
 def test_a_few_overflowing_batches_are_skipped_not_taken_for_divergence(digits):
     model = Overflows(lambda call: call % 7 == 0)  # one batch in seven overflows
-    run, trial = scaled_run(digits, model, epochs=3)
+    run, _ = scaled_run(digits, model, epochs=3)
     best = run.train(torch.Generator().manual_seed(0), 1)
     assert best["val_accuracy"] > 0.8
     assert run.scaler is not None and run.scaler.get_scale() < 2.0**16  # it backed off
