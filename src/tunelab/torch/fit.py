@@ -45,6 +45,7 @@ EXPLODE_FACTOR = 3.0
 # Costs of the trial, reported too: objectives or constraints of a study of several metrics.
 COSTS = ("n_parameters", "train_seconds")
 MEMORY = "max_memory_mb"  # peak device memory, on CUDA
+CHECKPOINT_FORMAT = "tunelab.fit/1"
 UserMetric = Callable[[Any, torch.Tensor], Any]
 
 
@@ -201,6 +202,27 @@ def evaluate(
     return result["val_loss"], result["val_accuracy"]
 
 
+def check_same_shapes(model: nn.Module, weights: Mapping[str, torch.Tensor]) -> None:
+    """Saved weights fit `model`, or one line naming the first tensor that differs."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(weights))
+    extra = sorted(set(weights) - set(own))
+    if missing or extra:
+        name = (missing or extra)[0]
+        where = "the saved weights lack" if missing else "the model has no"
+        raise TrainingError(
+            f"the saved weights do not match the model: {where} tensor {name!r}; rebuild the "
+            "model with the same hyperparameters (and code) it was saved with"
+        )
+    for name, tensor in own.items():
+        if tuple(weights[name].shape) != tuple(tensor.shape):
+            raise TrainingError(
+                f"the saved weights do not match the model: {name!r} is "
+                f"{tuple(weights[name].shape)} there but {tuple(tensor.shape)} here; rebuild "
+                "the model with the same hyperparameters (and code) it was saved with"
+            )
+
+
 def _penalty(model: nn.Module, l1: float, l2: float) -> torch.Tensor | None:
     """Explicit L1/L2 penalties on weights (not biases or norm scales), added to the loss."""
     if not l1 and not l2:
@@ -244,7 +266,11 @@ class _Run:
         )
         self.scaler = precision.scaler(device)
         self.first_loss: float | None = None
+        self.best: dict[str, float] | None = None
+        self.best_epoch = -1
         self.best_state: dict[str, torch.Tensor] | None = None
+        self.waited = 0
+        self.next_epoch = 0
         self.seconds = 0.0
         self.check_each_batch = device.type == "cpu" and self.scaler is None
 
@@ -253,13 +279,18 @@ class _Run:
         self.best_state = None
         self.optimizer = None
 
-    def train(self, generator: torch.Generator, n_parameters: int) -> dict[str, float]:
-        """Every epoch up to the end, early stopping or pruning; the best epoch's metrics."""
+    def train(
+        self,
+        generator: torch.Generator,
+        n_parameters: int,
+        save: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, float]:
+        """The epochs from where the run stands up to the end, early stopping or pruning;
+        the best epoch's metrics. `save` receives the run's state after every epoch."""
         config, trial = self.config, self.trial
-        best: dict[str, float] | None = None
-        best_epoch, waited = -1, 0
-        started = time.perf_counter()
-        for epoch in range(config.epochs):
+        started = time.perf_counter() - self.seconds  # a resumed run goes on counting
+        epoch = self.next_epoch
+        while epoch < config.epochs and self.waited < config.patience:
             epoch_started = time.perf_counter()
             metrics = self._epoch(epoch, generator)
             metrics.update(self._validate(epoch))
@@ -271,23 +302,67 @@ class _Run:
             if epoch == 0:  # reported once: the size never changes, and its last report stands
                 metrics["n_parameters"] = float(n_parameters)
             trial.report(epoch, **metrics)
+            best = self.best
             if best is None or metrics["val_loss"] < best["val_loss"] - config.min_delta:
-                best, best_epoch, waited = metrics, epoch, 0
+                self.best, self.best_epoch, self.waited = metrics, epoch, 0
                 self.best_state = {
                     k: v.detach().clone() for k, v in self.model.state_dict().items()
                 }
             else:
-                waited += 1
+                self.waited += 1
+            epoch += 1
+            self.next_epoch = epoch
+            if save is not None:  # before pruning: a paused trial can be resumed from here
+                save(self.state_dict(generator))
             if trial.should_prune():
-                raise TrialPruned(f"stopped by the scheduler at epoch {epoch}")
-            if waited >= config.patience:
-                break
+                raise TrialPruned(f"stopped by the scheduler at epoch {epoch - 1}")
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
-        trial.set_user_attr("best_epoch", best_epoch)
-        trial.set_user_attr("epochs_run", epoch + 1)
-        assert best is not None  # at least one epoch ran (epochs >= 1 is checked)
-        return best
+        trial.set_user_attr("best_epoch", self.best_epoch)
+        trial.set_user_attr("epochs_run", epoch)
+        assert self.best is not None  # at least one epoch ran (epochs >= 1 is checked)
+        return self.best
+
+    def state_dict(self, generator: torch.Generator) -> dict[str, Any]:
+        """Everything needed to go on training from here: tensors, numbers and plain
+        containers only, so it loads with torch.load(weights_only=True)."""
+        assert self.optimizer is not None
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "next_epoch": self.next_epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else {},
+            "generator": generator.get_state(),
+            "first_loss": self.first_loss,
+            "best": dict(self.best or {}),
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state or {},
+            "waited": self.waited,
+            "seconds": self.seconds,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any], generator: torch.Generator) -> None:
+        """Go on from a checkpoint of this model (see `state_dict`)."""
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise TrainingError(
+                f"the checkpoint is not one fit() wrote (format {state.get('format')!r}); "
+                "resume from a file saved by fit(..., checkpoint='last')"
+            )
+        check_same_shapes(self.model, state["model"])
+        self.model.load_state_dict(state["model"])
+        assert self.optimizer is not None
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scaler is not None and state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        generator.set_state(state["generator"])
+        self.next_epoch = int(state["next_epoch"])
+        self.first_loss = state["first_loss"]
+        self.best = dict(state["best"]) or None
+        self.best_epoch = int(state["best_epoch"])
+        self.best_state = {k: v.to(self.device) for k, v in state["best_state"].items()} or None
+        self.waited = int(state["waited"])
+        self.seconds = float(state["seconds"])
 
     def _epoch(self, epoch: int, generator: torch.Generator) -> dict[str, float]:
         config, model, task = self.config, self.model, self.task
