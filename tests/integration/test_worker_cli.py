@@ -333,7 +333,10 @@ def test_a_trial_process_that_grows_past_max_rss_is_replaced(tmp_path: Path) -> 
     study.storage.close()
 
 
-def test_gpus_give_each_concurrent_trial_its_own_device(tmp_path: Path) -> None:
+def test_gpus_give_each_concurrent_trial_its_own_device(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)  # indices count the machine's
     url = str(tmp_path / "g.db")
     (tmp_path / "hyg.py").write_text(HYGIENE)
     study = _queued(url, ["ok"] * 12)

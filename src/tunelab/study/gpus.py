@@ -79,15 +79,14 @@ def worker_slots(
             f"{spelling.per_gpu} must be a positive int (trials sharing one GPU), "
             f"got {trials_per_gpu!r}"
         )
-    visible = _visible(groups, spelling)
-    slots = tuple(group for _ in range(per) for group in visible)
-    if n_jobs is not None and n_jobs != len(slots):
+    if n_jobs is not None and n_jobs != len(groups) * per:
         raise ConfigurationError(
             f"{spelling.assigned(spelling.jobs, n_jobs)} does not match {shown} with "
-            f"{spelling.assigned(spelling.per_gpu, per)} ({len(slots)} trials at a time); "
-            f"leave {spelling.jobs} out (it follows the GPUs), or set {spelling.per_gpu} "
-            "to the trials each GPU runs at once"
+            f"{spelling.assigned(spelling.per_gpu, per)} ({len(groups) * per} trials at a "
+            f"time); leave {spelling.jobs} out (it follows the GPUs), or set "
+            f"{spelling.per_gpu} to the trials each GPU runs at once"
         )
+    slots = tuple(group for _ in range(per) for group in _visible(groups, spelling))
     return len(slots), slots
 
 
