@@ -114,7 +114,9 @@ def _open_or_create(
 @click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop starting trials after S s."
 )
-@click.option("--jobs", type=click.IntRange(min=1), help="Concurrent trials (default: 1, or 1 per GPU).")
+@click.option(
+    "--jobs", type=click.IntRange(min=1), help="Concurrent trials (default: 1, or 1 per GPU)."
+)
 @gpu_options
 @click.option(
     "--trials-per-process",
