@@ -137,7 +137,7 @@ def test_a_metric_reported_once_stands_at_later_steps_of_a_pruned_trial() -> Non
                 {"x": "a"},
                 reports=reports,
                 system_attrs={"pruned_by": "asha"},
-            )  # fmt: skip
+            )
         )
     view = several_model_history(history, METRICS)
     assert [t.values for t in view[:6]] == [(0.1 * i + 0.05, 50.0 + i) for i in range(6)]
