@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tunelab.objectives import Objective
 from tunelab.storage import BaseStorage
@@ -107,9 +107,11 @@ def _delete_outranked(
     return problems
 
 
-def kept_files(trials: Sequence[FrozenTrial]) -> dict[str, Any]:
-    """The kept files that exist: `weights` and `checkpoints` as (trial number, path)
-    pairs by trial number, for `tunelab show`."""
+def kept_files(
+    trials: Sequence[FrozenTrial],
+) -> tuple[list[tuple[int, Path]], list[tuple[int, Path]]]:
+    """The kept files that exist, as (trial number, path) pairs by trial number: the
+    weights, then the last-epoch checkpoints (for `tunelab show`)."""
     weights, checkpoints = [], []
     for t in sorted(trials, key=lambda t: t.number):
         record = kept_weights(t)
@@ -118,4 +120,4 @@ def kept_files(trials: Sequence[FrozenTrial]) -> dict[str, Any]:
         last = kept_checkpoint(t)
         if last is not None and last.is_file():
             checkpoints.append((t.number, last))
-    return {"weights": weights, "checkpoints": checkpoints}
+    return weights, checkpoints

@@ -230,9 +230,10 @@ def _check_shapes(
                 f"{tuple(tensor.shape)} in the model but {tuple(tensors[name].shape)} in "
                 f"{str(path)!r}; {fix}"
             )
-    extra = next((name for name in tensors if name not in expected), None)
-    if extra is not None:
-        raise TrainingError(f"{built} has no tensor {extra!r}, which {str(path)!r} holds; {fix}")
+    extra = [repr(name) for name in tensors if name not in expected]
+    if extra:
+        names = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+        raise TrainingError(f"{built} lacks {names}, which {str(path)!r} holds; {fix}")
 
 
 def _placed(model: nn.Module, device: str | torch.device) -> nn.Module:
