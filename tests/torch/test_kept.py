@@ -296,3 +296,13 @@ def test_lazy_modules_take_their_shapes_from_the_weights(tmp_path):
     study = study_in(tmp_path)
     study.optimize(objective, n_trials=1, catch=())
     assert outputs_of(load_best(study, lazy)) == study.trials[0].user_attrs["outputs"]
+
+
+def test_a_folder_that_went_away_during_training_is_one_clear_line(tmp_path):
+    study = study_in(tmp_path)
+    trial = study.ask()
+    folder = prepare_folder(trial, tmp_path / "gone")
+    folder.rmdir()
+    with pytest.raises(TrainingError, match=r"cannot write .*gone/trial-0/best.safetensors"):
+        save_best_weights(trial, folder, {"w": torch.ones(2)}, 3)
+    assert not study.trials[0].user_attrs

@@ -31,13 +31,27 @@ _STUDY_KEY, _TRIAL_KEY, _PARAMS_KEY = "tunelab.study", "tunelab.trial", "tunelab
 
 def check_keep_models(keep_models: Any) -> int:
     """`keep_models` as fit() takes it: how many of the study's best trials keep their
-    weights; 0 keeps none."""
+    weights; 0 keeps none. Checks, before any training, that they can be written."""
     if isinstance(keep_models, bool) or not isinstance(keep_models, int) or keep_models < 0:
         raise TrainingError(
             "keep_models must be an int >= 0 (how many of the best trials keep their "
             f"weights; 0 keeps none), but got {keep_models!r}"
         )
+    if keep_models:
+        _safetensors()
     return keep_models
+
+
+def _safetensors() -> Any:
+    """The safetensors package (an extra of tunelab[torch]), imported when weights are kept."""
+    try:
+        import safetensors.torch
+    except ImportError:
+        raise TrainingError(
+            "keeping weights needs the safetensors package: pip install 'tunelab[torch]' "
+            "(or safetensors), or pass keep_models=0"
+        ) from None
+    return safetensors
 
 
 def prepare_folder(trial: Trial, artifacts: str | os.PathLike[str] | None) -> Path:
@@ -83,10 +97,16 @@ def save_best_weights(
         _TRIAL_KEY: str(trial.number),
         _PARAMS_KEY: json.dumps(trial.params, default=str),
     }
-    from safetensors.torch import save_file
+    library = _safetensors()
+
+    def write(tmp: Path) -> None:
+        try:
+            library.torch.save_file(tensors, str(tmp), metadata=metadata)
+        except library.SafetensorError as e:  # its own error for the OS's refusals
+            raise OSError(first_line(e)) from None
 
     path = Path(folder).absolute() / BEST_FILE
-    write_atomically(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    write_atomically(path, write)
     record = KeptWeights(path, keep, epoch).to_json()
     if trial.user_attrs.get(WEIGHTS_ATTR) != record:
         trial.set_user_attr(WEIGHTS_ATTR, record)
@@ -190,10 +210,9 @@ def _on_disk(trial: FrozenTrial) -> bool:
 
 def _read_weights(path: Path, study_name: str, number: int) -> dict[str, torch.Tensor]:
     """The tensors of a kept-weights file that belongs to this study's trial."""
-    from safetensors import safe_open
-
+    library = _safetensors()
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
+        with library.safe_open(str(path), framework="pt", device="cpu") as f:
             metadata = f.metadata() or {}
             tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
     except Exception as e:  # safetensors' own error, or the OS's
