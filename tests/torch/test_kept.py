@@ -306,3 +306,26 @@ def test_a_folder_that_went_away_during_training_is_one_clear_line(tmp_path):
     with pytest.raises(TrainingError, match=r"cannot write .*gone/trial-0/best.safetensors"):
         save_best_weights(trial, folder, {"w": torch.ones(2)}, 3)
     assert not study.trials[0].user_attrs
+
+
+def test_tied_weights_are_kept_and_reload(tmp_path):
+    def tied(hp):
+        width = hp.Int("width", 2, 8)
+        model = nn.Sequential(nn.Linear(width, width, bias=False), nn.Linear(width, width))
+        model[1].weight = model[0].weight  # one tensor under two names
+        return model
+
+    def objective(trial):
+        torch.manual_seed(1)
+        model = tied(trial.hp)
+        x = torch.ones(2, trial.params["width"])
+        trial.set_user_attr("outputs", model(x).detach().flatten().tolist())
+        save_best_weights(trial, prepare_folder(trial, None), model.state_dict(), 1)
+        return 0.0
+
+    study = study_in(tmp_path)
+    study.optimize(objective, n_trials=1, catch=())
+    model = load_best(study, tied)
+    x = torch.ones(2, study.trials[0].params["width"])
+    assert model(x).detach().flatten().tolist() == study.trials[0].user_attrs["outputs"]
+    assert model[1].weight is model[0].weight
