@@ -307,10 +307,13 @@ def show(
     )
     top = study.top_trials(top_k)
     failed = study.storage.get_trials(study.study_id, [TrialState.FAIL], with_reports=False)
+    kept = render.kept_lines(study.storage.get_trials(study.study_id, with_reports=False))
     if not top:
         out.print("no complete trial yet")
         if failed:
             out.print(render.failures_table(failed, study.name))
+        for line in kept:
+            out.print(line)
         return
     if study.multi_objective:
         out.print(render.pareto_front(study) or "")
@@ -323,6 +326,8 @@ def show(
         out.print(render.failures_table(failed, study.name))
     if not study.multi_objective:
         out.print(render.params_table(dict(top[0].params), "best hyperparameters"))
+    for line in kept:
+        out.print(line)
 
 
 @cli.command(name="export")

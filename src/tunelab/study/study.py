@@ -24,8 +24,9 @@ from tunelab.samplers import Admission, Sampler
 from tunelab.schedulers import Scheduler
 from tunelab.space import SearchSpace
 from tunelab.storage import BaseStorage, StudyRecord, get_storage
+from tunelab.study.artifacts import retain_kept
 from tunelab.study.ending import outcome_of
-from tunelab.study.front import best_by, check_plugins, pareto_front, ranked
+from tunelab.study.front import best_by, check_plugins, pareto_front, top
 from tunelab.study.gpus import worker_slots
 from tunelab.study.host import WAIT_POLL_MAX_S, WAIT_POLL_S, Host
 from tunelab.study.liveness import INTERRUPTED, Liveness
@@ -38,7 +39,7 @@ from tunelab.study.optimize import (
     run_trials,
     start_method,
 )
-from tunelab.trial import FrozenTrial, Trial, sorted_by_value
+from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import Direction, EndCause, TrialState
 
 log = logging.getLogger("tunelab")
@@ -182,10 +183,7 @@ class Study:
         by non-dominated rank (the Pareto front first), then by crowding distance
         (largest first: a front's ends and sparse parts), then by trial number."""
         check_count("k", k)
-        complete = self.get_trials([TrialState.COMPLETE])
-        if self.multi_objective:
-            return ranked(complete, self.objectives)[:k]
-        return sorted_by_value(complete, self.direction)[:k]
+        return top(self.get_trials([TrialState.COMPLETE]), self.objectives, k)
 
     def to_pandas(self) -> Any:
         """One row per trial: number, state, value, duration, params_*, metrics_*."""
@@ -292,6 +290,7 @@ class Study:
         stored = self._storage.finish_and_get_trial(outcome, handle.last_step is not None)
         self._host.forget(handle)  # only once stored: an interrupted write leaves it running
         if stored is not None:
+            retain_kept(self, stored)  # only the best trials keep their weights
             return stored
         frozen = self._storage.get_trial(handle.trial_id)
         log.warning(
