@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv-gpu"
-IMPORTS="import numpy, scipy, sqlalchemy, alembic, click, rich, threadpoolctl, sklearn"
+IMPORTS="import numpy, scipy, sqlalchemy, alembic, click, rich, threadpoolctl, sklearn, safetensors"
 
 has() { "$1" -c "$2" >/dev/null 2>&1; }
 
@@ -47,7 +47,7 @@ print(" ".join(re.findall(r'"([^"]+)"', block)))
 PY
 )"
     # shellcheck disable=SC2086  # one word per requirement
-    "$PY" -m pip install --quiet $DEPS "scikit-learn>=1.3"
+    "$PY" -m pip install --quiet $DEPS "scikit-learn>=1.3" "safetensors>=0.4"
     if ! has "$PY" "import torch; $IMPORTS"; then
         echo "error: $PY still cannot import torch and tunelab's dependencies" >&2
         exit 1

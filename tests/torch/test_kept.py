@@ -232,8 +232,10 @@ def test_load_best_refuses_bad_choices_and_changes_nothing(kept_study, tmp_path)
         load_best(kept_study, build, 1, trial=best[0])
     with pytest.raises(ConfigurationTypeError, match="k as an int >= 0"):
         load_best(kept_study, build, -1)
-    with pytest.raises(ConfigurationError, match="device must be like"):
+    with pytest.raises(ConfigurationError, match="'not a device' is not a device"):
         load_best(kept_study, build, device="not a device")
+    with pytest.raises(TrainingError, match="this machine has no CUDA device"):
+        load_best(kept_study, build, device="cuda:0")
     assert snapshot(kept_study, root) == before
 
 

@@ -3,8 +3,8 @@ kept weights (only the best `keep_models` trials keep theirs).
 
 Folders: `<root>/trial-<number>`, where the default root is
 `<SQLite file without suffix>-artifacts/<study name>` next to the database, or
-`./tunelab-artifacts/<study name>` for a storage kept in no local file (PostgreSQL, in
-memory). A study name may hold any character: the folder's name keeps the safe ones and
+`./tunelab-artifacts/<study name>` for a storage kept in no local file (PostgreSQL), or a
+temporary folder removed when the process ends for an in-memory study (which ends then too). A study name may hold any character: the folder's name keeps the safe ones and
 adds a short hash of the name when it had to change it, so two studies never share one.
 
 Retention runs when a trial that kept weights ends, under the study's storage lock: on
@@ -14,11 +14,15 @@ of another worker is judged when it ends), and a file already gone is no error."
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import hashlib
 import logging
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,9 +60,20 @@ def default_root(storage: BaseStorage, study_name: str) -> Path:
     base = storage.local_file
     if base is not None:
         parent = base.parent / f"{base.stem}-artifacts"
+    elif not storage.shared_across_processes:  # in memory: the files live as long as it
+        parent = _process_folder()
     else:
         parent = Path.cwd() / DEFAULT_FOLDER
     return parent / folder_name(study_name)
+
+
+@functools.cache
+def _process_folder() -> Path:
+    """A temporary folder for the artifacts of in-memory studies, removed at exit: such
+    a study and its trials end with the process, and their files go with them."""
+    folder = Path(tempfile.mkdtemp(prefix="tunelab-artifacts-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def trial_folder(

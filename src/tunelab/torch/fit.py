@@ -15,6 +15,7 @@ the sampler rather than a crash.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from torch import nn
 
 from tunelab.errors import TrialDiverged, TrialOutOfMemory, TrialPruned
 from tunelab.torch.batches import Batches, InMemory
+from tunelab.torch.checkpoint import load_checkpoint, save_checkpoint
 from tunelab.torch.config import TrainConfig, read_config
 from tunelab.torch.data import Data
 from tunelab.torch.device import (
@@ -35,6 +37,7 @@ from tunelab.torch.device import (
     resolve_precision,
 )
 from tunelab.torch.errors import TrainingError
+from tunelab.torch.kept import check_keep_models, check_shapes, prepare_folder, save_best_weights
 from tunelab.torch.models import count_parameters
 from tunelab.torch.optim import make_optimizer
 from tunelab.torch.tasks import LossFn, Task
@@ -60,6 +63,10 @@ def fit(
     amp: str | bool | None = "auto",
     task: str | None = None,
     metrics: Mapping[str, UserMetric] | None = None,
+    keep_models: int = 3,
+    artifacts: str | os.PathLike[str] | None = None,
+    checkpoint: str | None = None,
+    resume_from: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> float | dict[str, float]:
     """Train `model` on `data` with the trial's training hyperparameters and return the
@@ -71,6 +78,11 @@ def fit(
     "mae", "huber"); the task's usual loss by default. `metrics` maps names to functions
     fn(outputs, targets) -> float, computed on the whole validation set each epoch and
     reported under their names, so a study can optimise them.
+
+    The best epoch's weights of the study's best `keep_models` trials are kept as
+    safetensors in the trial's artifact folder (under `artifacts`, else beside the SQLite
+    file; see `load_best`); `checkpoint="last"` also saves the run's state after every
+    epoch, and `resume_from` (that file or its trial folder) goes on from one.
 
     In a study of several metrics it returns a dict instead: the best epoch's metrics with
     `n_parameters` and the whole training's `train_seconds`, so it holds every objective."""
@@ -84,14 +96,29 @@ def fit(
     wanted = tuple(getattr(trial, "metrics", (getattr(trial, "metric", "val_accuracy"),)))
     check_metrics(wanted, kind, user_metrics, where)
     check_setup(model.to(where), source, config, kind)
+    keep = check_keep_models(keep_models)
+    if checkpoint not in (None, "last"):
+        raise TrainingError(
+            f"checkpoint must be 'last' (save the run's state after every epoch) or None, "
+            f"but got checkpoint={checkpoint!r}"
+        )
+    folder = prepare_folder(trial, artifacts) if keep or checkpoint else None
     n_parameters = count_parameters(model)
     trial.set_user_attr("n_parameters", n_parameters)
     generator = torch.Generator().manual_seed(trial.seed if seed is None else seed)
     run = _Run(model, source, trial, config, kind, loss, precision, where, user_metrics)
+    if resume_from is not None:
+        run.load_state_dict(load_checkpoint(resume_from, map_location=where), generator)
+    save = None
+    if checkpoint == "last" and folder is not None:
+
+        def save(state: dict[str, Any]) -> None:
+            save_checkpoint(folder, state, trial=trial)
+
     meter = MemoryMeter(where)
     out_of_memory = False
     try:
-        best = run.train(generator, n_parameters)
+        best = run.train(generator, n_parameters, save)
     except Exception as error:
         if not is_out_of_memory(error):
             raise
@@ -103,6 +130,8 @@ def fit(
             f"out of memory at batch_size={config.batch_size} on {where}; a smaller batch "
             "size or model fits"
         )
+    if keep and folder is not None:
+        save_best_weights(trial, folder, model.state_dict(), keep, epoch=run.best_epoch)
     peak = meter.peak_mb()
     result = {**best, "n_parameters": float(n_parameters), "train_seconds": run.seconds}
     if peak is not None:
@@ -200,27 +229,6 @@ def evaluate(
             scorer.add(out, yb, loss_fn(out, yb))
     result = scorer.results()
     return result["val_loss"], result["val_accuracy"]
-
-
-def check_same_shapes(model: nn.Module, weights: Mapping[str, torch.Tensor]) -> None:
-    """Saved weights fit `model`, or one line naming the first tensor that differs."""
-    own = model.state_dict()
-    missing = sorted(set(own) - set(weights))
-    extra = sorted(set(weights) - set(own))
-    if missing or extra:
-        name = (missing or extra)[0]
-        where = "the saved weights lack" if missing else "the model has no"
-        raise TrainingError(
-            f"the saved weights do not match the model: {where} tensor {name!r}; rebuild the "
-            "model with the same hyperparameters (and code) it was saved with"
-        )
-    for name, tensor in own.items():
-        if tuple(weights[name].shape) != tuple(tensor.shape):
-            raise TrainingError(
-                f"the saved weights do not match the model: {name!r} is "
-                f"{tuple(weights[name].shape)} there but {tuple(tensor.shape)} here; rebuild "
-                "the model with the same hyperparameters (and code) it was saved with"
-            )
 
 
 def _penalty(model: nn.Module, l1: float, l2: float) -> torch.Tensor | None:
@@ -334,6 +342,11 @@ class _Run:
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else {},
             "generator": generator.get_state(),
+            # dropout and other layers draw from torch's global generator(s)
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(self.device)
+            if self.device.type == "cuda"
+            else None,
             "first_loss": self.first_loss,
             "best": dict(self.best or {}),
             "best_epoch": self.best_epoch,
@@ -349,13 +362,16 @@ class _Run:
                 f"the checkpoint is not one fit() wrote (format {state.get('format')!r}); "
                 "resume from a file saved by fit(..., checkpoint='last')"
             )
-        check_same_shapes(self.model, state["model"])
+        check_shapes(self.model, state["model"], "the model", "the checkpoint")
         self.model.load_state_dict(state["model"])
         assert self.optimizer is not None
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scaler is not None and state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
-        generator.set_state(state["generator"])
+        generator.set_state(state["generator"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if self.device.type == "cuda" and state["cuda_rng"] is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
         self.next_epoch = int(state["next_epoch"])
         self.first_loss = state["first_loss"]
         self.best = dict(state["best"]) or None

@@ -21,6 +21,7 @@ from torch import nn
 
 from tunelab.errors import ConfigurationError, ConfigurationTypeError
 from tunelab.space import HyperParameters, hyperparameters_from
+from tunelab.torch.device import resolve_device
 from tunelab.torch.errors import TrainingError
 from tunelab.torch.files import first_line, write_atomically
 from tunelab.trial import FrozenTrial, Trial
@@ -138,7 +139,7 @@ def load_best(
     k: int = 0,
     *,
     trial: int | None = None,
-    device: str | torch.device = "cpu",
+    device: str | torch.device | None = "cpu",
 ) -> nn.Module:
     """The model of the study's `k`-th best trial that kept its weights (0: the best;
     in `study.top_trials` order), or of trial number `trial`: `build_model(hp)` with the
@@ -158,9 +159,10 @@ def load_best(
         raise TrainingError(
             f"build_model must return a torch.nn.Module, but returned {type(model).__name__}"
         )
-    _check_shapes(model, tensors, chosen.number, record.path)
+    built = f"the model build_model makes from trial {chosen.number}'s hyperparameters"
+    check_shapes(model, tensors, built, repr(str(record.path)))
     model.load_state_dict(tensors, strict=True)
-    return _placed(model, device).eval()
+    return model.to(resolve_device(device)).eval()
 
 
 def _check_index(name: str, value: Any) -> None:
@@ -231,41 +233,25 @@ def _read_weights(path: Path, study_name: str, number: int) -> dict[str, torch.T
     return tensors
 
 
-def _check_shapes(
-    model: nn.Module, tensors: Mapping[str, torch.Tensor], number: int, path: Path
+def check_shapes(
+    model: nn.Module, tensors: Mapping[str, torch.Tensor], built: str, source: str
 ) -> None:
-    """Name the first tensor that differs between the model and its weights."""
+    """Name the first tensor that differs between `model` (called `built` in the
+    message) and the saved `tensors` (read from `source`)."""
     expected = model.state_dict()
-    built = f"the model build_model makes from trial {number}'s hyperparameters"
-    fix = "build it as the trial did, or load another trial"
+    fix = "build the model as the trial did (same hyperparameters and code), or load another trial"
     for name, tensor in expected.items():
         if name not in tensors:
-            raise TrainingError(f"{built} has a tensor {name!r} that {str(path)!r} lacks; {fix}")
+            raise TrainingError(f"{built} has a tensor {name!r} that {source} lacks; {fix}")
         if nn.parameter.is_lazy(tensor):
             continue  # a lazy module takes its shape from the weights
         if tuple(tensor.shape) != tuple(tensors[name].shape):
             raise TrainingError(
-                f"{built} does not match its kept weights: {name!r} has shape "
+                f"{built} does not match its saved weights: {name!r} has shape "
                 f"{tuple(tensor.shape)} in the model but {tuple(tensors[name].shape)} in "
-                f"{str(path)!r}; {fix}"
+                f"{source}; {fix}"
             )
     extra = [repr(name) for name in tensors if name not in expected]
     if extra:
         names = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
-        raise TrainingError(f"{built} lacks {names}, which {str(path)!r} holds; {fix}")
-
-
-def _placed(model: nn.Module, device: str | torch.device) -> nn.Module:
-    try:
-        target = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ConfigurationError(
-            f"device must be like 'cpu', 'cuda' or 'cuda:1', but got {device!r}"
-        ) from None
-    try:
-        return model.to(target)
-    except (RuntimeError, AssertionError) as e:  # AssertionError: torch built without CUDA
-        raise TrainingError(
-            f"cannot put the model on {str(target)!r} ({first_line(e)}); pass device='cpu' "
-            "or a device this machine has"
-        ) from None
+        raise TrainingError(f"{built} lacks {names}, which {source} holds; {fix}")
