@@ -48,7 +48,7 @@ def test_keep_models_zero_writes_nothing(digits, tmp_path):
     settings = dict(FIXED, learning_rate=1e-2, epochs=1)
     study.optimize(lambda t: fit(build(t.hp), digits, t, keep_models=0, **settings), n_trials=2)
     assert not (tmp_path / "runs-artifacts").exists()
-    with pytest.raises(TrainingError, match="study .none. has no kept weights"):
+    with pytest.raises(TrainingError, match="study 'none' has no kept weights"):
         load_best(study, build)
 
 
