@@ -161,6 +161,10 @@ def test_a_broken_user_metric_stops_the_search_at_the_first_trial(linear_target,
     assert trial.state is TrialState.FAIL and fragment in (trial.reason or "")
 
 
+def one_target() -> Data:
+    return from_arrays(X, X[:, 0], task="regression")
+
+
 BAD_SETUPS = [
     (
         "mse for classes",
@@ -171,14 +175,14 @@ BAD_SETUPS = [
     ),
     (
         "cross-entropy for regression",
-        lambda: from_arrays(X, X[:, 0], task="regression"),
+        one_target,
         1,
         {"loss_fn": "cross_entropy"},
         "use one of mse, mae, huber",
     ),
     (
         "several outputs for one target",
-        lambda: from_arrays(X, X[:, 0], task="regression"),
+        one_target,
         3,
         {},
         "the model outputs shape (2, 3) for a batch of 2, but the data has one target per "
@@ -193,14 +197,14 @@ BAD_SETUPS = [
     ),
     (
         "task disagrees",
-        lambda: from_arrays(X, X[:, 0], task="regression"),
+        one_target,
         1,
         {"task": "binary"},
         "fit(task='binary') but the data was built for task='regression'",
     ),
     (
         "accuracy of a regression",
-        lambda: from_arrays(X, X[:, 0], task="regression"),
+        one_target,
         1,
         {"study_metric": "val_accuracy"},
         "the study's metric 'val_accuracy' is not one fit() returns for this regression task",

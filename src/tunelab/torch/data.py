@@ -26,6 +26,7 @@ from tunelab.torch.targets import (
     check_stored,
     check_task,
     infer_task,
+    non_finite,
     num_classes_of,
     raw_targets,
 )
@@ -148,10 +149,8 @@ _SPLIT_NAME = {"train": "training", "val": "validation"}
 
 
 def _check_finite(x: torch.Tensor, split: str) -> None:
-    bad = ~torch.isfinite(x)
-    n_bad = int(bad.sum())
+    n_bad, rows = non_finite(x)
     if n_bad:
-        rows = int(bad.reshape(bad.shape[0], -1).any(dim=1).sum())
         raise DataError(
             f"x_{split} must be finite, but has {n_bad} NaN/inf value(s) in {rows} of "
             f"{x.shape[0]} {_SPLIT_NAME[split]} samples; impute or drop them "

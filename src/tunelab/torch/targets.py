@@ -176,11 +176,17 @@ def _as_labels(t: torch.Tensor, split: str) -> torch.Tensor:
     return t.to(torch.int64)
 
 
+def non_finite(t: torch.Tensor) -> tuple[int, int]:
+    """NaN/inf values in `t`, and the samples (rows) holding them."""
+    if not t.is_floating_point() or not t.numel():
+        return 0, 0
+    bad = ~torch.isfinite(t)
+    return int(bad.sum()), int(bad.reshape(bad.shape[0], -1).any(dim=1).sum())
+
+
 def check_finite_targets(t: torch.Tensor, split: str) -> None:
-    bad = ~torch.isfinite(t) if t.is_floating_point() else torch.zeros_like(t, dtype=torch.bool)
-    n_bad = int(bad.sum())
+    n_bad, rows = non_finite(t)
     if n_bad:
-        rows = int(bad.reshape(bad.shape[0], -1).any(dim=1).sum())
         raise DataError(
             f"regression targets must be finite, but y_{split} has {n_bad} NaN/inf value(s) "
             f"in {rows} of {t.shape[0]} samples; drop or impute those samples"
