@@ -86,6 +86,7 @@ DATA: list[tuple[str, Callable[[], Any], str]] = [
     ("val_fraction str", lambda: from_arrays(X, Y, val_fraction="0.2"), "val_fraction='0.2'"),
     ("x_val alone", lambda: from_arrays(X, Y, x_val=X), "x_val and y_val go together"),
     ("one sample", lambda: from_arrays(X[:1], Y[:1]), "cannot split 1 sample(s)"),
+    ("no floats", lambda: from_arrays(X[:0], np.zeros(0)), "cannot split 0 sample(s)"),
     ("num_classes 2", lambda: from_arrays(X, Y * 3, num_classes=2), "labels must lie in [0, "),
     ("num_classes 0", lambda: from_arrays(X, Y, num_classes=0), "num_classes must be >= 2"),
     ("num_classes str", lambda: from_arrays(X, Y, num_classes="2"), "must be an int, but got '2'"),

@@ -98,7 +98,10 @@ def test_num_classes_with_whole_floats_keeps_them_as_classes() -> None:
 
 
 def make(task: str, y_train: torch.Tensor, y_val: torch.Tensor, num_classes: int) -> Data:
-    return Data(torch.zeros(len(y_train), 2), y_train, torch.zeros(len(y_val), 2), y_val,
+    def rows(y: torch.Tensor) -> int:
+        return y.shape[0] if y.ndim else 4
+
+    return Data(torch.zeros(rows(y_train), 2), y_train, torch.zeros(rows(y_val), 2), y_val,
                 num_classes=num_classes, task=task)  # fmt: skip
 
 
@@ -114,6 +117,7 @@ def make(task: str, y_train: torch.Tensor, y_val: torch.Tensor, num_classes: int
         ("multilabel", torch.zeros(4, 3), 2, "the number of labels, 3 here"),
         ("multilabel", torch.full((4, 3), 0.5), 3, "must be 0 or 1, but y_train holds [0.5]"),
         ("classification", torch.zeros(4), 2, "must hold int64 class indices"),
+        ("regression", torch.tensor(1.0), 1, "y_train must be (N,) or (N, k), but got a scalar"),
     ],
 )  # fmt: skip
 def test_data_built_by_hand_is_checked_for_its_task(

@@ -135,6 +135,8 @@ def _check_tensors(x: object, y: object, split: str) -> None:
             f"x_{split} must be (N, features) or images (N, C, H, W), but got shape "
             f"{tuple(x.shape)};{hint or ' reshape it'}"
         )
+    if y.ndim == 0:
+        raise DataError(f"y_{split} must be (N,) or (N, k), but got a scalar tensor")
     if x.shape[0] != y.shape[0]:
         raise DataError(
             f"x_{split} and y_{split} must have the same length, but got {x.shape[0]} samples "

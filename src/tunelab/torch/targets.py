@@ -93,7 +93,9 @@ def infer_task(t: torch.Tensor, split: str, *, classes_given: bool = False) -> s
     if bool((t != torch.round(t)).any()):
         return "regression"
     classes = torch.unique(t)
-    low, high = (float(classes[0]), float(classes[-1])) if classes.numel() else (0.0, 0.0)
+    if not classes.numel():
+        return "classification"  # no targets: the split says so
+    low, high = float(classes[0]), float(classes[-1])
     if low >= 0 and classes.numel() == high + 1:
         return "classification"  # exactly the class indices 0..k-1
     raise DataError(
