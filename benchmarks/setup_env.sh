@@ -19,7 +19,7 @@ if ! "$VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__ != '2.
         2>/dev/null; then
     "$VENV/bin/python" -m pip install --quiet "$TORCH"
 fi
-"$VENV/bin/python" -m pip install --quiet -e "$ROOT" -r "$ROOT/benchmarks/requirements.txt"
+"$VENV/bin/python" -m pip install --quiet -e "$ROOT[torch]" -r "$ROOT/benchmarks/requirements.txt"
 "$VENV/bin/python" - <<'PY'
 import os
 os.environ.setdefault("KERAS_BACKEND", "torch")

@@ -7,8 +7,12 @@ either way:
 
     python examples/run_hparam_tuning.py            # 20 trials into ./tunelab.db
     tunelab run examples/run_hparam_tuning.py --trials 50 --jobs 2
+    tunelab run examples/run_hparam_tuning.py --trials 50 --gpus 0,1 --trials-per-gpu 2
 
-Rerunning resumes the stored study instead of starting over.
+With `--gpus`, each trial runs in a process that sees one of the listed GPUs (its
+CUDA_VISIBLE_DEVICES), which the kit trains on with device "auto"; the model is small
+enough that two trials share a GPU well. Rerunning resumes the stored study instead of
+starting over.
 """
 
 from __future__ import annotations

@@ -136,6 +136,22 @@ OPTIMIZE: list[tuple[str, dict[str, Any], str]] = [
     ("n_jobs 0", {"n_jobs": 0}, "n_jobs must be a positive int or -1 (all cores), got 0"),
     ("n_jobs 1.5", {"n_jobs": 1.5}, "got 1.5"),
     ("n_jobs str", {"n_jobs": "2"}, "got '2'"),
+    ("gpus twice", {"gpus": [0, 1, 1]}, "GPU 1 is listed twice in gpus=[0, 1, 1]; list each"),
+    ("gpus empty", {"gpus": []}, "gpus=[] names no GPU; give device indices, e.g. gpus=[0, 1]"),
+    ("gpus str", {"gpus": "0,1"}, "gpus must be a list of GPU indices, e.g. gpus=[0, 1]"),
+    ("gpus int", {"gpus": 2}, "gpus must be a list of GPU indices"),
+    ("gpus x", {"gpus": [0, "x"]}, "gpus=[0, 'x']: 'x' is not a GPU index"),
+    ("gpus -1", {"gpus": [-1]}, "-1 is not a GPU index"),
+    ("gpus bool", {"gpus": [True]}, "True is not a GPU index"),
+    ("gpus group", {"gpus": ["0,1", 1]}, "GPU 1 is listed twice"),
+    ("per gpu 0", {"gpus": [0], "trials_per_gpu": 0}, "trials_per_gpu must be a positive int"),
+    ("per gpu alone", {"trials_per_gpu": 2}, "trials_per_gpu goes with gpus"),
+    (
+        "gpus n_jobs",
+        {"gpus": [0, 1], "trials_per_gpu": 2, "n_jobs": 2},
+        "n_jobs=2 does not match gpus=[0, 1] with trials_per_gpu=2 (4 trials at a time); "
+        "leave n_jobs out",
+    ),
     ("objective None", {"objective": None}, "the objective must be a function objective(trial)"),
     ("objective str", {"objective": "objective"}, "but got 'objective'"),
     ("callback int", {"callbacks": [5]}, "each callback must be a function f(study, trial)"),
@@ -164,6 +180,7 @@ def test_optimize_refuses_before_any_trial(
 def test_worker_processes_cannot_share_memory_storage() -> None:
     study = tunelab.create_study(NEW, storage=":memory:")
     refused(lambda: study.optimize(_x, n_trials=2, n_jobs=2), "cannot share in-memory storage")
+    refused(lambda: study.optimize(_x, n_trials=2, gpus=[0]), "cannot share in-memory storage")
     assert study.trials == []
 
 

@@ -158,3 +158,35 @@ def test_cases_seen_in_a_real_digits_study(study):
     train = [1.667, 0.6, 0.3, 0.18, 0.12, 0.09, 0.07, 0.06, 0.055, 0.051]
     val = [0.69, 0.35, 0.22, 0.17, 0.15, 0.14, 0.135, 0.13, 0.129, 0.128]
     assert diagnose(run(study, train, val), study).kind is DiagnosisKind.GOOD_FIT
+
+
+def run_regression(study: Study, train: list[float], val: list[float], r2: float) -> FrozenTrial:
+    """A regression trial as tunelab.torch.fit reports one: MSE losses and val_r2."""
+    study.enqueue(PARAMS)
+    trial = study.ask()
+    define(trial.hp)
+    for epoch, (t, v) in enumerate(zip(train, val, strict=True)):
+        trial.report(epoch, train_loss=t, val_loss=v, val_r2=r2)
+    return study.tell(trial, min(val))
+
+
+def test_float_noise_near_a_perfect_fit_is_no_overfitting(study):
+    """A linear target learned exactly: the MSE wanders at 1e-12, which is no rise."""
+    train = decay(14.6, 0.0, 0.8, 30)
+    val = [x + 1e-12 * (1 + e % 3) for e, x in enumerate(decay(13.9, 0.0, 0.8, 30))]
+    result = diagnose(run_regression(study, train, val, r2=1.0), study)
+    assert result.kind is DiagnosisKind.GOOD_FIT, result.evidence
+
+
+def test_a_regression_flattening_at_the_noise_is_no_underfitting(study):
+    """Curves of the diabetes example (standardised target, R² ~0.47 is about the best
+    the data allows): a loss ratio cannot tell the noise from a weak model."""
+    train = decay(1.03, 0.52, 0.35, 30)
+    val = decay(0.83, 0.54, 0.35, 30)
+    assert diagnose(run(study, train, val), study).kind is DiagnosisKind.UNDERFITTING
+    result = diagnose(run_regression(study, train, val, r2=0.46), study)
+    assert result.kind is DiagnosisKind.GOOD_FIT, result.evidence
+    weak = decay(1.6, 0.95, 0.5, 30), decay(1.3, 1.02, 0.5, 30)  # no better than the mean
+    flat = diagnose(run_regression(study, *weak, r2=-0.02), study)
+    assert flat.kind is DiagnosisKind.UNDERFITTING
+    assert "R² ended at -0.02, no better than predicting the mean" in flat.evidence

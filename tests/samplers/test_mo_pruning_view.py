@@ -117,3 +117,28 @@ def test_a_finished_configuration_is_not_proposed_again_while_others_are_left(sa
             study.tell(trial, {"acc": accs[-1], "size": size})
     assert len(seen) >= 22, seen.most_common(3)
     assert set(seen) <= set(itertools.product(range(3), repeat=3))
+
+
+def test_a_metric_reported_once_stands_at_later_steps_of_a_pruned_trial() -> None:
+    """tunelab.torch.fit reports a model's size at step 0 only: a trial pruned at step 1
+    still counts at step 1 with that size, while one that never got there does not."""
+    history = []
+    for i in range(8):
+        accs = [1 - 0.1 * i, 0.1 * i + 0.05] if i < 6 else [1 - 0.1 * i]  # ranks reverse
+        reports = tuple(
+            Report(s, {"acc": a, **({"size": 50.0 + i} if s == 0 else {})}, 0.0)
+            for s, a in enumerate(accs)
+        )
+        history.append(
+            FrozenTrial(
+                i + 1,
+                i,
+                TrialState.PRUNED,
+                {"x": "a"},
+                reports=reports,
+                system_attrs={"pruned_by": "asha"},
+            )
+        )
+    view = several_model_history(history, METRICS)
+    assert [t.values for t in view[:6]] == [(0.1 * i + 0.05, 50.0 + i) for i in range(6)]
+    assert [t.state for t in view[6:]] == [TrialState.PRUNED] * 2

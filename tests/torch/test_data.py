@@ -134,8 +134,9 @@ def test_val_fraction_outside_open_unit_interval_is_rejected(fraction: float) ->
 
 
 def test_from_arrays_rejects_bad_labels_and_half_given_validation() -> None:
+    halves = np.array([0.0, 0.5, 1.0, 2.25])  # regression when inferred; classes asked for
     with pytest.raises(DataError, match=r"non-integer values \[0\.5, 2\.25\]"):
-        from_arrays(np.zeros((4, 2)), np.array([0.0, 0.5, 1.0, 2.25]))
+        from_arrays(np.zeros((4, 2)), halves, task="classification")
     with pytest.raises(DataError, match="LabelEncoder"):
         from_arrays(np.zeros((4, 2)), np.array(["a", "b", "a", "b"]))
     with pytest.raises(DataError, match="x_val and y_val go together"):

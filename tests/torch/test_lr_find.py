@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from tunelab.space import Float
-from tunelab.torch import Data, LRFindResult, load_digits, lr_find
+from tunelab.torch import Data, LRFindResult, from_arrays, load_digits, lr_find
 from tunelab.torch.optim import make_optimizer
 
 pytestmark = pytest.mark.slow  # every test here trains a model (briefly)
@@ -94,3 +95,13 @@ def test_bad_settings_are_refused(digits):
         lr_find(mlp(), digits, num=3)
     with pytest.raises(ValueError, match="the loss never fell below its first value"):
         lr_find(mlp(), digits, optimizer="sgd", start=1e3, end=1e6)
+
+
+def test_the_range_test_uses_the_tasks_loss_on_regression_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 4)).astype(np.float32)
+    data = from_arrays(x, x @ np.array([1.0, -2.0, 0.5, 3.0], dtype=np.float32), task="regression")
+    torch.manual_seed(0)
+    result = lr_find(nn.Linear(4, 1), data, num=60)  # MSE on (N,) targets, one output
+    assert result.raw_losses[0] > 5 and min(result.raw_losses) < result.raw_losses[0] / 4
+    assert 1e-5 < result.suggestion < 10

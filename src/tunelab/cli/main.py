@@ -25,6 +25,7 @@ from tunelab.cli.trust import record_script
 from tunelab.errors import TunelabError
 from tunelab.samplers import SAMPLERS
 from tunelab.schedulers import NO_SCHEDULER, SCHEDULERS
+from tunelab.study.gpus import cli_gpus
 from tunelab.study.optimize import stop_requested
 from tunelab.types import TrialState
 
@@ -64,8 +65,9 @@ def cli() -> None:
 )
 @click.option("--storage", help=STORAGE_HELP)
 @click.option(
-    "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes."
+    "--jobs", type=click.IntRange(min=1), help="Worker processes (default: 1, or 1 per GPU)."
 )
+@worker_commands.gpu_options
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for the sampler.")
 @click.option(
     "--metric", help="Metric to optimize (default: the script's METRIC, else val_accuracy)."
@@ -105,7 +107,9 @@ def run(
     timeout: float | None,
     sampler: str | None,
     storage: str | None,
-    jobs: int,
+    jobs: int | None,
+    gpus: str | None,
+    trials_per_gpu: int | None,
     seed: int | None,
     metric: str | None,
     direction: str | None,
@@ -118,6 +122,7 @@ def run(
     """Run SCRIPT's `objective(trial)` as a study; rerunning the same command resumes it."""
     if trials is None and timeout is None and sampler != "grid":
         raise CLIError("say how long to search: --trials N, --timeout S, or --sampler grid")
+    jobs, devices = worker_commands.gpu_slots(jobs, gpus, trials_per_gpu)
     source = read_script(script)
     module = import_script(source, script)
     objective = find_objective(module, script)
@@ -146,6 +151,7 @@ def run(
             text(
                 f" in {study.storage.url} · {study.sampler!r} · "
                 f"{study.scheduler or 'no scheduler'} · {before} trials so far"
+                + worker_commands.gpus_note(devices)
             ),
         )
     )
@@ -158,6 +164,8 @@ def run(
             n_jobs=jobs,
             add=add,
             show_progress_bar=not no_progress,
+            gpus=None if gpus is None else cli_gpus(gpus),
+            trials_per_gpu=trials_per_gpu,
         )
     except KeyboardInterrupt:
         counts = study.storage.count_trials(study.study_id)
@@ -299,10 +307,13 @@ def show(
     )
     top = study.top_trials(top_k)
     failed = study.storage.get_trials(study.study_id, [TrialState.FAIL], with_reports=False)
+    kept = render.kept_lines(study.storage.get_trials(study.study_id, with_reports=False))
     if not top:
         out.print("no complete trial yet")
         if failed:
             out.print(render.failures_table(failed, study.name))
+        for line in kept:
+            out.print(line)
         return
     if study.multi_objective:
         out.print(render.pareto_front(study) or "")
@@ -315,6 +326,8 @@ def show(
         out.print(render.failures_table(failed, study.name))
     if not study.multi_objective:
         out.print(render.params_table(dict(top[0].params), "best hyperparameters"))
+    for line in kept:
+        out.print(line)
 
 
 @cli.command(name="export")

@@ -4,12 +4,15 @@ header and title that holds one is a `text` (no markup), so it is shown as writt
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from tunelab._terminal import plain, text
 from tunelab.storage import StudySummary
+from tunelab.study.artifacts import kept_files
 from tunelab.trial import FrozenTrial
 from tunelab.types import EndCause, TrialState
 
@@ -173,3 +176,24 @@ def failures_table(failed: Sequence[FrozenTrial], study: str, limit: int = 5) ->
             "" if t.retried_by is None else f"#{t.retried_by}",
         )
     return table
+
+
+def kept_lines(trials: Sequence[FrozenTrial]) -> list[Text]:
+    """Where the study's kept weights and last-epoch checkpoints are, and whose they are:
+    a line naming the trials, then the path with `<n>` for the trial number."""
+    weights, checkpoints = kept_files(trials)
+    lines = []
+    for what, found, hint in (
+        ("kept weights", weights, "load with tunelab.torch.load_best"),
+        ("last-epoch checkpoints", checkpoints, "resume with fit(…, resume_from=…)"),
+    ):
+        if not found:
+            continue
+        numbers = ", ".join(str(number) for number, _ in found)
+        lines.append(text(f"{what} of trials {numbers} ({hint}):"))
+        roots = {path.parent.parent for _, path in found}
+        if len(roots) == 1:  # one root: its trial folders are trial-<number>
+            lines.append(text(f"  {Path(roots.pop(), 'trial-<n>', found[0][1].name)}", "bold"))
+        else:  # runs given different artifacts= folders
+            lines += [text(f"  {path}", "bold") for _, path in found]
+    return lines

@@ -19,6 +19,7 @@ from tunelab._terminal import console, plain, text
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script
 from tunelab.cli.trust import differs, record_script, recorded_script, worker_script
+from tunelab.study.gpus import CLI, cli_gpus, worker_slots
 from tunelab.study.optimize import STOP_SETTING, stop_requested
 from tunelab.study.supervise import Hygiene
 from tunelab.study.worker import run_worker
@@ -27,17 +28,37 @@ from tunelab.types import TrialState
 out = console()
 
 
-def _gpus(text: str | None) -> tuple[str, ...]:
-    if text is None:
-        return ()
-    devices = tuple(d.strip() for d in text.split(","))
-    if not devices or any(not d.isdigit() for d in devices):
-        raise click.BadParameter(
-            f"expected GPU indices separated by commas, e.g. 0,1 (a repeated index runs two "
-            f"trials on that device), got {text!r}",
-            param_hint="--gpus",
-        )
-    return devices
+def gpu_options(command: Any) -> Any:
+    """`--gpus` and `--trials-per-gpu`, as `tunelab run` and `tunelab worker` take them."""
+    command = click.option(
+        "--trials-per-gpu",
+        type=click.IntRange(min=1),
+        help="Trials that share each GPU at once (default 1).",
+    )(command)
+    return click.option(
+        "--gpus",
+        help="GPU indices, e.g. 0,1: each trial process sees one (0+1: one sees both).",
+    )(command)
+
+
+def gpu_slots(
+    jobs: int | None, gpus: str | None, trials_per_gpu: int | None
+) -> tuple[int, tuple[str, ...]]:
+    """Trials at a time and each one's CUDA_VISIBLE_DEVICES, from the command line."""
+    shown = None if gpus is None else f"--gpus {gpus if gpus.strip() else repr(gpus)}"
+    entries = None if gpus is None else cli_gpus(gpus)
+    return worker_slots(jobs, entries, trials_per_gpu, CLI, shown)
+
+
+def gpus_note(devices: tuple[str, ...]) -> str:
+    """' · GPUs 0, 1 (2 trials each)': the devices (a group as 0+1) and their sharing."""
+    if not devices:
+        return ""
+    each = list(dict.fromkeys(devices))
+    per = len(devices) // len(each)
+    return f" · GPUs {', '.join(d.replace(',', '+') for d in each)}" + (
+        f" ({per} trials each)" if per > 1 else ""
+    )
 
 
 def _open_or_create(
@@ -93,8 +114,10 @@ def _open_or_create(
 @click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop starting trials after S s."
 )
-@click.option("--jobs", type=click.IntRange(min=1), help="Concurrent trials (default: 1 per GPU).")
-@click.option("--gpus", help="GPU indices, one per concurrent trial, e.g. 0,1.")
+@click.option(
+    "--jobs", type=click.IntRange(min=1), help="Concurrent trials (default: 1, or 1 per GPU)."
+)
+@gpu_options
 @click.option(
     "--trials-per-process",
     type=click.IntRange(min=1),
@@ -124,14 +147,14 @@ def worker(
     timeout: float | None,
     jobs: int | None,
     gpus: str | None,
+    trials_per_gpu: int | None,
     trials_per_process: int | None,
     max_rss: float | None,
     trial_timeout: float | None,
     trial_memory: float | None,
 ) -> None:
     """Join STUDY and run its trials; start one on every machine that has the script."""
-    devices = _gpus(gpus)
-    slots = jobs or len(devices) or 1
+    slots, devices = gpu_slots(jobs, gpus, trials_per_gpu)
     hygiene = Hygiene(slots, devices, trials_per_process, max_rss, trial_timeout, trial_memory)
     study, objective = _open_or_create(study_name, storage, script, use_stored_script)
     url = study.storage.url
@@ -142,7 +165,7 @@ def worker(
             text(study_name, "bold"),
             text(
                 f" in {url} · {slots} at a time"
-                + (f" · GPUs {','.join(devices)}" if devices else "")
+                + gpus_note(devices)
                 + ("" if trials or timeout else " · until `tunelab stop` or the sampler runs out")
             ),
         )

@@ -6,8 +6,8 @@ Rules, checked in this order on the per-step `train_loss`/`val_loss` (or `loss`/
 - DIVERGED: a NaN/inf loss, a trial stopped as diverged (tunelab.torch.fit), a training
   loss above 3x its first value, or one that climbed back over 1.5x its low and ended
   above where it started (unstable).
-- OVERFITTING: validation loss rose >= 5% above its minimum while training loss kept
-  falling, or the validation-training gap widened to >= 30% of the validation loss and
+- OVERFITTING: validation loss rose >= 5% above its minimum (and by >= 1% of its first
+  value: float noise near a perfect fit is no rise) while training loss kept falling, or the validation-training gap widened to >= 30% of the validation loss and
   >= 10% of the first loss (small losses make relative gaps look large).
 - SLOW_LEARNING: the training loss fell less than 20% over the whole run (too low a
   learning rate, usually), or it was still improving when training stopped: validation
@@ -16,6 +16,9 @@ Rules, checked in this order on the per-step `train_loss`/`val_loss` (or `loss`/
 - UNDERFITTING: flat and high: the last third brought < 25% of the fall, and training
   loss stayed above half its first value, or both curves ended well above the study's
   best (training loss over 2x and validation loss over 1.5x what other trials reached).
+  A regression's loss (the trial reports `val_r2`) may flatten at the data's noise, which
+  no loss ratio can tell apart: alone it is high only when validation R² ended <= 0, no
+  better than predicting the mean.
 - GOOD_FIT otherwise; UNKNOWN when fewer than 3 steps or no loss pair was reported.
 """
 
@@ -34,6 +37,7 @@ from tunelab.trial import FrozenTrial
 from tunelab.types import EndCause, TrialState
 
 RISE = 0.05  # validation loss this far above its minimum, relative, is rising
+RISE_ABS = 0.01  # ... and this share of the first validation loss
 GAP = 0.30  # a gap this large a share of validation loss is wide
 TAIL = 0.25  # share of the total fall the last third must bring to count as "still falling"
 GAP_ABS = 0.10  # ... and this share of the first loss
@@ -99,6 +103,8 @@ def diagnose(trial: FrozenTrial, study: Study) -> Diagnosis:
     v = [val[s] for s in steps]
     figures = _figures(t, v)
     figures["reference_train"], figures["reference_val"] = _reference(study, trial, label)
+    r2 = trial.intermediate("val_r2")
+    figures["val_r2_last"] = r2.get(steps[-1], math.nan)
     kind, evidence = _classify(label, steps, t, v, figures)
     return _make(kind, evidence, trial, study, figures)
 
@@ -193,7 +199,8 @@ def _classify(
 ) -> tuple[DiagnosisKind, str]:
     k = int(f["val_min_index"])
     n = len(t)
-    if k < n - 1 and f["val_rise"] >= RISE and t[-1] < f["train_at_val_min"]:
+    rose = f["val_rise"] >= RISE and v[-1] - v[k] >= RISE_ABS * abs(v[0])
+    if k < n - 1 and rose and t[-1] < f["train_at_val_min"]:
         return DiagnosisKind.OVERFITTING, (
             f"validation {label} rose {f['val_rise']:.0%} from its minimum {v[k]:.4g} at step "
             f"{steps[k]} to {v[-1]:.4g} at step {steps[-1]}, while training {label} kept "
@@ -219,14 +226,16 @@ def _classify(
             f"({t[0]:.4g} → {t[-1]:.4g}), and validation {label} was at its lowest at the end"
         )
     ref_t, ref_v = f.get("reference_train", math.nan), f.get("reference_val", math.nan)
-    high_alone = f["train_ratio"] > HIGH_RATIO
+    r2 = f.get("val_r2_last", math.nan)
+    high_alone = f["train_ratio"] > HIGH_RATIO if math.isnan(r2) else r2 <= 0
     high_vs_study = math.isfinite(ref_t) and t[-1] > TRAIN_REF * ref_t and v[-1] > VAL_REF * ref_v
     if f["tail_share"] < TAIL and (high_alone or high_vs_study):
-        why = (
-            f"it ended at {f['train_ratio']:.0%} of its first value"
-            if high_alone
-            else f"other trials of the study reached {ref_t:.4g} and {ref_v:.4g}"
-        )
+        if not high_alone:
+            why = f"other trials of the study reached {ref_t:.4g} and {ref_v:.4g}"
+        elif math.isnan(r2):
+            why = f"it ended at {f['train_ratio']:.0%} of its first value"
+        else:
+            why = f"validation R² ended at {r2:.3g}, no better than predicting the mean"
         return DiagnosisKind.UNDERFITTING, (
             f"training {label} flattened high at {t[-1]:.4g} and validation {label} at "
             f"{v[-1]:.4g} ({why}): the model does not fit the training data well"

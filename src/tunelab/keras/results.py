@@ -14,6 +14,7 @@ from typing import Any
 
 from tunelab import FrozenTrial, HyperParameters, Study, TrialState, TunelabError
 from tunelab.keras.objective import Objective
+from tunelab.space import hyperparameters_from
 
 _STATUS = {
     TrialState.WAITING: "IDLE",
@@ -22,14 +23,6 @@ _STATUS = {
     TrialState.PRUNED: "STOPPED",
     TrialState.FAIL: "FAILED",
 }
-
-
-def hyperparameters_from(params: Mapping[str, Any]) -> HyperParameters:
-    """A HyperParameters holding `params`: `build(hp)` on it rebuilds that trial's model
-    (names it does not hold get their defaults)."""
-    hp = HyperParameters()
-    hp.values.update(params)
-    return hp
 
 
 @dataclass(frozen=True)

@@ -219,10 +219,18 @@ def learning_view(
 def _values_at(
     trial: FrozenTrial, curves: Sequence[dict[int, float]], step: int
 ) -> tuple[float, ...] | None:
-    values = [_value_at(trial, curve, step) for curve in curves]
-    if any(v is None for v in values):
-        return None
-    return tuple(float(v) for v in values if v is not None)
+    """The trial's objectives at `step`; a trial that got there keeps a metric reported
+    only earlier (a model's size, reported once at step 0, still stands)."""
+    reached = any(curve and max(curve) >= step for curve in curves)
+    values = []
+    for curve in curves:
+        value = _value_at(trial, curve, step)
+        if value is None and reached:
+            value = next((curve[s] for s in sorted(curve, reverse=True) if s <= step), None)
+        if value is None:
+            return None
+        values.append(float(value))
+    return tuple(values)
 
 
 def _alike(pairs: Sequence[tuple[tuple[float, ...], tuple[float, ...]]], threshold: float) -> bool:

@@ -2,7 +2,7 @@
 
 from tunelab.space.conditions import Condition
 from tunelab.space.encoding import UnitEncoding
-from tunelab.space.hyperparameters import HyperParameters
+from tunelab.space.hyperparameters import HyperParameters, hyperparameters_from
 from tunelab.space.params import (
     AxisKind,
     Boolean,
@@ -28,5 +28,6 @@ __all__ = [
     "Param",
     "SearchSpace",
     "UnitEncoding",
+    "hyperparameters_from",
     "param_from_json",
 ]

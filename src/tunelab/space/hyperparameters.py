@@ -9,7 +9,7 @@ Tuner's does.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from tunelab.errors import ConfigurationTypeError, SearchSpaceError
@@ -206,3 +206,11 @@ class HyperParameters:
             value = self._resolver(param, conditions)
             self.values[param.name] = value if self._checked else param.validate_value(value)
         return self.values[param.name]
+
+
+def hyperparameters_from(params: Mapping[str, Any]) -> HyperParameters:
+    """A HyperParameters holding a trial's stored `params`: `build_model(hp)` on it
+    rebuilds that trial's model (names it does not hold get their defaults)."""
+    hp = HyperParameters()
+    hp.values.update(params)
+    return hp

@@ -12,6 +12,7 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -146,6 +147,7 @@ class BaseStorage(ABC):
 
     url: str = ""
     shared_across_processes: bool = False  # whether other processes see its studies
+    local_file: Path | None = None  # the database file, for a storage kept in one (SQLite)
 
     def for_workers(self, fork: bool) -> BaseStorage | str:
         """What a worker process opens this storage from: its URL by default; a storage

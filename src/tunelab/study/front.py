@@ -24,7 +24,7 @@ from tunelab.objectives import Objective
 from tunelab.samplers import SAMPLERS, Sampler
 from tunelab.schedulers import SCHEDULERS, Scheduler
 from tunelab.storage import StudyRecord
-from tunelab.trial import FrozenTrial
+from tunelab.trial import FrozenTrial, sorted_by_value
 from tunelab.trial.frozen import evolve
 from tunelab.types import Direction, TrialState
 
@@ -112,6 +112,16 @@ def ranked(trials: Sequence[FrozenTrial], objectives: Sequence[Objective]) -> li
         key=lambda i: (ranks[i], -crowding[i], candidates[i].number),
     )
     return [candidates[i] for i in order]
+
+
+def top(
+    trials: Sequence[FrozenTrial], objectives: Sequence[Objective], k: int
+) -> list[FrozenTrial]:
+    """The best `k` feasible COMPLETE trials, best first (`Study.top_trials`, and which
+    trials keep their weights): by value with one objective, else in `ranked` order."""
+    if len(objectives) > 1:
+        return ranked(trials, objectives)[:k]
+    return sorted_by_value(trials, objectives[0].direction)[:k]
 
 
 def measurable(

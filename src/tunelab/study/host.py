@@ -10,10 +10,12 @@ prunes, to an in-memory curve it reads at each report.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import zlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunelab.errors import SearchSpaceError, TrialError
@@ -21,6 +23,7 @@ from tunelab.samplers import SampleRequest, Wait
 from tunelab.schedulers import PruneRequest, Verdict
 from tunelab.space import Condition, Fixed, Param, SearchSpace
 from tunelab.space.search_space import Entry
+from tunelab.study.artifacts import trial_folder
 from tunelab.study.front import InfeasibleAsFailed
 from tunelab.trial import FrozenTrial, Report, Trial
 from tunelab.types import TrialState
@@ -56,7 +59,14 @@ class Host:
         seed = zlib.crc32(f"{self._study.name}:{frozen.number}".encode()) & 0x7FFFFFFF
         study = self._study
         trial = Trial(
-            self, frozen.trial_id, frozen.number, frozen.enqueued, study.metric, seed, study.metrics
+            self,
+            frozen.trial_id,
+            frozen.number,
+            frozen.enqueued,
+            study.metric,
+            seed,
+            study.metrics,
+            study.name,
         )
         with self.lock:
             self._running[trial.trial_id] = trial
@@ -256,6 +266,9 @@ class Host:
 
     def set_user_attr(self, trial: Trial, key: str, value: Any) -> None:
         self._storage.set_user_attr(trial.trial_id, key, value)
+
+    def artifact_dir(self, trial: Trial, root: str | os.PathLike[str] | None) -> Path:
+        return trial_folder(self._storage, self._study.name, trial.number, root)
 
     def check_constraint_name(self, name: str) -> None:
         if any(c.metric == name for c in self._study.constraints):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -25,8 +24,10 @@ from tunelab.samplers import Admission, Sampler
 from tunelab.schedulers import Scheduler
 from tunelab.space import SearchSpace
 from tunelab.storage import BaseStorage, StudyRecord, get_storage
+from tunelab.study.artifacts import retain_kept
 from tunelab.study.ending import outcome_of
-from tunelab.study.front import best_by, check_plugins, pareto_front, ranked
+from tunelab.study.front import best_by, check_plugins, pareto_front, top
+from tunelab.study.gpus import worker_slots
 from tunelab.study.host import WAIT_POLL_MAX_S, WAIT_POLL_S, Host
 from tunelab.study.liveness import INTERRUPTED, Liveness
 from tunelab.study.optimize import (
@@ -38,7 +39,7 @@ from tunelab.study.optimize import (
     run_trials,
     start_method,
 )
-from tunelab.trial import FrozenTrial, Trial, sorted_by_value
+from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import Direction, EndCause, TrialState
 
 log = logging.getLogger("tunelab")
@@ -182,10 +183,7 @@ class Study:
         by non-dominated rank (the Pareto front first), then by crowding distance
         (largest first: a front's ends and sparse parts), then by trial number."""
         check_count("k", k)
-        complete = self.get_trials([TrialState.COMPLETE])
-        if self.multi_objective:
-            return ranked(complete, self.objectives)[:k]
-        return sorted_by_value(complete, self.direction)[:k]
+        return top(self.get_trials([TrialState.COMPLETE]), self.objectives, k)
 
     def to_pandas(self) -> Any:
         """One row per trial: number, state, value, duration, params_*, metrics_*."""
@@ -292,6 +290,7 @@ class Study:
         stored = self._storage.finish_and_get_trial(outcome, handle.last_step is not None)
         self._host.forget(handle)  # only once stored: an interrupted write leaves it running
         if stored is not None:
+            retain_kept(self, stored)  # only the best trials keep their weights
             return stored
         frozen = self._storage.get_trial(handle.trial_id)
         log.warning(
@@ -335,12 +334,14 @@ class Study:
         objective: Callable[[Trial], Any],
         n_trials: int | None = None,
         timeout: float | None = None,
-        n_jobs: int = 1,
+        n_jobs: int | None = None,
         callbacks: Sequence[Callable[[Study, FrozenTrial], None]] | None = None,
         catch: tuple[type[BaseException], ...] = (Exception,),
         add: bool = False,
         max_consecutive_failures: int | None = 5,
         show_progress_bar: bool = False,
+        gpus: Sequence[int | str] | None = None,
+        trials_per_gpu: int | None = None,
     ) -> None:
         """Run trials until the study holds `n_trials` (a study-wide total, so rerunning
         the same call resumes an interrupted study; `add=True` means that many more),
@@ -348,19 +349,20 @@ class Study:
 
         An objective that raises, or returns NaN or a non-number, makes its trial FAIL
         with the reason, and the study goes on (exceptions not in `catch` stop it after
-        being recorded). `n_jobs` worker processes share the study through storage."""
+        being recorded). `n_jobs` worker processes (default 1; -1: one per core) share
+        the study through storage.
+
+        `gpus=[0, 1]` runs trials in processes that each see one device as `cuda:0`
+        (CUDA_VISIBLE_DEVICES, set before the objective runs), `trials_per_gpu` of them
+        per device; `n_jobs` follows. An entry is an index (0 or "0") or a group ("0,1":
+        one trial sees both). Even `gpus=[0]` runs in a child process (study/gpus.py)."""
         check_limits(n_trials, timeout)
         hooks, catch = checked_run(objective, callbacks, catch, max_consecutive_failures)
-        if n_jobs == -1:
-            n_jobs = os.cpu_count() or 1
-        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        n_jobs, devices = worker_slots(n_jobs, gpus, trials_per_gpu)
+        if (n_jobs > 1 or devices) and not self._storage.shared_across_processes:
             raise ConfigurationError(
-                f"n_jobs must be a positive int or -1 (all cores), got {n_jobs!r}"
-            )
-        if n_jobs > 1 and not self._storage.shared_across_processes:
-            raise ConfigurationError(
-                "n_jobs > 1 runs worker processes, which cannot share in-memory storage; "
-                "use a SQLite file (the default) or another database URL"
+                "n_jobs > 1 and gpus run worker processes, which cannot share in-memory "
+                "storage; use a SQLite file (the default) or another database URL"
             )
         total = n_trials
         if add and n_trials is not None:
@@ -378,15 +380,15 @@ class Study:
 
             progress = ProgressDisplay(self, total, n_jobs)
         with progress if progress is not None else contextlib.nullcontext():
-            if n_jobs == 1:
+            if n_jobs == 1 and not devices:
                 run_trials(self, objective, plan, hooks)
                 return
             self.close()
             opener = self.opener(fork=start_method() == "fork")
             from tunelab.study.supervise import Hygiene, Supervisor  # worker processes only
 
-            supervisor = Supervisor(self, opener, objective, plan, Hygiene(slots=n_jobs), hooks)
-            supervisor.run()
+            hygiene = Hygiene(slots=n_jobs, gpus=devices)
+            Supervisor(self, opener, objective, plan, hygiene, hooks).run()
 
     def opener(self, fork: bool) -> Callable[[], Study]:
         """How a worker process opens this study: a forked one reuses the storage object

@@ -1,6 +1,6 @@
 """The one worker-process model: trials run in child processes that a supervisor
-watches and replaces. `optimize(n_jobs=k)` is k slots; `tunelab worker` adds GPUs,
-recycling and limits (`Hygiene`).
+watches and replaces. `optimize(n_jobs=k)` is k slots, `gpus` one per device and trial
+sharing it (gpus.py); `tunelab worker` adds recycling and limits (`Hygiene`).
 
 Each slot (one per concurrent trial; with GPUs, one per device) runs a child
 process forked from the worker. The child runs ordinary `run_trials` and tells
@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunelab._process import exit_now, rss_mb
 from tunelab.errors import ConfigurationError, TunelabError
+from tunelab.study.gpus import check_cuda_fork
 from tunelab.study.liveness import INTERRUPTED, ORPHANED
 from tunelab.study.optimize import (
     Callback,
@@ -123,7 +124,7 @@ def _child_main(
     Dies with the supervisor (parent_death.py)."""
     opened: list[Study] = []
     die_with_parent(parent, lambda: _lose_running(opened))
-    if gpu is not None:
+    if gpu is not None:  # before the objective's torch initialises CUDA
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
 
     def watched(trial: Trial) -> Any:
@@ -137,6 +138,8 @@ def _child_main(
         if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             signal.signal(signal.SIGINT, _interrupt_once)  # not the supervisor's, inherited
         _sigint_blocked(False)  # a Ctrl-C sent during the fork arrives now
+        if gpu is not None:
+            check_cuda_fork()
         study = open_study()
         opened.append(study)
         done = run_trials(study, watched, plan, [*callbacks, ended])

@@ -8,9 +8,11 @@ def objective(trial):
 """
 
 from tunelab.torch.augment import Augment, augment_from_hp
+from tunelab.torch.checkpoint import load_checkpoint
 from tunelab.torch.data import Data, from_arrays, load_digits, load_mnist, read_idx
 from tunelab.torch.errors import TrainingError
 from tunelab.torch.fit import evaluate, fit
+from tunelab.torch.kept import load_best
 from tunelab.torch.knobs import KNOBS, TUNE
 from tunelab.torch.lr_find import LRFindResult, lr_find
 from tunelab.torch.models import (
@@ -40,6 +42,8 @@ __all__ = [
     "fit",
     "from_arrays",
     "init_weights",
+    "load_best",
+    "load_checkpoint",
     "load_digits",
     "load_mnist",
     "lr_find",

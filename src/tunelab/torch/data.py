@@ -1,4 +1,5 @@
-"""In-memory classification data for `fit()`: a validated `Data` record and loaders.
+"""In-memory data for `fit()`: a validated `Data` record and loaders, for every task
+(classification, binary, multilabel, regression; see targets.py).
 
 Small tuning data sets fit in memory, so `fit()` batches whole tensors instead of going
 through a DataLoader. Everything here reads local files only: tunelab never downloads.
@@ -19,7 +20,17 @@ import numpy.typing as npt
 import torch
 
 from tunelab.errors import DataError
-from tunelab.torch.labels import MAX_SHOWN, as_labels, non_integer_values
+from tunelab.torch.split import split_indices
+from tunelab.torch.targets import (
+    as_targets,
+    check_stored,
+    check_task,
+    infer_task,
+    non_finite,
+    num_classes_of,
+    raw_targets,
+)
+from tunelab.torch.tasks import TASKS
 
 __all__ = ["Data", "from_arrays", "load_digits", "load_mnist", "read_idx"]
 
@@ -29,7 +40,11 @@ ArrayLike = npt.ArrayLike | torch.Tensor
 # eq=False: tensors have no single truth value, so field-wise == would raise; identity it is.
 @dataclass(frozen=True, eq=False, repr=False)
 class Data:
-    """Training and validation tensors held in memory (whole-tensor batching)."""
+    """Training and validation tensors held in memory (whole-tensor batching).
+
+    `num_classes` is what the task has: classes (classification), 2 (binary), labels
+    (multilabel) or target columns (regression, 1 for (N,) targets); `n_outputs` is the
+    width the model's last layer needs."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
@@ -41,11 +56,14 @@ class Data:
     task: str = "classification"  # see tunelab.torch.tasks
 
     def __post_init__(self) -> None:
-        _check_num_classes(self.num_classes)
+        if self.task not in TASKS:
+            raise DataError(f"unknown task={self.task!r}; choose from {', '.join(TASKS)}")
+        _check_num_classes(self.num_classes, self.task)
         for split in ("train", "val"):
             x = getattr(self, f"x_{split}")
             y = getattr(self, f"y_{split}")
             _check_tensors(x, y, split)
+            check_stored(y, self.task, self.num_classes, split)
         if self.x_train.shape[1:] != self.x_val.shape[1:]:
             raise DataError(
                 "training and validation samples must have the same shape, but got "
@@ -54,7 +72,6 @@ class Data:
             )
         for split in ("train", "val"):
             _check_finite(getattr(self, f"x_{split}"), split)
-            _check_label_range(getattr(self, f"y_{split}"), self.num_classes, split)
 
     @property
     def is_image(self) -> bool:
@@ -69,6 +86,12 @@ class Data:
         return math.prod(self.in_shape)
 
     @property
+    def n_outputs(self) -> int:
+        """The model's output width: a logit a class, one for binary, one a label or
+        regression target."""
+        return 1 if self.task == "binary" else self.num_classes
+
+    @property
     def n_train(self) -> int:
         return int(self.x_train.shape[0])
 
@@ -79,15 +102,16 @@ class Data:
     def __repr__(self) -> str:
         return (
             f"Data(name={self.name!r}, n_train={self.n_train}, n_val={self.n_val}, "
-            f"in_shape={self.in_shape}, num_classes={self.num_classes}, flip_ok={self.flip_ok})"
+            f"in_shape={self.in_shape}, task={self.task!r}, num_classes={self.num_classes}, "
+            f"flip_ok={self.flip_ok})"
         )
 
 
 # -- validation -------------------------------------------------------------------------
-def _check_num_classes(num_classes: object) -> None:
+def _check_num_classes(num_classes: object, task: str) -> None:
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
         raise DataError(f"num_classes must be an int, but got {num_classes!r}")
-    if num_classes < 2:
+    if num_classes < 2 and task == "classification":
         raise DataError(
             f"num_classes must be >= 2 for classification, but got num_classes={num_classes}; "
             "if it was inferred as max(label) + 1, the labels hold only class 0"
@@ -111,18 +135,8 @@ def _check_tensors(x: object, y: object, split: str) -> None:
             f"x_{split} must be (N, features) or images (N, C, H, W), but got shape "
             f"{tuple(x.shape)};{hint or ' reshape it'}"
         )
-    if y.ndim != 1:
-        raise DataError(
-            f"y_{split} must be a 1-D tensor of class indices, but got shape {tuple(y.shape)}; "
-            "flatten it (one-hot labels: take argmax over the class axis)"
-        )
-    if y.dtype != torch.int64:
-        bad = non_integer_values(y) if y.is_floating_point() else []
-        detail = f" with non-integer values {bad}" if bad else ""
-        raise DataError(
-            f"y_{split} must hold int64 class indices, but got dtype {y.dtype}{detail}; "
-            "convert with .long() or build Data with from_arrays()"
-        )
+    if y.ndim == 0:
+        raise DataError(f"y_{split} must be (N,) or (N, k), but got a scalar tensor")
     if x.shape[0] != y.shape[0]:
         raise DataError(
             f"x_{split} and y_{split} must have the same length, but got {x.shape[0]} samples "
@@ -137,26 +151,12 @@ _SPLIT_NAME = {"train": "training", "val": "validation"}
 
 
 def _check_finite(x: torch.Tensor, split: str) -> None:
-    bad = ~torch.isfinite(x)
-    n_bad = int(bad.sum())
+    n_bad, rows = non_finite(x)
     if n_bad:
-        rows = int(bad.reshape(bad.shape[0], -1).any(dim=1).sum())
         raise DataError(
             f"x_{split} must be finite, but has {n_bad} NaN/inf value(s) in {rows} of "
             f"{x.shape[0]} {_SPLIT_NAME[split]} samples; impute or drop them "
             "(e.g. np.nan_to_num) before building Data"
-        )
-
-
-def _check_label_range(y: torch.Tensor, num_classes: int, split: str) -> None:
-    bad = (y < 0) | (y >= num_classes)
-    if bool(bad.any()):
-        values = torch.unique(y[bad]).tolist()
-        shown = values[:MAX_SHOWN] + (["..."] if len(values) > MAX_SHOWN else [])
-        raise DataError(
-            f"labels must lie in [0, num_classes={num_classes}), but y_{split} has "
-            f"{int(bad.sum())} label(s) outside it with values {shown}; remap the labels to "
-            "0..num_classes-1 (e.g. sklearn's LabelEncoder) or pass the right num_classes"
         )
 
 
@@ -178,43 +178,11 @@ def _check_same_length(x: torch.Tensor, y: torch.Tensor, split: str) -> None:
         )
 
 
-def _stratified_split(
-    y: np.ndarray, val_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, val), each sorted, with class proportions kept as closely as counts allow.
-
-    The validation size is round(val_fraction * n); it is shared out by largest remainder,
-    preferring classes that keep at least one training sample. Same seed, same split.
-    """
-    n = len(y)
-    if n < 2:
-        raise DataError(
-            f"cannot split {n} sample(s) into training and validation; "
-            "give at least 2 samples or pass x_val/y_val"
-        )
-    n_val = min(max(math.floor(val_fraction * n + 0.5), 1), n - 1)
-    _, class_of, counts = np.unique(y, return_inverse=True, return_counts=True)
-    quota = counts * (n_val / n)
-    take = np.floor(quota).astype(np.int64)
-    short = n_val - int(take.sum())
-    if short > 0:
-        keeps_train = take + 1 <= counts - 1
-        order = np.lexsort((-(quota - take), ~keeps_train))  # last key sorts first
-        take[order[:short]] += 1
-    rng = np.random.default_rng(seed)
-    val_parts = [
-        rng.permutation(np.flatnonzero(class_of == c))[: take[c]] for c in range(len(counts))
-    ]
-    val_idx = np.sort(np.concatenate(val_parts))
-    in_train = np.ones(n, dtype=bool)
-    in_train[val_idx] = False
-    return np.flatnonzero(in_train), val_idx
-
-
 def from_arrays(
     x: ArrayLike,
     y: ArrayLike,
     *,
+    task: str | None = None,
     x_val: ArrayLike | None = None,
     y_val: ArrayLike | None = None,
     val_fraction: float = 0.2,
@@ -223,20 +191,32 @@ def from_arrays(
     flip_ok: bool = False,
     name: str = "data",
 ) -> Data:
-    """Build `Data` from numpy arrays or tensors, converting dtypes (x float32, y int64).
+    """Build `Data` from numpy arrays or tensors: x float32, y as `task` needs it.
 
-    Without `x_val`/`y_val` a fixed, seeded, stratified `val_fraction` of (x, y) becomes the
-    validation split, so every trial of a study is scored on the same samples. Samples keep
-    their original order within each split (`fit()` shuffles). `num_classes` defaults to
-    max(label) + 1; without it, float labels must be the class indices 0..k-1 themselves
-    (whole numbers elsewhere are a regression target, which the kit does not train yet).
+    `task` is "classification" (y int64 class indices), "binary" (0/1, one output),
+    "multilabel" (an (N, k) 0/1 matrix) or "regression" (real targets, (N,) or (N, k); an
+    (N, 1) column is flattened). Left None, it is inferred where the targets leave no
+    doubt: integer labels are classes (two of them too: binary is asked for, never
+    guessed), a 0/1 matrix is multilabel, floats with fractions are regression, floats
+    that are exactly 0..k-1 are classes; whole-valued floats elsewhere (25..346) are an
+    error asking for task='regression'.
+
+    Without `x_val`/`y_val` a fixed, seeded `val_fraction` of (x, y) becomes the validation
+    split (stratified by class for classification and binary), so every trial of a study
+    is scored on the same samples. Samples keep their original order within each split
+    (`fit()` shuffles). `num_classes` defaults to max(label) + 1 for classification; for
+    the other tasks it is the task's own width (see `Data`) and may be left out.
     """
     if (x_val is None) != (y_val is None):
         raise DataError(
             "x_val and y_val go together, but got only "
             f"{'x_val' if x_val is not None else 'y_val'}; give both or neither"
         )
-    xt, yt = _as_features(x), as_labels(y, "train", refuse_regression=num_classes is None)
+    task = check_task(task)
+    xt, raw = _as_features(x), raw_targets(y, "train")
+    if task is None:
+        task = infer_task(raw, "train", classes_given=num_classes is not None)
+    yt = as_targets(raw, task, "train")
     _check_same_length(xt, yt, "train")
     if x_val is None or y_val is None:
         if not isinstance(val_fraction, (int, float)) or not 0.0 < val_fraction < 1.0:
@@ -244,23 +224,22 @@ def from_arrays(
                 f"val_fraction must lie in (0, 1), but got val_fraction={val_fraction!r}; "
                 "e.g. 0.2 holds out a fifth of the samples, or pass x_val/y_val"
             )
-        if yt.ndim != 1:
-            raise DataError(f"y must be 1-D class indices, but got shape {tuple(yt.shape)}")
-        train_idx, val_idx = _stratified_split(yt.cpu().numpy(), float(val_fraction), seed)
+        train_idx, val_idx = split_indices(task, yt, float(val_fraction), seed)
         xv, yv = xt[_index(val_idx, xt)], yt[_index(val_idx, yt)]
         xt, yt = xt[_index(train_idx, xt)], yt[_index(train_idx, yt)]
     else:
-        xv, yv = _as_features(x_val), as_labels(y_val, "val")
+        xv, yv = _as_features(x_val), as_targets(raw_targets(y_val, "val"), task, "val")
         _check_same_length(xv, yv, "val")
-    if num_classes is None:
-        low = min((int(t.min()) for t in (yt, yv) if t.numel()), default=0)
-        if low < 0:
-            raise DataError(
-                f"labels must be the class indices 0..num_classes-1, but the smallest is {low}; "
-                "remap them (e.g. sklearn's LabelEncoder)"
-            )
-        num_classes = max((int(t.max()) + 1 for t in (yt, yv) if t.numel()), default=0)
-    return Data(xt, yt, xv, yv, num_classes=num_classes, flip_ok=flip_ok, name=name)
+    return Data(
+        xt,
+        yt,
+        xv,
+        yv,
+        num_classes=num_classes_of(task, yt, yv, num_classes),
+        flip_ok=flip_ok,
+        name=name,
+        task=task,
+    )
 
 
 def _index(idx: np.ndarray, like: torch.Tensor) -> torch.Tensor:

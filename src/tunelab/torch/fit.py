@@ -15,6 +15,7 @@ the sampler rather than a crash.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from torch.utils.data import DataLoader
 
 from tunelab.errors import TrialDiverged, TrialOutOfMemory, TrialPruned
 from tunelab.torch.batches import Batches, InMemory
+from tunelab.torch.checkpoint import load_checkpoint, save_checkpoint
 from tunelab.torch.config import TrainConfig, read_config
 from tunelab.torch.data import Data
 from tunelab.torch.device import (
@@ -36,6 +38,7 @@ from tunelab.torch.device import (
     resolve_precision,
 )
 from tunelab.torch.errors import TrainingError
+from tunelab.torch.kept import check_keep_models, check_shapes, prepare_folder, save_best_weights
 from tunelab.torch.models import count_parameters
 from tunelab.torch.optim import make_optimizer
 from tunelab.torch.pipelines import Datasets, batches_for, fixed_batch_size
@@ -47,6 +50,7 @@ EXPLODE_FACTOR = 3.0
 # Costs of the trial, reported too: objectives or constraints of a study of several metrics.
 COSTS = ("n_parameters", "train_seconds")
 MEMORY = "max_memory_mb"  # peak device memory, on CUDA
+CHECKPOINT_FORMAT = "tunelab.fit/1"
 UserMetric = Callable[[Any, torch.Tensor], Any]
 
 
@@ -61,6 +65,10 @@ def fit(
     amp: str | bool | None = "auto",
     task: str | None = None,
     metrics: Mapping[str, UserMetric] | None = None,
+    keep_models: int = 3,
+    artifacts: str | os.PathLike[str] | None = None,
+    checkpoint: str | None = None,
+    resume_from: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> float | dict[str, float]:
     """Train `model` on `data` with the trial's training hyperparameters and return the
@@ -76,6 +84,11 @@ def fit(
     "mae", "huber"); the task's usual loss by default. `metrics` maps names to functions
     fn(outputs, targets) -> float, computed on the whole validation set each epoch and
     reported under their names, so a study can optimise them.
+
+    The best epoch's weights of the study's best `keep_models` trials are kept as
+    safetensors in the trial's artifact folder (under `artifacts`, else beside the SQLite
+    file; see `load_best`); `checkpoint="last"` also saves the run's state after every
+    epoch, and `resume_from` (that file or its trial folder) goes on from one.
 
     In a study of several metrics it returns a dict instead: the best epoch's metrics with
     `n_parameters` and the whole training's `train_seconds`, so it holds every objective."""
@@ -94,14 +107,29 @@ def fit(
     wanted = tuple(getattr(trial, "metrics", (getattr(trial, "metric", "val_accuracy"),)))
     check_metrics(wanted, kind, user_metrics, where)
     check_setup(model.to(where), source, config, kind)
+    keep = check_keep_models(keep_models)
+    if checkpoint not in (None, "last"):
+        raise TrainingError(
+            f"checkpoint must be 'last' (save the run's state after every epoch) or None, "
+            f"but got checkpoint={checkpoint!r}"
+        )
+    folder = prepare_folder(trial, artifacts) if keep or checkpoint else None
     n_parameters = count_parameters(model)
     trial.set_user_attr("n_parameters", n_parameters)
     generator = torch.Generator().manual_seed(trial.seed if seed is None else seed)
     run = _Run(model, source, trial, config, kind, loss, precision, where, user_metrics)
+    if resume_from is not None:
+        run.load_state_dict(load_checkpoint(resume_from, map_location=where), generator)
+    save = None
+    if checkpoint == "last" and folder is not None:
+
+        def save(state: dict[str, Any]) -> None:
+            save_checkpoint(folder, state, trial=trial)
+
     meter = MemoryMeter(where)
     out_of_memory = False
     try:
-        best = run.train(generator, n_parameters)
+        best = run.train(generator, n_parameters, save)
     except Exception as error:
         if not is_out_of_memory(error):
             raise
@@ -113,6 +141,8 @@ def fit(
             f"out of memory at batch_size={config.batch_size} on {where}; a smaller batch "
             "size or model fits"
         )
+    if keep and folder is not None:
+        save_best_weights(trial, folder, model.state_dict(), keep, epoch=run.best_epoch)
     peak = meter.peak_mb()
     result = {**best, "n_parameters": float(n_parameters), "train_seconds": run.seconds}
     if peak is not None:
@@ -255,7 +285,11 @@ class _Run:
         )
         self.scaler = precision.scaler(device)
         self.first_loss: float | None = None
+        self.best: dict[str, float] | None = None
+        self.best_epoch = -1
         self.best_state: dict[str, torch.Tensor] | None = None
+        self.waited = 0
+        self.next_epoch = 0
         self.seconds = 0.0
         self.check_each_batch = device.type == "cpu" and self.scaler is None
 
@@ -264,13 +298,18 @@ class _Run:
         self.best_state = None
         self.optimizer = None
 
-    def train(self, generator: torch.Generator, n_parameters: int) -> dict[str, float]:
-        """Every epoch up to the end, early stopping or pruning; the best epoch's metrics."""
+    def train(
+        self,
+        generator: torch.Generator,
+        n_parameters: int,
+        save: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, float]:
+        """The epochs from where the run stands up to the end, early stopping or pruning;
+        the best epoch's metrics. `save` receives the run's state after every epoch."""
         config, trial = self.config, self.trial
-        best: dict[str, float] | None = None
-        best_epoch, waited = -1, 0
-        started = time.perf_counter()
-        for epoch in range(config.epochs):
+        started = time.perf_counter() - self.seconds  # a resumed run goes on counting
+        epoch = self.next_epoch
+        while epoch < config.epochs and self.waited < config.patience:
             epoch_started = time.perf_counter()
             metrics = self._epoch(epoch, generator)
             metrics.update(self._validate(epoch))
@@ -282,23 +321,75 @@ class _Run:
             if epoch == 0:  # reported once: the size never changes, and its last report stands
                 metrics["n_parameters"] = float(n_parameters)
             trial.report(epoch, **metrics)
+            best = self.best
             if best is None or metrics["val_loss"] < best["val_loss"] - config.min_delta:
-                best, best_epoch, waited = metrics, epoch, 0
+                self.best, self.best_epoch, self.waited = metrics, epoch, 0
                 self.best_state = {
                     k: v.detach().clone() for k, v in self.model.state_dict().items()
                 }
             else:
-                waited += 1
+                self.waited += 1
+            epoch += 1
+            self.next_epoch = epoch
+            if save is not None:  # before pruning: a paused trial can be resumed from here
+                save(self.state_dict(generator))
             if trial.should_prune():
-                raise TrialPruned(f"stopped by the scheduler at epoch {epoch}")
-            if waited >= config.patience:
-                break
+                raise TrialPruned(f"stopped by the scheduler at epoch {epoch - 1}")
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
-        trial.set_user_attr("best_epoch", best_epoch)
-        trial.set_user_attr("epochs_run", epoch + 1)
-        assert best is not None  # at least one epoch ran (epochs >= 1 is checked)
-        return best
+        trial.set_user_attr("best_epoch", self.best_epoch)
+        trial.set_user_attr("epochs_run", epoch)
+        assert self.best is not None  # at least one epoch ran (epochs >= 1 is checked)
+        return self.best
+
+    def state_dict(self, generator: torch.Generator) -> dict[str, Any]:
+        """Everything needed to go on training from here: tensors, numbers and plain
+        containers only, so it loads with torch.load(weights_only=True)."""
+        assert self.optimizer is not None
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "next_epoch": self.next_epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else {},
+            "generator": generator.get_state(),
+            # dropout and other layers draw from torch's global generator(s)
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(self.device)
+            if self.device.type == "cuda"
+            else None,
+            "first_loss": self.first_loss,
+            "best": dict(self.best or {}),
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state or {},
+            "waited": self.waited,
+            "seconds": self.seconds,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any], generator: torch.Generator) -> None:
+        """Go on from a checkpoint of this model (see `state_dict`)."""
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise TrainingError(
+                f"the checkpoint is not one fit() wrote (format {state.get('format')!r}); "
+                "resume from a file saved by fit(..., checkpoint='last')"
+            )
+        check_shapes(self.model, state["model"], "the model", "the checkpoint")
+        self.model.load_state_dict(state["model"])
+        assert self.optimizer is not None
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scaler is not None and state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        generator.set_state(state["generator"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if self.device.type == "cuda" and state["cuda_rng"] is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+        self.next_epoch = int(state["next_epoch"])
+        self.first_loss = state["first_loss"]
+        self.best = dict(state["best"]) or None
+        self.best_epoch = int(state["best_epoch"])
+        self.best_state = {k: v.to(self.device) for k, v in state["best_state"].items()} or None
+        self.waited = int(state["waited"])
+        self.seconds = float(state["seconds"])
 
     def _epoch(self, epoch: int, generator: torch.Generator) -> dict[str, float]:
         config, model, task = self.config, self.model, self.task

@@ -31,6 +31,7 @@ from torch import nn
 from tunelab.space import Float
 from tunelab.torch.data import Data
 from tunelab.torch.errors import TrainingError
+from tunelab.torch.fit import task_of
 from tunelab.torch.optim import make_optimizer
 
 EMA_BETA = 0.9  # running average that decides when the loss has exploded
@@ -117,9 +118,15 @@ def lr_find(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     seed: int = 0,
 ) -> LRFindResult:
-    """Run the range test on `model` and `data`; the model's weights are left as found."""
+    """Run the range test on `model` and `data`; the model's weights are left as found.
+    The loss is the data's task's usual one (cross-entropy, BCE, MSE) unless given."""
     _check(start, end, num, diverge, batch_size, data)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    task = task_of(data, None)
+    given = loss_fn or task.loss(None)
+
+    def shaped_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return given(task.shaped(out), y)
+
     model.train()
     with torch.no_grad():
         model(data.x_train[:2])  # materialise lazy layers before the optimizer sees them
@@ -137,7 +144,7 @@ def lr_find(
             diverge,
             weight_decay,
             momentum,
-            loss_fn,
+            shaped_loss,
             seed,
         )
     finally:

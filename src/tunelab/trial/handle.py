@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from tunelab._names import KEY_MAX, METRIC_NAME_MAX, name_problem
-from tunelab.errors import TrialError
+from tunelab.errors import ConfigurationError, TrialError
 from tunelab.space import Condition, HyperParameters, Param
 
 
@@ -28,6 +30,11 @@ class TrialHost(Protocol):
         """Raise TrialError when `name` is taken by one of the study's own constraints."""
         ...
 
+    def artifact_dir(self, trial: Trial, root: str | os.PathLike[str] | None) -> Path:
+        """The trial's folder for files (absolute, not created): `<root>/trial-<number>`,
+        with the study's default root when `root` is None."""
+        ...
+
 
 class Trial:
     """One configuration being evaluated. Ask for hyperparameters through `trial.hp`."""
@@ -41,8 +48,10 @@ class Trial:
         metric: str = "value",
         seed: int = 0,
         metrics: Sequence[str] = (),
+        study_name: str = "",
     ) -> None:
         self._host = host
+        self.study_name = study_name
         self.trial_id = trial_id
         self.number = number
         self.metric = metric  # the study's (first) metric: what an objective returns
@@ -102,6 +111,23 @@ class Trial:
             raise TrialError(problem)
         self._host.set_user_attr(self, key, value)
         self.user_attrs[key] = value
+
+    def artifact_dir(self, root: str | os.PathLike[str] | None = None, create: bool = True) -> Path:
+        """The trial's own folder for files (weights, checkpoints), created if missing
+        unless `create` is False: `<root>/trial-<number>`. The default root sits next to
+        the study's SQLite file (`<file without suffix>-artifacts/<study name>`), else in
+        the working directory (`./tunelab-artifacts/<study name>`)."""
+        folder = self._host.artifact_dir(self, root)
+        if not create:
+            return folder
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigurationError(
+                f"cannot create the artifact folder {str(folder)!r}: {e.strerror or e}; "
+                "give a writable root folder"
+            ) from None
+        return folder
 
     def set_constraint(self, name: str, value: float) -> None:
         """Record a constraint the objective computed itself: it holds when `value` <= 0

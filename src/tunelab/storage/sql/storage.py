@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -79,6 +80,9 @@ class SQLStorage(BaseStorage):
         self.url = normalize_url(url)
         self._engine = make_engine(self.url, must_exist=not create_schema)
         self._postgres = self._engine.dialect.name == "postgresql"
+        database = self._engine.url.database
+        if self._engine.dialect.name == "sqlite" and database:
+            self.local_file = Path(database).resolve()
         self.display_url = self._engine.url.render_as_string(hide_password=True)
         try:
             self._retrier = Retrier(self.display_url, wait_s)
