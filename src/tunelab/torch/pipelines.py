@@ -23,6 +23,7 @@ Dataset's choice); integer inputs (token ids) pass as they are.
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,14 @@ from tunelab.space import Param
 from tunelab.torch.batches import Batch, batch_end, batch_starts
 from tunelab.torch.errors import TrainingError
 from tunelab.torch.knobs import TUNE
+from tunelab.torch.samples import (
+    as_pair,
+    check_dataset,
+    describe,
+    input_dtype,
+    is_int,
+    task_from_targets,
+)
 from tunelab.torch.tasks import TASKS, Task
 
 ACCEPTED = (
@@ -50,8 +59,10 @@ class Datasets:
 
     `pin_memory` None pins on CUDA; `persistent_workers` None keeps worker processes for
     the whole trial when there are any; `steps_per_epoch` is required for an
-    IterableDataset (an epoch is that many batches) and optional otherwise; `flip_ok`
-    says a mirrored image keeps its label (augment='tune'); `task` as in fit()."""
+    IterableDataset (an epoch is that many batches of its stream, which starts over when it
+    ends; with workers, each worker iterates its own copy unless the dataset shards itself
+    by `torch.utils.data.get_worker_info()`) and optional otherwise; `flip_ok` says a
+    mirrored image keeps its label (augment='tune'); `task` as in fit()."""
 
     train: Dataset[Any]
     val: Dataset[Any]
@@ -65,7 +76,7 @@ class Datasets:
 
     def __post_init__(self) -> None:
         for split in ("train", "val"):
-            _check_dataset(getattr(self, split), split)
+            check_dataset(getattr(self, split), split)
         if isinstance(self.train, IterableDataset) and self.steps_per_epoch is None:
             raise DataError(
                 f"train is an IterableDataset ({type(self.train).__name__}), which has no "
@@ -74,102 +85,15 @@ class Datasets:
             )
         for name in ("num_workers", "steps_per_epoch"):
             value, least = getattr(self, name), 0 if name == "num_workers" else 1
-            if value is not None and (not _is_int(value) or value < least):
+            if value is not None and (not is_int(value) or value < least):
                 raise DataError(f"{name} must be an int >= {least}, but got {name}={value!r}")
         if self.task is not None and self.task not in TASKS:
             raise DataError(f"task must be one of {', '.join(TASKS)}, but got task={self.task!r}")
         if not isinstance(self.train, IterableDataset):  # said before any trial
-            _input_dtype(_first_samples(self)[0])
+            input_dtype(_first_samples(self)[0])
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_dataset(dataset: object, split: str) -> None:
-    if not isinstance(dataset, Dataset):
-        hint = " (a DataLoader goes in a (train_loader, val_loader) pair instead)"
-        raise DataError(
-            f"Datasets({split}=...) takes a torch.utils.data.Dataset, but got "
-            f"{_describe(dataset)}{hint if isinstance(dataset, DataLoader) else ''}"
-        )
-    if isinstance(dataset, IterableDataset):
-        return
-    try:
-        n = len(dataset)  # type: ignore[arg-type]
-    except Exception as error:
-        raise DataError(
-            f"Datasets({split}=...) needs len() of {type(dataset).__name__}, but it raised "
-            f"{type(error).__name__}: {error}; define __len__, or make it an IterableDataset "
-            "and pass steps_per_epoch"
-        ) from None
-    if not _is_int(n) or n < 1:
-        raise DataError(
-            f"Datasets({split}=...) has len() {n!r}; a {split} set needs at least one sample"
-        )
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, torch.Tensor):
-        return f"a tensor of shape {tuple(value.shape)}"
-    if isinstance(value, Mapping):
-        return f"a {type(value).__name__} with keys {list(value)[:5]}"
-    if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"a {type(value).__name__}"
-
-
-def _pair(batch: object, where: str) -> Batch:
-    """The (inputs, targets) of a sample or batch, or one line that says what came instead."""
-    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise DataError(
-            f"{where} is {_describe(batch)}, but fit() needs (inputs, targets) pairs; return "
-            "(x, y) from the Dataset's __getitem__ (or from the collate_fn)"
-        )
-    x, y = batch
-    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise DataError(
-            f"{where} is a pair of ({type(x).__name__}, {type(y).__name__}), but fit() needs "
-            "tensors (or numbers and arrays, which the default collate makes tensors); "
-            "convert in the Dataset (e.g. torch.as_tensor, or torchvision's ToTensor)"
-        )
-    return x, y
-
-
-def _input_dtype(x: torch.Tensor) -> torch.dtype | None:
-    """What inputs are converted to on the device (None: left as they are)."""
-    if x.dtype in (torch.uint8, torch.bool):
-        raise DataError(
-            f"the inputs are {x.dtype}, but models train on float32; convert them in the "
-            "Dataset (for images, x.float() / 255 or torchvision's ToTensor)"
-        )
-    return torch.float32 if x.is_floating_point() else None
-
-
-def task_from_targets(y: torch.Tensor, task: str | None) -> Task:
-    """The task of a batch of targets: class indices are classification; anything else needs
-    `task=` (float targets are regression, binary or multilabel alike)."""
-    flat = y.ndim == 1
-    if task is None:
-        if flat and not y.is_floating_point() and y.dtype != torch.bool:
-            return Task("classification", None)
-        raise DataError(
-            f"the targets are {y.dtype} of shape {tuple(y.shape)} per batch, which fits several "
-            "tasks; pass task='regression', 'binary' or 'multilabel' (to Datasets(task=...) "
-            "or fit(task=...))"
-        )
-    if task == "classification" and (y.is_floating_point() or not flat):
-        raise DataError(
-            f"task='classification' needs one integer class index per sample, but the targets "
-            f"are {y.dtype} of shape {tuple(y.shape)} per batch; return int class indices"
-        )
-    if task not in TASKS:
-        raise TrainingError(f"task must be one of {', '.join(TASKS)}, but got task={task!r}")
-    width = None if task == "classification" else (1 if flat else int(y.shape[1]))
-    return Task(task, width, flat_target=flat)
-
-
-class LoaderBatches:
+class LoaderBatches(ABC):
     """Batches from DataLoaders, moved to the device as they come (see `Batches`)."""
 
     def __init__(
@@ -188,7 +112,7 @@ class LoaderBatches:
         self.n_train, self.fixed_batch_size, self.flip_ok = n_train, fixed_batch_size, flip_ok
         self.steps_per_epoch = steps_per_epoch
         self.non_blocking = non_blocking
-        self.x_dtype = _input_dtype(self.probe_x)
+        self.x_dtype = input_dtype(self.probe_x)
         self.y_dtype: torch.dtype | None = None  # set by `for_task`
         self.stream: Iterator[Any] | None = None  # batches across epochs (steps_per_epoch)
 
@@ -216,7 +140,7 @@ class LoaderBatches:
         loader = self.train_loader(batch_size, generator)
         if self.steps_per_epoch is None:
             for batch in loader:
-                yield self._move(_pair(batch, "a training batch"))
+                yield self._move(as_pair(batch, "a training batch"))
             return
         for _ in range(self.steps_per_epoch):
             yield self._move(self._next(loader, batch_size))
@@ -228,20 +152,22 @@ class LoaderBatches:
             if self.stream is None or fresh:
                 self.stream = iter(loader)
             for batch in self.stream:
-                x, y = _pair(batch, "a training batch")
+                x, y = as_pair(batch, "a training batch")
                 if len(y) > 1 or batch_size == 1:
                     return x, y
         raise DataError("the training data gave no batch of more than one sample")
 
     def val(self) -> Iterator[Batch]:
         for batch in self.val_loader():
-            yield self._move(_pair(batch, "a validation batch"))
+            yield self._move(as_pair(batch, "a validation batch"))
 
-    def train_loader(self, batch_size: int, generator: torch.Generator | None) -> DataLoader[Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def train_loader(
+        self, batch_size: int, generator: torch.Generator | None
+    ) -> DataLoader[Any]: ...
 
-    def val_loader(self) -> DataLoader[Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def val_loader(self) -> DataLoader[Any]: ...
 
     def _move(self, batch: Batch) -> Batch:
         x, y = batch
@@ -338,7 +264,7 @@ def _first_samples(data: Datasets) -> Batch:
             raise DataError(f"train ({type(train).__name__}) yields no samples")
     else:
         samples = [train[i] for i in range(min(2, len(train)))]  # type: ignore[arg-type]
-    return _pair((data.collate_fn or default_collate)(samples), "train[0:2], collated,")
+    return as_pair((data.collate_fn or default_collate)(samples), "train[0:2], collated,")
 
 
 class PairBatches(LoaderBatches):
@@ -354,7 +280,7 @@ class PairBatches(LoaderBatches):
                     "pass tunelab.torch.Datasets(train=..., val=..., steps_per_epoch=N) instead"
                 ) from None
         self.given = (train, val)
-        probe = _pair(next(iter(val)), "the validation DataLoader's first batch")
+        probe = as_pair(next(iter(val)), "the validation DataLoader's first batch")
         sized = not isinstance(train.dataset, IterableDataset)
         super().__init__(
             device,
@@ -374,11 +300,11 @@ class PairBatches(LoaderBatches):
 def _loader_batch_size(loader: DataLoader[Any]) -> int:
     """The batch size the loader makes, read without loading data where it can be."""
     size = loader.batch_size or getattr(loader.batch_sampler, "batch_size", None)
-    if _is_int(size):
+    if is_int(size):
         return int(size)  # type: ignore[arg-type]
     if loader.batch_sampler is not None:
         return len(next(iter(loader.batch_sampler)))
-    return len(_pair(next(iter(loader)), "the training DataLoader's first batch")[1])
+    return len(as_pair(next(iter(loader)), "the training DataLoader's first batch")[1])
 
 
 def batches_for(data: object, device: torch.device, task: str | None) -> tuple[LoaderBatches, Task]:
@@ -407,7 +333,7 @@ def batches_for(data: object, device: torch.device, task: str | None) -> tuple[L
         hint = "; wrap Datasets as tunelab.torch.Datasets(train=..., val=...)"
     elif isinstance(data, (tuple, list)):
         hint = "; build in-memory data with tunelab.torch.from_arrays(x, y)"
-    raise TrainingError(f"fit() takes {ACCEPTED}, but got {_describe(data)}{hint}")
+    raise TrainingError(f"fit() takes {ACCEPTED}, but got {describe(data)}{hint}")
 
 
 def fixed_batch_size(overrides: Mapping[str, Any], size: int) -> dict[str, Any]:
