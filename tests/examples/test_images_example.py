@@ -3,8 +3,9 @@ Datasets with worker processes, run as a script and through `tunelab run`."""
 
 from __future__ import annotations
 
-import importlib.util
+import runpy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -24,11 +25,8 @@ SOUND = {
 
 
 @pytest.fixture(scope="module")
-def example():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("synthetic_images", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def example() -> SimpleNamespace:
+    return SimpleNamespace(**runpy.run_path(str(EXAMPLE), run_name="synthetic_images"))
 
 
 def test_the_shapes_are_drawn_as_named_and_the_same_each_time(example) -> None:
