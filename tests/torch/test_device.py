@@ -18,7 +18,8 @@ from tunelab.torch import TrainingError, fit, load_digits
 from tunelab.torch import device as dev
 from tunelab.torch.batches import InMemory
 from tunelab.torch.config import read_config
-from tunelab.torch.fit import _Run, task_of
+from tunelab.torch.fit import task_of
+from tunelab.torch.loop import Run
 
 FIXED = dict(optimizer="adam", learning_rate=3e-3, batch_size=64, lr_schedule="constant")
 
@@ -133,7 +134,7 @@ def scaled_run(digits, model: nn.Module, epochs: int):
     config = read_config(trial.hp, source, {**FIXED, "epochs": epochs, "patience": 50})
     kind = task_of(digits, None)
     precision = dev.Precision(torch.bfloat16, scaled=True)
-    run = _Run(model, source, trial, config, kind, kind.loss(None), precision, source.device, {})
+    run = Run(model, source, trial, config, kind, kind.loss(None), precision, source.device, {})
     return run, trial
 
 
