@@ -58,6 +58,7 @@ def test_report_shows_configuration_best_trial_and_effect_tables(demo_study):
 
 def test_user_text_is_escaped(tmp_path):
     study = tunelab.create_study("x<b>", storage=str(tmp_path / "db.sqlite"), sampler="random")
+    study.enqueue({"act": "</script><b>bold</b>"})  # drawn for sure, not by chance
     for i in range(5):
         trial = study.ask()
         trial.hp.Choice("act", ["</script><b>bold</b>", "relu"])

@@ -21,11 +21,25 @@ def test_the_default_folder_sits_beside_the_sqlite_file(tmp_path):
     assert not folder.with_name("trial-1").exists()
 
 
-def test_storage_in_no_file_uses_the_working_directory(tmp_path, monkeypatch):
+def test_an_in_memory_study_keeps_its_files_as_long_as_the_process(tmp_path, monkeypatch):
+    """An in-memory study ends with its process: its files go to a temporary folder that
+    goes with it, not into the working directory."""
     monkeypatch.chdir(tmp_path)
     study = tunelab.create_study("mem", storage=":memory:", metric="loss")
     trial = study.ask()
-    assert trial.artifact_dir() == tmp_path / "tunelab-artifacts" / "mem" / "trial-0"
+    folder = trial.artifact_dir()
+    assert folder.is_dir() and folder.name == "trial-0" and folder.parent.name == "mem"
+    assert folder.parent.parent.name.startswith("tunelab-artifacts-")
+    assert not (tmp_path / "tunelab-artifacts").exists()
+
+
+def test_postgresql_studies_keep_files_in_the_working_directory(
+    tmp_path, monkeypatch, postgres_url
+):
+    monkeypatch.chdir(tmp_path)
+    study = tunelab.create_study("pg", storage=postgres_url, metric="loss")
+    trial = study.ask()
+    assert trial.artifact_dir() == tmp_path / "tunelab-artifacts" / "pg" / "trial-0"
     assert trial.artifact_dir(tmp_path / "mine") == tmp_path / "mine" / "trial-0"
     assert trial.artifact_dir("relative") == tmp_path / "relative" / "trial-0"  # made absolute
 
