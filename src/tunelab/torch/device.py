@@ -11,7 +11,6 @@ or model was too large, not the search.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,10 +70,6 @@ class Precision:
 
     dtype: torch.dtype | None = None
     scaled: bool = False
-
-    @property
-    def name(self) -> str:
-        return {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
 
     def autocast(self, device: torch.device) -> contextlib.AbstractContextManager[Any]:
         if self.dtype is None:
@@ -147,11 +142,3 @@ def release_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
     elif device.type == "mps":
         torch.mps.empty_cache()
-
-
-@contextlib.contextmanager
-def no_grad_eval(model: torch.nn.Module) -> Iterator[None]:
-    """Evaluation mode without autograd; training mode is set again by the next epoch."""
-    model.eval()
-    with torch.inference_mode():
-        yield
