@@ -90,3 +90,10 @@ class TrialOutOfMemory(TrialPruned):
     """Raised inside an objective when training ran out of device memory: only this
     configuration is too large (its batch size or model), so the trial is stopped like a
     pruned one, a bad observation for the sampler, and recorded with EndCause.OUT_OF_MEMORY."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (its type's name when it has none): what a
+    one-line report of someone else's exception shows."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -22,7 +22,7 @@ from tunelab.cli import worker as worker_commands
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script, read_script
 from tunelab.cli.trust import record_script
-from tunelab.errors import TunelabError
+from tunelab.errors import TunelabError, first_line
 from tunelab.samplers import SAMPLERS
 from tunelab.schedulers import NO_SCHEDULER, SCHEDULERS
 from tunelab.study.gpus import cli_gpus
@@ -38,8 +38,7 @@ class CLIError(click.ClickException):
 
 
 def _fail(e: BaseException) -> CLIError:
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return CLIError(text)
+    return CLIError(first_line(e))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tunelab.errors import SearchSpaceError
+from tunelab.errors import SearchSpaceError, first_line
 from tunelab.space.conditions import Condition
 from tunelab.space.params import Param, param_from_json
 
@@ -92,7 +92,7 @@ class SearchSpace:
                 name = item.get("name") if isinstance(item, dict) else None
                 raise SearchSpaceError(
                     f"{where}: the stored definition of hyperparameter {name!r} cannot be read "
-                    f"({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}); "
+                    f"({first_line(e)}); "
                     "the database was changed outside tunelab: restore it from a backup"
                 ) from None
             space.entries[entry.param.name] = entry

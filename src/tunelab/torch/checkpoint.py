@@ -15,8 +15,9 @@ from typing import Any
 
 import torch
 
+from tunelab.errors import first_line
 from tunelab.torch.errors import TrainingError
-from tunelab.torch.files import first_line, write_atomically
+from tunelab.torch.files import write_atomically
 from tunelab.trial import Trial
 from tunelab.trial.kept import CHECKPOINT_ATTR, LAST_FILE
 

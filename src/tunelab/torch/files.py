@@ -25,9 +25,3 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
         ) from None
     finally:
         partial.unlink(missing_ok=True)
-
-
-def first_line(error: BaseException) -> str:
-    """The first line of an error's message (its type when it has none)."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

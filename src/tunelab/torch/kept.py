@@ -19,11 +19,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from tunelab.errors import ConfigurationError, ConfigurationTypeError
+from tunelab.errors import ConfigurationError, ConfigurationTypeError, first_line
 from tunelab.space import HyperParameters, hyperparameters_from
 from tunelab.torch.device import resolve_device
 from tunelab.torch.errors import TrainingError
-from tunelab.torch.files import first_line, write_atomically
+from tunelab.torch.files import write_atomically
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.trial.kept import BEST_FILE, WEIGHTS_ATTR, KeptWeights, kept_weights
 

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from sqlalchemy import exc
 
+from tunelab import errors
 from tunelab.errors import StorageError
 
 T = TypeVar("T")
@@ -68,8 +69,9 @@ def is_lock_error(error: BaseException) -> bool:
 
 
 def first_line(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error).strip()
-    return text.splitlines()[0].strip() if text else type(error).__name__
+    """The first line of a database error, the driver's own message where SQLAlchemy
+    wraps one."""
+    return errors.first_line(getattr(error, "orig", None) or error).strip()
 
 
 class Retrier:
