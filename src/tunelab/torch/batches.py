@@ -91,11 +91,16 @@ class InMemory:
             yield self.x[index], self.y[index]
 
     def val(self) -> Iterator[Batch]:
-        for start in range(0, len(self.x_val), EVAL_BATCH):
-            yield self.x_val[start : start + EVAL_BATCH], self.y_val[start : start + EVAL_BATCH]
+        return in_order(self.x_val, self.y_val)
 
     def probe(self) -> torch.Tensor:
         return self.x[:2]
+
+
+def in_order(x: torch.Tensor, y: torch.Tensor) -> Iterator[Batch]:
+    """Tensors held whole, in evaluation batches, in order."""
+    for start in range(0, len(x), EVAL_BATCH):
+        yield x[start : start + EVAL_BATCH], y[start : start + EVAL_BATCH]
 
 
 def batch_starts(n: int, batch_size: int) -> range:

@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from tunelab.errors import TrialOutOfMemory
-from tunelab.torch.batches import Batches, InMemory
+from tunelab.torch.batches import Batches, InMemory, in_order
 from tunelab.torch.checkpoint import load_checkpoint, save_checkpoint
 from tunelab.torch.config import TrainConfig, read_config
 from tunelab.torch.data import Data
@@ -216,12 +216,10 @@ def evaluate(
 ) -> tuple[float, float]:
     """Validation loss and accuracy of a classifier on in-memory tensors."""
     device = next(model.parameters()).device
-    data = Data(x, y, x, y, num_classes=max(int(y.max()) + 1, 2))
-    task = Task("classification", None)
-    scorer = task.scorer(device)
+    scorer = Task("classification", None).scorer(device)
     model.eval()
     with torch.inference_mode():
-        for xb, yb in InMemory(data, device).val():
+        for xb, yb in in_order(x.to(device), y.to(device)):
             out = model(xb)
             scorer.add(out, yb, loss_fn(out, yb))
     result = scorer.results()
