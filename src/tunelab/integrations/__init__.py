@@ -1,0 +1,1 @@
+"""Experiment trackers as optimize(callbacks=…) entries: MLflow, TensorBoard, Weights & Biases."""

@@ -1,0 +1,1 @@
+"""PyTorch Lightning: TunelabCallback reports validation metrics and prunes (pip install 'tunelab[lightning]')."""

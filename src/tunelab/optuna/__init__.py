@@ -1,0 +1,1 @@
+"""Optuna users: TunelabSampler inside an Optuna study, and importing Optuna studies (pip install 'tunelab[optuna]')."""

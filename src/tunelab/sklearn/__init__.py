@@ -1,0 +1,1 @@
+"""scikit-learn: TunelabSearchCV, a meta-estimator that searches with a tunelab study."""
