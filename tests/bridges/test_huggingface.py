@@ -3,47 +3,34 @@ config (no weights downloaded) learns whether token 7 appears in generated token
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+import transformers
 
 import tunelab
 from tunelab import ConfigurationError, TrialState
-
-transformers = pytest.importorskip("transformers")
-from tunelab.huggingface import TunelabCallback, tune_trainer  # noqa: E402
+from tunelab.huggingface import TunelabCallback, tune_trainer
 
 torch.set_num_threads(1)
 transformers.logging.set_verbosity_error()
 
-VOCAB, LENGTH, MARK = 50, 8, 7
+
+def _load_example():
+    path = Path(__file__).resolve().parents[2] / "examples" / "huggingface_tiny.py"
+    spec = importlib.util.spec_from_file_location("huggingface_tiny", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-class Tokens(torch.utils.data.Dataset):
-    """`n` sequences of token ids; the label says whether MARK appears (about half do)."""
-
-    def __init__(self, n: int, seed: int) -> None:
-        g = torch.Generator().manual_seed(seed)
-        self.ids = torch.randint(8, VOCAB, (n, LENGTH), generator=g)
-        has = torch.rand(n, generator=g) < 0.5
-        where = torch.randint(0, LENGTH, (n,), generator=g)
-        self.ids[has, where[has]] = MARK
-        self.labels = has.long()
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {
-            "input_ids": self.ids[i],
-            "attention_mask": torch.ones(LENGTH, dtype=torch.long),
-            "labels": self.labels[i],
-        }
-
-
+example = _load_example()  # its data: token ids; the label says whether token 7 appears
+Tokens, VOCAB, LENGTH = example.Tokens, example.VOCAB, example.LENGTH
 TRAIN, VAL = Tokens(256, seed=0), Tokens(32, seed=1)  # 16 steps an epoch
 
 
@@ -59,10 +46,6 @@ def tiny_bert() -> torch.nn.Module:
         num_labels=2,
     )
     return transformers.BertForSequenceClassification(config)
-
-
-def accuracy(prediction: transformers.EvalPrediction) -> dict[str, float]:
-    return {"accuracy": float((prediction.predictions.argmax(-1) == prediction.label_ids).mean())}
 
 
 def make_trainer(
@@ -91,7 +74,7 @@ def make_trainer(
         args=args,
         train_dataset=TRAIN,
         eval_dataset=VAL,
-        compute_metrics=accuracy,
+        compute_metrics=example.compute_metrics,
         callbacks=callbacks,
     )
 
@@ -219,6 +202,24 @@ def test_a_monitor_never_logged_names_the_logged_metrics(tmp_path) -> None:
     assert "\n" not in message
     assert "'eval_accuracy'" in message and "'eval_loss'" in message
     assert "monitor='eval_accuracy'" in message  # the prefix the Trainer adds
+
+
+def test_step_epoch_needs_evaluations_by_epoch(tmp_path) -> None:
+    def build(trial: tunelab.Trial) -> transformers.Trainer:
+        return make_trainer(tmp_path, 1e-2, epochs=1, eval_strategy="steps", eval_steps=5)
+
+    with pytest.raises(
+        ConfigurationError, match="needs TrainingArguments\\(eval_strategy='epoch'\\)"
+    ):
+        tune_trainer(build, n_trials=1, step="epoch")
+
+
+@pytest.mark.slow
+def test_the_example_tunes_a_tiny_bert() -> None:
+    study = example.main(n_trials=2, epochs=2)
+    assert len(study.trials) == 2
+    assert all(len(t.reports) in (1, 2) for t in study.trials)
+    assert 0.0 <= study.best_value <= 1.0
 
 
 def test_bad_arguments_fail_before_any_trial() -> None:

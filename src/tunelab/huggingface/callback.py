@@ -77,16 +77,17 @@ class TunelabCallback(transformers.TrainerCallback):  # type: ignore[name-define
             raise TrialPruned(self.prune_reason)
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if args.eval_strategy == "no":
+        strategy = str(getattr(args.eval_strategy, "value", args.eval_strategy))
+        if strategy == "no":
             raise ConfigurationError(
                 "TunelabCallback has nothing to report: the Trainer never evaluates "
                 "(eval_strategy='no'); pass TrainingArguments(eval_strategy='epoch') (or "
                 "'steps') and an eval_dataset= to the Trainer"
             )
-        if self.step == "epoch" and args.eval_strategy != "epoch":
+        if self.step == "epoch" and strategy != "epoch":
             raise ConfigurationError(
                 f"TunelabCallback(step='epoch') needs TrainingArguments(eval_strategy='epoch'), "
-                f"but the Trainer evaluates by {args.eval_strategy!s}; use step='global_step'"
+                f"but the Trainer evaluates by {strategy!r}; use step='global_step'"
             )
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
