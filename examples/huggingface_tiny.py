@@ -55,7 +55,7 @@ def compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
 
 def main(n_trials: int = 8, epochs: int = 4) -> tunelab.Study:
     train, val = Tokens(256, seed=0), Tokens(64, seed=1)
-    output = tempfile.mkdtemp(prefix="tunelab-hf-")
+    output = tempfile.TemporaryDirectory(prefix="tunelab-hf-")  # checkpoints, if you save
 
     def make_trainer(trial: tunelab.Trial) -> Trainer:
         config = BertConfig(
@@ -68,7 +68,7 @@ def main(n_trials: int = 8, epochs: int = 4) -> tunelab.Study:
             num_labels=2,
         )
         args = TrainingArguments(
-            output_dir=f"{output}/trial-{trial.number}",
+            output_dir=f"{output.name}/trial-{trial.number}",
             learning_rate=trial.hp.Float("learning_rate", 1e-4, 1e-1, sampling="log"),
             per_device_train_batch_size=trial.hp.Choice("batch_size", [16, 32]),
             num_train_epochs=epochs,
@@ -95,7 +95,8 @@ def main(n_trials: int = 8, epochs: int = 4) -> tunelab.Study:
         scheduler=tunelab.ASHAScheduler(min_resource=2, max_resource=epochs),
         seed=0,
     )
-    tune_trainer(make_trainer, study=study, n_trials=n_trials, step="epoch")
+    with output:
+        tune_trainer(make_trainer, study=study, n_trials=n_trials, step="epoch")
     return study
 
 

@@ -144,6 +144,7 @@ def test_a_pruned_trial_stops_its_trainer_and_ends_pruned(tmp_path) -> None:
         trainer = make_trainer(tmp_path, lr, epochs=3, callbacks=[callback])
         trainer.train()
         stops.append(int(trainer.state.global_step))
+        assert not trainer.is_in_train  # train() ran to its end: no exception cut it short
         callback.check_pruned()
         return callback.metrics
 
