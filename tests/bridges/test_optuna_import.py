@@ -195,6 +195,11 @@ def test_a_missing_study_or_file_is_one_line_and_creates_nothing(
     with pytest.raises(StudyNotFoundError, match="no Optuna database at"):
         import_study(f"sqlite:///{missing}", "search", storage=str(target))
     assert not missing.exists() and not target.exists()
+    err = _fail(["import-optuna", str(missing), "search", "--storage", str(target)], capsys)
+    assert (
+        err
+        == f"error: {str(missing)!r} is not a database URL; give an Optuna SQLite file as sqlite:///{missing}"
+    )
 
 
 def test_without_optuna_the_import_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

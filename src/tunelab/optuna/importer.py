@@ -15,7 +15,12 @@ import optuna
 from optuna.distributions import BaseDistribution
 
 import tunelab
-from tunelab.errors import SearchSpaceError, StudyConflictError, StudyNotFoundError
+from tunelab.errors import (
+    ConfigurationError,
+    SearchSpaceError,
+    StudyConflictError,
+    StudyNotFoundError,
+)
 from tunelab.optuna.distributions import import_param
 from tunelab.optuna.replay import FINISHED, objectives_of, replay
 from tunelab.space import Param
@@ -29,6 +34,10 @@ def open_optuna_study(url: str, name: str) -> optuna.Study:
     """Load an Optuna study without creating anything: a SQLite URL must name an existing
     file (Optuna would create an empty database)."""
     prefix = "sqlite:///"
+    if "://" not in url:
+        raise ConfigurationError(
+            f"{url!r} is not a database URL; give an Optuna SQLite file as {prefix}{url}"
+        )
     if url.startswith(prefix) and url != prefix + ":memory:":
         path = Path(url[len(prefix) :])
         if not path.is_file():
