@@ -15,9 +15,9 @@ Samplers (labels), every one driven by the same Optuna objective (`trial.suggest
 conditionals by a plain `if`: quality.optuna_objective) in an in-memory Optuna study:
 in-optuna-auto (`TunelabSampler("auto", seed=s)`), in-optuna-tpe (`TunelabSampler("tpe",
 seed=s)`), optuna-tpe (`TPESampler(seed=s)`, Optuna 5's default, multivariate) and
-optuna-gp (`GPSampler(seed=s)`, needs torch); and, for reference, tunelab-auto: the same
-sampler in a native tunelab study (quality.py's run, where the conditional parameter is
-declared with `hp.conditional_scope`).
+optuna-gp (`GPSampler(seed=s)`, needs torch); and, for reference, tunelab-auto and
+tunelab-tpe: the same samplers in a native tunelab study (quality.py's run, where the
+conditional parameter is declared with `hp.conditional_scope`).
 
 Quality: regret (best value - known minimum) after 25 and 50 trials, median [q1, q3] over
 seeds. Time: CPU seconds of the whole `optimize()` per trial (the functions cost
@@ -45,7 +45,14 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import quality  # noqa: E402  (this folder is on sys.path: run as benchmarks/optuna_sampler.py)
 
-SAMPLERS = ("in-optuna-auto", "in-optuna-tpe", "optuna-tpe", "optuna-gp", "tunelab-auto")
+SAMPLERS = (
+    "in-optuna-auto",
+    "in-optuna-tpe",
+    "optuna-tpe",
+    "optuna-gp",
+    "tunelab-auto",
+    "tunelab-tpe",
+)
 PEERS = {"in-optuna-tpe": "optuna-tpe", "in-optuna-auto": "optuna-gp"}
 CHECKPOINTS = (25, 50)
 
@@ -60,7 +67,7 @@ def make_sampler(label: str, seed: int) -> Any:
 
 def run_one(problem_name: str, label: str, seed: int, trials: int) -> dict[str, Any]:
     """One function, one sampler, one seed: every trial's value and the CPU time."""
-    if label == "tunelab-auto":
+    if label.startswith("tunelab-"):
         cpu = time.process_time()
         out = quality.run_one(problem_name, label, seed, trials)
         out["cpu"] = time.process_time() - cpu
