@@ -203,6 +203,7 @@ def test_a_tunelab_sampler_object_is_used_as_given() -> None:
     chosen = tunelab.RandomSampler(seed=5)
     sampler = TunelabSampler(chosen)
     study = _study(sampler)
+    assert sampler.mirror_of(study) is None  # before its first trial
     study.optimize(quadratic, n_trials=2)
     assert _mirror(sampler, study).sampler is chosen
     assert "RandomSampler(seed=5)" in repr(sampler)
