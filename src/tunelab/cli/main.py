@@ -19,6 +19,7 @@ from tunelab.cli import budget, export, render
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import worker as worker_commands
+from tunelab.cli.import_optuna import import_optuna_cmd
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script, read_script
 from tunelab.cli.trust import record_script
@@ -384,6 +385,7 @@ cli.add_command(insight_commands.lr_find_command)
 cli.add_command(insight_commands.seed_spread_command)
 cli.add_command(report_commands.report_cmd)
 cli.add_command(report_commands.dashboard_cmd)
+cli.add_command(import_optuna_cmd)
 
 
 @cli.group()
