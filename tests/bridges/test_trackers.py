@@ -306,3 +306,39 @@ def test_a_missing_library_is_one_line_naming_the_extra(
     assert str(caught.value).endswith(
         f"needs {library}, which is not installed: pip install 'tunelab[{extra}]'"
     )
+
+
+def test_worker_processes_each_record_their_own_trials(tmp_path: Path) -> None:
+    callback = TensorBoardCallback(tmp_path / "tb")
+    study = tunelab.create_study(
+        "jobs", storage=str(tmp_path / "study.db"), metric="loss", sampler="random", seed=0
+    )
+    study.optimize(tiny, n_trials=4, n_jobs=2, callbacks=[callback])
+    folders = sorted(p.name for p in (tmp_path / "tb" / "jobs").iterdir())
+    assert folders == [f"trial-{t.number}" for t in study.trials] and len(folders) == 4
+    for trial in study.trials:
+        events = read_events(tmp_path / "tb" / "jobs" / f"trial-{trial.number}")
+        assert [e.step for e in events.Tensors("loss")] == [0, 1, 2, 2]
+
+
+def tiny(trial: tunelab.Trial) -> float:
+    x = trial.hp.Float("x", -2.0, 2.0)
+    for step in range(3):
+        trial.report(step, loss=x * x + step)
+    return x * x
+
+
+@pytest.mark.slow
+def test_mlflow_sqlite_store_made_by_two_worker_processes_at_once(tmp_path: Path) -> None:
+    """MLflow's default store: the first client to open the file creates its schema; two
+    workers doing it at once broke each other's migrations and lost runs."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    study = tunelab.create_study(
+        "sqlite", storage=str(tmp_path / "study.db"), metric="loss", sampler="random", seed=0
+    )
+    study.optimize(tiny, n_trials=2, n_jobs=2, callbacks=[MLflowCallback(tracking_uri=uri)])
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("sqlite").experiment_id])
+    assert sorted(r.info.run_name for r in runs) == ["trial-0", "trial-1"]

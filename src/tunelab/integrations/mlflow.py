@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -84,7 +86,8 @@ class MLflowCallback(Tracker):
         if self._client is None:
             from mlflow import MlflowClient
 
-            self._client = MlflowClient(tracking_uri=self.tracking_uri)
+            with _first_open(self.tracking_uri):
+                self._client = MlflowClient(tracking_uri=self.tracking_uri)
         return self._client
 
     def _experiment_id(self, name: str) -> str:
@@ -120,14 +123,40 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+@contextlib.contextmanager
+def _first_open(uri: str) -> Iterator[None]:
+    """Open a SQLite store one process at a time: MLflow creates its schema when a client
+    first opens the file, and worker processes (optimize(n_jobs=…)) that do it at once
+    break each other's migrations."""
+    path = _sqlite_path(uri)
+    if path is None or sys.platform == "win32":
+        yield
+        return
+    import fcntl
+
+    with open(f"{path}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _sqlite_path(uri: str) -> str | None:
+    """The file of a sqlite:/// URI (None for another store or an in-memory one)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///") :].partition("?")[0]
+    return path if path and path != ":memory:" else None
+
+
 def _check_local_store(uri: str) -> None:
     """Refuse a local store (sqlite:/// file or file: folder) whose directory cannot be
     written, before any trial runs; a server's URI is MLflow's to judge."""
     folder: str | None = None
-    if uri.startswith("sqlite:///"):
-        path = uri[len("sqlite:///") :].partition("?")[0]
-        if path and path != ":memory:":
-            folder = os.path.dirname(path) or "."
+    path = _sqlite_path(uri)
+    if path is not None:
+        folder = os.path.dirname(path) or "."
     elif uri.startswith("file:"):
         folder = uri[len("file:") :].removeprefix("//") or "."
     elif "://" not in uri and not uri.startswith(("databricks", "uc")):
