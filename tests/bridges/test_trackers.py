@@ -104,6 +104,26 @@ def test_mlflow_experiment_can_be_named_and_shared(mlflow_uri: str) -> None:
     assert callback.missed == 0
 
 
+def test_mlflow_run_it_cannot_finish_is_marked_failed_not_left_running(
+    mlflow_uri: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mlflow import MlflowClient
+
+    def path_like(trial: tunelab.Trial) -> float:
+        trial.report(0, **{"val/../loss": 2.0})  # MLflow refuses a name that is not a path
+        return 1.0
+
+    callback = MLflowCallback(tracking_uri=mlflow_uri, experiment="too long")
+    study = tunelab.create_study("long", storage=tunelab.InMemoryStorage(), metric="loss")
+    with caplog.at_level(logging.WARNING, logger="tunelab"):
+        study.optimize(path_like, n_trials=1, callbacks=[callback])
+    assert study.trials[0].state is tunelab.TrialState.COMPLETE and callback.missed == 1
+    assert any("MLflowCallback could not record trial 0" in r.getMessage() for r in caplog.records)
+    client = MlflowClient(tracking_uri=mlflow_uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("too long").experiment_id])
+    assert run.info.status == "FAILED" and run.data.tags["tunelab.state"] == "COMPLETE"
+
+
 # -- TensorBoard ---------------------------------------------------------------------------
 def read_events(run: Path) -> Any:
     from tensorboard.backend.event_processing import event_accumulator as ea

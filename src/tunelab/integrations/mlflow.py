@@ -76,11 +76,15 @@ class MLflowCallback(Tracker):
         end = max([end, *(m.timestamp + 1 for m in metrics)])
         metrics += [Metric(n, v, end, facts.final_step) for n, v in facts.final.items()]
         params = [Param(name, str(value)) for name, value in facts.params.items()]
-        for part in _chunks(metrics, _BATCH["metrics"]):
-            client.log_batch(run_id, metrics=part)
-        for chunk in _chunks(params, _BATCH["params"]):
-            client.log_batch(run_id, params=chunk)
-        client.set_terminated(run_id, _STATUS.get(trial.state, "FAILED"), end_time=end)
+        status = "FAILED"  # a run half written is not left RUNNING
+        try:
+            for part in _chunks(metrics, _BATCH["metrics"]):
+                client.log_batch(run_id, metrics=part)
+            for chunk in _chunks(params, _BATCH["params"]):
+                client.log_batch(run_id, params=chunk)
+            status = _STATUS.get(trial.state, "FAILED")
+        finally:
+            client.set_terminated(run_id, status, end_time=end)
 
     def _open(self) -> Any:
         if self._client is None:
