@@ -18,6 +18,7 @@ from tunelab._terminal import PlainLogFormatter, console, plain, text
 from tunelab.cli import budget, export, render
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
+from tunelab.cli import trackers as tracker_options
 from tunelab.cli import worker as worker_commands
 from tunelab.cli.import_optuna import import_optuna_cmd
 from tunelab.cli.render import STORAGE_HELP
@@ -99,6 +100,7 @@ def cli() -> None:
     help="Kit scripts: run a learning-rate range test first and search learning_rate "
     "only in the range it suggests.",
 )
+@tracker_options.callback_option
 def run(
     script: str,
     study_name: str | None,
@@ -118,6 +120,7 @@ def run(
     no_progress: bool,
     scheduler: str | None,
     lr_find: bool,
+    trackers: list[Any],
 ) -> None:
     """Run SCRIPT's `objective(trial)` as a study; rerunning the same command resumes it."""
     if trials is None and timeout is None and sampler != "grid":
@@ -166,6 +169,7 @@ def run(
             show_progress_bar=not no_progress,
             gpus=None if gpus is None else cli_gpus(gpus),
             trials_per_gpu=trials_per_gpu,
+            callbacks=trackers,
         )
     except KeyboardInterrupt:
         counts = study.storage.count_trials(study.study_id)
