@@ -4,6 +4,7 @@ tunelab SQLite studies, read back through tunelab and `tunelab show`; and bad in
 from __future__ import annotations
 
 import math
+import sqlite3
 import sys
 import warnings
 from pathlib import Path
@@ -15,7 +16,12 @@ optuna = pytest.importorskip("optuna")
 
 import tunelab  # noqa: E402
 from tunelab.cli.main import main  # noqa: E402
-from tunelab.errors import SearchSpaceError, StudyConflictError, StudyNotFoundError  # noqa: E402
+from tunelab.errors import (  # noqa: E402
+    ConfigurationError,
+    SearchSpaceError,
+    StudyConflictError,
+    StudyNotFoundError,
+)
 from tunelab.optuna import import_study  # noqa: E402
 from tunelab.types import TrialState  # noqa: E402
 
@@ -200,6 +206,21 @@ def test_a_missing_study_or_file_is_one_line_and_creates_nothing(
         err
         == f"error: {str(missing)!r} is not a database URL; give an Optuna SQLite file as sqlite:///{missing}"
     )
+
+
+def test_a_database_that_is_not_optunas_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    ours = tmp_path / "tunelab.db"
+    tunelab.create_study("mine", str(ours)).optimize(lambda t: t.hp.Float("a", 0, 1), n_trials=1)
+    tables_before = _tables(ours)
+    with pytest.raises(ConfigurationError, match=r"is not an Optuna database \("):
+        import_study(f"sqlite:///{ours}", "mine", storage=str(tmp_path / "t.db"))
+    assert _tables(ours) == tables_before  # Optuna did not add its tables
+    assert not (tmp_path / "t.db").exists()
+
+
+def _tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
 def test_without_optuna_the_import_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

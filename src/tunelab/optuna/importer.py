@@ -20,6 +20,7 @@ from tunelab.errors import (
     SearchSpaceError,
     StudyConflictError,
     StudyNotFoundError,
+    first_line,
 )
 from tunelab.optuna.distributions import import_param
 from tunelab.optuna.replay import FINISHED, objectives_of, replay
@@ -46,11 +47,18 @@ def open_optuna_study(url: str, name: str) -> optuna.Study:
                 "e.g. sqlite:///optuna.db"
             )
     try:
-        return optuna.load_study(study_name=name, storage=url)
-    except KeyError:
-        names = optuna.get_all_study_names(url)
+        # skip_table_creation: a database that is not Optuna's is refused, not given tables
+        storage = optuna.storages.RDBStorage(url, skip_table_creation=True)
+        names = optuna.get_all_study_names(storage)
+    except Exception as error:  # the driver's errors: no Optuna tables, no server, …
+        raise ConfigurationError(
+            f"{url} is not an Optuna database ({first_line(error)}); give the storage URL "
+            "that optuna.create_study was given"
+        ) from None
+    if name not in names:
         hint = f"studies there: {', '.join(names)}" if names else "it has no studies"
-        raise StudyNotFoundError(f"no Optuna study named {name!r} in {url}; {hint}") from None
+        raise StudyNotFoundError(f"no Optuna study named {name!r} in {url}; {hint}")
+    return optuna.load_study(study_name=name, storage=storage)
 
 
 def _domains(trials: list[optuna.trial.FrozenTrial]) -> dict[str, Param]:
