@@ -16,7 +16,7 @@ import tunelab.keras as kt  # the guides: import keras_tuner as kt
 import keras
 from keras import layers
 
-from tunelab import TrialState
+from tunelab import MedianStoppingScheduler, TrialState
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -113,6 +113,31 @@ def test_super_run_trial_tunes_the_batch_size_and_keeps_the_tuners_scoring(
         assert [r.step for r in trial.reports] == [0, 1]  # the tuner's callback reported
     model = tuner.get_best_models()[0]  # kept by the tuner's own run_trial
     assert model.predict(DATA[:2], verbose=0).shape == (2, 1)
+
+
+def test_report_callback_inside_run_trial_reports_and_prunes(tmp_path: Path) -> None:
+    class MyTuner(kt.RandomSearch):
+        def run_trial(self, trial, *args, **kwargs):  # type: ignore[no-untyped-def]
+            lr = trial.hyperparameters.Choice("lr", [0.1, 0.0])
+            model = keras.Sequential([keras.Input((10,)), layers.Dense(1)])
+            model.compile(optimizer=keras.optimizers.SGD(lr), loss="mse")
+            callback = kt.ReportCallback(trial, monitor="val_loss")
+            history = model.fit(*args, **kwargs, callbacks=[callback])
+            return min(history.history["val_loss"])
+
+    tuner = MyTuner(
+        objective="val_loss",  # the metric the scheduler judges by: the one reported
+        max_trials=2,
+        scheduler=MedianStoppingScheduler(warmup_steps=1, min_trials=1),
+        directory=tmp_path,
+    )
+    tuner.study.enqueue({"lr": 0.1})  # learns: the median to beat
+    tuner.study.enqueue({"lr": 0.0})  # never learns: stopped after its second epoch
+    tuner.search(DATA, TARGET, validation_split=0.25, epochs=4, verbose=0)
+    good, bad = tuner.study.trials
+    assert good.state is TrialState.COMPLETE and [r.step for r in good.reports] == [0, 1, 2, 3]
+    assert good.value == min(r.metrics["val_loss"] for r in good.reports)
+    assert bad.state is TrialState.PRUNED and [r.step for r in bad.reports] == [0, 1]
 
 
 def test_a_tuner_without_hypermodel_needs_its_own_run_trial(tmp_path: Path) -> None:
