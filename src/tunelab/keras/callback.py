@@ -5,6 +5,7 @@ Importing this module imports keras."""
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -64,3 +65,15 @@ class TrialReporter(ReportCallback):
                 self.best_logs = metrics
                 self.best_epoch = epoch
                 self.best_weights = self.model.get_weights()
+
+
+def copied_callbacks(callbacks: Sequence[Any]) -> list[Any]:
+    """A fresh copy of the user's callbacks per execution, as Keras Tuner makes: state
+    such as EarlyStopping's best value must not leak from one trial into the next."""
+    out = []
+    for cb in callbacks:
+        try:
+            out.append(copy.deepcopy(cb))
+        except Exception:  # a callback holding something uncopyable: share it
+            out.append(cb)
+    return out

@@ -4,10 +4,13 @@ trial underneath (`trial.tunelab_trial`, for `kt.ReportCallback` or `report`).""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab import HyperParameters, Trial, TrialState
+from tunelab.keras.objective import Objective
+from tunelab.keras.scoring import run_trial_values
 
 
 @dataclass
@@ -42,3 +45,14 @@ class RunningTrial:
     @property
     def status(self) -> str:
         return "RUNNING"
+
+
+def outcome_of(
+    running: RunningTrial, result: Any, objectives: Sequence[Objective]
+) -> tuple[TrialState | None, Any, str | None]:
+    """What to tell the study: the tuner's own scoring when `run_trial` returned what
+    the default one did (or it pruned), else the values in what `run_trial` returned."""
+    done = running.outcome
+    if done is not None and (done.state is TrialState.PRUNED or result is done.result):
+        return done.state, done.values, done.reason
+    return None, run_trial_values(result, objectives), None

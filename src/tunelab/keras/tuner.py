@@ -12,7 +12,6 @@ way (then no hypermodel is needed), as in Keras Tuner.
 from __future__ import annotations
 
 import contextlib
-import copy
 import gc
 import math
 import os
@@ -53,11 +52,10 @@ from tunelab.keras.results import (
     space_summary,
     trial_line,
 )
-from tunelab.keras.running import Outcome, RunningTrial
+from tunelab.keras.running import Outcome, RunningTrial, outcome_of
 from tunelab.keras.scoring import (
     execution_metrics,
     primary_score,
-    run_trial_values,
     trial_values,
 )
 
@@ -231,7 +229,7 @@ class Tuner:
                 self.keras.backend.clear_session()
                 self.keras.utils.set_random_seed(trial.seed % 2**31)
             result = self.run_trial(running, *fit_args, **fit_kwargs)
-            state, values, reason = self._outcome(running, result)
+            state, values, reason = outcome_of(running, result, self.objectives)
         except TrialPruned as e:  # from a kt.ReportCallback in an overridden run_trial
             state, values, reason = TrialState.PRUNED, None, str(e) or "pruned"
         except TunelabError as e:  # a broken space or objective, or a kt.errors.FatalError
@@ -291,23 +289,13 @@ class Tuner:
             model.compile(**self._compile_args)
         return model
 
-    def _outcome(
-        self, running: RunningTrial, result: Any
-    ) -> tuple[TrialState | None, Any, str | None]:
-        """What to tell the study: the tuner's own scoring when `run_trial` returned what
-        the default one did (or pruned), else the values in what it returned."""
-        done = running.outcome
-        if done is not None and (done.state is TrialState.PRUNED or result is done.result):
-            return done.state, done.values, done.reason
-        return None, run_trial_values(result, self.objectives), None
-
     def run_trial(self, running_trial: RunningTrial, *fit_args: Any, **fit_kwargs: Any) -> Any:
         """Build and train the trial's executions, reporting every epoch and keeping the
         best model; returns what `HyperModel.fit` returned, one per execution. Override
         it to evaluate a trial your own way: draw values from `trial.hyperparameters`
         and return a number (minimized unless `objective=` says otherwise), a dict of
         metrics or a History."""
-        from tunelab.keras.callback import TrialReporter
+        from tunelab.keras.callback import TrialReporter, copied_callbacks
 
         hypermodel = self._need_hypermodel()
         keras = self.keras
@@ -328,7 +316,7 @@ class Tuner:
                 require_objective=not fit_overridden,
             )
             kwargs = {**fit_kwargs, **self._fit_epochs(fit_kwargs)}
-            kwargs["callbacks"] = [*_copied(user_callbacks), reporter]
+            kwargs["callbacks"] = [*copied_callbacks(user_callbacks), reporter]
             result = hypermodel.fit(hp, model, *fit_args, **kwargs)
             results.append(result)
             if reporter.prune_reason is not None:
@@ -439,15 +427,3 @@ class Tuner:
             f"objective={', '.join(o.name for o in self.objectives)!r}, "
             f"max_trials={self.max_trials!r})"
         )
-
-
-def _copied(callbacks: Sequence[Any]) -> list[Any]:
-    """A fresh copy of the user's callbacks per execution, as Keras Tuner makes: state
-    such as EarlyStopping's best value must not leak from one trial into the next."""
-    out = []
-    for cb in callbacks:
-        try:
-            out.append(copy.deepcopy(cb))
-        except Exception:  # a callback holding something uncopyable: share it
-            out.append(cb)
-    return out
