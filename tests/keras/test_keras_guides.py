@@ -140,6 +140,47 @@ def test_report_callback_inside_run_trial_reports_and_prunes(tmp_path: Path) -> 
     assert bad.state is TrialState.PRUNED and [r.step for r in bad.reports] == [0, 1]
 
 
+class LoopHyperModel(kt.HyperModel):
+    """The custom-training-loop guide's HyperModel, its TensorFlow loop written with
+    backend-neutral Keras calls: it drives the tuner's callbacks itself."""
+
+    def build(self, hp):  # type: ignore[no-untyped-def]
+        return build_regressor(hp)
+
+    def fit(self, hp, model, x, y, validation_data, callbacks=None, **kwargs):  # type: ignore[no-untyped-def]
+        batch_size = hp.Int("batch_size", 16, 32, step=16)
+        x_val, y_val = validation_data
+        for callback in callbacks:
+            callback.set_model(model)
+        best_epoch_loss = float("inf")
+        for epoch in range(2):
+            for start in range(0, len(x), batch_size):
+                model.train_on_batch(x[start : start + batch_size], y[start : start + batch_size])
+            epoch_loss = float(model.evaluate(x_val, y_val, verbose=0))
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs={"my_metric": epoch_loss})
+            best_epoch_loss = min(best_epoch_loss, epoch_loss)
+        return best_epoch_loss
+
+
+def test_custom_training_loop_calling_the_callbacks_itself(tmp_path: Path) -> None:
+    tuner = kt.RandomSearch(
+        objective=kt.Objective("my_metric", "min"),
+        max_trials=2,
+        hypermodel=LoopHyperModel(),
+        directory=tmp_path,
+    )
+    tuner.search(x=DATA, y=TARGET, validation_data=(DATA[:16], TARGET[:16]), verbose=0)
+    for trial in tuner.study.trials:
+        assert trial.state is TrialState.COMPLETE and set(trial.params) == {"units", "batch_size"}
+        assert [r.step for r in trial.reports] == [0, 1]  # what the loop told the callback
+        assert trial.value == min(r.metrics["my_metric"] for r in trial.reports)
+    best_model = tuner.get_best_models()[0]  # the best epoch's weights, kept
+    best = tuner.study.best_trial
+    loss = best_model.evaluate(DATA[:16], TARGET[:16], verbose=0)
+    assert float(loss) == pytest.approx(best.value, rel=1e-4)
+
+
 def test_a_tuner_without_hypermodel_needs_its_own_run_trial(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"hypermodel=.*override run_trial"):
         kt.RandomSearch(objective="val_loss", directory=tmp_path)
