@@ -1,48 +1,38 @@
-"""The Keras callback that connects `model.fit` to a tunelab trial: it reports every
-epoch's logs, remembers the best epoch's weights, and stops training when the trial
-should be pruned. Importing this module imports keras."""
+"""The drop-in's Keras callback: `ReportCallback` (report every epoch's logs, stop when
+the trial should be pruned) that also requires the objectives and remembers the best
+epoch's weights. The tuner reads `prune_reason` after `fit`: nothing is raised.
+Importing this module imports keras."""
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from tunelab import Trial
-from tunelab.keras._backend import load_keras
 from tunelab.keras.errors import ObjectiveNotFoundError
 from tunelab.keras.objective import Objective
-
-keras = load_keras()
-
-
-def _numbers(logs: Mapping[str, Any] | None) -> dict[str, float]:
-    out = {}
-    for key, value in (logs or {}).items():
-        try:
-            out[str(key)] = float(value)
-        except (TypeError, ValueError):
-            continue  # a non-scalar log entry (rare) is not a metric
-    return out
+from tunelab.keras.report import ReportCallback, validation_hint
 
 
-class TrialReporter(keras.callbacks.Callback):  # type: ignore[name-defined]
-    """Reports each epoch as step `first_step + epoch` and tracks the best epoch: the one
-    best in the first objective (its logs give every objective's value)."""
+class TrialReporter(ReportCallback):
+    """Reports each epoch (steps continue after an earlier execution's) and tracks the
+    best epoch: the one best in the first objective (its logs give every objective's
+    value)."""
+
+    raise_when_pruned = False
 
     def __init__(
         self,
         trial: Trial,
         objectives: Sequence[Objective],
-        first_step: int = 0,
         may_prune: bool = True,
         require_objective: bool = True,
     ) -> None:
-        super().__init__()
-        self.trial = trial
+        super().__init__(trial)
         self.objective = objectives[0]
         self.names = [o.name for o in objectives]
-        self.first_step = first_step
         self.may_prune = may_prune
         self.require_objective = require_objective
         self.epochs_done = 0
@@ -50,29 +40,22 @@ class TrialReporter(keras.callbacks.Callback):  # type: ignore[name-defined]
         self.best_logs: dict[str, float] = {}
         self.best_epoch: int | None = None
         self.best_weights: list[Any] | None = None
-        self.prune_reason: str | None = None
         self.seen_objective = False
 
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        metrics = _numbers(logs)
-        name = self.objective.name
-        missing = [n for n in self.names if n not in metrics]
+    def _metrics(self, epoch: int, logged: dict[str, float]) -> dict[str, float]:
+        missing = [n for n in self.names if n not in logged]
         if missing and self.require_objective:
-            hint = (
-                "pass validation_data= or validation_split= to search(), or "
-                if any(n.startswith("val_") for n in missing)
-                and not any(k.startswith("val_") for k in metrics)
-                else ""
-            )
+            hint = validation_hint(missing, logged, "search()")
             raise ObjectiveNotFoundError(
                 f"the objective {missing[0]!r} is not among the metrics Keras logged after epoch "
-                f"{epoch + 1}: {sorted(metrics)}; {hint}choose one of these as objective= "
+                f"{epoch + 1}: {sorted(logged)}; {hint}choose one of these as objective= "
                 "(or compile the model with the metric)"
             )
+        return logged
+
+    def _after_report(self, epoch: int, metrics: dict[str, float]) -> None:
         self.epochs_done += 1
-        if metrics:
-            self.trial.report(self.first_step + epoch, **metrics)
-        value = metrics.get(name)
+        value = metrics.get(self.objective.name)
         if value is not None:
             self.seen_objective = True
             if math.isfinite(value) and (
@@ -82,6 +65,15 @@ class TrialReporter(keras.callbacks.Callback):  # type: ignore[name-defined]
                 self.best_logs = metrics
                 self.best_epoch = epoch
                 self.best_weights = self.model.get_weights()
-        if self.may_prune and self.trial.should_prune():
-            self.prune_reason = f"stopped by the study's scheduler after epoch {epoch + 1}"
-            self.model.stop_training = True
+
+
+def copied_callbacks(callbacks: Sequence[Any]) -> list[Any]:
+    """A fresh copy of the user's callbacks per execution, as Keras Tuner makes: state
+    such as EarlyStopping's best value must not leak from one trial into the next."""
+    out = []
+    for cb in callbacks:
+        try:
+            out.append(copy.deepcopy(cb))
+        except Exception:  # a callback holding something uncopyable: share it
+            out.append(cb)
+    return out

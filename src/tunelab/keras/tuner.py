@@ -5,12 +5,13 @@ show/report/dashboard` read it, and a rerun with `overwrite=False` resumes it: f
 trials stay, a trial cut short by a crash is marked lost and does not use the budget.
 Each trial builds the model, trains it with a callback that reports every epoch, and
 keeps the best epoch's weights as a `.keras` file (the best `keep_models` trials only).
+A subclass may override `run_trial(trial, *args, **kwargs)` to evaluate a trial its own
+way (then no hypermodel is needed), as in Keras Tuner.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import gc
 import math
 import os
@@ -29,6 +30,7 @@ from tunelab import (
     StudyConflictError,
     StudyNotFoundError,
     Trial,
+    TrialPruned,
     TrialState,
     TunelabError,
     create_study,
@@ -36,7 +38,7 @@ from tunelab import (
 )
 from tunelab._process import rss_mb, set_torch_threads
 from tunelab.keras._backend import load_keras
-from tunelab.keras.errors import ModelNotKeptError
+from tunelab.keras.errors import FailedTrialError, ModelNotKeptError
 from tunelab.keras.hypermodel import HyperModel, as_hypermodel
 from tunelab.keras.models import ModelStore
 from tunelab.keras.objective import Objective, parse_objectives
@@ -50,9 +52,15 @@ from tunelab.keras.results import (
     space_summary,
     trial_line,
 )
-from tunelab.keras.scoring import execution_metrics, primary_score, trial_values
+from tunelab.keras.running import Outcome, RunningTrial, outcome_of
+from tunelab.keras.scoring import (
+    execution_metrics,
+    primary_score,
+    trial_values,
+)
 
 DB_FILE = "tunelab.db"
+DEFAULT_OBJECTIVE = Objective("default_objective", "min")
 
 
 def _describe(error: BaseException) -> str:
@@ -97,13 +105,17 @@ class Tuner:
         loss: Any = None,
         metrics: Any = None,
     ) -> None:
-        if hypermodel is None:
+        own_run_trial = type(self).run_trial is not Tuner.run_trial
+        if hypermodel is None and not own_run_trial:
             raise ConfigurationTypeError(
                 "a tuner needs hypermodel=: a function build_model(hp) returning a compiled "
-                "Keras model, or a kt.HyperModel"
+                "Keras model, or a kt.HyperModel (or subclass the tuner and override "
+                "run_trial(self, trial, *args, **kwargs))"
             )
-        self.hypermodel = as_hypermodel(hypermodel)
-        self.objectives = parse_objectives("val_loss" if objective is None else objective)
+        self.hypermodel = as_hypermodel(hypermodel) if hypermodel is not None else None
+        if objective is None:  # Keras Tuner minimizes what an overridden run_trial returns
+            objective = DEFAULT_OBJECTIVE if own_run_trial else "val_loss"
+        self.objectives = parse_objectives(objective)
         self.objective = self.objectives[0]  # picks a trial's best epoch and execution
         _check_count("max_trials", max_trials, 1, allow_none=True)
         _check_count("executions_per_trial", executions_per_trial, 1)
@@ -211,11 +223,20 @@ class Tuner:
     def _run_one(
         self, trial: Trial, fit_args: Sequence[Any], fit_kwargs: Mapping[str, Any]
     ) -> FrozenTrial:
+        running = RunningTrial(trial, self._trial_hp(trial))
         try:
-            state, values, reason = self._run_trial(trial, fit_args, fit_kwargs)
-        except TunelabError as e:  # a broken space or objective: every trial would fail alike
-            self.study.tell(trial, state=TrialState.FAIL, reason=str(e))
+            if type(self).run_trial is not Tuner.run_trial:  # the default one seeds each execution
+                self.keras.backend.clear_session()
+                self.keras.utils.set_random_seed(trial.seed % 2**31)
+            result = self.run_trial(running, *fit_args, **fit_kwargs)
+            state, values, reason = outcome_of(running, result, self.objectives)
+        except TrialPruned as e:  # from a kt.ReportCallback in an overridden run_trial
+            state, values, reason = TrialState.PRUNED, None, str(e) or "pruned"
+        except TunelabError as e:  # a broken space or objective, or a kt.errors.FatalError
+            self.study.tell(trial, state=TrialState.FAIL, reason=str(e) or _describe(e))
             raise
+        except FailedTrialError as e:  # failed for good: no retry
+            return self.study.tell(trial, state=TrialState.FAIL, reason=_describe(e))
         except Exception as e:
             frozen = self.study.tell(trial, state=TrialState.FAIL, reason=_describe(e))
             if frozen.attempt < self.max_retries_per_trial:
@@ -249,8 +270,16 @@ class Tuner:
             trial.hp, self.hyperparameters, self.tune_new_entries, self.allow_new_entries
         )
 
+    def _need_hypermodel(self) -> HyperModel:
+        if self.hypermodel is None:
+            raise ConfigurationTypeError(
+                "this tuner has no hypermodel to build (its run_trial is overridden); pass "
+                "hypermodel= to the tuner to use Tuner.run_trial through super() or load models"
+            )
+        return self.hypermodel
+
     def _build(self, hp: HyperParameters) -> Any:
-        model = self.hypermodel.build(hp)
+        model = self._need_hypermodel().build(hp)
         if model is None:
             raise ConfigurationTypeError(
                 "build(hp) must return a compiled Keras model, but it returned None; add the "
@@ -260,17 +289,21 @@ class Tuner:
             model.compile(**self._compile_args)
         return model
 
-    def _run_trial(
-        self, trial: Trial, fit_args: Sequence[Any], fit_kwargs: Mapping[str, Any]
-    ) -> tuple[TrialState | None, Any, str | None]:
-        """Train the trial's executions; return what to tell the study."""
-        from tunelab.keras.callback import TrialReporter
+    def run_trial(self, running_trial: RunningTrial, *fit_args: Any, **fit_kwargs: Any) -> Any:
+        """Build and train the trial's executions, reporting every epoch and keeping the
+        best model; returns what `HyperModel.fit` returned, one per execution. Override
+        it to evaluate a trial your own way: draw values from `trial.hyperparameters`
+        and return a number (minimized unless `objective=` says otherwise), a dict of
+        metrics or a History."""
+        from tunelab.keras.callback import TrialReporter, copied_callbacks
 
+        hypermodel = self._need_hypermodel()
         keras = self.keras
-        hp = self._trial_hp(trial)
-        fit_overridden = type(self.hypermodel).fit is not HyperModel.fit
+        trial, hp = running_trial.tunelab_trial, running_trial.hyperparameters
+        fit_overridden = type(hypermodel).fit is not HyperModel.fit
         user_callbacks = list(fit_kwargs.get("callbacks") or [])
         runs: list[dict[str, float]] = []
+        results: list[Any] = []
         best: tuple[float, dict[str, float], int | None] | None = None
         for execution in range(self.executions_per_trial):
             keras.backend.clear_session()  # the previous model's memory: freed (and collected)
@@ -279,15 +312,16 @@ class Tuner:
             reporter = TrialReporter(
                 trial,
                 self.objectives,
-                first_step=0 if trial.last_step is None else trial.last_step + 1,
                 may_prune=execution == 0,
                 require_objective=not fit_overridden,
             )
             kwargs = {**fit_kwargs, **self._fit_epochs(fit_kwargs)}
-            kwargs["callbacks"] = [*_copied(user_callbacks), reporter]
-            result = self.hypermodel.fit(hp, model, *fit_args, **kwargs)
+            kwargs["callbacks"] = [*copied_callbacks(user_callbacks), reporter]
+            result = hypermodel.fit(hp, model, *fit_args, **kwargs)
+            results.append(result)
             if reporter.prune_reason is not None:
-                return TrialState.PRUNED, None, reporter.prune_reason
+                running_trial.outcome = Outcome(TrialState.PRUNED, None, reporter.prune_reason)
+                return results
             metrics = execution_metrics(result, reporter, self.objectives)
             runs.append(metrics)
             score = primary_score(metrics, self.objectives)
@@ -298,7 +332,9 @@ class Tuner:
         assert best is not None
         if best[2] is not None:
             trial.set_user_attr("best_epoch", best[2])
-        return None, trial_values(runs, best[1], self.objectives), None
+        values = trial_values(runs, best[1], self.objectives)
+        running_trial.outcome = Outcome(None, values, None, results)
+        return results
 
     def _keep_model(self, trial: Trial, model: Any, reporter: Any, score: float) -> None:
         """Save the best epoch's weights if the trial may be among the best kept (with
@@ -370,9 +406,10 @@ class Tuner:
         probe = TrialHyperParameters(
             HyperParameters(), self.hyperparameters, self.tune_new_entries, self.allow_new_entries
         )
-        self.keras.backend.clear_session()
-        self.hypermodel.build(probe)
-        self.keras.backend.clear_session()
+        if self.hypermodel is not None:  # a run_trial override draws its values itself
+            self.keras.backend.clear_session()
+            self.hypermodel.build(probe)
+            self.keras.backend.clear_session()
         for entry in probe.space:
             if entry.param.name not in hp.space:
                 hp.space.add(entry.param, entry.conditions)
@@ -390,15 +427,3 @@ class Tuner:
             f"objective={', '.join(o.name for o in self.objectives)!r}, "
             f"max_trials={self.max_trials!r})"
         )
-
-
-def _copied(callbacks: Sequence[Any]) -> list[Any]:
-    """A fresh copy of the user's callbacks per execution, as Keras Tuner makes: state
-    such as EarlyStopping's best value must not leak from one trial into the next."""
-    out = []
-    for cb in callbacks:
-        try:
-            out.append(copy.deepcopy(cb))
-        except Exception:  # a callback holding something uncopyable: share it
-            out.append(cb)
-    return out
