@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import tunelab
-from tunelab import ASHAScheduler, ConfigurationError, TrialState
+from tunelab import ASHAScheduler, ConfigurationError, RandomSampler, TrialState
 from tunelab.sklearn import TunelabSearchCV
 from tunelab.space import Boolean, Choice, Float, Int
 
@@ -64,6 +64,7 @@ def test_mlp_on_digits_prunes_on_folds(digits) -> None:  # type: ignore[no-untyp
         reports = search.study_.trials[i].reports
         if state == "PRUNED":  # stopped after its first fold: fewer fits, no mean, ranked last
             assert fitted < 4 and np.isnan(res["mean_test_score"][i])
+            assert f"(resource {fitted})" in search.study_.trials[i].reason  # the ASHA rung
             assert res["rank_test_score"][i] == states.count("COMPLETE") + 1
         else:
             assert fitted == 4 and [r.step for r in reports] == [0, 1, 2, 3]
@@ -238,6 +239,10 @@ def test_failed_fits_score_error_score_or_raise(digits) -> None:  # type: ignore
             "resource='epochs' trains with partial_fit, which RidgeClassifier",
         ),
         ({"n_jobs": 2, "storage": None}, "n_jobs=2 runs worker processes that share the study"),
+        (
+            {"sampler": RandomSampler(seed=1), "random_state": 0},
+            "random_state seeds a sampler given by name; a sampler object carries its own seed",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_leaves_the_study_untouched(

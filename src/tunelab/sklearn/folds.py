@@ -98,7 +98,7 @@ class CrossValidation:
             for k, (train, test) in enumerate(self.splits):
                 model = clone(self.estimator).set_params(**params)
                 self._step(model, k, train, test, record, epoch=None)
-                self._report(trial, k, record, f"after fold {k + 1} of {len(self.splits)}")
+                self._report(trial, k, len(self.splits), record, "fold")
         trial.set_user_attr(CV_ATTR, record.to_json())
         return record.mean(self.metric)
 
@@ -111,13 +111,15 @@ class CrossValidation:
             for k, (train, test) in enumerate(self.splits):
                 if k not in failed and not self._step(models[k], k, train, test, record, epoch):
                     failed.add(k)
-            self._report(trial, epoch, record, f"after epoch {epoch + 1} of {self.max_epochs}")
+            self._report(trial, epoch, self.max_epochs, record, "epoch")
 
-    def _report(self, trial: Trial, step: int, record: FoldRecord, where: str) -> None:
+    def _report(self, trial: Trial, step: int, of: int, record: FoldRecord, unit: str) -> None:
+        """Report the running mean at `step` (of `of` steps) and stop if the scheduler
+        says so; after the last step there is nothing left to save, so it is not asked."""
         trial.report(step, **{self.study_metric: record.mean(self.metric)})
-        if trial.should_prune():
+        if step + 1 < of and trial.should_prune():
             trial.set_user_attr(CV_ATTR, record.to_json())
-            raise TrialPruned(f"pruned {where}")
+            raise TrialPruned(f"pruned after {unit} {step + 1} of {of}")
 
     def _step(
         self, model: Any, k: int, train: Any, test: Any, record: FoldRecord, epoch: int | None

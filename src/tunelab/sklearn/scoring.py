@@ -16,7 +16,7 @@ def make_scorers(estimator: Any, scoring: Any) -> dict[str, Scorer]:
     GridSearchCV names its columns then), else one per entry of a list or a dict."""
     from sklearn.metrics import check_scoring, get_scorer
 
-    if scoring is None or isinstance(scoring, str) or callable(scoring):
+    if not is_multimetric(scoring):
         return {SINGLE: check_scoring(estimator, scoring)}
     if isinstance(scoring, (list, tuple, set, frozenset)):
         names = list(scoring)
@@ -36,11 +36,17 @@ def make_scorers(estimator: Any, scoring: Any) -> dict[str, Scorer]:
     )
 
 
-def refit_metric(scorers: Mapping[str, Scorer], refit: Any) -> str:
+def is_multimetric(scoring: Any) -> bool:
+    """Whether `scoring` names its metrics (a list or a dict, even of one), as scikit-learn
+    tells single from multi-metric scoring."""
+    return not (scoring is None or isinstance(scoring, str) or callable(scoring))
+
+
+def refit_metric(scorers: Mapping[str, Scorer], refit: Any, multimetric: bool) -> str:
     """The metric the study optimizes and `best_*` describe: the only one, or the metric
     `refit` names; with several metrics and refit False or a callable, the first."""
     names = list(scorers)
-    if len(names) == 1 and names[0] == SINGLE:
+    if not multimetric:
         if isinstance(refit, str):
             raise ConfigurationError(
                 f"refit={refit!r} names a metric, but scoring is a single scorer; use "

@@ -22,7 +22,7 @@ import tunelab
 from tunelab.errors import ConfigurationError
 from tunelab.sklearn.folds import CrossValidation
 from tunelab.sklearn.results import cv_results
-from tunelab.sklearn.scoring import SINGLE, make_scorers, refit_metric
+from tunelab.sklearn.scoring import SINGLE, is_multimetric, make_scorers, refit_metric
 from tunelab.sklearn.space import checked_space
 from tunelab.types import TrialState
 
@@ -115,12 +115,13 @@ class TunelabSearchCV(MetaEstimatorMixin, BaseEstimator):
 
         space = checked_space(self.estimator, self.param_space)
         scorers = make_scorers(self.estimator, self.scoring)
-        metric = refit_metric(scorers, self.refit)
+        multimetric = is_multimetric(self.scoring)
+        metric = refit_metric(scorers, self.refit, multimetric)
         self._check_settings()
         X, y, groups = indexable(X, y, groups)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         splits = list(cv.split(X, y, groups))
-        study_metric = "mean_test_score" if metric == SINGLE else f"mean_test_{metric}"
+        study_metric = f"mean_test_{metric}"
         study = self._open_study(study_metric)
         before = max((t.number for t in study.trials), default=-1)
         objective = CrossValidation(
@@ -154,8 +155,8 @@ class TunelabSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.cv_results_ = results
         self.n_splits_ = len(splits)
         self.study_name_ = study.name
-        self.multimetric_ = metric != SINGLE
-        self.scorer_ = scorers if self.multimetric_ else scorers[SINGLE]
+        self.multimetric_ = multimetric
+        self.scorer_ = scorers if multimetric else scorers[SINGLE]
         if self.refit or not self.multimetric_:  # GridSearchCV's rule for best_*
             self._choose_best(results, metric)
         if self.refit:
@@ -202,6 +203,14 @@ class TunelabSearchCV(MetaEstimatorMixin, BaseEstimator):
                 f"n_jobs={self.n_jobs!r} runs worker processes that share the study through "
                 "storage; give storage='sqlite:///search.db' (or another database URL)"
             )
+        if self.random_state is not None and not (
+            self.sampler is None or isinstance(self.sampler, str)
+        ):
+            raise ConfigurationError(
+                "random_state seeds a sampler given by name; a sampler object carries its "
+                f"own seed: give sampler={type(self.sampler).__name__}(seed=...) without "
+                "random_state"
+            )
         if self.study is not None and not isinstance(self.study, str):
             raise ConfigurationError(
                 f"study is the name of a tunelab study (with storage= where it is kept), "
@@ -217,7 +226,7 @@ class TunelabSearchCV(MetaEstimatorMixin, BaseEstimator):
             storage=self.storage if self.storage is not None else ":memory:",
             metric=metric,
             direction="maximize",
-            sampler=self.sampler,
+            sampler=deepcopy(self.sampler),  # the search's own argument stays as it was given
             seed=self.random_state,
             scheduler=self.scheduler,
         )
@@ -263,8 +272,8 @@ class TunelabSearchCV(MetaEstimatorMixin, BaseEstimator):
             means = results[f"mean_test_{metric}"]
             if np.isnan(means).all():
                 raise ValueError(
-                    "no trial of this search scored every fold (all were pruned or failed), "
-                    "so there is no best one; run more trials or prune less"
+                    "no trial of this search scored every fold (none ran, or all were pruned "
+                    "or failed), so there is no best one; run more trials or prune less"
                 )
             index = int(np.nanargmax(means))
             self.best_score_ = float(means[index])
@@ -300,7 +309,7 @@ class TunelabSearchCV(MetaEstimatorMixin, BaseEstimator):
         self._fitted("score")
         scorer = self.scorer_
         if isinstance(scorer, dict):
-            scorer = scorer[refit_metric(scorer, self.refit)]
+            scorer = scorer[refit_metric(scorer, self.refit, True)]
         return float(scorer(self.best_estimator_, X, y))
 
     @property
