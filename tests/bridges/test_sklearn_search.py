@@ -146,6 +146,7 @@ def test_refit_predicts_and_scores_with_the_best_estimator(digits) -> None:  # t
     assert np.allclose(search.predict_proba(X), best.predict_proba(X))
     assert search.score(X, y) == pytest.approx((best.predict(X) == y).mean())
     assert list(search.classes_) == list(range(10)) and search.n_features_in_ == 64
+    assert not hasattr(search, "feature_names_in_")  # fitted on an array, not a DataFrame
     unfitted = pickle.loads(pickle.dumps(search))  # a live study does not travel: study_ is dropped
     assert not hasattr(unfitted, "study_") and (unfitted.predict(X) == best.predict(X)).all()
 

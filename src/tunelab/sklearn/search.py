@@ -325,6 +325,12 @@ class TunelabSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise AttributeError(str(error)) from None
         return int(self.best_estimator_.n_features_in_)
 
+    @property
+    def feature_names_in_(self) -> Any:
+        """The column names the best estimator was fitted with (X as a DataFrame)."""
+        self._fitted("feature_names_in_")
+        return self.best_estimator_.feature_names_in_
+
     def __sklearn_tags__(self) -> Any:
         """The searched estimator's kind and input tags (scikit-learn >= 1.6)."""
         from sklearn.utils import get_tags
