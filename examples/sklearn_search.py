@@ -6,7 +6,7 @@ fold k the trial reports its running mean accuracy at step k, and a configuratio
 ranks poorly after its first fold stops there (PRUNED), so its other four fits are never
 spent. The best configuration is refit on the training part and scored on held-out data.
 
-    python examples/sklearn_search.py             # 30 trials, in memory
+    python examples/sklearn_search.py             # 20 trials, in memory
     python examples/sklearn_search.py --trials 10 --storage sqlite:///sklearn.db
 """
 
@@ -27,7 +27,7 @@ from tunelab.sklearn import TunelabSearchCV
 from tunelab.space import Choice, Float, Int
 
 SPACE = {
-    "mlpclassifier__hidden_layer_sizes": Int("units", 16, 256, sampling="log"),
+    "mlpclassifier__hidden_layer_sizes": Int("units", 16, 128, sampling="log"),
     "mlpclassifier__alpha": Float("alpha", 1e-5, 1e-1, sampling="log"),  # L2 strength
     "mlpclassifier__learning_rate_init": Float("learning_rate", 1e-4, 1e-1, sampling="log"),
     "mlpclassifier__activation": Choice("activation", ["relu", "tanh"]),
@@ -35,7 +35,7 @@ SPACE = {
 
 
 def main(
-    n_trials: int = 30, storage: str | None = None, n_samples: int | None = None, max_iter: int = 60
+    n_trials: int = 20, storage: str | None = None, n_samples: int | None = None, max_iter: int = 40
 ) -> TunelabSearchCV:
     """Tune, refit, and print the best configuration and its held-out accuracy."""
     X, y = load_digits(return_X_y=True)
@@ -66,7 +66,7 @@ def main(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--storage", default=None, help="e.g. sqlite:///sklearn.db")
     args = parser.parse_args()
     main(args.trials, args.storage)
