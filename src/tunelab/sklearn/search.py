@@ -232,18 +232,13 @@ class TunelabSearchCV(MetaEstimatorMixin, BaseEstimator):
         )
 
     def _check_some_fitted(self, results: dict[str, Any], metric: str, n_splits: int) -> None:
-        """Raise as GridSearchCV does when every fit failed (as the error's own class when
-        they all share a TypeError or ValueError: bad data reads as bad data), else warn
-        once about the folds that failed."""
+        """Raise as GridSearchCV does when every fit failed (a TypeError when every error
+        is one: bad data reads as bad data), else warn once about the folds that failed."""
         errors = [e.partition(": ")[2] for trial in results["fit_errors"] for e in trial]
         scores = results[f"mean_test_{metric}"]
         if len(scores) and np.isnan(scores).all() and (results["trial_state"] != "PRUNED").all():
             kinds = {e.partition(":")[0] for e in errors}
-            kind = (
-                {"TypeError": TypeError}.get(kinds.pop(), ValueError)
-                if len(kinds) == 1
-                else ValueError
-            )
+            kind = TypeError if kinds == {"TypeError"} else ValueError
             why = "; ".join(dict.fromkeys(errors)) or "every trial scored NaN"
             raise kind(
                 f"All the {len(scores) * n_splits} fits failed: {why}. Set error_score='raise' "
