@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 import sys
 from collections.abc import Iterator
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -159,10 +160,27 @@ def test_bad_arguments_are_refused_in_one_line() -> None:
         TunelabCallback("trial", monitor="val_acc")  # type: ignore[arg-type]
 
 
-def test_a_callback_cannot_be_sent_to_a_spawned_process() -> None:
-    callback = TunelabCallback(_study().ask())
-    with pytest.raises(tunelab.ConfigurationError, match="strategy='ddp'"):
-        pickle.dumps(callback)  # what strategy='ddp_spawn' does with the Trainer's callbacks
+def test_a_spawned_rank_0_reports_through_the_pipe_to_the_objectives_process(
+    loaders: tuple[DataLoader, DataLoader],
+) -> None:
+    study = _study(scheduler=tunelab.ASHAScheduler(min_resource=1, reduction_factor=2))
+    first = study.ask()
+    first.report(0, val_acc=0.99)  # a first trial the next one ranks below at the first rung
+    study.tell(first, 0.99)
+    trial = study.ask()
+    callback = TunelabCallback(trial, monitor="val_acc")
+    # what strategy='ddp_spawn' sends each rank: the callback pickled by multiprocessing
+    copy = pickle.loads(ForkingPickler.dumps(callback))
+    assert copy.trial is None and copy._channel is not None
+    trainer = L.Trainer(max_epochs=4, callbacks=[copy], **QUIET)
+    trainer.fit(Digits(1e-5), *loaders)
+    assert trainer.current_epoch == 1 and copy.pruned_epoch == 0
+    assert callback.epochs == [0] and callback.pruned_epoch == 0  # learned through the pipe
+    assert callback.last == copy.last
+    with pytest.raises(tunelab.TrialPruned):
+        callback.result()
+    frozen = study.tell(trial, state=tunelab.TrialState.PRUNED)
+    assert list(frozen.intermediate("val_acc")) == [0]
 
 
 def test_without_lightning_the_import_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -189,3 +207,11 @@ def test_the_example_tunes_with_asha(monkeypatch: pytest.MonkeyPatch) -> None:
         [r.step for r in t.reports] == list(range(len(t.reports))) and t.reports
         for t in study.trials
     )
+
+
+def test_forked_ranks_are_refused_in_one_line(loaders: tuple[DataLoader, DataLoader]) -> None:
+    callback = TunelabCallback(_study().ask(), monitor="val_acc")
+    trainer = L.Trainer(max_epochs=1, strategy="ddp_fork", devices=2, callbacks=[callback], **QUIET)
+    with pytest.raises(Exception, match="strategy='ddp_spawn'"):
+        trainer.fit(Digits(0.5), *loaders)
+    assert callback.epochs == []

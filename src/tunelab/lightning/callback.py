@@ -11,23 +11,27 @@ epoch's value. At `on_train_epoch_end` both are the epoch's own. The monitor is 
 the end of the first validation, the earliest a missing name can be known.
 
 Distributed training: rank 0 alone reports and asks the study; its decision is broadcast
-so that every rank stops after the same epoch. Importing this module imports Lightning."""
+so that every rank stops after the same epoch. Under strategy='ddp_spawn' rank 0 runs in a
+child process and reports through a pipe to the objective's process (relay.py); forked
+ranks ('ddp_fork', 'ddp_notebook') are refused, since a forked child would write through
+the parent's storage connections. Importing this module imports Lightning."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from multiprocessing.connection import Connection
 from typing import Any
 
 from tunelab import ConfigurationError, ConfigurationTypeError, Trial, TrialPruned
 from tunelab._extras import require
+from tunelab.lightning import relay
 
 pl = require("lightning.pytorch", extra="lightning", user="tunelab.lightning")
 
-_OTHER_PROCESS = (
-    "TunelabCallback runs in the process that holds its trial and cannot be sent to "
-    "processes Lightning starts itself (strategy='ddp_spawn', 'ddp_fork', 'ddp_notebook'); "
-    "use strategy='ddp', whose rank 0 is the objective's own process"
+_FORKED = (
+    "TunelabCallback cannot report from ranks Lightning forks (strategy='ddp_fork' or "
+    "'ddp_notebook'): use strategy='ddp_spawn'"
 )
 
 
@@ -80,13 +84,22 @@ class TunelabCallback(pl.Callback):  # type: ignore[name-defined]
         self._pending: tuple[int, dict[str, float]] | None = None
         self._validated: int | None = None  # the last epoch whose validation was seen
         self._pid = os.getpid()
+        self._relay: relay.Relay | None = None  # in the objective's process, once spawned
+        self._channel: Connection | None = None  # in a spawned rank: the pipe to the relay
 
     def __getstate__(self) -> dict[str, Any]:
-        raise ConfigurationError(_OTHER_PROCESS)
+        """A copy for a spawned rank: the pipe to this process in place of the trial."""
+        if self._channel is None:
+            if self._relay is None or not self._relay.alive:
+                self._relay = relay.Relay(self._relayed)
+            channel = self._relay.there
+        else:
+            channel = self._channel
+        return {**self.__dict__, "trial": None, "_relay": None, "_channel": channel}
 
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
-        if stage == "fit" and os.getpid() != self._pid:
-            raise ConfigurationError(_OTHER_PROCESS)
+        if stage == "fit" and os.getpid() != self._pid and self._channel is None:
+            raise ConfigurationError(_FORKED)
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         if trainer.sanity_checking or trainer.state.fn != "fit" or self.pruned_epoch is not None:
@@ -114,6 +127,8 @@ class TunelabCallback(pl.Callback):  # type: ignore[name-defined]
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         self._flush(trainer)  # a validation after the last epoch's end (max_steps mid-epoch)
+        if self._channel is not None and trainer.is_global_zero:
+            relay.end(self._channel)
         if not self.epochs and self.pruned_epoch is None:
             raise ConfigurationError(
                 "TunelabCallback saw no validation epoch, so it had no metric to report: give "
@@ -134,13 +149,30 @@ class TunelabCallback(pl.Callback):  # type: ignore[name-defined]
             metrics = {m: logged[m] for m in self.monitor}
         prune = False
         if trainer.is_global_zero:
-            self.trial.report(epoch, **metrics)
-            prune = self.trial.should_prune()
+            if self._channel is None:
+                prune = self._record(epoch, metrics)
+            else:
+                prune = relay.ask(self._channel, epoch, metrics)
+        prune = bool(trainer.strategy.broadcast(prune, src=0))
         self.last = metrics
         self.epochs.append(epoch)
-        if trainer.strategy.broadcast(prune, src=0):
+        if prune:
             self.pruned_epoch = epoch
             trainer.should_stop = True
+
+    def _record(self, epoch: int, metrics: dict[str, float]) -> bool:
+        """Report one epoch to the trial (in the objective's process); whether to prune."""
+        self.trial.report(epoch, **metrics)
+        return self.trial.should_prune()
+
+    def _relayed(self, epoch: int, metrics: dict[str, float]) -> bool:
+        """`_record` for a spawned rank 0, whose state is kept here too for result()."""
+        prune = self._record(epoch, metrics)
+        self.last = metrics
+        self.epochs.append(epoch)
+        if prune:
+            self.pruned_epoch = epoch
+        return prune
 
     def check_pruned(self) -> None:
         """Raise TrialPruned when the study pruned this trial (the fit stopped early); the
