@@ -46,7 +46,7 @@ def ask(there: Connection, epoch: int, metrics: dict[str, float]) -> bool:
     there.send((epoch, metrics))
     kind, value = there.recv()
     if kind == "error":
-        raise value  # type: ignore[misc]
+        raise value
     return bool(value)
 
 
