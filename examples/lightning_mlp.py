@@ -10,6 +10,8 @@ The only tunelab code is in `objective`: the hyperparameters come from `trial.hp
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import lightning as L
 import torch
 from torch import nn
@@ -67,7 +69,9 @@ def loaders(batch_size: int = 64) -> tuple[DataLoader, DataLoader]:
     return DataLoader(train, batch_size=batch_size, shuffle=True), DataLoader(val, batch_size=512)
 
 
-def make_objective(max_epochs: int):  # type: ignore[no-untyped-def]
+def make_objective(max_epochs: int) -> Callable[[tunelab.Trial], float]:
+    """The objective: a fresh module and Trainer per trial, at most `max_epochs`."""
+
     def objective(trial: tunelab.Trial) -> float:
         model = LitMLP(
             hidden1=trial.hp.Int("hidden1", 32, 512, step=32),
