@@ -152,6 +152,16 @@ def test_a_fit_without_validation_has_nothing_to_report(
         trainer.fit(Digits(0.5), loaders[0])
 
 
+def test_validating_twice_an_epoch_is_refused_since_a_step_is_an_epoch(
+    loaders: tuple[DataLoader, DataLoader],
+) -> None:
+    callback = TunelabCallback(_study().ask(), monitor="val_acc")
+    trainer = L.Trainer(max_epochs=2, val_check_interval=0.5, callbacks=[callback], **QUIET)
+    with pytest.raises(tunelab.ConfigurationError, match="validation ran twice in epoch 0"):
+        trainer.fit(Digits(0.5), *loaders)
+    assert callback.epochs == []
+
+
 def test_bad_arguments_are_refused_in_one_line() -> None:
     trial = _study().ask()
     with pytest.raises(tunelab.ConfigurationTypeError, match="monitor must be"):
