@@ -1,5 +1,5 @@
 """Two-rank DDP on the CPU (gloo) under strategy='ddp_spawn': rank 0 reports from its
-spawned process through the pipe, the prune decision reaches both ranks, the pruned trial
+spawned process through the relay, the prune decision reaches both ranks, the pruned trial
 keeps its curve. Too slow for the suite on a busy 2-core box (each spawned rank imports
 Lightning: about 2 minutes there), so it is a script:
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pickle
 import sys
 from collections.abc import Iterator
-from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +142,7 @@ def test_a_monitor_lightning_never_logs_fails_the_trial_and_stops_the_search(
     assert failed.reports == ()
 
 
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no")
 def test_a_fit_without_validation_has_nothing_to_report(
     loaders: tuple[DataLoader, DataLoader],
 ) -> None:
@@ -170,7 +170,7 @@ def test_bad_arguments_are_refused_in_one_line() -> None:
         TunelabCallback("trial", monitor="val_acc")  # type: ignore[arg-type]
 
 
-def test_a_spawned_rank_0_reports_through_the_pipe_to_the_objectives_process(
+def test_a_spawned_rank_0_reports_through_the_relay_to_the_objectives_process(
     loaders: tuple[DataLoader, DataLoader],
 ) -> None:
     study = _study(scheduler=tunelab.ASHAScheduler(min_resource=1, reduction_factor=2))
@@ -179,13 +179,12 @@ def test_a_spawned_rank_0_reports_through_the_pipe_to_the_objectives_process(
     study.tell(first, 0.99)
     trial = study.ask()
     callback = TunelabCallback(trial, monitor="val_acc")
-    # what strategy='ddp_spawn' sends each rank: the callback pickled by multiprocessing
-    copy = pickle.loads(ForkingPickler.dumps(callback))
+    copy = pickle.loads(pickle.dumps(callback))  # what strategy='ddp_spawn' sends each rank
     assert copy.trial is None and copy._channel is not None
     trainer = L.Trainer(max_epochs=4, callbacks=[copy], **QUIET)
     trainer.fit(Digits(1e-5), *loaders)
     assert trainer.current_epoch == 1 and copy.pruned_epoch == 0
-    assert callback.epochs == [0] and callback.pruned_epoch == 0  # learned through the pipe
+    assert callback.epochs == [0] and callback.pruned_epoch == 0  # learned through the relay
     assert callback.last == copy.last
     with pytest.raises(tunelab.TrialPruned):
         callback.result()

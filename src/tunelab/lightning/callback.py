@@ -12,7 +12,7 @@ the end of the first validation, the earliest a missing name can be known.
 
 Distributed training: rank 0 alone reports and asks the study; its decision is broadcast
 so that every rank stops after the same epoch. Under strategy='ddp_spawn' rank 0 runs in a
-child process and reports through a pipe to the objective's process (relay.py); forked
+child process and reports through a local socket to the objective's process (relay.py); forked
 ranks ('ddp_fork', 'ddp_notebook') are refused, since a forked child would write through
 the parent's storage connections. Importing this module imports Lightning."""
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from multiprocessing.connection import Connection
 from typing import Any
 
 from tunelab import ConfigurationError, ConfigurationTypeError, Trial, TrialPruned
@@ -85,14 +84,14 @@ class TunelabCallback(pl.Callback):  # type: ignore[name-defined]
         self._validated: int | None = None  # the last epoch whose validation was seen
         self._pid = os.getpid()
         self._relay: relay.Relay | None = None  # in the objective's process, once spawned
-        self._channel: Connection | None = None  # in a spawned rank: the pipe to the relay
+        self._channel: relay.Link | None = None  # in a spawned rank: the way to the relay
 
     def __getstate__(self) -> dict[str, Any]:
-        """A copy for a spawned rank: the pipe to this process in place of the trial."""
+        """A copy for a spawned rank: the way to this process's relay in place of the trial."""
         if self._channel is None:
             if self._relay is None or not self._relay.alive:
                 self._relay = relay.Relay(self._relayed)
-            channel = self._relay.there
+            channel = self._relay.link
         else:
             channel = self._channel
         return {**self.__dict__, "trial": None, "_relay": None, "_channel": channel}
@@ -128,7 +127,7 @@ class TunelabCallback(pl.Callback):  # type: ignore[name-defined]
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         self._flush(trainer)  # a validation after the last epoch's end (max_steps mid-epoch)
         if self._channel is not None and trainer.is_global_zero:
-            relay.end(self._channel)
+            self._channel.end()
         if not self.epochs and self.pruned_epoch is None:
             raise ConfigurationError(
                 "TunelabCallback saw no validation epoch, so it had no metric to report: give "
@@ -152,7 +151,7 @@ class TunelabCallback(pl.Callback):  # type: ignore[name-defined]
             if self._channel is None:
                 prune = self._record(epoch, metrics)
             else:
-                prune = relay.ask(self._channel, epoch, metrics)
+                prune = self._channel.ask(epoch, metrics)
         prune = bool(trainer.strategy.broadcast(prune, src=0))
         self.last = metrics
         self.epochs.append(epoch)
