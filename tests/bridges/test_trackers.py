@@ -3,8 +3,10 @@ library's own reader (W&B's offline .wandb file with a small reader of its recor
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
+import multiprocessing
 import struct
 import sys
 from pathlib import Path
@@ -244,33 +246,49 @@ def wandb_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     wandb.teardown()
 
 
+def _wandb_study(folder: str) -> dict[str, Any]:
+    """Run the study with W&B in a process of its own (spawned): W&B leaves threads and
+    fork handlers behind in the process that used it, and later tests fork this one."""
+    import psutil
+    import wandb
+
+    callback = WandbCallback(mode="offline", dir=folder, tags=["nightly"])
+    study = run_study(callback)
+    wandb.teardown()
+    return {
+        "left": [p.pid for p in psutil.Process().children(recursive=True) if p.is_running()],
+        "missed": callback.missed,
+        "trials": [
+            {"params": dict(t.params), "reported": reported(study, t.number), "value": t.value}
+            for t in study.trials
+        ],
+    }
+
+
 def test_wandb_offline_records_one_run_per_trial_in_the_study_group(
     tmp_path: Path, wandb_offline: Any
 ) -> None:
-    psutil = pytest.importorskip("psutil")
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
-    callback = WandbCallback(mode="offline", dir=tmp_path / "wb", tags=["nightly"])
-    study = run_study(callback)
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        study = pool.submit(_wandb_study, str(tmp_path / "wb")).result(timeout=120)
     folders = sorted((tmp_path / "wb" / "wandb").glob("offline-run-*"))
     runs = {r["name"]: r for r in map(wandb_run, folders)}
-    assert sorted(runs) == ["trial-0", "trial-1", "trial-2"] and callback.missed == 0
+    assert sorted(runs) == ["trial-0", "trial-1", "trial-2"] and study["missed"] == 0
     for number, state in enumerate(["COMPLETE", "PRUNED", "FAIL"]):
         run = runs[f"trial-{number}"]
-        trial = study.trials[number]
+        trial = study["trials"][number]
         assert run["group"] == "trackers" and run["project"] == "trackers"
         assert run["tags"] == [state, "nightly"]
-        assert {k: run["config"][k] for k in trial.params} == dict(trial.params)
+        assert {k: run["config"][k] for k in trial["params"]} == trial["params"]
         steps = {row["_step"]: row["loss"] for row in run["history"]}
-        assert steps == pytest.approx(reported(study, number))
+        assert steps == pytest.approx(trial["reported"])
         assert run["summary"]["tunelab/state"] == state
         assert run["summary"]["tunelab/trial"] == str(number)
         assert run["exit_code"] == (1 if state == "FAIL" else 0)
     done = runs["trial-0"]["summary"]
-    assert done["loss"] == pytest.approx(study.trials[0].value) and done["width"] == 3.0
+    assert done["loss"] == pytest.approx(study["trials"][0]["value"]) and done["width"] == 3.0
     assert runs["trial-1"]["summary"]["tunelab/reason"] == "pruned at step 2"
-    wandb_offline.teardown()
-    left = {p.pid for p in psutil.Process().children(recursive=True)} - before
-    assert not {p for p in left if psutil.pid_exists(p) and psutil.Process(p).is_running()}
+    assert study["left"] == []  # W&B's service process ended with wandb.teardown()
 
 
 # -- bad input -----------------------------------------------------------------------------

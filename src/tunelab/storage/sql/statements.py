@@ -146,3 +146,19 @@ OWN_FINISH = select(TR).where(
 OWN_REPORT = select(R.c.step).where(
     R.c.trial_id == bindparam("tid"), R.c.step == bindparam("step"), R.c.time == bindparam("t")
 )
+
+# A report, once an epoch of every trial: the trial's state and its last step in one
+# read, then the row and the heartbeat it renews.
+REPORT_CHECK = select(
+    TR.c.state,
+    select(func.max(R.c.step)).where(R.c.trial_id == TR.c.trial_id).scalar_subquery(),
+).where(TR.c.trial_id == bindparam("tid"))
+INSERT_REPORT = insert(R).values(
+    trial_id=bindparam("tid"),
+    step=bindparam("step"),
+    metrics_json=bindparam("b_metrics"),
+    time=bindparam("t"),
+)
+RENEW_HEARTBEAT = (
+    update(TR).where(TR.c.trial_id == bindparam("tid")).values(heartbeat=bindparam("t"))
+)

@@ -49,8 +49,11 @@ from tunelab.storage.sql.records import (
 )
 from tunelab.storage.sql.retry import Retrier
 from tunelab.storage.sql.statements import (
+    INSERT_REPORT,
     OWN_FINISH,
     OWN_REPORT,
+    RENEW_HEARTBEAT,
+    REPORT_CHECK,
     REPORTS,
     RUNNING,
     STATE_AND_ATTRS,
@@ -361,24 +364,20 @@ class SQLStorage(BaseStorage):
         now = time.time()  # what tells a retry its own report
 
         def op(conn: Connection, replay: bool) -> None:
-            if (
-                replay
-                and conn.execute(OWN_REPORT, {"tid": trial_id, "step": step, "t": now}).first()
-            ):
+            bound = {"tid": trial_id, "step": step, "t": now}
+            if replay and conn.execute(OWN_REPORT, bound).first():
                 return
-            state = conn.execute(select(TR.c.state).where(TR.c.trial_id == trial_id)).scalar()
+            found = conn.execute(REPORT_CHECK, bound).first()
+            state, last = found if found is not None else (None, None)
             if state != TrialState.RUNNING.value:
                 raise TrialError(f"trial id {trial_id} is {state}, not RUNNING; report refused")
-            last = conn.execute(select(func.max(R.c.step)).where(R.c.trial_id == trial_id)).scalar()
             if last is not None and step <= last:
                 raise TrialError(
                     f"report steps must increase, but trial id {trial_id} got step={step} "
                     f"after step={last}"
                 )
-            conn.execute(
-                insert(R).values(trial_id=trial_id, step=step, metrics_json=text, time=now)
-            )
-            conn.execute(update(TR).where(TR.c.trial_id == trial_id).values(heartbeat=now))
+            conn.execute(INSERT_REPORT, {**bound, "b_metrics": text})
+            conn.execute(RENEW_HEARTBEAT, bound)
 
         try:
             self._write_once(op, "storing a report")
