@@ -1,6 +1,6 @@
 """Per-epoch overhead of tunelab.lightning.TunelabCallback (issue 20): target <= 2 %.
 
-Run:  flock /tmp/helpers/bench.lock python benchmarks/lightning_overhead.py
+Run:  .venv/bin/python benchmarks/lightning_overhead.py
 
 The seed tutorial's digits MLP, written as a LightningModule (examples/lightning_mlp.py's
 LitMLP with one fixed configuration: 256 -> 64 units, dropout 0.2, Adam 1e-3, batch 64),
@@ -79,15 +79,37 @@ class TimedCallback(TunelabCallback):
         self.inside[-1] += time.perf_counter() - start
 
 
-def fit(epochs: int, study: tunelab.Study | None) -> tuple[float, float, list[float]]:
-    """One fit, as a new trial of `study` (None: without the callback): its median and
-    fastest epoch times (s), the first epoch left out, and the time inside the callback."""
+class SameHooks(L.Callback):
+    """The control: a callback with TunelabCallback's hooks that does nothing in them, so
+    what a callback costs Lightning by being there is told apart from what tunelab's does."""
+
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        pass
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        pass
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        pass
+
+    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+        pass
+
+
+def fit(
+    epochs: int, study: tunelab.Study | None, control: bool = False
+) -> tuple[float, float, list[float]]:
+    """One fit, as a new trial of `study` (None: without the callback, or with the
+    do-nothing control): its median and fastest epoch times (s), the first epoch left out,
+    and the time inside the callback."""
     torch.manual_seed(0)
     timer = EpochTimer()  # first, so its epoch-end mark follows every other hook
     callbacks: list[Any] = [timer]
     trial = None if study is None else study.ask()
     if trial is not None:
         callbacks.append(TimedCallback(trial))
+    elif control:
+        callbacks.append(SameHooks())
     trainer = L.Trainer(
         max_epochs=epochs,
         callbacks=callbacks,
@@ -112,18 +134,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    kinds = ["without", "SQLite", "in memory"]
+    kinds = ["without", "SQLite", "in memory", "control"]
     with tempfile.TemporaryDirectory() as folder:
         studies: dict[str, tunelab.Study | None] = {
             "without": None,
             "SQLite": tunelab.create_study("o", storage=f"{folder}/tunelab.db", metric="val_acc"),
             "in memory": tunelab.create_study("o", storage=":memory:", metric="val_acc"),
+            "control": None,
         }
         fit(2, None)  # warm the imports and the allocator
         runs: dict[str, list[tuple[float, float, list[float]]]] = {k: [] for k in kinds}
         for r in range(args.rounds):
-            for kind in kinds[r % 3 :] + kinds[: r % 3]:  # the order rotates each round
-                runs[kind].append(fit(args.epochs, studies[kind]))
+            turn = r % len(kinds)
+            for kind in kinds[turn:] + kinds[:turn]:  # the order rotates each round
+                runs[kind].append(fit(args.epochs, studies[kind], control=kind == "control"))
             print(
                 f"round {r:2d}: " + "  ".join(f"{k} {runs[k][-1][0] * 1e3:7.2f} ms" for k in kinds),
                 flush=True,
@@ -149,10 +173,15 @@ def main() -> None:
     for kind in kinds[1:]:
         ratios = [run[0] / b for run, b in zip(runs[kind], base, strict=True)]
         fast = [run[1] / b for run, b in zip(runs[kind], base_fast, strict=True)]
-        inside = statistics.median(t for run in runs[kind] for t in run[2])
+        inside = statistics.median([t for run in runs[kind] for t in run[2]] or [0.0])
         q1, _, q3 = statistics.quantiles(ratios, n=4)
+        label = (
+            "control: a callback doing nothing in the same hooks"
+            if kind == "control"
+            else f"TunelabCallback, storage {kind}"
+        )
         print(
-            f"| TunelabCallback, storage {kind} | "
+            f"| {label} | "
             f"{statistics.median(run[0] for run in runs[kind]) * 1e3:.2f} ms | "
             f"{statistics.median(ratios):.4f} | {q1:.3f} to {q3:.3f} | "
             f"{statistics.median(fast):.4f} | {inside * 1e3:.3f} ms | "

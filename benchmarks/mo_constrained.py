@@ -9,7 +9,7 @@ optuna:random ignores the constraint, as tunelab's random and sobol do. The runs
 and the options are benchmarks/mo_quality.py's; the tables add the feasible share of the 100
 trials, and the hypervolumes count feasible trials only:
 
-    PY="nice -n 19 env PYTHONPATH=$PWD/src /work/main/.venv-bench/bin/python"
+    PY="nice -n 19 env PYTHONPATH=$PWD/src .venv-bench/bin/python"
     $PY benchmarks/mo_constrained.py --only 'optuna:*,tunelab:random,tunelab:sobol' --seeds 10
     $PY benchmarks/mo_constrained.py --table
 """

@@ -12,7 +12,7 @@ not change) so ASHA and Hyperband rank trials at a rung by non-dominated front; 
 trial costs the epochs it ran and adds nothing to the hypervolume. Target: <= 1/3 of random
 search's epochs (900).
 
-    nice -n 19 env PYTHONPATH=$PWD/src /work/main/.venv-bench/bin/python \\
+    nice -n 19 env PYTHONPATH=$PWD/src .venv-bench/bin/python \\
         benchmarks/mo_pruning.py --seeds 10 [--methods random,tpe]
 
 Methods whose tunelab sampler cannot serve several objectives yet are skipped with a message.

@@ -7,12 +7,12 @@ n_parameters; needs `multifidelity_digits.py --build` first). Each (problem, sam
 run is cached as one line of benchmarks/.cache/mo_runs.jsonl (see benchmarks/mo_runs.py), so
 the grid can be run in pieces and the tables printed from the cache:
 
-    PY="nice -n 19 env PYTHONPATH=$PWD/src /work/main/.venv-bench/bin/python"
+    PY="nice -n 19 env PYTHONPATH=$PWD/src .venv-bench/bin/python"
     $PY benchmarks/mo_quality.py --only optuna:tpe,optuna:nsga2 --seeds 10
     $PY benchmarks/mo_quality.py --only optuna:gp --problems zdt1,dtlz2 --seeds 0-4
     $PY benchmarks/mo_quality.py --only tunelab:tpe,tunelab:gp,tunelab:auto --seeds 10
     $PY benchmarks/mo_quality.py --table
-    flock /tmp/helpers/bench.lock $PY benchmarks/mo_quality.py --timing   # paired, ~5 min
+    $PY benchmarks/mo_quality.py --timing   # paired, ~5 min
 
 Tables: per problem, median [q1, q3] over seeds of the hypervolume of the first 50 and 100
 trials (against the problem's fixed reference point; the true front's hypervolume is given

@@ -5,7 +5,7 @@ and time per trial (issue 20).
 Run (the default: 4 functions x 5 samplers x 5 seeds x 50 trials, 2 processes; ~10 min on
 this busy 2-core machine, most of it Optuna's GPSampler), under the benchmark lock:
 
-    flock /tmp/helpers/bench.lock .venv/bin/python benchmarks/optuna_sampler.py
+    .venv/bin/python benchmarks/optuna_sampler.py
 
 Flags: `--seeds 5` (seeds 0..N-1, fixed before the run), `--trials 50`, `--functions
 branin,hartmann6` (quality.py's names), `--samplers 'in-optuna-*,optuna-tpe'` (labels or

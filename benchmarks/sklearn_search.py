@@ -8,8 +8,7 @@ search. Methods: RandomizedSearchCV (loguniform), TunelabSearchCV with TPE and n
 TunelabSearchCV with TPE and ASHA on the folds (resource="folds"). Fits and accuracies are
 seeded; only the times move with the load.
 
-    flock /tmp/helpers/bench.lock env PYTHONPATH=$PWD/src /work/main/.venv/bin/python \\
-        benchmarks/sklearn_search.py --seeds 2 --trials 12
+    .venv/bin/python benchmarks/sklearn_search.py --seeds 2 --trials 12
 """
 
 from __future__ import annotations
