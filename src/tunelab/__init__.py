@@ -4,6 +4,8 @@ study = tunelab.create_study("digits", metric="val_accuracy", direction="maximiz
 study.optimize(objective, n_trials=50)
 """
 
+import importlib.metadata
+
 from tunelab.errors import (
     ConfigurationError,
     ConfigurationTypeError,
@@ -34,7 +36,10 @@ from tunelab.study import Study, create_study, delete_study, list_studies, load_
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import Direction, EndCause, TrialState
 
-__version__ = "0.1.0"
+try:  # pyproject.toml's `version` is the one place the version is written
+    __version__ = importlib.metadata.version("tunelab")
+except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path, never installed:
+    __version__ = "0+unknown"  # no metadata to read, and no second copy of the number to drift
 
 __all__ = [
     "ASHAScheduler",

@@ -44,7 +44,7 @@ def _fail(e: BaseException) -> CLIError:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(tunelab.__version__, prog_name="tunelab")
+@click.version_option(tunelab.__version__, prog_name="tunelab", message="%(prog)s %(version)s")
 def cli() -> None:
     """Tune the hyperparameters of deep-learning models."""
 
