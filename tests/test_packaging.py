@@ -1,5 +1,6 @@
 """What an installed package promises: one version number, read from pyproject.toml's
-metadata by `tunelab.__version__` and `tunelab --version`."""
+metadata by `tunelab.__version__` and `tunelab --version`; and, without the torch extra,
+a one-line install hint from `import tunelab.torch`."""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ def test_tunelab_version_prints_the_name_and_the_version() -> None:
     assert result.output == f"tunelab {_declared_version()}\n"
 
 
+def _python(code: str) -> str:
+    """Run `code` in a fresh interpreter (a clean sys.modules); its standard output."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    return done.stdout
+
+
 def test_a_source_tree_without_metadata_still_imports() -> None:
     code = (
         "import importlib.metadata as m\n"
@@ -43,7 +52,19 @@ def test_a_source_tree_without_metadata_still_imports() -> None:
         "import tunelab\n"
         "print(tunelab.__version__)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    assert _python(code) == "0+unknown\n"
+
+
+def test_without_torch_the_training_kit_names_the_extra() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['torch'] = None  # as if PyTorch were not installed\n"
+        "import tunelab\n"
+        "try:\n"
+        "    import tunelab.torch\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
     )
-    assert done.stdout == "0+unknown\n"
+    assert _python(code) == (
+        "tunelab.torch needs torch, which is not installed: pip install 'tunelab[torch]'\n"
+    )

@@ -5,7 +5,14 @@ data = tl_torch.load_digits()
 def objective(trial):
     model = tl_torch.MLP(trial.hp, data.in_features, data.num_classes)
     return tl_torch.fit(model, data, trial)
+
+Importing this package without PyTorch raises one line naming the extra to install.
 """
+
+# ruff: noqa: E402  (the kit's imports follow the hint, since every one of them imports torch)
+from tunelab._extras import require
+
+require("torch", extra="torch", user="tunelab.torch")
 
 from tunelab.torch.augment import Augment, augment_from_hp
 from tunelab.torch.checkpoint import load_checkpoint
