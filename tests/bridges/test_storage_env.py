@@ -5,6 +5,7 @@ that names the variable."""
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 from pathlib import Path
 
@@ -69,9 +70,9 @@ def test_every_command_uses_the_variable(tmp_path: Path) -> None:
     assert f"in sqlite:///{db}" in ran.stdout
     assert _study_names(db) == ["s"]
     assert not (tmp_path / "tunelab.db").exists()
-    listed = tunelab_cli("studies", cwd=tmp_path, env=env)
+    listed = tunelab_cli("studies", "--json", cwd=tmp_path, env=env)
     assert listed.returncode == 0, listed.stderr
-    assert "│ s " in listed.stdout
+    assert [s["name"] for s in json.loads(listed.stdout)["studies"]] == ["s"]
     # --storage wins over the variable: this database has no study s
     other = tunelab_cli("show", "s", "--storage", str(tmp_path / "none.db"), cwd=tmp_path, env=env)
     assert other.returncode == 1
