@@ -15,7 +15,7 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import PlainLogFormatter, console, plain, text
-from tunelab.cli import budget, export, render
+from tunelab.cli import as_json, budget, export, render
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import trackers as tracker_options
@@ -243,9 +243,12 @@ def _summary(study: Any) -> None:
 
 @cli.command()
 @click.option("--storage", help=STORAGE_HELP)
-def studies(storage: str | None) -> None:
+@as_json.json_option
+def studies(storage: str | None, json_: bool = False) -> None:
     """List the studies in a storage."""
     summaries = tunelab.list_studies(storage)
+    if json_:
+        return as_json.echo(as_json.studies_document(summaries))
     if not summaries:
         out.print("no studies yet")
         return
@@ -271,6 +274,7 @@ def studies(storage: str | None) -> None:
 @click.option(
     "--pareto", is_flag=True, help="Only the Pareto front (a study of several objectives)."
 )
+@as_json.json_option
 def show(
     study_name: str,
     storage: str | None,
@@ -280,6 +284,7 @@ def show(
     diagnose_: str | None = None,
     next_: bool = False,
     pareto: bool = False,
+    json_: bool = False,
 ) -> None:
     """Show a study's best trials and best hyperparameters (with several objectives: its
     Pareto front, sorted by the first)."""
@@ -290,6 +295,8 @@ def show(
             "Pareto front; --pareto is for studies run with several metrics "
             "(tunelab run --metrics a,b --directions max,min)"
         )
+    if json_:
+        return as_json.show_json(study, top_k, effects or importance_ or diagnose_ or next_)
     if pareto:
         front = render.pareto_front(study)
         out.print(front if front is not None else "no feasible complete trial yet")

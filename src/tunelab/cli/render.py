@@ -16,7 +16,7 @@ from tunelab.study.artifacts import kept_files
 from tunelab.trial import FrozenTrial
 from tunelab.types import EndCause, TrialState
 
-STORAGE_HELP = "Database URL or SQLite file path (default: ./tunelab.db)."
+STORAGE_HELP = "Database URL or SQLite file path (default: $TUNELAB_STORAGE, else ./tunelab.db)."
 
 
 def fmt(value: Any, digits: int = 6) -> str:

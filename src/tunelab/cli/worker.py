@@ -16,6 +16,7 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import console, plain, text
+from tunelab.cli import as_json
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script
 from tunelab.cli.trust import differs, record_script, recorded_script, worker_script
@@ -192,9 +193,12 @@ def _age(now: float, then: float | None) -> str:
 @click.command()
 @click.argument("study_name", metavar="STUDY")
 @click.option("--storage", help=STORAGE_HELP)
-def status(study_name: str, storage: str | None) -> None:
+@as_json.json_option
+def status(study_name: str, storage: str | None, json_: bool = False) -> None:
     """Show STUDY's running trials, workers, heartbeats, queue and stop flag."""
     study = tunelab.load_study(study_name, storage)
+    if json_:
+        return as_json.echo(as_json.status_document(study))
     counts = study.storage.count_trials(study.study_id)
     now = time.time()
     states = ", ".join(f"{counts[s]} {s.value.lower()}" for s in TrialState if counts[s])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from tunelab.errors import ConfigurationTypeError
+from tunelab.errors import ConfigurationTypeError, StorageError, first_line
 from tunelab.storage.base import (
     BaseStorage,
     LockedView,
@@ -16,14 +16,37 @@ from tunelab.storage.base import (
 from tunelab.storage.memory import InMemoryStorage
 
 MEMORY_URLS = (":memory:", "memory", "memory://")
+STORAGE_ENV = "TUNELAB_STORAGE"
+
+
+def default_storage() -> str | None:
+    """The storage used when none is given: TUNELAB_STORAGE if set, so every command and
+    script of a project finds one database without repeating it; None means ./tunelab.db."""
+    value = os.environ.get(STORAGE_ENV)
+    if value is None:
+        return None
+    if not value.strip():
+        raise StorageError(
+            f"{STORAGE_ENV} is set but empty; set it to a URL or file path "
+            "(e.g. sqlite:///tunelab.db) or unset it for ./tunelab.db"
+        )
+    return value.strip()
 
 
 def get_storage(
     spec: str | os.PathLike[str] | BaseStorage | None = None, create_schema: bool = True
 ) -> BaseStorage:
-    """Storage from a URL or path; None means the SQLite file ./tunelab.db."""
+    """Storage from a URL or path; None means TUNELAB_STORAGE, else the SQLite file
+    ./tunelab.db."""
     if isinstance(spec, BaseStorage):
         return spec
+    if spec is None and (from_env := default_storage()) is not None:
+        try:
+            return get_storage(from_env, create_schema)
+        except StorageError as e:
+            if type(e) is not StorageError:
+                raise  # a schema too new and the like: said as well without the variable
+            raise StorageError(f"{STORAGE_ENV}={from_env!r}: {first_line(e)}") from e
     if spec is not None and not isinstance(spec, (str, os.PathLike)):
         raise ConfigurationTypeError(
             f"storage must be a URL, a file path or a storage object, but got {spec!r} "
@@ -38,6 +61,7 @@ def get_storage(
 
 __all__ = [
     "MEMORY_URLS",
+    "STORAGE_ENV",
     "BaseStorage",
     "InMemoryStorage",
     "LockedView",
@@ -45,5 +69,6 @@ __all__ = [
     "StudyRecord",
     "StudySummary",
     "TrialCounts",
+    "default_storage",
     "get_storage",
 ]

@@ -44,7 +44,7 @@ def create_study(
 ) -> Study:
     """Create a study, or load it if it exists with the same objectives and constraints.
 
-    `storage` is a URL or file path (default: the SQLite file ./tunelab.db) or
+    `storage` is a URL or file path (default: $TUNELAB_STORAGE, else ./tunelab.db) or
     ':memory:'. `sampler` is 'auto' (default: GP or TPE, see samplers/auto.py), 'tpe',
     'gp', 'random', 'sobol', 'grid' or a Sampler. A trial whose worker is lost is queued
     again with the same parameters up to `max_retries` times (a new study's setting).
