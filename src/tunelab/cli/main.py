@@ -4,7 +4,6 @@ Every user mistake ends in one clear line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import time
@@ -18,7 +17,6 @@ import tunelab
 from tunelab._terminal import PlainLogFormatter, console, plain, text
 from tunelab.cli import as_json, budget, export, render
 from tunelab.cli import insight as insight_commands
-from tunelab.cli import lines as trial_lines
 from tunelab.cli import report as report_commands
 from tunelab.cli import trackers as tracker_options
 from tunelab.cli import worker as worker_commands
@@ -90,11 +88,7 @@ def cli() -> None:
     help="One direction per metric of --metrics, comma-separated: max or min "
     "(default: the script's DIRECTIONS).",
 )
-@click.option(
-    "--no-progress",
-    is_flag=True,
-    help="Hide the progress bar (off a terminal there is none: a line per trial).",
-)
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option(
     "--scheduler",
     type=click.Choice([NO_SCHEDULER, *sorted(SCHEDULERS)]),
@@ -165,20 +159,18 @@ def run(
         )
     )
     started = time.time()
-    lines = trial_lines.wants_lines()
     try:
-        with trial_lines.TrialLines(study) if lines else contextlib.nullcontext():
-            study.optimize(
-                objective,
-                n_trials=trials,
-                timeout=timeout,
-                n_jobs=jobs,
-                add=add,
-                show_progress_bar=not (no_progress or lines),
-                gpus=None if gpus is None else cli_gpus(gpus),
-                trials_per_gpu=trials_per_gpu,
-                callbacks=trackers,
-            )
+        study.optimize(
+            objective,
+            n_trials=trials,
+            timeout=timeout,
+            n_jobs=jobs,
+            add=add,
+            show_progress_bar=not no_progress,
+            gpus=None if gpus is None else cli_gpus(gpus),
+            trials_per_gpu=trials_per_gpu,
+            callbacks=trackers,
+        )
     except KeyboardInterrupt:
         counts = study.storage.count_trials(study.study_id)
         click.echo(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import nullcontext
 from typing import Any
 
 import click
@@ -18,7 +17,6 @@ from rich.text import Text
 import tunelab
 from tunelab._terminal import console, plain, text
 from tunelab.cli import as_json
-from tunelab.cli.lines import TrialLines, wants_lines
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script
 from tunelab.cli.trust import differs, record_script, recorded_script, worker_script
@@ -175,8 +173,7 @@ def worker(
     )
     started = time.time()
     try:
-        with TrialLines(tunelab.load_study(study_name, url)) if wants_lines() else nullcontext():
-            run_worker(study_name, url, objective, trials, timeout, hygiene)
+        run_worker(study_name, url, objective, trials, timeout, hygiene)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: this worker's running trials are recorded", err=True)
         raise SystemExit(130) from None
