@@ -132,6 +132,17 @@ def test_cli_report_on_an_empty_study_says_so(tmp_path, capsys, monkeypatch):
     assert Path("fresh-report.html").exists()
 
 
+def test_cli_report_of_a_study_named_with_a_slash(make_study, tmp_path, capsys, monkeypatch):
+    study = make_study(6, name="study/seeds")  # the name seed re-runs give their study
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(["report", "study/seeds", "--storage", study.storage.url], capsys)
+    assert code == 0, err
+    text = Path("study-seeds-report.html").read_text(encoding="utf-8")
+    assert "<title>tunelab report: study/seeds</title>" in text
+    assert "<h2>Study study/seeds</h2>" in text
+    assert not Path("study").exists()
+
+
 def test_report_from_postgresql(postgres_url, add_trial, tmp_path):
     study = tunelab.create_study("pg", storage=postgres_url, sampler="random", seed=2)
     for i in range(8):

@@ -21,7 +21,7 @@ from tunelab.types import TrialState
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
-    help="HTML file to write (default: STUDY-report.html).",
+    help="HTML file to write (default: STUDY-report.html, any / in the name as -).",
 )
 @click.option("--curves-by", help="Hyperparameter that colours the learning curves.")
 @click.option("--force", is_flag=True, help="Replace the HTML file if it exists.")
@@ -30,11 +30,12 @@ def report_cmd(
 ) -> None:
     """Write STUDY's report: one self-contained HTML file with every plot and table."""
     from tunelab.report import write_report
+    from tunelab.report.html import report_file_name
 
     if output is not None:
         output_path(output, force)
     study = tunelab.load_study(study_name, storage)
-    target = output_path(output or f"{study.name}-report.html", force)
+    target = output_path(output or report_file_name(study.name), force)
     trials = study.trials
     if curves_by is not None and not any(curves_by in t.params for t in trials):
         raise click.ClickException(

@@ -4,6 +4,7 @@ in the file lets only its own two scripts run (allowed by their hashes)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,18 @@ from tunelab.report.markup import esc, script_json
 from tunelab.report.section import Section
 from tunelab.report.sections import build_sections
 from tunelab.study import Study
+
+# Characters no file name may hold on some system: path separators first ("study/seeds",
+# the name seed re-runs give their study, must not become a folder), then the ones Windows
+# refuses, control characters and spaces.
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\s]+')
+
+
+def report_file_name(study_name: str) -> str:
+    """The default file name of a study's report: the name with every character a file
+    name cannot hold replaced by '-' ("study/seeds" -> "study-seeds-report.html")."""
+    stem = _UNSAFE.sub("-", study_name).strip("-.") or "study"
+    return f"{stem}-report.html"
 
 
 def section_html(section: Section) -> str:
