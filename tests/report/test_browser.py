@@ -20,20 +20,7 @@ from tunelab.report import write_report
 from tunelab.report.dashboard import DashboardApp, make_server
 from tunelab.types import TrialState
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium (scripts/dev-env.sh)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield b
-        b.close()
 
 
 # Injected by Playwright before any page script (init scripts are exempt from the policy).

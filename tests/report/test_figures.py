@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+
+import pytest
 
 from tunelab.report.axes import axis_for, tuned_axes
 from tunelab.report.contour import contour, contour_pairs
@@ -102,6 +105,11 @@ def test_contour_interpolates_over_numeric_pairs(demo_study):
     assert contour(done[:3], lr, dropout, scores_of(study)[0]) is None
 
 
+def _luminance(colour: str) -> float:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
 def test_learning_curves_group_by_learning_rate_and_mark_pruned(demo_study):
     study = demo_study
     trials = study.trials
@@ -110,23 +118,47 @@ def test_learning_curves_group_by_learning_rate_and_mark_pruned(demo_study):
     axes = {a.name: a for a in tuned_axes(trials, study.space.to_json())}
     fig = learning_curves(trials, metrics, axes["learning_rate"])
     assert fig is not None
-    shown = [d for d in fig["data"] if d["visible"]]
+    shown = [d for d in fig["data"] if d["visible"] and "line" in d]
+    # one trace per group and state, each trial's curve one run between gaps (None)
     with_reports = [t for t in trials if t.intermediate("val_accuracy")]
-    assert len(shown) == len(with_reports)
+    curves = sum(d["x"].count(None) + 1 for d in shown)
+    assert curves == len(with_reports)
+    assert len(shown) <= 2 * len({d["name"] for d in shown})
     pruned = [d for d in shown if d["line"]["dash"] == "dot"]
     n_pruned = sum(t.state is TrialState.PRUNED for t in with_reports)
-    assert len(pruned) == n_pruned > 0
-    assert all(len(d["x"]) == 3 for d in pruned)  # cut short at epoch 2
-    # one legend entry per learning-rate group, each group one colour
+    assert sum(d["x"].count(None) + 1 for d in pruned) == n_pruned > 0
+    assert all(max(x for x in d["x"] if x is not None) == 2 for d in pruned)  # cut at epoch 2
+    # one legend entry per learning-rate group, each group one colour, darker = lower
     legend = [d["name"] for d in shown if d["showlegend"]]
     assert len(legend) == len(set(legend)) == len({d["name"] for d in shown})
-    colours = {(d["name"], d["line"]["color"]) for d in shown}
-    assert len(colours) == len(legend)
+    colours = {d["name"]: d["line"]["color"] for d in shown}
+    assert len(set(colours.values())) == len(legend)
+    low_first = sorted(colours, key=lambda g: float(g.split("\u2013")[0]))
+    light = [_luminance(colours[g]) for g in low_first]
+    assert light == sorted(light)
+    # the log learning rate's colour bar, ticked in decades
+    bar = next(d for d in fig["data"] if d["visible"] and d["marker"].get("showscale"))
+    ticks = [float(t) for t in bar["marker"]["colorbar"]["ticktext"]]
+    assert len(ticks) >= 2 and all(b == pytest.approx(a * 10) for a, b in itertools.pairwise(ticks))
     # the metric menu switches to losses on a log axis
     buttons = fig["layout"]["updatemenus"][0]["buttons"]
     loss = next(b for b in buttons if b["label"] == "train_loss")
     assert loss["args"][1]["yaxis"]["type"] == "log"
-    assert sum(loss["args"][0]["visible"]) == len(with_reports)
+    assert len(loss["args"][0]["visible"]) == len(fig["data"])
+
+
+def test_learning_curves_of_many_trials_stay_a_few_traces(make_study):
+    from tunelab.report.curves import MAX_GROUPS, MAX_POINTS
+
+    study = make_study(60)
+    trials = study.trials
+    axes = {a.name: a for a in tuned_axes(trials, study.space.to_json())}
+    metrics = reported_metrics(trials, study.metric)
+    fig = learning_curves(trials, metrics, axes["learning_rate"])
+    assert fig is not None
+    lines = [d for d in fig["data"] if "line" in d]
+    assert len(lines) <= len(metrics) * 2 * MAX_GROUPS
+    assert all(len(d["x"]) <= 60 * (MAX_POINTS + 1) for d in lines)
 
 
 def test_learning_curves_none_without_reports(make_study):

@@ -40,10 +40,63 @@ p.warn { color:var(--warn); background:#fff6e8; border:1px solid #f3d9b1; paddin
          border-radius:4px; }
 .diagnosis { border-left:3px solid var(--accent); padding:2px 12px; margin:10px 0; }
 .fig { width:100%; min-height:200px; }
+table.sortable th { cursor:pointer; user-select:none; }
+table.sortable th[aria-sort=ascending]::after { content:" \\25B2"; font-size:10px; }
+table.sortable th[aria-sort=descending]::after { content:" \\25BC"; font-size:10px; }
+p.fixed { margin:6px 0; } p.fixed .label { color:var(--muted); margin-right:6px; }
 """
 
-# Draws every figure listed in the JSON block #tunelab-figures into the div of that id.
-RENDER_JS = """
+# Sorts a table of class "sortable" by the column whose header is clicked (again: the
+# other way). Cells sort by their data-v number when they have one, else by their text
+# (as a number when it reads as one); empty and missing cells stay last either way.
+SORT_JS = """
+(function () {
+  function key(row, col) {
+    var cell = row.cells[col];
+    if (!cell) return null;
+    var v = cell.getAttribute('data-v');
+    if (v !== null) return v === '' ? null : Number(v);
+    var t = cell.textContent.trim();
+    if (t === '' || t === '-' || t === '\\u2014') return null;
+    var n = Number(t);
+    return isNaN(n) ? t.toLowerCase() : n;
+  }
+  function sortTable(table, col, dir) {
+    var body = table.tBodies[0];
+    var heads = table.tHead.rows[0].cells;
+    for (var i = 0; i < heads.length; i++) heads[i].removeAttribute('aria-sort');
+    heads[col].setAttribute('aria-sort', dir > 0 ? 'ascending' : 'descending');
+    var rows = Array.prototype.map.call(body.rows, function (r, i) {
+      return [key(r, col), i, r];
+    });
+    rows.sort(function (a, b) {
+      if (a[0] === null || b[0] === null) {
+        return (a[0] === null) - (b[0] === null) || a[1] - b[1];
+      }
+      var ta = typeof a[0], tb = typeof b[0], c;
+      if (ta !== tb) c = ta === 'number' ? -1 : 1;
+      else c = a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+      return c * dir || a[1] - b[1];
+    });
+    rows.forEach(function (r) { body.appendChild(r[2]); });
+    table.dataset.sortCol = col;
+    table.dataset.sortDir = dir;
+  }
+  window.tunelabSortTable = sortTable;
+  document.addEventListener('click', function (e) {
+    var th = e.target.closest ? e.target.closest('table.sortable thead th') : null;
+    if (!th) return;
+    var table = th.closest('table');
+    var dir = th.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
+    sortTable(table, th.cellIndex, dir);
+  });
+})();
+"""
+
+# Sorts tables (SORT_JS) and draws every figure listed in the JSON block #tunelab-figures into the div of that id.
+RENDER_JS = (
+    SORT_JS
+    + """
 (function () {
   var block = document.getElementById('tunelab-figures');
   if (!block) return;
@@ -55,6 +108,7 @@ RENDER_JS = """
   });
 })();
 """
+)
 
 
 @functools.lru_cache(maxsize=1)

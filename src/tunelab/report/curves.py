@@ -11,24 +11,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from tunelab.report.axes import Axis
+from tunelab.report.colours import NOT_SET, SEQUENTIAL, categorical, colour_bar, sequential
 from tunelab.report.figures import Figure, layout
 from tunelab.trial import FrozenTrial
 from tunelab.types import TrialState
 
-ORDERED = ["#440154", "#3b528b", "#21918c", "#5ec962", "#c8a800", "#e8590c", "#c92a2a", "#862e9c"]
-CATEGORICAL = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-]
-MAX_GROUPS = 6
+MAX_GROUPS = 8  # numeric parameters with more values are binned into this many ranges
+MAX_POINTS = 120  # points kept per curve: more cannot be told apart at the plot's width
+NOT_SET_LABEL = "not set"
 
 
 def reported_metrics(trials: Sequence[FrozenTrial], first: str | None = None) -> list[str]:
@@ -40,91 +30,162 @@ def reported_metrics(trials: Sequence[FrozenTrial], first: str | None = None) ->
     return sorted(names, key=lambda n: (n != first, "loss" not in n, names.index(n)))
 
 
-def _groups(trials: Sequence[FrozenTrial], axis: Axis | None) -> tuple[dict[int, str], list[str]]:
-    """trial number -> group label, and the labels in display order."""
+def _groups(
+    trials: Sequence[FrozenTrial], axis: Axis | None
+) -> tuple[dict[int, str], list[str], dict[str, str]]:
+    """trial number -> group label, the labels in display order and each label's colour:
+    a numeric parameter's value (or range) on the sequential scale, a category from the
+    qualitative palette."""
     if axis is None:
-        return {t.number: "all trials" for t in trials}, ["all trials"]
+        return {t.number: "all trials" for t in trials}, ["all trials"], {"all trials": "#1f77b4"}
     have = [t for t in trials if axis.name in t.params]
-    label_of: dict[int, str] = {t.number: "not set" for t in trials}
+    label_of: dict[int, str] = {t.number: NOT_SET_LABEL for t in trials}
     distinct = sorted({axis.position(t.params[axis.name]) for t in have})
+    lo, hi = (distinct[0], distinct[-1]) if distinct else (0.0, 0.0)
+    position: dict[str, float] = {}
     if not axis.numeric or len(distinct) <= MAX_GROUPS + 2:
-        position: dict[str, float] = {}
         for t in have:
             label = axis.label(t.params[axis.name])
             label_of[t.number] = label
             position.setdefault(label, axis.position(t.params[axis.name]))
-        order = sorted(position, key=lambda k: position[k])
     else:  # many values: equal-width bins on the axis' own (log or linear) scale
-        lo, hi = distinct[0], distinct[-1]
         width = (hi - lo) / MAX_GROUPS
         edges = [lo + width * k for k in range(MAX_GROUPS + 1)]
 
         def shown(p: float) -> str:
             return f"{10**p if axis.log else p:.2g}"
 
-        order = [f"{shown(edges[k])}\u2013{shown(edges[k + 1])}" for k in range(MAX_GROUPS)]
+        for k in range(MAX_GROUPS):
+            position[f"{shown(edges[k])}\u2013{shown(edges[k + 1])}"] = edges[k] + width / 2
+        labels = list(position)
         for t in have:
             k = min(int((axis.position(t.params[axis.name]) - lo) / width), MAX_GROUPS - 1)
-            label_of[t.number] = order[k]
-    order = [g for g in order if g in label_of.values()]
-    order += sorted({g for g in label_of.values() if g not in order})
-    return label_of, order
+            label_of[t.number] = labels[k]
+    used = set(label_of.values())
+    order = sorted((g for g in position if g in used), key=lambda g: position[g])
+    colour = {
+        g: sequential((position[g] - lo) / (hi - lo) if hi > lo else 0.5)
+        if axis.numeric
+        else categorical(i)
+        for i, g in enumerate(order)
+    }
+    if NOT_SET_LABEL in used:
+        order.append(NOT_SET_LABEL)
+        colour[NOT_SET_LABEL] = NOT_SET
+    return label_of, order, colour
+
+
+def _thin(points: dict[int, float]) -> list[tuple[int, float]]:
+    """At most MAX_POINTS of a curve, evenly spaced, its first and last always kept."""
+    items = list(points.items())
+    if len(items) <= MAX_POINTS:
+        return items
+    step = (len(items) - 1) / (MAX_POINTS - 1)
+    return [items[round(i * step)] for i in range(MAX_POINTS)]
+
+
+def _trace(
+    metric: str, group: str, colour: str, trials: Sequence[FrozenTrial], by: Axis | None
+) -> dict[str, Any] | None:
+    """One line per trial of one group and state, joined into one trace with gaps, so a
+    study of a thousand trials draws a few dozen traces rather than thousands."""
+    x: list[int | None] = []
+    y: list[float | None] = []
+    text: list[str] = []
+    sizes: list[int] = []
+    pruned = bool(trials) and trials[0].state is TrialState.PRUNED
+    for t in trials:
+        points = _thin(t.intermediate(metric))
+        if not points:
+            continue
+        label = f"trial #{t.number} ({t.state.value.lower()})" + (
+            f"<br>{by.name} {group}" if by is not None else ""
+        )
+        x += [step for step, _ in points] + [None]
+        y += [_finite(v) for _, v in points] + [None]
+        text += [label] * (len(points) + 1)
+        sizes += [0] * (len(points) - 1) + [9, 0]
+    if not x:
+        return None
+    return {
+        "type": "scatter",
+        "mode": "lines+markers" if pruned else "lines",
+        "x": x[:-1],
+        "y": y[:-1],
+        "text": text[:-1],
+        "name": group,
+        "legendgroup": group,
+        "line": {"color": colour, "width": 1.5, "dash": "dot" if pruned else "solid"},
+        "marker": {"symbol": "x", "size": sizes[:-1] if pruned else 0, "color": colour},
+        "connectgaps": False,
+        "hovertemplate": f"%{{text}}<br>step %{{x}}<br>{metric} = %{{y:.4g}}<extra></extra>",
+    }
+
+
+def _scale_trace(by: Axis, lo: float, hi: float, at: tuple[Any, Any]) -> dict[str, Any]:
+    """An invisible point that carries the colour bar of a numeric parameter."""
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "x": [at[0]],
+        "y": [at[1]],
+        "showlegend": False,
+        "hoverinfo": "skip",
+        "marker": {
+            "size": 0.1,
+            "opacity": 0,
+            "color": [lo],
+            "cmin": lo,
+            "cmax": hi,
+            "colorscale": SEQUENTIAL,
+            "showscale": True,
+            "colorbar": colour_bar(by, lo, hi, len=0.8),
+        },
+    }
 
 
 def learning_curves(
     trials: Sequence[FrozenTrial], metrics: Sequence[str], by: Axis | None
 ) -> Figure | None:
-    """One figure with a menu to switch between metrics; None when nothing was reported."""
+    """One figure with a menu to switch between metrics; None when nothing was reported.
+    Lines are coloured by `by`: numbers on a sequential scale (log for a log parameter)
+    with its colour bar, categories from a qualitative palette."""
     shown_trials = [t for t in trials if t.reports]
     if not shown_trials or not metrics:
         return None
-    label_of, order = _groups(shown_trials, by)
-    palette = ORDERED if by is not None and by.numeric else CATEGORICAL
-    if palette is ORDERED and 1 < len(order) <= len(ORDERED):  # spread over the whole scale
-        step = (len(ORDERED) - 1) / (len(order) - 1)
-        color = {g: ORDERED[round(i * step)] for i, g in enumerate(order)}
-    else:
-        color = {g: palette[i % len(palette)] for i, g in enumerate(order)}
+    label_of, order, color = _groups(shown_trials, by)
+    members = {g: [t for t in shown_trials if label_of[t.number] == g] for g in order}
+    positions = (
+        [by.position(t.params[by.name]) for t in shown_trials if by.name in t.params]
+        if by is not None and by.numeric
+        else []
+    )
+    opacity = 1.0 if len(shown_trials) <= 30 else 0.5
     data: list[dict[str, Any]] = []
     owner: list[str] = []
-    by_legend = sorted(shown_trials, key=lambda t: (t.state is TrialState.PRUNED, t.number))
-    opacity = 1.0 if len(shown_trials) <= 30 else 0.5
     for metric in metrics:
         legend_done: set[str] = set()
+        first = len(data)
         for g in order:
-            for t in by_legend:  # a complete trial first: its solid line is the legend's
-                if label_of[t.number] != g:
+            done = [t for t in members[g] if t.state is not TrialState.PRUNED]
+            pruned = [t for t in members[g] if t.state is TrialState.PRUNED]
+            for group_trials in (done, pruned):  # complete first: its solid line is the legend's
+                trace = _trace(metric, g, color[g], group_trials, by)
+                if trace is None:
                     continue
-                points = t.intermediate(metric)
-                if not points:
-                    continue
-                pruned = t.state is TrialState.PRUNED
-                data.append(
-                    {
-                        "type": "scatter",
-                        "mode": "lines+markers" if pruned else "lines",
-                        "x": list(points),
-                        "y": [_finite(v) for v in points.values()],
-                        "name": g,
-                        "legendgroup": g,
-                        "showlegend": g not in legend_done,
-                        "visible": metric == metrics[0],
-                        "line": {
-                            "color": color[g],
-                            "width": 1.5,
-                            "dash": "dot" if pruned else "solid",
-                        },
-                        "marker": {
-                            "symbol": "x",
-                            "size": [0] * (len(points) - 1) + [9] if pruned else 0,
-                        },
-                        "opacity": opacity,
-                        "hovertemplate": f"trial #{t.number} ({t.state.value.lower()})<br>"
-                        f"{by.name if by else ''} {g}<br>step %{{x}}<br>{metric} = %{{y:.4g}}<extra></extra>",
-                    }
+                trace.update(
+                    showlegend=g not in legend_done, visible=metric == metrics[0], opacity=opacity
                 )
+                data.append(trace)
                 owner.append(metric)
                 legend_done.add(g)
+        if positions and by is not None and len(data) > first:
+            scale = _scale_trace(
+                by, min(positions), max(positions), (data[first]["x"][0], data[first]["y"][0])
+            )
+            scale["visible"] = metric == metrics[0]
+            data.append(scale)
+            owner.append(metric)
     if not data:
         return None
 
@@ -158,13 +219,16 @@ def learning_curves(
                 "showactive": True,
             }
         ]
+    legend: dict[str, Any] = {"title": {"text": by.name if by is not None else ""}}
+    if positions:  # the colour bar takes the right-hand side
+        legend.update(orientation="h", x=0, y=-0.18, yanchor="top")
     return {
         "data": data,
         "layout": layout(
             _title(metrics[0], by),
             xaxis={"title": {"text": "step (epoch)"}},
             yaxis=yaxis(metrics[0]),
-            legend={"title": {"text": by.name if by is not None else ""}},
+            legend=legend,
             height=420,
             **extra,
         ),

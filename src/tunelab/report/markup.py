@@ -23,9 +23,12 @@ def table(
     numeric_from: int = 1,
     highlight: int | None = None,
     cls: str = "",
+    row_keys: Sequence[Any] | None = None,
 ) -> str:
     """A table; cells are escaped unless given as `Raw`. Columns from `numeric_from` on
-    are right-aligned. Row `highlight` is marked (the best row)."""
+    are right-aligned. Row `highlight` is marked (the best row). Numbers (and `Keyed`
+    cells) carry their value in data-v, which a table of class "sortable" sorts by when
+    its header is clicked (assets.SORT_JS); `row_keys` become each row's data-key."""
     head = "".join(
         f'<th class="{"num" if i >= numeric_from else ""}">{esc(c)}</th>'
         for i, c in enumerate(columns)
@@ -33,16 +36,38 @@ def table(
     body = []
     for r, row in enumerate(rows):
         cells = "".join(
-            f'<td class="{"num" if i >= numeric_from else ""}">'
-            f"{cell.text if isinstance(cell, Raw) else esc(cell)}</td>"
+            f'<td class="{"num" if i >= numeric_from else ""}"{_sort_value(cell)}>'
+            f"{cell.text if isinstance(cell, (Raw, Keyed)) else esc(cell)}</td>"
             for i, cell in enumerate(row)
         )
         mark = ' class="best"' if r == highlight else ""
-        body.append(f"<tr{mark}>{cells}</tr>")
+        key = f' data-key="{esc(row_keys[r])}"' if row_keys is not None else ""
+        body.append(f"<tr{mark}{key}>{cells}</tr>")
     return (
         f'<div class="scroll"><table class="{cls}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
+
+
+def _sort_value(cell: Any) -> str:
+    if isinstance(cell, Keyed):
+        value = cell.value
+    elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        value = cell
+    else:
+        return ""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ' data-v=""'  # missing: sorts last either way
+    return f' data-v="{value!r}"'
+
+
+class Keyed:
+    """A cell shown as `text` (escaped) that sorts by the number `value` (a duration shown
+    as "3.5 min" sorts by its seconds; None sorts last)."""
+
+    def __init__(self, text: str, value: float | None) -> None:
+        self.text = esc(text)
+        self.value = value
 
 
 class Raw:

@@ -15,7 +15,7 @@ from tunelab.report.contour import contour, contour_pairs
 from tunelab.report.curves import learning_curves, reported_metrics
 from tunelab.report.figures import history, parallel_coordinates, scored, slices
 from tunelab.report.lost import LOST, lost_trials, state_label
-from tunelab.report.markup import definition_list, note, seconds, table
+from tunelab.report.markup import Keyed, definition_list, esc, note, seconds, table
 from tunelab.report.pareto import front_sections
 from tunelab.report.scores import Score, scores_of
 from tunelab.report.section import Section
@@ -95,7 +95,33 @@ def _why_empty(study: Study, trials: Sequence[FrozenTrial]) -> str:
     return text + "."
 
 
-def best_section(study: Study, best: FrozenTrial) -> Section:
+def fixed_settings(trials: Sequence[FrozenTrial]) -> dict[str, Any]:
+    """The parameters that took one value in every trial that used them (a `Fixed`
+    setting, or a range the search never left), by name: shown once, not per trial."""
+    seen: dict[str, set[str]] = {}
+    first: dict[str, Any] = {}
+    for t in trials:
+        for name, value in t.params.items():
+            seen.setdefault(name, set()).add(fmt(value))
+            first.setdefault(name, value)
+    if sum(1 for t in trials if t.params) < 2:
+        return {}
+    return {n: first[n] for n, values in seen.items() if len(values) == 1}
+
+
+def fixed_html(fixed: dict[str, Any]) -> str:
+    """The fixed settings as one line of name = value pairs."""
+    if not fixed:
+        return ""
+    pairs = ", ".join(f"{esc(k)} = {esc(v)}" for k, v in fixed.items())
+    return f'<p class="fixed"><span class="label">fixed settings</span> {pairs}</p>'
+
+
+def best_section(
+    study: Study, best: FrozenTrial, trials: Sequence[FrozenTrial] | None = None
+) -> Section:
+    """The best trial: its values, its tuned hyperparameters as a table and the settings
+    every trial shared (from `trials`, default the study's) apart, then the diagnosis."""
     facts: list[tuple[str, Any]] = [
         ("trial", f"#{best.number}"),
         (study.metric, best.value),
@@ -103,8 +129,15 @@ def best_section(study: Study, best: FrozenTrial) -> Section:
     ]
     facts += [(k, v) for k, v in best.metrics.items() if k != study.metric]
     facts += [(k, v) for k, v in best.user_attrs.items() if not isinstance(v, (dict, list))]
-    params = table(["hyperparameter", "value"], [(k, v) for k, v in best.params.items()])
-    html = definition_list(facts) + params + insight_sections.diagnosis_html(study, best)
+    fixed = fixed_settings(study.trials if trials is None else trials)
+    tuned = [(k, v) for k, v in best.params.items() if k not in fixed]
+    params = (
+        table(["tuned hyperparameter", "value"], tuned)
+        if tuned
+        else note("no hyperparameter varied between trials")
+    )
+    shared = fixed_html({k: v for k, v in fixed.items() if k in best.params})
+    html = definition_list(facts) + params + shared + insight_sections.diagnosis_html(study, best)
     return Section("best", "Best trial", html)
 
 
@@ -136,24 +169,29 @@ def trials_section(
     lost: frozenset[int] = frozenset(),
 ) -> Section:
     """Every trial, newest first: state (infeasible ones marked), one column per
-    objective, time, parameters and why it ended."""
+    objective, time, the parameters that varied and why it ended; the settings every
+    trial shared are listed once above the table. A click on a header sorts by it."""
     scores = scores_of(study)
-    names = list(dict.fromkeys(n for t in trials for n in t.params))
+    fixed = fixed_settings(trials)
+    names = [n for n in dict.fromkeys(n for t in trials for n in t.params) if n not in fixed]
+    ordered = sorted(trials, key=lambda t: -t.number)
     rows = []
-    for t in sorted(trials, key=lambda t: -t.number):
+    for t in ordered:
         reason = (t.reason or "").splitlines()[0][:REASON_CHARS] if t.reason else ""
         state = state_label(t, lost) + ("" if t.feasible else " (infeasible)")
         rows.append(
-            [t.number, state, *(s.of(t) for s in scores), seconds(t.duration)]
+            [t.number, state, *(s.of(t) for s in scores), Keyed(seconds(t.duration), t.duration)]
             + [t.params.get(n, "") for n in names]
             + [reason]
         )
     html = (
-        table(
+        fixed_html(fixed)
+        + table(
             ["#", "state", *(s.metric for s in scores), "time", *names, "reason"],
             rows,
             numeric_from=2,
-            cls="trials wrap",
+            cls="trials wrap sortable",
+            row_keys=[t.number for t in ordered],
         )
         if rows
         else note("no trials yet")
@@ -189,7 +227,7 @@ def build_sections(study: Study, curves_by: str | None = None) -> list[Section]:
     else:
         best = _best(study, trials)
         if best is not None:
-            out.append(best_section(study, best))
+            out.append(best_section(study, best, trials))
             out.append(
                 Section(
                     "history",

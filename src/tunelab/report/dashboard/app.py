@@ -14,12 +14,27 @@ import threading
 from typing import Any
 
 import tunelab
+from tunelab.errors import TunelabError
+from tunelab.report.dashboard.views import extra_sections, trial_sections
 from tunelab.report.lost import lost_trials
 from tunelab.report.markup import finite
+from tunelab.report.section import Section
 from tunelab.report.sections import build_sections, counts
 from tunelab.storage import BaseStorage
 from tunelab.trial import FrozenTrial
 from tunelab.types import TrialState
+
+
+class TrialNotFoundError(TunelabError):
+    """The dashboard was asked for a trial number its study does not hold."""
+
+
+def with_extras(sections: list[Section], extras: list[Section]) -> list[Section]:
+    """The report's sections with the dashboard's own plots after the history (or the
+    Pareto front), before the learning curves."""
+    ids = [s.id for s in sections]
+    at = next((ids.index(i) + 1 for i in ("history", "pareto", "front") if i in ids), 1)
+    return [*sections[:at], *extras, *sections[at:]]
 
 
 def fingerprint(trials: list[FrozenTrial], lost: frozenset[int] = frozenset()) -> str:
@@ -78,7 +93,7 @@ class DashboardApp:
             cached = self._cache.get(name)
             if cached is not None and cached[0] == version:
                 return cached[1]
-            sections = build_sections(study)
+            sections = with_extras(build_sections(study), extra_sections(study, trials, lost))
             payload = {
                 "name": name,
                 "version": version,
@@ -88,3 +103,20 @@ class DashboardApp:
             body = json.dumps(finite(payload), allow_nan=False, separators=(",", ":")).encode()
             self._cache[name] = (version, body)
             return body
+
+    def trial(self, name: str, number: int) -> bytes:
+        """One trial's page as JSON bytes. Raises StudyNotFoundError, TrialNotFoundError."""
+        study = tunelab.load_study(name, self.storage)
+        trials = study.trials
+        found = next((t for t in trials if t.number == number), None)
+        if found is None:
+            last = max((t.number for t in trials), default=None)
+            held = f"its trials are #0 to #{last}" if last is not None else "it has no trials"
+            raise TrialNotFoundError(f"study {name!r} has no trial #{number}; {held}")
+        lost = lost_trials(trials, study.settings)
+        payload = {
+            "name": name,
+            "trial": number,
+            "sections": [s.to_dict() for s in trial_sections(study, trials, found, lost)],
+        }
+        return json.dumps(finite(payload), allow_nan=False, separators=(",", ":")).encode()

@@ -1,13 +1,14 @@
 """The dashboard's single page: a list of studies and the selected study's sections,
 polled every two seconds and redrawn in place (Plotly.react keeps zoom and menus).
 
-The page holds no inline script: its code is served as /static/dashboard.js, so the
+A hash #study=NAME shows a study, #study=NAME&trial=N one of its trials (the trials
+table links there). The page holds no inline script: its code is served as /static/dashboard.js, so the
 server's Content-Security-Policy allows scripts from the dashboard itself ('self') and
 nothing else."""
 
 from __future__ import annotations
 
-from tunelab.report.assets import CSS, FAVICON, content_security_policy
+from tunelab.report.assets import CSS, FAVICON, SORT_JS, content_security_policy
 
 POLL_MS = 2000
 
@@ -22,11 +23,12 @@ aside a { display:block; padding:6px 8px; border-radius:4px; color:var(--fg); te
 aside a.active { background:#e7f0fa; }
 aside a .meta { display:block; font-size:12px; color:var(--muted); }
 .layout main { flex:1; max-width:none; min-width:0; }
+a.trial-link, a.back { color:var(--accent); text-decoration:none; }
 """
 
 _SCRIPT = """
 (function () {
-  var state = {study: null, version: null, timer: null, drawn: {}};
+  var state = {study: null, trial: null, version: null, timer: null, drawn: {}};
   var config = {responsive: true, displaylogo: false};
 
   function getJSON(url) {
@@ -37,9 +39,13 @@ _SCRIPT = """
       });
     });
   }
-  function fromHash() {
-    var m = location.hash.match(/^#study=(.*)$/);
-    return m ? decodeURIComponent(m[1]) : null;
+  function fromHash() {  // #study=NAME or #study=NAME&trial=N (NAME percent-encoded)
+    var m = location.hash.match(/^#study=([^&]*)(?:&trial=(\\d+))?$/);
+    return m ? {study: decodeURIComponent(m[1]), trial: m[2] === undefined ? null : +m[2]}
+             : {study: null, trial: null};
+  }
+  function studyHref(name, trial) {
+    return '#study=' + encodeURIComponent(name) + (trial === null || trial === undefined ? '' : '&trial=' + trial);
   }
   function setStatus(text, bad) {
     var el = document.getElementById('status');
@@ -62,7 +68,7 @@ _SCRIPT = """
     }
     list.forEach(function (s) {
       var a = document.createElement('a');
-      a.href = '#study=' + encodeURIComponent(s.name);
+      a.href = studyHref(s.name);
       a.className = s.name === state.study ? 'active' : '';
       a.dataset.study = s.name;
       a.textContent = s.name;
@@ -80,6 +86,52 @@ _SCRIPT = """
       state.study = list[0].name;
       renderStudies(list);
     }
+  }
+
+  // The trial numbers of the trials table (rows keyed by number) link to their pages.
+  function linkTrials(body) {
+    body.querySelectorAll('table.trials tr[data-key]').forEach(function (row) {
+      var cell = row.cells[0];
+      var a = document.createElement('a');
+      a.href = studyHref(state.study, row.dataset.key);
+      a.className = 'trial-link';
+      a.textContent = cell.textContent;
+      cell.textContent = '';
+      cell.appendChild(a);
+    });
+  }
+  function setPath(obj, path, value) {
+    var keys = path.split('.');
+    for (var i = 0; i < keys.length - 1; i++) {
+      if (typeof obj[keys[i]] !== 'object' || obj[keys[i]] === null) obj[keys[i]] = {};
+      obj = obj[keys[i]];
+    }
+    obj[keys[keys.length - 1]] = value;
+  }
+  // A redraw keeps the entry the user picked in a figure's menu (the learning curves'
+  // metric): the new figure gets that entry marked active and that entry's changes
+  // applied, so the menu and the plot always name the same thing.
+  function keepMenus(div, fig) {
+    var before = div.layout && div.layout.updatemenus;
+    var now = fig.layout.updatemenus;
+    if (!before || !now) return;
+    now.forEach(function (menu, m) {
+      var old = before[m];
+      if (!old || !old.active || !old.buttons[old.active]) return;
+      var labels = menu.buttons.map(function (b) { return b.label; });
+      var k = labels.indexOf(old.buttons[old.active].label);
+      if (k < 1) return;
+      menu.active = k;
+      var args = menu.buttons[k].args;
+      var restyle = args[0] || {}, relayout = args[1] || {};
+      Object.keys(restyle).forEach(function (attr) {
+        fig.data.forEach(function (trace, i) {
+          var v = restyle[attr];
+          setPath(trace, attr, Array.isArray(v) ? v[i % v.length] : v);
+        });
+      });
+      Object.keys(relayout).forEach(function (attr) { setPath(fig.layout, attr, relayout[attr]); });
+    });
   }
 
   function sectionNode(sec) {
@@ -103,8 +155,14 @@ _SCRIPT = """
       node.querySelector('h2').textContent = sec.title;
       var body = node.querySelector('.body');
       if (body.dataset.html !== sec.html) {
+        var sorted = body.querySelector('table.sortable[data-sort-col]');
         body.innerHTML = sec.html;  // built and escaped by the server
         body.dataset.html = sec.html;
+        linkTrials(body);
+        var table = body.querySelector('table.sortable');
+        if (sorted && table) {  // a redraw keeps the order the user clicked
+          window.tunelabSortTable(table, +sorted.dataset.sortCol, +sorted.dataset.sortDir);
+        }
       }
       var figs = node.querySelector('.figs');
       var wanted = sec.figures.map(function (f) { return f.id; });
@@ -125,6 +183,7 @@ _SCRIPT = """
         }
         var key = JSON.stringify(f.figure);
         if (state.drawn[f.id] !== key) {  // redraw only what changed
+          keepMenus(div, f.figure);
           Plotly.react(div, f.figure.data, f.figure.layout, config);
           state.drawn[f.id] = key;
         }
@@ -144,10 +203,19 @@ _SCRIPT = """
 
   function refreshStudy() {
     if (!state.study) return Promise.resolve();
+    if (state.trial !== null) {
+      var wanted = state.trial;
+      return getJSON('api/trial?name=' + encodeURIComponent(state.study) + '&number=' + wanted)
+        .then(function (data) {
+          if (data.name !== state.study || data.trial !== state.trial) return;
+          document.title = 'tunelab dashboard: ' + data.name + ' #' + wanted;
+          renderSections(data.sections);
+        });
+    }
     var url = 'api/study?name=' + encodeURIComponent(state.study) +
       (state.version ? '&since=' + encodeURIComponent(state.version) : '');
     return getJSON(url).then(function (data) {
-      if (data.name !== state.study || data.unchanged) return;
+      if (data.name !== state.study || state.trial !== null || data.unchanged) return;
       state.version = data.version;
       document.title = 'tunelab dashboard: ' + data.name;
       renderSections(data.sections);
@@ -168,14 +236,19 @@ _SCRIPT = """
     });
   }
 
+  function go() {
+    var where = fromHash();
+    state.study = where.study;
+    state.trial = where.trial;
+  }
   window.addEventListener('hashchange', function () {
-    state.study = fromHash();
+    go();
     state.version = null;
     state.drawn = {};
     document.getElementById('content').textContent = '';
     tick();
   });
-  state.study = fromHash();
+  go();
   tick();
 })();
 """
@@ -191,5 +264,5 @@ PAGE = (
     '<main><div id="content"></div></main></div>'
     '<script src="static/dashboard.js"></script></body></html>\n'
 )
-SCRIPT = _SCRIPT.replace("POLL_MS", str(POLL_MS))
+SCRIPT = SORT_JS + _SCRIPT.replace("POLL_MS", str(POLL_MS))
 POLICY = content_security_policy(["'self'"], connect="'self'") + "; frame-ancestors 'none'"

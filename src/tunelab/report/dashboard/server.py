@@ -3,7 +3,7 @@ GET routes. Nothing writes: every other method gets 405. Every answer carries th
 page's Content-Security-Policy (page.py).
 
 Routes: /  (the page), /static/plotly.min.js, /static/dashboard.js, /api/studies,
-/api/study?name=NAME[&since=VERSION]."""
+/api/study?name=NAME[&since=VERSION], /api/trial?name=NAME&number=N."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from tunelab.errors import StudyNotFoundError, TunelabError
 from tunelab.report.assets import plotly_js
-from tunelab.report.dashboard.app import DashboardApp
+from tunelab.report.dashboard.app import DashboardApp, TrialNotFoundError
 from tunelab.report.dashboard.page import PAGE, POLICY, SCRIPT
 
 log = logging.getLogger("tunelab.dashboard")
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+NO_TRIAL = "name the study and the trial: /api/trial?name=NAME&number=N (N: a trial number)"
 NO_NAME = "name the study: /api/study?name=NAME (/api/studies lists them)"
 
 
@@ -72,9 +73,16 @@ class Handler(BaseHTTPRequestHandler):
                     self._send(self.server.app.study(name, since), "application/json")
                 else:
                     self._send_json({"error": NO_NAME}, HTTPStatus.BAD_REQUEST)
+            elif parts.path == "/api/trial":
+                name = (query.get("name") or [""])[0]
+                number = (query.get("number") or [""])[0]
+                if not name.strip() or not number.isdigit():
+                    self._send_json({"error": NO_TRIAL}, HTTPStatus.BAD_REQUEST)
+                else:
+                    self._send(self.server.app.trial(name, int(number)), "application/json")
             else:
                 self._send_json({"error": f"no such page: {parts.path}"}, HTTPStatus.NOT_FOUND)
-        except StudyNotFoundError as e:
+        except (StudyNotFoundError, TrialNotFoundError) as e:
             self._send_json({"error": str(e)}, HTTPStatus.NOT_FOUND)
         except (TunelabError, ValueError) as e:
             log.warning("dashboard: %s", e)

@@ -1,0 +1,131 @@
+"""How long the HTML report of a 1,000-trial study takes to open in a browser (issue 22).
+
+Run: `flock /tmp/helpers/bench.lock python benchmarks/report_open.py [DB] [--trials N]`
+(needs playwright and /usr/bin/chromium, as the report's browser tests do).
+
+The study is generated once into DB (default /tmp/tunelab-bench/report_open.db, a real
+SQLite file; reused when it already holds the study): N trials (default 1,000) of a random
+search over a log learning rate, a stepped dropout, a choice, a conditional width and one
+fixed setting, each reporting train_loss, val_loss and val_accuracy for 30 epochs, one
+in seven failed and one in five pruned. The script then writes the report and opens it in
+headless Chromium three times, timing from navigation to every figure drawn (each plot
+div holding its SVG). It prints the report's size, the seconds to build it in Python and
+each open time; the target is under 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _machine import load_average, source_state
+
+import tunelab
+from tunelab.types import TrialState
+
+CHROMIUM = "/usr/bin/chromium"
+EPOCHS = 30
+NAME = "bench/report"  # a '/' as seed re-runs name their studies
+
+
+def trial(study: tunelab.Study, number: int) -> None:
+    t = study.ask()
+    hp = t.hp
+    lr = hp.Float("learning_rate", 1e-5, 1e-1, sampling="log")
+    dropout = hp.Float("dropout", 0.0, 0.5, step=0.05)
+    optimizer = hp.Choice("optimizer", ["adam", "sgd", "rmsprop"])
+    hp.Fixed("batch_size", 64)
+    if hp.Int("num_layers", 1, 3) > 1:
+        hp.Int("units", 32, 256, step=32)
+    if number % 7 == 5:
+        study.tell(t, state=TrialState.FAIL, reason="ValueError: synthetic failure")
+        return
+    quality = 1.0 - 0.12 * abs(math.log10(lr) + 2.5) - 0.2 * abs(dropout - 0.2)
+    quality -= {"adam": 0.0, "sgd": 0.05, "rmsprop": 0.02}[optimizer]
+    acc = 0.0
+    for epoch in range(EPOCHS):
+        progress = 1.0 - math.exp(-(epoch + 1) / 6)
+        train_loss = 2.3 * (1.0 - 0.95 * quality * progress) + 0.01 * (number % 3)
+        acc = 0.1 + 0.85 * quality * progress
+        t.report(epoch, train_loss=train_loss, val_loss=train_loss * 1.05, val_accuracy=acc)
+        if number % 5 == 3 and epoch == 9:
+            study.tell(t, state=TrialState.PRUNED)
+            return
+    study.tell(t, {"val_accuracy": acc})
+
+
+def study_at(db: Path, n: int) -> tunelab.Study:
+    db.parent.mkdir(parents=True, exist_ok=True)
+    study = tunelab.create_study(
+        NAME,
+        storage=str(db),
+        metric="val_accuracy",
+        direction="maximize",
+        sampler="random",
+        seed=0,
+        load_if_exists=True,
+    )
+    have = len(study.trials)
+    if have < n:
+        start = time.perf_counter()
+        for i in range(have, n):
+            trial(study, i)
+        print(f"generated {n - have} trials in {time.perf_counter() - start:.0f} s")
+    return study
+
+
+def open_times(path: Path, runs: int) -> list[float]:
+    from playwright.sync_api import sync_playwright
+
+    drawn = (
+        "() => [...document.querySelectorAll('.fig')].every(d => d.querySelector('svg.main-svg'))"
+    )
+    times = []
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        for _ in range(runs):
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            start = time.perf_counter()
+            page.goto(path.as_uri())
+            page.wait_for_function(drawn, timeout=120_000, polling=20)
+            times.append(time.perf_counter() - start)
+            figures = page.evaluate("document.querySelectorAll('.fig').length")
+            if errors:
+                sys.exit(f"the report raised errors in the browser: {errors[:3]}")
+            page.close()
+        browser.close()
+    print(f"{figures} figures drawn")
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("db", nargs="?", default="/tmp/tunelab-bench/report_open.db")
+    parser.add_argument("--trials", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    from tunelab.report import write_report
+
+    study = study_at(Path(args.db), args.trials)
+    print(f"{source_state()}; {load_average()}")
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "report.html"
+        start = time.perf_counter()
+        write_report(study, out)
+        built = time.perf_counter() - start
+        size = out.stat().st_size / 1e6
+        print(f"{len(study.trials)} trials: report {size:.1f} MB, built in {built:.2f} s")
+        times = open_times(out, args.runs)
+    shown = ", ".join(f"{t:.2f}" for t in times)
+    print(f"open (load + draw every plot): median {statistics.median(times):.2f} s ({shown})")
+
+
+if __name__ == "__main__":
+    main()
