@@ -43,10 +43,20 @@ def open_report(browser: Any, path: Path) -> tuple[Any, list[str]]:
     """open_page on the report file, once every figure is drawn."""
     page, errors = open_page(browser)
     page.goto(path.as_uri())
+    page.evaluate(SCROLL_THROUGH)  # each plot is drawn as it comes near the screen
     page.wait_for_function(
         "() => [...document.querySelectorAll('.fig')].every(d => d.querySelector('svg.main-svg'))"
     )
     return page, errors
+
+
+SCROLL_THROUGH = """async () => {
+  for (const d of document.querySelectorAll('.fig')) {
+    d.scrollIntoView();
+    await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+  }
+  window.scrollTo(0, 0);
+}"""
 
 
 @contextlib.contextmanager

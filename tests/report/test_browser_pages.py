@@ -87,7 +87,13 @@ def test_report_curves_show_a_colour_bar_and_the_menu_names_the_plotted_metric(b
     page, errors = open_report(browser, write_report(study, tmp_path / "r.html"))
     assert page.locator("#fig-curves .colorbar").count() == 1
     assert "learning_rate" in page.text_content("#fig-curves .colorbar")
-    assert page.locator("#fig-parallel .colorbar").count() >= 1
+    assert "val_loss" in page.text_content("#fig-parallel .colorbar")
+    page.click("#fig-parallel .updatemenu-header-group")
+    page.locator("#fig-parallel .updatemenu-dropdown-button", has_text="learning_rate").click()
+    page.wait_for_function(
+        "() => document.querySelector('#fig-parallel .colorbar').textContent"
+        ".includes('learning_rate (log)')"
+    )
     first = page.evaluate(CURVES_STATE, "fig-curves")
     assert first == {"menu": "val_loss", "axis": "val_loss", "plotted": ["val_loss"]}
     page.click("#fig-curves .updatemenu-header-group")

@@ -206,3 +206,24 @@ def test_missing_database_is_one_clear_line(tmp_path, capsys):
     assert exit_info.value.code == 1
     assert capsys.readouterr().err.startswith("error: no database at")
     assert not (tmp_path / "none.db").exists()
+
+
+def test_serves_a_page_per_trial_and_the_extra_plots(served):
+    url, _ = served
+    _, payload = get(url + "api/study?name=demo")
+    ids = [s["id"] for s in payload["sections"]]
+    assert ids.index("history") < ids.index("edf") < ids.index("timeline") < ids.index("curves")
+    assert "rank" in ids
+    status, page = get(url + "api/trial?name=demo&number=5")  # the synthetic failure
+    assert status == 200 and page["trial"] == 5
+    first = page["sections"][0]
+    assert first["title"] == "Trial #5" and "synthetic failure" in first["html"]
+    assert 'href="#study=demo"' in first["html"]
+    status, page = get(url + "api/trial?name=demo&number=0")
+    assert [f["id"] for s in page["sections"] for f in s["figures"]] == ["fig-trial-curves"]
+    assert get(url + "api/trial?name=demo&number=99") == (
+        404,
+        {"error": "study 'demo' has no trial #99; its trials are #0 to #5"},
+    )
+    status, answer = get(url + "api/trial?name=demo&number=x")
+    assert status == 400 and "number=N" in answer["error"]

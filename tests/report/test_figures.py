@@ -164,3 +164,27 @@ def test_learning_curves_of_many_trials_stay_a_few_traces(make_study):
 def test_learning_curves_none_without_reports(make_study):
     study = make_study(0)
     assert learning_curves(study.trials, [], None) is None
+
+
+def test_distribution_timeline_and_rank(demo_study):
+    from tunelab.report.distribution import edf, rank, timeline
+
+    trials = demo_study.trials
+    score = scores_of(demo_study)[0]
+    line = edf(trials, score)["data"][0]
+    values = sorted(t.value for t in trials if t.state is TrialState.COMPLETE)
+    assert line["x"] == values and line["y"][0] == 1.0  # maximize: every trial >= the worst
+    assert line["y"] == sorted(line["y"], reverse=True)
+    bars = timeline(trials)["data"]
+    assert sum(len(b["y"]) for b in bars) == len(trials)
+    assert {b["name"] for b in bars} == {"complete", "pruned", "fail"}
+    axes = tuned_axes(trials, demo_study.space.to_json())
+    fig = rank(trials, [(axes[0], axes[1])], score)
+    points = fig["data"][0]
+    best = demo_study.best_trial
+    at_best = points["marker"]["color"][
+        points["text"].index(
+            next(x for x in points["text"] if x.startswith(f"trial #{best.number} "))
+        )
+    ]
+    assert at_best == 0.0 and max(points["marker"]["color"]) == 1.0

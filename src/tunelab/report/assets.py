@@ -93,7 +93,9 @@ SORT_JS = """
 })();
 """
 
-# Sorts tables (SORT_JS) and draws every figure listed in the JSON block #tunelab-figures into the div of that id.
+# Sorts tables (SORT_JS) and draws the figures listed in the JSON block #tunelab-figures
+# into the divs of those ids, each when it comes near the screen: a report of a thousand
+# trials opens at once instead of drawing every plot first. Printing draws them all.
 RENDER_JS = (
     SORT_JS
     + """
@@ -102,9 +104,25 @@ RENDER_JS = (
   if (!block) return;
   var figures = JSON.parse(block.textContent);
   var config = {responsive: true, displaylogo: false};
-  Object.keys(figures).forEach(function (id) {
-    var div = document.getElementById(id);
-    if (div) Plotly.newPlot(div, figures[id].data, figures[id].layout, config);
+  function draw(div) {
+    var fig = figures[div.id];
+    if (!fig || div.dataset.drawn) return;
+    div.dataset.drawn = '1';
+    Plotly.newPlot(div, fig.data, fig.layout, config);
+  }
+  var divs = Object.keys(figures).map(function (id) { return document.getElementById(id); })
+    .filter(Boolean);
+  window.addEventListener('beforeprint', function () { divs.forEach(draw); });
+  if (!('IntersectionObserver' in window)) { divs.forEach(draw); return; }
+  var seen = new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      if (e.isIntersecting) { seen.unobserve(e.target); draw(e.target); }
+    });
+  }, {rootMargin: '400px 0px'});
+  divs.forEach(function (div) {
+    var layout = figures[div.id].layout || {};
+    if (layout.height) div.style.minHeight = layout.height + 'px';  // no jumps while waiting
+    seen.observe(div);
   });
 })();
 """

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from tunelab.report.axes import Axis, fmt
+from tunelab.trial import FrozenTrial
 
 # viridis from #440154 to #b5de2b, as (fraction, colour) stops plotly reads directly
 SEQUENTIAL: list[list[Any]] = [
@@ -76,3 +78,52 @@ def colour_bar(axis: Axis, lo: float, hi: float, **extra: Any) -> dict[str, Any]
     tickvals, ticktext = scale_ticks(axis, lo, hi)
     title = axis.name + (" (log)" if axis.log else "")
     return {"title": {"text": title}, "tickvals": tickvals, "ticktext": ticktext, **extra}
+
+
+def line_colours(axis: Axis, trials: Sequence[FrozenTrial]) -> dict[str, Any]:
+    """Plotly `line` settings (numbers, scale, colour bar) that colour one line per trial
+    by `axis`: numbers on the sequential scale (log positions for a log parameter),
+    categories as bands of the qualitative palette; trials without the parameter grey."""
+    present = [axis.position(t.params[axis.name]) for t in trials if axis.name in t.params]
+    if axis.numeric:
+        lo, hi = min(present), max(present)
+        hi = hi if hi > lo else lo + 1.0
+        scale = SEQUENTIAL
+        if len(present) < len(trials):  # a grey band below the scale for "not set"
+            gap = (hi - lo) / 9
+            scale = [[0.0, NOT_SET], [0.099, NOT_SET]] + [
+                [0.1 + 0.9 * float(t), c] for t, c in SEQUENTIAL
+            ]
+            lo -= gap
+        values = [
+            axis.position(t.params[axis.name]) if axis.name in t.params else lo for t in trials
+        ]
+        tickvals, ticktext = scale_ticks(axis, min(present), max(present))
+        return {
+            "color": values,
+            "cmin": lo,
+            "cmax": hi,
+            "colorscale": scale,
+            "colorbar": {
+                "title": {"text": axis.name + (" (log)" if axis.log else "")},
+                "tickvals": tickvals,
+                "ticktext": ticktext,
+            },
+        }
+    labels = list(axis.categories) + (["not set"] if len(present) < len(trials) else [])
+    colours = [categorical(i) for i in range(len(axis.categories))] + [NOT_SET]
+    k = len(labels)
+    bands = [[edge, colours[i]] for i in range(k) for edge in (i / k, (i + 1) / k)]
+    values = [
+        float(axis.categories.index(axis.label(t.params[axis.name])))
+        if axis.name in t.params
+        else float(k - 1)
+        for t in trials
+    ]
+    return {
+        "color": values,
+        "cmin": -0.5,
+        "cmax": k - 0.5,
+        "colorscale": bands,
+        "colorbar": {"title": {"text": axis.name}, "tickvals": list(range(k)), "ticktext": labels},
+    }

@@ -91,34 +91,34 @@ def _trace(
     study of a thousand trials draws a few dozen traces rather than thousands."""
     x: list[int | None] = []
     y: list[float | None] = []
-    text: list[str] = []
+    numbers: list[int | None] = []  # the trial of each point, for its hover box
     sizes: list[int] = []
     pruned = bool(trials) and trials[0].state is TrialState.PRUNED
     for t in trials:
         points = _thin(t.intermediate(metric))
         if not points:
             continue
-        label = f"trial #{t.number} ({t.state.value.lower()})" + (
-            f"<br>{by.name} {group}" if by is not None else ""
-        )
         x += [step for step, _ in points] + [None]
-        y += [_finite(v) for _, v in points] + [None]
-        text += [label] * (len(points) + 1)
+        y += [_short(v) for _, v in points] + [None]
+        numbers += [t.number] * len(points) + [None]
         sizes += [0] * (len(points) - 1) + [9, 0]
     if not x:
         return None
+    state = trials[0].state.value.lower()
     return {
         "type": "scatter",
         "mode": "lines+markers" if pruned else "lines",
         "x": x[:-1],
         "y": y[:-1],
-        "text": text[:-1],
+        "customdata": numbers[:-1],
         "name": group,
         "legendgroup": group,
         "line": {"color": colour, "width": 1.5, "dash": "dot" if pruned else "solid"},
         "marker": {"symbol": "x", "size": sizes[:-1] if pruned else 0, "color": colour},
         "connectgaps": False,
-        "hovertemplate": f"%{{text}}<br>step %{{x}}<br>{metric} = %{{y:.4g}}<extra></extra>",
+        "hovertemplate": f"trial #%{{customdata}} ({state})"
+        + (f"<br>{by.name} {group}" if by is not None else "")
+        + f"<br>step %{{x}}<br>{metric} = %{{y:.4g}}<extra></extra>",
     }
 
 
@@ -167,9 +167,11 @@ def learning_curves(
         legend_done: set[str] = set()
         first = len(data)
         for g in order:
-            done = [t for t in members[g] if t.state is not TrialState.PRUNED]
-            pruned = [t for t in members[g] if t.state is TrialState.PRUNED]
-            for group_trials in (done, pruned):  # complete first: its solid line is the legend's
+            states = sorted(
+                {t.state for t in members[g]}, key=lambda s: (s is not TrialState.COMPLETE, s.value)
+            )
+            for state in states:  # complete first: its solid line is the legend's
+                group_trials = [t for t in members[g] if t.state is state]
                 trace = _trace(metric, g, color[g], group_trials, by)
                 if trace is None:
                     continue
@@ -237,6 +239,12 @@ def learning_curves(
 
 def _title(metric: str, by: Axis | None) -> str:
     return f"Learning curves: {metric}" + (f" by {by.name}" if by is not None else "")
+
+
+def _short(value: float) -> float | None:
+    """A curve's value to 6 significant digits (the hover shows 4): a thousand trials'
+    curves stay a few megabytes of JSON, not tens."""
+    return float(f"{value:.6g}") if math.isfinite(value) else None
 
 
 def _finite(value: float) -> float | None:

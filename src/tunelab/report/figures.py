@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tunelab.report.axes import Axis, fmt
+from tunelab.report.colours import line_colours
 from tunelab.report.scores import Score, hover
 from tunelab.report.section import Figure
 from tunelab.trial import FrozenTrial
@@ -155,7 +156,8 @@ def parallel_coordinates(
     trials: Sequence[FrozenTrial], axes: Sequence[Axis], scores: Sequence[Score]
 ) -> Figure:
     """One line per complete trial across every tuned parameter and then every objective,
-    coloured by the first objective (bright is better; the colour bar names it); drag
+    coloured by the first objective (bright is better; the colour bar names it) or, from
+    the menu, by any parameter (numbers on a sequential scale, categories apart); drag
     along an axis to keep only the lines that cross a range."""
     done = scored(trials, scores)
     first = scores[0]
@@ -163,21 +165,40 @@ def parallel_coordinates(
     values = [first.of(t) for t in done]
     dims = [_dimension(a, done) for a in axes]
     dims += [{"label": s.metric, "values": [s.of(t) for t in done]} for s in scores]
+    by_metric: dict[str, Any] = {
+        "color": values,
+        "cmin": min((v for v in values if v is not None), default=0.0),
+        "cmax": max((v for v in values if v is not None), default=1.0),
+        "colorscale": "Viridis",
+        "reversescale": direction is Direction.MINIMIZE,
+        "colorbar": {"title": {"text": metric}},
+    }
+    choices = [(metric, by_metric)] + [
+        (a.name, {"reversescale": False, **line_colours(a, done)}) for a in axes
+    ]
+    buttons = [
+        {
+            "label": f"colour: {name}",
+            "method": "restyle",
+            "args": [{f"line.{k}": [v] for k, v in line.items()}],
+        }
+        for name, line in choices
+    ]
+    menu = {"buttons": buttons, "direction": "down", "x": 0.0, "xanchor": "left", "y": 1.18}
     return {
         "data": [
             {
                 "type": "parcoords",
                 "dimensions": dims,
-                "line": {
-                    "color": values,
-                    "colorscale": "Viridis",
-                    "reversescale": direction is Direction.MINIMIZE,
-                    "showscale": True,
-                    "colorbar": {"title": {"text": metric}},
-                },
+                "line": {**by_metric, "showscale": True},
             }
         ],
-        "layout": layout("", height=420, margin={"l": 80, "r": 80, "t": 50, "b": 40}),
+        "layout": layout(
+            "",
+            height=440,
+            margin={"l": 80, "r": 80, "t": 70, "b": 40},
+            updatemenus=[menu] if len(buttons) > 1 else [],
+        ),
     }
 
 
