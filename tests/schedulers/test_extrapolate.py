@@ -62,8 +62,9 @@ def test_a_flat_loser_is_stopped_and_a_late_bloomer_kept() -> None:
 def test_nothing_stops_before_min_resource_or_before_enough_finished_trials() -> None:
     history = finished()
     flat = [0.3] * 6
-    assert not ExtrapolateScheduler(min_resource=7).decide(ask(flat, history)).stop
-    assert ExtrapolateScheduler(min_resource=6).decide(ask(flat, history)).stop
+    # steps 1..6 reported: 7 units of resource spent, as the other schedulers count
+    assert not ExtrapolateScheduler(min_resource=8).decide(ask(flat, history)).stop
+    assert ExtrapolateScheduler(min_resource=7).decide(ask(flat, history)).stop
     assert not ExtrapolateScheduler(min_trials=8).decide(ask(flat, history[:7])).stop
     assert ExtrapolateScheduler(min_trials=8).decide(ask(flat, history[:8])).stop
     # the final step itself, or a study where nobody has finished: nothing to predict

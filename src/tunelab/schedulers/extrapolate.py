@@ -1,7 +1,9 @@
 """Stop a trial when its own learning curve says it cannot win (`scheduler="extrapolate"`).
 
-After each report from `min_resource` on, the trial's curve of the study's metric is
-extrapolated to the final step (`max_resource`, or the last step finished trials reached)
+After each report from `min_resource` on (resource as the other schedulers count it: a
+report at step s has spent s + 1), the trial's curve of the study's metric is extrapolated
+to the final step (the one that spends `max_resource`, or the last step complete trials
+reached)
 by tunelab.curves, calibrated on the curves of the trials that got there. The trial stops
 when the chance that it ends better than the best finished value falls below `threshold`.
 In a study of several objectives the question is whether its final point joins the Pareto
@@ -24,6 +26,7 @@ import numpy as np
 from tunelab._pareto import non_dominated_ranks
 from tunelab.curves import Curve, CurveModel, Prediction
 from tunelab.errors import ConfigurationError
+from tunelab.schedulers._rungs import resource_of
 from tunelab.schedulers.base import Scheduler
 from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict, check_int
 from tunelab.trial import FrozenTrial
@@ -73,14 +76,14 @@ class ExtrapolateScheduler(Scheduler):
         }
 
     def needs_history(self, step: int, previous_step: int | None) -> bool:
-        return step >= self.min_resource
+        return resource_of(step) >= self.min_resource
 
     def rank_decision(self, request: PruneRequest) -> Verdict:
         step = request.step
-        if step < self.min_resource:
+        if resource_of(step) < self.min_resource:
             return GO_ON
         others = request.others()
-        final = self.max_resource or _final_step(others)
+        final = _final_step(others) if self.max_resource is None else self.max_resource - 1
         if final is None or step >= final:
             return GO_ON
         objectives = request.objectives or ()
