@@ -125,7 +125,7 @@ class ExtrapolateScheduler(Scheduler):
             f"extrapolated at step {request.step}: {metric} at step {final} predicted "
             f"{prediction.mean:.4g} (80% interval {low:.4g} to {high:.4g}); chance to beat the "
             f"best {best:.4g} is {chance:.3f}, below {self.threshold:g}",
-            self._attrs(request.step, final, chance, [prediction]),
+            self._attrs(request.step, final, chance, [metric], [prediction]),
         )
 
     def _front_decision(
@@ -159,18 +159,25 @@ class ExtrapolateScheduler(Scheduler):
             f"extrapolated at step {request.step}: predicted at step {final} ({shown}); "
             f"chance to join the Pareto front of {len(front)} is {chance:.3f}, below "
             f"{self.threshold:g}",
-            self._attrs(request.step, final, chance, predictions),
+            self._attrs(request.step, final, chance, [o.metric for o in objectives], predictions),
         )
 
     def _attrs(
-        self, step: int, final: int, chance: float, predictions: list[Prediction]
+        self,
+        step: int,
+        final: int,
+        chance: float,
+        metrics: list[str],
+        predictions: list[Prediction],
     ) -> dict[str, Any]:
         return {
             "pruned_by": self.name,
             "pruned_at_step": step,
             "predicted_step": final,
-            "predicted": [p.mean for p in predictions],
-            "predicted_interval": [list(p.interval(0.8)) for p in predictions],
+            "predicted": {m: p.mean for m, p in zip(metrics, predictions, strict=True)},
+            "predicted_interval": {
+                m: list(p.interval(0.8)) for m, p in zip(metrics, predictions, strict=True)
+            },
             "chance": chance,
         }
 
