@@ -165,3 +165,19 @@ def test_without_plotly_the_error_names_the_extra(study, monkeypatch) -> None:
     assert str(caught.value) == (
         "tunelab.plot needs plotly, which is not installed: pip install 'tunelab[report]'"
     )
+
+
+def test_rank_colours_each_trial_by_its_place(study) -> None:
+    fig = tp.plot_rank(study)
+    trace = fig.data[0]
+    assert trace.type == "splom"
+    assert [d.label for d in trace.dimensions] == PARAMS
+    done = _complete(study)
+    colour = dict(zip((t.number for t in done), trace.marker.color, strict=True))
+    best = study.best_trial.number
+    worst = min(done, key=lambda t: t.value).number
+    assert colour[best] == 1.0 and colour[worst] == 0.0
+    assert fig.layout.xaxis.type == "log"  # learning_rate
+    assert [d.label for d in tp.plot_rank(study, params=["dropout"]).data[0].dimensions] == [
+        "dropout"
+    ]

@@ -14,6 +14,7 @@ from tunelab.plot.api import (
     plot_parallel_coordinate,
     plot_param_importances,
     plot_pareto_front,
+    plot_rank,
     plot_slice,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "plot_parallel_coordinate",
     "plot_param_importances",
     "plot_pareto_front",
+    "plot_rank",
     "plot_slice",
 ]

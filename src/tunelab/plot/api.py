@@ -17,6 +17,7 @@ from tunelab.plot.effects import edf_figure, effects_figure
 from tunelab.plot.figures import Figure, history, parallel_coordinates, scored, slices
 from tunelab.plot.importance import importance_figure
 from tunelab.plot.pareto import hypervolume_plot, pareto_figure
+from tunelab.plot.rank import rank_figure
 from tunelab.plot.scores import Score, scores_of
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -172,6 +173,20 @@ def plot_contour(
     return _plotly(figure)
 
 
+def plot_rank(
+    study: Study,
+    params: Sequence[str] | None = None,
+    *,
+    metric: str | None = None,
+    target_name: str | None = None,
+) -> go.Figure:
+    """Every pair of parameters as a scatter, each trial coloured by the rank of its value
+    (1 = best): where the good trials lie, whatever the spread of the values."""
+    score = _score(study, metric, target_name)
+    done = _complete(study, study.trials, score)
+    return _plotly(rank_figure(done, _axes(study, done, params), score))
+
+
 def plot_param_importances(study: Study, *, metric: str | None = None) -> go.Figure:
     """Each parameter's share of the explained variance of `metric` (fANOVA), most
     important on top."""
@@ -214,7 +229,7 @@ def plot_intermediate_values(
 def plot_effects(
     study: Study, params: Sequence[str] | None = None, *, metric: str | None = None
 ) -> go.Figure:
-    """The report's effect tables as bars: per value (or bin) of each hyperparameter, the
+    """The report's effect tables as a chart: per value (or bin) of each hyperparameter, the
     median `metric` and the best trial."""
     score = _score(study, metric)
     tables = effect_tables(study, metric=score.metric)

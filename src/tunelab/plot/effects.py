@@ -1,5 +1,5 @@
 """Figures the report draws as tables: the effect of each hyperparameter (the tutorials'
-"value → metric" tables as bars) and the empirical distribution of a study's results."""
+"value → metric" tables as a chart) and the empirical distribution of a study's results."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ EDF_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
 
 def effects_figure(tables: Sequence[EffectTable]) -> Figure:
-    """One panel per hyperparameter: the median metric of each value (or bin) as a bar and
-    its best trial as a red diamond; the hover box adds the trial count, time and pruning."""
+    """One panel per hyperparameter: the median metric of each value (or bin) as a blue
+    dot, joined in order, and its best trial as a red diamond (no bars: a bar's baseline
+    at zero would flatten the differences that matter); the hover box adds the trial
+    count, time and pruning."""
     cols = min(3, max(1, len(tables)))
     rows = max(1, math.ceil(len(tables) / cols))
     data: list[dict[str, Any]] = []
@@ -37,12 +39,13 @@ def effects_figure(tables: Sequence[EffectTable]) -> Figure:
         common = {"x": labels, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "text": hover}
         data.append(
             {
-                "type": "bar",
+                "type": "scatter",
+                "mode": "lines+markers",
                 "name": "median",
                 "y": [r.median for r in table.rows],
-                "marker": {"color": BAR},
+                "marker": {"color": BAR, "size": 9},
+                "line": {"color": BAR, "width": 1},
                 "hoverinfo": "text",
-                "textposition": "none",
                 "legendgroup": "median",
                 "showlegend": i == 0,
                 **common,
@@ -64,6 +67,7 @@ def effects_figure(tables: Sequence[EffectTable]) -> Figure:
         title = table.param + (" (log bins)" if table.log_scale else "")
         extra[f"xaxis{suffix}"] = {
             "title": {"text": title},
+            "automargin": True,
             "type": "category",
             "categoryorder": "array",
             "categoryarray": labels,
@@ -74,7 +78,7 @@ def effects_figure(tables: Sequence[EffectTable]) -> Figure:
         "layout": layout(
             f"Effect of each hyperparameter on {metric}",
             grid={"rows": rows, "columns": cols, "pattern": "independent"},
-            height=260 * rows + 80,
+            height=300 * rows + 80,
             **extra,
         ),
     }
