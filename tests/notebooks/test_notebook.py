@@ -84,7 +84,7 @@ def test_progress_prints_plain_lines_without_ipywidgets(executed: nbformat.Noteb
     if importlib.util.find_spec("ipywidgets") is None:  # the kernel runs this interpreter
         lines = text.splitlines()
         assert lines[-1].startswith("tour: 24/24 trials, "), text
-        assert "best val_accuracy=" in lines[-1]
+        assert "best val_loss=" in lines[-1]
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_each_plot_is_a_plotly_figure(
     [
         ("study", "Study tour", "<table"),
         ("insight.effect_tables(study)", "Effect of learning_rate", "<table"),
-        ("insight.importance(study)", "Importance for val_accuracy", "<table"),
+        ("insight.importance(study)", "Importance for val_loss", "<table"),
         ("insight.next_ranges(study)", "Where to search next", "<table"),
         ("insight.diagnose(", "Trial #", "<li>"),
         ("cost.optimize(", "Pareto front", "<table"),

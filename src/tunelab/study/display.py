@@ -52,6 +52,7 @@ def _front_html(study: Study) -> str:
         [t.number, *(t.values or ()), *(t.params.get(n) for n in names)] for t in front[:FRONT_ROWS]
     ]
     more = f" (first {FRONT_ROWS} shown)" if len(front) > FRONT_ROWS else ""
+    params = [f"{n} (parameter)" if n in study.metrics else n for n in names]
     return table(
-        ["#", *study.metrics, *names], rows, caption=f"Pareto front: {len(front)} trials{more}"
+        ["#", *study.metrics, *params], rows, caption=f"Pareto front: {len(front)} trials{more}"
     )
