@@ -26,6 +26,7 @@ from tunelab.errors import (
 from tunelab.samplers import GridSampler, RandomSampler, Sampler, SobolSampler
 from tunelab.schedulers import (
     ASHAScheduler,
+    ExtrapolateScheduler,
     HyperbandScheduler,
     MedianStoppingScheduler,
     Scheduler,
@@ -48,6 +49,7 @@ __all__ = [
     "DataError",
     "Direction",
     "EndCause",
+    "ExtrapolateScheduler",
     "FrozenTrial",
     "GridExhausted",
     "GridSampler",

@@ -10,13 +10,20 @@ from tunelab.schedulers.asha import ASHAScheduler
 from tunelab.schedulers.base import Scheduler
 from tunelab.schedulers.curve_rules import CurveRules
 from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict
+from tunelab.schedulers.extrapolate import ExtrapolateScheduler
 from tunelab.schedulers.hyperband import Bracket, HyperbandScheduler
 from tunelab.schedulers.median import MedianStoppingScheduler
 from tunelab.schedulers.rules import RULES, CurveRule, Divergence, Overfitting, Plateau
 
 SCHEDULERS: dict[str, type[Scheduler]] = {
     cls.name: cls
-    for cls in (ASHAScheduler, HyperbandScheduler, MedianStoppingScheduler, CurveRules)
+    for cls in (
+        ASHAScheduler,
+        HyperbandScheduler,
+        MedianStoppingScheduler,
+        ExtrapolateScheduler,
+        CurveRules,
+    )
 }
 NO_SCHEDULER = "none"
 
@@ -61,6 +68,7 @@ __all__ = [
     "CurveRule",
     "CurveRules",
     "Divergence",
+    "ExtrapolateScheduler",
     "HyperbandScheduler",
     "MedianStoppingScheduler",
     "Overfitting",

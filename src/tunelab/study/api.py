@@ -48,9 +48,9 @@ def create_study(
     ':memory:'. `sampler` is 'auto' (default: GP or TPE, see samplers/auto.py), 'tpe',
     'gp', 'random', 'sobol', 'grid' or a Sampler. A trial whose worker is lost is queued
     again with the same parameters up to `max_retries` times (a new study's setting).
-    `scheduler` stops poor trials early: 'asha', 'hyperband', 'median', 'rules', 'none'
-    (the default for a new study: no pruning), a JSON dict or a Scheduler; given for an
-    existing study, it replaces the stored one.
+    `scheduler` stops poor trials early: 'asha', 'hyperband', 'median', 'extrapolate',
+    'rules', 'none' (the default for a new study: no pruning), a JSON dict or a Scheduler;
+    given for an existing study, it replaces the stored one.
 
     Several objectives: `metrics=[...]` with `directions=[...]` (one each) in place of
     `metric`/`direction`; the objective then returns a dict holding every metric or a
