@@ -59,6 +59,7 @@ def test_parallel_coordinate_is_the_reports_figure(study) -> None:
 
 def test_slice_has_one_panel_per_parameter_on_its_own_scale(study) -> None:
     fig = tp.plot_slice(study)
+    assert fig.to_plotly_json() == go.Figure(_report_figure(study, "fig-slice")).to_plotly_json()
     assert [t.name for t in fig.data] == PARAMS
     assert fig.layout.xaxis.type == "log"  # learning_rate was sampled on a log scale
     assert fig.layout.xaxis3.type == "category"
@@ -73,6 +74,8 @@ def test_contour_of_a_pair(study) -> None:
     assert fig.layout.xaxis.title.text == "learning_rate"
     assert fig.layout.yaxis.title.text == "dropout"
     default = tp.plot_contour(study)  # the report's first pair: the numeric parameters
+    report = go.Figure(_report_figure(study, "fig-contour-0"))
+    assert default.to_plotly_json() == report.to_plotly_json()
     assert {default.layout.xaxis.title.text, default.layout.yaxis.title.text} == {
         "learning_rate",
         "dropout",
@@ -83,6 +86,8 @@ def test_contour_of_a_pair(study) -> None:
 
 def test_param_importances_ranks_learning_rate_first(study) -> None:
     fig = tp.plot_param_importances(study)
+    report = go.Figure(_report_figure(study, "fig-importance"))
+    assert fig.to_plotly_json() == report.to_plotly_json()
     bars = fig.data[0]
     assert bars.type == "bar" and set(bars.y) == set(PARAMS)
     assert bars.y[-1] == next(iter(importance(study).scores))  # most important on top
@@ -98,6 +103,8 @@ def test_intermediate_values_one_line_per_trial_grouped_by_a_parameter(study) ->
     pruned = [t for t in fig.data if t.line.dash == "dot"]
     assert len(pruned) == sum(t.state is TrialState.PRUNED for t in study.trials)
     menu = tp.plot_intermediate_values(study)  # every metric, by the learning rate
+    report = go.Figure(_report_figure(study, "fig-curves"))
+    assert menu.to_plotly_json() == report.to_plotly_json()
     assert fig.layout.title.text == "Learning curves: val_loss by optimizer"
     assert menu.layout.legend.title.text == "learning_rate"
     assert [b.label for b in menu.layout.updatemenus[0].buttons] == ["val_accuracy", "val_loss"]

@@ -97,10 +97,7 @@ def plot_optimization_history(
     study: Study, *, metric: str | None = None, target_name: str | None = None
 ) -> go.Figure:
     """Each trial's value by trial number with the best so far as a step line; for a study
-    of several objectives without `metric`, the hypervolume of its front instead.
-
-    >>> tunelab.plot.plot_optimization_history(study)
-    """
+    of several objectives without `metric`, the hypervolume of its front instead."""
     trials = study.trials
     if study.multi_objective and metric is None:
         return _plotly(hypervolume_plot(trials, scores_of(study)))
@@ -132,10 +129,12 @@ def plot_slice(
     metric: str | None = None,
     target_name: str | None = None,
 ) -> go.Figure:
-    """The objective against each parameter on its own axis, coloured by trial number."""
+    """The objective against each parameter on its own axis, coloured by trial number;
+    each point's hover box holds every objective, as in the report."""
     score = _score(study, metric, target_name)
     done = _complete(study, study.trials, score)
-    return _plotly(slices(done, _axes(study, done, params), score))
+    shown = [score, *(s for s in scores_of(study) if s.index != score.index)]
+    return _plotly(slices(done, _axes(study, done, params), score, shown))
 
 
 def plot_contour(
