@@ -70,12 +70,15 @@ def _data(outputs: list[nbformat.NotebookNode]) -> list[dict]:
     return [o["data"] for o in outputs if o.output_type in ("execute_result", "display_data")]
 
 
-def test_no_errors_and_nothing_on_stderr(executed: nbformat.NotebookNode) -> None:
+def test_no_errors_no_warnings_and_nothing_on_stderr(executed: nbformat.NotebookNode) -> None:
     for cell in executed.cells:
         for out in cell.get("outputs", []):
             assert out.output_type != "error", f"{cell.source[:60]!r}: {out.get('evalue')}"
             if out.output_type == "stream":
                 assert out.name == "stdout", f"{cell.source[:60]!r} wrote to stderr: {out.text}"
+            # rich's Jupyter console shows a warning as display_data, not on stderr
+            text = out.get("text", "") + out.get("data", {}).get("text/plain", "")
+            assert "Warning" not in text and "ipywidgets" not in text, text
 
 
 def test_progress_prints_plain_lines_without_ipywidgets(executed: nbformat.NotebookNode) -> None:
