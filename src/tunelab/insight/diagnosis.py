@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab.insight.advice import move, params_with_role
+from tunelab.insight.display import diagnosis_html
 from tunelab.space import Fixed
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -72,6 +73,9 @@ class Diagnosis:
             "number": self.number,
             "numbers": {k: v if math.isfinite(v) else None for k, v in self.numbers.items()},
         }
+
+    def _repr_html_(self) -> str:
+        return diagnosis_html(self)
 
 
 def diagnose(trial: FrozenTrial, study: Study) -> Diagnosis:

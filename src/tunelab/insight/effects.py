@@ -24,6 +24,7 @@ from tunelab.insight._common import (
     trial_score,
     tuned_params,
 )
+from tunelab.insight.display import EffectTables, effect_table_html
 from tunelab.space import Boolean, Choice, Float, Int, Param
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -74,6 +75,9 @@ class EffectTable:
             "rows": [r.to_dict() for r in self.rows],
         }
 
+    def _repr_html_(self) -> str:
+        return effect_table_html(self)
+
 
 def effect_tables(study: Study, metric: str | None = None, bins: int = 5) -> list[EffectTable]:
     """One table per hyperparameter the study's trials used, in the space's order."""
@@ -91,7 +95,7 @@ def effect_tables(study: Study, metric: str | None = None, bins: int = 5) -> lis
         if absent:
             rows.append(_row(ABSENT, absent, scores, direction, {}))
         tables.append(EffectTable(pname, kind, rows, name, direction.value, log_scale))
-    return tables
+    return EffectTables(tables)
 
 
 Group = tuple[str, list[FrozenTrial], dict[str, Any]]

@@ -34,6 +34,7 @@ from tunelab.insight._common import (
     trial_score,
     tuned_params,
 )
+from tunelab.insight.display import importance_html
 from tunelab.space import Fixed, Param
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -67,6 +68,9 @@ class Importance:
             "variance_explained": dict(self.variance_explained),
             "seed": self.seed,
         }
+
+    def _repr_html_(self) -> str:
+        return importance_html(self)
 
 
 def importance(study: Study, metric: str | None = None, seed: int = 0) -> Importance:

@@ -22,6 +22,7 @@ from typing import Any
 
 from tunelab.errors import ConfigurationError, SearchSpaceError
 from tunelab.insight._common import DASH, TIMES, InsightError, finished_trials, fmt_value
+from tunelab.insight.display import RangeAdvices, ranges_html
 from tunelab.space import Boolean, Choice, Fixed, Float, Int
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial, sorted_by_value
@@ -49,6 +50,9 @@ class RangeAdvice:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def _repr_html_(self) -> str:
+        return ranges_html([self])
 
 
 def next_ranges(study: Study, top_fraction: float = 0.2) -> list[RangeAdvice]:
@@ -82,7 +86,7 @@ def next_ranges(study: Study, top_fraction: float = 0.2) -> list[RangeAdvice]:
             out.append(_numeric(param, having, len(having), ranked))
         elif isinstance(param, (Choice, Boolean)):
             out.append(_categorical(param, having, len(having), ranked))
-    return out
+    return RangeAdvices(out)
 
 
 def _scale(param: Int | Float) -> tuple[Any, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from tunelab.errors import ConfigurationError
 from tunelab.insight._common import DASH, InsightError, finished_trials
+from tunelab.insight.display import seeds_html
 from tunelab.study import Study, create_study
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import TrialState
@@ -38,6 +39,9 @@ class SeedSpread:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def _repr_html_(self) -> str:
+        return seeds_html([self])
 
     @property
     def text(self) -> str:

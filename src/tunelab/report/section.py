@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-Figure = dict[str, Any]
+from tunelab.plot.figures import Figure
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,12 @@ class Study:
             f"Study(name={self.name!r}, metric={self.metric!r}, direction={self.direction.value!r})"
         )
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the study as a table: objectives, counts, best trial."""
+        from tunelab.study.display import study_html
+
+        return study_html(self)
+
     # -- reading -----------------------------------------------------------------------------
     @property
     def trials(self) -> list[FrozenTrial]:
