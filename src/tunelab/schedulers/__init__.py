@@ -18,7 +18,9 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
     cls.name: cls
     for cls in (ASHAScheduler, HyperbandScheduler, MedianStoppingScheduler, CurveRules)
 }
+"""Scheduler classes by the name a study stores (`"asha"`, `"hyperband"`, `"median"`, `"rules"`)."""
 NO_SCHEDULER = "none"
+"""The scheduler name that means no pruning (`make_scheduler` returns None for it)."""
 
 
 def make_scheduler(spec: str | Scheduler | Mapping[str, Any] | None) -> Scheduler | None:

@@ -16,7 +16,9 @@ from tunelab.storage.base import (
 from tunelab.storage.memory import InMemoryStorage
 
 MEMORY_URLS = (":memory:", "memory", "memory://")
+"""The storage URLs that mean a fresh `InMemoryStorage` (nothing written to disk)."""
 STORAGE_ENV = "TUNELAB_STORAGE"
+"""The environment variable naming the default storage (URL or file path) of every command and script."""
 
 
 def default_storage() -> str | None:

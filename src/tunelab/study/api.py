@@ -182,6 +182,18 @@ def load_study(
 
 
 def list_studies(storage: str | BaseStorage | None = None) -> list[StudySummary]:
+    """Every study in a storage, with its trial counts and best value.
+
+    Args:
+        storage: A URL, a file path or a storage object; None for the default
+            (`$TUNELAB_STORAGE`, else `./tunelab.db`).
+
+    Example:
+        ```python
+        for summary in tunelab.list_studies("tuning.db"):
+            print(summary.record.name, summary.counts.total, summary.best_value)
+        ```
+    """
     store = (
         get_storage(storage, create_schema=False)
         if not isinstance(storage, BaseStorage)
@@ -191,6 +203,13 @@ def list_studies(storage: str | BaseStorage | None = None) -> list[StudySummary]
 
 
 def delete_study(name: str, storage: str | BaseStorage | None = None) -> None:
+    """Delete a study with its trials and reports; StudyNotFoundError if there is none.
+
+    Args:
+        name: The study's name.
+        storage: A URL, a file path or a storage object; None for the default
+            (`$TUNELAB_STORAGE`, else `./tunelab.db`).
+    """
     store = (
         get_storage(storage, create_schema=False)
         if not isinstance(storage, BaseStorage)
