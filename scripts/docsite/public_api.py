@@ -4,8 +4,8 @@ warns on each undocumented part of it (`griffe_tunelab.py`), and tests/docs chec
 Public: the names in `__all__` of `tunelab` and of each public package (a subpackage or module
 of `tunelab` whose name has no leading underscore and that declares `__all__`; `tunelab.cli`
 is documented by its commands instead), of every module such a package lists in its
-`__all__`, and the public methods and properties those classes define (no leading
-underscore; dunder methods are Python's protocol, not API). Read statically with griffe, the
+`__all__` (the names it defines, when it has no `__all__`), and the public methods and properties those classes define (no leading
+underscore; of Python's protocol methods only `__call__`). Read statically with griffe, the
 library mkdocstrings uses, so the definition and the rendered pages cannot drift apart.
 """
 
@@ -19,6 +19,9 @@ import griffe
 PACKAGE = "tunelab"
 # Documented elsewhere: the CLI by its click commands (docs/reference/cli.md).
 NOT_API = frozenset({"tunelab.cli"})
+# The one protocol method that is API: how a callback or transform is called. (`__init__`'s
+# arguments are documented in the class docstring.)
+CALLED = "__call__"
 
 
 def load(src: Path) -> griffe.Module:
@@ -29,7 +32,15 @@ def load(src: Path) -> griffe.Module:
 
 
 def _exports(module: griffe.Module) -> list[str]:
-    return [name if isinstance(name, str) else name.name for name in module.exports or ()]
+    """The module's `__all__`; for an exported module without one (`tunelab.keras.errors`),
+    the names it defines that do not start with an underscore."""
+    if module.exports is None:
+        return [
+            name
+            for name, member in module.members.items()
+            if not name.startswith("_") and not member.is_alias and not member.is_module
+        ]
+    return [name if isinstance(name, str) else name.name for name in module.exports]
 
 
 def public_modules(pkg: griffe.Module) -> list[griffe.Module]:
@@ -77,7 +88,7 @@ def _lookup(module: griffe.Module, name: str) -> griffe.Object | None:
 
 def _class_members(cls: griffe.Class) -> Iterator[griffe.Object]:
     for name, member in cls.members.items():
-        if name.startswith("_") or member.is_alias:
+        if (name.startswith("_") and name != CALLED) or member.is_alias:
             continue
         if member.is_function or (member.is_attribute and "property" in member.labels):
             yield member  # type: ignore[misc]
