@@ -28,6 +28,7 @@ from tunelab.errors import (
 from tunelab.samplers import GridSampler, RandomSampler, Sampler, SobolSampler
 from tunelab.schedulers import (
     ASHAScheduler,
+    ExtrapolateScheduler,
     HyperbandScheduler,
     MedianStoppingScheduler,
     Scheduler,
@@ -53,6 +54,7 @@ __all__ = [
     "DataError",
     "Direction",
     "EndCause",
+    "ExtrapolateScheduler",
     "FrozenTrial",
     "GridExhausted",
     "GridSampler",

@@ -62,9 +62,9 @@ def create_study(
             for 4 intervals (by default) is declared lost.
         max_retries: How many times a trial whose worker was lost is queued again with the
             same parameters (a new study's setting).
-        scheduler: Stops poor trials early: `"asha"`, `"hyperband"`, `"median"`, `"rules"`,
-            `"none"` (the default for a new study: no pruning), a JSON dict such as
-            `{"name": "asha", "min_resource": 2}`, or a `Scheduler`.
+        scheduler: Stops poor trials early: `"asha"`, `"hyperband"`, `"median"`,
+            `"extrapolate"`, `"rules"`, `"none"` (the default for a new study: no pruning),
+            a JSON dict such as `{"name": "asha", "min_resource": 2}`, or a `Scheduler`.
         metrics: Several objectives, in place of `metric`: the objective then returns a
             dict holding every metric (or a tuple in their order), and `study.best_trials`
             is the Pareto front.
