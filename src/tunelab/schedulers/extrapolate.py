@@ -52,6 +52,7 @@ class ExtrapolateScheduler(Scheduler):
         rules: Curve rules (`Divergence`, `Plateau`, `Overfitting`, or their names) checked
             before extrapolating.
     """
+
     name = "extrapolate"
     multi_objective = True
 
