@@ -47,6 +47,7 @@ class Prediction:
 
     @property
     def calibrated(self) -> bool:
+        """Whether the prediction's spread comes from calibration draws (finished curves cut at the same step) rather than the model alone."""
         return len(self.draws) > 0
 
     def quantile(self, q: float) -> float:

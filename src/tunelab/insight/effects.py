@@ -51,6 +51,7 @@ class EffectRow:
     value: Any = None  # the value itself for one-value rows
 
     def to_dict(self) -> dict[str, Any]:
+        """The row as a dict of JSON values."""
         return asdict(self)
 
 
@@ -66,6 +67,7 @@ class EffectTable:
     log_scale: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The table as a dict of JSON values, its rows included."""
         return {
             "param": self.param,
             "kind": self.kind,

@@ -18,6 +18,7 @@ class Section:
     figures: tuple[tuple[str, Figure], ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
+        """The section as a dict (figures as Plotly objects), for the dashboard's JSON."""
         return {
             "id": self.id,
             "title": self.title,

@@ -25,7 +25,10 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
         CurveRules,
     )
 }
+"""Scheduler classes by the name a study stores (`"asha"`, `"hyperband"`, `"median"`,
+`"extrapolate"`, `"rules"`)."""
 NO_SCHEDULER = "none"
+"""The scheduler name that means no pruning (`make_scheduler` returns None for it)."""
 
 
 def make_scheduler(spec: str | Scheduler | Mapping[str, Any] | None) -> Scheduler | None:

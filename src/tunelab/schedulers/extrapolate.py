@@ -36,6 +36,23 @@ DRAWS = 512  # joint draws per decision in a study of several objectives
 
 
 class ExtrapolateScheduler(Scheduler):
+    """Stop a trial when the chance that its extrapolated final value beats the best finished
+    one (or, with several objectives, joins the Pareto front) falls below `threshold`.
+
+    Nothing is compared at equal steps: a late bloomer still climbing steeply is kept, a
+    flattened curve below the best is stopped however good it looked early.
+
+    Args:
+        threshold: The chance of winning below which a trial stops.
+        min_resource: No trial stops before it has spent this much (steps + 1).
+        max_resource: The resource a full trial spends; None: the last step complete trials
+            reached.
+        min_trials: No trial stops until this many trials reached the final step (the model
+            is calibrated on them).
+        rules: Curve rules (`Divergence`, `Plateau`, `Overfitting`, or their names) checked
+            before extrapolating.
+    """
+
     name = "extrapolate"
     multi_objective = True
 
