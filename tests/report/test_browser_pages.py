@@ -140,8 +140,9 @@ def test_dashboard_draws_distribution_timeline_and_rank_plots(browser, make_stud
         started = [t for t in study.trials if t.datetime_start is not None]
         assert drawn["fig-timeline"]["bars"] == len(started)
         complete = [t for t in study.trials if t.state is TrialState.COMPLETE]
-        pairs = len(page.evaluate("document.getElementById('fig-rank-0').data"))
-        assert drawn["fig-rank-0"]["points"] == pairs * len(complete) > 0
+        rank = page.evaluate("document.getElementById('fig-rank-0').data[0]")
+        assert rank["type"] == "splom" and drawn["fig-rank-0"]["canvas"] > 0  # WebGL
+        assert len(rank["marker"]["color"]) == len(complete) > 0
         legend = page.text_content("#fig-timeline .legend")
         assert "complete" in legend and "fail" in legend and "pruned" in legend
         assert errors == [] and page.evaluate("window.__violations") == []

@@ -7,11 +7,11 @@ import math
 
 import pytest
 
-from tunelab.report.axes import axis_for, tuned_axes
-from tunelab.report.contour import contour, contour_pairs
-from tunelab.report.curves import learning_curves, reported_metrics
-from tunelab.report.figures import MISSING, history, parallel_coordinates, slices
-from tunelab.report.scores import Score, scores_of
+from tunelab.plot.axes import axis_for, tuned_axes
+from tunelab.plot.contour import contour, contour_pairs
+from tunelab.plot.curves import learning_curves, reported_metrics
+from tunelab.plot.figures import MISSING, history, parallel_coordinates, slices
+from tunelab.plot.scores import Score, scores_of
 from tunelab.types import Direction, TrialState
 
 
@@ -148,7 +148,7 @@ def test_learning_curves_group_by_learning_rate_and_mark_pruned(demo_study):
 
 
 def test_learning_curves_of_many_trials_stay_a_few_traces(make_study):
-    from tunelab.report.curves import MAX_GROUPS, MAX_POINTS
+    from tunelab.plot.curves import MAX_GROUPS, MAX_POINTS
 
     study = make_study(60)
     trials = study.trials
@@ -166,8 +166,8 @@ def test_learning_curves_none_without_reports(make_study):
     assert learning_curves(study.trials, [], None) is None
 
 
-def test_distribution_timeline_and_rank(demo_study):
-    from tunelab.report.distribution import edf, rank, timeline
+def test_distribution_and_timeline(demo_study):
+    from tunelab.plot.distribution import edf, timeline
 
     trials = demo_study.trials
     score = scores_of(demo_study)[0]
@@ -178,13 +178,3 @@ def test_distribution_timeline_and_rank(demo_study):
     bars = timeline(trials)["data"]
     assert sum(len(b["y"]) for b in bars) == len(trials)
     assert {b["name"] for b in bars} == {"complete", "pruned", "fail"}
-    axes = tuned_axes(trials, demo_study.space.to_json())
-    fig = rank(trials, [(axes[0], axes[1])], score)
-    points = fig["data"][0]
-    best = demo_study.best_trial
-    at_best = points["marker"]["color"][
-        points["text"].index(
-            next(x for x in points["text"] if x.startswith(f"trial #{best.number} "))
-        )
-    ]
-    assert at_best == 0.0 and max(points["marker"]["color"]) == 1.0

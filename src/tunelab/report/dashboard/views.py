@@ -8,30 +8,26 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from tunelab.report.axes import Axis, tuned_axes
-from tunelab.report.curves import learning_curves, reported_metrics
-from tunelab.report.distribution import edf, rank, timeline
-from tunelab.report.figures import scored
+from tunelab.plot.axes import tuned_axes
+from tunelab.plot.curves import learning_curves, reported_metrics
+from tunelab.plot.distribution import edf, timeline
+from tunelab.plot.figures import scored
+from tunelab.plot.rank import rank_figure
+from tunelab.plot.scores import scores_of
 from tunelab.report.lost import state_label
 from tunelab.report.markup import definition_list, esc, note, seconds, table
-from tunelab.report.scores import scores_of
 from tunelab.report.section import Section
 from tunelab.report.sections import fixed_html, fixed_settings
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
 
-RANK_PAIRS = 3
+RANK_AXES = 4  # the rank plot's scatter matrix stays readable up to this many
 
 
 def study_link(name: str, trial: int | None = None) -> str:
     """The page address of a study (or one of its trials), as the dashboard's script
     reads it: the name percent-encoded, so '/', '&' and '#' in it survive."""
     return f"#study={quote(name, safe='')}" + (f"&trial={trial}" if trial is not None else "")
-
-
-def _pairs(axes: Sequence[Axis]) -> list[tuple[Axis, Axis]]:
-    top = list(axes[:RANK_PAIRS])
-    return [(a, b) for i, a in enumerate(top) for b in top[i + 1 :]][:RANK_PAIRS]
 
 
 def extra_sections(
@@ -55,16 +51,15 @@ def extra_sections(
                 (("fig-timeline", span),),
             )
         )
-    pairs = _pairs(tuned_axes(done, study.space.to_json()))
-    ranks = [(s, rank(trials, pairs, s)) for s in scores]
-    figs = tuple((f"fig-rank-{s.index}", fig) for s, fig in ranks if fig is not None)
-    if figs:
+    axes = tuned_axes(done, study.space.to_json())[:RANK_AXES]
+    figs = tuple((f"fig-rank-{s.index}", rank_figure(done, axes, s)) for s in scores)
+    if axes and len(done) > 1:
         what = "Each objective apart. " if several else ""
         out.append(
             Section(
                 "rank",
                 "Rank plot",
-                note(what + "Trials placed at their parameter values, darkest the best."),
+                note(what + "Each pair of parameters, every complete trial coloured by its rank."),
                 figs,
             )
         )

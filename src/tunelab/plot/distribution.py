@@ -1,7 +1,6 @@
-"""The figures optuna-dashboard users look for beside the history: the empirical
-distribution of the metric (how often a trial reaches a value), the timeline of trials
-per worker (who ran what, when, and how it ended) and the rank plot (which parameter
-values the best trials share)."""
+"""Two figures optuna-dashboard users look for beside the history: the empirical
+distribution of the metric (how often a trial reaches a value) and the timeline of
+trials per worker (who ran what, when, and how it ended)."""
 
 from __future__ import annotations
 
@@ -9,11 +8,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from tunelab.report.axes import Axis
-from tunelab.report.figures import Figure, layout, scored
-from tunelab.report.lost import LOST, state_label
-from tunelab.report.scores import Score, hover
+from tunelab.plot.figures import Figure, layout, scored
+from tunelab.plot.scores import Score
 from tunelab.trial import FrozenTrial
+
+LOST = "lost"  # a running trial whose worker is gone (tunelab.report.lost finds them)
 
 STATE_COLOURS = {
     "complete": "#2ca02c",
@@ -69,15 +68,17 @@ def _iso(stamp: float) -> str:
 def timeline(
     trials: Sequence[FrozenTrial], lost: frozenset[int] = frozenset(), now: float | None = None
 ) -> Figure | None:
-    """One bar per trial from its start to its end (a running one: to now) on its
-    worker's row, coloured by how it ended; None when no trial has started."""
+    """One bar per trial from its start to its end (a running one: to its last heartbeat
+    or now) on its worker's row, coloured by how it ended; `lost` holds the ids of
+    running trials to show as lost. None when no trial has started."""
     clock = time.time() if now is None else now
     started = [t for t in trials if t.datetime_start is not None]
     if not started:
         return None
     by_state: dict[str, list[FrozenTrial]] = {}
     for t in started:
-        by_state.setdefault(state_label(t, lost), []).append(t)
+        label = LOST if t.trial_id in lost else t.state.value.lower()
+        by_state.setdefault(label, []).append(t)
     workers = sorted({t.worker or NO_WORKER for t in started})
     data: list[dict[str, Any]] = []
     for state, group in by_state.items():
@@ -120,76 +121,3 @@ def timeline(
             height=max(240, 60 + 36 * len(workers)),
         ),
     }
-
-
-def rank(
-    trials: Sequence[FrozenTrial], pairs: Sequence[tuple[Axis, Axis]], score: Score
-) -> Figure | None:
-    """For each pair of parameters, the complete trials at their values coloured by
-    their rank in `score` (the best trial darkest, whatever the metric's scale): where
-    the good ranks crowd, the search has found its region. None without a pair."""
-    done = scored(trials, (score,))
-    if not pairs or len(done) < 2:
-        return None
-    maximize = score.direction.value == "maximize"
-    order = sorted(done, key=lambda t: score.of(t) or 0.0, reverse=maximize)
-    fraction = {t.number: i / (len(order) - 1) for i, t in enumerate(order)}
-    cols = min(3, len(pairs))
-    rows = -(-len(pairs) // cols)
-    data: list[dict[str, Any]] = []
-    extra: dict[str, Any] = {}
-    for i, (x, y) in enumerate(pairs):
-        suffix = "" if i == 0 else str(i + 1)
-        have = [t for t in done if x.name in t.params and y.name in t.params]
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": [_shown(x, t.params[x.name]) for t in have],
-                "y": [_shown(y, t.params[y.name]) for t in have],
-                "text": [hover(t, (score,)) for t in have],
-                "hoverinfo": "text",
-                "xaxis": f"x{suffix}",
-                "yaxis": f"y{suffix}",
-                "showlegend": False,
-                "marker": {
-                    "color": [fraction[t.number] for t in have],
-                    "cmin": 0,
-                    "cmax": 1,
-                    "colorscale": "Viridis",
-                    "size": 7,
-                    "line": {"width": 0.5, "color": "#555"},
-                    "showscale": i == 0,
-                    "colorbar": {
-                        "title": {"text": f"rank in {score.metric}"},
-                        "tickvals": [0, 1],
-                        "ticktext": ["best", "worst"],
-                        "len": 0.6,
-                    },
-                },
-            }
-        )
-        extra[f"xaxis{suffix}"] = _axis(x)
-        extra[f"yaxis{suffix}"] = _axis(y)
-    return {
-        "data": data,
-        "layout": layout(
-            f"Rank plot ({score.metric})",
-            grid={"rows": rows, "columns": cols, "pattern": "independent"},
-            height=300 * rows + 60,
-            **extra,
-        ),
-    }
-
-
-def _shown(axis: Axis, value: Any) -> Any:
-    return value if axis.numeric else axis.label(value)
-
-
-def _axis(axis: Axis) -> dict[str, Any]:
-    out: dict[str, Any] = {"title": {"text": axis.name}}
-    if axis.log:
-        out["type"] = "log"
-    elif not axis.numeric:
-        out.update(type="category", categoryorder="array", categoryarray=list(axis.categories))
-    return out

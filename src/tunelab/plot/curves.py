@@ -10,9 +10,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from tunelab.report.axes import Axis
-from tunelab.report.colours import NOT_SET, SEQUENTIAL, categorical, colour_bar, sequential
-from tunelab.report.figures import Figure, layout
+from tunelab.plot.axes import Axis
+from tunelab.plot.colours import NOT_SET, SEQUENTIAL, categorical, colour_bar, sequential
+from tunelab.plot.figures import Figure, layout
 from tunelab.trial import FrozenTrial
 from tunelab.types import TrialState
 
@@ -142,6 +142,16 @@ def _scale_trace(by: Axis, lo: float, hi: float, at: tuple[Any, Any]) -> dict[st
             "colorbar": colour_bar(by, lo, hi, len=0.8),
         },
     }
+
+
+def curves_by_axis(axes: Sequence[Axis], ranked: Sequence[str], wanted: str | None) -> Axis | None:
+    """The parameter that colours the curves: the one asked for, else the learning rate,
+    else the most important one."""
+    by_name = {a.name: a for a in axes}
+    for name in (wanted, "learning_rate", "lr", *ranked):
+        if name and name in by_name:
+            return by_name[name]
+    return axes[0] if axes else None
 
 
 def learning_curves(

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from tunelab.report.axes import Axis, fmt
+from tunelab.plot.axes import Axis, fmt
 from tunelab.trial import FrozenTrial
 
 # viridis from #440154 to #b5de2b, as (fraction, colour) stops plotly reads directly
