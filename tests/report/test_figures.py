@@ -166,15 +166,22 @@ def test_learning_curves_none_without_reports(make_study):
     assert learning_curves(study.trials, [], None) is None
 
 
-def test_distribution_and_timeline(demo_study):
-    from tunelab.plot.distribution import edf, timeline
+def test_timeline_one_bar_per_started_trial_by_state(demo_study):
+    from tunelab.plot.timeline import timeline
 
     trials = demo_study.trials
-    score = scores_of(demo_study)[0]
-    line = edf(trials, score)["data"][0]
-    values = sorted(t.value for t in trials if t.state is TrialState.COMPLETE)
-    assert line["x"] == values and line["y"][0] == 1.0  # maximize: every trial >= the worst
-    assert line["y"] == sorted(line["y"], reverse=True)
     bars = timeline(trials)["data"]
     assert sum(len(b["y"]) for b in bars) == len(trials)
     assert {b["name"] for b in bars} == {"complete", "pruned", "fail"}
+    lost = frozenset({trials[0].trial_id})
+    assert "lost" in {b["name"] for b in timeline(trials, lost)["data"]}
+
+
+def test_plot_timeline_for_notebooks(demo_study, make_study):
+    import tunelab.plot as tp
+    from tunelab.errors import ConfigurationError
+
+    fig = tp.plot_timeline(demo_study)
+    assert sum(len(bar.y) for bar in fig.data) == len(demo_study.trials)
+    with pytest.raises(ConfigurationError, match="has no started trial yet"):
+        tp.plot_timeline(make_study(0, name="empty"))

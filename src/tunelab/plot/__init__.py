@@ -16,6 +16,7 @@ from tunelab.plot.api import (
     plot_pareto_front,
     plot_rank,
     plot_slice,
+    plot_timeline,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "plot_pareto_front",
     "plot_rank",
     "plot_slice",
+    "plot_timeline",
 ]

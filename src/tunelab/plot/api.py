@@ -19,6 +19,7 @@ from tunelab.plot.importance import importance_figure
 from tunelab.plot.pareto import hypervolume_plot, pareto_figure
 from tunelab.plot.rank import rank_figure
 from tunelab.plot.scores import Score, scores_of
+from tunelab.plot.timeline import timeline
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
 
@@ -282,3 +283,14 @@ def plot_edf(
         done = scored(s.trials, (own,))
         lines.append((s.name, [v for t in done if (v := own.of(t)) is not None]))
     return _plotly(edf_figure(lines, score))
+
+
+def plot_timeline(study: Study) -> go.Figure:
+    """One bar per trial from its start to its end on its worker's row, coloured by how it
+    ended (complete, pruned, failed, running): who ran what, and when."""
+    figure = timeline(study.trials)
+    if figure is None:
+        raise ConfigurationError(
+            f"study {study.name!r} has no started trial yet; run some to see a timeline"
+        )
+    return _plotly(figure)

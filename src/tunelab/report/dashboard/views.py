@@ -10,10 +10,11 @@ from urllib.parse import quote
 
 from tunelab.plot.axes import tuned_axes
 from tunelab.plot.curves import learning_curves, reported_metrics
-from tunelab.plot.distribution import edf, timeline
+from tunelab.plot.effects import edf_figure
 from tunelab.plot.figures import scored
 from tunelab.plot.rank import rank_figure
-from tunelab.plot.scores import scores_of
+from tunelab.plot.scores import Score, scores_of
+from tunelab.plot.timeline import timeline
 from tunelab.report.lost import state_label
 from tunelab.report.markup import definition_list, esc, note, seconds, table
 from tunelab.report.section import Section
@@ -39,7 +40,9 @@ def extra_sections(
     several = len(scores) > 1
     done = scored(trials, scores)
     if done:
-        figs = tuple((f"fig-edf-{s.index}", edf(trials, s)) for s in scores)
+        figs = tuple(
+            (f"fig-edf-{s.index}", edf_figure([(study.name, _values(done, s))], s)) for s in scores
+        )
         out.append(Section("edf", "Empirical distribution", figures=figs))
     span = timeline(trials, lost)
     if span is not None:
@@ -64,6 +67,10 @@ def extra_sections(
             )
         )
     return out
+
+
+def _values(trials: Sequence[FrozenTrial], score: Score) -> list[float]:
+    return [v for t in trials if (v := score.of(t)) is not None]
 
 
 def _when(stamp: float | None) -> str:

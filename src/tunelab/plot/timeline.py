@@ -1,6 +1,5 @@
-"""Two figures optuna-dashboard users look for beside the history: the empirical
-distribution of the metric (how often a trial reaches a value) and the timeline of
-trials per worker (who ran what, when, and how it ended)."""
+"""The timeline of trials per worker, as optuna-dashboard users know it: who ran what,
+when, and how it ended."""
 
 from __future__ import annotations
 
@@ -8,8 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from tunelab.plot.figures import Figure, layout, scored
-from tunelab.plot.scores import Score
+from tunelab.plot.figures import Figure, layout
 from tunelab.trial import FrozenTrial
 
 LOST = "lost"  # a running trial whose worker is gone (tunelab.report.lost finds them)
@@ -23,40 +21,6 @@ STATE_COLOURS = {
     "waiting": "#bcbd22",
 }
 NO_WORKER = "(no worker)"
-
-
-def edf(trials: Sequence[FrozenTrial], score: Score) -> Figure:
-    """The share of complete trials whose value is at most (for a metric to minimize) or
-    at least (to maximize) each value: a steep curve near the good end means the search
-    found good values often."""
-    values = sorted(v for t in scored(trials, (score,)) if (v := score.of(t)) is not None)
-    maximize = score.direction.value == "maximize"
-    n = len(values)
-    if maximize:
-        share = [(n - i) / n for i in range(n)]
-        axis_title = f"share of trials with {score.metric} \u2265 x"
-    else:
-        share = [(i + 1) / n for i in range(n)]
-        axis_title = f"share of trials with {score.metric} \u2264 x"
-    return {
-        "data": [
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": score.metric,
-                "x": values,
-                "y": share,
-                "line": {"shape": "hv", "color": "#1f77b4", "width": 2},
-                "hovertemplate": f"{score.metric} %{{x:.4g}}: %{{y:.0%}} of trials<extra></extra>",
-            }
-        ],
-        "layout": layout(
-            f"Empirical distribution of {score.metric} ({n} complete trials)",
-            xaxis={"title": {"text": score.metric}},
-            yaxis={"title": {"text": axis_title}, "range": [0, 1.05], "tickformat": ".0%"},
-            height=340,
-        ),
-    }
 
 
 def _iso(stamp: float) -> str:
