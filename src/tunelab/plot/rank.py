@@ -39,7 +39,9 @@ def rank_figure(trials: Sequence[FrozenTrial], axes: Sequence[Axis], score: Scor
         "text": [hover(t, (score,)) for t in trials],
         "hoverinfo": "text",
         "showupperhalf": False,
-        "diagonal": {"visible": len(axes) == 1},
+        # plotly.js fails on a splom of two dimensions with its diagonal and upper half
+        # both hidden (no cell is left for one pair of axes): show the diagonal there
+        "diagonal": {"visible": len(axes) <= 2},
         "marker": {
             "color": ranks(trials, score),
             "colorscale": "RdYlBu",
