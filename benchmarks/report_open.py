@@ -134,7 +134,7 @@ def main() -> None:
     from tunelab.report import write_report
 
     study = study_at(Path(args.db), args.trials)
-    print(f"{source_state()}; {load_average()}")
+    print(f"tunelab from {Path(tunelab.__file__).parent}; {source_state()}; {load_average()}")
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "report.html"
         start = time.perf_counter()

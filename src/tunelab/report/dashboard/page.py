@@ -184,7 +184,11 @@ _SCRIPT = """
         var key = JSON.stringify(f.figure);
         if (state.drawn[f.id] !== key) {  // redraw only what changed
           keepMenus(div, f.figure);
-          Plotly.react(div, f.figure.data, f.figure.layout, config);
+          try {
+            Plotly.react(div, f.figure.data, f.figure.layout, config);
+          } catch (e) {  // one figure plotly.js cannot draw must not stop the others
+            console.error('cannot draw ' + f.id + ': ' + e.message);
+          }
           state.drawn[f.id] = key;
         }
       });
