@@ -15,12 +15,13 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import PlainLogFormatter, console, plain, text
-from tunelab.cli import as_json, budget, export, render
+from tunelab.cli import as_json, budget, export, render, verbosity
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import trackers as tracker_options
 from tunelab.cli import worker as worker_commands
 from tunelab.cli.import_optuna import import_optuna_cmd
+from tunelab.cli.lines import TrialLines, is_terminal
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script, read_script
 from tunelab.cli.trust import record_script
@@ -88,7 +89,11 @@ def cli() -> None:
     help="One direction per metric of --metrics, comma-separated: max or min "
     "(default: the script's DIRECTIONS).",
 )
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="Hide the progress bar (off a terminal there is none: a line per finished trial).",
+)
 @click.option(
     "--scheduler",
     type=click.Choice([NO_SCHEDULER, *sorted(SCHEDULERS)]),
@@ -143,21 +148,25 @@ def run(
     )
     record_script(study, source.record)
     for line in budget.warnings_for(scheduler, study.scheduler, steps, script):
-        click.echo(f"warning: {plain(line)}", err=True)
+        if verbosity.level() != verbosity.QUIET:
+            click.echo(f"warning: {plain(line)}", err=True)
     if lr_find:
         objective = insight_commands.narrowed_objective(module, script, study, out)
     before = study.storage.count_trials(study.study_id).budget_used
-    out.print(
-        Text.assemble(
-            "study ",
-            text(study.name, "bold"),
-            text(
-                f" in {study.storage.url} · {study.sampler!r} · "
-                f"{study.scheduler or 'no scheduler'} · {before} trials so far"
-                + worker_commands.gpus_note(devices)
-            ),
+    quiet = verbosity.level() == verbosity.QUIET
+    lines = not quiet and (verbosity.level() == verbosity.VERBOSE or not is_terminal())
+    if not quiet:
+        out.print(
+            Text.assemble(
+                "study ",
+                text(study.name, "bold"),
+                text(
+                    f" in {study.storage.url} · {study.sampler!r} · "
+                    f"{study.scheduler or 'no scheduler'} · {before} trials so far"
+                    + worker_commands.gpus_note(devices)
+                ),
+            )
         )
-    )
     started = time.time()
     try:
         study.optimize(
@@ -166,10 +175,10 @@ def run(
             timeout=timeout,
             n_jobs=jobs,
             add=add,
-            show_progress_bar=not no_progress,
+            show_progress_bar=not (no_progress or quiet or lines),
             gpus=None if gpus is None else cli_gpus(gpus),
             trials_per_gpu=trials_per_gpu,
-            callbacks=trackers,
+            callbacks=[*trackers, TrialLines()] if lines else trackers,
         )
     except KeyboardInterrupt:
         counts = study.storage.count_trials(study.study_id)
@@ -437,6 +446,16 @@ def upgrade(url: str, force: bool) -> None:
     )
 
 
+def _with_verbosity(command: click.Command) -> None:
+    """-q and -v on the group and on every command under it."""
+    verbosity.options(command)
+    for sub in getattr(command, "commands", {}).values():
+        _with_verbosity(sub)
+
+
+_with_verbosity(cli)
+
+
 def _log_to_stderr() -> None:
     """Warnings nobody configured logging for (a failed trial and its reason) go to
     stderr as Python's handler of last resort prints them, with user text made inert."""
@@ -448,6 +467,7 @@ def _log_to_stderr() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     _log_to_stderr()
+    verbosity.reset()
     try:
         cli.main(args=argv, prog_name="tunelab", standalone_mode=False)
     except click.exceptions.Abort:

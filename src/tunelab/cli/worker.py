@@ -16,7 +16,8 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import console, plain, text
-from tunelab.cli import as_json
+from tunelab.cli import as_json, verbosity
+from tunelab.cli.lines import TrialLines
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script
 from tunelab.cli.trust import differs, record_script, recorded_script, worker_script
@@ -160,20 +161,34 @@ def worker(
     study, objective = _open_or_create(study_name, storage, script, use_stored_script)
     url = study.storage.url
     study.storage.close()
-    out.print(
-        Text.assemble(
-            f"worker {os.getpid()} on study ",
-            text(study_name, "bold"),
-            text(
-                f" in {url} · {slots} at a time"
-                + gpus_note(devices)
-                + ("" if trials or timeout else " · until `tunelab stop` or the sampler runs out")
-            ),
+    if verbosity.level() != verbosity.QUIET:
+        out.print(
+            Text.assemble(
+                f"worker {os.getpid()} on study ",
+                text(study_name, "bold"),
+                text(
+                    f" in {url} · {slots} at a time"
+                    + gpus_note(devices)
+                    + (
+                        ""
+                        if trials or timeout
+                        else " · until `tunelab stop` or the sampler runs out"
+                    )
+                ),
+            )
         )
-    )
+    lines = verbosity.level() != verbosity.QUIET  # a worker has no bar: lines everywhere
     started = time.time()
     try:
-        run_worker(study_name, url, objective, trials, timeout, hygiene)
+        run_worker(
+            study_name,
+            url,
+            objective,
+            trials,
+            timeout,
+            hygiene,
+            callbacks=[TrialLines()] if lines else (),
+        )
     except KeyboardInterrupt:
         click.echo("\ninterrupted: this worker's running trials are recorded", err=True)
         raise SystemExit(130) from None
