@@ -15,7 +15,7 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import PlainLogFormatter, console, plain, text
-from tunelab.cli import as_json, budget, export, render, verbosity
+from tunelab.cli import as_json, budget, export, render, tables, verbosity
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import trackers as tracker_options
@@ -235,17 +235,21 @@ def _summary(study: Any) -> None:
         + (f", {counts.interrupted} interrupted" if counts.interrupted else "")
     )
     if study.multi_objective:
-        front = render.pareto_front(study)
+        front = render.pareto_front(study, out.width)
         if front is not None:
             out.print(front)
         return
     top = study.top_trials(1)
     if top:
         best = top[0]
+        fixed = tables.fixed_settings(study.get_trials())
+        if fixed:
+            out.print(tables.fixed_line(fixed, render.fmt))
         out.print(
             render.params_table(
                 dict(best.params),
                 f"best trial #{best.number}: {study.metric} = {render.fmt(best.value)}",
+                fixed,
             )
         )
 
@@ -307,7 +311,7 @@ def show(
     if json_:
         return as_json.show_json(study, top_k, effects or importance_ or diagnose_ or next_)
     if pareto:
-        front = render.pareto_front(study)
+        front = render.pareto_front(study, out.width)
         out.print(front if front is not None else "no feasible complete trial yet")
         return
     if effects or importance_ or diagnose_ is not None or next_:
@@ -335,17 +339,21 @@ def show(
         for line in kept:
             out.print(line)
         return
+    trials = study.trials
+    fixed = tables.fixed_settings(trials)
     if study.multi_objective:
-        out.print(render.pareto_front(study) or "")
+        out.print(render.pareto_front(study, out.width) or "")
     else:
-        out.print(render.trials_table(top, study.metrics, f"top {len(top)} trials"))
-    pruning = render.pruning_table(study.trials, study.scheduler)
+        out.print(
+            render.trials_table(top, study.metrics, f"top {len(top)} trials", out.width, fixed)
+        )
+    pruning = render.pruning_table(trials, study.scheduler)
     if pruning is not None:
         out.print(pruning)
     if failed:
         out.print(render.failures_table(failed, study.name))
     if not study.multi_objective:
-        out.print(render.params_table(dict(top[0].params), "best hyperparameters"))
+        out.print(render.params_table(dict(top[0].params), "best hyperparameters", fixed))
     for line in kept:
         out.print(line)
 

@@ -16,7 +16,7 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import console, plain, text
-from tunelab.cli import as_json, verbosity
+from tunelab.cli import as_json, tables, verbosity
 from tunelab.cli.lines import TrialLines
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script
@@ -246,7 +246,7 @@ def status(study_name: str, storage: str | None, json_: bool = False) -> None:
             _age(now, t.heartbeat),
             "" if t.retry_of is None else f"#{t.retry_of}",
         )
-    out.print(table)
+    out.print(tables.guard(table))
     workers = sorted({t.worker.rsplit(":", 1)[0] for t in running if t.worker})
     out.print(text(f"{len(workers)} worker process(es): {', '.join(workers)}"))
 
