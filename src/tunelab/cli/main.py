@@ -20,6 +20,7 @@ from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import trackers as tracker_options
 from tunelab.cli import worker as worker_commands
+from tunelab.cli.completion import complete_study
 from tunelab.cli.import_optuna import import_optuna_cmd
 from tunelab.cli.lines import TrialLines, is_terminal
 from tunelab.cli.render import STORAGE_HELP
@@ -269,7 +270,7 @@ def studies(storage: str | None, json_: bool = False) -> None:
 
 
 @cli.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @click.option("--top", "top_k", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--effects", is_flag=True, help="Per hyperparameter: trials, best, median, time.")
@@ -359,7 +360,7 @@ def show(
 
 
 @cli.command(name="export")
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
 )
@@ -396,7 +397,7 @@ def export_cmd(
 
 
 @cli.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete(study_name: str, storage: str | None, yes: bool) -> None:

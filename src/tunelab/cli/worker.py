@@ -17,6 +17,7 @@ from rich.text import Text
 import tunelab
 from tunelab._terminal import console, plain, text
 from tunelab.cli import as_json, tables, verbosity
+from tunelab.cli.completion import complete_study
 from tunelab.cli.lines import TrialLines
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script
@@ -100,7 +101,7 @@ def _open_or_create(
 
 
 @click.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @click.option(
     "--script",
@@ -206,7 +207,7 @@ def _age(now: float, then: float | None) -> str:
 
 
 @click.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @as_json.json_option
 def status(study_name: str, storage: str | None, json_: bool = False) -> None:
@@ -252,7 +253,7 @@ def status(study_name: str, storage: str | None, json_: bool = False) -> None:
 
 
 @click.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @click.option("--failed", is_flag=True, help="Queue every FAIL trial again with its parameters.")
 def retry(study_name: str, storage: str | None, failed: bool) -> None:
@@ -289,7 +290,7 @@ def retry(study_name: str, storage: str | None, failed: bool) -> None:
 
 
 @click.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 def stop(study_name: str, storage: str | None) -> None:
     """Ask STUDY's running workers to finish their trial and exit (later ones run)."""
