@@ -19,14 +19,15 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from tunelab._terminal import plain, text
+from tunelab._terminal import console, plain, text
 
 # Rich's default table: one space of padding on each side and one border per column,
 # plus the closing border.
 _PER_COLUMN = 3
 _TEXT_MAX = 24  # a text column (a Choice value) wraps past this width when room is short
 _HEADER_MIN = 4
-_BREAK_MAX = 10  # a header piece up to this long stays whole when broken at `_`
+_BREAK_MAX = 12  # a header piece up to this long stays whole when broken at `_`
+_BREAKS = re.compile(r"[^_ ]*[_ ]|[^_ ]+$")  # "learning_" "rate", "best " "val_" "accuracy"
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,32 @@ class Column:
     number: bool = True
 
 
-def guard(table: Table) -> Table:
-    """Make Rich fold, never ellipsise, and keep right-justified (number) columns whole."""
+def guard(table: Table, width: int | None = None) -> Table:
+    """Make Rich fold, never ellipsise, keep right-justified (number) columns whole, and
+    break the headers that would make the table wider than `width` (default: the
+    terminal's) at their spaces and `_`s."""
     for column in table.columns:
         column.overflow = "fold"
         if column.justify == "right":
             column.no_wrap = True
+    columns = [
+        Column(
+            str(c.header),
+            [_cell_text(cell) for cell in c.cells],
+            number=c.justify == "right",
+        )
+        for c in table.columns
+    ]
+    if columns and all(isinstance(c.header, (str, Text)) for c in table.columns):
+        sized = _sized(columns[0], columns[1:], width or console().width)
+        for column, (_, header) in zip(table.columns, sized, strict=True):
+            if header.plain != plain(str(column.header)):
+                column.header = header
     return table
+
+
+def _cell_text(cell: Any) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
 
 
 def header_lines(header: str, width: int) -> list[str]:
@@ -54,58 +74,71 @@ def header_lines(header: str, width: int) -> list[str]:
         return [header]
     lines: list[str] = []
     current = ""
-    for token in re.findall(r"[^_]*_|[^_]+$", header):  # "learning_", "rate"
-        while len(token) > width:
+    for token in _BREAKS.findall(header):
+        while len(token.rstrip()) > width:
             if current:
                 lines.append(current)
                 current = ""
             lines.append(token[:width])
             token = token[width:]
-        if current and len(current) + len(token) > width:
-            lines.append(current)
+        if current and len(current) + len(token.rstrip()) > width:
+            lines.append(current.rstrip())
             current = ""
         current += token
-    if current:
-        lines.append(current)
+    if current.strip():
+        lines.append(current.rstrip())
     return lines
 
 
-def _data_width(column: Column) -> int:
-    cells = max((len(c) for c in column.cells), default=1)
-    return cells if column.number else min(cells, _TEXT_MAX)
+def _data_width(column: Column, wrapped: bool = False) -> int:
+    """Numbers at full width; text at full width up to _TEXT_MAX, or `wrapped` at its
+    longest word (Rich wraps text at spaces when room is short)."""
+    if column.number:
+        return max((len(c) for c in column.cells), default=1)
+    if wrapped:
+        return min(max((len(w) for c in column.cells for w in c.split()), default=1), _TEXT_MAX)
+    return min(max((len(c) for c in column.cells), default=1), _TEXT_MAX)
 
 
 def _header(column: Column, width: int | None) -> tuple[int, Text]:
     """The column's width and its header, whole (`width` None) or broken to `width`."""
-    data = _data_width(column)
     lines = [column.header] if width is None else header_lines(column.header, width)
     shown = [plain(line) for line in lines]
-    return max(data, *(len(line) for line in shown)), Text("\n".join(shown))
+    return max(_data_width(column), *(len(line) for line in shown)), Text("\n".join(shown))
 
 
 def _sized(key: Column, columns: Sequence[Column], width: int) -> list[tuple[int, Text]]:
     """Each column's width and header: whole headers where the table fits; else the
-    headers longest past their numbers broken, one at a time, until it fits: first at
-    their `_`s, then anywhere (down to the numbers' width)."""
+    headers longest past their cells broken at their spaces and `_`s, one at a time,
+    until it fits; if it still does not once text cells wrap, headers broken anywhere
+    (down to the numbers' width)."""
     every = [key, *columns]
     sized = [_header(c, None) for c in every]
 
-    def total() -> int:
-        return 1 + sum(w + _PER_COLUMN for w, _ in sized)
+    def total(wrapped: bool) -> int:
+        widths = [
+            w
+            if c.number or not wrapped
+            else max(_data_width(c, True), *(len(x) for x in h.plain.splitlines() or [""]))
+            for c, (w, h) in zip(every, sized, strict=True)
+        ]
+        return 1 + sum(w + _PER_COLUMN for w in widths)
 
     excess = sorted(range(len(every)), key=lambda i: _data_width(every[i]) - len(every[i].header))
-    for at_underscores in (True, False):  # first "learning_/rate", then "hidd/en1"
-        for i in excess:
-            if total() <= width:
-                return sized
-            data = _data_width(every[i])
-            if "_" in every[i].header.strip("_") and not at_underscores:
-                continue  # broken at its `_`s already: no worse break
-            pieces = re.findall(r"[^_]*_|[^_]+$", every[i].header) if at_underscores else []
-            target = max(data, min(max(len(p) for p in pieces), _BREAK_MAX)) if pieces else data
+    for i in excess:  # first "learning_/rate", "best/val_/accuracy"
+        if total(wrapped=False) <= width:
+            return sized
+        pieces = [p.rstrip() for p in _BREAKS.findall(every[i].header)]
+        if len(pieces) > 1:
+            target = max(_data_width(every[i]), min(max(map(len, pieces)), _BREAK_MAX))
             broken = _header(every[i], target)
-            if broken[0] < sized[i][0]:
-                sized[i] = broken
+            sized[i] = broken if broken[0] < sized[i][0] else sized[i]
+    for i in excess:  # then "hidd/en1", unless wrapping text cells makes room
+        if total(wrapped=True) <= width:
+            return sized
+        if not re.search("[_ ]", every[i].header.strip("_ ")):
+            broken = _header(every[i], _data_width(every[i]))
+            sized[i] = broken if broken[0] < sized[i][0] else sized[i]
     return sized
 
 
