@@ -93,3 +93,23 @@ def test_a_table_too_wide_continues_below_with_the_trial_number() -> None:
     )
     assert header_lines("learning_rate", 6) == ["learni", "ng_", "rate"]
     assert header_lines("learning_rate", 9) == ["learning_", "rate"]
+
+
+def test_guard_breaks_headers_so_numbers_stay_whole() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tunelab.cli.tables import guard
+
+    table = Table(title="hidden1 (int)")
+    table.add_column("value")
+    for header in ("trials", "best val_accuracy", "median val_accuracy", "median s", "pruned"):
+        table.add_column(header, justify="right")
+    for low in (32, 128, 224):
+        table.add_row(f"[{low}, {low + 96})", "12", "0.953318", "0.938412", "0.000767", "0%")
+    console = Console(width=64, record=True)
+    console.print(guard(table, 64))
+    shown = console.export_text()
+    assert "…" not in shown and max(map(len, shown.splitlines())) <= 64
+    assert shown.count("0.953318") == 3 and shown.count("0.000767") == 3
+    assert "┃ trials ┃" in shown  # a header is folded only after the text cells wrap
