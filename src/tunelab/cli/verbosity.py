@@ -45,8 +45,13 @@ def _set(ctx: click.Context, param: click.Parameter, value: bool) -> None:
 def options(command: Any) -> Any:
     """Add `-q/--quiet` and `-v/--verbose` to a click command or group."""
     for name, flag, short, helptext in (
-        ("verbose", "--verbose", "-v", "Say more: a line per finished trial even on a terminal."),
-        ("quiet", "--quiet", "-q", "Print only the result and errors."),
+        (
+            "verbose",
+            "--verbose",
+            "-v",
+            "Say more: each database retry; run: a line per trial even on a terminal.",
+        ),
+        ("quiet", "--quiet", "-q", "Print only the result and errors (no progress, no warnings)."),
     ):
         command.params.append(
             click.Option(
