@@ -16,6 +16,7 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import console, text
+from tunelab.cli import tables
 from tunelab.cli.export import output_path, write_output
 from tunelab.cli.render import STORAGE_HELP, fmt
 from tunelab.cli.script import ScriptError, find_objective, load_script
@@ -83,7 +84,7 @@ def effects_table(table: EffectTable, by_metric: bool = False) -> Table:
             "-" if row.median_seconds is None else f"{row.median_seconds:.3g}",
             f"{row.pruned_share:.0%}",
         )
-    return t
+    return tables.guard(t)
 
 
 def importance_table(study: Study, metric: str | None = None) -> Table:
@@ -100,7 +101,7 @@ def importance_table(study: Study, metric: str | None = None) -> Table:
     for a, b, share in result.pairs[:3]:
         if share >= 0.01:
             t.add_row(text(f"{a} & {b}"), f"{share:.3f}", "(interaction)")
-    return t
+    return tables.guard(t)
 
 
 def _print_diagnosis(out: Console, study: Study, which: str) -> None:
@@ -192,7 +193,7 @@ def print_lr_result(out: Console, result: Any) -> None:
     t.add_column("smoothed loss", justify="right")
     for lr, loss in result.table():
         t.add_row(f"{lr:.2e}", f"{loss:.4g}" if math.isfinite(loss) else str(loss))
-    out.print(t)
+    out.print(tables.guard(t))
     end = "the loss exploded" if result.stopped_early else "the end of the range was reached"
     out.print(
         f"{len(result.lrs)} steps ({end}); lowest loss at {result.min_loss_lr:.3g}\n"
@@ -345,4 +346,4 @@ def seed_table(results: Sequence[Any], metric: str) -> Table:
             _num(r.high),
             f"{len(r.values)}" + (f" ({r.failed} failed)" if r.failed else ""),
         )
-    return t
+    return tables.guard(t)
