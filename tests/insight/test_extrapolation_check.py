@@ -60,3 +60,26 @@ def test_too_few_complete_trials_is_one_clear_line() -> None:
     study = study_of([rising(0.8, 0.3)] * 4)
     with pytest.raises(InsightError, match=r"needs 9 complete trials .* has 4: run more trials"):
         extrapolation_check(study)
+
+
+def test_show_prints_how_the_curve_model_fared(tmp_path: object) -> None:
+    from click.testing import CliRunner
+
+    from tunelab.cli.main import cli
+
+    url = f"sqlite:///{tmp_path}/s.db"  # type: ignore[str-bytes-safe]
+    study = tunelab.create_study("ex", url, metric="acc", scheduler="extrapolate")
+    curves = [rising(0.6 + 0.03 * i, 0.15 + 0.05 * (i % 5)) for i in range(12)] + [[0.3] * E]
+    for curve in curves:
+        trial = study.ask()
+        for step, value in enumerate(curve):
+            trial.report(step, acc=value)
+            if trial.should_prune():
+                study.tell(trial, state=TrialState.PRUNED)
+                break
+        else:
+            study.tell(trial, curve[-1])
+    result = CliRunner().invoke(cli, ["show", "ex", "--storage", url], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert "curve model on 11 complete trials" in result.output
+    assert "#12 stopped at step 2 at 0.3: predicted 0.3" in " ".join(result.output.split())

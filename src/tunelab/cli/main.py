@@ -358,6 +358,8 @@ def show(
     pruning = render.pruning_table(trials, study.scheduler)
     if pruning is not None:
         out.print(pruning)
+        for line in (render.curve_model_text(trials, study) or "").splitlines():
+            out.print(text(line))
     if failed:
         out.print(render.failures_table(failed, study.name))
     if not study.multi_objective:

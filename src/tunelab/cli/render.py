@@ -13,6 +13,7 @@ from rich.text import Text
 
 from tunelab._terminal import plain, text
 from tunelab.cli import tables
+from tunelab.insight import InsightError, extrapolation_check
 from tunelab.storage import StudySummary
 from tunelab.study.artifacts import kept_files
 from tunelab.trial import FrozenTrial
@@ -125,6 +126,17 @@ _STOPPED_BY: dict[EndCause | None, str] = {
     EndCause.DIVERGED: "diverged (fit)",
     EndCause.OUT_OF_MEMORY: "out of memory (fit)",
 }
+
+
+def curve_model_text(trials: Sequence[FrozenTrial], study: Any) -> str | None:
+    """How the curve model fared on this study when the extrapolate scheduler stopped
+    trials (insight.extrapolation_check), or why it cannot be judged yet."""
+    if not any(t.system_attrs.get("pruned_by") == "extrapolate" for t in trials):
+        return None
+    try:
+        return extrapolation_check(study).text(limit=5)
+    except InsightError as e:
+        return f"curve model: {e}"
 
 
 def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table | None:

@@ -66,8 +66,8 @@ class ExtrapolationCheck:
         """The check as a dict of JSON values."""
         return asdict(self)
 
-    def text(self) -> str:
-        """The check in two lines, then one line per stopped trial."""
+    def text(self, limit: int | None = None) -> str:
+        """The check in two lines, then one line per stopped trial (the first `limit`)."""
         share = self.covered / self.checked if self.checked else math.nan
         wrong = (
             "it would have stopped none of the trials that ended best"
@@ -82,7 +82,8 @@ class ExtrapolationCheck:
             f"{self.checked} final values ({share:.0%});",
             f"at a threshold of {self.threshold:g}, {wrong}.",
         ]
-        for s in self.stopped:
+        shown = [s for s in self.stopped if s.predicted is not None]
+        for s in shown[:limit]:
             if s.predicted is None or s.low is None or s.high is None:
                 continue
             at = "" if s.value is None else f" at {s.value:.4g}"
@@ -90,6 +91,8 @@ class ExtrapolationCheck:
                 f"  #{s.number} stopped at step {s.step}{at}: predicted {s.predicted:.4g} "
                 f"({s.low:.4g} to {s.high:.4g})"
             )
+        if limit is not None and len(shown) > limit:
+            lines.append(f"  … and {len(shown) - limit} more stopped trials")
         return "\n".join(lines)
 
 
