@@ -8,11 +8,17 @@ from tunelab.errors import ConfigurationError
 
 
 class TrialState(str, enum.Enum):
+    """Where a trial stands. PAUSED: it ran, stopped at the end of a slice of its training
+    with its reports and checkpoint kept, and waits to be resumed (freeze-thaw search). It
+    is neither finished nor running: no worker beats for it, so it is never judged lost,
+    and it counts once toward the budget however often it is resumed."""
+
     WAITING = "WAITING"
     RUNNING = "RUNNING"
     COMPLETE = "COMPLETE"
     PRUNED = "PRUNED"
     FAIL = "FAIL"
+    PAUSED = "PAUSED"
 
     @property
     def is_finished(self) -> bool:

@@ -312,7 +312,9 @@ def show(
             text(
                 f" · {render.objectives_text(study)} · {counts.total} trials "
                 f"({counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
-                f"{counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running)"
+                f"{counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running"
+                + (f", {counts[TrialState.PAUSED]} paused" if counts[TrialState.PAUSED] else "")
+                + ")"
             ),
         )
     )

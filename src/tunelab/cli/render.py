@@ -28,9 +28,22 @@ def fmt(value: Any, digits: int = 6) -> str:
     return plain(value)
 
 
+_STATE_COLUMN = {
+    TrialState.COMPLETE: "complete",
+    TrialState.PRUNED: "pruned",
+    TrialState.FAIL: "failed",
+    TrialState.RUNNING: "running",
+    TrialState.PAUSED: "paused",
+}
+
+
 def studies_table(summaries: Sequence[StudySummary]) -> Table:
     table = Table(title="Studies")
-    for col in ("study", "metric", "direction", "complete", "pruned", "failed", "running", "best"):
+    states = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING]
+    if any(s.counts[TrialState.PAUSED] for s in summaries):  # freeze-thaw studies only
+        states.append(TrialState.PAUSED)
+    columns = ["study", "metric", "direction", *(_STATE_COLUMN[s] for s in states), "best"]
+    for col in columns:
         table.add_column(
             col, justify="right" if col not in ("study", "metric", "direction") else "left"
         )
@@ -41,10 +54,7 @@ def studies_table(summaries: Sequence[StudySummary]) -> Table:
             text(s.record.name),
             text(", ".join(o.metric for o in objectives)),
             ", ".join(o.direction.value for o in objectives),
-            str(c[TrialState.COMPLETE]),
-            str(c[TrialState.PRUNED]),
-            str(c[TrialState.FAIL]),
-            str(c[TrialState.RUNNING]),
+            *(str(c[state]) for state in states),
             text(fmt(s.best_value)),
         )
     return table
