@@ -20,6 +20,7 @@ from tunelab.errors import (
     TrialError,
     TrialFailed,
     TrialOutOfMemory,
+    TrialPaused,
     TrialPruned,
     TunelabError,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "TrialError",
     "TrialFailed",
     "TrialOutOfMemory",
+    "TrialPaused",
     "TrialPruned",
     "TrialState",
     "TunelabError",
