@@ -4,6 +4,8 @@ bundled digits)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from torch import nn
 
@@ -52,3 +54,25 @@ def test_a_paused_fit_goes_on_as_if_never_stopped(tmp_path):
     assert [r.step for r in sliced.reports] == list(range(6))
     assert _curve(sliced) == pytest.approx(_curve(whole), rel=1e-5)
     assert sliced.value == pytest.approx(whole.value)
+
+
+def test_a_paused_trial_whose_checkpoint_is_gone_fails_and_the_search_goes_on(tmp_path):
+    digits = load_digits()
+    settings = {**SETTINGS, "epochs": 2}
+
+    def objective(trial: tunelab.Trial) -> float:
+        if trial.resume_from is not None and trial.number == 0:
+            Path(trial.resume_from).unlink()  # lost with a disk, say
+        model = nn.Sequential(nn.Linear(64, 10))
+        return fit(model, digits, trial, keep_models=0, checkpoint="last", **settings)
+
+    study = tunelab.create_study(
+        "gone",
+        storage=f"sqlite:///{tmp_path}/gone.db",
+        scheduler=FreezeThawScheduler(slice=1, initial=1, min_chance=0.0),
+    )
+    study.optimize(objective, n_trials=2)
+    first, second = study.trials
+    assert first.state is TrialState.FAIL and "which is gone" in (first.reason or "")
+    assert [r.step for r in first.reports] == [0]  # its curve up to the pause is kept
+    assert second.state is TrialState.COMPLETE

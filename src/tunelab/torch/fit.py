@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from tunelab.errors import TrialOutOfMemory
+from tunelab.errors import TrialFailed, TrialOutOfMemory
 from tunelab.torch.batches import Batches, InMemory, in_order
 from tunelab.torch.checkpoint import load_checkpoint, save_checkpoint
 from tunelab.torch.config import TrainConfig, read_config
@@ -116,6 +117,11 @@ def fit(
     run = Run(model, source, trial, config, kind, loss, precision, where, user_metrics)
     if resume_from is None and checkpoint == "last":
         resume_from = getattr(trial, "resume_from", None)  # a paused trial going on
+        if resume_from is not None and not Path(resume_from).is_file():
+            raise TrialFailed(
+                f"trial {trial.number} was paused with its checkpoint at {resume_from!r}, "
+                "which is gone, so it cannot go on; keep trial folders until the study ends"
+            )
     if resume_from is not None:
         run.load_state_dict(load_checkpoint(resume_from, map_location=where), generator)
     save = None
