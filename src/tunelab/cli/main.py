@@ -333,7 +333,9 @@ def show(
             text(
                 f" · {render.objectives_text(study)} · {counts.total} trials "
                 f"({counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
-                f"{counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running)"
+                f"{counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running"
+                + (f", {counts[TrialState.PAUSED]} paused" if counts[TrialState.PAUSED] else "")
+                + ")"
             ),
         )
     )
@@ -358,8 +360,8 @@ def show(
     pruning = render.pruning_table(trials, study.scheduler)
     if pruning is not None:
         out.print(pruning)
-        for line in (render.curve_model_text(trials, study) or "").splitlines():
-            out.print(text(line))
+        for check in (render.curve_model_text(trials, study) or "").splitlines():
+            out.print(text(check))
     if failed:
         out.print(render.failures_table(failed, study.name))
     if not study.multi_objective:

@@ -31,20 +31,29 @@ def fmt(value: Any, digits: int = 6) -> str:
     return plain(value)
 
 
+_STATE_COLUMN = {
+    TrialState.COMPLETE: "complete",
+    TrialState.PRUNED: "pruned",
+    TrialState.FAIL: "failed",
+    TrialState.RUNNING: "running",
+    TrialState.PAUSED: "paused",
+}
+
+
 def studies_table(summaries: Sequence[StudySummary]) -> Table:
     """One row per study: its objectives ("maximize val_accuracy"), trial counts, best."""
     table = Table(title="Studies")
-    for col in ("study", "objective", "complete", "pruned", "failed", "running", "best"):
+    states = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING]
+    if any(s.counts[TrialState.PAUSED] for s in summaries):  # freeze-thaw studies only
+        states.append(TrialState.PAUSED)
+    for col in ("study", "objective", *(_STATE_COLUMN[s] for s in states), "best"):
         table.add_column(col, justify="left" if col in ("study", "objective") else "right")
     for s in summaries:
         c = s.counts
         table.add_row(
             text(s.record.name),
             text(", ".join(f"{o.direction.value} {o.metric}" for o in s.record.objectives)),
-            str(c[TrialState.COMPLETE]),
-            str(c[TrialState.PRUNED]),
-            str(c[TrialState.FAIL]),
-            str(c[TrialState.RUNNING]),
+            *(str(c[state]) for state in states),
             text(fmt(s.best_value)),
         )
     return tables.guard(table)

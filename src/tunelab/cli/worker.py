@@ -198,7 +198,9 @@ def worker(
     out.print(
         ("worker stopped (tunelab stop)" if stop_requested(study, started) else "worker done")
         + f": {counts[TrialState.COMPLETE]} complete, "
-        f"{counts[TrialState.RUNNING]} running, {counts[TrialState.WAITING]} queued in the study"
+        f"{counts[TrialState.RUNNING]} running, {counts[TrialState.WAITING]} queued"
+        + (f", {counts[TrialState.PAUSED]} paused" if counts[TrialState.PAUSED] else "")
+        + " in the study"
     )
 
 
@@ -232,6 +234,14 @@ def status(study_name: str, storage: str | None, json_: bool = False) -> None:
             + (f" · stop asked {_age(now, stop)}" if isinstance(stop, (int, float)) else "")
         )
     )
+    paused = study.get_trials([TrialState.PAUSED])
+    if paused:  # freeze-thaw: waiting for a worker to resume them
+        out.print(
+            text(
+                f"{len(paused)} paused: "
+                + ", ".join(f"#{t.number} at step {t.last_step}" for t in paused)
+            )
+        )
     running = study.get_trials([TrialState.RUNNING])
     if not running:
         out.print("no trial is running")

@@ -147,6 +147,6 @@ def _summary(trial: FrozenTrial, reruns: list[FrozenTrial], seeds: int, name: st
         std=statistics.stdev(values) if len(values) >= 2 else None,
         low=min(values) if values else None,
         high=max(values) if values else None,
-        failed=sum(t.state is not TrialState.COMPLETE for t in mine),
+        failed=sum(t.state.is_finished and t.state is not TrialState.COMPLETE for t in mine),
         study=name,
     )

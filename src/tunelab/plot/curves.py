@@ -1,5 +1,6 @@
 """Learning curves: every trial's reported metrics by step, one colour per value (or
-range) of a chosen hyperparameter, pruned trials dotted so runs cut short are visible.
+range) of a chosen hyperparameter, pruned trials dotted so runs cut short are visible,
+paused ones dashed.
 
 As in the tutorials' "effect of learning rate on training loss" plot: losses on a log
 axis, one line per trial, grouped by learning rate."""
@@ -109,6 +110,7 @@ def learning_curves(
                 if not points:
                     continue
                 pruned = t.state is TrialState.PRUNED
+                paused = t.state is TrialState.PAUSED  # dashed: it may go on
                 data.append(
                     {
                         "type": "scatter",
@@ -122,7 +124,7 @@ def learning_curves(
                         "line": {
                             "color": color[g],
                             "width": 1.5,
-                            "dash": "dot" if pruned else "solid",
+                            "dash": "dot" if pruned else "dash" if paused else "solid",
                         },
                         "marker": {
                             "symbol": "x",

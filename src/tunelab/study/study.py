@@ -24,6 +24,7 @@ from tunelab.samplers import Admission, Sampler
 from tunelab.schedulers import Scheduler
 from tunelab.space import SearchSpace
 from tunelab.storage import BaseStorage, StudyRecord, get_storage
+from tunelab.study import thaw
 from tunelab.study.artifacts import retain_kept
 from tunelab.study.ending import outcome_of
 from tunelab.study.front import best_by, check_plugins, pareto_front, top
@@ -260,11 +261,18 @@ class Study:
         return trial
 
     def ask(self, budget: int | None = None) -> Trial:
-        """Start a trial: the oldest enqueued one, else a new one. Raises GridExhausted
+        """Start a trial: a paused one the freeze-thaw scheduler chooses to resume (it
+        may run past `budget`: it counts already), else the oldest enqueued one, else a
+        new one. Raises GridExhausted
         when the sampler has nothing left to try, and StopIteration when `budget` trials
         already count toward the study."""
         check_count("budget", budget)
         self._liveness.fail_lost_trials(force=False)
+        resumed = thaw.resume_paused(self, budget)  # freeze-thaw: a paused trial goes on
+        if resumed is not None:
+            trial = self._host.start(resumed)
+            self._liveness.start()
+            return trial
         delay = WAIT_POLL_S
         while True:
             if not self.sampler.needs_lock:  # claim a queued trial or create one, at once
@@ -332,6 +340,15 @@ class Study:
             frozen.reason or "no reason",
         )
         return frozen
+
+    def pause(self, trial: Trial | int) -> FrozenTrial:
+        """Record a running resumable trial PAUSED (its reports, params and checkpoint
+        kept) for a worker to resume later: what `optimize` does when the objective
+        raises TrialPaused. Returns the stored record."""
+        handle = self._host.get(trial)
+        if handle is None:
+            raise TrialError(f"trial {trial!r} was not started by this study object")
+        return thaw.pause(self, handle)
 
     def stop(self) -> None:
         """End the running `optimize()` calls after their current trials, cleanly: this
