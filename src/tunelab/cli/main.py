@@ -16,6 +16,7 @@ from rich.text import Text
 import tunelab
 from tunelab._terminal import PlainLogFormatter, console, plain, text
 from tunelab.cli import as_json, budget, export, render
+from tunelab.cli import confirm as confirm_commands
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import trackers as tracker_options
@@ -337,6 +338,7 @@ def show(
         out.print(render.failures_table(failed, study.name))
     if not study.multi_objective:
         out.print(render.params_table(dict(top[0].params), "best hyperparameters"))
+        confirm_commands.print_confirmation(out, study)
     for line in kept:
         out.print(line)
 
@@ -394,6 +396,7 @@ for _command in worker_commands.COMMANDS:  # worker, status, retry, stop
     cli.add_command(_command)
 cli.add_command(insight_commands.lr_find_command)
 cli.add_command(insight_commands.seed_spread_command)
+cli.add_command(confirm_commands.confirm_command)
 cli.add_command(report_commands.report_cmd)
 cli.add_command(report_commands.dashboard_cmd)
 cli.add_command(import_optuna_cmd)
