@@ -5,6 +5,8 @@ missing re-runs."""
 
 from __future__ import annotations
 
+import html
+import json
 import random
 from pathlib import Path
 
@@ -13,6 +15,8 @@ import pytest
 import tunelab
 from tunelab.insight import InsightError, confirm, confirmation, seed_spread
 from tunelab.insight.noise import t_interval, welch_p
+from tunelab.report.dashboard.app import DashboardApp
+from tunelab.report.sections import build_sections
 from tunelab.trial import Trial
 from tunelab.types import TrialState
 
@@ -123,6 +127,20 @@ def test_optimize_confirms_the_top_configurations_when_asked(tmp_path: Path) -> 
     assert all(len(c.values) == 2 for c in found.configs)
     assert "told apart" in found.verdict or "beats" in found.verdict
     assert found.configs[0].trials[0] in {t.number for t in study.top_trials(2)}
+
+
+def test_the_report_and_the_dashboard_state_the_verdict(tmp_path: Path) -> None:
+    study = grid_study(str(tmp_path / "r.db"), 4)
+    app = DashboardApp(study.storage)
+    before = json.loads(app.study("grid"))
+    assert "Seed re-runs" not in json.dumps(before)
+    found = confirm(study, noisy, top=2, seeds=2)
+    best = next(s for s in build_sections(study) if s.id == "best")
+    assert f"<b>Seed re-runs:</b> {html.escape(found.verdict)}" in best.html
+    after = json.loads(app.study("grid", since=before["version"]))  # re-runs: a new version
+    assert after["version"] != before["version"]
+    served = next(s for s in after["sections"] if s["id"] == "best")
+    assert html.escape(found.verdict) in served["html"]
 
 
 def test_bad_requests_store_nothing() -> None:

@@ -9,6 +9,7 @@ lucky one (counting it would bias the mean upward)."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -131,6 +132,20 @@ def confirmation(study: Study) -> Confirmation | None:
     return Confirmation(
         study.name, name, study.metric, study.direction, seeds, rows, verdict, p, apart
     )
+
+
+def confirmation_stamp(study: Study) -> str:
+    """Changes whenever the study's re-runs move on ("" without re-runs): what a cached
+    view of the study adds to its own fingerprint."""
+    record = study.storage.get_study(study.name)
+    stored = _stored(record.settings.get(CONFIRM_SETTING) if record is not None else None)
+    if stored is None:
+        return ""
+    try:
+        reruns = load_study(stored[0], study.storage).trials
+    except StudyNotFoundError:
+        reruns = []
+    return json.dumps([stored[1], len(stored[2])] + [[t.state.value, t.value] for t in reruns])
 
 
 def spread_text(iv: Interval | None) -> str:

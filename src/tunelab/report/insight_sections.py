@@ -8,7 +8,14 @@ whole report."""
 from __future__ import annotations
 
 from tunelab.errors import TunelabError
-from tunelab.insight import Importance, diagnose, effect_tables, importance, next_ranges
+from tunelab.insight import (
+    Importance,
+    confirmation,
+    diagnose,
+    effect_tables,
+    importance,
+    next_ranges,
+)
 from tunelab.report.axes import fmt
 from tunelab.report.figures import layout
 from tunelab.report.markup import esc, note, seconds, table
@@ -138,6 +145,18 @@ def diagnosis_html(study: Study, trial: FrozenTrial) -> str:
         f'<div class="diagnosis"><h3>Diagnosis: {esc(str(kind).replace("_", " ").lower())}</h3>'
         f"<p>{esc(d.evidence)}</p>" + (f"<ul>{advice}</ul>" if advice else "") + "</div>"
     )
+
+
+def confirmation_html(study: Study) -> str:
+    """One line under the best trial: the seed re-runs' verdict (tunelab confirm), when
+    the study has re-runs."""
+    try:
+        found = confirmation(study)
+    except (TunelabError, ValueError) as e:
+        return note(f"seed re-runs: {e}", "warn")
+    if found is None:
+        return ""
+    return f'<p class="confirm"><b>Seed re-runs:</b> {esc(found.verdict)}</p>'
 
 
 def next_ranges_section(study: Study) -> Section:
