@@ -87,10 +87,14 @@ def effects_table(table: EffectTable, by_metric: bool = False) -> Table:
 
 
 def importance_table(study: Study, metric: str | None = None) -> Table:
+    """The importance scores, with any warning (few trials, confounded parameters) as
+    the table's caption."""
     result = importance(study, metric=metric)
     t = Table(
         title=text(f"importance for {result.metric} ({result.method}, {result.n_trials} trials)"),
         title_justify="left",
+        caption=text("\n".join(f"warning: {w}" for w in result.warnings)) or None,
+        caption_justify="left",
     )
     t.add_column("hyperparameter")
     t.add_column("importance", justify="right")

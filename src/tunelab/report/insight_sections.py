@@ -125,6 +125,7 @@ def importance_section(
         ),
     }
     html = note(f"Method: {imp.method}, from {imp.n_trials} trials (seeded, so reruns agree).")
+    html += "".join(note(w, "warn") for w in imp.warnings)
     if imp.pairs:
         html += table(
             ["pair", "interaction share"],
