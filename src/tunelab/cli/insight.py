@@ -308,11 +308,12 @@ def seed_table(results: Sequence[Any], metric: str) -> Table:
         title=text(f"{metric} over seeds (re-runs in {results[0].study})" if results else metric),
         title_justify="left",
     )
-    for col in ("trial", "original", "mean", "± std", "min", "max", "runs"):
+    for col in ("trial", "same as", "original", "mean", "± std", "min", "max", "runs"):
         t.add_column(col, justify="right")
-    for r in results:
+    for r in results:  # one row per distinct configuration
         t.add_row(
             f"#{r.number}",
+            " ".join(f"#{n}" for n in r.same_as) or "-",
             _num(r.original),
             _num(r.mean),
             _num(r.std),
