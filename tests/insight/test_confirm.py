@@ -153,3 +153,30 @@ def test_bad_requests_store_nothing() -> None:
     assert confirmation(study) is None
     assert tunelab.list_studies(study.storage)[0].record.name == "empty"
     assert len(tunelab.list_studies(study.storage)) == 1
+
+
+def test_one_seed_a_single_configuration_and_a_damaged_record() -> None:
+    study = tunelab.create_study("few", storage=":memory:", metric="score")
+    for x in (5, 900):
+        study.enqueue({"x": x})
+    study.optimize(noisy, n_trials=2)
+    one = confirm(study, noisy, top=2, seeds=1)
+    assert one.p_value is None and one.told_apart is None
+    assert one.verdict.startswith("#1 and #0 need at least 2 seeds each to be compared")
+    assert one.configs[0].interval.half_width is None and "(1 seed)" in one.configs[0].text
+    alone = confirm(study, noisy, top=1, seeds=2)  # a new request: only the best
+    assert alone.verdict.startswith("only #1 has re-runs: ") and len(alone.configs) == 1
+    for damaged in ("text", {"study": "few/seeds", "seeds": 2, "configs": [{"params": 1}]}):
+        study.storage.set_study_setting(study.study_id, "confirm", damaged)
+        assert confirmation(study) is None  # database text tunelab did not write: ignored
+
+
+def test_a_lucky_best_trial_is_named_when_the_reruns_rank_another_first() -> None:
+    study = tunelab.create_study("lucky", storage=":memory:", metric="score")
+    study.enqueue({"x": 10})
+    study.enqueue({"x": 500})
+    study.optimize(lambda t: noisy(t) + (1.0 if t.number == 0 else 0.0), n_trials=2)
+    assert study.best_trial.number == 0  # only by its lucky first run
+    found = confirm(study, noisy, top=2, seeds=3)
+    assert found.configs[0].label == "#1" and found.told_apart is True
+    assert found.verdict.endswith("the study's best trial #0 is not the best on re-runs")
