@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 import tunelab
-from tunelab._terminal import console, plain, text
+from tunelab._terminal import console, text
 from tunelab.cli.render import STORAGE_HELP, fmt
 from tunelab.cli.script import find_objective, import_script
-from tunelab.cli.trust import differs, recorded_script, worker_script
+from tunelab.cli.trust import announce, worker_script
 from tunelab.insight import Confirmation, confirm, confirmation
 from tunelab.insight.confirm import spread_text
 from tunelab.study import Study, confirm_plan
@@ -92,14 +92,7 @@ def confirm_command(
         found = confirm(study, _never_called, top, seeds)
     else:
         chosen = worker_script(study.name, study.settings, script, use_stored)
-        out.print(text(f"script {chosen.record}"), soft_wrap=True)
-        recorded = recorded_script(study.settings)
-        if differs(recorded, chosen.record):
-            click.echo(
-                f"warning: {plain(chosen.record)} is not the script study {study.name!r} was "
-                f"started with: {plain(recorded)}",
-                err=True,
-            )
+        announce(out, study.name, study.settings, chosen)
         shown = script or chosen.record.path
         objective = find_objective(import_script(chosen, shown), shown)
         found = confirm(study, objective, top, seeds, n_jobs=jobs)
