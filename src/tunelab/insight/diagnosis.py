@@ -309,6 +309,6 @@ def advise(kind: DiagnosisKind, trial: FrozenTrial, study: Study) -> list[str]:
     elif kind is DiagnosisKind.GOOD_FIT:
         out.append(
             "nothing to fix: re-run this configuration with other seeds to check the result "
-            "is not luck (tunelab.insight.seed_spread)"
+            "is not luck (tunelab confirm STUDY, or optimize(..., confirm_top=5))"
         )
     return out
