@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import tunelab
+from tunelab.cli.as_json import show_document
 from tunelab.insight import InsightError, confirm, confirmation, seed_spread
 from tunelab.insight.noise import t_interval, welch_p
 from tunelab.report.dashboard.app import DashboardApp
@@ -141,6 +142,11 @@ def test_the_report_and_the_dashboard_state_the_verdict(tmp_path: Path) -> None:
     assert after["version"] != before["version"]
     served = next(s for s in after["sections"] if s["id"] == "best")
     assert html.escape(found.verdict) in served["html"]
+    document = json.loads(json.dumps(show_document(study, 3)))  # `tunelab show --json`
+    assert document["confirmation"]["verdict"] == found.verdict
+    assert [c["trials"][0] for c in document["confirmation"]["configs"]] == [
+        int(c.label[1:]) for c in found.configs
+    ]
 
 
 def test_bad_requests_store_nothing() -> None:
