@@ -101,6 +101,19 @@ def cli() -> None:
     help="Kit scripts: run a learning-rate range test first and search learning_rate "
     "only in the range it suggests.",
 )
+@click.option(
+    "--confirm-top",
+    type=click.IntRange(min=1),
+    help="After the search, re-run the N best distinct configurations with new seeds "
+    "(as tunelab confirm does).",
+)
+@click.option(
+    "--confirm-seeds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Re-runs of each configuration with --confirm-top.",
+)
 @tracker_options.callback_option
 def run(
     script: str,
@@ -121,6 +134,8 @@ def run(
     no_progress: bool,
     scheduler: str | None,
     lr_find: bool,
+    confirm_top: int | None,
+    confirm_seeds: int,
     trackers: list[Any],
 ) -> None:
     """Run SCRIPT's `objective(trial)` as a study; rerunning the same command resumes it."""
@@ -171,6 +186,8 @@ def run(
             gpus=None if gpus is None else cli_gpus(gpus),
             trials_per_gpu=trials_per_gpu,
             callbacks=trackers,
+            confirm_top=confirm_top,
+            confirm_seeds=confirm_seeds,
         )
     except KeyboardInterrupt:
         counts = study.storage.count_trials(study.study_id)
@@ -183,6 +200,8 @@ def run(
     if stop_requested(study, started):
         out.print("stopped: a stop was asked (tunelab stop or study.stop()); rerun to go on")
     _summary(study)
+    if confirm_top is not None:
+        confirm_commands.print_confirmation(out, study)
 
 
 def objectives_options(
