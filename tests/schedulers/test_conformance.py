@@ -5,6 +5,7 @@ from __future__ import annotations
 from tunelab.schedulers import (
     ASHAScheduler,
     CurveRules,
+    ExtrapolateScheduler,
     HyperbandScheduler,
     MedianStoppingScheduler,
     Plateau,
@@ -38,3 +39,10 @@ class TestMedian(SchedulerConformance):
 class TestCurveRules(SchedulerConformance):
     def make_scheduler(self) -> Scheduler:
         return CurveRules(["divergence", {"name": "plateau", "patience": 3}])
+
+
+class TestExtrapolate(SchedulerConformance):
+    reads_finished_curves = True
+
+    def make_scheduler(self) -> Scheduler:
+        return ExtrapolateScheduler(min_resource=2, min_trials=5, rules=["divergence"])

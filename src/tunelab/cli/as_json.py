@@ -177,5 +177,5 @@ def json_option(command: Any) -> Any:
         "--json",
         "json_",
         is_flag=True,
-        help="One JSON document on stdout, for scripts (shapes in the README).",
+        help="One JSON document on stdout, for scripts (shapes: the Command line guide).",
     )(command)

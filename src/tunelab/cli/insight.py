@@ -208,9 +208,19 @@ def print_lr_result(out: Console, result: Any) -> None:
 @click.command(name="lr-find")
 @click.argument("script", type=click.Path(dir_okay=False))
 @click.option(
-    "--start", type=click.FloatRange(min=0, min_open=True), default=1e-7, show_default=True
+    "--start",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1e-7,
+    show_default=True,
+    help="The learning rate the test starts at.",
 )
-@click.option("--end", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True)
+@click.option(
+    "--end",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="The learning rate the test stops at (earlier if the loss explodes).",
+)
 @click.option(
     "--steps",
     type=click.IntRange(min=10),
@@ -288,9 +298,28 @@ def narrowed_objective(module: ModuleType, script: str, study: Study, out: Conso
 @click.argument("script", type=click.Path(dir_okay=False))
 @click.option("--study", "study_name", help="Study name (default: the script's file name).")
 @click.option("--storage", help=STORAGE_HELP)
-@click.option("--top", "top_k", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--top",
+    "top_k",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="How many of the best configurations to re-run.",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Re-runs of each configuration, each with another seed.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Re-runs at once (worker processes).",
+)
 def seed_spread_command(
     script: str, study_name: str | None, storage: str | None, top_k: int, seeds: int, jobs: int
 ) -> None:

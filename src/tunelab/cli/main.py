@@ -278,7 +278,14 @@ def studies(storage: str | None, json_: bool = False) -> None:
 @cli.command()
 @click.argument("study_name", metavar="STUDY")
 @click.option("--storage", help=STORAGE_HELP)
-@click.option("--top", "top_k", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--top",
+    "top_k",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many of the best trials to list.",
+)
 @click.option("--effects", is_flag=True, help="Per hyperparameter: trials, best, median, time.")
 @click.option("--importance", "importance_", is_flag=True, help="fANOVA importance.")
 @click.option(
@@ -365,7 +372,12 @@ def show(
 @cli.command(name="export")
 @click.argument("study_name", metavar="STUDY")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="Write CSV (one row per trial) or JSON (the study with its trials).",
 )
 @click.option("--storage", help=STORAGE_HELP)
 @click.option(

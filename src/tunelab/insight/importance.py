@@ -34,6 +34,7 @@ from tunelab.insight._common import (
     trial_score,
     tuned_params,
 )
+from tunelab.insight.display import importance_html
 from tunelab.space import Fixed, Param
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -51,6 +52,18 @@ CONFOUNDED = 0.7  # |correlation| between two parameters' values that confounds 
 
 @dataclass(frozen=True)
 class Importance:
+    """How much each hyperparameter explains of the metric's variation, as `importance` returns it.
+
+    Attributes:
+        scores: Main effects by parameter, normalised to sum to 1, most important first.
+        pairs: Interactions `(a, b, share of variance)`, largest first.
+        method: How the scores were computed.
+        n_trials: The trials the scores were computed from.
+        metric: The metric explained.
+        variance_explained: The raw main-effect shares of variance, by parameter.
+        seed: The random-forest surrogate's seed.
+    """
+
     scores: dict[str, float]  # main effects, normalised to sum to 1, most important first
     pairs: list[tuple[str, str, float]]  # interaction shares of variance, largest first
     method: str
@@ -61,6 +74,7 @@ class Importance:
     warnings: list[str] = field(default_factory=list)  # why the scores may mislead
 
     def to_dict(self) -> dict[str, Any]:
+        """The importance as a dict of JSON values."""
         return {
             "scores": dict(self.scores),
             "pairs": [[a, b, s] for a, b, s in self.pairs],
@@ -71,6 +85,9 @@ class Importance:
             "seed": self.seed,
             "warnings": list(self.warnings),
         }
+
+    def _repr_html_(self) -> str:
+        return importance_html(self)
 
 
 def importance(study: Study, metric: str | None = None, seed: int = 0) -> Importance:

@@ -12,6 +12,7 @@ from typing import Any
 
 from tunelab.insight._common import DASH, InsightError, finished_trials
 from tunelab.insight.confirm import ConfirmedConfig, confirm
+from tunelab.insight.display import seeds_html
 from tunelab.study import CONFIRM_SUFFIX as SUFFIX
 from tunelab.study import Study, check_request
 from tunelab.trial import Trial
@@ -21,6 +22,21 @@ __all__ = ["SUFFIX", "SeedSpread", "seed_spread"]
 
 @dataclass(frozen=True)
 class SeedSpread:
+    """How one top configuration scores when re-run with other seeds, as `seed_spread` returns it.
+
+    Attributes:
+        number: The original trial's number.
+        params: Its hyperparameter values.
+        original: The original trial's value.
+        values: The completed re-runs' values.
+        mean: Their mean; None when none completed.
+        std: Their sample standard deviation; None below two re-runs.
+        low: The lowest re-run value.
+        high: The highest re-run value.
+        failed: Re-runs that did not complete.
+        study: The sibling study holding the re-runs.
+    """
+
     number: int  # the original trial
     params: dict[str, Any]
     original: float | None  # the original trial's value
@@ -35,10 +51,15 @@ class SeedSpread:
     same_as: list[int] = field(default_factory=list)  # other trials with these params
 
     def to_dict(self) -> dict[str, Any]:
+        """The spread as a dict of JSON values."""
         return asdict(self)
+
+    def _repr_html_(self) -> str:
+        return seeds_html([self])
 
     @property
     def text(self) -> str:
+        """The spread in one line, e.g. `trial #12: 0.971 ± 0.004 over 3 seeds (range ...)`."""
         if self.mean is None:
             return f"trial #{self.number}: no re-run completed ({self.failed} failed)"
         spread = f" ± {self.std:.3g}" if self.std is not None else ""

@@ -10,15 +10,25 @@ from tunelab.schedulers.asha import ASHAScheduler
 from tunelab.schedulers.base import Scheduler
 from tunelab.schedulers.curve_rules import CurveRules
 from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict
+from tunelab.schedulers.extrapolate import ExtrapolateScheduler
 from tunelab.schedulers.hyperband import Bracket, HyperbandScheduler
 from tunelab.schedulers.median import MedianStoppingScheduler
 from tunelab.schedulers.rules import RULES, CurveRule, Divergence, Overfitting, Plateau
 
 SCHEDULERS: dict[str, type[Scheduler]] = {
     cls.name: cls
-    for cls in (ASHAScheduler, HyperbandScheduler, MedianStoppingScheduler, CurveRules)
+    for cls in (
+        ASHAScheduler,
+        HyperbandScheduler,
+        MedianStoppingScheduler,
+        ExtrapolateScheduler,
+        CurveRules,
+    )
 }
+"""Scheduler classes by the name a study stores (`"asha"`, `"hyperband"`, `"median"`,
+`"extrapolate"`, `"rules"`)."""
 NO_SCHEDULER = "none"
+"""The scheduler name that means no pruning (`make_scheduler` returns None for it)."""
 
 
 def make_scheduler(spec: str | Scheduler | Mapping[str, Any] | None) -> Scheduler | None:
@@ -61,6 +71,7 @@ __all__ = [
     "CurveRule",
     "CurveRules",
     "Divergence",
+    "ExtrapolateScheduler",
     "HyperbandScheduler",
     "MedianStoppingScheduler",
     "Overfitting",

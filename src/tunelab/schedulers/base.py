@@ -56,6 +56,7 @@ class Scheduler(ABC):
         return {}
 
     def to_json(self) -> dict[str, Any]:
+        """The scheduler's name, settings and rules as JSON, stored with the study."""
         out: dict[str, Any] = {"name": self.name, **self.config()}
         if self.rules:
             out["rules"] = [rule.to_json() for rule in self.rules]

@@ -26,10 +26,12 @@ class Verdict:
 
     @property
     def stop(self) -> bool:
+        """Whether the verdict stops the trial."""
         return self.decision is Decision.STOP
 
 
 GO_ON = Verdict(Decision.CONTINUE)
+"""The verdict that lets a trial go on."""
 
 
 @dataclass(frozen=True)
@@ -48,16 +50,19 @@ class PruneRequest:
 
     @property
     def multi_objective(self) -> bool:
+        """Whether the study has several objectives."""
         return len(self.objectives) > 1
 
     @property
     def step(self) -> int:
+        """The step of the trial's latest report (the one being decided on)."""
         if not self.trial.reports:
             raise ValueError("a scheduler is consulted only after a report")
         return self.trial.reports[-1].step
 
     @property
     def previous_step(self) -> int | None:
+        """The step of the report before it; None at the first report."""
         return self.trial.reports[-2].step if len(self.trial.reports) > 1 else None
 
     def others(self) -> list[FrozenTrial]:

@@ -95,6 +95,13 @@ def _detached_study(r: StudyRecord) -> StudyRecord:
 
 
 class InMemoryStorage(BaseStorage):
+    """A storage that lives in this process's memory: fast, private, gone at exit.
+
+    The default of `create_study(storage=None)` is a SQLite file; pass `storage=":memory:"` (or
+    this object) for a study nothing else needs to read. Workers in other processes cannot
+    share it (use SQLite or PostgreSQL for that).
+    """
+
     url = ":memory:"
 
     def __init__(self) -> None:

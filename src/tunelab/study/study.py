@@ -72,14 +72,17 @@ class Study:
     # -- identity ----------------------------------------------------------------------------
     @property
     def name(self) -> str:
+        """The study's name, unique in its storage."""
         return self._record.name
 
     @property
     def metric(self) -> str:
+        """The metric the study optimizes (with several objectives: the first one's)."""
         return self._record.metric
 
     @property
     def direction(self) -> Direction:
+        """Whether `metric` is minimized or maximized (with several objectives: the first one's)."""
         return self._record.direction
 
     @property
@@ -89,34 +92,42 @@ class Study:
 
     @property
     def metrics(self) -> tuple[str, ...]:
+        """Every objective's metric, in order (`(metric,)` for a single-objective study)."""
         return tuple(o.metric for o in self._record.objectives)
 
     @property
     def directions(self) -> tuple[Direction, ...]:
+        """Every objective's direction, in the order of `metrics`."""
         return tuple(o.direction for o in self._record.objectives)
 
     @property
     def constraints(self) -> tuple[Constraint, ...]:
+        """The bounds a trial's metrics must respect to count as feasible (empty: none)."""
         return self._record.constraints
 
     @property
     def multi_objective(self) -> bool:
+        """Whether the study has several objectives (then it has `best_trials`, no `best_trial`)."""
         return self._record.multi_objective
 
     @property
     def storage(self) -> BaseStorage:
+        """The storage that holds the study's trials."""
         return self._storage
 
     @property
     def study_id(self) -> int:
+        """The study's id in its storage."""
         return self._record.study_id
 
     @property
     def settings(self) -> Mapping[str, Any]:
+        """The settings stored with the study (JSON values, read-only here)."""
         return self._record.settings
 
     @property
     def space(self) -> SearchSpace:
+        """The search space as the trials have defined it so far (every worker's definitions)."""
         return self._host.space
 
     def __repr__(self) -> str:
@@ -129,12 +140,29 @@ class Study:
             f"Study(name={self.name!r}, metric={self.metric!r}, direction={self.direction.value!r})"
         )
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the study as a table: objectives, counts, best trial."""
+        from tunelab.study.display import study_html
+
+        return study_html(self)
+
     # -- reading -----------------------------------------------------------------------------
     @property
     def trials(self) -> list[FrozenTrial]:
+        """Every trial of the study, in number order, with its reports."""
         return self._storage.get_trials(self.study_id)
 
     def get_trials(self, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:
+        """The study's trials in number order, only those in `states` if given.
+
+        Args:
+            states: The states to keep, as `TrialState` members or their names; None for all.
+
+        Example:
+            ```python
+            done = study.get_trials([TrialState.COMPLETE, TrialState.PRUNED])
+            ```
+        """
         for state in states or ():
             if state not in _STATES:
                 raise ConfigurationError(f"states are {sorted(_STATES)}, but got {state!r}")
@@ -174,10 +202,12 @@ class Study:
 
     @property
     def best_params(self) -> dict[str, Any]:
+        """The best trial's hyperparameter values (see `best_trial`)."""
         return dict(self.best_trial.params)
 
     @property
     def best_value(self) -> float:
+        """The best trial's value (see `best_trial`)."""
         return float(self.best_trial.value)  # type: ignore[arg-type]
 
     def top_trials(self, k: int = 10) -> list[FrozenTrial]:

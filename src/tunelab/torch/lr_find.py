@@ -40,6 +40,24 @@ MIN_STEPS_BEFORE_STOP = 10
 
 @dataclass(frozen=True)
 class LRFindResult:
+    """What `lr_find` measured: the loss along an increasing learning rate, and the rate and
+    range it suggests.
+
+    Attributes:
+        lrs: The learning rate of each step that ran.
+        losses: The smoothed loss at each step.
+        raw_losses: The loss at each step as measured.
+        suggestion: The suggested learning rate (by `method`).
+        low: The lower end of the suggested search range.
+        high: The upper end of the suggested search range.
+        min_loss_lr: The rate at the lowest smoothed loss.
+        stopped_early: Whether the loss exploded before the last rate.
+        optimizer: The optimizer used.
+        batch_size: The batch size used.
+        method: The rule that chose `suggestion`: `"steepest"` (the steepest descent) or
+            `"min/10"` (a tenth of `min_loss_lr`).
+    """
+
     lrs: list[float]
     losses: list[float]  # smoothed (centred), one per step that ran
     raw_losses: list[float]
@@ -53,6 +71,7 @@ class LRFindResult:
     method: str = "steepest"
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as a dict of JSON values."""
         return asdict(self)
 
     def as_override(self, name: str = "learning_rate") -> dict[str, Float]:

@@ -20,11 +20,14 @@ class TrialHost(Protocol):
         """The trial's value of `param`, checked against its domain, in canonical form."""
         ...
 
-    def report(self, trial: Trial, step: int, metrics: dict[str, float]) -> None: ...
+    def report(self, trial: Trial, step: int, metrics: dict[str, float]) -> None:
+        """Store the metrics `trial` reports at `step` (and let the scheduler see them)."""
 
-    def should_prune(self, trial: Trial) -> bool: ...
+    def should_prune(self, trial: Trial) -> bool:
+        """Whether the study's scheduler stops `trial` now, after its latest report."""
 
-    def set_user_attr(self, trial: Trial, key: str, value: Any) -> None: ...
+    def set_user_attr(self, trial: Trial, key: str, value: Any) -> None:
+        """Set one user attribute (a JSON value) of `trial`."""
 
     def check_constraint_name(self, name: str) -> None:
         """Raise TrialError when `name` is taken by one of the study's own constraints."""

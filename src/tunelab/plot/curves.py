@@ -10,8 +10,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from tunelab.report.axes import Axis
-from tunelab.report.figures import Figure, layout
+from tunelab.plot.axes import Axis
+from tunelab.plot.figures import Figure, layout
 from tunelab.trial import FrozenTrial
 from tunelab.types import TrialState
 
@@ -69,6 +69,16 @@ def _groups(trials: Sequence[FrozenTrial], axis: Axis | None) -> tuple[dict[int,
     order = [g for g in order if g in label_of.values()]
     order += sorted({g for g in label_of.values() if g not in order})
     return label_of, order
+
+
+def curves_by_axis(axes: Sequence[Axis], ranked: Sequence[str], wanted: str | None) -> Axis | None:
+    """The parameter that colours the curves: the one asked for, else the learning rate,
+    else the most important one."""
+    by_name = {a.name: a for a in axes}
+    for name in (wanted, "learning_rate", "lr", *ranked):
+        if name and name in by_name:
+            return by_name[name]
+    return axes[0] if axes else None
 
 
 def learning_curves(
