@@ -72,7 +72,13 @@ def print_confirmation(out: Console, study: Study) -> None:
     is_flag=True,
     help="Run the script the study recorded (its path and hash are printed) instead of --script.",
 )
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes running the re-runs.",
+)
 def confirm_command(
     study_name: str,
     storage: str | None,

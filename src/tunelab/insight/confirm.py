@@ -17,7 +17,8 @@ from typing import Any
 
 from tunelab.errors import StudyNotFoundError
 from tunelab.insight.noise import ALPHA, LEVEL, Interval, t_interval, welch_p
-from tunelab.study import CONFIRM_SETTING, Config, Study, confirm_runs, load_study, runs_of
+from tunelab.study import Config, Study, confirm_runs, load_study, runs_of
+from tunelab.study.confirm import SETTING as CONFIRM_SETTING
 from tunelab.trial import Trial
 from tunelab.types import Direction, TrialState
 
@@ -37,17 +38,21 @@ class ConfirmedConfig:
 
     @property
     def label(self) -> str:
+        """The configuration's name in tables: its best trial, e.g. `#12`."""
         return f"#{self.trials[0]}"
 
     @property
     def mean(self) -> float | None:
+        """The mean over the complete re-runs; None before one completed."""
         return None if self.interval is None else self.interval.mean
 
     @property
     def text(self) -> str:
+        """One line, e.g. `#12 0.9713 ± 0.0042 (3 seeds)`."""
         return f"{self.label} {spread_text(self.interval)}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The configuration's re-runs as a dict of JSON values."""
         iv = self.interval
         return {
             "trials": list(self.trials),
@@ -79,6 +84,7 @@ class Confirmation:
     level: float = LEVEL
 
     def to_dict(self) -> dict[str, Any]:
+        """The confirmation as a dict of JSON values (`tunelab show --json`)."""
         return {
             "study": self.study,
             "reruns": self.reruns,

@@ -13,8 +13,8 @@ from typing import Any
 from tunelab.insight._common import DASH, InsightError, finished_trials
 from tunelab.insight.confirm import ConfirmedConfig, confirm
 from tunelab.insight.display import seeds_html
-from tunelab.study import CONFIRM_SUFFIX as SUFFIX
-from tunelab.study import Study, check_request
+from tunelab.study import Study
+from tunelab.study.confirm import SUFFIX, check_request
 from tunelab.trial import Trial
 
 __all__ = ["SUFFIX", "SeedSpread", "seed_spread"]

@@ -1,18 +1,13 @@
 """Studies: the coordinator, its optimize loop and workers, and create/load/list/delete."""
 
 from tunelab.study.api import create_study, delete_study, list_studies, load_study
-from tunelab.study.confirm import SETTING as CONFIRM_SETTING
-from tunelab.study.confirm import SUFFIX as CONFIRM_SUFFIX
-from tunelab.study.confirm import Config, check_request, confirm_runs, distinct_top, runs_of
+from tunelab.study.confirm import Config, confirm_runs, distinct_top, runs_of
 from tunelab.study.confirm import plan as confirm_plan
 from tunelab.study.study import Study
 
 __all__ = [
-    "CONFIRM_SETTING",
-    "CONFIRM_SUFFIX",
     "Config",
     "Study",
-    "check_request",
     "confirm_plan",
     "confirm_runs",
     "create_study",

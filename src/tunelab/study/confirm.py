@@ -41,6 +41,7 @@ class Config:
     trials: tuple[int, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The configuration as stored in the study's `confirm` setting."""
         return {"params": self.params, "trials": list(self.trials)}
 
 
@@ -55,6 +56,7 @@ class Plan:
     waiting: int  # re-runs queued by an earlier, cut-off call
 
     def to_json(self) -> dict[str, Any]:
+        """The record kept in the parent study's `confirm` setting."""
         return {
             "schema": SCHEMA,
             "study": self.sibling,
@@ -81,6 +83,8 @@ def distinct_top(study: Study, k: int) -> list[Config]:
 
 
 def check_request(study: Study, top: Any, seeds: Any) -> None:
+    """Refuse, before anything runs, counts that are not positive ints and a study of
+    several objectives (no single ranking to confirm)."""
     for label, value in (("top", top), ("seeds", seeds)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigurationError(f"{label} must be a positive int, but got {label}={value!r}")
