@@ -11,8 +11,8 @@ from rich.console import Console
 import tunelab
 from tunelab.cli.insight import importance_table
 from tunelab.insight import importance
+from tunelab.plot.scores import scores_of
 from tunelab.report.insight_sections import importance_section
-from tunelab.report.scores import scores_of
 
 
 def study_of(n: int, confounded: bool) -> tunelab.Study:
