@@ -142,6 +142,8 @@ def test_the_report_and_the_dashboard_state_the_verdict(tmp_path: Path) -> None:
     assert after["version"] != before["version"]
     served = next(s for s in after["sections"] if s["id"] == "best")
     assert html.escape(found.verdict) in served["html"]
+    notebook = found._repr_html_()  # how a notebook shows it
+    assert html.escape(found.verdict) in notebook and "Seed re-runs (in grid/seeds)" in notebook
     document = json.loads(json.dumps(show_document(study, 3)))  # `tunelab show --json`
     assert document["confirmation"]["verdict"] == found.verdict
     assert [c["trials"][0] for c in document["confirmation"]["configs"]] == [

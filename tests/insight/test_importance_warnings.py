@@ -48,6 +48,7 @@ def test_eleven_trials_with_confounded_parameters_warn_naming_both() -> None:
     assert "warning: " in out.file.getvalue() and "moved together" in out.file.getvalue()
     section = importance_section((result, ""), scores_of(study)[0])
     assert "moved together" in section.html
+    assert "moved together" in result._repr_html_()  # a notebook shows them too
 
 
 def test_many_independent_trials_carry_no_warning() -> None:

@@ -14,7 +14,7 @@ from tunelab.cli.render import STORAGE_HELP, fmt
 from tunelab.cli.script import find_objective, import_script
 from tunelab.cli.trust import announce, worker_script
 from tunelab.insight import Confirmation, confirm, confirmation
-from tunelab.insight.confirm import spread_text
+from tunelab.insight.noise import spread_text
 from tunelab.study import Study, confirm_plan
 
 

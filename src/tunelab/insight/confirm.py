@@ -10,13 +10,13 @@ lucky one (counting it would bias the mean upward)."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tunelab.errors import StudyNotFoundError
-from tunelab.insight.noise import ALPHA, LEVEL, Interval, t_interval, welch_p
+from tunelab.insight.display import confirmation_html
+from tunelab.insight.noise import ALPHA, LEVEL, Interval, spread_text, t_interval, welch_p
 from tunelab.study import Config, Study, confirm_runs, load_study, runs_of
 from tunelab.study.confirm import SETTING as CONFIRM_SETTING
 from tunelab.trial import Trial
@@ -82,6 +82,9 @@ class Confirmation:
     p_value: float | None  # Welch's p for the top two; None when they cannot be compared
     told_apart: bool | None
     level: float = LEVEL
+
+    def _repr_html_(self) -> str:
+        return confirmation_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The confirmation as a dict of JSON values (`tunelab show --json`)."""
@@ -152,19 +155,6 @@ def confirmation_stamp(study: Study) -> str:
     except StudyNotFoundError:
         reruns = []
     return json.dumps([stored[1], len(stored[2])] + [[t.state.value, t.value] for t in reruns])
-
-
-def spread_text(iv: Interval | None) -> str:
-    """ "0.9713 ± 0.0042 (3 seeds)": the mean to the precision its spread allows."""
-    if iv is None:
-        return "no re-run completed"
-    seeds = f"{iv.n} seed{'s' if iv.n != 1 else ''}"
-    if iv.half_width is None or not math.isfinite(iv.half_width):
-        return f"{iv.mean:.4g} ({seeds})"
-    if iv.half_width == 0:
-        return f"{iv.mean:.4g} ± 0 ({seeds})"
-    decimals = max(0, 1 - math.floor(math.log10(iv.half_width)))
-    return f"{iv.mean:.{decimals}f} ± {iv.half_width:.{decimals}f} ({seeds})"
 
 
 def _stored(value: Any) -> tuple[str, int, list[Config]] | None:

@@ -69,3 +69,17 @@ def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
     from scipy.stats import t as student
 
     return float(2 * student.sf(abs(t), df))
+
+
+def spread_text(iv: Interval | None) -> str:
+    """The mean ± half-width to the precision the spread allows, e.g. `0.9713 ± 0.0042
+    (3 seeds)`; `iv` None reads "no re-run completed"."""
+    if iv is None:
+        return "no re-run completed"
+    seeds = f"{iv.n} seed{'s' if iv.n != 1 else ''}"
+    if iv.half_width is None or not math.isfinite(iv.half_width):
+        return f"{iv.mean:.4g} ({seeds})"
+    if iv.half_width == 0:
+        return f"{iv.mean:.4g} ± 0 ({seeds})"
+    decimals = max(0, 1 - math.floor(math.log10(iv.half_width)))
+    return f"{iv.mean:.{decimals}f} ± {iv.half_width:.{decimals}f} ({seeds})"
