@@ -103,7 +103,8 @@ def study_json(study: Any, counts: TrialCounts) -> dict[str, Any]:
 
 def show_document(study: Any, top_k: int) -> dict[str, Any]:
     """What `tunelab show` shows: the study, every trial, the numbers of the top
-    `top_k`, and the best trial (one objective) or the Pareto front (several)."""
+    `top_k`, the best trial (one objective) or the Pareto front (several), and the seed
+    re-runs' confirmation (null when there is none)."""
     counts = study.storage.count_trials(study.study_id)
     top = study.top_trials(top_k)
     best = None
@@ -118,7 +119,16 @@ def show_document(study: Any, top_k: int) -> dict[str, Any]:
         "top": [t.number for t in top],
         "best": best,
         "pareto_front": front,
+        "confirmation": _confirmation(study),
     }
+
+
+def _confirmation(study: Any) -> dict[str, Any] | None:
+    """The seed re-runs' summary (`tunelab confirm`), or null without one."""
+    from tunelab.insight import confirmation  # insight's imports only when showing
+
+    found = confirmation(study)
+    return None if found is None else found.to_dict()
 
 
 def show_json(study: Any, top_k: int, insight: Any) -> None:

@@ -88,10 +88,14 @@ def effects_table(table: EffectTable, by_metric: bool = False) -> Table:
 
 
 def importance_table(study: Study, metric: str | None = None) -> Table:
+    """The importance scores, with any warning (few trials, confounded parameters) as
+    the table's caption."""
     result = importance(study, metric=metric)
     t = Table(
         title=text(f"importance for {result.metric} ({result.method}, {result.n_trials} trials)"),
         title_justify="left",
+        caption=text("\n".join(f"warning: {w}" for w in result.warnings)) or None,
+        caption_justify="left",
     )
     t.add_column("hyperparameter")
     t.add_column("importance", justify="right")
@@ -334,11 +338,12 @@ def seed_table(results: Sequence[Any], metric: str) -> Table:
         title=text(f"{metric} over seeds (re-runs in {results[0].study})" if results else metric),
         title_justify="left",
     )
-    for col in ("trial", "original", "mean", "± std", "min", "max", "runs"):
+    for col in ("trial", "same as", "original", "mean", "± std", "min", "max", "runs"):
         t.add_column(col, justify="right")
-    for r in results:
+    for r in results:  # one row per distinct configuration
         t.add_row(
             f"#{r.number}",
+            " ".join(f"#{n}" for n in r.same_as) or "-",
             _num(r.original),
             _num(r.mean),
             _num(r.std),

@@ -16,6 +16,7 @@ from rich.text import Text
 import tunelab
 from tunelab._terminal import PlainLogFormatter, console, plain, text
 from tunelab.cli import as_json, budget, export, render, tables, verbosity
+from tunelab.cli import confirm as confirm_commands
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import trackers as tracker_options
@@ -106,6 +107,19 @@ def cli() -> None:
     help="Kit scripts: run a learning-rate range test first and search learning_rate "
     "only in the range it suggests.",
 )
+@click.option(
+    "--confirm-top",
+    type=click.IntRange(min=1),
+    help="After the search, re-run the N best distinct configurations with new seeds "
+    "(as tunelab confirm does).",
+)
+@click.option(
+    "--confirm-seeds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Re-runs of each configuration with --confirm-top.",
+)
 @tracker_options.callback_option
 def run(
     script: str,
@@ -126,6 +140,8 @@ def run(
     no_progress: bool,
     scheduler: str | None,
     lr_find: bool,
+    confirm_top: int | None,
+    confirm_seeds: int,
     trackers: list[Any],
 ) -> None:
     """Run SCRIPT's `objective(trial)` as a study; rerunning the same command resumes it."""
@@ -180,6 +196,8 @@ def run(
             gpus=None if gpus is None else cli_gpus(gpus),
             trials_per_gpu=trials_per_gpu,
             callbacks=[*trackers, TrialLines()] if lines else trackers,
+            confirm_top=confirm_top,
+            confirm_seeds=confirm_seeds,
         )
     except KeyboardInterrupt:
         counts = study.storage.count_trials(study.study_id)
@@ -192,6 +210,8 @@ def run(
     if stop_requested(study, started):
         out.print("stopped: a stop was asked (tunelab stop or study.stop()); rerun to go on")
     _summary(study)
+    if confirm_top is not None:
+        confirm_commands.print_confirmation(out, study)
 
 
 def objectives_options(
@@ -366,6 +386,7 @@ def show(
         out.print(render.failures_table(failed, study.name))
     if not study.multi_objective:
         out.print(render.params_table(dict(top[0].params), "best hyperparameters", fixed))
+        confirm_commands.print_confirmation(out, study)
     for line in kept:
         out.print(line)
 
@@ -428,6 +449,7 @@ for _command in worker_commands.COMMANDS:  # worker, status, retry, stop
     cli.add_command(_command)
 cli.add_command(insight_commands.lr_find_command)
 cli.add_command(insight_commands.seed_spread_command)
+cli.add_command(confirm_commands.confirm_command)
 cli.add_command(report_commands.report_cmd)
 cli.add_command(report_commands.dashboard_cmd)
 cli.add_command(import_optuna_cmd)

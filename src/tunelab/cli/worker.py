@@ -15,13 +15,13 @@ from rich.table import Table
 from rich.text import Text
 
 import tunelab
-from tunelab._terminal import console, plain, text
+from tunelab._terminal import console, text
 from tunelab.cli import as_json, tables, verbosity
 from tunelab.cli.completion import complete_study
 from tunelab.cli.lines import TrialLines
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script
-from tunelab.cli.trust import differs, record_script, recorded_script, worker_script
+from tunelab.cli.trust import announce, record_script, worker_script
 from tunelab.study.gpus import CLI, cli_gpus, worker_slots
 from tunelab.study.optimize import STOP_SETTING, stop_requested
 from tunelab.study.supervise import Hygiene
@@ -78,14 +78,7 @@ def _open_or_create(
         study = None  # a bad URL or a newer schema is refused again by create_study
     settings = study.settings if study is not None else {}
     chosen = worker_script(name, settings, script, use_stored)
-    out.print(text(f"script {chosen.record}"), soft_wrap=True)
-    recorded = recorded_script(settings)
-    if differs(recorded, chosen.record):
-        click.echo(
-            f"warning: {plain(chosen.record)} is not the script study {name!r} was started "
-            f"with: {plain(recorded)}",
-            err=True,
-        )
+    announce(out, name, settings, chosen)
     shown = script or chosen.record.path
     module = import_script(chosen, shown)
     objective = find_objective(module, shown)

@@ -104,7 +104,8 @@ def best_section(study: Study, best: FrozenTrial) -> Section:
     facts += [(k, v) for k, v in best.metrics.items() if k != study.metric]
     facts += [(k, v) for k, v in best.user_attrs.items() if not isinstance(v, (dict, list))]
     params = table(["hyperparameter", "value"], [(k, v) for k, v in best.params.items()])
-    html = definition_list(facts) + params + insight_sections.diagnosis_html(study, best)
+    html = definition_list(facts) + insight_sections.confirmation_html(study) + params
+    html += insight_sections.diagnosis_html(study, best)
     return Section("best", "Best trial", html)
 
 

@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 import tunelab
+from tunelab.insight.confirm import confirmation_stamp
 from tunelab.report.lost import lost_trials
 from tunelab.report.markup import finite
 from tunelab.report.sections import build_sections, counts
@@ -22,9 +23,13 @@ from tunelab.trial import FrozenTrial
 from tunelab.types import TrialState
 
 
-def fingerprint(trials: list[FrozenTrial], lost: frozenset[int] = frozenset()) -> str:
-    """Changes whenever a trial starts, reports, finishes, is deleted or is found lost."""
+def fingerprint(
+    trials: list[FrozenTrial], lost: frozenset[int] = frozenset(), extra: str = ""
+) -> str:
+    """Changes whenever a trial starts, reports, finishes, is deleted or is found lost
+    (or `extra` changes: the seed re-runs' progress)."""
     h = hashlib.sha1(usedforsecurity=False)
+    h.update(extra.encode())
     for t in trials:
         h.update(
             f"{t.trial_id}:{t.state.value}:{t.values!r}:{len(t.reports)}:{len(t.params)}:"
@@ -71,7 +76,7 @@ class DashboardApp:
         study = tunelab.load_study(name, self.storage)
         trials = study.trials
         lost = lost_trials(trials, study.settings)
-        version = fingerprint(trials, lost)
+        version = fingerprint(trials, lost, confirmation_stamp(study))
         if since == version:
             return json.dumps({"name": name, "version": version, "unchanged": True}).encode()
         with self._lock:
