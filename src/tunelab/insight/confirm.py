@@ -181,7 +181,9 @@ def _row(
 ) -> ConfirmedConfig:
     mine = runs_of(config, reruns)[:seeds]
     done = [float(t.value) for t in mine if t.state is TrialState.COMPLETE and t.value is not None]
-    queued = sum(t.state in (TrialState.WAITING, TrialState.RUNNING, TrialState.PAUSED) for t in mine)
+    queued = sum(
+        t.state in (TrialState.WAITING, TrialState.RUNNING, TrialState.PAUSED) for t in mine
+    )
     return ConfirmedConfig(
         trials=config.trials,
         params=config.params,

@@ -31,6 +31,20 @@ DRAWS = 256  # draws of a prediction that make its expected improvement
 
 
 class FreezeThawScheduler(Scheduler):
+    """Pause resumable trials after each slice and, whenever a worker is free, resume the
+    paused trial or start the new configuration whose next slice promises the larger
+    expected improvement (freeze-thaw search).
+
+    Args:
+        slice: Reports (epochs) a trial trains before it pauses.
+        initial: New configurations that complete a first slice before any paused trial is
+            resumed.
+        min_chance: Once the study's budget of trials is spent, a paused trial goes on only
+            while its chance of beating the best value by the last step is at least this.
+        rules: Curve rules (`Divergence`, `Plateau`, `Overfitting`, or their names) that still
+            stop a trial for good.
+    """
+
     name = "freeze-thaw"
     pauses = True
 
