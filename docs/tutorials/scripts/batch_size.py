@@ -57,7 +57,7 @@ def main() -> None:
         "batch-lr", storage=storage, metric="val_loss", direction="minimize", sampler="grid"
     )
     study.optimize(objective)
-    _common.cli("show", "batch-lr", "--storage", storage, "--top", "5", name="bs-show.txt")
+    _common.cli("show", "batch-lr", "--storage", storage, "--effects", name="bs-show.txt")
     scores: dict[int, dict[float, float]] = {b: {} for b in BATCHES}
     for t in study.trials:
         value = t.value if t.value is not None and math.isfinite(t.value) else math.nan
@@ -79,8 +79,12 @@ def main() -> None:
     axes[0].set_ylim(0, 1.0)
     axes[0].legend(fontsize=8)
     _common.save(fig, "bs-lr.png")
+    grid = [(f"{r:g}", *(f"{scores[b].get(r, math.nan):.4f}" for b in BATCHES)) for r in RATES]
     _common.write(
-        "bs-best.md",
+        "bs-grid.txt", _common.table(["learning rate", *(f"batch {b}" for b in BATCHES)], grid)
+    )
+    _common.write(
+        "bs-best.txt",
         _common.table(["batch size", "best lr", "val loss", "best lr x 256 / batch"], rows),
     )
 

@@ -173,7 +173,7 @@ def main() -> None:
             )
         )
     _common.write(
-        "lr-find-vs-study.md",
+        "lr-find-vs-study.txt",
         _common.table(
             [
                 "set-up",

@@ -42,7 +42,7 @@ def remedies_table(study: tunelab.Study) -> None:
         for r in example.rows(study)
     ]
     _common.write(
-        "reg-remedies.md",
+        "reg-remedies.txt",
         _common.table(
             ["remedy", "train acc", "val acc", "gap", "best-epoch val acc", "epochs"], rows
         ),

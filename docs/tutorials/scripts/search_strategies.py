@@ -89,7 +89,7 @@ def main() -> None:
             study.optimize(objective_for(sampler == "grid"), n_trials=BUDGET)
             runs.setdefault(sampler, []).append(best_so_far(study))
             print(sampler, seed, f"{runs[sampler][-1][-1]:.4f}")
-    _common.cli("show", "tpe-0", "--storage", storage, "--top", "5", name="search-tpe-show.txt")
+    _common.cli("show", "tpe-0", "--storage", storage, "--effects", name="search-tpe-show.txt")
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     rows = []
     for sampler, curves in runs.items():
@@ -113,7 +113,7 @@ def main() -> None:
     ax.legend()
     _common.save(fig, "search-best-so-far.png")
     _common.write(
-        "search-table.md",
+        "search-table.txt",
         _common.table(
             ["sampler", "runs", "best after 10", f"best after {BUDGET} (mean ± sd)", "each run"],
             rows,
