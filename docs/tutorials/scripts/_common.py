@@ -4,6 +4,7 @@ markdown tables and the text `tunelab show` prints, so a page shows real output.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -22,10 +23,12 @@ WORK = Path(os.environ.get("TUTORIAL_WORK", "/tmp/tunelab-tutorials"))
 
 
 def fresh_storage(name: str) -> str:
-    """A new SQLite file for one tutorial's studies (an old one is removed)."""
+    """A new SQLite file for one tutorial's studies (an old one and its kept weights
+    are removed)."""
     WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / f"{name}.db"
     path.unlink(missing_ok=True)
+    shutil.rmtree(WORK / f"{name}-artifacts", ignore_errors=True)  # kept weights
     return str(path)
 
 

@@ -88,7 +88,8 @@ def main() -> None:
     summary += f"trials: {trials}\n"
     print(summary)
     _common.write("keras-summary.txt", summary)
-    _common.write("keras-search-tail.txt", "\n".join(out.getvalue().splitlines()[-12:]) + "\n")
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("Trial ")]
+    _common.write("keras-search-trials.txt", "\n".join(lines) + "\n")
     study = tuner.study.name
     _common.cli("studies", "--storage", storage, name="keras-studies.txt")
     _common.cli("show", study, "--storage", storage, "--effects", name="keras-effects.txt")
