@@ -46,6 +46,24 @@ def workers(storage: str, shown: str, trials: int = 8) -> str:
     return text.replace(str(_common.WORK) + "/", "").replace(str(_common.ROOT) + "/", "")
 
 
+def trial_table(storage: str, name: str) -> str:
+    """Which worker ran which trial, as a markdown table written to the assets."""
+    import tunelab
+
+    study = tunelab.load_study("digits", storage=storage)
+    workers = sorted({t.worker or "-" for t in study.trials})
+    rows = [
+        (
+            t.number,
+            f"worker {workers.index(t.worker or '-') + 1}",
+            f"{t.value:.4f}" if t.value is not None else "-",
+            f"{t.duration:.1f}" if t.duration is not None else "-",
+        )
+        for t in sorted(study.trials, key=lambda t: t.number)
+    ]
+    return str(_common.write(name, _common.table(["trial", "run by", "val_accuracy", "s"], rows)))
+
+
 def fresh_pg_database() -> None:
     import psycopg
 
@@ -60,11 +78,13 @@ def main() -> None:
     text += _common.cli("status", "digits", "--storage", sqlite)
     text += _common.cli("show", "digits", "--storage", sqlite, "--top", "5")
     _common.write("workers-sqlite.txt", text)
+    trial_table(sqlite, "workers-sqlite-trials.txt")
     fresh_pg_database()
-    shown = "postgresql+psycopg://postgres@db-host/tunelab_tutorial"
+    shown = PG_URL
     text = workers(PG_URL, shown)
     text += _common.cli("status", "digits", "--storage", PG_URL).replace(PG_URL, shown)
     _common.write("workers-postgres.txt", text)
+    trial_table(PG_URL, "workers-postgres-trials.txt")
 
 
 if __name__ == "__main__":
