@@ -56,6 +56,20 @@ REMEDIES = {
 }
 
 
+def build_model(rate: float, width: int | None = None) -> nn.Module:
+    """64 -> width -> width -> 10 (WIDTH unless given), dropout `rate` after each hidden layer."""
+    width = width or WIDTH
+    return nn.Sequential(
+        nn.Linear(64, width),
+        nn.ReLU(),
+        nn.Dropout(rate),
+        nn.Linear(width, width),
+        nn.ReLU(),
+        nn.Dropout(rate),
+        nn.Linear(width, 10),
+    )
+
+
 def make_objective(remedies: list[str], epochs: int = EPOCHS) -> Callable[[tunelab.Trial], float]:
     """The objective over `remedies` (a grid runs each once), each trained `epochs`."""
 
@@ -63,15 +77,7 @@ def make_objective(remedies: list[str], epochs: int = EPOCHS) -> Callable[[tunel
         remedy = trial.hp.Choice("remedy", remedies)
         rate = 0.5 if remedy == "dropout" else 0.0
         torch.manual_seed(0)
-        model = nn.Sequential(
-            nn.Linear(64, WIDTH),
-            nn.ReLU(),
-            nn.Dropout(rate),
-            nn.Linear(WIDTH, WIDTH),
-            nn.ReLU(),
-            nn.Dropout(rate),
-            nn.Linear(WIDTH, 10),
-        )
+        model = build_model(rate)
         settings: dict[str, float] = {"epochs": epochs, "patience": epochs}
         settings.update(REMEDIES[remedy])
         score = tl_torch.fit(

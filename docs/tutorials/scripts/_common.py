@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -20,6 +21,22 @@ torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[3]
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 WORK = Path(os.environ.get("TUTORIAL_WORK", "/tmp/tunelab-tutorials"))
+
+
+def train(model: Any, data: Any, trial: Any, *, epochs: int, seed: int = 0, **knobs: Any) -> float:
+    """tunelab.torch.fit with every epoch run (patience = epochs), a constant learning rate
+    and no weight decay unless `knobs` say otherwise: the tutorials' common ground."""
+    from tunelab import torch as tl_torch
+
+    settings: dict[str, Any] = {
+        "seed": seed,
+        "epochs": epochs,
+        "patience": epochs,
+        "lr_schedule": "constant",
+        "weight_decay": 0.0,
+    }
+    settings.update(knobs)
+    return float(tl_torch.fit(model, data, trial, **settings))  # type: ignore[arg-type]
 
 
 def fresh_storage(name: str) -> str:

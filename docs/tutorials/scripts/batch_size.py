@@ -32,22 +32,16 @@ def objective(trial: tunelab.Trial) -> float:
     model = nn.Sequential(
         nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)
     )
-    return float(
-        tl_torch.fit(  # type: ignore[arg-type]
-            model,
-            DATA,
-            trial,
-            seed=0,
-            optimizer="sgd",
-            momentum=0.9,
-            nesterov=False,
-            batch_size=BATCHES,
-            learning_rate=RATES,
-            epochs=EPOCHS,
-            patience=EPOCHS,
-            lr_schedule="constant",
-            weight_decay=0.0,
-        )
+    return _common.train(
+        model,
+        DATA,
+        trial,
+        epochs=EPOCHS,
+        optimizer="sgd",
+        momentum=0.9,
+        nesterov=False,
+        batch_size=BATCHES,
+        learning_rate=RATES,
     )
 
 

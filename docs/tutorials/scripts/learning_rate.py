@@ -79,18 +79,15 @@ def study_of(setup: SetUp, storage: str, seeds: int) -> tunelab.Study:
     def objective(trial: tunelab.Trial) -> float:
         seed = trial.hp.Choice("seed", list(range(seeds)))
         torch.manual_seed(seed)
-        return tl_torch.fit(
+        return _common.train(
             setup.build(),
             DATA,
             trial,
+            epochs=setup.epochs,
             seed=seed,
             optimizer=setup.optimizer,
             learning_rate=list(setup.rates),
             batch_size=setup.batch_size,
-            epochs=setup.epochs,
-            patience=setup.epochs,
-            lr_schedule="constant",
-            weight_decay=0.0,
             **({"momentum": 0.9, "nesterov": False} if setup.optimizer == "sgd" else {}),
         )
 

@@ -33,20 +33,9 @@ def objective(trial: tunelab.Trial) -> float:
     hidden = trial.hp.Int("hidden", 8, 256, sampling="log")
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-    return float(
-        tl_torch.fit(  # type: ignore[arg-type]
-            model,
-            DATA,
-            trial,
-            seed=0,
-            optimizer="adam",
-            learning_rate=Float("learning_rate", 1e-5, 1e-1, sampling="log"),
-            batch_size=64,
-            epochs=EPOCHS,
-            patience=EPOCHS,
-            lr_schedule="constant",
-            weight_decay=0.0,
-        )
+    lr = Float("learning_rate", 1e-5, 1e-1, sampling="log")
+    return _common.train(
+        model, DATA, trial, epochs=EPOCHS, optimizer="adam", learning_rate=lr, batch_size=64
     )
 
 
@@ -73,9 +62,7 @@ def main() -> None:
             )
         )
         print(rows[-1])
-    _common.cli(
-        "show", "prune-asha", "--storage", storage, "--effects", name="prune-asha-show.txt"
-    )
+    _common.cli("show", "prune-asha", "--storage", storage, "--effects", name="prune-asha-show.txt")
     _common.write(
         "prune-table.txt",
         _common.table(

@@ -9,6 +9,7 @@ diagnosis `tunelab show --diagnose all` prints for each.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 
 import _common
 import matplotlib
@@ -16,7 +17,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
-from torch import nn
 
 import tunelab
 from tunelab import torch as tl_torch
@@ -64,37 +64,31 @@ def curves(study: tunelab.Study) -> None:
 
 def grid_objective(
     width: int, data: tl_torch.Data, epochs: int, dropouts: list[float], l2s: list[float]
-):  # type: ignore[no-untyped-def]
+) -> Callable[[tunelab.Trial], float]:
+    """A grid over dropout x L2 on the example's model at `width`, trained on `data`."""
+
     def objective(trial: tunelab.Trial) -> float:
         rate = trial.hp.Choice("dropout", dropouts)
         torch.manual_seed(0)
-        model = nn.Sequential(
-            nn.Linear(64, width),
-            nn.ReLU(),
-            nn.Dropout(rate),
-            nn.Linear(width, width),
-            nn.ReLU(),
-            nn.Dropout(rate),
-            nn.Linear(width, 10),
-        )
-        return float(
-            tl_torch.fit(  # type: ignore[arg-type]
-                model,
-                data,
-                trial,
-                seed=0,
-                optimizer="adam",
-                learning_rate=1e-3,
-                batch_size=32,
-                lr_schedule="constant",
-                weight_decay=0.0,
-                epochs=epochs,
-                patience=epochs,
-                l2=l2s if len(l2s) > 1 else l2s[0],  # one value: fixed, not a column
-            )
+        return _common.train(
+            example.build_model(rate, width),
+            data,
+            trial,
+            epochs=epochs,
+            optimizer="adam",
+            learning_rate=1e-3,
+            batch_size=32,
+            l2=l2s if len(l2s) > 1 else l2s[0],  # one value: fixed, not a column
         )
 
     return objective
+
+
+def show(study: str, storage: str, *flag_sets: list[str]) -> None:
+    """`tunelab show STUDY FLAGS` for each set of flags, saved as reg-STUDY-FLAGS.txt."""
+    for flags in flag_sets:
+        name = f"reg-{study}-" + "-".join(f.strip("-") for f in flags) + ".txt"
+        _common.cli("show", study, "--storage", storage, *flags, name=name)
 
 
 def main() -> None:
@@ -105,51 +99,13 @@ def main() -> None:
 
     overfit = tunelab.create_study("overfit", storage=storage, sampler="grid")
     overfit.optimize(grid_objective(512, example.DATA, 40, [0.0, 0.25, 0.5], [0.0, 1e-3, 1e-2]))
-    _common.cli(
-        "show", "overfit", "--storage", storage, "--effects", name="reg-overfit-effects.txt"
-    )
-    _common.cli(
-        "show",
-        "overfit",
-        "--storage",
-        storage,
-        "--diagnose",
-        "all",
-        name="reg-overfit-diagnose.txt",
-    )
-    _common.cli(
-        "show",
-        "overfit",
-        "--storage",
-        storage,
-        "--diagnose",
-        "0",
-        name="reg-overfit-diagnose-0.txt",
-    )
+    show("overfit", storage, ["--effects"], ["--diagnose", "all"], ["--diagnose", "0"])
 
     underfit = tunelab.create_study("underfit", storage=storage, sampler="grid")
     underfit.optimize(grid_objective(16, tl_torch.load_digits(), 15, [0.0, 0.25, 0.5], [0.0]))
-    _common.cli(
-        "show", "underfit", "--storage", storage, "--effects", name="reg-underfit-effects.txt"
-    )
-    _common.cli(
-        "show",
-        "underfit",
-        "--storage",
-        storage,
-        "--diagnose",
-        "all",
-        name="reg-underfit-diagnose.txt",
-    )
     worst = max(underfit.trials, key=lambda t: t.params["dropout"])
-    _common.cli(
-        "show",
-        "underfit",
-        "--storage",
-        storage,
-        "--diagnose",
-        str(worst.number),
-        name="reg-underfit-diagnose-worst.txt",
+    show(
+        "underfit", storage, ["--effects"], ["--diagnose", "all"], ["--diagnose", str(worst.number)]
     )
 
 

@@ -46,20 +46,8 @@ def objective_for(grid: bool):  # type: ignore[no-untyped-def]
         model = nn.Sequential(
             nn.Linear(64, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 10)
         )
-        return float(
-            tl_torch.fit(  # type: ignore[arg-type]
-                model,
-                DATA,
-                trial,
-                seed=0,
-                optimizer="adam",
-                learning_rate=lr,
-                batch_size=64,
-                epochs=8,
-                patience=8,
-                lr_schedule="constant",
-                weight_decay=0.0,
-            )
+        return _common.train(
+            model, DATA, trial, epochs=8, optimizer="adam", learning_rate=lr, batch_size=64
         )
 
     return objective
