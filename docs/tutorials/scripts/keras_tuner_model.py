@@ -63,6 +63,7 @@ def main() -> None:
         project_name="intro_to_kt",
         overwrite=True,
         storage=storage,
+        seed=0,  # not in the tutorial: makes this page's numbers reproducible
     )
     stop_early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5)
     out = io.StringIO()
