@@ -22,7 +22,6 @@ The model's initial weights are the caller's; `seed` fixes the batch order, drop
 lazily built layers, so the same model and seed give the same suggestion.
 """
 
-
 from __future__ import annotations
 
 import copy
