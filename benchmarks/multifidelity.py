@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 
 import tunelab
-from tunelab.schedulers import ASHAScheduler, HyperbandScheduler
+from tunelab.schedulers import ASHAScheduler, ExtrapolateScheduler, HyperbandScheduler
 from tunelab.types import TrialState
 
 E = 27  # epochs of a full-length trial (max resource)
@@ -314,6 +314,9 @@ def methods(problem: Problem) -> dict[str, Callable[[int, float], Run]]:
     def asha() -> Any:
         return ASHAScheduler(1, E, 3)
 
+    def extrapolate() -> Any:
+        return ExtrapolateScheduler(max_resource=E)
+
     return {
         "tunelab random+ASHA": tl("random", asha),
         "tunelab random+Hyperband": tl("random", hb()),
@@ -324,6 +327,9 @@ def methods(problem: Problem) -> dict[str, Callable[[int, float], Run]]:
         "tunelab tpe[top step]+Hyperband": within(top_step_model, tl("tpe", hb())),
         "tunelab tpe[top step]+ASHA": within(top_step_model, tl("tpe", asha)),
         "tunelab tpe (no pruning)": tl("tpe", lambda: None),
+        "tunelab random+extrapolate": tl("random", extrapolate),
+        "tunelab tpe+extrapolate": tl("tpe", extrapolate),
+        "tunelab gp+extrapolate": tl("gp", extrapolate),
         "tunelab gp+ASHA": tl("gp", asha),
         "tunelab gp+Hyperband": tl("gp", hb()),
         "tunelab gp[clipped]+ASHA": within(lambda: gp_history("clipped"), tl("gp", asha)),
@@ -338,6 +344,7 @@ def methods(problem: Problem) -> dict[str, Callable[[int, float], Run]]:
         "optuna TPE+SuccessiveHalving": op("sha", "tpe"),
         "optuna TPE+Hyperband": op("hyperband", "tpe"),
         "optuna random+SuccessiveHalving": op("sha", "random"),
+        "optuna random+Hyperband": op("hyperband", "random"),
     }
 
 

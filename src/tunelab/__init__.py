@@ -1,7 +1,9 @@
 """tunelab: hyperparameter tuning for deep-learning models.
 
+```python
 study = tunelab.create_study("digits", metric="val_accuracy", direction="maximize")
 study.optimize(objective, n_trials=50)
+```
 """
 
 import importlib.metadata
@@ -20,12 +22,14 @@ from tunelab.errors import (
     TrialError,
     TrialFailed,
     TrialOutOfMemory,
+    TrialPaused,
     TrialPruned,
     TunelabError,
 )
 from tunelab.samplers import GridSampler, RandomSampler, Sampler, SobolSampler
 from tunelab.schedulers import (
     ASHAScheduler,
+    ExtrapolateScheduler,
     HyperbandScheduler,
     MedianStoppingScheduler,
     Scheduler,
@@ -36,6 +40,9 @@ from tunelab.study import Study, create_study, delete_study, list_studies, load_
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import Direction, EndCause, TrialState
 
+__version__: str
+"""The installed tunelab's version, from the package metadata (`"0+unknown"` in a source
+tree that was never installed)."""
 try:  # pyproject.toml's `version` is the one place the version is written
     __version__ = importlib.metadata.version("tunelab")
 except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path, never installed:
@@ -48,6 +55,7 @@ __all__ = [
     "DataError",
     "Direction",
     "EndCause",
+    "ExtrapolateScheduler",
     "FrozenTrial",
     "GridExhausted",
     "GridSampler",
@@ -70,6 +78,7 @@ __all__ = [
     "TrialError",
     "TrialFailed",
     "TrialOutOfMemory",
+    "TrialPaused",
     "TrialPruned",
     "TrialState",
     "TunelabError",

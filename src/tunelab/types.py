@@ -8,14 +8,22 @@ from tunelab.errors import ConfigurationError
 
 
 class TrialState(str, enum.Enum):
+    """Where a trial is in its life: WAITING (queued), RUNNING, then one of the finished states
+    COMPLETE, PRUNED (stopped early) or FAIL. PAUSED: it ran, stopped at the end of a slice of
+    its training with its reports and checkpoint kept, and waits to be resumed (freeze-thaw
+    search). It is neither finished nor running: no worker beats for it, so it is never
+    judged lost, and it counts once toward the budget however often it is resumed."""
+
     WAITING = "WAITING"
     RUNNING = "RUNNING"
     COMPLETE = "COMPLETE"
     PRUNED = "PRUNED"
     FAIL = "FAIL"
+    PAUSED = "PAUSED"
 
     @property
     def is_finished(self) -> bool:
+        """Whether the trial has ended (COMPLETE, PRUNED or FAIL)."""
         return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -39,11 +47,21 @@ class EndCause(str, enum.Enum):
 
 
 class Direction(str, enum.Enum):
+    """Whether a metric is better low (`minimize`) or high (`maximize`)."""
+
     MINIMIZE = "minimize"
     MAXIMIZE = "maximize"
 
     @classmethod
     def parse(cls, value: str | Direction) -> Direction:
+        """The direction `value` names: a `Direction`, `"minimize"`, `"maximize"`, `"min"` or
+        `"max"` (any case); ConfigurationError otherwise.
+
+        Example:
+            ```python
+            assert Direction.parse("MAX") is Direction.MAXIMIZE
+            ```
+        """
         if isinstance(value, Direction):
             return value
         text = str(value).lower()

@@ -55,7 +55,7 @@ def test_commands_show_user_text_as_written(tmp_path: Path, text: str, shown: st
             ("", f"trial 0 failed: FileNotFoundError: {shown}"),
         ),
         (("show", text), (f"FileNotFoundError: {shown}", "")),
-        (("run", "s.py", "--study", text, "--trials", "2"), ("", f"best {shown}=1")),
+        (("run", "s.py", "--study", text, "--trials", "2"), (f" {shown}=1 (best #1 1) ", "")),
         (("studies",), ("", "")),
         (("show", text), ("top 1 trials", "")),
         (("show", text, "--effects"), ("", "")),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from tunelab.report.axes import axis_for, tuned_axes
-from tunelab.report.contour import contour, contour_pairs
-from tunelab.report.curves import learning_curves, reported_metrics
-from tunelab.report.figures import MISSING, history, parallel_coordinates, slices
-from tunelab.report.scores import Score, scores_of
+from tunelab.plot.axes import axis_for, tuned_axes
+from tunelab.plot.contour import contour, contour_pairs
+from tunelab.plot.curves import learning_curves, reported_metrics
+from tunelab.plot.figures import MISSING, history, parallel_coordinates, slices
+from tunelab.plot.scores import Score, scores_of
 from tunelab.types import Direction, TrialState
 
 

@@ -13,9 +13,9 @@ import pytest
 
 from tunelab._pareto import default_reference_point, hypervolume
 from tunelab.errors import ConfigurationError
+from tunelab.plot.pareto import hypervolume_plot
+from tunelab.plot.scores import scores_of
 from tunelab.report import build_sections, pareto_figure
-from tunelab.report.pareto import hypervolume_plot
-from tunelab.report.scores import scores_of
 from tunelab.study.front import minimized, rankable
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from tunelab.schedulers import (
     ASHAScheduler,
     CurveRules,
+    ExtrapolateScheduler,
+    FreezeThawScheduler,
     HyperbandScheduler,
     MedianStoppingScheduler,
     Plateau,
@@ -38,3 +40,15 @@ class TestMedian(SchedulerConformance):
 class TestCurveRules(SchedulerConformance):
     def make_scheduler(self) -> Scheduler:
         return CurveRules(["divergence", {"name": "plateau", "patience": 3}])
+
+
+class TestExtrapolate(SchedulerConformance):
+    reads_finished_curves = True
+
+    def make_scheduler(self) -> Scheduler:
+        return ExtrapolateScheduler(min_resource=2, min_trials=5, rules=["divergence"])
+
+
+class TestFreezeThaw(SchedulerConformance):
+    def make_scheduler(self) -> Scheduler:
+        return FreezeThawScheduler(slice=2, rules=["divergence"])

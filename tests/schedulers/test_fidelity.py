@@ -134,3 +134,23 @@ def test_model_history_can_leave_out_trials_stopped_below_the_step() -> None:
 def test_model_history_without_enough_reports_is_the_history() -> None:
     history = [_t(0, [0.5, 0.6], C), _t(1, [0.2])]
     assert model_history(history, "acc", "maximize") == history
+
+
+def test_a_trial_stopped_by_a_curve_model_counts_with_its_prediction_at_the_final_step() -> None:
+    from dataclasses import replace
+
+    finished = [_t(n, [0.2, 0.5, 0.7, 0.8], C) for n in range(4)]
+    stopped = replace(
+        _t(4, [0.1, 0.2]),
+        system_attrs={"pruned_by": "extrapolate", "predicted_step": 3, "predicted": {"acc": 0.3}},
+    )
+    other_metric = replace(
+        stopped,
+        number=5,
+        trial_id=6,
+        system_attrs={"pruned_by": "extrapolate", "predicted_step": 3, "predicted": {"loss": 0.3}},
+    )
+    obs = fidelity_observations([*finished, stopped, other_metric], "acc", "maximize", min_points=5)
+    assert obs.step == 3
+    assert [t.number for t in obs.trials] == [0, 1, 2, 3, 4]
+    assert obs.values == (0.8, 0.8, 0.8, 0.8, 0.3)

@@ -358,7 +358,8 @@ def test_a_scheduler_that_ranks_one_objective_is_refused_in_one_line(tmp_path: P
     message = str(refused.value)
     assert message == (
         "pruning by the first_metric_only scheduler in a study of several objectives is not "
-        "supported yet; use one of asha, hyperband, median, rules, or scheduler='none'"
+        "supported yet; use one of asha, extrapolate, hyperband, median, rules, or "
+        "scheduler='none'"
     )
     assert tunelab.list_studies(url) == []
 

@@ -134,8 +134,9 @@ def show_json(study: Any, top_k: int, insight: Any) -> None:
 
 def status_document(study: Any) -> dict[str, Any]:
     """What `tunelab status` shows: counts, the retry and heartbeat settings, the stop
-    flag, and the running trials with their workers (times as Unix seconds; `now` is
-    when this was read, so ages are `now - heartbeat`)."""
+    flag, the running trials with their workers (times as Unix seconds; `now` is
+    when this was read, so ages are `now - heartbeat`), and the paused trials with the
+    step each reached and the worker that ran it last."""
     counts = study.storage.count_trials(study.study_id)
     running = study.get_trials([TrialState.RUNNING])
     stop = study.settings.get(STOP_SETTING)
@@ -158,6 +159,10 @@ def status_document(study: Any) -> dict[str, Any]:
             for t in running
         ],
         "workers": sorted({t.worker.rsplit(":", 1)[0] for t in running if t.worker}),
+        "paused": [
+            {"number": t.number, "last_step": t.last_step, "worker": t.worker}
+            for t in study.get_trials([TrialState.PAUSED])
+        ],
     }
 
 
@@ -167,5 +172,5 @@ def json_option(command: Any) -> Any:
         "--json",
         "json_",
         is_flag=True,
-        help="One JSON document on stdout, for scripts (shapes in the README).",
+        help="One JSON document on stdout, for scripts (shapes: the Command line guide).",
     )(command)

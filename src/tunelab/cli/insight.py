@@ -16,6 +16,7 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import console, text
+from tunelab.cli import tables
 from tunelab.cli.export import output_path, write_output
 from tunelab.cli.render import STORAGE_HELP, fmt
 from tunelab.cli.script import ScriptError, find_objective, load_script
@@ -83,7 +84,7 @@ def effects_table(table: EffectTable, by_metric: bool = False) -> Table:
             "-" if row.median_seconds is None else f"{row.median_seconds:.3g}",
             f"{row.pruned_share:.0%}",
         )
-    return t
+    return tables.guard(t)
 
 
 def importance_table(study: Study, metric: str | None = None) -> Table:
@@ -100,7 +101,7 @@ def importance_table(study: Study, metric: str | None = None) -> Table:
     for a, b, share in result.pairs[:3]:
         if share >= 0.01:
             t.add_row(text(f"{a} & {b}"), f"{share:.3f}", "(interaction)")
-    return t
+    return tables.guard(t)
 
 
 def _print_diagnosis(out: Console, study: Study, which: str) -> None:
@@ -200,7 +201,7 @@ def print_lr_result(out: Console, result: Any) -> None:
     t.add_column("smoothed loss", justify="right")
     for lr, loss in result.table():
         t.add_row(f"{lr:.2e}", f"{loss:.4g}" if math.isfinite(loss) else str(loss))
-    out.print(t)
+    out.print(tables.guard(t))
     end = "the loss exploded" if result.stopped_early else "the end of the range was reached"
     out.print(
         f"{len(result.lrs)} steps ({end}); lowest loss at {result.min_loss_lr:.3g}\n"
@@ -212,9 +213,19 @@ def print_lr_result(out: Console, result: Any) -> None:
 @click.command(name="lr-find")
 @click.argument("script", type=click.Path(dir_okay=False))
 @click.option(
-    "--start", type=click.FloatRange(min=0, min_open=True), default=1e-7, show_default=True
+    "--start",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1e-7,
+    show_default=True,
+    help="The learning rate the test starts at.",
 )
-@click.option("--end", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True)
+@click.option(
+    "--end",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="The learning rate the test stops at (earlier if the loss explodes).",
+)
 @click.option(
     "--steps",
     type=click.IntRange(min=10),
@@ -305,9 +316,28 @@ def narrowed_objective(module: ModuleType, script: str, study: Study, out: Conso
 @click.argument("script", type=click.Path(dir_okay=False))
 @click.option("--study", "study_name", help="Study name (default: the script's file name).")
 @click.option("--storage", help=STORAGE_HELP)
-@click.option("--top", "top_k", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--top",
+    "top_k",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="How many of the best configurations to re-run.",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Re-runs of each configuration, each with another seed.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Re-runs at once (worker processes).",
+)
 def seed_spread_command(
     script: str, study_name: str | None, storage: str | None, top_k: int, seeds: int, jobs: int
 ) -> None:
@@ -337,4 +367,4 @@ def seed_table(results: Sequence[Any], metric: str) -> Table:
             _num(r.high),
             f"{len(r.values)}" + (f" ({r.failed} failed)" if r.failed else ""),
         )
-    return t
+    return tables.guard(t)

@@ -15,12 +15,14 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import PlainLogFormatter, console, plain, text
-from tunelab.cli import as_json, budget, export, render
+from tunelab.cli import as_json, budget, export, render, tables, verbosity
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import trackers as tracker_options
 from tunelab.cli import worker as worker_commands
+from tunelab.cli.completion import complete_study
 from tunelab.cli.import_optuna import import_optuna_cmd
+from tunelab.cli.lines import TrialLines, is_terminal
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script, read_script
 from tunelab.cli.trust import record_script
@@ -88,7 +90,11 @@ def cli() -> None:
     help="One direction per metric of --metrics, comma-separated: max or min "
     "(default: the script's DIRECTIONS).",
 )
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="Hide the progress bar (off a terminal there is none: a line per finished trial).",
+)
 @click.option(
     "--scheduler",
     type=click.Choice([NO_SCHEDULER, *sorted(SCHEDULERS)]),
@@ -143,21 +149,25 @@ def run(
     )
     record_script(study, source.record)
     for line in budget.warnings_for(scheduler, study.scheduler, steps, script):
-        click.echo(f"warning: {plain(line)}", err=True)
+        if verbosity.level() != verbosity.QUIET:
+            click.echo(f"warning: {plain(line)}", err=True)
     if lr_find:
         objective = insight_commands.narrowed_objective(module, script, study, out)
     before = study.storage.count_trials(study.study_id).budget_used
-    out.print(
-        Text.assemble(
-            "study ",
-            text(study.name, "bold"),
-            text(
-                f" in {study.storage.url} · {study.sampler!r} · "
-                f"{study.scheduler or 'no scheduler'} · {before} trials so far"
-                + worker_commands.gpus_note(devices)
-            ),
+    quiet = verbosity.level() == verbosity.QUIET
+    lines = not quiet and (verbosity.level() == verbosity.VERBOSE or not is_terminal())
+    if not quiet:
+        out.print(
+            Text.assemble(
+                "study ",
+                text(study.name, "bold"),
+                text(
+                    f" in {study.storage.url} · {study.sampler!r} · "
+                    f"{study.scheduler or 'no scheduler'} · {before} trials so far"
+                    + worker_commands.gpus_note(devices)
+                ),
+            )
         )
-    )
     started = time.time()
     try:
         study.optimize(
@@ -166,10 +176,10 @@ def run(
             timeout=timeout,
             n_jobs=jobs,
             add=add,
-            show_progress_bar=not no_progress,
+            show_progress_bar=not (no_progress or quiet or lines),
             gpus=None if gpus is None else cli_gpus(gpus),
             trials_per_gpu=trials_per_gpu,
-            callbacks=trackers,
+            callbacks=[*trackers, TrialLines()] if lines else trackers,
         )
     except KeyboardInterrupt:
         counts = study.storage.count_trials(study.study_id)
@@ -226,17 +236,21 @@ def _summary(study: Any) -> None:
         + (f", {counts.interrupted} interrupted" if counts.interrupted else "")
     )
     if study.multi_objective:
-        front = render.pareto_front(study)
+        front = render.pareto_front(study, out.width)
         if front is not None:
             out.print(front)
         return
     top = study.top_trials(1)
     if top:
         best = top[0]
+        fixed = tables.fixed_settings(study.get_trials())
+        if fixed:
+            out.print(tables.fixed_line(fixed, render.fmt))
         out.print(
             render.params_table(
                 dict(best.params),
                 f"best trial #{best.number}: {study.metric} = {render.fmt(best.value)}",
+                fixed,
             )
         )
 
@@ -256,9 +270,16 @@ def studies(storage: str | None, json_: bool = False) -> None:
 
 
 @cli.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
-@click.option("--top", "top_k", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--top",
+    "top_k",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many of the best trials to list.",
+)
 @click.option("--effects", is_flag=True, help="Per hyperparameter: trials, best, median, time.")
 @click.option("--importance", "importance_", is_flag=True, help="fANOVA importance.")
 @click.option(
@@ -298,7 +319,7 @@ def show(
     if json_:
         return as_json.show_json(study, top_k, effects or importance_ or diagnose_ or next_)
     if pareto:
-        front = render.pareto_front(study)
+        front = render.pareto_front(study, out.width)
         out.print(front if front is not None else "no feasible complete trial yet")
         return
     if effects or importance_ or diagnose_ is not None or next_:
@@ -312,7 +333,9 @@ def show(
             text(
                 f" · {render.objectives_text(study)} · {counts.total} trials "
                 f"({counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
-                f"{counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running)"
+                f"{counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running"
+                + (f", {counts[TrialState.PAUSED]} paused" if counts[TrialState.PAUSED] else "")
+                + ")"
             ),
         )
     )
@@ -326,25 +349,36 @@ def show(
         for line in kept:
             out.print(line)
         return
+    trials = study.trials
+    fixed = tables.fixed_settings(trials)
     if study.multi_objective:
-        out.print(render.pareto_front(study) or "")
+        out.print(render.pareto_front(study, out.width) or "")
     else:
-        out.print(render.trials_table(top, study.metrics, f"top {len(top)} trials"))
-    pruning = render.pruning_table(study.trials, study.scheduler)
+        out.print(
+            render.trials_table(top, study.metrics, f"top {len(top)} trials", out.width, fixed)
+        )
+    pruning = render.pruning_table(trials, study.scheduler)
     if pruning is not None:
         out.print(pruning)
+        for check in (render.curve_model_text(trials, study) or "").splitlines():
+            out.print(text(check))
     if failed:
         out.print(render.failures_table(failed, study.name))
     if not study.multi_objective:
-        out.print(render.params_table(dict(top[0].params), "best hyperparameters"))
+        out.print(render.params_table(dict(top[0].params), "best hyperparameters", fixed))
     for line in kept:
         out.print(line)
 
 
 @cli.command(name="export")
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="Write CSV (one row per trial) or JSON (the study with its trials).",
 )
 @click.option("--storage", help=STORAGE_HELP)
 @click.option(
@@ -379,7 +413,7 @@ def export_cmd(
 
 
 @cli.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete(study_name: str, storage: str | None, yes: bool) -> None:
@@ -437,6 +471,16 @@ def upgrade(url: str, force: bool) -> None:
     )
 
 
+def _with_verbosity(command: click.Command) -> None:
+    """-q and -v on the group and on every command under it."""
+    verbosity.options(command)
+    for sub in getattr(command, "commands", {}).values():
+        _with_verbosity(sub)
+
+
+_with_verbosity(cli)
+
+
 def _log_to_stderr() -> None:
     """Warnings nobody configured logging for (a failed trial and its reason) go to
     stderr as Python's handler of last resort prints them, with user text made inert."""
@@ -448,6 +492,7 @@ def _log_to_stderr() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     _log_to_stderr()
+    verbosity.reset()
     try:
         cli.main(args=argv, prog_name="tunelab", standalone_mode=False)
     except click.exceptions.Abort:

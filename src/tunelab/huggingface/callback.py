@@ -77,6 +77,7 @@ class TunelabCallback(transformers.TrainerCallback):  # type: ignore[name-define
             raise TrialPruned(self.prune_reason)
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Check that the Trainer evaluates, and by epoch when `step="epoch"` (ConfigurationError otherwise)."""
         strategy = str(getattr(args.eval_strategy, "value", args.eval_strategy))
         if strategy == "no":
             raise ConfigurationError(
@@ -91,9 +92,11 @@ class TunelabCallback(transformers.TrainerCallback):  # type: ignore[name-define
             )
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Check that the last evaluation, now over, logged the monitored metric."""
         self.check_monitored()  # every dataset of the last evaluation has been evaluated
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Check that the last evaluation logged the monitored metric."""
         self.check_monitored()
 
     def on_evaluate(
@@ -104,6 +107,7 @@ class TunelabCallback(transformers.TrainerCallback):  # type: ignore[name-define
         metrics: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        """Report the evaluation's metrics to the trial once the monitored one is in, and stop training when the study prunes it."""
         if self.pruned:
             return
         spent = round(state.epoch or 0) if self.step == "epoch" else int(state.global_step)

@@ -32,10 +32,19 @@ def tune_trainer(
 
     Each Trainer gets a `TunelabCallback(trial, monitor, step)`: every evaluation is
     reported, and the study's scheduler stops poor trials (they end PRUNED). A finished
-    trial's result is its last evaluation's metrics. Without `study`, an in-memory study
-    judges `monitor` (default `eval_loss`) in `direction` (default "minimize"); with one,
-    `monitor` defaults to its metric. Other keywords (`timeout`, `callbacks`, ...) go to
-    `Study.optimize`."""
+    trial's result is its last evaluation's metrics.
+
+    Args:
+        make_trainer: Builds one trial's Trainer from `trial.hp`.
+        study: The study to run the trials in; None for a new in-memory study that judges
+            `monitor` in `direction`.
+        n_trials: How many trials to run.
+        monitor: The evaluation metric reported as the study's metric; None for the
+            study's metric (without `study`: `eval_loss`).
+        direction: Only without `study`: `"minimize"` (the default) or `"maximize"`.
+        step: What a report's step counts: `"global_step"` or `"epoch"`.
+        **optimize: Passed to `Study.optimize` (`timeout`, `callbacks`, ...).
+    """
     if not callable(make_trainer):
         raise ConfigurationTypeError(
             f"make_trainer must be a function of the trial that returns a Trainer, but got "

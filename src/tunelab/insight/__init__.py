@@ -3,14 +3,16 @@
 effect_tables (value → trials, best, median, time, pruned share per hyperparameter),
 importance (fANOVA on a random-forest surrogate), curves (per-trial learning curves),
 diagnose (over/underfitting, divergence, slow learning, with advice in the study's
-terms), next_ranges (where to search next, edges flagged) and seed_spread (re-run the
-top configurations with other seeds). Every result is a frozen dataclass with to_dict().
+terms), next_ranges (where to search next, edges flagged), seed_spread (re-run the
+top configurations with other seeds) and extrapolation_check (how far the curve model can
+be trusted on this study). Every result is a frozen dataclass with to_dict().
 """
 
 from tunelab.insight._common import InsightError, finished_trials
 from tunelab.insight.curves import Curve, curves
 from tunelab.insight.diagnosis import Diagnosis, DiagnosisKind, diagnose
 from tunelab.insight.effects import EffectRow, EffectTable, effect_tables
+from tunelab.insight.extrapolation import ExtrapolationCheck, extrapolation_check
 from tunelab.insight.importance import Importance, importance
 from tunelab.insight.ranges import RangeAdvice, next_ranges
 from tunelab.insight.seeds import SeedSpread, seed_spread
@@ -21,6 +23,7 @@ __all__ = [
     "DiagnosisKind",
     "EffectRow",
     "EffectTable",
+    "ExtrapolationCheck",
     "Importance",
     "InsightError",
     "RangeAdvice",
@@ -28,6 +31,7 @@ __all__ = [
     "curves",
     "diagnose",
     "effect_tables",
+    "extrapolation_check",
     "finished_trials",
     "importance",
     "next_ranges",

@@ -21,6 +21,20 @@ ABSENT = "(absent)"
 
 @dataclass(frozen=True)
 class Curve:
+    """One trial's learning curve: a metric against step, as `curves` returns it.
+
+    Attributes:
+        number: The trial's number.
+        state: The trial's state: COMPLETE, PRUNED, FAIL or RUNNING.
+        group: The value of the `by` hyperparameter as text (a bin for numbers); None when
+            not grouped.
+        steps: The reported steps.
+        values: The metric at each step, NaN or inf kept as reported.
+        pruned: Whether a scheduler stopped the trial.
+        diverged: Whether the trial ended because its loss blew up.
+        group_value: The value of `by` itself, for a colour scale.
+    """
+
     number: int
     state: str  # COMPLETE, PRUNED, FAIL or RUNNING
     group: str | None  # the value of `by` as text; None when not grouped
@@ -31,6 +45,7 @@ class Curve:
     group_value: Any = None  # the value of `by` itself, for colour scales
 
     def to_dict(self) -> dict[str, Any]:
+        """The curve as a dict of JSON values (NaN and inf become None)."""
         data = asdict(self)
         data["values"] = [v if math.isfinite(v) else None for v in self.values]
         return data

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab.insight.advice import move, params_with_role
+from tunelab.insight.display import diagnosis_html
 from tunelab.space import Fixed
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -48,6 +49,8 @@ UNSTABLE = 1.5
 
 
 class DiagnosisKind(str, enum.Enum):
+    """What a trial's learning curves show."""
+
     GOOD_FIT = "GOOD_FIT"
     OVERFITTING = "OVERFITTING"
     UNDERFITTING = "UNDERFITTING"
@@ -58,6 +61,16 @@ class DiagnosisKind(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Diagnosis:
+    """What `diagnose` found in one trial, the figures that show it and what to try.
+
+    Attributes:
+        kind: The finding.
+        evidence: The finding in words, with the figures.
+        advice: What to change, in the study's own hyperparameter names.
+        number: The trial diagnosed.
+        numbers: The figures the rule used, by name.
+    """
+
     kind: DiagnosisKind
     evidence: str
     advice: list[str]
@@ -65,6 +78,7 @@ class Diagnosis:
     numbers: dict[str, float] = field(default_factory=dict)  # the figures the rule used
 
     def to_dict(self) -> dict[str, Any]:
+        """The diagnosis as a dict of JSON values."""
         return {
             "kind": self.kind.value,
             "evidence": self.evidence,
@@ -72,6 +86,9 @@ class Diagnosis:
             "number": self.number,
             "numbers": {k: v if math.isfinite(v) else None for k, v in self.numbers.items()},
         }
+
+    def _repr_html_(self) -> str:
+        return diagnosis_html(self)
 
 
 def diagnose(trial: FrozenTrial, study: Study) -> Diagnosis:

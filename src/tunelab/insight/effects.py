@@ -24,6 +24,7 @@ from tunelab.insight._common import (
     trial_score,
     tuned_params,
 )
+from tunelab.insight.display import EffectTables, effect_table_html
 from tunelab.space import Boolean, Choice, Float, Int, Param
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -50,6 +51,7 @@ class EffectRow:
     value: Any = None  # the value itself for one-value rows
 
     def to_dict(self) -> dict[str, Any]:
+        """The row as a dict of JSON values."""
         return asdict(self)
 
 
@@ -65,6 +67,7 @@ class EffectTable:
     log_scale: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The table as a dict of JSON values, its rows included."""
         return {
             "param": self.param,
             "kind": self.kind,
@@ -73,6 +76,9 @@ class EffectTable:
             "log_scale": self.log_scale,
             "rows": [r.to_dict() for r in self.rows],
         }
+
+    def _repr_html_(self) -> str:
+        return effect_table_html(self)
 
 
 def effect_tables(study: Study, metric: str | None = None, bins: int = 5) -> list[EffectTable]:
@@ -91,7 +97,7 @@ def effect_tables(study: Study, metric: str | None = None, bins: int = 5) -> lis
         if absent:
             rows.append(_row(ABSENT, absent, scores, direction, {}))
         tables.append(EffectTable(pname, kind, rows, name, direction.value, log_scale))
-    return tables
+    return EffectTables(tables)
 
 
 Group = tuple[str, list[FrozenTrial], dict[str, Any]]

@@ -34,6 +34,7 @@ from tunelab.insight._common import (
     trial_score,
     tuned_params,
 )
+from tunelab.insight.display import importance_html
 from tunelab.space import Fixed, Param
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -49,6 +50,18 @@ LEAF_DIVISOR = 200
 
 @dataclass(frozen=True)
 class Importance:
+    """How much each hyperparameter explains of the metric's variation, as `importance` returns it.
+
+    Attributes:
+        scores: Main effects by parameter, normalised to sum to 1, most important first.
+        pairs: Interactions `(a, b, share of variance)`, largest first.
+        method: How the scores were computed.
+        n_trials: The trials the scores were computed from.
+        metric: The metric explained.
+        variance_explained: The raw main-effect shares of variance, by parameter.
+        seed: The random-forest surrogate's seed.
+    """
+
     scores: dict[str, float]  # main effects, normalised to sum to 1, most important first
     pairs: list[tuple[str, str, float]]  # interaction shares of variance, largest first
     method: str
@@ -58,6 +71,7 @@ class Importance:
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The importance as a dict of JSON values."""
         return {
             "scores": dict(self.scores),
             "pairs": [[a, b, s] for a, b, s in self.pairs],
@@ -67,6 +81,9 @@ class Importance:
             "variance_explained": dict(self.variance_explained),
             "seed": self.seed,
         }
+
+    def _repr_html_(self) -> str:
+        return importance_html(self)
 
 
 def importance(study: Study, metric: str | None = None, seed: int = 0) -> Importance:

@@ -22,6 +22,7 @@ from typing import Any
 
 from tunelab.errors import ConfigurationError, SearchSpaceError
 from tunelab.insight._common import DASH, TIMES, InsightError, finished_trials, fmt_value
+from tunelab.insight.display import RangeAdvices, ranges_html
 from tunelab.space import Boolean, Choice, Fixed, Float, Int
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial, sorted_by_value
@@ -36,6 +37,22 @@ PAD = 0.10
 
 @dataclass(frozen=True)
 class RangeAdvice:
+    """Where to search one hyperparameter next, as `next_ranges` proposes it.
+
+    Attributes:
+        param: The hyperparameter.
+        low: The proposed lower bound (None for unordered choices).
+        high: The proposed upper bound (None for unordered choices).
+        values: The choices the top trials use, most used first (None for ranges).
+        at_edge: `"lower"` or `"upper"` when the top trials crowd at that bound of the
+            searched range, else None.
+        text: The advice in words.
+        n_top: How many top trials the advice reads.
+        searched_low: The lower bound this study searched.
+        searched_high: The upper bound this study searched.
+        sampling: The searched range's sampling (`"log"`, ...), None for choices.
+    """
+
     param: str
     low: Any  # proposed bounds for a follow-up study (None for unordered choices)
     high: Any
@@ -48,7 +65,11 @@ class RangeAdvice:
     sampling: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The advice as a dict of JSON values."""
         return asdict(self)
+
+    def _repr_html_(self) -> str:
+        return ranges_html([self])
 
 
 def next_ranges(study: Study, top_fraction: float = 0.2) -> list[RangeAdvice]:
@@ -82,7 +103,7 @@ def next_ranges(study: Study, top_fraction: float = 0.2) -> list[RangeAdvice]:
             out.append(_numeric(param, having, len(having), ranked))
         elif isinstance(param, (Choice, Boolean)):
             out.append(_categorical(param, having, len(having), ranked))
-    return out
+    return RangeAdvices(out)
 
 
 def _scale(param: Int | Float) -> tuple[Any, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from tunelab.errors import ConfigurationError
 from tunelab.insight._common import DASH, InsightError, finished_trials
+from tunelab.insight.display import seeds_html
 from tunelab.study import Study, create_study
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import TrialState
@@ -25,6 +26,21 @@ SUFFIX = "/seeds"
 
 @dataclass(frozen=True)
 class SeedSpread:
+    """How one top configuration scores when re-run with other seeds, as `seed_spread` returns it.
+
+    Attributes:
+        number: The original trial's number.
+        params: Its hyperparameter values.
+        original: The original trial's value.
+        values: The completed re-runs' values.
+        mean: Their mean; None when none completed.
+        std: Their sample standard deviation; None below two re-runs.
+        low: The lowest re-run value.
+        high: The highest re-run value.
+        failed: Re-runs that did not complete.
+        study: The sibling study holding the re-runs.
+    """
+
     number: int  # the original trial
     params: dict[str, Any]
     original: float | None  # the original trial's value
@@ -37,10 +53,15 @@ class SeedSpread:
     study: str = ""  # the sibling study holding the re-runs
 
     def to_dict(self) -> dict[str, Any]:
+        """The spread as a dict of JSON values."""
         return asdict(self)
+
+    def _repr_html_(self) -> str:
+        return seeds_html([self])
 
     @property
     def text(self) -> str:
+        """The spread in one line, e.g. `trial #12: 0.971 ± 0.004 over 3 seeds (range ...)`."""
         if self.mean is None:
             return f"trial #{self.number}: no re-run completed ({self.failed} failed)"
         spread = f" ± {self.std:.3g}" if self.std is not None else ""
@@ -126,6 +147,6 @@ def _summary(trial: FrozenTrial, reruns: list[FrozenTrial], seeds: int, name: st
         std=statistics.stdev(values) if len(values) >= 2 else None,
         low=min(values) if values else None,
         high=max(values) if values else None,
-        failed=sum(t.state is not TrialState.COMPLETE for t in mine),
+        failed=sum(t.state.is_finished and t.state is not TrialState.COMPLETE for t in mine),
         study=name,
     )

@@ -75,6 +75,7 @@ class ReportCallback(keras.callbacks.Callback):  # type: ignore[name-defined]
         self._shift: int | None = None
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        """Start a `fit`: forget an earlier fit's pruning and step offset."""
         self.prune_reason = None
         self._shift = None
 
@@ -104,6 +105,7 @@ class ReportCallback(keras.callbacks.Callback):  # type: ignore[name-defined]
         """Subclasses' hook: called after each epoch is reported."""
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        """Report the epoch's metrics to the trial (step = epoch) and stop training when the study prunes it."""
         metrics = self._metrics(epoch, epoch_numbers(logs))
         if metrics:
             self.trial.report(self._step(epoch), **metrics)
@@ -113,5 +115,6 @@ class ReportCallback(keras.callbacks.Callback):  # type: ignore[name-defined]
             self.model.stop_training = True
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        """Raise TrialPruned after a pruned `fit` when `raise_when_pruned`, so the trial ends PRUNED."""
         if self.prune_reason is not None and self.raise_when_pruned:
             raise TrialPruned(self.prune_reason)

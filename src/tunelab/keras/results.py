@@ -22,6 +22,7 @@ _STATUS = {
     TrialState.COMPLETE: "COMPLETED",
     TrialState.PRUNED: "STOPPED",
     TrialState.FAIL: "FAILED",
+    TrialState.PAUSED: "IDLE",  # Keras Tuner has no paused state: it waits to go on
 }
 
 
@@ -54,6 +55,7 @@ class KerasTrial:
         )
 
     def summary(self) -> str:
+        """The trial's hyperparameters and score as text, as Keras Tuner's `Trial.summary` shows them."""
         lines = [f"Trial {self.trial_id} summary", "Hyperparameters:"]
         lines += [f"{k}: {v}" for k, v in self.hyperparameters.values.items()]
         if len(self.values) > 1:
@@ -93,6 +95,7 @@ class Oracle:
         return {v.trial_id: v for v in views}
 
     def get_trial(self, trial_id: str) -> KerasTrial:
+        """The trial with id `trial_id` (`"0000"`, `"0001"`, ...); KeyError naming the ids if there is none."""
         try:
             return self.trials[str(trial_id)]
         except KeyError:

@@ -97,10 +97,12 @@ class TunelabCallback(pl.Callback):  # type: ignore[name-defined]
         return {**self.__dict__, "trial": None, "_relay": None, "_channel": channel}
 
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        """Refuse a forked process the callback cannot report from (ConfigurationError)."""
         if stage == "fit" and os.getpid() != self._pid and self._channel is None:
             raise ConfigurationError(_FORKED)
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        """Collect the monitored metrics of the epoch's validation (reported at the epoch's end)."""
         if trainer.sanity_checking or trainer.state.fn != "fit" or self.pruned_epoch is not None:
             return
         epoch = int(trainer.current_epoch)
@@ -122,9 +124,11 @@ class TunelabCallback(pl.Callback):  # type: ignore[name-defined]
         self._pending = (epoch, logged)
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        """Report the epoch's validation metrics (step = epoch) and stop training when the study prunes the trial."""
         self._flush(trainer)
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+        """Report a validation still pending, and fail clearly when no validation epoch ever ran."""
         self._flush(trainer)  # a validation after the last epoch's end (max_steps mid-epoch)
         if self._channel is not None and trainer.is_global_zero:
             self._channel.end()

@@ -129,6 +129,7 @@ class TunelabSampler(optuna.samplers.BaseSampler):
         return mirror
 
     def before_trial(self, study: optuna.Study, trial: OptunaTrial) -> None:
+        """Start mirroring the Optuna trial as a tunelab trial (Optuna calls this)."""
         with self._lock:
             mirror = self._mirror(study)
             mirror.catch_up(study)
@@ -146,6 +147,7 @@ class TunelabSampler(optuna.samplers.BaseSampler):
         trial: OptunaTrial,
         search_space: dict[str, BaseDistribution],
     ) -> dict[str, Any]:
+        """Empty: every parameter is sampled when the objective suggests it."""
         return {}
 
     def sample_independent(
@@ -155,6 +157,7 @@ class TunelabSampler(optuna.samplers.BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
+        """The tunelab sampler's value for `param_name` (Optuna calls this on each `trial.suggest_*`)."""
         with self._lock:
             mirror = self._mirrors.get(study.study_name)
             if mirror is not None:
@@ -170,6 +173,7 @@ class TunelabSampler(optuna.samplers.BaseSampler):
         state: OptunaState,
         values: Any,
     ) -> None:
+        """Record the finished Optuna trial in the mirror, so later suggestions learn from it."""
         with self._lock:
             mirror = self._mirrors.get(study.study_name)
             if mirror is not None:

@@ -62,14 +62,26 @@ def launch(
     """Run `num_workers` tunelab workers as Ray tasks on the study in `storage` (a database
     URL every Ray node can reach) and wait for them; return how many trials each ran.
 
-    Connects to the Ray cluster at `address` unless Ray is initialised already (no
-    address: a local Ray). Each task reserves `resources_per_trial` ({"cpu": 1, "gpu": 0}
-    by default); Ray sets CUDA_VISIBLE_DEVICES for tasks that reserve GPUs. `n_trials` is
-    the study-wide total, as with `tunelab worker`.
-
     Raises ResourcesUnavailableError at once when no node of the cluster (nor any node
     type its autoscaler may start) has `resources_per_trial`, and after
-    `schedule_timeout_s` seconds when no worker has started (None: wait without end)."""
+    `schedule_timeout_s` seconds when no worker has started.
+
+    Args:
+        study_name: The study, created beforehand (`tunelab.create_study`).
+        storage: The study's database URL, reachable from every Ray node (PostgreSQL, or
+            SQLite on a shared file system).
+        objective: The objective each worker runs; Ray ships it to the nodes.
+        num_workers: How many worker tasks to start.
+        resources_per_trial: What each task reserves, `{"cpu": 1, "gpu": 0}` by default;
+            Ray sets CUDA_VISIBLE_DEVICES for tasks that reserve GPUs.
+        n_trials: The study-wide total the workers stop at, as with `tunelab worker`; None
+            for no limit.
+        timeout: Seconds after which the workers start no new trial; None for no limit.
+        address: The Ray cluster to connect to, unless Ray is initialised already; None
+            for a local Ray.
+        schedule_timeout_s: Seconds to wait for the first worker to start; None waits
+            without end.
+    """
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
         raise ConfigurationError(
             f"num_workers must be a positive int, but got num_workers={num_workers!r}"

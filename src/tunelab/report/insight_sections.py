@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from tunelab.errors import TunelabError
 from tunelab.insight import Importance, diagnose, effect_tables, importance, next_ranges
-from tunelab.report.axes import fmt
-from tunelab.report.figures import layout
+from tunelab.plot.axes import fmt
+from tunelab.plot.importance import importance_figure
+from tunelab.plot.scores import Score
 from tunelab.report.markup import esc, note, seconds, table
-from tunelab.report.scores import Score
 from tunelab.report.section import Figure, Section
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -96,27 +96,7 @@ def importance_section(
     title = "Hyperparameter importance" + (f" for {score.metric}" if several else "")
     if imp is None:
         return _section(sid, title, note(why, "warn"))
-    names = list(imp.scores)[::-1]  # most important at the top of a horizontal bar chart
-    figure = {
-        "data": [
-            {
-                "type": "bar",
-                "orientation": "h",
-                "x": [imp.scores[n] for n in names],
-                "y": names,
-                "text": [f"{imp.scores[n]:.0%}" for n in names],
-                "textposition": "auto",
-                "marker": {"color": "#1f77b4"},
-                "hovertemplate": "%{y}: %{x:.1%}<extra></extra>",
-            }
-        ],
-        "layout": layout(
-            f"Importance for {imp.metric or 'the metric'}",
-            xaxis={"title": {"text": "share of explained variance"}, "tickformat": ".0%"},
-            yaxis={"automargin": True},
-            height=max(220, 40 + 32 * len(names)),
-        ),
-    }
+    figure = importance_figure(imp)
     html = note(f"Method: {imp.method}, from {imp.n_trials} trials (seeded, so reruns agree).")
     if imp.pairs:
         html += table(

@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from tunelab.report.axes import fmt
+from tunelab.plot.axes import fmt
 
 
 def esc(value: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-Figure = dict[str, Any]
+from tunelab.plot.figures import Figure
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class Section:
     figures: tuple[tuple[str, Figure], ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
+        """The section as a dict (figures as Plotly objects), for the dashboard's JSON."""
         return {
             "id": self.id,
             "title": self.title,

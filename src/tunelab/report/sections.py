@@ -9,15 +9,15 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from tunelab.plot.axes import Axis, fmt, tuned_axes
+from tunelab.plot.contour import contour, contour_pairs
+from tunelab.plot.curves import curves_by_axis, learning_curves, reported_metrics
+from tunelab.plot.figures import history, parallel_coordinates, scored, slices
+from tunelab.plot.scores import Score, scores_of
 from tunelab.report import insight_sections
-from tunelab.report.axes import Axis, fmt, tuned_axes
-from tunelab.report.contour import contour, contour_pairs
-from tunelab.report.curves import learning_curves, reported_metrics
-from tunelab.report.figures import history, parallel_coordinates, scored, slices
+from tunelab.report.front import front_sections
 from tunelab.report.lost import LOST, lost_trials, state_label
 from tunelab.report.markup import definition_list, note, seconds, table
-from tunelab.report.pareto import front_sections
-from tunelab.report.scores import Score, scores_of
 from tunelab.report.section import Section
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial, best_trial
@@ -161,14 +161,6 @@ def trials_section(
     return Section("trials", f"All trials ({len(trials)})", html)
 
 
-def _curves_by(axes: Sequence[Axis], ranked: Sequence[str], wanted: str | None) -> Axis | None:
-    by_name = {a.name: a for a in axes}
-    for name in (wanted, "learning_rate", "lr", *ranked):
-        if name and name in by_name:
-            return by_name[name]
-    return axes[0] if axes else None
-
-
 def build_sections(study: Study, curves_by: str | None = None) -> list[Section]:
     """Every section of the report for `study`, read once from storage. A study of
     several objectives gets its Pareto front and hypervolume history instead of a best
@@ -197,7 +189,9 @@ def build_sections(study: Study, curves_by: str | None = None) -> list[Section]:
                     figures=(("fig-history", history(trials, scores[0])),),
                 )
             )
-    curve_axis = _curves_by(tuned_axes([t for t in trials if t.reports], space), ranked, curves_by)
+    curve_axis = curves_by_axis(
+        tuned_axes([t for t in trials if t.reports], space), ranked, curves_by
+    )
     metrics = reported_metrics(trials, study.metric)
     curves = learning_curves(trials, metrics, curve_axis)
     if curves is not None:

@@ -17,6 +17,7 @@ SAMPLERS: dict[str, type[Sampler]] = {
     cls.name: cls
     for cls in (AutoSampler, RandomSampler, GridSampler, SobolSampler, TPESampler, GPSampler)
 }
+"""Sampler classes by the name a study stores (`"auto"`, `"random"`, `"grid"`, `"sobol"`, `"tpe"`, `"gp"`)."""
 
 
 def make_sampler(spec: str | Sampler | dict[str, Any] | None, seed: int | None = None) -> Sampler:

@@ -78,6 +78,24 @@ def prefers_tpe(space: SearchSpace, history: Sequence[FrozenTrial]) -> bool:
 
 
 class AutoSampler(Sampler):
+    """The default sampler: per trial, a Gaussian process (GPSampler) where it is strong, TPE
+    elsewhere, after the same scrambled Sobol points.
+
+    TPE takes over when a parameter appears in some trials without a declared condition, when
+    more than 12 parameters are tuned or over half are unordered categories, past 300
+    finished trials, and for more than two objectives; random search for several objectives
+    once trials were pruned. The choice is deterministic, so seeded runs repeat.
+
+    Args:
+        seed: Seeds the samplers it chooses between; None for fresh entropy.
+
+    Example:
+        ```python
+        study = tunelab.create_study("digits", metric="val_accuracy", direction="maximize",
+                                     sampler=AutoSampler(seed=0))
+        ```
+    """
+
     name = "auto"
     needs_history = True
     multi_objective = True
@@ -91,6 +109,8 @@ class AutoSampler(Sampler):
         self._choice: dict[int, Sampler] = {}
 
     def chosen_for(self, trial_number: int) -> Sampler | None:
+        """The sampler chosen for trial `trial_number` (TPE, GP or random); None unless it is
+        the latest trial this sampler served."""
         return self._choice.get(trial_number)
 
     def sample(self, request: SampleRequest) -> Any:

@@ -74,6 +74,9 @@ class Sampler(ABC):
         """Return a value inside `request.param`'s domain (or raise Wait)."""
 
     def admit(self, space: SearchSpace, history: Sequence[FrozenTrial]) -> Admission:
+        """Whether a new trial may start now, given the space and the history (START by
+        default; a grid says WAIT or EXHAUSTED when nothing is free).
+        """
         return Admission.START
 
     def rng(self, trial_number: int, name: str) -> np.random.Generator:
@@ -82,6 +85,7 @@ class Sampler(ABC):
         return np.random.default_rng([self.seed, trial_number, zlib.crc32(name.encode())])
 
     def to_json(self) -> dict[str, Any]:
+        """The sampler's name and settings as JSON, stored with the study (read back with `from_json`)."""
         return {"name": self.name, "seed": self.seed}
 
     @classmethod

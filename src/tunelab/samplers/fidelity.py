@@ -70,7 +70,19 @@ def default_min_points(history: Sequence[FrozenTrial]) -> int:
 
 
 def _curve(trial: FrozenTrial, metric: str) -> dict[int, float]:
-    return {s: v for s, v in trial.intermediate(metric).items() if math.isfinite(v)}
+    """The trial's finite reports of `metric`; a trial that a curve model stopped (the
+    extrapolate scheduler records `predicted_step` and `predicted`) also carries its
+    predicted value at that step: a calibrated guess of where it was heading, which
+    teaches a model more than dropping the trial or valuing it where it stopped."""
+    curve = {s: v for s, v in trial.intermediate(metric).items() if math.isfinite(v)}
+    if trial.state is TrialState.PRUNED:
+        step = trial.system_attrs.get("predicted_step")
+        predicted = trial.system_attrs.get("predicted")
+        if isinstance(step, int) and isinstance(predicted, dict) and step not in curve:
+            value = predicted.get(metric)
+            if isinstance(value, int | float) and math.isfinite(value):
+                curve[step] = float(value)
+    return curve
 
 
 def fidelity_observations(

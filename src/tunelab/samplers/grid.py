@@ -62,7 +62,15 @@ def _build(history: Sequence[FrozenTrial], skip_trial: int | None) -> _Node:
 
 
 class GridSampler(Sampler):
-    """Every combination of the discrete values of the parameters the objective asks for."""
+    """Every combination of the discrete values of the parameters the objective asks for.
+
+    Workers share the grid through the storage: no cell runs twice, and a study whose
+    grid is exhausted stops starting trials (`GridExhausted`). Every parameter needs
+    finitely many values (a Float needs a `step`).
+
+    Args:
+        seed: Kept for a common signature; a grid has no randomness to seed.
+    """
 
     name = "grid"
     multi_objective = True  # it never reads values

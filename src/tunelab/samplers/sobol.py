@@ -18,6 +18,13 @@ _MIN_DIMENSIONS = 32
 
 
 class SobolSampler(Sampler):
+    """Scrambled Sobol' quasi-random search: trial n takes point n of one sequence, so points
+    cover the space more evenly than independent random draws.
+
+    Args:
+        seed: Seeds the scrambling; None for fresh entropy.
+    """
+
     name = "sobol"
     multi_objective = True  # it never reads values
 

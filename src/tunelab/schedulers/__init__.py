@@ -9,16 +9,28 @@ from tunelab.errors import ConfigurationError, ConfigurationTypeError
 from tunelab.schedulers.asha import ASHAScheduler
 from tunelab.schedulers.base import Scheduler
 from tunelab.schedulers.curve_rules import CurveRules
-from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict
+from tunelab.schedulers.decision import GO_ON, PruneRequest, ResumeRequest, Verdict
+from tunelab.schedulers.extrapolate import ExtrapolateScheduler
+from tunelab.schedulers.freeze_thaw import FreezeThawScheduler
 from tunelab.schedulers.hyperband import Bracket, HyperbandScheduler
 from tunelab.schedulers.median import MedianStoppingScheduler
 from tunelab.schedulers.rules import RULES, CurveRule, Divergence, Overfitting, Plateau
 
 SCHEDULERS: dict[str, type[Scheduler]] = {
     cls.name: cls
-    for cls in (ASHAScheduler, HyperbandScheduler, MedianStoppingScheduler, CurveRules)
+    for cls in (
+        ASHAScheduler,
+        HyperbandScheduler,
+        MedianStoppingScheduler,
+        ExtrapolateScheduler,
+        FreezeThawScheduler,
+        CurveRules,
+    )
 }
+"""Scheduler classes by the name a study stores (`"asha"`, `"hyperband"`, `"median"`,
+`"extrapolate"`, `"rules"`)."""
 NO_SCHEDULER = "none"
+"""The scheduler name that means no pruning (`make_scheduler` returns None for it)."""
 
 
 def make_scheduler(spec: str | Scheduler | Mapping[str, Any] | None) -> Scheduler | None:
@@ -61,11 +73,14 @@ __all__ = [
     "CurveRule",
     "CurveRules",
     "Divergence",
+    "ExtrapolateScheduler",
+    "FreezeThawScheduler",
     "HyperbandScheduler",
     "MedianStoppingScheduler",
     "Overfitting",
     "Plateau",
     "PruneRequest",
+    "ResumeRequest",
     "Scheduler",
     "Verdict",
     "make_scheduler",

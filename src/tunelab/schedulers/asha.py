@@ -28,6 +28,26 @@ from tunelab.types import Decision
 
 
 class ASHAScheduler(Scheduler):
+    """Asynchronous successive halving: at each rung a trial goes on only if it ranks in the
+    top 1/`reduction_factor` of the values seen at that rung so far; nobody waits for a rung
+    to fill.
+
+    Resource means reported steps (epochs): rungs sit at `min_resource * reduction_factor**k`.
+
+    Args:
+        min_resource: The first rung: steps every trial runs before it can be stopped.
+        max_resource: The steps a full trial reports; None: no rung is capped.
+        reduction_factor: The share of trials that go on past each rung is 1/`reduction_factor`.
+        rules: Curve rules (`Divergence`, `Plateau`, `Overfitting`, or their names) checked
+            before ranking.
+
+    Example:
+        ```python
+        study = tunelab.create_study("digits", metric="val_accuracy", direction="maximize",
+                                     scheduler=ASHAScheduler(min_resource=1, max_resource=20))
+        ```
+    """
+
     name = "asha"
     multi_objective = True
 
@@ -59,6 +79,7 @@ class ASHAScheduler(Scheduler):
 
     @property
     def rungs(self) -> list[int]:
+        """The steps at which trials are compared, in increasing order."""
         return _rungs.rung_resources(self.min_resource, self.reduction_factor, self.max_resource)
 
     def needs_history(self, step: int, previous_step: int | None) -> bool:

@@ -26,10 +26,25 @@ class Verdict:
 
     @property
     def stop(self) -> bool:
+        """Whether the verdict stops the trial."""
         return self.decision is Decision.STOP
 
 
 GO_ON = Verdict(Decision.CONTINUE)
+"""The verdict that lets a trial go on."""
+
+
+@dataclass(frozen=True)
+class ResumeRequest:
+    """What a freeze-thaw scheduler sees when a worker asks for work: the PAUSED trials
+    (with their curves), the whole history, and whether the study's budget of new trials
+    is spent (then only a paused trial, or nothing, may run)."""
+
+    paused: Sequence[FrozenTrial]
+    history: Sequence[FrozenTrial]
+    metric: str
+    direction: Direction
+    budget_spent: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,16 +63,19 @@ class PruneRequest:
 
     @property
     def multi_objective(self) -> bool:
+        """Whether the study has several objectives."""
         return len(self.objectives) > 1
 
     @property
     def step(self) -> int:
+        """The step of the trial's latest report (the one being decided on)."""
         if not self.trial.reports:
             raise ValueError("a scheduler is consulted only after a report")
         return self.trial.reports[-1].step
 
     @property
     def previous_step(self) -> int | None:
+        """The step of the report before it; None at the first report."""
         return self.trial.reports[-2].step if len(self.trial.reports) > 1 else None
 
     def others(self) -> list[FrozenTrial]:

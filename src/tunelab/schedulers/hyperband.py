@@ -66,6 +66,15 @@ DEFAULT_MAX_RESOURCE = 27  # assumed, with a warning, when max_resource is not g
 
 @dataclass(frozen=True)
 class Bracket:
+    """One Hyperband bracket: successive halving that starts at `min_resource`.
+
+    Attributes:
+        index: The bracket's number, 0 the most aggressive.
+        min_resource: Its first rung.
+        n_trials: The trials it takes per Hyperband round.
+        rungs: The steps at which its trials are compared.
+    """
+
     index: int
     min_resource: int
     n_trials: int  # per Hyperband round
@@ -112,6 +121,21 @@ def round_order(counts: list[int]) -> list[int]:
 
 
 class HyperbandScheduler(Scheduler):
+    """Hyperband as brackets of ASHA: each trial falls in one bracket (from its number, so
+    every worker agrees), and trials compete only within their bracket.
+
+    Args:
+        min_resource: The first rung of the most aggressive bracket.
+        max_resource: The steps a full trial reports; None assumes 27, with a warning.
+        reduction_factor: The share of trials that go on past each rung is 1/`reduction_factor`.
+        seed: Shifts which trial numbers fall in which bracket.
+        adaptive: Let the evidence weigh the brackets: once enough trials reached
+            `max_resource`, brackets whose first rung ranks trials as the end does get more
+            trials. False: plain Hyperband's fixed order.
+        rules: Curve rules (`Divergence`, `Plateau`, `Overfitting`, or their names) checked
+            before ranking.
+    """
+
     name = "hyperband"
     multi_objective = True  # its brackets halve as ASHA does, over every objective
 

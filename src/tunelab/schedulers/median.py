@@ -25,6 +25,17 @@ from tunelab.types import Decision, Direction
 
 
 class MedianStoppingScheduler(Scheduler):
+    """The median stopping rule: after a report at step s, stop a trial whose best value so far
+    is worse than the median of the other trials' values at step s.
+
+    Args:
+        warmup_steps: No trial stops before reporting this many steps.
+        min_trials: No trial stops while fewer other trials have a value at the step.
+        interval: Check every `interval` steps after the warm-up.
+        rules: Curve rules (`Divergence`, `Plateau`, `Overfitting`, or their names) checked
+            before ranking.
+    """
+
     name = "median"
     multi_objective = True
 

@@ -27,15 +27,22 @@ def _stop(kind: str, step: int, reason: str, cause: EndCause = EndCause.PRUNED) 
 
 
 class CurveRule(ABC):
+    """A rule that stops a trial from the shape of its own curve; it can ride along with any
+    scheduler (`rules=`) or alone (`CurveRules`).
+    """
+
     name: ClassVar[str] = ""
 
     @abstractmethod
-    def check(self, request: PruneRequest) -> Verdict: ...
+    def check(self, request: PruneRequest) -> Verdict:
+        """Stop (with the reason) or go on, judging only `request.trial`'s own reports."""
 
     def config(self) -> dict[str, Any]:
+        """The rule's constructor arguments as JSON."""
         return {}
 
     def to_json(self) -> dict[str, Any]:
+        """The rule's name and settings as JSON, stored with the study's scheduler."""
         return {"name": self.name, **self.config()}
 
     def __repr__(self) -> str:
@@ -195,6 +202,7 @@ class Overfitting(CurveRule):
 
 
 RULES: dict[str, type[CurveRule]] = {c.name: c for c in (Divergence, Plateau, Overfitting)}
+"""Curve rule classes by name (`"divergence"`, `"plateau"`, `"overfitting"`)."""
 
 
 def rule_from_json(config: Mapping[str, Any] | str | CurveRule) -> CurveRule:

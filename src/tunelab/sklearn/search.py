@@ -309,11 +309,13 @@ class TunelabSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     @property
     def classes_(self) -> Any:
+        """The best estimator's class labels (classifiers, after `fit`)."""
         self._fitted("classes_")
         return self.best_estimator_.classes_
 
     @property
     def n_features_in_(self) -> int:
+        """The number of features seen during `fit` (AttributeError before)."""
         try:
             check_is_fitted(self)
         except Exception as error:  # NotFittedError: no such attribute yet

@@ -133,15 +133,19 @@ class Param:
 
     # -- contract every type fulfils -------------------------------------------------
     def contains(self, value: Any) -> bool:
+        """Whether `value` is one of the parameter's values (in any equal form: `3.0` for an Int)."""
         raise NotImplementedError
 
     def to_unit(self, value: Any) -> float:
+        """Where `value` sits on the unit axis [0, 1] that samplers work on."""
         raise NotImplementedError
 
     def from_unit(self, u: float) -> Any:
+        """The value at point `u` of the unit axis [0, 1] (the inverse of `to_unit`)."""
         raise NotImplementedError
 
     def grid_values(self) -> list[Any]:
+        """Every value, in order, for grid search (SearchSpaceError for a continuous range)."""
         raise NotImplementedError
 
     def domain(self) -> dict[str, Any]:
@@ -150,10 +154,12 @@ class Param:
 
     @property
     def default_value(self) -> Any:
+        """The value used when no sampler chooses: the `default` given, else the first value."""
         raise NotImplementedError
 
     @property
     def is_discrete(self) -> bool:
+        """Whether the parameter has finitely many values (a Float without `step` has not)."""
         return True
 
     @property
@@ -186,18 +192,22 @@ class Param:
         return self.canonical(value)
 
     def canonical(self, value: Any) -> Any:
+        """`value` in the parameter's own form (`3` for an Int given `3.0`), assumed contained."""
         return value
 
     def describe(self) -> str:
+        """The parameter as its definition reads, e.g. `Int('units', min_value=32, ...)`."""
         inner = ", ".join(f"{k}={v!r}" for k, v in self.domain().items())
         return f"{type(self).__name__}({self.name!r}, {inner})"
 
     def same_domain(self, other: Param) -> bool:
+        """Whether `other` allows exactly the same values (name and default aside)."""
         if self is other or self == other:  # the usual case: the same definition again
             return True
         return type(self) is type(other) and self.domain() == other.domain()
 
     def to_json(self) -> dict[str, Any]:
+        """The definition as JSON, as storage keeps it (read back with `param_from_json`)."""
         data: dict[str, Any] = {"type": self.kind, "name": self.name}
         data.update(self.domain())
         # The default as given (None when left out), so from_json rebuilds an equal param.

@@ -14,6 +14,7 @@ class Condition:
     parent_values: tuple[Any, ...]
 
     def is_met(self, values: dict[str, Any]) -> bool:
+        """Whether the condition holds for these values (False while the parent has none)."""
         if self.parent_name not in values:
             return False
         value = values[self.parent_name]
@@ -24,8 +25,10 @@ class Condition:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The condition as JSON, as storage keeps it."""
         return {"parent_name": self.parent_name, "parent_values": list(self.parent_values)}
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Condition:
+        """The condition from its `to_json()` form."""
         return Condition(str(data["parent_name"]), tuple(data["parent_values"]))

@@ -52,6 +52,7 @@ class UnitEncoding:
 
     @property
     def names(self) -> list[str]:
+        """The parameters' names, one per column."""
         return [p.name for p in self.params]
 
     def encode(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:

@@ -91,6 +91,24 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Any] | None = None,
     ) -> int:
+        """Define an integer hyperparameter (first call) and return this trial's value of it.
+
+        Args:
+            name: The hyperparameter's name, unique in the search space.
+            min_value: The smallest value (included).
+            max_value: The largest value (included).
+            step: The distance between values (with `sampling="log"`: the factor); None for 1.
+            sampling: `"linear"`, `"log"` (values spread by ratio) or `"reverse_log"`.
+            default: The value used when no sampler chooses (e.g. a plain `build_model(hp)` call);
+                None for `min_value`.
+            parent_name: Define it only while the hyperparameter `parent_name`...
+            parent_values: ...has one of these values (see `conditional_scope`).
+
+        Example:
+            ```python
+            units = hp.Int("units", 32, 512, step=32)
+            ```
+        """
         param = _made(Int, name, **_numeric(min_value, max_value, step, sampling, default))
         return self._retrieve(param, parent_name, parent_values)
 
@@ -105,6 +123,25 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Any] | None = None,
     ) -> float:
+        """Define a real-valued hyperparameter (first call) and return this trial's value of it.
+
+        Args:
+            name: The hyperparameter's name, unique in the search space.
+            min_value: The smallest value (included).
+            max_value: The largest value (included).
+            step: Values only on this grid from `min_value` (with `sampling="log"`: the factor);
+                None for any value in the range.
+            sampling: `"linear"`, `"log"` (values spread by ratio: learning rates) or
+                `"reverse_log"` (dense near `max_value`: momentum close to 1).
+            default: The value used when no sampler chooses; None for `min_value`.
+            parent_name: Define it only while the hyperparameter `parent_name`...
+            parent_values: ...has one of these values (see `conditional_scope`).
+
+        Example:
+            ```python
+            lr = hp.Float("lr", 1e-4, 1e-1, sampling="log")
+            ```
+        """
         param = _made(Float, name, **_numeric(min_value, max_value, step, sampling, default))
         return self._retrieve(param, parent_name, parent_values)
 
@@ -117,6 +154,22 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Any] | None = None,
     ) -> Any:
+        """Define a hyperparameter that takes one of `values` and return this trial's value of it.
+
+        Args:
+            name: The hyperparameter's name, unique in the search space.
+            values: The values: all numbers, all strings or all booleans, no repeats.
+            ordered: Whether the order of `values` means something to a sampler; None: ordered for
+                numbers, not for strings or booleans.
+            default: The value used when no sampler chooses; None for the first of `values`.
+            parent_name: Define it only while the hyperparameter `parent_name`...
+            parent_values: ...has one of these values (see `conditional_scope`).
+
+        Example:
+            ```python
+            optimizer = hp.Choice("optimizer", ["adam", "sgd"])
+            ```
+        """
         param = _made(Choice, name, values=values, ordered=ordered, default=default)
         return self._retrieve(param, parent_name, parent_values)
 
@@ -127,6 +180,14 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Any] | None = None,
     ) -> bool:
+        """Define a True/False hyperparameter and return this trial's value of it.
+
+        Args:
+            name: The hyperparameter's name, unique in the search space.
+            default: The value used when no sampler chooses.
+            parent_name: Define it only while the hyperparameter `parent_name`...
+            parent_values: ...has one of these values (see `conditional_scope`).
+        """
         return self._retrieve(_made(Boolean, name, default=default), parent_name, parent_values)
 
     def Fixed(
@@ -136,6 +197,15 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Any] | None = None,
     ) -> Any:
+        """Define a hyperparameter that always has `value`, and return it: a setting recorded with
+        every trial but never searched.
+
+        Args:
+            name: The hyperparameter's name, unique in the search space.
+            value: The value (a number, string or boolean).
+            parent_name: Define it only while the hyperparameter `parent_name`...
+            parent_values: ...has one of these values (see `conditional_scope`).
+        """
         return self._retrieve(Fixed(name, value=value), parent_name, parent_values)
 
     def define(self, param: Param) -> Any:
@@ -158,6 +228,9 @@ class HyperParameters:
             self._scopes.pop()
 
     def get(self, name: str) -> Any:
+        """The value of a defined hyperparameter; None when its condition is not met in this
+        trial; KeyError when `name` was never defined. `hp[name]` is the same.
+        """
         if name in self.values:
             return self.values[name]
         if name in self.space:
@@ -171,6 +244,7 @@ class HyperParameters:
         return name in self.values
 
     def is_active(self, name: str) -> bool:
+        """Whether `name` has a value in this trial (it is defined and its condition holds)."""
         return name in self.values
 
     # -- internals -----------------------------------------------------------------------

@@ -19,9 +19,11 @@ class Entry:
     conditions: tuple[Condition, ...] = ()
 
     def is_active(self, values: Mapping[str, Any]) -> bool:
+        """Whether every condition of the entry holds for these values."""
         return all(c.is_met(dict(values)) for c in self.conditions)
 
     def to_json(self) -> dict[str, Any]:
+        """The parameter's JSON with its conditions, as storage keeps it."""
         data = self.param.to_json()
         if self.conditions:
             data["conditions"] = [c.to_json() for c in self.conditions]
@@ -29,6 +31,7 @@ class Entry:
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Entry:
+        """The entry from its `to_json()` form."""
         data = dict(data)
         conditions = tuple(Condition.from_json(c) for c in data.pop("conditions", []))
         return Entry(param_from_json(data), conditions)
@@ -63,6 +66,7 @@ class SearchSpace:
         return self.entries[name].param
 
     def names(self) -> list[str]:
+        """The parameters' names, in the order they were first defined."""
         return list(self.entries)
 
     def add(self, param: Param, conditions: tuple[Condition, ...] = ()) -> bool:
@@ -75,9 +79,11 @@ class SearchSpace:
         return True
 
     def index(self, name: str) -> int:
+        """The position of parameter `name` in the space (ValueError if absent)."""
         return list(self.entries).index(name)
 
     def to_json(self) -> list[dict[str, Any]]:
+        """Every entry as JSON, in order (read back with `from_json`)."""
         return [e.to_json() for e in self.entries.values()]
 
     @staticmethod

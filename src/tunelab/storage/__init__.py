@@ -16,7 +16,9 @@ from tunelab.storage.base import (
 from tunelab.storage.memory import InMemoryStorage
 
 MEMORY_URLS = (":memory:", "memory", "memory://")
+"""The storage URLs that mean a fresh `InMemoryStorage` (nothing written to disk)."""
 STORAGE_ENV = "TUNELAB_STORAGE"
+"""The environment variable naming the default storage (URL or file path) of every command and script."""
 
 
 def default_storage() -> str | None:
@@ -37,7 +39,21 @@ def get_storage(
     spec: str | os.PathLike[str] | BaseStorage | None = None, create_schema: bool = True
 ) -> BaseStorage:
     """Storage from a URL or path; None means TUNELAB_STORAGE, else the SQLite file
-    ./tunelab.db."""
+    ./tunelab.db.
+
+    Args:
+        spec: A database URL (`sqlite:///tuning.db`, `postgresql+psycopg://user@host/db`),
+            a file path (an SQLite file), one of `MEMORY_URLS` (a fresh `InMemoryStorage`),
+            or a storage object, returned as it is.
+        create_schema: Create the SQLite file and the tables when missing; False for a
+            reader: a missing file or an empty database is then an error, not created.
+
+    Example:
+        ```python
+        storage = get_storage("postgresql+psycopg://tuner@db.example/tuning")
+        study = tunelab.create_study("digits", storage=storage)
+        ```
+    """
     if isinstance(spec, BaseStorage):
         return spec
     if spec is None and (from_env := default_storage()) is not None:

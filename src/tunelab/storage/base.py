@@ -23,6 +23,8 @@ from tunelab.types import Direction, EndCause, TrialState
 
 T = TypeVar("T")
 
+RESUMES_ATTR = "resumes"  # the system attribute counting a trial's resumptions
+
 
 @dataclass(frozen=True)
 class StudyRecord:
@@ -50,6 +52,7 @@ class StudyRecord:
 
     @property
     def multi_objective(self) -> bool:
+        """Whether the study has more than one objective."""
         return len(self.objectives) > 1
 
 
@@ -81,6 +84,7 @@ class TrialCounts:
 
     @property
     def total(self) -> int:
+        """Trials in every state, WAITING included."""
         return sum(self.by_state.values())
 
     @property
@@ -91,6 +95,15 @@ class TrialCounts:
 
 @dataclass(frozen=True)
 class StudySummary:
+    """One line of `list_studies`: a study's record, its trial counts and its best value.
+
+    Attributes:
+        record: The study as stored.
+        counts: How many of its trials are in each state.
+        best_value: The best trial's value; None before a trial completes, and for a study with
+            several objectives (it has a front, not one best).
+    """
+
     record: StudyRecord
     counts: TrialCounts
     best_value: float | None
@@ -124,6 +137,7 @@ class Outcome:
 
     @property
     def counts_toward_budget(self) -> bool:
+        """Whether the trial counts toward the study's `n_trials` (its end cause decides)."""
         return self.end_cause.counts_toward_budget
 
 
@@ -131,15 +145,24 @@ class LockedView(ABC):
     """Reads and writes inside one study-wide exclusive transaction."""
 
     @abstractmethod
-    def get_trials(self) -> list[FrozenTrial]: ...
+    def get_trials(self) -> list[FrozenTrial]:
+        """The study's trials, inside the transaction, with their reports."""
 
     @abstractmethod
     def create_trial(
         self, state: TrialState, worker: str | None, budget: int | None = None
-    ) -> FrozenTrial | None: ...
+    ) -> FrozenTrial | None:
+        """Insert a trial with the next free number, or None once `budget` trials count.
+
+        Args:
+            state: The new trial's state (WAITING or RUNNING).
+            worker: The worker that runs it, if RUNNING.
+            budget: The study's trial budget; None for no limit.
+        """
 
     @abstractmethod
-    def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None: ...
+    def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        """Replace the params of trial `trial_id` (ordered mapping)."""
 
 
 class BaseStorage(ABC):
@@ -171,10 +194,12 @@ class BaseStorage(ABC):
         `constraints` are stored once and never change."""
 
     @abstractmethod
-    def get_study(self, name: str) -> StudyRecord | None: ...
+    def get_study(self, name: str) -> StudyRecord | None:
+        """The study named `name`, or None if there is none."""
 
     @abstractmethod
-    def list_studies(self) -> list[StudySummary]: ...
+    def list_studies(self) -> list[StudySummary]:
+        """Every study with its trial counts and best value, in creation order."""
 
     @abstractmethod
     def set_study_setting(self, study_id: int, key: str, value: Any) -> StudyRecord:
@@ -239,13 +264,25 @@ class BaseStorage(ABC):
         """Replace the params of a RUNNING trial (ordered mapping)."""
 
     @abstractmethod
-    def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None: ...
+    def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
+        """Store the metrics a RUNNING trial reported at `step`; steps must increase (else TrialError).
+
+        Args:
+            trial_id: The trial that reports.
+            step: The step (epoch, iteration) the metrics were measured at.
+            metrics: Metric name to value.
+        """
 
     @abstractmethod
-    def set_user_attr(self, trial_id: int, key: str, value: Any) -> None: ...
+    def set_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        """Set one user attribute (a JSON value) of trial `trial_id`."""
 
     @abstractmethod
-    def heartbeat(self, trial_ids: Sequence[int], now: float) -> None: ...
+    def heartbeat(self, trial_ids: Sequence[int], now: float) -> None:
+        """Record that the RUNNING trials `trial_ids` are alive at time `now` (seconds since the epoch).
+
+        Trials whose heartbeat stops are declared lost (`fail_lost_trials`).
+        """
 
     def finish_trial(
         self,
@@ -280,8 +317,30 @@ class BaseStorage(ABC):
         """Move a RUNNING trial to a finished state. Return False (and change nothing)
         if it is no longer RUNNING, e.g. because it was declared lost meanwhile."""
 
+    # -- freeze-thaw: a trial paused between slices of its training ----------------------
     @abstractmethod
-    def get_trial(self, trial_id: int) -> FrozenTrial: ...
+    def pause_trial(
+        self,
+        trial_id: int,
+        system_attrs: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Move a RUNNING trial to PAUSED, keeping its params, reports and attributes
+        (`system_attrs`, e.g. its checkpoint's path, are merged into the stored ones). Its
+        heartbeat is cleared: no worker holds it. False, with nothing changed, when it is
+        no longer RUNNING (declared lost meanwhile, say)."""
+
+    @abstractmethod
+    def claim_paused_trial(self, trial_id: int, worker: str) -> FrozenTrial | None:
+        """Atomically move a PAUSED trial back to RUNNING for `worker` (a conditional
+        update: of two workers claiming one trial, one gets it) and count the resumption
+        in its system attribute `resumes`. Returns the record with its reports; the next
+        report must follow the last one. None, with nothing changed, when it is not
+        PAUSED (another worker resumed it first)."""
+
+    @abstractmethod
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        """The trial with id `trial_id`, with its reports; raise TrialError if there is none."""
 
     # -- the per-trial path: one call to start, one to finish --------------------------------
     def start_trial(
@@ -310,7 +369,14 @@ class BaseStorage(ABC):
     @abstractmethod
     def get_trials(
         self, study_id: int, states: Sequence[TrialState] | None = None, with_reports: bool = True
-    ) -> list[FrozenTrial]: ...
+    ) -> list[FrozenTrial]:
+        """A study's trials in number order.
+
+        Args:
+            study_id: The study.
+            states: Only trials in these states; None for all.
+            with_reports: Whether each record carries its reports (the learning curve).
+        """
 
     @abstractmethod
     def count_trials(self, study_id: int) -> TrialCounts:
@@ -342,6 +408,14 @@ class BaseStorage(ABC):
 
     @contextlib.contextmanager
     def session(self) -> Iterator[BaseStorage]:
+        """Use the storage in a `with` block that closes it on the way out.
+
+        Example:
+            ```python
+            with get_storage("sqlite:///tuning.db").session() as storage:
+                print([s.record.name for s in storage.list_studies()])
+            ```
+        """
         try:
             yield self
         finally:

@@ -44,20 +44,41 @@ def create_study(
 ) -> Study:
     """Create a study, or load it if it exists with the same objectives and constraints.
 
-    `storage` is a URL or file path (default: $TUNELAB_STORAGE, else ./tunelab.db) or
-    ':memory:'. `sampler` is 'auto' (default: GP or TPE, see samplers/auto.py), 'tpe',
-    'gp', 'random', 'sobol', 'grid' or a Sampler. A trial whose worker is lost is queued
-    again with the same parameters up to `max_retries` times (a new study's setting).
-    `scheduler` stops poor trials early: 'asha', 'hyperband', 'median', 'rules', 'none'
-    (the default for a new study: no pruning), a JSON dict or a Scheduler; given for an
-    existing study, it replaces the stored one.
+    A study keeps its objectives and constraints for good; the sampler and scheduler given
+    for an existing study replace the stored ones.
 
-    Several objectives: `metrics=[...]` with `directions=[...]` (one each) in place of
-    `metric`/`direction`; the objective then returns a dict holding every metric or a
-    tuple in their order, and `study.best_trials` is the Pareto front. `constraints`,
-    e.g. `{"n_parameters": ("<=", 100_000)}`, bound metrics a trial returns or reports:
-    a trial breaking one is stored COMPLETE with feasible=False and is never best. A
-    study keeps its objectives and constraints for good.
+    Args:
+        name: The study's name, unique in its storage; None for `study-<date>-<time>`.
+        storage: A URL (`sqlite:///tuning.db`, `postgresql+psycopg://...`), a file path,
+            `":memory:"` or a storage object; None for `$TUNELAB_STORAGE`, else
+            `./tunelab.db`.
+        metric: The metric the objective returns (or reports) and the study optimizes.
+        direction: `"maximize"` or `"minimize"` (also `"max"`, `"min"`, a `Direction`).
+        sampler: `"auto"` (the default: GP or TPE, see `AutoSampler`), `"tpe"`, `"gp"`,
+            `"random"`, `"sobol"`, `"grid"` or a `Sampler`.
+        load_if_exists: Load a study of that name instead of raising StudyConflictError.
+        seed: Seeds the sampler chosen by name, so a run can be repeated.
+        heartbeat_interval: Seconds between a running trial's heartbeats; a trial silent
+            for 4 intervals (by default) is declared lost.
+        max_retries: How many times a trial whose worker was lost is queued again with the
+            same parameters (a new study's setting).
+        scheduler: Stops poor trials early: `"asha"`, `"hyperband"`, `"median"`,
+            `"extrapolate"`, `"rules"`, `"none"` (the default for a new study: no pruning),
+            a JSON dict such as `{"name": "asha", "min_resource": 2}`, or a `Scheduler`.
+        metrics: Several objectives, in place of `metric`: the objective then returns a
+            dict holding every metric (or a tuple in their order), and `study.best_trials`
+            is the Pareto front.
+        directions: One direction per entry of `metrics`.
+        constraints: Bounds on metrics a trial returns or reports, e.g.
+            `{"n_parameters": ("<=", 100_000)}`; a trial breaking one is stored COMPLETE
+            with `feasible=False` and is never best.
+
+    Example:
+        ```python
+        study = tunelab.create_study("digits", metric="val_accuracy", direction="maximize",
+                                     storage="tuning.db", scheduler="asha")
+        study.optimize(objective, n_trials=50)
+        ```
     """
     name = _check_name(time.strftime("study-%Y%m%d-%H%M%S") if name is None else name)
     objectives = objectives_of(metric, direction, metrics, directions)
@@ -161,8 +182,15 @@ def load_study(
     sampler: str | Sampler | dict | None = None,
     scheduler: str | Scheduler | dict | None = None,
 ) -> Study:
-    """Open an existing study; its stored sampler and scheduler are used unless others are
-    given (a scheduler given replaces the stored one)."""
+    """Open an existing study; StudyNotFoundError, naming the studies there, if it is not.
+
+    Args:
+        name: The study's name.
+        storage: A URL, a file path or a storage object; None for `$TUNELAB_STORAGE`, else
+            `./tunelab.db`.
+        sampler: The sampler for this session; None for the one stored with the study.
+        scheduler: A scheduler that replaces the stored one; None keeps it.
+    """
     store = (
         get_storage(storage, create_schema=False)
         if not isinstance(storage, BaseStorage)
@@ -182,6 +210,18 @@ def load_study(
 
 
 def list_studies(storage: str | BaseStorage | None = None) -> list[StudySummary]:
+    """Every study in a storage, with its trial counts and best value.
+
+    Args:
+        storage: A URL, a file path or a storage object; None for the default
+            (`$TUNELAB_STORAGE`, else `./tunelab.db`).
+
+    Example:
+        ```python
+        for summary in tunelab.list_studies("tuning.db"):
+            print(summary.record.name, summary.counts.total, summary.best_value)
+        ```
+    """
     store = (
         get_storage(storage, create_schema=False)
         if not isinstance(storage, BaseStorage)
@@ -191,6 +231,13 @@ def list_studies(storage: str | BaseStorage | None = None) -> list[StudySummary]
 
 
 def delete_study(name: str, storage: str | BaseStorage | None = None) -> None:
+    """Delete a study with its trials and reports; StudyNotFoundError if there is none.
+
+    Args:
+        name: The study's name.
+        storage: A URL, a file path or a storage object; None for the default
+            (`$TUNELAB_STORAGE`, else `./tunelab.db`).
+    """
     store = (
         get_storage(storage, create_schema=False)
         if not isinstance(storage, BaseStorage)

@@ -7,12 +7,18 @@ front of the feasible complete trials so far and its hypervolume ("front 4 · HV
 measured against `default_reference_point` of the values so far (the front's nadir plus
 10% of its range, with maximized objectives negated). That reference moves as the front
 grows, so the number tracks a running study; the report's hypervolume history uses one
-fixed reference and is the one to compare moments by."""
+fixed reference and is the one to compare moments by.
+
+In a Jupyter kernel rich draws its live bar into an ipywidgets Output; without ipywidgets
+rich would warn and draw nothing, so the display prints one plain line per change of the
+trial count instead."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import statistics
+import sys
 import threading
 import time
 from typing import Any
@@ -32,6 +38,10 @@ class ProgressDisplay:
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started = time.monotonic()
+        self._printed: int | None = None  # the trial count of the last text line
+        stderr = console(stderr=True)
+        self._lines = stderr.is_jupyter and importlib.util.find_spec("ipywidgets") is None
         self._progress = Progress(
             TextColumn("{task.fields[name]}", style="bold", markup=False),
             BarColumn(),
@@ -40,7 +50,7 @@ class ProgressDisplay:
             TextColumn("ETA {task.fields[eta]}"),
             TextColumn("{task.fields[best]}", markup=False),
             TextColumn("{task.fields[failed]}", style="red", markup=False),
-            console=console(stderr=True),
+            console=stderr,
             transient=False,
         )
         self._task = self._progress.add_task(
@@ -88,7 +98,22 @@ class ProgressDisplay:
         eta = "?" if snap["eta"] is None else time.strftime("%H:%M:%S", time.gmtime(snap["eta"]))
         best = best_text(self._study, snap["best"])
         failed = f"{snap['failed']} failed" if snap["failed"] else ""
+        if self._lines:
+            self._print_line(snap["done"], eta, best, failed)
+            return
         self._progress.update(self._task, completed=snap["done"], eta=eta, best=best, failed=failed)
+
+    def _print_line(self, done: int, eta: str, best: str, failed: str) -> None:
+        """The notebook fallback: 'name: 3/20 trials, 0:00:05, ETA 00:00:12, best m=0.9'."""
+        if done == self._printed:
+            return
+        self._printed = done
+        elapsed = time.strftime("%H:%M:%S", time.gmtime(time.monotonic() - self._started))
+        of = f"/{self._total}" if self._total is not None else ""
+        parts = [f"{plain(self._study.name)}: {done}{of} trials", elapsed]
+        parts += [f"ETA {eta}"] if self._total is not None else []
+        parts += [best] + ([failed] if failed else [])
+        print(", ".join(parts), file=sys.stdout, flush=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
@@ -96,7 +121,8 @@ class ProgressDisplay:
                 self.refresh()
 
     def __enter__(self) -> ProgressDisplay:
-        self._progress.start()
+        if not self._lines:
+            self._progress.start()
         self.refresh()
         self._thread = threading.Thread(target=self._run, name="tunelab-progress", daemon=True)
         self._thread.start()
@@ -109,7 +135,8 @@ class ProgressDisplay:
         try:
             self.refresh()
         finally:
-            self._progress.stop()
+            if not self._lines:
+                self._progress.stop()
 
 
 def best_text(study: Any, best: Any) -> str:

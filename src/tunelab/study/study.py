@@ -24,6 +24,7 @@ from tunelab.samplers import Admission, Sampler
 from tunelab.schedulers import Scheduler
 from tunelab.space import SearchSpace
 from tunelab.storage import BaseStorage, StudyRecord, get_storage
+from tunelab.study import thaw
 from tunelab.study.artifacts import retain_kept
 from tunelab.study.ending import outcome_of
 from tunelab.study.front import best_by, check_plugins, pareto_front, top
@@ -70,14 +71,17 @@ class Study:
     # -- identity ----------------------------------------------------------------------------
     @property
     def name(self) -> str:
+        """The study's name, unique in its storage."""
         return self._record.name
 
     @property
     def metric(self) -> str:
+        """The metric the study optimizes (with several objectives: the first one's)."""
         return self._record.metric
 
     @property
     def direction(self) -> Direction:
+        """Whether `metric` is minimized or maximized (with several objectives: the first one's)."""
         return self._record.direction
 
     @property
@@ -87,34 +91,42 @@ class Study:
 
     @property
     def metrics(self) -> tuple[str, ...]:
+        """Every objective's metric, in order (`(metric,)` for a single-objective study)."""
         return tuple(o.metric for o in self._record.objectives)
 
     @property
     def directions(self) -> tuple[Direction, ...]:
+        """Every objective's direction, in the order of `metrics`."""
         return tuple(o.direction for o in self._record.objectives)
 
     @property
     def constraints(self) -> tuple[Constraint, ...]:
+        """The bounds a trial's metrics must respect to count as feasible (empty: none)."""
         return self._record.constraints
 
     @property
     def multi_objective(self) -> bool:
+        """Whether the study has several objectives (then it has `best_trials`, no `best_trial`)."""
         return self._record.multi_objective
 
     @property
     def storage(self) -> BaseStorage:
+        """The storage that holds the study's trials."""
         return self._storage
 
     @property
     def study_id(self) -> int:
+        """The study's id in its storage."""
         return self._record.study_id
 
     @property
     def settings(self) -> Mapping[str, Any]:
+        """The settings stored with the study (JSON values, read-only here)."""
         return self._record.settings
 
     @property
     def space(self) -> SearchSpace:
+        """The search space as the trials have defined it so far (every worker's definitions)."""
         return self._host.space
 
     def __repr__(self) -> str:
@@ -127,12 +139,29 @@ class Study:
             f"Study(name={self.name!r}, metric={self.metric!r}, direction={self.direction.value!r})"
         )
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the study as a table: objectives, counts, best trial."""
+        from tunelab.study.display import study_html
+
+        return study_html(self)
+
     # -- reading -----------------------------------------------------------------------------
     @property
     def trials(self) -> list[FrozenTrial]:
+        """Every trial of the study, in number order, with its reports."""
         return self._storage.get_trials(self.study_id)
 
     def get_trials(self, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:
+        """The study's trials in number order, only those in `states` if given.
+
+        Args:
+            states: The states to keep, as `TrialState` members or their names; None for all.
+
+        Example:
+            ```python
+            done = study.get_trials([TrialState.COMPLETE, TrialState.PRUNED])
+            ```
+        """
         for state in states or ():
             if state not in _STATES:
                 raise ConfigurationError(f"states are {sorted(_STATES)}, but got {state!r}")
@@ -172,10 +201,12 @@ class Study:
 
     @property
     def best_params(self) -> dict[str, Any]:
+        """The best trial's hyperparameter values (see `best_trial`)."""
         return dict(self.best_trial.params)
 
     @property
     def best_value(self) -> float:
+        """The best trial's value (see `best_trial`)."""
         return float(self.best_trial.value)  # type: ignore[arg-type]
 
     def top_trials(self, k: int = 10) -> list[FrozenTrial]:
@@ -230,11 +261,18 @@ class Study:
         return trial
 
     def ask(self, budget: int | None = None) -> Trial:
-        """Start a trial: the oldest enqueued one, else a new one. Raises GridExhausted
+        """Start a trial: a paused one the freeze-thaw scheduler chooses to resume (it
+        may run past `budget`: it counts already), else the oldest enqueued one, else a
+        new one. Raises GridExhausted
         when the sampler has nothing left to try, and StopIteration when `budget` trials
         already count toward the study."""
         check_count("budget", budget)
         self._liveness.fail_lost_trials(force=False)
+        resumed = thaw.resume_paused(self, budget)  # freeze-thaw: a paused trial goes on
+        if resumed is not None:
+            trial = self._host.start(resumed)
+            self._liveness.start()
+            return trial
         delay = WAIT_POLL_S
         while True:
             if not self.sampler.needs_lock:  # claim a queued trial or create one, at once
@@ -302,6 +340,15 @@ class Study:
             frozen.reason or "no reason",
         )
         return frozen
+
+    def pause(self, trial: Trial | int) -> FrozenTrial:
+        """Record a running resumable trial PAUSED (its reports, params and checkpoint
+        kept) for a worker to resume later: what `optimize` does when the objective
+        raises TrialPaused. Returns the stored record."""
+        handle = self._host.get(trial)
+        if handle is None:
+            raise TrialError(f"trial {trial!r} was not started by this study object")
+        return thaw.pause(self, handle)
 
     def stop(self) -> None:
         """End the running `optimize()` calls after their current trials, cleanly: this

@@ -75,14 +75,17 @@ class Data:
 
     @property
     def is_image(self) -> bool:
+        """Whether the inputs are images (4-D: samples, channels, height, width)."""
         return self.x_train.ndim == 4
 
     @property
     def in_shape(self) -> tuple[int, ...]:
+        """The shape of one input sample."""
         return tuple(self.x_train.shape[1:])
 
     @property
     def in_features(self) -> int:
+        """The number of values in one input sample (an MLP's input width)."""
         return math.prod(self.in_shape)
 
     @property
@@ -93,10 +96,12 @@ class Data:
 
     @property
     def n_train(self) -> int:
+        """The number of training samples."""
         return int(self.x_train.shape[0])
 
     @property
     def n_val(self) -> int:
+        """The number of validation samples."""
         return int(self.x_val.shape[0])
 
     def __repr__(self) -> str:

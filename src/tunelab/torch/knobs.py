@@ -21,6 +21,7 @@ from tunelab.space import Boolean, Choice, Fixed, Float, HyperParameters, Int, P
 from tunelab.torch.errors import TrainingError
 
 TUNE = "tune"
+"""The override that searches a knob over its recommended domain: `fit(..., l2="tune")`."""
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("constant", "step", "exponential", "cosine", "warmup_cosine")
 LR_SCALINGS = ("none", "linear", "sqrt")
@@ -67,6 +68,9 @@ KNOBS: dict[str, Knob] = {
         Knob(Choice("lr_scaling", LR_SCALINGS), "none", False),
     )
 }
+"""The training knobs `fit` knows, by name: each one's recommended search domain, its value
+when not tuned, and whether it is searched when the user says nothing.
+"""
 
 
 def _domain(knob: Knob, override: Any) -> Param:

@@ -48,6 +48,25 @@ STEEPEST_TO_SUGGESTION = 0.5  # the steepest point sits above the best rate (see
 
 @dataclass(frozen=True)
 class LRFindResult:
+    """What `lr_find` measured: the loss along an increasing learning rate, and the rate and
+    range it suggests.
+
+    Attributes:
+        lrs: The learning rate of each step that ran.
+        losses: The smoothed loss at each step.
+        raw_losses: The loss at each step as measured.
+        suggestion: The suggested learning rate (by `method`): half the steepest-descent
+            point, which measured within 2x of grid studies' best rates.
+        low: The lower end of the suggested search range.
+        high: The upper end of the suggested search range.
+        min_loss_lr: The rate at the lowest smoothed loss.
+        stopped_early: Whether the loss exploded before the last rate.
+        optimizer: The optimizer used.
+        batch_size: The batch size used.
+        method: The rule that chose `suggestion`: `"steepest/2"` (half the steepest
+            descent) or `"min/10"` (a tenth of `min_loss_lr`, when the loss never fell).
+    """
+
     lrs: list[float]
     losses: list[float]  # smoothed (centred), one per step that ran
     raw_losses: list[float]
@@ -61,6 +80,7 @@ class LRFindResult:
     method: str = "steepest/2"
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as a dict of JSON values."""
         return asdict(self)
 
     def as_override(self, name: str = "learning_rate") -> dict[str, Float]:

@@ -16,6 +16,17 @@ from tunelab.torch.knobs import SCHEDULES
 
 @dataclass(frozen=True)
 class Schedule:
+    """A learning-rate schedule: a multiplier of the base rate as a function of training progress.
+
+    Attributes:
+        kind: `"constant"`, `"step"`, `"exponential"`, `"cosine"` or `"warmup_cosine"`.
+        epochs: The run's maximum epochs (cosine anneals to 0 at the end).
+        step_size: For `"step"`: epochs between decays.
+        step_gamma: For `"step"`: the factor of each decay.
+        exp_gamma: For `"exponential"`: the factor per epoch.
+        warmup_epochs: For `"warmup_cosine"`: epochs of linear warm-up before the cosine.
+    """
+
     kind: str = "constant"
     epochs: int = 1  # the run's maximum epochs (cosine anneals to 0 at the end)
     step_size: int = 5
@@ -30,6 +41,13 @@ class Schedule:
             )
 
     def multiplier(self, t: float) -> float:
+        """The factor on the base learning rate at progress `t` (epoch + batch / batches per epoch).
+
+        Example:
+            ```python
+            Schedule("step", epochs=20, step_size=5).multiplier(5.0)  # 0.1
+            ```
+        """
         epoch = math.floor(t)
         if self.kind == "constant":
             return 1.0

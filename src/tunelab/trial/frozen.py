@@ -10,6 +10,7 @@ from typing import Any
 from tunelab.types import EndCause, TrialState
 
 CONSTRAINTS_ATTR = "constraints"  # the system attribute holding a trial's constraint values
+"""The system attribute that holds a trial's constraint values."""
 
 
 def _freeze(mapping: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
@@ -70,6 +71,7 @@ class FrozenTrial:
 
     @property
     def duration(self) -> float | None:
+        """Seconds from start to finish; None while the trial has not finished (or never started)."""
         if self.datetime_start is None or self.datetime_complete is None:
             return None
         return self.datetime_complete - self.datetime_start
@@ -89,6 +91,7 @@ class FrozenTrial:
 
     @property
     def last_step(self) -> int | None:
+        """The step of the trial's last report; None before its first."""
         return self.reports[-1].step if self.reports else None
 
     def intermediate(self, metric: str) -> dict[int, float]:

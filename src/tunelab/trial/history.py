@@ -9,6 +9,13 @@ from tunelab.types import Direction, TrialState
 
 
 def with_state(trials: Iterable[FrozenTrial], *states: TrialState) -> list[FrozenTrial]:
+    """The trials in one of `states`, in their order.
+
+    Example:
+        ```python
+        finished = with_state(study.trials, TrialState.COMPLETE, TrialState.PRUNED)
+        ```
+    """
     return [t for t in trials if t.state in states]
 
 

@@ -86,13 +86,16 @@ class GPSampler(Sampler):
     """Gaussian-process Bayesian optimisation (Matérn-5/2 ARD kernel, log EI; log EHVI
     for several objectives; times P(feasible) with constraints).
 
-    n_startup_trials: finished trials to collect (by Sobol') before the GP takes over;
-        None (the default): one per tuned parameter, at least 5 (`startup_size`).
-    n_restarts: local optimisations of the acquisition, from its best candidates.
-    n_candidates: quasi-random points scored before local optimisation (fewer once the
-        model trains on more than 150 trials: see planner.screening_size).
-    max_train: most trials the GP trains on (the best half plus the most recent).
-    deterministic_objective: the objective has no noise (noise variance fixed near 0).
+    Args:
+        seed: Seeds the Sobol' points and the acquisition's optimisation; None for fresh
+            entropy.
+        n_startup_trials: Finished trials to collect (by Sobol') before the GP takes over;
+            None (the default): one per tuned parameter, at least 5 (`startup_size`).
+        n_restarts: Local optimisations of the acquisition, from its best candidates.
+        n_candidates: Quasi-random points scored before local optimisation (fewer once the
+            model trains on more than 150 trials: see planner.screening_size).
+        max_train: Most trials the GP trains on (the best half plus the most recent).
+        deterministic_objective: The objective has no noise (noise variance fixed near 0).
     """
 
     name = "gp"

@@ -99,13 +99,23 @@ def _current_trial_id(history: Sequence[FrozenTrial], number: int) -> int | None
 class TPESampler(Sampler):
     """Tree-structured Parzen estimator over mixed, conditional, define-by-run spaces.
 
-    gamma: the good trials are the best ceil(gamma * n) of the n ranked ones (at most 25),
-    as in Bergstra et al. and Watanabe (2023); with several objectives, by Pareto front
-    and hypervolume (MOTPE, mo_split.py); trials that broke a constraint rank after the
-    others, least violating first (c-TPE, split.py). prior_weight: weight of the uniform prior
-    component in l and g (each trial weighs 1). consider_endpoints: let the bounds narrow
-    the outermost kernels (univariate bandwidths only). constant_liar: count other
-    workers' running trials as bad observations, so parallel workers spread out.
+    Args:
+        seed: Seeds every draw, so a seeded study repeats exactly; None for fresh entropy.
+        n_startup_trials: Trials drawn from a scrambled Sobol' sequence before TPE starts.
+        n_ei_candidates: Candidates drawn from the good trials' density per decision; the
+            one with the best ratio of good to bad density wins.
+        multivariate: Draw parameters that always occur together jointly (keeping
+            correlations such as learning rate vs batch size); False: one at a time.
+        gamma: The good trials are the best ceil(gamma * n) of the n ranked ones (at most
+            25), as in Bergstra et al. and Watanabe (2023); with several objectives, by
+            Pareto front and hypervolume (MOTPE, mo_split.py); trials that broke a
+            constraint rank after the others, least violating first (c-TPE, split.py).
+        prior_weight: Weight of the uniform prior component in l and g (each trial
+            weighs 1).
+        consider_endpoints: Let the bounds narrow the outermost kernels (univariate
+            bandwidths only).
+        constant_liar: Count other workers' running trials as bad observations, so
+            parallel workers spread out.
     """
 
     name = "tpe"

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from tunelab.report.axes import Axis
-from tunelab.report.figures import Figure, layout, scored
-from tunelab.report.scores import Score
+from tunelab.plot.axes import Axis
+from tunelab.plot.figures import Figure, layout, scored
+from tunelab.plot.scores import Score
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction
 

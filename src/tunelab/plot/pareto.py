@@ -18,11 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from tunelab.errors import ConfigurationError
-from tunelab.report.axes import fmt
-from tunelab.report.figures import layout, scored
-from tunelab.report.markup import note, table
-from tunelab.report.scores import Score, hover, scores_of
-from tunelab.report.section import Figure, Section
+from tunelab.plot.axes import fmt
+from tunelab.plot.figures import Figure, layout, scored
+from tunelab.plot.scores import Score, hover, scores_of
 from tunelab.study import Study
 from tunelab.study.front import hypervolume_history, pareto_front
 from tunelab.trial import FrozenTrial
@@ -49,7 +47,9 @@ def pareto_figure(study: Study) -> Figure:
     return pareto_plot(study.trials, scores_of(study))
 
 
-def _groups(trials: Sequence[FrozenTrial], scores: Sequence[Score]) -> dict[str, list[FrozenTrial]]:
+def split_front(
+    trials: Sequence[FrozenTrial], scores: Sequence[Score]
+) -> dict[str, list[FrozenTrial]]:
     done = scored(trials, scores)
     objectives = [s.objective for s in scores]
     front = pareto_front(done, objectives)
@@ -69,10 +69,10 @@ def _by_first(front: list[FrozenTrial], first: Score) -> list[FrozenTrial]:
 
 def pareto_plot(trials: Sequence[FrozenTrial], scores: Sequence[Score]) -> Figure:
     """The figure of trials in the space of two or more objectives."""
-    return _plot(_groups(trials, scores), scores)
+    return front_plot(split_front(trials, scores), scores)
 
 
-def _plot(groups: dict[str, list[FrozenTrial]], scores: Sequence[Score]) -> Figure:
+def front_plot(groups: dict[str, list[FrozenTrial]], scores: Sequence[Score]) -> Figure:
     n = len(scores)
     data = []
     for name, members in groups.items():
@@ -168,42 +168,3 @@ def _in_units(reference: Sequence[float], scores: Sequence[Score]) -> str:
         f"{s.metric} = {fmt(-r if s.direction is Direction.MAXIMIZE else r)}"
         for s, r in zip(scores, reference, strict=True)
     )
-
-
-def front_sections(trials: Sequence[FrozenTrial], scores: Sequence[Score]) -> list[Section]:
-    """The report's sections for a study of several objectives: the front as a table
-    and a plot, then the hypervolume history."""
-    groups = _groups(trials, scores)
-    front = groups[FRONT]
-    if not front:
-        why = "no feasible complete trial yet, so no Pareto front"
-        return [Section("pareto", "Pareto front", note(why, "warn"))]
-    names = list(dict.fromkeys(n for t in front for n in t.params))
-    rows = [
-        [t.number, *(s.of(t) for s in scores), *(t.params.get(n, "") for n in names)] for t in front
-    ]
-    text = note(
-        f"The {len(front)} feasible complete trials that no other one beats in every "
-        f"objective, by {scores[0].metric}. In the plot they are red; dominated trials are "
-        "faded, infeasible ones grey crosses (never on the front). Hover a point for its "
-        "configuration."
-    )
-    pareto = Section(
-        "pareto",
-        f"Pareto front ({len(front)} trials)",
-        text + table(["#", *(s.metric for s in scores), *names], rows),
-        (("fig-pareto", _plot(groups, scores)),),
-    )
-    caption = note(
-        "The volume of objective space the front dominates, after each feasible complete "
-        "trial. It is measured against one fixed reference point (in the title): the "
-        "nadir of the study's final front plus 10% of its range in each objective, so the "
-        "curve never falls and trials worse than that point add nothing."
-    )
-    hv = Section(
-        "history",
-        "Optimization history",
-        caption,
-        (("fig-history", hypervolume_plot(trials, scores)),),
-    )
-    return [pareto, hv]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tunelab.objectives import Objective
-from tunelab.report.axes import fmt
+from tunelab.plot.axes import fmt
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction

@@ -10,12 +10,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from tunelab.report.axes import Axis, fmt
-from tunelab.report.scores import Score, hover
-from tunelab.report.section import Figure
+from tunelab.plot.axes import Axis, fmt
+from tunelab.plot.scores import Score, hover
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
 
+Figure = dict[str, Any]  # a plotly figure as JSON: {"data": [...], "layout": {...}}
 FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12}
 MISSING = "—"  # a conditional parameter the trial never asked for
 

@@ -1,5 +1,6 @@
 """Learning curves: every trial's reported metrics by step, one colour per value (or
-range) of a chosen hyperparameter, pruned trials dotted so runs cut short are visible.
+range) of a chosen hyperparameter, pruned trials dotted so runs cut short are visible,
+paused ones dashed.
 
 As in the tutorials' "effect of learning rate on training loss" plot: losses on a log
 axis, one line per trial, grouped by learning rate."""
@@ -10,8 +11,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from tunelab.report.axes import Axis
-from tunelab.report.figures import Figure, layout
+from tunelab.plot.axes import Axis
+from tunelab.plot.figures import Figure, layout
 from tunelab.trial import FrozenTrial
 from tunelab.types import TrialState
 
@@ -71,6 +72,16 @@ def _groups(trials: Sequence[FrozenTrial], axis: Axis | None) -> tuple[dict[int,
     return label_of, order
 
 
+def curves_by_axis(axes: Sequence[Axis], ranked: Sequence[str], wanted: str | None) -> Axis | None:
+    """The parameter that colours the curves: the one asked for, else the learning rate,
+    else the most important one."""
+    by_name = {a.name: a for a in axes}
+    for name in (wanted, "learning_rate", "lr", *ranked):
+        if name and name in by_name:
+            return by_name[name]
+    return axes[0] if axes else None
+
+
 def learning_curves(
     trials: Sequence[FrozenTrial], metrics: Sequence[str], by: Axis | None
 ) -> Figure | None:
@@ -99,6 +110,7 @@ def learning_curves(
                 if not points:
                     continue
                 pruned = t.state is TrialState.PRUNED
+                paused = t.state is TrialState.PAUSED  # dashed: it may go on
                 data.append(
                     {
                         "type": "scatter",
@@ -112,7 +124,7 @@ def learning_curves(
                         "line": {
                             "color": color[g],
                             "width": 1.5,
-                            "dash": "dot" if pruned else "solid",
+                            "dash": "dot" if pruned else "dash" if paused else "solid",
                         },
                         "marker": {
                             "symbol": "x",
