@@ -171,16 +171,24 @@ def _fixed(fit: dict[str, Any], name: str, default: Any, kind: type | tuple[type
     return value if isinstance(value, kind) and not isinstance(value, bool) else default
 
 
-def run_lr_find(module: ModuleType, script: str, what: str = "lr-find", **options: Any) -> Any:
+def run_lr_find(
+    module: ModuleType, script: str, what: str = "lr-find", seed: int = 0, **options: Any
+) -> Any:
     """lr_find on build_model(hp) with every hyperparameter at its default, using the
-    optimizer, batch size and weight decay FIT fixes (else Adam, 64, 0)."""
+    optimizer, batch size and weight decay FIT fixes (else Adam, 64, 0). The model is
+    built under `seed`, so the same script and seed give the same suggestion."""
     build_model, data, fit = _kit(module, script, what)
+    import torch
+
     from tunelab.torch import lr_find
 
-    model = build_model(HyperParameters())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(HyperParameters())
     return lr_find(
         model,
         data,
+        seed=seed,
         optimizer=_fixed(fit, "optimizer", "adam", str),
         batch_size=_fixed(fit, "batch_size", 64, int),
         weight_decay=float(_fixed(fit, "weight_decay", 0.0, (int, float))),
@@ -241,8 +249,21 @@ def print_lr_result(out: Console, result: Any) -> None:
     type=click.Path(dir_okay=False),
     help="Write the learning rates, losses and suggestion as JSON.",
 )
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seeds the model's initial weights and the batch order: same seed, same suggestion.",
+)
 def lr_find_command(
-    script: str, start: float, end: float, steps: int, plot_path: str | None, json_path: str | None
+    script: str,
+    start: float,
+    end: float,
+    steps: int,
+    plot_path: str | None,
+    json_path: str | None,
+    seed: int,
 ) -> None:
     """Learning-rate range test on SCRIPT's build_model(hp) and DATA."""
     import json
@@ -252,7 +273,7 @@ def lr_find_command(
         if path:
             output_path(path, force=True)
     module = load_script(script)
-    result = run_lr_find(module, script, start=start, end=end, num=steps)
+    result = run_lr_find(module, script, seed=seed, start=start, end=end, num=steps)
     print_lr_result(out, result)
     if plot_path:
         out.print(text(f"plot: {result.plot(plot_path)}"))
