@@ -7,6 +7,7 @@ reachable: PostgreSQL support must be proven, not assumed."""
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +42,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         ):
             item.add_marker(pytest.mark.serial)
 
+
+# pytest-xdist's workers ignore SIGINT, and the processes they start would inherit that:
+# the Ctrl-C tests need a tunelab that stops on SIGINT, as under a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ADMIN_DSN = os.environ.get("TUNELAB_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 

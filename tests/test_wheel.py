@@ -89,5 +89,5 @@ def test_the_wheel_installs_with_the_torch_extra_alone_and_runs_a_starter_script
     assert re.fullmatch(r"tunelab \d+\.\d+\.\d+\S*\n", version)
 
     _run("tunelab", "init", cwd=work, env=env)
-    ran = _run("tunelab", "run", "tune.py", "--trials", "2", cwd=work, env=env)
-    assert "2 complete, 0 pruned, 0 failed" in ran, ran
+    ran = _run("tunelab", "run", "tune.py", "--trials", "1", cwd=work, env=env)
+    assert "1 complete, 0 pruned, 0 failed" in ran, ran
