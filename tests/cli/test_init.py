@@ -3,6 +3,7 @@ the examples/ files themselves, runnable at once with `tunelab run`."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,16 @@ def test_the_plain_template_runs_with_tunelab_run_and_names_its_study(here: Path
     assert study.metric == "val_loss" and study.direction == "minimize"
     assert all(len(t.intermediate("val_loss")) == 5 for t in trials)
     assert {"learning_rate", "momentum", "batch_size"} == set(trials[0].params)
+
+
+def test_without_torch_init_names_the_extra_the_template_needs(
+    here: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if PyTorch were not installed
+    result = CliRunner().invoke(cli, ["init"])
+    assert result.exit_code == 0 and (here / "tune.py").is_file()
+    assert "it needs torch, which is not installed: pip install 'tunelab[torch]'\n" in (
+        result.output
+    )
+    plain = CliRunner().invoke(cli, ["init", "plain.py", "-t", "objective"])
+    assert "not installed" not in plain.output
