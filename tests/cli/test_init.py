@@ -74,6 +74,9 @@ def test_a_folder_gets_tune_py_and_a_missing_folder_is_one_line(here: Path) -> N
     missing = CliRunner().invoke(cli, ["init", "nowhere/x.py"])
     assert missing.exit_code != 0 and len(missing.output.splitlines()) == 1
     assert "'nowhere' does not exist" in missing.output
+    not_python = CliRunner().invoke(cli, ["init", "notes.txt"])
+    assert not_python.exit_code != 0 and not (here / "notes.txt").exists()
+    assert "give a name ending in .py" in not_python.output
 
 
 def test_the_plain_template_runs_with_tunelab_run_and_names_its_study(here: Path) -> None:

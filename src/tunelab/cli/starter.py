@@ -86,6 +86,10 @@ def init_cmd(path: str | None, template: str, list_: bool, force: bool) -> None:
     given = path or DEFAULT_FILE
     if Path(given).is_dir():
         given = str(Path(given) / DEFAULT_FILE)
+    if Path(given).suffix != ".py":
+        raise click.ClickException(
+            f"cannot write {given!r}: tunelab run loads .py files; give a name ending in .py"
+        )
     target = output_path(given, force)
     write_output(target, starter_text(template, given))
     click.echo(f"wrote {given} ({TEMPLATES[template].about})")
