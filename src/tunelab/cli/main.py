@@ -26,6 +26,7 @@ from tunelab.cli.import_optuna import import_optuna_cmd
 from tunelab.cli.lines import TrialLines, is_terminal
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script, read_script
+from tunelab.cli.starter import init_cmd
 from tunelab.cli.trust import record_script
 from tunelab.errors import TunelabError, first_line
 from tunelab.samplers import SAMPLERS
@@ -453,6 +454,7 @@ cli.add_command(confirm_commands.confirm_command)
 cli.add_command(report_commands.report_cmd)
 cli.add_command(report_commands.dashboard_cmd)
 cli.add_command(import_optuna_cmd)
+cli.add_command(init_cmd)
 
 
 @cli.group()
