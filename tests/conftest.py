@@ -7,8 +7,10 @@ reachable: PostgreSQL support must be proven, not assumed."""
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,6 +18,35 @@ import pytest
 # Tests start worker subprocesses beside the test process on a 2-core machine: one torch
 # thread each keeps training times stable (two threads on a busy core run ~100x slower).
 os.environ.setdefault("TUNELAB_TORCH_THREADS", "1")
+
+# Tests that cannot share the machine with others. scripts/test.sh runs every other test on
+# all cores (pytest-xdist) first, then these alone (`-m serial`). PostgreSQL tests may share:
+# each makes its own database (create_database), and tmp_path is per test.
+SERIAL_MODULES = {
+    "integration/test_postgres_restart.py": "stops the PostgreSQL server every other test uses",
+    "integration/test_kill9.py": "kills workers at timed moments",
+    "integration/test_orphans.py": "kills parents and times how soon orphans notice",
+    "integration/test_worker_faults.py": "kills workers at timed moments; eight workers",
+    "storage/test_lock_wait.py": "times how long a writer waits for a lock",
+    "cli/test_lock_wait_cli.py": "times how long a command waits for a lock",
+    "study/test_parent_death.py": "times how soon a trial process notices its parent died",
+    "ray/test_launch.py": "a local Ray cluster: many processes, its own ports",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(tests) and (
+            item.path.relative_to(tests).as_posix() in SERIAL_MODULES
+        ):
+            item.add_marker(pytest.mark.serial)
+
+
+# pytest-xdist's workers ignore SIGINT, and the processes they start would inherit that:
+# the Ctrl-C tests need a tunelab that stops on SIGINT, as under a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ADMIN_DSN = os.environ.get("TUNELAB_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 

@@ -22,6 +22,7 @@ from tunelab.errors import (
     TrialError,
     TrialFailed,
     TrialOutOfMemory,
+    TrialPaused,
     TrialPruned,
     TunelabError,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "TrialError",
     "TrialFailed",
     "TrialOutOfMemory",
+    "TrialPaused",
     "TrialPruned",
     "TrialState",
     "TunelabError",

@@ -81,6 +81,11 @@ class TrialPruned(Exception):
     """Raised inside an objective to stop the trial early; it is recorded as PRUNED."""
 
 
+class TrialPaused(Exception):
+    """Raised inside a resumable objective when `trial.should_pause()` said so: the trial
+    is recorded PAUSED, its reports and checkpoint kept, for a worker to resume later."""
+
+
 class TrialDiverged(TrialPruned):
     """Raised inside an objective when training blew up (a NaN or exploding loss): the trial
     is stopped like a pruned one, its curve kept, and recorded with EndCause.DIVERGED."""

@@ -9,14 +9,17 @@ from tunelab.errors import ConfigurationError
 
 class TrialState(str, enum.Enum):
     """Where a trial is in its life: WAITING (queued), RUNNING, then one of the finished states
-    COMPLETE, PRUNED (stopped early) or FAIL.
-    """
+    COMPLETE, PRUNED (stopped early) or FAIL. PAUSED: it ran, stopped at the end of a slice of
+    its training with its reports and checkpoint kept, and waits to be resumed (freeze-thaw
+    search). It is neither finished nor running: no worker beats for it, so it is never
+    judged lost, and it counts once toward the budget however often it is resumed."""
 
     WAITING = "WAITING"
     RUNNING = "RUNNING"
     COMPLETE = "COMPLETE"
     PRUNED = "PRUNED"
     FAIL = "FAIL"
+    PAUSED = "PAUSED"
 
     @property
     def is_finished(self) -> bool:

@@ -58,12 +58,6 @@ def test_run_then_rerun_resumes_to_the_same_total(work):
     assert count_trials(work / "tunelab.db") == 9
 
 
-def test_progress_bar_shows_count_eta_and_best(work):
-    result = tunelab("run", "quad.py", "--trials", "4", cwd=work)
-    assert result.returncode == 0, result.stderr
-    assert "4/4" in result.stderr and "ETA" in result.stderr and "best loss=" in result.stderr
-
-
 def test_studies_show_and_export(work):
     assert tunelab("run", "quad.py", "--trials", "5", "--no-progress", cwd=work).returncode == 0
     studies = tunelab("studies", cwd=work)

@@ -54,3 +54,20 @@ def test_a_writing_command_says_it_waits_then_gives_up_with_one_line(tmp_path: P
     assert "TUNELAB_DB_WAIT_S=" in lines[-1]
     after = tunelab.load_study("s", storage=str(db)).trials
     assert [t.state for t in after].count(TrialState.WAITING) == 0  # nothing was queued
+
+
+def test_verbose_shows_each_try_and_quiet_only_the_error(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    _study_with_a_failed_trial(db)
+    args = ("retry", "s", "--failed", "--storage", str(db))
+    short = {"TUNELAB_DB_WAIT_S": "1"}
+    with write_lock_held(db):
+        verbose = run_tunelab("-v", *args, cwd=tmp_path, timeout=60, env=short)
+        quiet = run_tunelab(*args, "-q", cwd=tmp_path, timeout=60, env=short)
+    tries = [ln for ln in verbose.stderr.splitlines() if "(try " in ln]
+    assert verbose.returncode == 1 and tries, verbose.stderr
+    assert "database is locked" in tries[0] and "trying again in" in tries[0]
+    assert quiet.returncode == 1
+    assert quiet.stderr.strip().splitlines() == [
+        next(ln for ln in verbose.stderr.splitlines() if ln.startswith("error: "))
+    ]

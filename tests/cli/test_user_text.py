@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import tunelab as tunelab_api
 from cli_process import run_tunelab
 
 # (the text, as the terminal must show it)
@@ -48,28 +49,47 @@ tunelab = functools.partial(run_tunelab, timeout=120)
 @pytest.mark.parametrize(("text", "shown"), HOSTILE, ids=[repr(c[0]) for c in HOSTILE])
 def test_commands_show_user_text_as_written(tmp_path: Path, text: str, shown: str) -> None:
     (tmp_path / "s.py").write_text(SCRIPT.format(text=text))
-    # (command, (more it must show on stdout, on stderr)); every stdout shows the text
+    # (command, (more it must show on stdout, on stderr)); every stdout shows the text.
+    # `tunelab studies` is checked once for every case below.
     commands = [
         (
             ("run", "s.py", "--study", text, "--trials", "1", "--no-progress"),
-            ("", f"trial 0 failed: FileNotFoundError: {shown}"),
+            ((), f"trial 0 failed: FileNotFoundError: {shown}"),
         ),
-        (("show", text), (f"FileNotFoundError: {shown}", "")),
-        (("run", "s.py", "--study", text, "--trials", "2"), ("", f"best {shown}=1")),
-        (("studies",), ("", "")),
-        (("show", text), ("top 1 trials", "")),
-        (("show", text, "--effects"), ("", "")),
-        (("status", text), ("", "")),
+        (("run", "s.py", "--study", text, "--trials", "2"), ((f" {shown}=1 (best #1 1) ",), "")),
+        (("show", text), (("top 1 trials", f"FileNotFoundError: {shown}"), "")),
+        (("show", text, "--effects"), ((), "")),
+        (("status", text), ((), "")),
     ]
     for args, (stdout, stderr) in commands:
         result = tunelab(*args, cwd=tmp_path)
         where = f"tunelab {args[0]}:\n{result.stdout}\n{result.stderr}"
         assert result.returncode == 0, where
         assert "Traceback" not in result.stderr, where
-        assert shown in result.stdout and stdout in result.stdout, where
+        assert shown in result.stdout and all(s in result.stdout for s in stdout), where
         assert stderr in result.stderr, where
-        for raw in RAW:
-            assert raw not in result.stdout + result.stderr, (raw, where)
+        _assert_inert(result.stdout + result.stderr, where)
+
+
+def _assert_inert(output: str, where: str) -> None:
+    for raw in RAW:
+        assert raw not in output, (raw, where)
+
+
+def test_studies_lists_user_text_as_written(tmp_path: Path) -> None:
+    """One `tunelab studies` over a study per case, each named and measured by its text."""
+    storage = str(tmp_path / "tunelab.db")
+    for text, _ in HOSTILE:
+        study = tunelab_api.create_study(text, storage=storage, metric=text, direction="minimize")
+        study.optimize(
+            lambda trial, text=text: {text: float(len(trial.hp.Choice("o", [text])))}, n_trials=1
+        )
+    result = tunelab("studies", cwd=tmp_path)
+    where = f"tunelab studies:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0 and "Traceback" not in result.stderr, where
+    for _, shown in HOSTILE:
+        assert shown in result.stdout, (shown, where)
+    _assert_inert(result.stdout + result.stderr, where)
 
 
 @pytest.mark.parametrize(("text", "shown"), HOSTILE, ids=[repr(c[0]) for c in HOSTILE])

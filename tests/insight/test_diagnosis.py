@@ -81,7 +81,8 @@ def test_overfitting_by_a_widening_gap(study):
     val = decay(2.0, 0.9, 0.5, 15)  # levels off far above training loss, never rising
     result = diagnose(run(study, train, val, dropout_1=0.5), study)
     assert result.kind is DiagnosisKind.OVERFITTING and "gap" in result.evidence
-    assert any("dropout_1 is 0.5, already the top of its range" in a for a in result.advice)
+    # one trial is too little evidence for "what to try next" to widen: neither does this
+    assert any("dropout_1 is 0.5, already at the upper bound" in a for a in result.advice)
 
 
 def test_underfitting_flat_and_high(study):
@@ -149,7 +150,7 @@ def test_cases_seen_in_a_real_digits_study(study):
     barely = [2.302, 2.291, 2.266, 2.237, 2.209, 2.18, 2.157, 2.133, 2.114, 2.096, 2.087, 2.078]
     result = diagnose(run(study, barely, [x - 0.002 for x in barely], learning_rate=1.6e-4), study)
     assert result.kind is DiagnosisKind.SLOW_LEARNING and "barely moved" in result.evidence
-    assert result.advice[0] == "learning_rate is 0.00016: try 0.0005\u20130.002"
+    assert result.advice[0].startswith("learning_rate is 0.00016: try 0.0005\u20130.002")
     unstable = diagnose(
         run(study, [1.257, 1.161, 1.989, 2.403, 2.354], [0.77, 1.18, 1.57, 2.25, 1.73]), study
     )

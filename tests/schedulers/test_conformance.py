@@ -6,6 +6,7 @@ from tunelab.schedulers import (
     ASHAScheduler,
     CurveRules,
     ExtrapolateScheduler,
+    FreezeThawScheduler,
     HyperbandScheduler,
     MedianStoppingScheduler,
     Plateau,
@@ -46,3 +47,8 @@ class TestExtrapolate(SchedulerConformance):
 
     def make_scheduler(self) -> Scheduler:
         return ExtrapolateScheduler(min_resource=2, min_trials=5, rules=["divergence"])
+
+
+class TestFreezeThaw(SchedulerConformance):
+    def make_scheduler(self) -> Scheduler:
+        return FreezeThawScheduler(slice=2, rules=["divergence"])

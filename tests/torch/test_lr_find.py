@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+import types
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from tunelab.cli.insight import run_lr_find
 from tunelab.space import Float
 from tunelab.torch import Data, LRFindResult, from_arrays, load_digits, lr_find
 from tunelab.torch.optim import make_optimizer
@@ -54,7 +56,7 @@ def accuracy_after(data: Data, optimizer: str, lr: float, epochs: int = 3) -> fl
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_the_suggestion_lies_in_the_good_region(digits, optimizer):
     result = lr_find(mlp(), digits, optimizer=optimizer)
-    assert result.method == "steepest" and result.stopped_early  # it ran into the explosion
+    assert result.method == "steepest/2" and result.stopped_early  # it ran into the explosion
     assert result.low < result.suggestion < result.high <= result.min_loss_lr
     good = accuracy_after(digits, optimizer, result.suggestion)
     assert good > 0.85
@@ -105,3 +107,35 @@ def test_the_range_test_uses_the_tasks_loss_on_regression_data():
     result = lr_find(nn.Linear(4, 1), data, num=60)  # MSE on (N,) targets, one output
     assert result.raw_losses[0] > 5 and min(result.raw_losses) < result.raw_losses[0] / 4
     assert 1e-5 < result.suggestion < 10
+
+
+def test_same_seed_same_suggestion_for_a_model_with_dropout(digits):
+    """Dropout draws from the global RNG during the test; lr_find seeds it and leaves
+    the caller's random state as it found it."""
+
+    def model() -> nn.Module:
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 10))
+
+    first = lr_find(model(), digits, num=40, end=1.0, seed=3)
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    net = model()
+    torch.manual_seed(123)
+    second = lr_find(net, digits, num=40, end=1.0, seed=3)
+    assert torch.equal(torch.rand(1), expected)  # the caller's stream goes on undisturbed
+    assert first.raw_losses == second.raw_losses and first.suggestion == second.suggestion
+    other = lr_find(model(), digits, num=40, end=1.0, seed=4)
+    assert other.raw_losses != first.raw_losses
+
+
+def test_the_cli_builds_the_model_under_the_seed(digits):
+    """`tunelab lr-find SCRIPT --seed N`: the script's build_model(hp) runs unseeded code
+    (fresh PyTorch initialisation), so the seed must cover the model's construction."""
+    kit = types.ModuleType("kit")
+    kit.DATA = digits  # type: ignore[attr-defined]
+    kit.build_model = lambda hp: nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))  # type: ignore[attr-defined]
+    runs = [run_lr_find(kit, "kit.py", seed=seed, num=40, end=1.0) for seed in (0, 0, 1)]
+    assert runs[0].raw_losses == runs[1].raw_losses
+    assert runs[0].suggestion == runs[1].suggestion
+    assert runs[2].raw_losses != runs[0].raw_losses

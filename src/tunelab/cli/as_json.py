@@ -103,7 +103,8 @@ def study_json(study: Any, counts: TrialCounts) -> dict[str, Any]:
 
 def show_document(study: Any, top_k: int) -> dict[str, Any]:
     """What `tunelab show` shows: the study, every trial, the numbers of the top
-    `top_k`, and the best trial (one objective) or the Pareto front (several)."""
+    `top_k`, the best trial (one objective) or the Pareto front (several), and the seed
+    re-runs' confirmation (null when there is none)."""
     counts = study.storage.count_trials(study.study_id)
     top = study.top_trials(top_k)
     best = None
@@ -118,7 +119,16 @@ def show_document(study: Any, top_k: int) -> dict[str, Any]:
         "top": [t.number for t in top],
         "best": best,
         "pareto_front": front,
+        "confirmation": _confirmation(study),
     }
+
+
+def _confirmation(study: Any) -> dict[str, Any] | None:
+    """The seed re-runs' summary (`tunelab confirm`), or null without one."""
+    from tunelab.insight import confirmation  # insight's imports only when showing
+
+    found = confirmation(study)
+    return None if found is None else found.to_dict()
 
 
 def show_json(study: Any, top_k: int, insight: Any) -> None:
@@ -134,8 +144,9 @@ def show_json(study: Any, top_k: int, insight: Any) -> None:
 
 def status_document(study: Any) -> dict[str, Any]:
     """What `tunelab status` shows: counts, the retry and heartbeat settings, the stop
-    flag, and the running trials with their workers (times as Unix seconds; `now` is
-    when this was read, so ages are `now - heartbeat`)."""
+    flag, the running trials with their workers (times as Unix seconds; `now` is
+    when this was read, so ages are `now - heartbeat`), and the paused trials with the
+    step each reached and the worker that ran it last."""
     counts = study.storage.count_trials(study.study_id)
     running = study.get_trials([TrialState.RUNNING])
     stop = study.settings.get(STOP_SETTING)
@@ -158,6 +169,10 @@ def status_document(study: Any) -> dict[str, Any]:
             for t in running
         ],
         "workers": sorted({t.worker.rsplit(":", 1)[0] for t in running if t.worker}),
+        "paused": [
+            {"number": t.number, "last_step": t.last_step, "worker": t.worker}
+            for t in study.get_trials([TrialState.PAUSED])
+        ],
     }
 
 

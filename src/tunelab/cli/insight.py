@@ -16,6 +16,7 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import console, text
+from tunelab.cli import tables
 from tunelab.cli.export import output_path, write_output
 from tunelab.cli.render import STORAGE_HELP, fmt
 from tunelab.cli.script import ScriptError, find_objective, load_script
@@ -83,14 +84,18 @@ def effects_table(table: EffectTable, by_metric: bool = False) -> Table:
             "-" if row.median_seconds is None else f"{row.median_seconds:.3g}",
             f"{row.pruned_share:.0%}",
         )
-    return t
+    return tables.guard(t)
 
 
 def importance_table(study: Study, metric: str | None = None) -> Table:
+    """The importance scores, with any warning (few trials, confounded parameters) as
+    the table's caption."""
     result = importance(study, metric=metric)
     t = Table(
         title=text(f"importance for {result.metric} ({result.method}, {result.n_trials} trials)"),
         title_justify="left",
+        caption=text("\n".join(f"warning: {w}" for w in result.warnings)) or None,
+        caption_justify="left",
     )
     t.add_column("hyperparameter")
     t.add_column("importance", justify="right")
@@ -100,7 +105,7 @@ def importance_table(study: Study, metric: str | None = None) -> Table:
     for a, b, share in result.pairs[:3]:
         if share >= 0.01:
             t.add_row(text(f"{a} & {b}"), f"{share:.3f}", "(interaction)")
-    return t
+    return tables.guard(t)
 
 
 def _print_diagnosis(out: Console, study: Study, which: str) -> None:
@@ -166,16 +171,24 @@ def _fixed(fit: dict[str, Any], name: str, default: Any, kind: type | tuple[type
     return value if isinstance(value, kind) and not isinstance(value, bool) else default
 
 
-def run_lr_find(module: ModuleType, script: str, what: str = "lr-find", **options: Any) -> Any:
+def run_lr_find(
+    module: ModuleType, script: str, what: str = "lr-find", seed: int = 0, **options: Any
+) -> Any:
     """lr_find on build_model(hp) with every hyperparameter at its default, using the
-    optimizer, batch size and weight decay FIT fixes (else Adam, 64, 0)."""
+    optimizer, batch size and weight decay FIT fixes (else Adam, 64, 0). The model is
+    built under `seed`, so the same script and seed give the same suggestion."""
     build_model, data, fit = _kit(module, script, what)
+    import torch
+
     from tunelab.torch import lr_find
 
-    model = build_model(HyperParameters())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(HyperParameters())
     return lr_find(
         model,
         data,
+        seed=seed,
         optimizer=_fixed(fit, "optimizer", "adam", str),
         batch_size=_fixed(fit, "batch_size", 64, int),
         weight_decay=float(_fixed(fit, "weight_decay", 0.0, (int, float))),
@@ -192,7 +205,7 @@ def print_lr_result(out: Console, result: Any) -> None:
     t.add_column("smoothed loss", justify="right")
     for lr, loss in result.table():
         t.add_row(f"{lr:.2e}", f"{loss:.4g}" if math.isfinite(loss) else str(loss))
-    out.print(t)
+    out.print(tables.guard(t))
     end = "the loss exploded" if result.stopped_early else "the end of the range was reached"
     out.print(
         f"{len(result.lrs)} steps ({end}); lowest loss at {result.min_loss_lr:.3g}\n"
@@ -236,8 +249,21 @@ def print_lr_result(out: Console, result: Any) -> None:
     type=click.Path(dir_okay=False),
     help="Write the learning rates, losses and suggestion as JSON.",
 )
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seeds the model's initial weights and the batch order: same seed, same suggestion.",
+)
 def lr_find_command(
-    script: str, start: float, end: float, steps: int, plot_path: str | None, json_path: str | None
+    script: str,
+    start: float,
+    end: float,
+    steps: int,
+    plot_path: str | None,
+    json_path: str | None,
+    seed: int,
 ) -> None:
     """Learning-rate range test on SCRIPT's build_model(hp) and DATA."""
     import json
@@ -247,7 +273,7 @@ def lr_find_command(
         if path:
             output_path(path, force=True)
     module = load_script(script)
-    result = run_lr_find(module, script, start=start, end=end, num=steps)
+    result = run_lr_find(module, script, seed=seed, start=start, end=end, num=steps)
     print_lr_result(out, result)
     if plot_path:
         out.print(text(f"plot: {result.plot(plot_path)}"))
@@ -333,11 +359,12 @@ def seed_table(results: Sequence[Any], metric: str) -> Table:
         title=text(f"{metric} over seeds (re-runs in {results[0].study})" if results else metric),
         title_justify="left",
     )
-    for col in ("trial", "original", "mean", "± std", "min", "max", "runs"):
+    for col in ("trial", "same as", "original", "mean", "± std", "min", "max", "runs"):
         t.add_column(col, justify="right")
-    for r in results:
+    for r in results:  # one row per distinct configuration
         t.add_row(
             f"#{r.number}",
+            " ".join(f"#{n}" for n in r.same_as) or "-",
             _num(r.original),
             _num(r.mean),
             _num(r.std),
@@ -345,4 +372,4 @@ def seed_table(results: Sequence[Any], metric: str) -> Table:
             _num(r.high),
             f"{len(r.values)}" + (f" ({r.failed} failed)" if r.failed else ""),
         )
-    return t
+    return tables.guard(t)

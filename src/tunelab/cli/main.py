@@ -15,14 +15,18 @@ from rich.text import Text
 
 import tunelab
 from tunelab._terminal import PlainLogFormatter, console, plain, text
-from tunelab.cli import as_json, budget, export, render
+from tunelab.cli import as_json, budget, export, render, tables, verbosity
+from tunelab.cli import confirm as confirm_commands
 from tunelab.cli import insight as insight_commands
 from tunelab.cli import report as report_commands
 from tunelab.cli import trackers as tracker_options
 from tunelab.cli import worker as worker_commands
+from tunelab.cli.completion import complete_study
 from tunelab.cli.import_optuna import import_optuna_cmd
+from tunelab.cli.lines import TrialLines, is_terminal
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script, read_script
+from tunelab.cli.starter import init_cmd
 from tunelab.cli.trust import record_script
 from tunelab.errors import TunelabError, first_line
 from tunelab.samplers import SAMPLERS
@@ -88,7 +92,11 @@ def cli() -> None:
     help="One direction per metric of --metrics, comma-separated: max or min "
     "(default: the script's DIRECTIONS).",
 )
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="Hide the progress bar (off a terminal there is none: a line per finished trial).",
+)
 @click.option(
     "--scheduler",
     type=click.Choice([NO_SCHEDULER, *sorted(SCHEDULERS)]),
@@ -99,6 +107,19 @@ def cli() -> None:
     is_flag=True,
     help="Kit scripts: run a learning-rate range test first and search learning_rate "
     "only in the range it suggests.",
+)
+@click.option(
+    "--confirm-top",
+    type=click.IntRange(min=1),
+    help="After the search, re-run the N best distinct configurations with new seeds "
+    "(as tunelab confirm does).",
+)
+@click.option(
+    "--confirm-seeds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Re-runs of each configuration with --confirm-top.",
 )
 @tracker_options.callback_option
 def run(
@@ -120,6 +141,8 @@ def run(
     no_progress: bool,
     scheduler: str | None,
     lr_find: bool,
+    confirm_top: int | None,
+    confirm_seeds: int,
     trackers: list[Any],
 ) -> None:
     """Run SCRIPT's `objective(trial)` as a study; rerunning the same command resumes it."""
@@ -143,21 +166,25 @@ def run(
     )
     record_script(study, source.record)
     for line in budget.warnings_for(scheduler, study.scheduler, steps, script):
-        click.echo(f"warning: {plain(line)}", err=True)
+        if verbosity.level() != verbosity.QUIET:
+            click.echo(f"warning: {plain(line)}", err=True)
     if lr_find:
         objective = insight_commands.narrowed_objective(module, script, study, out)
     before = study.storage.count_trials(study.study_id).budget_used
-    out.print(
-        Text.assemble(
-            "study ",
-            text(study.name, "bold"),
-            text(
-                f" in {study.storage.url} · {study.sampler!r} · "
-                f"{study.scheduler or 'no scheduler'} · {before} trials so far"
-                + worker_commands.gpus_note(devices)
-            ),
+    quiet = verbosity.level() == verbosity.QUIET
+    lines = not quiet and (verbosity.level() == verbosity.VERBOSE or not is_terminal())
+    if not quiet:
+        out.print(
+            Text.assemble(
+                "study ",
+                text(study.name, "bold"),
+                text(
+                    f" in {study.storage.url} · {study.sampler!r} · "
+                    f"{study.scheduler or 'no scheduler'} · {before} trials so far"
+                    + worker_commands.gpus_note(devices)
+                ),
+            )
         )
-    )
     started = time.time()
     try:
         study.optimize(
@@ -166,10 +193,12 @@ def run(
             timeout=timeout,
             n_jobs=jobs,
             add=add,
-            show_progress_bar=not no_progress,
+            show_progress_bar=not (no_progress or quiet or lines),
             gpus=None if gpus is None else cli_gpus(gpus),
             trials_per_gpu=trials_per_gpu,
-            callbacks=trackers,
+            callbacks=[*trackers, TrialLines()] if lines else trackers,
+            confirm_top=confirm_top,
+            confirm_seeds=confirm_seeds,
         )
     except KeyboardInterrupt:
         counts = study.storage.count_trials(study.study_id)
@@ -182,6 +211,8 @@ def run(
     if stop_requested(study, started):
         out.print("stopped: a stop was asked (tunelab stop or study.stop()); rerun to go on")
     _summary(study)
+    if confirm_top is not None:
+        confirm_commands.print_confirmation(out, study)
 
 
 def objectives_options(
@@ -226,17 +257,21 @@ def _summary(study: Any) -> None:
         + (f", {counts.interrupted} interrupted" if counts.interrupted else "")
     )
     if study.multi_objective:
-        front = render.pareto_front(study)
+        front = render.pareto_front(study, out.width)
         if front is not None:
             out.print(front)
         return
     top = study.top_trials(1)
     if top:
         best = top[0]
+        fixed = tables.fixed_settings(study.get_trials())
+        if fixed:
+            out.print(tables.fixed_line(fixed, render.fmt))
         out.print(
             render.params_table(
                 dict(best.params),
                 f"best trial #{best.number}: {study.metric} = {render.fmt(best.value)}",
+                fixed,
             )
         )
 
@@ -256,7 +291,7 @@ def studies(storage: str | None, json_: bool = False) -> None:
 
 
 @cli.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @click.option(
     "--top",
@@ -305,7 +340,7 @@ def show(
     if json_:
         return as_json.show_json(study, top_k, effects or importance_ or diagnose_ or next_)
     if pareto:
-        front = render.pareto_front(study)
+        front = render.pareto_front(study, out.width)
         out.print(front if front is not None else "no feasible complete trial yet")
         return
     if effects or importance_ or diagnose_ is not None or next_:
@@ -319,7 +354,9 @@ def show(
             text(
                 f" · {render.objectives_text(study)} · {counts.total} trials "
                 f"({counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
-                f"{counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running)"
+                f"{counts[TrialState.FAIL]} failed, {counts[TrialState.RUNNING]} running"
+                + (f", {counts[TrialState.PAUSED]} paused" if counts[TrialState.PAUSED] else "")
+                + ")"
             ),
         )
     )
@@ -333,23 +370,30 @@ def show(
         for line in kept:
             out.print(line)
         return
+    trials = study.trials
+    fixed = tables.fixed_settings(trials)
     if study.multi_objective:
-        out.print(render.pareto_front(study) or "")
+        out.print(render.pareto_front(study, out.width) or "")
     else:
-        out.print(render.trials_table(top, study.metrics, f"top {len(top)} trials"))
-    pruning = render.pruning_table(study.trials, study.scheduler)
+        out.print(
+            render.trials_table(top, study.metrics, f"top {len(top)} trials", out.width, fixed)
+        )
+    pruning = render.pruning_table(trials, study.scheduler)
     if pruning is not None:
         out.print(pruning)
+        for check in (render.curve_model_text(trials, study) or "").splitlines():
+            out.print(text(check))
     if failed:
         out.print(render.failures_table(failed, study.name))
     if not study.multi_objective:
-        out.print(render.params_table(dict(top[0].params), "best hyperparameters"))
+        out.print(render.params_table(dict(top[0].params), "best hyperparameters", fixed))
+        confirm_commands.print_confirmation(out, study)
     for line in kept:
         out.print(line)
 
 
 @cli.command(name="export")
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option(
     "--format",
     "fmt",
@@ -391,7 +435,7 @@ def export_cmd(
 
 
 @cli.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete(study_name: str, storage: str | None, yes: bool) -> None:
@@ -406,9 +450,11 @@ for _command in worker_commands.COMMANDS:  # worker, status, retry, stop
     cli.add_command(_command)
 cli.add_command(insight_commands.lr_find_command)
 cli.add_command(insight_commands.seed_spread_command)
+cli.add_command(confirm_commands.confirm_command)
 cli.add_command(report_commands.report_cmd)
 cli.add_command(report_commands.dashboard_cmd)
 cli.add_command(import_optuna_cmd)
+cli.add_command(init_cmd)
 
 
 @cli.group()
@@ -449,6 +495,16 @@ def upgrade(url: str, force: bool) -> None:
     )
 
 
+def _with_verbosity(command: click.Command) -> None:
+    """-q and -v on the group and on every command under it."""
+    verbosity.options(command)
+    for sub in getattr(command, "commands", {}).values():
+        _with_verbosity(sub)
+
+
+_with_verbosity(cli)
+
+
 def _log_to_stderr() -> None:
     """Warnings nobody configured logging for (a failed trial and its reason) go to
     stderr as Python's handler of last resort prints them, with user text made inert."""
@@ -460,6 +516,7 @@ def _log_to_stderr() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     _log_to_stderr()
+    verbosity.reset()
     try:
         cli.main(args=argv, prog_name="tunelab", standalone_mode=False)
     except click.exceptions.Abort:

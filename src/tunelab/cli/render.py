@@ -3,14 +3,17 @@ header and title that holds one is a `text` (no markup), so it is shown as writt
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from tunelab._terminal import plain, text
+from tunelab.cli import tables
+from tunelab.insight import InsightError, extrapolation_check
 from tunelab.storage import StudySummary
 from tunelab.study.artifacts import kept_files
 from tunelab.trial import FrozenTrial
@@ -28,49 +31,69 @@ def fmt(value: Any, digits: int = 6) -> str:
     return plain(value)
 
 
+_STATE_COLUMN = {
+    TrialState.COMPLETE: "complete",
+    TrialState.PRUNED: "pruned",
+    TrialState.FAIL: "failed",
+    TrialState.RUNNING: "running",
+    TrialState.PAUSED: "paused",
+}
+
+
 def studies_table(summaries: Sequence[StudySummary]) -> Table:
+    """One row per study: its objectives ("maximize val_accuracy"), trial counts, best."""
     table = Table(title="Studies")
-    for col in ("study", "metric", "direction", "complete", "pruned", "failed", "running", "best"):
-        table.add_column(
-            col, justify="right" if col not in ("study", "metric", "direction") else "left"
-        )
+    states = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING]
+    if any(s.counts[TrialState.PAUSED] for s in summaries):  # freeze-thaw studies only
+        states.append(TrialState.PAUSED)
+    for col in ("study", "objective", *(_STATE_COLUMN[s] for s in states), "best"):
+        table.add_column(col, justify="left" if col in ("study", "objective") else "right")
     for s in summaries:
         c = s.counts
-        objectives = s.record.objectives
         table.add_row(
             text(s.record.name),
-            text(", ".join(o.metric for o in objectives)),
-            ", ".join(o.direction.value for o in objectives),
-            str(c[TrialState.COMPLETE]),
-            str(c[TrialState.PRUNED]),
-            str(c[TrialState.FAIL]),
-            str(c[TrialState.RUNNING]),
+            text(", ".join(f"{o.direction.value} {o.metric}" for o in s.record.objectives)),
+            *(str(c[state]) for state in states),
             text(fmt(s.best_value)),
         )
-    return table
+    return tables.guard(table)
 
 
-def trials_table(trials: Sequence[FrozenTrial], metrics: Sequence[str], title: str) -> Table:
-    """One row per trial: its number, one column per objective, seconds, parameters."""
+def trials_table(
+    trials: Sequence[FrozenTrial],
+    metrics: Sequence[str],
+    title: str,
+    width: int = 80,
+    fixed: Mapping[str, Any] | None = None,
+) -> Group:
+    """One row per trial: its number, one column per objective, seconds, and the
+    parameters not in `fixed` (those go on one line above); split into continuation
+    tables past `width` columns (tables.py), so no number is cut."""
+    fixed = fixed or {}
     names: list[str] = []
     for t in trials:
-        names.extend(n for n in t.params if n not in names)
-    table = Table(title=text(title))
-    table.add_column("#", justify="right")
-    for metric in metrics:
-        table.add_column(text(metric), justify="right")
-    table.add_column("seconds", justify="right")
-    for name in names:
-        table.add_column(text(name), justify="right")
-    for t in trials:
-        values = t.values if t.values is not None and len(t.values) == len(metrics) else None
-        table.add_row(
-            str(t.number),
-            *[text(fmt(v)) for v in (values or (None,) * len(metrics))],
-            "-" if t.duration is None else f"{t.duration:.3g}",
-            *[text(fmt(t.params.get(n))) if n in t.params else "" for n in names],
+        names.extend(n for n in t.params if n not in names and n not in fixed)
+    rows = [
+        t.values if t.values is not None and len(t.values) == len(metrics) else None for t in trials
+    ]
+    columns = [
+        tables.Column(metric, [fmt(v[i]) if v else "-" for v in rows])
+        for i, metric in enumerate(metrics)
+    ]
+    columns.append(
+        tables.Column(
+            "seconds", ["-" if t.duration is None else f"{t.duration:.3g}" for t in trials]
         )
-    return table
+    )
+    for name in names:
+        cells = [fmt(t.params.get(name)) if name in t.params else "" for t in trials]
+        numeric = all(isinstance(t.params.get(name), (int, float, type(None))) for t in trials)
+        columns.append(tables.Column(name, cells, number=numeric))
+    key = tables.Column("#", [str(t.number) for t in trials])
+    return tables.grouped(
+        tables.fixed_line(fixed, fmt) if fixed else None,
+        *tables.split_columns(title, key, columns, width),
+    )
 
 
 def objectives_text(study: Any) -> str:
@@ -81,7 +104,7 @@ def objectives_text(study: Any) -> str:
     return shown
 
 
-def pareto_front(study: Any) -> Table | None:
+def pareto_front(study: Any, width: int = 80) -> Group | None:
     """The study's Pareto front, best first in its first objective; None when empty."""
     front = study.best_trials
     if not front:
@@ -91,22 +114,38 @@ def pareto_front(study: Any) -> Table | None:
     front.sort(key=lambda t: (sign * t.values[0], t.number))
     noun = "trial" if len(front) == 1 else "trials"
     title = f"Pareto front: {len(front)} {noun}, by {first.metric}"
-    return trials_table(front, study.metrics, title)
+    fixed = tables.fixed_settings(study.get_trials())
+    return trials_table(front, study.metrics, title, width, fixed)
 
 
-def params_table(params: dict[str, Any], title: str) -> Table:
+def params_table(
+    params: dict[str, Any], title: str, fixed: Mapping[str, Any] | None = None
+) -> Table:
+    """A trial's parameters, one row each; those in `fixed` left out (shown apart)."""
+    params = {k: v for k, v in params.items() if k not in (fixed or {})}
     table = Table(title=text(title))
     table.add_column("hyperparameter")
     table.add_column("value", justify="right")
     for key, value in params.items():
         table.add_row(text(key), text(fmt(value)))
-    return table
+    return tables.guard(table)
 
 
 _STOPPED_BY: dict[EndCause | None, str] = {
     EndCause.DIVERGED: "diverged (fit)",
     EndCause.OUT_OF_MEMORY: "out of memory (fit)",
 }
+
+
+def curve_model_text(trials: Sequence[FrozenTrial], study: Any) -> str | None:
+    """How the curve model fared on this study when the extrapolate scheduler stopped
+    trials (insight.extrapolation_check), or why it cannot be judged yet."""
+    if not any(t.system_attrs.get("pruned_by") == "extrapolate" for t in trials):
+        return None
+    try:
+        return extrapolation_check(study).text(limit=5)
+    except InsightError as e:
+        return f"curve model: {e}"
 
 
 def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table | None:
@@ -148,7 +187,7 @@ def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table
             str(len(group)),
             str(sum(max(0, full - (step + 1)) for _ in group)),
         )
-    return table
+    return tables.guard(table)
 
 
 def failures_table(failed: Sequence[FrozenTrial], study: str, limit: int = 5) -> Table:
@@ -175,7 +214,7 @@ def failures_table(failed: Sequence[FrozenTrial], study: str, limit: int = 5) ->
             text(reason if len(reason) <= 160 else reason[:159] + "…"),
             "" if t.retried_by is None else f"#{t.retried_by}",
         )
-    return table
+    return tables.guard(table)
 
 
 def kept_lines(trials: Sequence[FrozenTrial]) -> list[Text]:

@@ -9,13 +9,14 @@ import click
 
 import tunelab
 from tunelab._terminal import plain
+from tunelab.cli.completion import complete_study
 from tunelab.cli.export import cannot_write, output_path
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.types import TrialState
 
 
 @click.command(name="report")
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @click.option(
     "-o",

@@ -12,6 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import click
+from rich.console import Console
+
+from tunelab._terminal import plain, text
 from tunelab.cli.script import ScriptError, ScriptFile, ScriptRecord, read_script
 from tunelab.study import Study
 
@@ -62,6 +66,21 @@ def worker_script(
             "you name: give --script PATH, or --use-stored-script to run the recorded file"
         )
     return read_script(recorded.path)
+
+
+def announce(
+    out: Console, study_name: str, settings: Mapping[str, Any], chosen: ScriptFile
+) -> None:
+    """Say which file and hash run before importing it, with a warning on stderr when the
+    study was started with another script."""
+    out.print(text(f"script {chosen.record}"), soft_wrap=True)
+    recorded = recorded_script(settings)
+    if differs(recorded, chosen.record):
+        click.echo(
+            f"warning: {plain(chosen.record)} is not the script study {study_name!r} was "
+            f"started with: {plain(recorded)}",
+            err=True,
+        )
 
 
 def differs(recorded: ScriptRecord | None, running: ScriptRecord) -> bool:

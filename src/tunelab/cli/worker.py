@@ -15,11 +15,13 @@ from rich.table import Table
 from rich.text import Text
 
 import tunelab
-from tunelab._terminal import console, plain, text
-from tunelab.cli import as_json
+from tunelab._terminal import console, text
+from tunelab.cli import as_json, tables, verbosity
+from tunelab.cli.completion import complete_study
+from tunelab.cli.lines import TrialLines
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script
-from tunelab.cli.trust import differs, record_script, recorded_script, worker_script
+from tunelab.cli.trust import announce, record_script, worker_script
 from tunelab.study.gpus import CLI, cli_gpus, worker_slots
 from tunelab.study.optimize import STOP_SETTING, stop_requested
 from tunelab.study.supervise import Hygiene
@@ -76,14 +78,7 @@ def _open_or_create(
         study = None  # a bad URL or a newer schema is refused again by create_study
     settings = study.settings if study is not None else {}
     chosen = worker_script(name, settings, script, use_stored)
-    out.print(text(f"script {chosen.record}"), soft_wrap=True)
-    recorded = recorded_script(settings)
-    if differs(recorded, chosen.record):
-        click.echo(
-            f"warning: {plain(chosen.record)} is not the script study {name!r} was started "
-            f"with: {plain(recorded)}",
-            err=True,
-        )
+    announce(out, name, settings, chosen)
     shown = script or chosen.record.path
     module = import_script(chosen, shown)
     objective = find_objective(module, shown)
@@ -99,7 +94,7 @@ def _open_or_create(
 
 
 @click.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @click.option(
     "--script",
@@ -160,20 +155,34 @@ def worker(
     study, objective = _open_or_create(study_name, storage, script, use_stored_script)
     url = study.storage.url
     study.storage.close()
-    out.print(
-        Text.assemble(
-            f"worker {os.getpid()} on study ",
-            text(study_name, "bold"),
-            text(
-                f" in {url} · {slots} at a time"
-                + gpus_note(devices)
-                + ("" if trials or timeout else " · until `tunelab stop` or the sampler runs out")
-            ),
+    if verbosity.level() != verbosity.QUIET:
+        out.print(
+            Text.assemble(
+                f"worker {os.getpid()} on study ",
+                text(study_name, "bold"),
+                text(
+                    f" in {url} · {slots} at a time"
+                    + gpus_note(devices)
+                    + (
+                        ""
+                        if trials or timeout
+                        else " · until `tunelab stop` or the sampler runs out"
+                    )
+                ),
+            )
         )
-    )
+    lines = verbosity.level() != verbosity.QUIET  # a worker has no bar: lines everywhere
     started = time.time()
     try:
-        run_worker(study_name, url, objective, trials, timeout, hygiene)
+        run_worker(
+            study_name,
+            url,
+            objective,
+            trials,
+            timeout,
+            hygiene,
+            callbacks=[TrialLines()] if lines else (),
+        )
     except KeyboardInterrupt:
         click.echo("\ninterrupted: this worker's running trials are recorded", err=True)
         raise SystemExit(130) from None
@@ -182,7 +191,9 @@ def worker(
     out.print(
         ("worker stopped (tunelab stop)" if stop_requested(study, started) else "worker done")
         + f": {counts[TrialState.COMPLETE]} complete, "
-        f"{counts[TrialState.RUNNING]} running, {counts[TrialState.WAITING]} queued in the study"
+        f"{counts[TrialState.RUNNING]} running, {counts[TrialState.WAITING]} queued"
+        + (f", {counts[TrialState.PAUSED]} paused" if counts[TrialState.PAUSED] else "")
+        + " in the study"
     )
 
 
@@ -191,7 +202,7 @@ def _age(now: float, then: float | None) -> str:
 
 
 @click.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @as_json.json_option
 def status(study_name: str, storage: str | None, json_: bool = False) -> None:
@@ -216,6 +227,14 @@ def status(study_name: str, storage: str | None, json_: bool = False) -> None:
             + (f" · stop asked {_age(now, stop)}" if isinstance(stop, (int, float)) else "")
         )
     )
+    paused = study.get_trials([TrialState.PAUSED])
+    if paused:  # freeze-thaw: waiting for a worker to resume them
+        out.print(
+            text(
+                f"{len(paused)} paused: "
+                + ", ".join(f"#{t.number} at step {t.last_step}" for t in paused)
+            )
+        )
     running = study.get_trials([TrialState.RUNNING])
     if not running:
         out.print("no trial is running")
@@ -231,13 +250,13 @@ def status(study_name: str, storage: str | None, json_: bool = False) -> None:
             _age(now, t.heartbeat),
             "" if t.retry_of is None else f"#{t.retry_of}",
         )
-    out.print(table)
+    out.print(tables.guard(table))
     workers = sorted({t.worker.rsplit(":", 1)[0] for t in running if t.worker})
     out.print(text(f"{len(workers)} worker process(es): {', '.join(workers)}"))
 
 
 @click.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 @click.option("--failed", is_flag=True, help="Queue every FAIL trial again with its parameters.")
 def retry(study_name: str, storage: str | None, failed: bool) -> None:
@@ -274,7 +293,7 @@ def retry(study_name: str, storage: str | None, failed: bool) -> None:
 
 
 @click.command()
-@click.argument("study_name", metavar="STUDY")
+@click.argument("study_name", metavar="STUDY", shell_complete=complete_study)
 @click.option("--storage", help=STORAGE_HELP)
 def stop(study_name: str, storage: str | None) -> None:
     """Ask STUDY's running workers to finish their trial and exit (later ones run)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from tunelab.insight._common import DASH, fmt_value
@@ -42,9 +43,28 @@ def params_with_role(role: str, params: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def move(name: str, value: Any, space: SearchSpace, up: bool, factor: float | None = None) -> str:
+@dataclass(frozen=True)
+class Planned:
+    """The range "what to try next" proposes for a parameter (insight.ranges): the one
+    source of range and edge advice, which a diagnosis line must not contradict."""
+
+    low: float
+    high: float
+    at_edge: str | None  # "lower", "upper" or None
+
+
+def move(
+    name: str,
+    value: Any,
+    space: SearchSpace,
+    up: bool,
+    factor: float | None = None,
+    planned: Planned | None = None,
+) -> str:
     """One line: where to take `name` from `value`, within its domain when it can.
-    `factor` moves by a multiple (3-10x for a learning rate) instead of the domain's half."""
+    `factor` moves by a multiple (3-10x for a learning rate) instead of the domain's half.
+    With `planned` (the next study's range) the line stays inside that range, or says
+    why it does not move: the diagnosis and "what to try next" agree."""
     param: Param | None = space.entries[name].param if name in space else None
     v = float(value)
     word = "raise" if up else "lower"
@@ -61,7 +81,8 @@ def move(name: str, value: Any, space: SearchSpace, up: bool, factor: float | No
         lo, hi = float(param.min_value), float(param.max_value)
         a, b = _target(v, lo, hi, up, param.sampling == "log", factor)
         if (up and v >= hi) or (not up and v <= lo):
-            return _edge(name, v, lo, hi, up)
+            line = _edge(name, v, lo, hi, up)
+            return _edge_as_planned(name, v, up, planned) if line and planned else line
         a, b = _snap(param, a), _snap(param, b)
         if param.step is not None or isinstance(param, Int):  # never suggest the value itself
             grid = [float(g) for g in param.grid_values()]
@@ -72,10 +93,14 @@ def move(name: str, value: Any, space: SearchSpace, up: bool, factor: float | No
         if isinstance(param, Int):
             a, b = int(a), int(b)
         if a == b:
-            return f"{word} {name} ({fmt_value(value)} now): try {fmt_value(a)}"
-        return (
-            f"{name} is {fmt_value(value)}: try {fmt_value(min(a, b))}{DASH}{fmt_value(max(a, b))}"
-        )
+            line = f"{word} {name} ({fmt_value(value)} now): try {fmt_value(a)}"
+        else:
+            span = f"{fmt_value(min(a, b))}{DASH}{fmt_value(max(a, b))}"
+            line = f"{name} is {fmt_value(value)}: try {span}"
+        if planned is not None and (max(a, b) < planned.low or min(a, b) > planned.high):
+            # this trial's curves and the study's best trials disagree: say both
+            line += f" (the study's top trials lie in {_span(planned)}, the next range)"
+        return line
     # A fixed or unknown domain: suggest a plain multiple (or a first value for 0).
     fixed = isinstance(param, Fixed)
     if v == 0:
@@ -142,6 +167,24 @@ def _edge(name: str, v: float, lo: float, hi: float, up: bool) -> str:
         f"{name} is {fmt_value(v)}, already the {side} of its range "
         f"{fmt_value(lo)}{DASH}{fmt_value(hi)}: widen the range {'above' if up else 'below'} "
         f"{fmt_value(bound)}"
+    )
+
+
+def _span(planned: Planned) -> str:
+    return f"{fmt_value(planned.low)}{DASH}{fmt_value(planned.high)}"
+
+
+def _edge_as_planned(name: str, v: float, up: bool, planned: Planned) -> str:
+    """At the bound, the verdict of "what to try next": widen only where it widens."""
+    side = "upper" if up else "lower"
+    if planned.at_edge == side:
+        return (
+            f"{name} is {fmt_value(v)}, at the {side} bound, where the study's top trials "
+            f"crowd too: widen the range to {_span(planned)}"
+        )
+    return (
+        f"{name} is {fmt_value(v)}, already at the {side} bound, but the study's top trials do "
+        f"not crowd there: keep the bound and search {_span(planned)} next"
     )
 
 

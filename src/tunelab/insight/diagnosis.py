@@ -30,8 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tunelab.insight.advice import move, params_with_role
+from tunelab.insight._common import InsightError
+from tunelab.insight.advice import Planned, move, params_with_role
 from tunelab.insight.display import diagnosis_html
+from tunelab.insight.ranges import next_ranges
 from tunelab.space import Fixed
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial
@@ -273,17 +275,32 @@ def _make(
     return Diagnosis(kind, evidence, advise(kind, trial, study), trial.number, figures)
 
 
+def _planned(study: Study) -> dict[str, Planned]:
+    """The numeric ranges "what to try next" proposes, by parameter ({} when the study
+    has none to read yet): the diagnosis advises inside them."""
+    try:
+        ranges = next_ranges(study)
+    except (InsightError, ValueError):
+        return {}
+    return {
+        r.param: Planned(float(r.low), float(r.high), r.at_edge)
+        for r in ranges
+        if r.values is None and r.low is not None and r.high is not None
+    }
+
+
 def advise(kind: DiagnosisKind, trial: FrozenTrial, study: Study) -> list[str]:
     """Concrete next steps for `kind`, naming the trial's own parameters."""
     p = dict(trial.params)
     space = study.space
+    planned = _planned(study)
 
     def moves(*roles: str, up: bool, factor: float | None = None) -> list[str]:
         """Lines for the tuned parameters playing `roles`; parameters the study keeps fixed
         (say the kit's l1=0) only when no tuned one plays them."""
         names = [n for role in roles for n in params_with_role(role, p)]
         tuned = [n for n in names if not (n in space and isinstance(space[n], Fixed))]
-        lines = [move(n, p[n], space, up, factor) for n in (tuned or names)]
+        lines = [move(n, p[n], space, up, factor, planned.get(n)) for n in (tuned or names)]
         return [line for line in lines if line]
 
     out: list[str] = []
@@ -309,6 +326,6 @@ def advise(kind: DiagnosisKind, trial: FrozenTrial, study: Study) -> list[str]:
     elif kind is DiagnosisKind.GOOD_FIT:
         out.append(
             "nothing to fix: re-run this configuration with other seeds to check the result "
-            "is not luck (tunelab.insight.seed_spread)"
+            "is not luck (tunelab confirm STUDY, or optimize(..., confirm_top=5))"
         )
     return out

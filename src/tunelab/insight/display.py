@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tunelab._html import block, esc, table
+from tunelab.insight.noise import spread_text
 
 if TYPE_CHECKING:
+    from tunelab.insight.confirm import Confirmation
     from tunelab.insight.diagnosis import Diagnosis
     from tunelab.insight.effects import EffectTable
     from tunelab.insight.importance import Importance
@@ -34,6 +36,7 @@ def importance_html(imp: Importance) -> str:
     if imp.pairs:
         pairs = [(f"{a} \u00d7 {b}", f"{s:.1%}") for a, b, s in imp.pairs[:MAX_PAIRS]]
         parts.append(table(["pair", "interaction"], pairs))
+    parts += [f"<div>warning: {esc(w)}</div>" for w in imp.warnings]
     title = f"Importance for {imp.metric or 'the metric'} ({imp.method}, {imp.n_trials} trials)"
     return block(title, *parts)
 
@@ -69,6 +72,17 @@ def seeds_html(spreads: list[SeedSpread]) -> str:
     rows = [(f"#{s.number}", s.original, s.mean, s.std, len(s.values), s.failed) for s in spreads]
     headers = ["trial", "original", "mean", "std", "seeds", "failed"]
     return block("Seed re-runs", table(headers, rows))
+
+
+def confirmation_html(found: Confirmation) -> str:
+    """One row per configuration, best mean first, then the verdict on the top two."""
+    rows = [
+        (c.label, " ".join(f"#{n}" for n in c.trials[1:]), c.original, spread_text(c.interval))
+        for c in found.configs
+    ]
+    headers = ["config", "same as", f"original {found.metric}", "re-runs: mean ± 95% interval"]
+    title = f"Seed re-runs (in {found.reruns})"
+    return block(title, table(headers, rows), f"<div>{esc(found.verdict)}</div>")
 
 
 def _span(low: Any, high: Any) -> str:

@@ -46,6 +46,8 @@ MAX_PAIR_PARAMS = 6  # pairs among the 6 most important parameters
 # Leaves of at least n/200 trials: no effect below 400 trials, and above it the exact pair
 # marginals (cost ~ leaves^3 per tree) stay cheap: 1000 trials, 10 parameters in ~2 s.
 LEAF_DIVISOR = 200
+FEW_TRIALS = 20  # below this many complete trials, importance carries a warning
+CONFOUNDED = 0.7  # |correlation| between two parameters' values that confounds them
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class Importance:
     metric: str = ""
     variance_explained: dict[str, float] = field(default_factory=dict)  # raw main-effect shares
     seed: int = 0
+    warnings: list[str] = field(default_factory=list)  # why the scores may mislead
 
     def to_dict(self) -> dict[str, Any]:
         """The importance as a dict of JSON values."""
@@ -80,6 +83,7 @@ class Importance:
             "metric": self.metric,
             "variance_explained": dict(self.variance_explained),
             "seed": self.seed,
+            "warnings": list(self.warnings),
         }
 
     def _repr_html_(self) -> str:
@@ -127,7 +131,33 @@ def importance(study: Study, metric: str | None = None, seed: int = 0) -> Import
         ((names[i], names[j], float(v)) for (i, j), v in pair.items()),
         key=lambda item: -item[2],
     )
-    return Importance(scores, pairs, METHOD, len(y), name, raw, seed)
+    warnings = _warnings(names, x)
+    return Importance(scores, pairs, METHOD, len(y), name, raw, seed, warnings)
+
+
+def _warnings(names: Sequence[str], x: np.ndarray) -> list[str]:
+    """Few trials, and parameters that moved together (|Pearson r| of their unit-cube
+    values, log scale for log parameters, >= CONFOUNDED): the forest cannot tell which
+    of two such parameters made the difference, so it may credit either."""
+    out = []
+    n = x.shape[0]
+    if n < FEW_TRIALS:
+        out.append(
+            f"only {n} complete trials: importance is rough below {FEW_TRIALS}; run more "
+            "trials before trusting the order"
+        )
+    spread = x.std(axis=0) > 0
+    for i, j in combinations(range(len(names)), 2):
+        if not (spread[i] and spread[j]):
+            continue
+        r = float(np.corrcoef(x[:, i], x[:, j])[0, 1])
+        if abs(r) >= CONFOUNDED:
+            out.append(
+                f"{names[i]} and {names[j]} moved together in these trials (r = {r:+.2f}): "
+                "their importance cannot be told apart; sample them independently (a "
+                "random or Sobol start) or fix one before reading it"
+            )
+    return out
 
 
 def _varies(name: str, trials: Sequence[FrozenTrial]) -> bool:

@@ -8,9 +8,14 @@ log parameters), and the top trials crowd there: at least twice the share of all
 there, and at least half of them at a discrete bound, a third in the outer 10% of a
 continuous range (or three quarters in the half next to the bound). The same holds for
 the first and last value of an ordered choice. Edges and choices never among the top
-trials (tried at least 3 times) are only called with at least 4 top trials to go on. The proposed range is the top
-trials' span padded by 10% on that scale; across a flagged bound it is extended by half
-the searched width (on the log scale for log parameters)."""
+trials (tried at least 3 times) are only called with at least 4 top trials to go on. On a
+small grid, a bound where the sampler itself put over twice the uniform share of all
+trials is never flagged: a model-based sampler that crowded there made the top trials
+land there. The proposed range is the top trials' span padded by 10% on that scale (not
+padded on a step grid); across a flagged bound it is extended by half the searched width
+(on the log scale for log parameters). A stepped or integer parameter's range is widened
+to its grid (the grid continued past a flagged bound), so no range lies off it. The
+best-trial diagnosis advises inside these ranges (advice.Planned)."""
 
 from __future__ import annotations
 
@@ -158,29 +163,41 @@ def _numeric(
         hits = sum(at(side, u, x) for u, x in zip(units, values, strict=True))
         near = sum((u >= 0.5) if side == "upper" else (u <= 0.5) for u in units)
         crowded = hits / len(values) >= need or (not m and near / len(values) >= NEAR_SHARE)
-        if len(values) >= MIN_EVIDENCE and at(side, units[0], best) and crowded:
+        # On a small grid, a sampler that crowded the bound (over twice the uniform share
+        # of all trials there) put the top trials there itself: no evidence beyond it.
+        sampled_there = bool(m) and base > 2 / m
+        if (
+            len(values) >= MIN_EVIDENCE
+            and at(side, units[0], best)
+            and crowded
+            and not sampled_there
+        ):
             edge = side
             break
     u_lo, u_hi = min(units), max(units)
-    pad = PAD * max(u_hi - u_lo, 0.1)
+    pad = 0.0 if param.step is not None else PAD * max(u_hi - u_lo, 0.1)  # a grid: exact
     u_lo, u_hi = max(u_lo - pad, 0.0), min(u_hi + pad, 1.0)
     if edge == "upper":
         u_hi = 1.5
     elif edge == "lower":
         u_lo = -0.5
     new_lo, new_hi = _limit(name, back(u_lo), back(u_hi), lo)
-    if isinstance(param, Int):
-        new_lo, new_hi = math.floor(new_lo), math.ceil(new_hi)
-        if lo >= 1:
-            new_lo = max(new_lo, 1)
+    if param.step is not None or isinstance(param, Int):  # never a range off the grid
+        new_lo, new_hi = _on_grid(param, new_lo, new_hi, edge)
     searched = f"{fmt_value(param.min_value)}{DASH}{fmt_value(param.max_value)}"
     scale = ", log" if param.sampling == "log" else ""
     span = f"{fmt_value(min(values))}{DASH}{fmt_value(max(values))}"
     who = f"the top {n_top} trials" if n_top > 1 else "the best trial"
+    lie = "lie" if n_top > 1 else "lies"
     stuck = edge is not None and (new_lo if edge == "lower" else new_hi) == (
         lo if edge == "lower" else hi
     )
-    if edge is not None and stuck:
+    if edge is None and new_lo == new_hi:
+        text = (
+            f"{name}: {who} {'use' if n_top > 1 else 'uses'} {fmt_value(new_lo)} (searched {searched}{scale}): keep "
+            f"{fmt_value(new_lo)} next"
+        )
+    elif edge is not None and stuck:
         bound = param.max_value if edge == "upper" else param.min_value
         text = (
             f"best {_plural(name)} sit at the {edge} bound {fmt_value(bound)}, which cannot "
@@ -194,7 +211,7 @@ def _numeric(
         )
     else:
         text = (
-            f"{name}: {who} lie in {span} (searched {searched}{scale}): "
+            f"{name}: {who} {lie} in {span} (searched {searched}{scale}): "
             f"search {fmt_value(new_lo)}{DASH}{fmt_value(new_hi)} next"
         )
     return RangeAdvice(
@@ -209,6 +226,35 @@ def _numeric(
         param.max_value,
         param.sampling,
     )
+
+
+def _on_grid(param: Int | Float, a: float, b: float, edge: str | None) -> tuple[Any, Any]:
+    """[a, b] widened to the parameter's step grid (integers for an Int without a step),
+    the grid continued past a flagged bound and kept inside the others."""
+    lo, hi = float(param.min_value), float(param.max_value)
+    step = float(param.step) if param.step is not None else 1.0
+    log = param.sampling == "log" and param.step is not None
+
+    def value(k: int) -> float:
+        return float(f"{(lo * step**k if log else lo + k * step):.10g}")
+
+    def index(x: float) -> float:
+        return math.log(x / lo) / math.log(step) if log else (x - lo) / step
+
+    k_lo, k_hi = math.floor(index(a) + 1e-9), math.ceil(index(b) - 1e-9)
+    if edge != "lower":
+        k_lo = max(k_lo, 0)
+    if edge != "upper":
+        k_hi = min(k_hi, math.floor(index(hi) + 1e-9))
+    floor = 1.0 if isinstance(param, Int) and lo >= 1 else 0.0 if lo >= 0 else -math.inf
+    while value(k_lo) < floor and k_lo < k_hi:
+        k_lo += 1
+    cap = _limit(param.name, 0.0, math.inf, 0.0)[1]  # probabilities stay below 1
+    while value(k_hi) > cap and k_hi > k_lo:
+        k_hi -= 1
+    if isinstance(param, Int):
+        return round(value(k_lo)), round(value(k_hi))
+    return value(k_lo), value(k_hi)
 
 
 def _grid_size(param: Int | Float) -> int:

@@ -1,27 +1,23 @@
-"""How much the best results owe to the seed: re-run the top configurations with other
-seeds and report mean ± spread, so a lucky seed is not mistaken for a better configuration.
-
-The re-runs go into a sibling study `<name>/seeds` in the same storage (same metric and
-direction): each configuration is enqueued `seeds` times, and every trial gets its own
-seed (trial seeds derive from the study name and trial number). Rerunning tops up what is
-missing, so an interrupted call resumes. The original trial's value is reported apart
-from the re-runs, since it was picked for being best (its seed may be the lucky one)."""
+"""How much the best results owe to the seed, as a table: re-run the top distinct
+configurations with other seeds and report each one's mean, standard deviation and range
+(the re-runs and their bookkeeping are tunelab.study.confirm's; the verdict on the top two
+is confirm.py's). Trials that share a configuration are one row. The original trial's
+value is reported apart from the re-runs, since it was picked for being best."""
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tunelab.errors import ConfigurationError
 from tunelab.insight._common import DASH, InsightError, finished_trials
+from tunelab.insight.confirm import ConfirmedConfig, confirm
 from tunelab.insight.display import seeds_html
-from tunelab.study import Study, create_study
-from tunelab.trial import FrozenTrial, Trial
-from tunelab.types import TrialState
+from tunelab.study import Study
+from tunelab.study.confirm import SUFFIX, check_request
+from tunelab.trial import Trial
 
-SUFFIX = "/seeds"
+__all__ = ["SUFFIX", "SeedSpread", "seed_spread"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +47,8 @@ class SeedSpread:
     high: float | None
     failed: int = 0  # re-runs that did not complete
     study: str = ""  # the sibling study holding the re-runs
+    half_width: float | None = None  # of the 95% t-interval of the mean
+    same_as: list[int] = field(default_factory=list)  # other trials with these params
 
     def to_dict(self) -> dict[str, Any]:
         """The spread as a dict of JSON values."""
@@ -81,72 +79,31 @@ def seed_spread(
     *,
     n_jobs: int = 1,
 ) -> list[SeedSpread]:
-    """Re-run the `top_k` best configurations `seeds` times each and summarise them,
-    best mean first."""
-    for label, value in (("top_k", top_k), ("seeds", seeds)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigurationError(f"{label} must be a positive int, but got {label}={value!r}")
-    if study.multi_objective:
-        raise ConfigurationError(
-            f"seed_spread re-runs configurations by one metric, but study {study.name!r} has "
-            f"several objectives {list(study.metrics)}; re-run a front trial's params with "
-            "study.enqueue(trial.params) instead"
-        )
-    finished_trials(study)
-    top = study.top_trials(top_k)
-    if not top:
+    """Re-run the `top_k` best distinct configurations `seeds` times each and summarise
+    them, best mean first (`confirm` adds the verdict on the top two)."""
+    check_request(study, top_k, seeds)
+    finished_trials(study)  # the clear error for an empty or all-failed study
+    if not study.top_trials(1):
         raise InsightError(
             f"study {study.name!r} has no complete trial to re-run; run some trials first"
         )
-    sibling = create_study(
-        study.name + SUFFIX,
-        storage=study.storage,
-        metric=study.metric,
-        direction=study.direction,
-        sampler="random",
-    )
-    existing = sibling.trials
-    queued = 0
-    for trial in top:
-        have = sum(_matches(t, trial.params) for t in existing if _counts(t))
-        for _ in range(max(seeds - have, 0)):
-            sibling.enqueue(dict(trial.params))
-            queued += 1
-    waiting = sum(t.state is TrialState.WAITING for t in existing)  # queued by a cut-off run
-    if queued + waiting:
-        sibling.optimize(objective, n_trials=queued + waiting, n_jobs=n_jobs, add=True)
-    reruns = sibling.trials
-    out = [_summary(trial, reruns, seeds, sibling.name) for trial in top]
-    reverse = study.direction.value == "maximize"
-    return sorted(
-        out,
-        key=lambda s: (s.mean is None, -(s.mean or 0.0) if reverse else (s.mean or 0.0)),
-    )
+    found = confirm(study, objective, top_k, seeds, n_jobs=n_jobs)
+    return [_spread(c, found.reruns) for c in found.configs]
 
 
-def _counts(t: FrozenTrial) -> bool:
-    return t.state is not TrialState.FAIL or t.counts_toward_budget
-
-
-def _matches(t: FrozenTrial, params: Mapping[str, Any]) -> bool:
-    source = t.enqueued or t.params
-    return all(repr(source.get(k)) == repr(v) for k, v in params.items())
-
-
-def _summary(trial: FrozenTrial, reruns: list[FrozenTrial], seeds: int, name: str) -> SeedSpread:
-    mine = [t for t in reruns if _matches(t, trial.params) and _counts(t)][:seeds]
-    values = [
-        float(t.value) for t in mine if t.state is TrialState.COMPLETE and t.value is not None
-    ]
+def _spread(c: ConfirmedConfig, name: str) -> SeedSpread:
+    iv = c.interval
     return SeedSpread(
-        number=trial.number,
-        params=dict(trial.params),
-        original=trial.value,
-        values=values,
-        mean=statistics.fmean(values) if values else None,
-        std=statistics.stdev(values) if len(values) >= 2 else None,
-        low=min(values) if values else None,
-        high=max(values) if values else None,
-        failed=sum(t.state is not TrialState.COMPLETE for t in mine),
+        number=c.trials[0],
+        params=dict(c.params),
+        original=c.original,
+        values=list(c.values),
+        mean=None if iv is None else iv.mean,
+        std=None if iv is None else iv.std,
+        low=min(c.values) if c.values else None,
+        high=max(c.values) if c.values else None,
+        failed=c.failed,
         study=name,
+        half_width=None if iv is None else iv.half_width,
+        same_as=list(c.trials[1:]),
     )

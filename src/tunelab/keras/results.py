@@ -22,6 +22,7 @@ _STATUS = {
     TrialState.COMPLETE: "COMPLETED",
     TrialState.PRUNED: "STOPPED",
     TrialState.FAIL: "FAILED",
+    TrialState.PAUSED: "IDLE",  # Keras Tuner has no paused state: it waits to go on
 }
 
 

@@ -1,5 +1,6 @@
 """Learning curves: every trial's reported metrics by step, one colour per value (or
-range) of a chosen hyperparameter, pruned trials dotted so runs cut short are visible.
+range) of a chosen hyperparameter, pruned trials dotted so runs cut short are visible,
+paused ones dashed.
 
 As in the tutorials' "effect of learning rate on training loss" plot: losses on a log
 axis, one line per trial, grouped by learning rate."""
@@ -94,6 +95,7 @@ def _trace(
     numbers: list[int | None] = []  # the trial of each point, for its hover box
     sizes: list[int] = []
     pruned = bool(trials) and trials[0].state is TrialState.PRUNED
+    paused = bool(trials) and trials[0].state is TrialState.PAUSED
     for t in trials:
         points = _thin(t.intermediate(metric))
         if not points:
@@ -113,7 +115,11 @@ def _trace(
         "customdata": numbers[:-1],
         "name": group,
         "legendgroup": group,
-        "line": {"color": colour, "width": 1.5, "dash": "dot" if pruned else "solid"},
+        "line": {
+            "color": colour,
+            "width": 1.5,
+            "dash": "dot" if pruned else "dash" if paused else "solid",  # paused: may go on
+        },
         "marker": {"symbol": "x", "size": sizes[:-1] if pruned else 0, "color": colour},
         "connectgaps": False,
         "hovertemplate": f"trial #%{{customdata}} ({state})"

@@ -8,7 +8,14 @@ whole report."""
 from __future__ import annotations
 
 from tunelab.errors import TunelabError
-from tunelab.insight import Importance, diagnose, effect_tables, importance, next_ranges
+from tunelab.insight import (
+    Importance,
+    confirmation,
+    diagnose,
+    effect_tables,
+    importance,
+    next_ranges,
+)
 from tunelab.plot.axes import fmt
 from tunelab.plot.importance import importance_figure
 from tunelab.plot.scores import Score
@@ -98,6 +105,7 @@ def importance_section(
         return _section(sid, title, note(why, "warn"))
     figure = importance_figure(imp)
     html = note(f"Method: {imp.method}, from {imp.n_trials} trials (seeded, so reruns agree).")
+    html += "".join(note(w, "warn") for w in imp.warnings)
     if imp.pairs:
         html += table(
             ["pair", "interaction share"],
@@ -118,6 +126,18 @@ def diagnosis_html(study: Study, trial: FrozenTrial) -> str:
         f'<div class="diagnosis"><h3>Diagnosis: {esc(str(kind).replace("_", " ").lower())}</h3>'
         f"<p>{esc(d.evidence)}</p>" + (f"<ul>{advice}</ul>" if advice else "") + "</div>"
     )
+
+
+def confirmation_html(study: Study) -> str:
+    """One line under the best trial: the seed re-runs' verdict (tunelab confirm), when
+    the study has re-runs."""
+    try:
+        found = confirmation(study)
+    except (TunelabError, ValueError) as e:
+        return note(f"seed re-runs: {e}", "warn")
+    if found is None:
+        return ""
+    return f'<p class="confirm"><b>Seed re-runs:</b> {esc(found.verdict)}</p>'
 
 
 def next_ranges_section(study: Study) -> Section:

@@ -137,7 +137,8 @@ def best_section(
         else note("no hyperparameter varied between trials")
     )
     shared = fixed_html({k: v for k, v in fixed.items() if k in best.params})
-    html = definition_list(facts) + params + shared + insight_sections.diagnosis_html(study, best)
+    html = definition_list(facts) + insight_sections.confirmation_html(study) + params + shared
+    html += insight_sections.diagnosis_html(study, best)
     return Section("best", "Best trial", html)
 
 

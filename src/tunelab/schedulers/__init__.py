@@ -9,8 +9,9 @@ from tunelab.errors import ConfigurationError, ConfigurationTypeError
 from tunelab.schedulers.asha import ASHAScheduler
 from tunelab.schedulers.base import Scheduler
 from tunelab.schedulers.curve_rules import CurveRules
-from tunelab.schedulers.decision import GO_ON, PruneRequest, Verdict
+from tunelab.schedulers.decision import GO_ON, PruneRequest, ResumeRequest, Verdict
 from tunelab.schedulers.extrapolate import ExtrapolateScheduler
+from tunelab.schedulers.freeze_thaw import FreezeThawScheduler
 from tunelab.schedulers.hyperband import Bracket, HyperbandScheduler
 from tunelab.schedulers.median import MedianStoppingScheduler
 from tunelab.schedulers.rules import RULES, CurveRule, Divergence, Overfitting, Plateau
@@ -22,6 +23,7 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
         HyperbandScheduler,
         MedianStoppingScheduler,
         ExtrapolateScheduler,
+        FreezeThawScheduler,
         CurveRules,
     )
 }
@@ -72,11 +74,13 @@ __all__ = [
     "CurveRules",
     "Divergence",
     "ExtrapolateScheduler",
+    "FreezeThawScheduler",
     "HyperbandScheduler",
     "MedianStoppingScheduler",
     "Overfitting",
     "Plateau",
     "PruneRequest",
+    "ResumeRequest",
     "Scheduler",
     "Verdict",
     "make_scheduler",

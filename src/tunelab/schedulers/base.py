@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from tunelab.errors import ConfigurationError
-from tunelab.schedulers.decision import PruneRequest, Verdict
+from tunelab.schedulers.decision import PruneRequest, ResumeRequest, Verdict
 from tunelab.schedulers.rules import CurveRule, rule_from_json
 
 
@@ -26,6 +26,8 @@ class Scheduler(ABC):
     name: ClassVar[str] = ""
     # Whether it ranks trials by every objective of a study of several (PruneRequest.objectives).
     multi_objective: ClassVar[bool] = False
+    # Whether it pauses resumable trials and chooses which paused one goes on (freeze-thaw).
+    pauses: ClassVar[bool] = False
 
     def __init__(self, rules: Sequence[CurveRule | str | Mapping[str, Any]] = ()) -> None:
         self.rules: tuple[CurveRule, ...] = tuple(rule_from_json(r) for r in rules)
@@ -46,6 +48,17 @@ class Scheduler(ABC):
     @abstractmethod
     def rank_decision(self, request: PruneRequest) -> Verdict:
         """The decision from comparing this trial with others."""
+
+    # -- freeze-thaw: schedulers that pause resumable trials and choose which go on --------
+    def pause_due(self, steps_this_run: int) -> bool:
+        """Whether a resumable trial that reported `steps_this_run` times since it started
+        or was resumed should pause now. Only freeze-thaw schedulers pause: False."""
+        return False
+
+    def choose_resume(self, request: ResumeRequest) -> int | None:
+        """The number of the paused trial a free worker should resume, or None to start a
+        new configuration (the only choice of schedulers that never pause)."""
+        return None
 
     def trial_attrs(self, trial_number: int) -> dict[str, Any]:
         """System attributes to record on every trial (e.g. its Hyperband bracket)."""

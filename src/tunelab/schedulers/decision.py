@@ -35,6 +35,19 @@ GO_ON = Verdict(Decision.CONTINUE)
 
 
 @dataclass(frozen=True)
+class ResumeRequest:
+    """What a freeze-thaw scheduler sees when a worker asks for work: the PAUSED trials
+    (with their curves), the whole history, and whether the study's budget of new trials
+    is spent (then only a paused trial, or nothing, may run)."""
+
+    paused: Sequence[FrozenTrial]
+    history: Sequence[FrozenTrial]
+    metric: str
+    direction: Direction
+    budget_spent: bool = False
+
+
+@dataclass(frozen=True)
 class PruneRequest:
     """Everything a scheduler may look at: the trial (its reports so far) and the others.
     `metric` and `direction` are the study's first objective; `objectives` lists every

@@ -23,6 +23,8 @@ from tunelab.types import Direction, EndCause, TrialState
 
 T = TypeVar("T")
 
+RESUMES_ATTR = "resumes"  # the system attribute counting a trial's resumptions
+
 
 @dataclass(frozen=True)
 class StudyRecord:
@@ -314,6 +316,27 @@ class BaseStorage(ABC):
     def finish(self, outcome: Outcome) -> bool:
         """Move a RUNNING trial to a finished state. Return False (and change nothing)
         if it is no longer RUNNING, e.g. because it was declared lost meanwhile."""
+
+    # -- freeze-thaw: a trial paused between slices of its training ----------------------
+    @abstractmethod
+    def pause_trial(
+        self,
+        trial_id: int,
+        system_attrs: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Move a RUNNING trial to PAUSED, keeping its params, reports and attributes
+        (`system_attrs`, e.g. its checkpoint's path, are merged into the stored ones). Its
+        heartbeat is cleared: no worker holds it. False, with nothing changed, when it is
+        no longer RUNNING (declared lost meanwhile, say)."""
+
+    @abstractmethod
+    def claim_paused_trial(self, trial_id: int, worker: str) -> FrozenTrial | None:
+        """Atomically move a PAUSED trial back to RUNNING for `worker` (a conditional
+        update: of two workers claiming one trial, one gets it) and count the resumption
+        in its system attribute `resumes`. Returns the record with its reports; the next
+        report must follow the last one. None, with nothing changed, when it is not
+        PAUSED (another worker resumed it first)."""
 
     @abstractmethod
     def get_trial(self, trial_id: int) -> FrozenTrial:

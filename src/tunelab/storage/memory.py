@@ -14,6 +14,7 @@ from tunelab.errors import StudyConflictError, TrialError
 from tunelab.objectives import Constraint, Objective
 from tunelab.storage import codec
 from tunelab.storage.base import (
+    RESUMES_ATTR,
     BaseStorage,
     LockedView,
     Outcome,
@@ -384,6 +385,45 @@ class InMemoryStorage(BaseStorage):
                 )
             )
             return True
+
+    def pause_trial(
+        self,
+        trial_id: int,
+        system_attrs: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        with self._lock:
+            t = self.get_trial(trial_id)
+            if t.state is not TrialState.RUNNING:
+                return False
+            extra = _json(system_attrs or {}, "system attributes")
+            self._put(
+                evolve(
+                    t,
+                    state=TrialState.PAUSED,
+                    heartbeat=None,
+                    reason=reason,
+                    system_attrs={**t.system_attrs, **extra},
+                )
+            )
+            return True
+
+    def claim_paused_trial(self, trial_id: int, worker: str) -> FrozenTrial | None:
+        with self._lock:
+            t = self.get_trial(trial_id)
+            if t.state is not TrialState.PAUSED:
+                return None
+            resumes = t.system_attrs.get(RESUMES_ATTR, 0)
+            attrs = {**t.system_attrs, RESUMES_ATTR: resumes + 1}
+            changed = evolve(
+                t,
+                state=TrialState.RUNNING,
+                worker=worker,
+                heartbeat=time.time(),
+                reason=None,
+                system_attrs=_copy_json(attrs),
+            )
+            return self._put(changed)
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         try:

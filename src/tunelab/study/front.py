@@ -24,7 +24,7 @@ from tunelab.objectives import Objective
 from tunelab.samplers import SAMPLERS, Sampler
 from tunelab.schedulers import SCHEDULERS, Scheduler
 from tunelab.storage import StudyRecord
-from tunelab.trial import FrozenTrial, sorted_by_value
+from tunelab.trial import FrozenTrial, rank_key, sorted_by_value
 from tunelab.trial.frozen import evolve
 from tunelab.types import Direction, TrialState
 
@@ -54,11 +54,11 @@ def best_by(
     """The feasible COMPLETE trial best in the objective of `metric`; ties go to the
     earlier trial."""
     column = [o.metric for o in objectives].index(metric)
-    sign = -1.0 if objectives[column].direction is Direction.MAXIMIZE else 1.0
+    direction = objectives[column].direction
     candidates = rankable(trials, len(objectives))
     if not candidates:
         return None
-    return min(candidates, key=lambda t: (sign * t.values[column], t.number))  # type: ignore[index]
+    return min(candidates, key=lambda t: rank_key(t.values[column], t.number, direction))  # type: ignore[index]
 
 
 def check_plugins(record: StudyRecord, sampler: Sampler, scheduler: Scheduler | None) -> None:

@@ -23,6 +23,7 @@ from tunelab.samplers import SampleRequest, Wait
 from tunelab.schedulers import PruneRequest, Verdict
 from tunelab.space import Condition, Fixed, Param, SearchSpace
 from tunelab.space.search_space import Entry
+from tunelab.storage.base import RESUMES_ATTR
 from tunelab.study.artifacts import trial_folder
 from tunelab.study.front import InfeasibleAsFailed
 from tunelab.trial import FrozenTrial, Report, Trial
@@ -31,6 +32,7 @@ from tunelab.types import TrialState
 if TYPE_CHECKING:
     from tunelab.study.study import Study
 
+CHECKPOINT_KEY = "checkpoint"  # the system attribute naming a paused trial's checkpoint
 WAIT_POLL_S = 0.05
 WAIT_POLL_MAX_S = 1.0
 HISTORY_TTL_S = 1.0
@@ -48,6 +50,7 @@ class Host:
         self._flushed: dict[int, int] = {}  # how many params storage holds per trial
         self._curves: dict[int, list[Report]] = {}  # reports, read by the scheduler
         self._verdicts: dict[int, Verdict] = {}  # why the scheduler stopped a trial
+        self._run_reports: dict[int, int] = {}  # reports since the trial (re)started here
         self._agreed: dict[str, Param] = {}  # by name, the definition last checked
         self._history_cache: tuple[int, float, list[FrozenTrial]] | None = None
         self._space_checked_for: list[FrozenTrial] | None = None
@@ -58,19 +61,30 @@ class Host:
         """The handle of a trial this process has just started, registered as running."""
         seed = zlib.crc32(f"{self._study.name}:{frozen.number}".encode()) & 0x7FFFFFFF
         study = self._study
+        resumed = RESUMES_ATTR in frozen.system_attrs  # a paused trial's continuation
         trial = Trial(
             self,
             frozen.trial_id,
             frozen.number,
-            frozen.enqueued,
+            {**frozen.enqueued, **frozen.params},  # a resumed trial asks its own values again
             study.metric,
             seed,
             study.metrics,
             study.name,
         )
+        if resumed:
+            checkpoint = frozen.system_attrs.get(CHECKPOINT_KEY)
+            trial._resumed(
+                frozen.last_step,
+                int(frozen.system_attrs.get(RESUMES_ATTR, 0)),
+                checkpoint if isinstance(checkpoint, str) else None,
+            )
         with self.lock:
             self._running[trial.trial_id] = trial
-            self._flushed[trial.trial_id] = 0
+            self._flushed[trial.trial_id] = len(frozen.params)
+            self._run_reports[trial.trial_id] = 0
+            if resumed and study.scheduler is not None:  # it reads the whole curve
+                self._curves[trial.trial_id] = list(frozen.reports)
         return trial
 
     def get(self, trial: Trial | int) -> Trial | None:
@@ -94,6 +108,7 @@ class Host:
         with self.lock:
             self._running.pop(trial.trial_id, None)
             self._flushed.pop(trial.trial_id, None)
+            self._run_reports.pop(trial.trial_id, None)
 
     # -- the space --------------------------------------------------------------------------
     def refreshed(self, history: list[FrozenTrial]) -> list[FrozenTrial]:
@@ -225,6 +240,8 @@ class Host:
     def report(self, trial: Trial, step: int, metrics: dict[str, float]) -> None:
         self.flush(trial)
         self._storage.add_report(trial.trial_id, step, metrics)
+        with self.lock:
+            self._run_reports[trial.trial_id] = self._run_reports.get(trial.trial_id, 0) + 1
         if self._study.scheduler is not None:  # the scheduler reads this curve from memory
             with self.lock:
                 self._curves.setdefault(trial.trial_id, []).append(
@@ -263,6 +280,15 @@ class Host:
             with self.lock:
                 self._verdicts[trial.trial_id] = verdict
         return verdict.stop
+
+    def should_pause(self, trial: Trial) -> bool:
+        """The scheduler's word on pausing a resumable trial (freeze-thaw: at a slice's end)."""
+        scheduler = self._study.scheduler
+        if scheduler is None:
+            return False
+        with self.lock:
+            steps = self._run_reports.get(trial.trial_id, 0)
+        return steps > 0 and scheduler.pause_due(steps)
 
     def set_user_attr(self, trial: Trial, key: str, value: Any) -> None:
         self._storage.set_user_attr(trial.trial_id, key, value)

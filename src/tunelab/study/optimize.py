@@ -23,9 +23,11 @@ from tunelab.errors import (
     TrialError,
     TrialFailed,
     TrialOutOfMemory,
+    TrialPaused,
     TrialPruned,
     TunelabError,
 )
+from tunelab.study.thaw import not_resumable
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import EndCause, TrialState
 
@@ -208,6 +210,10 @@ def _run_one(
     seed_everything(trial.seed)
     try:
         result = objective(trial)
+    except TrialPaused:
+        if trial.resumable:
+            return study.pause(trial)
+        return study.tell(trial, state=TrialState.FAIL, reason=not_resumable(trial))
     except TrialPruned as e:
         cause = _PRUNED_CAUSES.get(type(e))
         return study.tell(trial, state=TrialState.PRUNED, reason=str(e) or "pruned", cause=cause)

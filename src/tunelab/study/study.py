@@ -24,7 +24,9 @@ from tunelab.samplers import Admission, Sampler
 from tunelab.schedulers import Scheduler
 from tunelab.space import SearchSpace
 from tunelab.storage import BaseStorage, StudyRecord, get_storage
+from tunelab.study import thaw
 from tunelab.study.artifacts import retain_kept
+from tunelab.study.confirm import check_request, confirm_runs
 from tunelab.study.ending import outcome_of
 from tunelab.study.front import best_by, check_plugins, pareto_front, top
 from tunelab.study.gpus import worker_slots
@@ -38,6 +40,7 @@ from tunelab.study.optimize import (
     checked_run,
     run_trials,
     start_method,
+    stop_requested,
 )
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import Direction, EndCause, TrialState
@@ -260,11 +263,18 @@ class Study:
         return trial
 
     def ask(self, budget: int | None = None) -> Trial:
-        """Start a trial: the oldest enqueued one, else a new one. Raises GridExhausted
+        """Start a trial: a paused one the freeze-thaw scheduler chooses to resume (it
+        may run past `budget`: it counts already), else the oldest enqueued one, else a
+        new one. Raises GridExhausted
         when the sampler has nothing left to try, and StopIteration when `budget` trials
         already count toward the study."""
         check_count("budget", budget)
         self._liveness.fail_lost_trials(force=False)
+        resumed = thaw.resume_paused(self, budget)  # freeze-thaw: a paused trial goes on
+        if resumed is not None:
+            trial = self._host.start(resumed)
+            self._liveness.start()
+            return trial
         delay = WAIT_POLL_S
         while True:
             if not self.sampler.needs_lock:  # claim a queued trial or create one, at once
@@ -333,6 +343,15 @@ class Study:
         )
         return frozen
 
+    def pause(self, trial: Trial | int) -> FrozenTrial:
+        """Record a running resumable trial PAUSED (its reports, params and checkpoint
+        kept) for a worker to resume later: what `optimize` does when the objective
+        raises TrialPaused. Returns the stored record."""
+        handle = self._host.get(trial)
+        if handle is None:
+            raise TrialError(f"trial {trial!r} was not started by this study object")
+        return thaw.pause(self, handle)
+
     def stop(self) -> None:
         """End the running `optimize()` calls after their current trials, cleanly: this
         process's at once, the other worker processes of the study within a second (as
@@ -372,6 +391,8 @@ class Study:
         show_progress_bar: bool = False,
         gpus: Sequence[int | str] | None = None,
         trials_per_gpu: int | None = None,
+        confirm_top: int | None = None,
+        confirm_seeds: int = 3,
     ) -> None:
         """Run trials until the study holds `n_trials` (a study-wide total, so rerunning
         the same call resumes an interrupted study; `add=True` means that many more),
@@ -385,8 +406,14 @@ class Study:
         `gpus=[0, 1]` runs trials in processes that each see one device as `cuda:0`
         (CUDA_VISIBLE_DEVICES, set before the objective runs), `trials_per_gpu` of them
         per device; `n_jobs` follows. An entry is an index (0 or "0") or a group ("0,1":
-        one trial sees both). Even `gpus=[0]` runs in a child process (study/gpus.py)."""
+        one trial sees both). Even `gpus=[0]` runs in a child process (study/gpus.py).
+
+        `confirm_top=5` then re-runs the 5 best distinct configurations `confirm_seeds`
+        times each with new seeds (study/confirm.py), so `tunelab show` and the report can
+        tell a better configuration from a lucky seed."""
         check_limits(n_trials, timeout)
+        if confirm_top is not None:
+            check_request(self, confirm_top, confirm_seeds)
         hooks, catch = checked_run(objective, callbacks, catch, max_consecutive_failures)
         n_jobs, devices = worker_slots(n_jobs, gpus, trials_per_gpu)
         if (n_jobs > 1 or devices) and not self._storage.shared_across_processes:
@@ -412,13 +439,15 @@ class Study:
         with progress if progress is not None else contextlib.nullcontext():
             if n_jobs == 1 and not devices:
                 run_trials(self, objective, plan, hooks)
-                return
-            self.close()
-            opener = self.opener(fork=start_method() == "fork")
-            from tunelab.study.supervise import Hygiene, Supervisor  # worker processes only
+            else:
+                self.close()
+                opener = self.opener(fork=start_method() == "fork")
+                from tunelab.study.supervise import Hygiene, Supervisor  # worker processes only
 
-            hygiene = Hygiene(slots=n_jobs, gpus=devices)
-            Supervisor(self, opener, objective, plan, hygiene, hooks).run()
+                hygiene = Hygiene(slots=n_jobs, gpus=devices)
+                Supervisor(self, opener, objective, plan, hygiene, hooks).run()
+        if confirm_top is not None and not stop_requested(self, plan.started_at):
+            confirm_runs(self, objective, confirm_top, confirm_seeds, n_jobs=n_jobs)
 
     def opener(self, fork: bool) -> Callable[[], Study]:
         """How a worker process opens this study: a forked one reuses the storage object

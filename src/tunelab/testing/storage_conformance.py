@@ -26,6 +26,7 @@ import pytest
 from tunelab.errors import StorageError, StudyConflictError, TrialError
 from tunelab.storage.base import BaseStorage, LockedView, Outcome, StudyRecord
 from tunelab.testing.storage_objectives import ObjectivesConformance
+from tunelab.testing.storage_pausing import PausingConformance
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, EndCause, TrialState
 
@@ -63,7 +64,7 @@ def _run_threads(n: int, target: Callable[[int], object]) -> None:
         raise errors[0]
 
 
-class StorageConformance(ObjectivesConformance):
+class StorageConformance(ObjectivesConformance, PausingConformance):
     """Tests every storage backend must pass. Subclasses implement `make_storage`."""
 
     def make_storage(self, tmp_path: Path) -> BaseStorage:

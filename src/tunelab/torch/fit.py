@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from tunelab.errors import TrialOutOfMemory
+from tunelab.errors import TrialFailed, TrialOutOfMemory
 from tunelab.torch.batches import Batches, InMemory, in_order
 from tunelab.torch.checkpoint import load_checkpoint, save_checkpoint
 from tunelab.torch.config import TrainConfig, read_config
@@ -40,6 +41,7 @@ from tunelab.torch.loop import Run, UserMetric
 from tunelab.torch.models import count_parameters
 from tunelab.torch.pipelines import Datasets, batches_for, fixed_batch_size
 from tunelab.torch.tasks import LossFn, Task
+from tunelab.trial.kept import LAST_FILE
 
 # Costs of the trial, reported too: objectives or constraints of a study of several metrics.
 COSTS = ("n_parameters", "train_seconds")
@@ -80,7 +82,10 @@ def fit(
     The best epoch's weights of the study's best `keep_models` trials are kept as
     safetensors in the trial's artifact folder (under `artifacts`, else beside the SQLite
     file; see `load_best`); `checkpoint="last"` also saves the run's state after every
-    epoch, and `resume_from` (that file or its trial folder) goes on from one.
+    epoch, and `resume_from` (that file or its trial folder) goes on from one. With
+    `checkpoint="last"` the trial is resumable: under scheduler="freeze-thaw" it pauses
+    at the end of each slice of epochs, and a resumed trial goes on from its own
+    checkpoint (`trial.resume_from`) without being told.
 
     In a study of several metrics it returns a dict instead: the best epoch's metrics with
     `n_parameters` and the whole training's `train_seconds`, so it holds every objective."""
@@ -110,10 +115,19 @@ def fit(
     trial.set_user_attr("n_parameters", n_parameters)
     generator = torch.Generator().manual_seed(trial.seed if seed is None else seed)
     run = Run(model, source, trial, config, kind, loss, precision, where, user_metrics)
+    if resume_from is None and checkpoint == "last":
+        resume_from = getattr(trial, "resume_from", None)  # a paused trial going on
+        if resume_from is not None and not Path(resume_from).is_file():
+            raise TrialFailed(
+                f"trial {trial.number} was paused with its checkpoint at {resume_from!r}, "
+                "which is gone, so it cannot go on; keep trial folders until the study ends"
+            )
     if resume_from is not None:
         run.load_state_dict(load_checkpoint(resume_from, map_location=where), generator)
     save = None
     if checkpoint == "last" and folder is not None:
+        if callable(getattr(trial, "set_resumable", None)):  # freeze-thaw may pause it
+            trial.set_resumable(folder / LAST_FILE)
 
         def save(state: dict[str, Any]) -> None:
             save_checkpoint(folder, state, trial=trial)

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tunelab.errors import TrialDiverged, TrialPruned
+from tunelab.errors import TrialDiverged, TrialPaused, TrialPruned
 from tunelab.torch.batches import Batches
 from tunelab.torch.config import TrainConfig
 from tunelab.torch.device import Precision
@@ -124,6 +124,9 @@ class Run:
                 save(self.state_dict(generator))
             if trial.should_prune():
                 raise TrialPruned(f"stopped by the scheduler at epoch {epoch - 1}")
+            more = epoch < config.epochs and self.waited < config.patience
+            if more and save is not None and _should_pause(trial):  # its state is saved
+                raise TrialPaused(f"paused after epoch {epoch - 1}")
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         trial.set_user_attr("best_epoch", self.best_epoch)
@@ -305,3 +308,9 @@ def _user_metric(name: str, fn: UserMetric, outputs: Any, targets: torch.Tensor)
             f"metric {name!r} returned {value!r}, not a number; return a float"
         ) from None
     return number
+
+
+def _should_pause(trial: Any) -> bool:
+    """The study's word on pausing (freeze-thaw); False for a trial handle without one."""
+    ask = getattr(trial, "should_pause", None)
+    return bool(ask()) if callable(ask) else False

@@ -2,7 +2,7 @@
 
 from tunelab.trial.frozen import CONSTRAINTS_ATTR, FrozenTrial, Report, feasible_attrs
 from tunelab.trial.handle import Trial, TrialHost
-from tunelab.trial.history import best_trial, sorted_by_value, with_state
+from tunelab.trial.history import best_trial, rank_key, sorted_by_value, with_state
 
 __all__ = [
     "CONSTRAINTS_ATTR",
@@ -12,6 +12,7 @@ __all__ = [
     "TrialHost",
     "best_trial",
     "feasible_attrs",
+    "rank_key",
     "sorted_by_value",
     "with_state",
 ]

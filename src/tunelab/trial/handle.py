@@ -1,4 +1,5 @@
-"""The Trial handle an objective receives: `trial.hp`, `trial.report()`, `trial.should_prune()`."""
+"""The Trial handle an objective receives: `trial.hp`, `trial.report()`, `trial.should_prune()`,
+and for freeze-thaw `trial.set_resumable()`, `trial.resume_from`, `trial.should_pause()`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ class TrialHost(Protocol):
 
     def should_prune(self, trial: Trial) -> bool:
         """Whether the study's scheduler stops `trial` now, after its latest report."""
+
+    def should_pause(self, trial: Trial) -> bool:
+        """Whether the study wants this (resumable) trial paused now (freeze-thaw)."""
+        ...
 
     def set_user_attr(self, trial: Trial, key: str, value: Any) -> None:
         """Set one user attribute (a JSON value) of `trial`."""
@@ -66,6 +71,45 @@ class Trial:
         self.constraints: dict[str, float] = {}  # set by the objective: feasible when <= 0
         self.last_step: int | None = None
         self.finished = False
+        # freeze-thaw (see resume_from, set_resumable, should_pause):
+        self.resumed_from_step: int | None = None  # the last step stored before this run
+        self.resumes = 0  # how many times this trial was resumed, this run included
+        self.resume_from: str | None = None  # the checkpoint this run goes on from
+        self.checkpoint: str | None = None  # the file this run keeps its state in
+
+    def _resumed(self, last_step: int | None, resumes: int, checkpoint: str | None) -> None:
+        """Mark the handle as a paused trial's continuation: its reports go on after
+        `last_step`, and the objective loads `checkpoint` (`trial.resume_from`)."""
+        self.resumed_from_step = self.last_step = last_step
+        self.resumes = resumes
+        self.resume_from = checkpoint
+
+    @property
+    def resumable(self) -> bool:
+        """Whether the objective said it can go on from a checkpoint (`set_resumable`, or
+        `tunelab.torch.fit(..., checkpoint="last")`). Only a resumable trial is ever paused;
+        others run to their end or are stopped by the scheduler."""
+        return self.checkpoint is not None
+
+    def set_resumable(self, checkpoint: str | os.PathLike[str]) -> None:
+        """Declare that this objective keeps its state in `checkpoint` and, when resumed,
+        goes on from `trial.resume_from` (that file): the trial may then be paused between
+        slices of its training (freeze-thaw) instead of running to its end."""
+        if self.finished:
+            raise TrialError(f"trial {self.number} is finished; it cannot become resumable")
+        if not isinstance(checkpoint, (str, os.PathLike)) or not str(checkpoint):
+            raise TrialError(
+                f"set_resumable() takes the path of the checkpoint file, but got {checkpoint!r}"
+            )
+        self.checkpoint = str(Path(checkpoint).absolute())
+
+    def should_pause(self) -> bool:
+        """True when the study wants this trial paused now, e.g. at the end of a slice of
+        epochs under scheduler="freeze-thaw": the objective then saves its state and raises
+        `TrialPaused`. Always False for a trial that is not `resumable`."""
+        if not self.resumable or self.finished:
+            return False
+        return self._host.should_pause(self)
 
     @property
     def params(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import tunelab
 from tunelab.errors import TunelabError
+from tunelab.insight.confirm import confirmation_stamp
 from tunelab.report.dashboard.views import extra_sections, trial_sections
 from tunelab.report.lost import lost_trials
 from tunelab.report.markup import finite
@@ -37,9 +38,13 @@ def with_extras(sections: list[Section], extras: list[Section]) -> list[Section]
     return [*sections[:at], *extras, *sections[at:]]
 
 
-def fingerprint(trials: list[FrozenTrial], lost: frozenset[int] = frozenset()) -> str:
-    """Changes whenever a trial starts, reports, finishes, is deleted or is found lost."""
+def fingerprint(
+    trials: list[FrozenTrial], lost: frozenset[int] = frozenset(), extra: str = ""
+) -> str:
+    """Changes whenever a trial starts, reports, finishes, is deleted or is found lost
+    (or `extra` changes: the seed re-runs' progress)."""
     h = hashlib.sha1(usedforsecurity=False)
+    h.update(extra.encode())
     for t in trials:
         h.update(
             f"{t.trial_id}:{t.state.value}:{t.values!r}:{len(t.reports)}:{len(t.params)}:"
@@ -86,7 +91,7 @@ class DashboardApp:
         study = tunelab.load_study(name, self.storage)
         trials = study.trials
         lost = lost_trials(trials, study.settings)
-        version = fingerprint(trials, lost)
+        version = fingerprint(trials, lost, confirmation_stamp(study))
         if since == version:
             return json.dumps({"name": name, "version": version, "unchanged": True}).encode()
         with self._lock:

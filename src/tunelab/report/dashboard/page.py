@@ -76,7 +76,8 @@ _SCRIPT = """
       meta.className = 'meta';
       var c = s.counts;
       meta.textContent = s.trials + ' trials (' + (c.complete || 0) + ' complete, ' +
-        (c.running || 0) + ' running' + (c.lost ? ', ' + c.lost + ' lost' : '') +
+        (c.running || 0) + ' running' + (c.paused ? ', ' + c.paused + ' paused' : '') +
+        (c.lost ? ', ' + c.lost + ' lost' : '') +
         ') \\u00b7 ' + (s.metrics.length > 1 ? 'objectives ' + s.metrics.join(', ') :
         'best ' + s.metric + ' ' + fmt(s.best));
       a.appendChild(meta);

@@ -59,7 +59,7 @@ from tunelab.space import Condition, Entry, Fixed, SearchSpace, UnitEncoding
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
 
-_PENDING_STATES = (TrialState.RUNNING, TrialState.WAITING)
+_PENDING_STATES = (TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED)  # no value yet
 
 
 @dataclass(frozen=True)

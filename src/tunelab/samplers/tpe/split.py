@@ -90,7 +90,7 @@ def kind_of(t: FrozenTrial) -> Kind:
         if not has_value(t):
             return Kind.FAILED
         return Kind.COMPLETE if t.feasible else Kind.INFEASIBLE
-    if state is TrialState.PRUNED:
+    if state is TrialState.PRUNED or state is TrialState.PAUSED:  # a curve cut short
         return Kind.PRUNED if t.feasible else Kind.INFEASIBLE
     if state is TrialState.FAIL:
         return Kind.FAILED if t.counts_toward_budget else Kind.LEFT_OUT

@@ -114,6 +114,9 @@ class Retrier:
                 else:
                     pause = delay * random.uniform(0.5, 1.0)
                     delay = min(delay * 2, MAX_DELAY_S)
+                log.info(  # each try, for `tunelab -v`; the wait itself is said once
+                    "%s: %s (try %d); trying again in %.2f s", what, first_line(e), tries, pause
+                )
                 if waited + pause >= ANNOUNCE_AFTER_S:
                     self._announce(trouble, e, started)
                 time.sleep(min(pause, max(self.budget_s - waited, 0.0)))

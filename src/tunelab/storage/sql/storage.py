@@ -33,7 +33,7 @@ from tunelab.storage.base import (
     study_objectives,
 )
 from tunelab.storage.codec import DamagedData
-from tunelab.storage.sql import schema, starts
+from tunelab.storage.sql import pausing, schema, starts
 from tunelab.storage.sql.engine import make_engine, normalize_url
 from tunelab.storage.sql.history import KeptRecords
 from tunelab.storage.sql.migrations import ensure_schema
@@ -478,6 +478,28 @@ class SQLStorage(BaseStorage):
             return self._finish_outcome(conn, outcome, encoded, done, with_reports)
 
         return self._write(op, "finishing a trial")
+
+    def pause_trial(
+        self,
+        trial_id: int,
+        system_attrs: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        extra = dict(system_attrs or {})
+        codec.dumps(extra, "system attributes")
+        return self._write_once(
+            lambda c, replay: pausing.pause(c, trial_id, extra, reason, replay),
+            "pausing a trial",
+        )
+
+    def claim_paused_trial(self, trial_id: int, worker: str) -> FrozenTrial | None:
+        now = time.time()  # with the worker, what tells a retry its own claim
+
+        def op(conn: Connection, replay: bool) -> FrozenTrial | None:
+            row = pausing.claim(conn, trial_id, worker, now, replay)
+            return None if row is None else trial_record(row, self._reports(conn, row))
+
+        return self._write_once(op, "resuming a paused trial")
 
     @staticmethod
     def _reports(conn: Connection, trial: Row[Any]) -> list[Report]:

@@ -1,0 +1,1 @@
+../../../../examples/plain_objective.py

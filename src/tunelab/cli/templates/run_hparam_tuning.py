@@ -1,0 +1,1 @@
+../../../../examples/run_hparam_tuning.py
