@@ -84,6 +84,7 @@ def train_curve(params: dict[str, Any], data: Any, seed: int) -> list[float]:
     from torch import nn
 
     from tunelab import torch as tl_torch
+    from tunelab.errors import TrialDiverged
 
     torch.manual_seed(seed)
     h1, h2, drop = params["hidden1"], params["hidden2"], params["dropout"]
@@ -110,8 +111,9 @@ def train_curve(params: dict[str, Any], data: Any, seed: int) -> list[float]:
             lr_schedule="constant",
             weight_decay=0.0,
             seed=seed,
+            keep_models=0,  # a table keeps no weights (and _FixedTrial has no artifact folder)
         )
-    except Exception as e:  # the kit stops a diverged run: chance level from then on
+    except TrialDiverged as e:  # the kit stops a diverged run: chance level from then on
         print(f"{params}: {type(e).__name__}: {e}", flush=True)
     curve = trial.curve + [0.1] * (E - len(trial.curve))
     return [round(v, 6) for v in curve]
@@ -149,7 +151,11 @@ def build(limit: int | None, shard: str | None) -> None:
         raise SystemExit(f"--shard must be K/N with 0 <= K < N, but got {shard!r}")
     done = read_cache()
     out = _shard_file(k, n) if shard else CACHE
-    table = done if not shard else {"epochs": E, "space": SPACE, "curves": {}, "seconds": 0.0}
+    table = done
+    if shard:  # a restarted shard keeps what its file already holds
+        table = {"epochs": E, "space": SPACE, "curves": {}, "seconds": 0.0}
+        if out.exists():
+            table = json.loads(out.read_text())
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     configs = [
         dict(zip(NAMES, values, strict=True)) for values in itertools.product(*SPACE.values())
