@@ -65,12 +65,25 @@ def test_nothing_stops_before_min_resource_or_before_enough_finished_trials() ->
     # steps 1..6 reported: 7 units of resource spent, as the other schedulers count
     assert not ExtrapolateScheduler(min_resource=8).decide(ask(flat, history)).stop
     assert ExtrapolateScheduler(min_resource=7).decide(ask(flat, history)).stop
-    assert not ExtrapolateScheduler(min_trials=8).decide(ask(flat, history[:7])).stop
-    assert ExtrapolateScheduler(min_trials=8).decide(ask(flat, history[:8])).stop
+    calibrated_only = {"min_trials": 8, "early_threshold": 0}
+    assert not ExtrapolateScheduler(**calibrated_only).decide(ask(flat, history[:7])).stop
+    assert ExtrapolateScheduler(**calibrated_only).decide(ask(flat, history[:8])).stop
     # the final step itself, or a study where nobody has finished: nothing to predict
     assert not ExtrapolateScheduler().decide(ask([0.3] * E, history)).stop
     running = [curve_trial(i, [0.5] * 10, "acc", TrialState.RUNNING) for i in range(20)]
     assert not ExtrapolateScheduler().decide(ask(flat, running)).stop
+
+
+def test_before_enough_trials_finished_only_hopeless_curves_stop() -> None:
+    history = finished(3)
+    best = max(t.intermediate("acc")[E] for t in history)
+    verdict = ExtrapolateScheduler().decide(ask([0.2 + 0.001 * s for s in range(6)], history))
+    assert verdict.stop and "uncalibrated: only 3 finished curves" in (verdict.reason or "")
+    # behind now but still rising: under the wide early prediction it may still win
+    rising = accuracy(0.95, 0.15, 2)[:6]
+    assert rising[-1] < best
+    assert not ExtrapolateScheduler().decide(ask(rising, history)).stop
+    assert not ExtrapolateScheduler(early_threshold=0).decide(ask([0.2] * 6, history)).stop
 
 
 def test_several_objectives_stop_a_trial_that_cannot_join_the_front() -> None:
@@ -98,7 +111,8 @@ def test_several_objectives_stop_a_trial_that_cannot_join_the_front() -> None:
     [
         ({"threshold": 0.0}, "threshold must lie between 0 and 1"),
         ({"threshold": 1.5}, "threshold must lie between 0 and 1"),
-        ({"threshold": "low"}, "threshold must be a probability"),
+        ({"threshold": "low"}, "threshold must be a probability, but got threshold='low'"),
+        ({"early_threshold": -0.1}, r"early_threshold must lie between 0 \(off\) and 1"),
         ({"min_resource": 5, "max_resource": 5}, "min_resource < max_resource"),
         ({"min_trials": 1}, "min_trials must be an int >= 2"),
     ],
@@ -121,7 +135,7 @@ def test_a_study_prunes_losers_and_keeps_the_best(tmp_path: object) -> None:
     )
     study.optimize(late_bloomers, n_trials=24, n_jobs=2)
     states = [t.state for t in study.trials]
-    assert states.count(TrialState.COMPLETE) >= 6
+    assert states.count(TrialState.COMPLETE) >= 3
     pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
     assert pruned and all("predicted" in (t.reason or "") for t in pruned)
     complete = [t.value for t in study.trials if t.state is TrialState.COMPLETE]

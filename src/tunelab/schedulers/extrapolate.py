@@ -11,8 +11,10 @@ front of the finished trials, answered by drawing each objective's final value.
 
 Unlike successive halving, nothing is compared at equal steps: a late bloomer whose curve
 still climbs steeply is kept however far behind it is now, and a trial that has flattened
-below the best is stopped however good it looked early. No trial stops until `min_trials`
-trials have reached the final step, because before that the model cannot be calibrated.
+below the best is stopped however good it looked early. Until `min_trials` trials have
+reached the final step the model cannot be calibrated: meanwhile only the far stricter
+`early_threshold` applies, to the ensemble's own (widened) uncertainty, which stops the
+flat losers of the first trials and keeps anything plausible.
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ class ExtrapolateScheduler(Scheduler):
         min_resource: No trial stops before it has spent this much (steps + 1).
         max_resource: The resource a full trial spends; None: the last step complete trials
             reached.
-        min_trials: No trial stops until this many trials reached the final step (the model
-            is calibrated on them).
+        min_trials: Trials that must reach the final step before `threshold` applies (the
+            model is calibrated on them).
+        early_threshold: Before that, the chance (under the uncalibrated, widened
+            prediction) below which a trial stops; 0 stops nothing early.
         rules: Curve rules (`Divergence`, `Plateau`, `Overfitting`, or their names) checked
             before extrapolating.
     """
@@ -62,16 +66,12 @@ class ExtrapolateScheduler(Scheduler):
         min_resource: int = 3,
         max_resource: int | None = None,
         min_trials: int = 8,
+        early_threshold: float = 0.0025,
         rules: Any = (),
     ) -> None:
         super().__init__(rules)
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-            raise ConfigurationError(f"threshold must be a probability, but got {threshold!r}")
-        if not 0.0 < threshold < 1.0:
-            raise ConfigurationError(
-                f"threshold must lie between 0 and 1 (a probability), but got {threshold!r}"
-            )
-        self.threshold = float(threshold)
+        self.threshold = _probability("threshold", threshold)
+        self.early_threshold = _probability("early_threshold", early_threshold, zero=True)
         self.min_resource = check_int("min_resource", min_resource, 1)
         self.max_resource = (
             None if max_resource is None else check_int("max_resource", max_resource, 1)
@@ -90,6 +90,7 @@ class ExtrapolateScheduler(Scheduler):
             "min_resource": self.min_resource,
             "max_resource": self.max_resource,
             "min_trials": self.min_trials,
+            "early_threshold": self.early_threshold,
         }
 
     def needs_history(self, step: int, previous_step: int | None) -> bool:
@@ -122,8 +123,9 @@ class ExtrapolateScheduler(Scheduler):
         if not own:
             return None  # no finite value to extrapolate: a NaN is the divergence rule's business
         references = [c for t in others if (c := _reference(t, metric, final)) is not None]
-        prediction = self.model.predict([s for s, _ in own], [v for _, v in own], final, references)
-        return prediction if prediction.calibrated else None
+        if not references or (len(references) < self.min_trials and not self.early_threshold):
+            return None
+        return self.model.predict([s for s, _ in own], [v for _, v in own], final, references)
 
     def _best_decision(self, request: PruneRequest, prediction: Prediction, final: int) -> Verdict:
         metric, direction = request.metric, request.direction
@@ -134,14 +136,16 @@ class ExtrapolateScheduler(Scheduler):
         ]
         best = max(finals) if direction is Direction.MAXIMIZE else min(finals)
         chance = prediction.probability_beyond(best, above=direction is Direction.MAXIMIZE)
-        if chance >= self.threshold:
+        threshold = self._threshold(prediction)
+        if chance >= threshold:
             return GO_ON
         low, high = prediction.interval(0.8)
         return Verdict(
             Decision.STOP,
             f"extrapolated at step {request.step}: {metric} at step {final} predicted "
             f"{prediction.mean:.4g} (80% interval {low:.4g} to {high:.4g}); chance to beat the "
-            f"best {best:.4g} is {chance:.3f}, below {self.threshold:g}",
+            f"best {best:.4g} is {chance:.3g}, below {threshold:g}"
+            + ("" if prediction.calibrated else _EARLY.format(n=prediction.references)),
             self._attrs(request.step, final, chance, [metric], [prediction]),
         )
 
@@ -166,7 +170,8 @@ class ExtrapolateScheduler(Scheduler):
         better = (front[None, :, :] < draws[:, None, :]).any(axis=2)
         dominated = (no_worse & better).any(axis=1)
         chance = float(1.0 - dominated.mean())
-        if chance >= self.threshold:
+        threshold = min(self._threshold(p) for p in predictions)
+        if chance >= threshold:
             return GO_ON
         shown = ", ".join(
             f"{o.metric} {p.mean:.4g}" for o, p in zip(objectives, predictions, strict=True)
@@ -174,10 +179,20 @@ class ExtrapolateScheduler(Scheduler):
         return Verdict(
             Decision.STOP,
             f"extrapolated at step {request.step}: predicted at step {final} ({shown}); "
-            f"chance to join the Pareto front of {len(front)} is {chance:.3f}, below "
-            f"{self.threshold:g}",
+            f"chance to join the Pareto front of {len(front)} is {chance:.3g}, below "
+            f"{threshold:g}"
+            + (
+                ""
+                if all(p.calibrated for p in predictions)
+                else _EARLY.format(n=predictions[0].references)
+            ),
             self._attrs(request.step, final, chance, [o.metric for o in objectives], predictions),
         )
+
+    def _threshold(self, prediction: Prediction) -> float:
+        """`threshold` once the model is calibrated on `min_trials` finished curves; before,
+        the stricter `early_threshold` on the widened, uncalibrated Gaussian."""
+        return self.threshold if prediction.calibrated else self.early_threshold
 
     def _attrs(
         self,
@@ -197,6 +212,20 @@ class ExtrapolateScheduler(Scheduler):
             },
             "chance": chance,
         }
+
+
+_EARLY = " (uncalibrated: only {n} finished curves so far, so the early threshold applies)"
+
+
+def _probability(name: str, value: Any, zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"{name} must be a probability, but got {name}={value!r}")
+    if not (0.0 <= value < 1.0 if zero else 0.0 < value < 1.0):
+        low = "0 (off)" if zero else "0"
+        raise ConfigurationError(
+            f"{name} must lie between {low} and 1 (a probability), but got {name}={value!r}"
+        )
+    return float(value)
 
 
 def _final_step(others: list[FrozenTrial]) -> int | None:
