@@ -28,6 +28,8 @@ class Scheduler(ABC):
     multi_objective: ClassVar[bool] = False
     # Whether it pauses resumable trials and chooses which paused one goes on (freeze-thaw).
     pauses: ClassVar[bool] = False
+    # Whether trials must be resumable (PBT): a trial that is not fails, naming the fix.
+    requires_resume: ClassVar[bool] = False
 
     def __init__(self, rules: Sequence[CurveRule | str | Mapping[str, Any]] = ()) -> None:
         self.rules: tuple[CurveRule, ...] = tuple(rule_from_json(r) for r in rules)
