@@ -14,7 +14,8 @@ import pytest
 import tunelab
 from tunelab.errors import ConfigurationError
 from tunelab.schedulers import PBTScheduler
-from tunelab.study.pbt import schedule_of
+from tunelab.study.pbt import found_schedule, schedule_of
+from tunelab.study.replay import replay
 from tunelab.types import TrialState
 
 EPOCHS, INTERVAL, POPULATION = 8, 2, 4
@@ -31,7 +32,7 @@ def weights(folder: Path) -> Any:
             state = json.loads(Path(trial.resume_from).read_text())
             w, start, loaded = state["w"], state["next"], state["w"]
         trial.set_resumable(folder / f"trial-{trial.number}" / "state.json")
-        Path(trial.checkpoint or "").parent.mkdir(exist_ok=True)
+        Path(trial.checkpoint or "").parent.mkdir(parents=True, exist_ok=True)
         for epoch in range(start, EPOCHS):
             w += lr * (1.0 - w)
             extra = {} if loaded is None else {"loaded": loaded}
@@ -135,3 +136,30 @@ def test_the_settings_round_trip_through_json() -> None:
     scheduler = PBTScheduler(population_size=4, interval=3, hyperparams=["lr"], perturb=(0.5, 2))
     again = tunelab.schedulers.make_scheduler(json.loads(json.dumps(scheduler.to_json())))
     assert isinstance(again, PBTScheduler) and again.config() == scheduler.config()
+
+
+def test_the_found_schedule_replays_to_the_same_curve(tmp_path: Path) -> None:
+    study = _study(PBTScheduler(population_size=POPULATION, interval=INTERVAL, hyperparams=["lr"]))
+    for lr in (0.02, 0.03, 0.2, 0.3):
+        study.enqueue({"lr": lr})
+    study.optimize(weights(tmp_path / "pbt"), n_trials=POPULATION)
+    child = next(t for t in study.trials if len(schedule_of(t)) > 1)  # it took weights
+    schedule = found_schedule(study.trials, child.number)
+    last_exploit = schedule_of(child)[-1]["step"]
+    assert schedule[0]["trial"] != child.number and schedule[-1]["trial"] == child.number
+    assert [e["step"] for e in schedule] == sorted({e["step"] for e in schedule})
+
+    again = replay(study, child.number, weights(tmp_path / "replay"))
+    assert again.state is TrialState.COMPLETE
+    # a fresh trial trained with the lineage's values step by step reaches the curve its
+    # weights had: the ancestors' before each exploit, the child's from the last one on
+    trials = {t.number: t for t in study.trials}
+    replayed = {r.step: r.metrics["acc"] for r in again.reports}
+    assert sorted(replayed) == list(range(EPOCHS))
+    for entry, end in zip(schedule, [e["step"] for e in schedule[1:]] + [EPOCHS], strict=True):
+        owner = trials[entry["trial"]].intermediate("acc")
+        for step in range(entry["step"], end):
+            assert replayed[step] == pytest.approx(owner[step])
+    assert schedule[-1]["step"] == last_exploit
+    assert again.value == pytest.approx(child.value)
+    assert [e["params"] for e in schedule_of(again)] == [e["params"] for e in schedule]

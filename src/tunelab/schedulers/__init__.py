@@ -15,6 +15,7 @@ from tunelab.schedulers.freeze_thaw import FreezeThawScheduler
 from tunelab.schedulers.hyperband import Bracket, HyperbandScheduler
 from tunelab.schedulers.median import MedianStoppingScheduler
 from tunelab.schedulers.pbt import PBTScheduler
+from tunelab.schedulers.replay import ReplayScheduler
 from tunelab.schedulers.rules import RULES, CurveRule, Divergence, Overfitting, Plateau
 
 SCHEDULERS: dict[str, type[Scheduler]] = {
@@ -26,11 +27,12 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
         ExtrapolateScheduler,
         FreezeThawScheduler,
         PBTScheduler,
+        ReplayScheduler,
         CurveRules,
     )
 }
 """Scheduler classes by the name a study stores (`"asha"`, `"hyperband"`, `"median"`,
-`"extrapolate"`, `"freeze-thaw"`, `"pbt"`, `"rules"`)."""
+`"extrapolate"`, `"freeze-thaw"`, `"pbt"`, `"replay"`, `"rules"`)."""
 NO_SCHEDULER = "none"
 """The scheduler name that means no pruning (`make_scheduler` returns None for it)."""
 
@@ -83,6 +85,7 @@ __all__ = [
     "PBTScheduler",
     "Plateau",
     "PruneRequest",
+    "ReplayScheduler",
     "ResumeRequest",
     "Scheduler",
     "Verdict",

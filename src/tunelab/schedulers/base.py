@@ -57,6 +57,11 @@ class Scheduler(ABC):
         or was resumed should pause now. Only freeze-thaw schedulers pause: False."""
         return False
 
+    def pause_after(self, step: int | None, steps_this_run: int) -> bool:
+        """Whether a resumable trial whose last report was at `step`, its
+        `steps_this_run`-th since it started or was resumed, should pause now."""
+        return self.pause_due(steps_this_run)
+
     def choose_resume(self, request: ResumeRequest) -> int | None:
         """The number of the paused trial a free worker should resume, or None to start a
         new configuration (the only choice of schedulers that never pause)."""

@@ -248,7 +248,7 @@ class Host:
             scheduler is not None
             and scheduler.requires_resume
             and not trial.resumable
-            and scheduler.pause_due(steps)
+            and scheduler.pause_after(step, steps)
         ):
             raise ConfigurationError(needs_resume(trial))  # PBT would pause it here: it cannot
         if self._study.scheduler is not None:  # the scheduler reads this curve from memory
@@ -297,7 +297,7 @@ class Host:
             return False
         with self.lock:
             steps = self._run_reports.get(trial.trial_id, 0)
-        return steps > 0 and scheduler.pause_due(steps)
+        return steps > 0 and scheduler.pause_after(trial.last_step, steps)
 
     def set_user_attr(self, trial: Trial, key: str, value: Any) -> None:
         self._storage.set_user_attr(trial.trial_id, key, value)

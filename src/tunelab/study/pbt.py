@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunelab.errors import ConfigurationError
 from tunelab.schedulers.pbt import PBTScheduler
+from tunelab.schedulers.replay import ReplayScheduler
 from tunelab.trial import FrozenTrial, Trial
 
 if TYPE_CHECKING:
@@ -49,10 +50,11 @@ def snapshot_path(checkpoint: str | os.PathLike[str], step: int) -> Path:
 def on_pause(study: Study, trial: Trial) -> dict[str, Any]:
     """Under PBT, keep the checkpoint of this step and start the trial's schedule; the
     system attributes to store with the pause ({} under other schedulers)."""
-    if not isinstance(study.scheduler, PBTScheduler) or trial.checkpoint is None:
+    scheduler = study.scheduler
+    if not isinstance(scheduler, PBTScheduler | ReplayScheduler) or trial.checkpoint is None:
         return {}
     source = Path(trial.checkpoint)
-    if trial.last_step is not None and source.is_file():
+    if isinstance(scheduler, PBTScheduler) and trial.last_step is not None and source.is_file():
         _copy(source, snapshot_path(source, trial.last_step))
         _drop_old_snapshots(source)
     stored = study.storage.get_trial(trial.trial_id)
@@ -79,6 +81,9 @@ def exploit(study: Study, claimed: FrozenTrial) -> FrozenTrial:
     """The claimed (now RUNNING) trial as it goes on: unchanged, or with a top trial's
     checkpoint and explored values when it is in the bottom quantile at its step."""
     scheduler = study.scheduler
+    if isinstance(scheduler, ReplayScheduler) and claimed.last_step is not None:
+        params = scheduler.values_from(claimed.last_step + 1)
+        return claimed if params is None else _go_on_with(study, claimed, params, None)
     if not isinstance(scheduler, PBTScheduler) or claimed.last_step is None:
         return claimed
     own = claimed.system_attrs.get(CHECKPOINT_KEY)
@@ -97,10 +102,6 @@ def exploit(study: Study, claimed: FrozenTrial) -> FrozenTrial:
         names = scheduler.mutable(space)
         params = scheduler.explore(parent.params, names, space, scheduler.rng(claimed.number, step))
         _copy(snapshot_path(theirs, step), Path(own))
-        storage.set_params(claimed.trial_id, params)
-        schedule = list(claimed.system_attrs.get(SCHEDULE_ATTR) or [])
-        schedule.append({"step": step + 1, "params": params, "parent": number})
-        storage.set_system_attrs(claimed.trial_id, {SCHEDULE_ATTR: schedule})
         log.info(
             "trial %d takes trial %d's weights of step %d and goes on with %s",
             claimed.number,
@@ -108,8 +109,21 @@ def exploit(study: Study, claimed: FrozenTrial) -> FrozenTrial:
             step,
             {n: params[n] for n in names if n in params},
         )
-        return storage.get_trial(claimed.trial_id)
+        return _go_on_with(study, claimed, params, number)
     return claimed
+
+
+def _go_on_with(
+    study: Study, claimed: FrozenTrial, params: dict[str, Any], parent: int | None
+) -> FrozenTrial:
+    """Store the claimed trial's new values and the change in its schedule."""
+    assert claimed.last_step is not None
+    storage = study.storage
+    storage.set_params(claimed.trial_id, params)
+    schedule = list(claimed.system_attrs.get(SCHEDULE_ATTR) or [])
+    schedule.append({"step": claimed.last_step + 1, "params": params, "parent": parent})
+    storage.set_system_attrs(claimed.trial_id, {SCHEDULE_ATTR: schedule})
+    return storage.get_trial(claimed.trial_id)
 
 
 def schedule_of(trial: FrozenTrial) -> list[dict[str, Any]]:
@@ -143,3 +157,30 @@ def _drop_old_snapshots(checkpoint: Path) -> None:
             found.append((int(step), path))
     for _, path in sorted(found)[:-KEEP_SNAPSHOTS]:
         path.unlink(missing_ok=True)
+
+
+def found_schedule(trials: list[FrozenTrial], number: int) -> list[dict[str, Any]]:
+    """The values trial `number`'s weights were trained with, step by step, through its
+    lineage: before it took a parent's weights at step s, the parent's schedule counts.
+    [{"step", "params", "trial"}], first step first (replayed by tunelab.study.replay)."""
+    by_number = {t.number: t for t in trials}
+    if number not in by_number:
+        raise ConfigurationError(f"the study has no trial {number}")
+    segments: list[dict[str, Any]] = []
+    current, before = number, None
+    for _ in range(len(by_number)):  # a lineage never repeats a trial at earlier steps
+        entries = [
+            e for e in schedule_of(by_number[current]) if before is None or e["step"] < before
+        ]
+        if not entries:
+            raise ConfigurationError(
+                f"trial {current} has no stored schedule; only trials of a scheduler='pbt' "
+                "study that paused at least once have one"
+            )
+        start = max(i for i, e in enumerate(entries) if i == 0 or e["parent"] is not None)
+        segments = [{**e, "trial": current} for e in entries[start:]] + segments
+        parent = entries[start]["parent"]
+        if parent is None or parent not in by_number:
+            break
+        current, before = parent, entries[start]["step"]
+    return [{"step": e["step"], "params": e["params"], "trial": e["trial"]} for e in segments]
