@@ -31,6 +31,9 @@ DRAWS = 256  # draws of a prediction that make its expected improvement
 
 
 class FreezeThawScheduler(Scheduler):
+    """Freeze-thaw search: resumable trials pause every `slice` reports, and a free worker
+    resumes the paused trial whose next slice promises most, or starts a new one."""
+
     name = "freeze-thaw"
     pauses = True
 

@@ -31,6 +31,12 @@ _ALIVE = (TrialState.RUNNING, TrialState.PAUSED)  # enqueued ones join as they s
 
 
 class PBTScheduler(Scheduler):
+    """Population-based training: `population_size` resumable trials train in intervals
+    of `interval` reports; at each interval's end the bottom `quantile` go on from a top
+    trial's checkpoint with its values, perturbed by a factor from `perturb` or resampled
+    with `resample_probability`. `hyperparams` names what may change (None: the training
+    knobs fit() reads afresh on resume: learning_rate, weight_decay, momentum)."""
+
     name = "pbt"
     pauses = True
     requires_resume = True

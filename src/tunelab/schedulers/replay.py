@@ -16,6 +16,9 @@ from tunelab.schedulers.decision import GO_ON, PruneRequest, ResumeRequest, Verd
 
 
 class ReplayScheduler(Scheduler):
+    """Plays a fixed schedule of values on a trial: pauses before each step where they
+    change and goes on from its own checkpoint with the next values."""
+
     name = "replay"
     pauses = True
     requires_resume = True

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 
 def replay_name(study: Study, number: int) -> str:
+    """The sibling study that holds the replays of trial `number`."""
     return f"{study.name}/replay-{number}"
 
 
