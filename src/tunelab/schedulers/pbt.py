@@ -148,19 +148,22 @@ class PBTScheduler(Scheduler):
         metric: str,
         direction: Direction,
     ) -> list[int]:
-        """The top-quantile trials (in a seeded random order) whose checkpoint `trial`
-        should take, when its value at its last step is in the bottom quantile of the
-        trials that reported that step; [] when it goes on as it is."""
+        """The trials whose checkpoint `trial` should take (the first that kept it): the
+        top quantile in a seeded random order, then the rest of the upper half, best
+        first, when its value at its last step is in the bottom quantile of the
+        population's values at that step (a trial still short of it counts with its
+        latest value, so a trial resumed first is not left alone); [] when it goes on
+        as it is."""
         step = trial.last_step
         if step is None:
             return []
         sign = 1.0 if direction is Direction.MAXIMIZE else -1.0
         peers: dict[int, float] = {}
         for t in history:
-            value = t.intermediate(metric).get(step)
+            value = _value_at(t, metric, step)
             if t.state is not TrialState.FAIL and value is not None and math.isfinite(value):
                 peers[t.number] = sign * value
-        k = int(len(peers) * self.quantile)
+        k = min(math.ceil(len(peers) * self.quantile), len(peers) // 2)  # a top and a bottom
         if k == 0 or trial.number not in peers:
             return []
         ranked = sorted(peers, key=lambda n: (peers[n], -n))  # worst first
@@ -168,7 +171,10 @@ class PBTScheduler(Scheduler):
             return []
         top = [n for n in ranked[-k:] if n != trial.number]
         order = self.rng(trial.number, step).permutation(len(top))
-        return [top[i] for i in order]
+        # then the rest of the upper half, best first: a top trial still running has not
+        # kept its checkpoint of this step yet
+        upper = [n for n in reversed(ranked[len(ranked) - len(ranked) // 2 :]) if n not in top]
+        return [top[i] for i in order] + upper
 
     def rng(self, number: int, step: int) -> np.random.Generator:
         """The seeded generator of one trial's decision at one step (the same in any worker)."""
@@ -196,6 +202,15 @@ class PBTScheduler(Scheduler):
             i = values.index(param.canonical(value)) + int(rng.choice((-1, 1)))
             return values[min(max(i, 0), len(values) - 1)]
         return value  # a Boolean has no neighbour: it changes by resampling only
+
+
+def _value_at(trial: FrozenTrial, metric: str, step: int) -> float | None:
+    """The trial's value at `step`, or its latest before it (None without one)."""
+    curve = trial.intermediate(metric)
+    if step in curve:
+        return curve[step]
+    earlier = [s for s in curve if s < step]
+    return curve[max(earlier)] if earlier else None
 
 
 def _fraction(label: str, value: Any, upper: float) -> float:

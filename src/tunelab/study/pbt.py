@@ -101,7 +101,16 @@ def exploit(study: Study, claimed: FrozenTrial) -> FrozenTrial:
         space = study._host.space
         names = scheduler.mutable(space)
         params = scheduler.explore(parent.params, names, space, scheduler.rng(claimed.number, step))
-        _copy(snapshot_path(theirs, step), Path(own))
+        try:
+            _copy(snapshot_path(theirs, step), Path(own))
+        except OSError as e:  # the trial is claimed: it goes on as itself rather than hang
+            log.warning(
+                "trial %d keeps its own weights: copying trial %d's failed (%s)",
+                claimed.number,
+                number,
+                e,
+            )
+            return claimed
         log.info(
             "trial %d takes trial %d's weights of step %d and goes on with %s",
             claimed.number,
