@@ -99,7 +99,8 @@ def cli() -> None:
 )
 @click.option(
     "--scheduler",
-    type=click.Choice([NO_SCHEDULER, *sorted(SCHEDULERS)]),
+    # "replay" needs a schedule: `tunelab replay` builds it
+    type=click.Choice([NO_SCHEDULER, *sorted(n for n in SCHEDULERS if n != "replay")]),
     help="Stop poor trials early (default: the study's, else none).",
 )
 @click.option(

@@ -125,7 +125,8 @@ class PBTScheduler(Scheduler):
                 raise ConfigurationError(
                     "scheduler 'pbt' found none of the training hyperparameters it changes by "
                     f"default ({', '.join(TRAINING_KNOBS)}) in the study; name the ones it may "
-                    "change: PBTScheduler(hyperparams=['lr', ...])"
+                    "change: hyperparams=['lr', ...] (PBTScheduler(hyperparams=...) or "
+                    "scheduler={'name': 'pbt', 'hyperparams': [...]})"
                 )
             return names
         for name in self.hyperparams:
