@@ -1,8 +1,9 @@
 """The learning-curve model (tunelab.curves): calibration on held-out curves, and the cost
 of one decision.
 
-Calibration: references are `--references` complete curves drawn at random; every other
-curve is cut after `cut` epochs and its final value (epoch E) predicted from them. Reported:
+Calibration: references are `--references` complete curves drawn at random (`--draws`
+times); every other curve is cut after `cut` epochs and its final value (epoch E) predicted
+from them. Reported:
 the share of finals inside the 80 % interval (the target is 80 %), the interval's median
 width, and the same for the model without references (its widened Gaussian). Two families:
 the synthetic late bloomers of multifidelity.py (fresh random configurations) and, when its
@@ -53,24 +54,37 @@ def digits() -> list[np.ndarray] | None:
     return [np.asarray(c, dtype=float) for c in table.values()]
 
 
-def coverage(curves: Sequence[np.ndarray], references: int, rng: np.random.Generator) -> None:
-    order = rng.permutation(len(curves))
-    refs = [Curve(int(i), STEPS, curves[i]) for i in order[:references]]
-    held = [curves[i] for i in order[references:]]
-    print(f"  {references} references, {len(held)} held-out curves")
-    print("  cut  calibrated: inside, median width   no references: inside, median width")
+def coverage(curves: Sequence[np.ndarray], references: int, draws: int, seed: int) -> None:
+    """Per cut: the share of held-out finals inside the 80 % interval and its median width,
+    as the mean [lowest, highest] over `draws` random choices of the references."""
+    inside: dict[tuple[int, bool], list[float]] = {}
+    width: dict[tuple[int, bool], list[float]] = {}
+    for draw in range(draws):
+        order = np.random.default_rng([seed, draw]).permutation(len(curves))
+        refs = [Curve(int(i), STEPS, curves[i]) for i in order[:references]]
+        held = [curves[i] for i in order[references:]]
+        for cut in CUTS:
+            model = CurveModel()
+            for with_refs in (True, False):
+                hits, widths = 0, []
+                for y in held:
+                    p = model.predict(STEPS[:cut], y[:cut], mf.E, refs if with_refs else [])
+                    low, high = p.interval(0.8)
+                    hits += low <= y[-1] <= high
+                    widths.append(high - low)
+                inside.setdefault((cut, with_refs), []).append(hits / len(held))
+                width.setdefault((cut, with_refs), []).append(statistics.median(widths))
+    print(f"  {references} references, {len(curves) - references} held-out curves, {draws} draws")
+    print("  cut  calibrated: inside [range], width    no references: inside [range], width")
     for cut in CUTS:
-        model = CurveModel()
-        rows = []
-        for with_refs in (refs, []):
-            inside, widths = 0, []
-            for y in held:
-                p = model.predict(STEPS[:cut], y[:cut], mf.E, with_refs)
-                low, high = p.interval(0.8)
-                inside += low <= y[-1] <= high
-                widths.append(high - low)
-            rows.append(f"{inside / len(held):6.1%}, {statistics.median(widths):.3f}")
-        print(f"  {cut:3d}  {rows[0]:>28}   {rows[1]:>28}")
+        cells = []
+        for with_refs in (True, False):
+            share = inside[(cut, with_refs)]
+            cells.append(
+                f"{np.mean(share):6.1%} [{min(share):.0%}, {max(share):.0%}], "
+                f"{np.mean(width[(cut, with_refs)]):.3f}"
+            )
+        print(f"  {cut:3d}  {cells[0]:>34}   {cells[1]:>34}")
 
 
 def cost(rng: np.random.Generator) -> None:
@@ -95,16 +109,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--references", type=int, default=40)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--draws", type=int, default=5, help="random choices of references")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     print("synthetic late bloomers (multifidelity.py), 27 epochs:")
-    coverage(synthetic(args.references + 300, rng), args.references, rng)
+    coverage(synthetic(args.references + 300, rng), args.references, args.draws, args.seed)
     table = digits()
     if table is None:
         print("digits MLP: no table (run multifidelity_digits.py --build first)")
     else:
         print(f"digits MLP table ({len(table)} configurations), 27 epochs:")
-        coverage(table, args.references, rng)
+        coverage(table, args.references, args.draws, args.seed)
     print("cost:")
     cost(rng)
 

@@ -32,6 +32,7 @@ from tunelab.schedulers import (
     ExtrapolateScheduler,
     HyperbandScheduler,
     MedianStoppingScheduler,
+    PBTScheduler,
     Scheduler,
 )
 from tunelab.space import HyperParameters
@@ -63,6 +64,7 @@ __all__ = [
     "HyperbandScheduler",
     "InMemoryStorage",
     "MedianStoppingScheduler",
+    "PBTScheduler",
     "RandomSampler",
     "Sampler",
     "Scheduler",

@@ -9,7 +9,9 @@ from tunelab.schedulers import (
     FreezeThawScheduler,
     HyperbandScheduler,
     MedianStoppingScheduler,
+    PBTScheduler,
     Plateau,
+    ReplayScheduler,
     Scheduler,
 )
 from tunelab.testing.scheduler_conformance import SchedulerConformance
@@ -52,3 +54,15 @@ class TestExtrapolate(SchedulerConformance):
 class TestFreezeThaw(SchedulerConformance):
     def make_scheduler(self) -> Scheduler:
         return FreezeThawScheduler(slice=2, rules=["divergence"])
+
+
+class TestPBT(SchedulerConformance):
+    def make_scheduler(self) -> Scheduler:
+        return PBTScheduler(population_size=4, interval=2, hyperparams=["lr"])
+
+
+class TestReplay(SchedulerConformance):
+    def make_scheduler(self) -> Scheduler:
+        return ReplayScheduler(
+            [{"step": 0, "params": {"lr": 0.1}}, {"step": 3, "params": {"lr": 0.05}}]
+        )

@@ -25,6 +25,7 @@ from tunelab.cli.completion import complete_study
 from tunelab.cli.import_optuna import import_optuna_cmd
 from tunelab.cli.lines import TrialLines, is_terminal
 from tunelab.cli.render import STORAGE_HELP
+from tunelab.cli.replay import replay_command
 from tunelab.cli.script import find_objective, import_script, read_script
 from tunelab.cli.starter import init_cmd
 from tunelab.cli.trust import record_script
@@ -99,7 +100,8 @@ def cli() -> None:
 )
 @click.option(
     "--scheduler",
-    type=click.Choice([NO_SCHEDULER, *sorted(SCHEDULERS)]),
+    # "replay" needs a schedule: `tunelab replay` builds it
+    type=click.Choice([NO_SCHEDULER, *sorted(n for n in SCHEDULERS if n != "replay")]),
     help="Stop poor trials early (default: the study's, else none).",
 )
 @click.option(
@@ -451,6 +453,7 @@ for _command in worker_commands.COMMANDS:  # worker, status, retry, stop
 cli.add_command(insight_commands.lr_find_command)
 cli.add_command(insight_commands.seed_spread_command)
 cli.add_command(confirm_commands.confirm_command)
+cli.add_command(replay_command)
 cli.add_command(report_commands.report_cmd)
 cli.add_command(report_commands.dashboard_cmd)
 cli.add_command(import_optuna_cmd)

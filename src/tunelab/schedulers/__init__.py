@@ -14,6 +14,8 @@ from tunelab.schedulers.extrapolate import ExtrapolateScheduler
 from tunelab.schedulers.freeze_thaw import FreezeThawScheduler
 from tunelab.schedulers.hyperband import Bracket, HyperbandScheduler
 from tunelab.schedulers.median import MedianStoppingScheduler
+from tunelab.schedulers.pbt import PBTScheduler
+from tunelab.schedulers.replay import ReplayScheduler
 from tunelab.schedulers.rules import RULES, CurveRule, Divergence, Overfitting, Plateau
 
 SCHEDULERS: dict[str, type[Scheduler]] = {
@@ -24,11 +26,13 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
         MedianStoppingScheduler,
         ExtrapolateScheduler,
         FreezeThawScheduler,
+        PBTScheduler,
+        ReplayScheduler,
         CurveRules,
     )
 }
 """Scheduler classes by the name a study stores (`"asha"`, `"hyperband"`, `"median"`,
-`"extrapolate"`, `"rules"`)."""
+`"extrapolate"`, `"freeze-thaw"`, `"pbt"`, `"replay"`, `"rules"`)."""
 NO_SCHEDULER = "none"
 """The scheduler name that means no pruning (`make_scheduler` returns None for it)."""
 
@@ -78,8 +82,10 @@ __all__ = [
     "HyperbandScheduler",
     "MedianStoppingScheduler",
     "Overfitting",
+    "PBTScheduler",
     "Plateau",
     "PruneRequest",
+    "ReplayScheduler",
     "ResumeRequest",
     "Scheduler",
     "Verdict",

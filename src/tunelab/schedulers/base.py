@@ -28,6 +28,8 @@ class Scheduler(ABC):
     multi_objective: ClassVar[bool] = False
     # Whether it pauses resumable trials and chooses which paused one goes on (freeze-thaw).
     pauses: ClassVar[bool] = False
+    # Whether trials must be resumable (PBT): a trial that is not fails, naming the fix.
+    requires_resume: ClassVar[bool] = False
 
     def __init__(self, rules: Sequence[CurveRule | str | Mapping[str, Any]] = ()) -> None:
         self.rules: tuple[CurveRule, ...] = tuple(rule_from_json(r) for r in rules)
@@ -54,6 +56,11 @@ class Scheduler(ABC):
         """Whether a resumable trial that reported `steps_this_run` times since it started
         or was resumed should pause now. Only freeze-thaw schedulers pause: False."""
         return False
+
+    def pause_after(self, step: int | None, steps_this_run: int) -> bool:
+        """Whether a resumable trial whose last report was at `step`, its
+        `steps_this_run`-th since it started or was resumed, should pause now."""
+        return self.pause_due(steps_this_run)
 
     def choose_resume(self, request: ResumeRequest) -> int | None:
         """The number of the paused trial a free worker should resume, or None to start a

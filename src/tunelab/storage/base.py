@@ -339,6 +339,12 @@ class BaseStorage(ABC):
         PAUSED (another worker resumed it first)."""
 
     @abstractmethod
+    def set_system_attrs(self, trial_id: int, system_attrs: Mapping[str, Any]) -> None:
+        """Merge `system_attrs` (JSON) into a RUNNING trial's system attributes: what a
+        scheduler records as a trial goes on (population-based training's schedule).
+        TrialError when the trial is not RUNNING."""
+
+    @abstractmethod
     def get_trial(self, trial_id: int) -> FrozenTrial:
         """The trial with id `trial_id`, with its reports; raise TrialError if there is none."""
 

@@ -408,6 +408,12 @@ class InMemoryStorage(BaseStorage):
             )
             return True
 
+    def set_system_attrs(self, trial_id: int, system_attrs: Mapping[str, Any]) -> None:
+        with self._lock:
+            t = self._running(trial_id)  # raises, naming the problem
+            extra = _json(dict(system_attrs), "system attributes")
+            self._put(evolve(t, system_attrs={**t.system_attrs, **extra}))
+
     def claim_paused_trial(self, trial_id: int, worker: str) -> FrozenTrial | None:
         with self._lock:
             t = self.get_trial(trial_id)

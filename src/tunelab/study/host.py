@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunelab.errors import SearchSpaceError, TrialError
+from tunelab.errors import ConfigurationError, SearchSpaceError, TrialError
 from tunelab.samplers import SampleRequest, Wait
 from tunelab.schedulers import PruneRequest, Verdict
 from tunelab.space import Condition, Fixed, Param, SearchSpace
@@ -26,6 +26,7 @@ from tunelab.space.search_space import Entry
 from tunelab.storage.base import RESUMES_ATTR
 from tunelab.study.artifacts import trial_folder
 from tunelab.study.front import InfeasibleAsFailed
+from tunelab.study.pbt import needs_resume
 from tunelab.trial import FrozenTrial, Report, Trial
 from tunelab.types import TrialState
 
@@ -241,7 +242,15 @@ class Host:
         self.flush(trial)
         self._storage.add_report(trial.trial_id, step, metrics)
         with self.lock:
-            self._run_reports[trial.trial_id] = self._run_reports.get(trial.trial_id, 0) + 1
+            steps = self._run_reports[trial.trial_id] = self._run_reports.get(trial.trial_id, 0) + 1
+        scheduler = self._study.scheduler
+        if (
+            scheduler is not None
+            and scheduler.requires_resume
+            and not trial.resumable
+            and scheduler.pause_after(step, steps)
+        ):
+            raise ConfigurationError(needs_resume(trial))  # PBT would pause it here: it cannot
         if self._study.scheduler is not None:  # the scheduler reads this curve from memory
             with self.lock:
                 self._curves.setdefault(trial.trial_id, []).append(
@@ -288,7 +297,7 @@ class Host:
             return False
         with self.lock:
             steps = self._run_reports.get(trial.trial_id, 0)
-        return steps > 0 and scheduler.pause_due(steps)
+        return steps > 0 and scheduler.pause_after(trial.last_step, steps)
 
     def set_user_attr(self, trial: Trial, key: str, value: Any) -> None:
         self._storage.set_user_attr(trial.trial_id, key, value)

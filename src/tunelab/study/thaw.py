@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from tunelab.errors import TrialError
 from tunelab.schedulers import ResumeRequest
+from tunelab.study import pbt
 from tunelab.study.host import CHECKPOINT_KEY
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import TrialState
@@ -39,7 +40,7 @@ def pause(study: Study, trial: Trial) -> FrozenTrial:
     host.settle(trial)
     done = study.storage.pause_trial(
         trial.trial_id,
-        {CHECKPOINT_KEY: trial.checkpoint},
+        {CHECKPOINT_KEY: trial.checkpoint, **pbt.on_pause(study, trial)},
         reason=f"paused after step {trial.last_step}",
     )
     host.forget(trial)
@@ -60,6 +61,7 @@ def resume_paused(study: Study, budget: int | None) -> FrozenTrial | None:
     if scheduler is None or not scheduler.pauses:
         return None
     storage = study.storage
+    pbt.check(study, budget)  # before any claim: a refusal leaves every trial as it was
     for _ in range(CLAIM_TRIES):
         paused = storage.get_trials(study.study_id, [TrialState.PAUSED])
         if not paused:
@@ -76,5 +78,5 @@ def resume_paused(study: Study, budget: int | None) -> FrozenTrial | None:
             raise TrialError(f"the scheduler chose trial {number}, which is not paused")
         claimed = storage.claim_paused_trial(chosen.trial_id, study._liveness.worker)
         if claimed is not None:
-            return claimed
+            return pbt.exploit(study, claimed)  # PBT: a bottom trial takes a top one's place
     return None

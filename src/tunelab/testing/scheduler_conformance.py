@@ -16,7 +16,9 @@ import json
 import math
 from collections.abc import Sequence
 
-from tunelab.errors import TrialPruned
+import pytest
+
+from tunelab.errors import ConfigurationError, TrialPruned
 from tunelab.schedulers import PruneRequest, Scheduler, make_scheduler
 from tunelab.study import create_study
 from tunelab.trial import FrozenTrial, Report, Trial
@@ -164,6 +166,11 @@ class SchedulerConformance:
                     raise TrialPruned(f"pruned at {step}")
             return x + math.exp(-12 * (0.2 + x))
 
+        if study.scheduler is not None and study.scheduler.requires_resume:
+            # PBT and replays need checkpoints: a trial that cannot resume is told how
+            with pytest.raises(ConfigurationError, match="set_resumable"):
+                study.optimize(objective, n_trials=25)
+            return
         study.optimize(objective, n_trials=25)
         for t in study.trials:
             assert t.state in (TrialState.COMPLETE, TrialState.PRUNED)

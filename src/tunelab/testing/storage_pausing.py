@@ -138,3 +138,19 @@ class PausingConformance:
             got = storage.get_trial(tid)
             assert got.state is RUNNING and got.worker == f"w{i}"
             assert got.system_attrs[RESUMES_ATTR] == 1
+
+    def test_a_running_trial_takes_system_attributes(
+        self, storage: BaseStorage, other: BaseStorage
+    ) -> None:
+        """What population-based training records as a resumed trial goes on."""
+        sid = storage.create_study("p", "loss", Direction.MINIMIZE, {}, {}).study_id
+        tid = self._paused(storage, sid)
+        with pytest.raises(TrialError):  # a paused trial is changed only by its claim
+            storage.set_system_attrs(tid, {"schedule": []})
+        assert storage.claim_paused_trial(tid, "w1") is not None
+        schedule = [{"step": 2, "params": {"lr": 0.02}, "parent": 3}]
+        storage.set_system_attrs(tid, {"schedule": schedule})
+        got = other.get_trial(tid)
+        assert got.system_attrs["schedule"] == schedule
+        assert got.system_attrs["checkpoint"] == "/ckpt/trial-0.pt"  # merged, not replaced
+        assert got.system_attrs[RESUMES_ATTR] == 1

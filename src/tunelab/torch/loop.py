@@ -169,6 +169,7 @@ class Run:
         self.model.load_state_dict(state["model"])
         assert self.optimizer is not None
         self.optimizer.load_state_dict(state["optimizer"])
+        self._apply_current_values()
         if self.scaler is not None and state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
         generator.set_state(state["generator"].cpu())
@@ -182,6 +183,17 @@ class Run:
         self.best_state = {k: v.to(self.device) for k, v in state["best_state"].items()} or None
         self.waited = int(state["waited"])
         self.seconds = float(state["seconds"])
+
+    def _apply_current_values(self) -> None:
+        """The optimizer takes the trial's current weight decay and momentum, not the
+        checkpoint's: population-based training may have changed them (the learning rate
+        is set from the trial's value at every batch anyway)."""
+        assert self.optimizer is not None
+        for group in self.optimizer.param_groups:
+            if "weight_decay" in group:
+                group["weight_decay"] = self.config.weight_decay
+            if "momentum" in group and self.config.momentum is not None:
+                group["momentum"] = self.config.momentum
 
     def _epoch(self, epoch: int, generator: torch.Generator) -> dict[str, float]:
         config, model, task = self.config, self.model, self.task

@@ -56,6 +56,19 @@ def pause(
     return bool(done)
 
 
+def merge_attrs(conn: Connection, trial_id: int, extra: Mapping[str, Any]) -> None:
+    """Merge `extra` into a RUNNING trial's system attributes (TrialError otherwise)."""
+    row = _locked_row(conn, trial_id)
+    if row.state != RUNNING:
+        raise TrialError(f"trial id {trial_id} is not RUNNING; it cannot be changed")
+    attrs = {**json_mapping(row.system_attrs_json), **extra}
+    conn.execute(
+        update(TR)
+        .where(TR.c.trial_id == trial_id)
+        .values(system_attrs_json=codec.dumps(attrs, "system attributes"))
+    )
+
+
 def claim(
     conn: Connection, trial_id: int, worker: str, now: float, replay: bool
 ) -> Row[Any] | None:

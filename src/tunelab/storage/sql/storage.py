@@ -492,6 +492,11 @@ class SQLStorage(BaseStorage):
             "pausing a trial",
         )
 
+    def set_system_attrs(self, trial_id: int, system_attrs: Mapping[str, Any]) -> None:
+        extra = dict(system_attrs)
+        codec.dumps(extra, "system attributes")
+        self._write(lambda c: pausing.merge_attrs(c, trial_id, extra), "storing system attributes")
+
     def claim_paused_trial(self, trial_id: int, worker: str) -> FrozenTrial | None:
         now = time.time()  # with the worker, what tells a retry its own claim
 
