@@ -15,7 +15,8 @@ from tunelab.cli.script import find_objective, import_script
 from tunelab.cli.trust import announce, worker_script
 from tunelab.insight import Confirmation, confirm, confirmation
 from tunelab.insight.noise import spread_text
-from tunelab.study import Study, confirm_plan
+from tunelab.study import Study
+from tunelab.study.confirm import plan as confirm_plan
 
 
 def confirmation_table(found: Confirmation) -> Table:

@@ -17,8 +17,9 @@ from typing import Any
 from tunelab.errors import StudyNotFoundError
 from tunelab.insight.display import confirmation_html
 from tunelab.insight.noise import ALPHA, LEVEL, Interval, spread_text, t_interval, welch_p
-from tunelab.study import Config, Study, confirm_runs, load_study, runs_of
+from tunelab.study import Study, load_study
 from tunelab.study.confirm import SETTING as CONFIRM_SETTING
+from tunelab.study.confirm import Config, confirm_runs, runs_of
 from tunelab.trial import Trial
 from tunelab.types import Direction, TrialState
 
