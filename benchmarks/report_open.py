@@ -8,10 +8,22 @@ SQLite file; reused when it already holds the study): N trials (default 1,000) o
 search over a log learning rate, a stepped dropout, a choice, a conditional width and one
 fixed setting, each reporting train_loss, val_loss and val_accuracy for 30 epochs, one
 in seven failed and one in five pruned. The script then writes the report and opens it in
-headless Chromium three times, timing from navigation until the page is loaded with the
-plots on its first screen drawn (the report draws each plot as it nears the screen), and
-until every plot is drawn as a reader scrolls through (each plot div holding its SVG).
-It prints the report's size, the seconds to build it in Python and both times; the
+headless Chromium three times (a window of 1280 by 900 pixels, --height to change) and times, from navigation
+(the first three on the page's own clock, the last on the wall clock):
+
+- text visible: the browser's first contentful paint: the header, the table of contents
+  and the first section's text on the screen;
+- open: the page loaded (every element parsed, its script run) with every plot that
+  shows in the window drawn. This is what the target is about: the first screen
+  readable and complete. A plot on it counts, so a first screen that still said
+  "drawing the plot…" would not be open. In this study the first screen holds the
+  overview and the best-trial card; the optimization history's plot starts just below it;
+- first plot drawn: the first plot div holding its SVG (that optimization history,
+  drawn ahead because it is within 400 px of the window; any taller window shows it on
+  the first screen, and then open is this time, which is mostly plotly.js being run);
+- every plot drawn: after scrolling through the page so each plot is drawn.
+
+It prints the report's size, the seconds to build it in Python and these times; the
 target is an open under 2 s.
 """
 
@@ -87,19 +99,42 @@ SCROLL_THROUGH = """async () => {
     await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
   }
 }"""
-# Every plot that is on the screen (or within the report's 400 px margin) is drawn.
-ON_SCREEN_DRAWN = """() => [...document.querySelectorAll('.fig')].every(d => {
+# Injected before the page's own scripts: notes, on the page's clock (ms from navigation),
+# when each plot div first holds its SVG (a mutation callback runs right after the draw).
+RECORD_DRAWS = """window.__drawn = {};
+new MutationObserver(() => {
+  for (const d of document.querySelectorAll('.fig')) {
+    if (!(d.id in window.__drawn) && d.querySelector('svg.main-svg')) {
+      window.__drawn[d.id] = performance.now();
+    }
+  }
+}).observe(document, {childList: true, subtree: true});"""
+# Every plot that shows in the window is drawn (plots just below it, within the report's
+# 400 px margin, are drawn ahead too, but a reader does not wait for them).
+IN_WINDOW = """() => [...document.querySelectorAll('.fig')].filter(d => {
   const r = d.getBoundingClientRect();
-  return r.top > innerHeight + 400 || r.bottom < -400 || d.querySelector('svg.main-svg');
-})"""
+  return r.top < innerHeight && r.bottom > 0;
+}).map(d => d.id)"""
+ON_SCREEN_DRAWN = f"() => ({IN_WINDOW})().every(id => id in window.__drawn)"
+FIRST_DRAWN = "() => Object.keys(window.__drawn).length > 0"
+# Seconds from navigation, on the page's clock: first contentful paint, open (the load
+# event, the first paint and every plot in the window drawn, whichever is last), first plot.
+PAGE_TIMES = f"""() => {{
+  const paint = performance.getEntriesByName('first-contentful-paint')[0].startTime;
+  const load = performance.getEntriesByType('navigation')[0].loadEventEnd;
+  const shown = ({IN_WINDOW})().map(id => window.__drawn[id]);
+  return [paint, Math.max(paint, load, ...shown), Math.min(...Object.values(window.__drawn))]
+    .map(t => t / 1000);
+}}"""
 ALL_DRAWN = (
     "() => [...document.querySelectorAll('.fig')].every(d => d.querySelector('svg.main-svg'))"
 )
 
 
-def open_times(path: Path, runs: int) -> list[tuple[float, float]]:
-    """(seconds until the page is loaded with the plots on its first screen drawn, seconds
-    until every plot is drawn as the reader scrolls through) per run."""
+def open_times(path: Path, runs: int, height: int) -> list[tuple[float, float, float, float]]:
+    """(seconds until the first paint with text, until the page is loaded with the plots
+    in its window drawn, until the first plot is drawn, until every plot is drawn as the
+    reader scrolls through) per run."""
     from playwright.sync_api import sync_playwright
 
     times = []
@@ -107,15 +142,17 @@ def open_times(path: Path, runs: int) -> list[tuple[float, float]]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
         for _ in range(runs):
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport={"width": 1280, "height": height})
             page.on("pageerror", lambda e: errors.append(str(e)))
+            page.add_init_script(RECORD_DRAWS)
             start = time.perf_counter()
-            page.goto(path.as_uri())
+            page.goto(path.as_uri())  # returns at the load event
             page.wait_for_function(ON_SCREEN_DRAWN, timeout=120_000, polling=20)
-            first = time.perf_counter() - start
+            page.wait_for_function(FIRST_DRAWN, timeout=120_000, polling=20)
+            text, first, plot = page.evaluate(PAGE_TIMES)
             page.evaluate(SCROLL_THROUGH)
             page.wait_for_function(ALL_DRAWN, timeout=120_000, polling=20)
-            times.append((first, time.perf_counter() - start))
+            times.append((text, first, plot, time.perf_counter() - start))
             figures = page.evaluate("document.querySelectorAll('.fig').length")
             if errors:
                 sys.exit(f"the report raised errors in the browser: {errors[:3]}")
@@ -130,6 +167,7 @@ def main() -> None:
     parser.add_argument("db", nargs="?", default="/tmp/tunelab-bench/report_open.db")
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--height", type=int, default=900, help="window height in pixels")
     args = parser.parse_args()
     from tunelab.report import write_report
 
@@ -142,8 +180,13 @@ def main() -> None:
         built = time.perf_counter() - start
         size = out.stat().st_size / 1e6
         print(f"{len(study.trials)} trials: report {size:.1f} MB, built in {built:.2f} s")
-        times = open_times(out, args.runs)
-    for what, k in (("open (load + plots on the first screen)", 0), ("every plot drawn", 1)):
+        times = open_times(out, args.runs, args.height)
+    for what, k in (
+        ("text visible (first contentful paint)", 0),
+        ("open (loaded, plots in the window drawn)", 1),
+        ("first plot drawn", 2),
+        ("every plot drawn", 3),
+    ):
         values = [t[k] for t in times]
         shown = ", ".join(f"{t:.2f}" for t in values)
         print(f"{what}: median {statistics.median(values):.2f} s ({shown})")

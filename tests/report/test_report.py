@@ -27,10 +27,11 @@ def figures_of(text: str) -> dict:
 def test_report_is_one_self_contained_file(demo_study, tmp_path):
     path = write_report(demo_study, tmp_path / "report.html")
     text = path.read_text(encoding="utf-8")
-    assert "plotly.js v" in text  # the bundle itself, inline
+    # the bundle itself, inline, kept inert until the first plot runs it
+    assert re.search(r'<script type="text/plain" id="tunelab-plotly">[^<]*plotly\.js v', text)
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', text)  # no network
     figures = figures_of(text)
-    divs = re.findall(r'<div class="fig" id="([^"]+)">', text)
+    divs = re.findall(r'<div class="fig" data-lazy id="([^"]+)">', text)
     assert sorted(divs) == sorted(figures)
     expected = {"fig-history", "fig-curves", "fig-importance", "fig-parallel", "fig-slice"}
     assert expected <= set(figures)

@@ -40,6 +40,8 @@ p.warn { color:var(--warn); background:#fff6e8; border:1px solid #f3d9b1; paddin
          border-radius:4px; }
 .diagnosis { border-left:3px solid var(--accent); padding:2px 12px; margin:10px 0; }
 .fig { width:100%; min-height:200px; }
+.fig[data-lazy]:not([data-drawn])::before { content:"drawing the plot\\2026"; color:var(--muted);
+                                       font-size:13px; display:block; padding:8px 0; }
 table.sortable th { cursor:pointer; user-select:none; }
 table.sortable th[aria-sort=ascending]::after { content:" \\25B2"; font-size:10px; }
 table.sortable th[aria-sort=descending]::after { content:" \\25BC"; font-size:10px; }
@@ -96,6 +98,10 @@ SORT_JS = """
 # Sorts tables (SORT_JS) and draws the figures listed in the JSON block #tunelab-figures
 # into the divs of those ids, each when it comes near the screen: a report of a thousand
 # trials opens at once instead of drawing every plot first. Printing draws them all.
+# plotly.js waits inert in #tunelab-plotly (type text/plain) until the first plot is
+# drawn: evaluating it takes the browser longer than showing the rest of the page, so
+# the tables and text come first. It runs as an inline script inserted here, allowed by
+# the same hash as if the page held it, so no eval is needed for it.
 RENDER_JS = (
     SORT_JS
     + """
@@ -104,11 +110,22 @@ RENDER_JS = (
   if (!block) return;
   var figures = JSON.parse(block.textContent);
   var config = {responsive: true, displaylogo: false};
+  function plotly() {
+    if (!window.Plotly) {
+      var inert = document.getElementById('tunelab-plotly');
+      var script = document.createElement('script');
+      script.textContent = inert.textContent;
+      document.head.appendChild(script);  // an inline script runs as it is inserted
+      script.remove();  // running it is done; drop the two copies of its 5 MB text
+      inert.remove();
+    }
+    return window.Plotly;
+  }
   function draw(div) {
     var fig = figures[div.id];
     if (!fig || div.dataset.drawn) return;
     div.dataset.drawn = '1';
-    Plotly.newPlot(div, fig.data, fig.layout, config);
+    plotly().newPlot(div, fig.data, fig.layout, config);
   }
   var divs = Object.keys(figures).map(function (id) { return document.getElementById(id); })
     .filter(Boolean);

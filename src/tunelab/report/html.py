@@ -1,6 +1,8 @@
 """The self-contained HTML report: one file with the style, plotly.js, the figures as
 JSON and the tables as HTML, viewable with no network access. A Content-Security-Policy
-in the file lets only its own two scripts run (allowed by their hashes)."""
+in the file lets only its own two scripts run (allowed by their hashes): the one that
+draws the figures, and plotly.js, which waits as inert text until that one runs it for
+the first plot, so the tables show before the browser spends its time on plotly.js."""
 
 from __future__ import annotations
 
@@ -37,7 +39,9 @@ def report_file_name(study_name: str) -> str:
 
 
 def section_html(section: Section) -> str:
-    figures = "".join(f'<div class="fig" id="{esc(fid)}"></div>' for fid, _ in section.figures)
+    figures = "".join(
+        f'<div class="fig" data-lazy id="{esc(fid)}"></div>' for fid, _ in section.figures
+    )
     return (
         f'<section class="card" id="s-{esc(section.id)}"><h2>{esc(section.title)}</h2>'
         f"{section.html}{figures}</section>"
@@ -56,11 +60,12 @@ def page(title: str, sections: Sequence[Section]) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{esc(policy)}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"{FAVICON}<title>{esc(title)}</title><style>{CSS}</style>"
-        f'<script type="text/javascript">{plotly}</script></head><body>'
+        "</head><body>"
         f'<header class="top"><h1>{esc(title)}</h1><div class="sub">tunelab report · '
         f"{esc(time.strftime('%Y-%m-%d %H:%M'))}</div></header>"
         f'<main><nav class="toc">{toc}</nav>{body}</main>'
         f'<script type="application/json" id="tunelab-figures">{script_json(figures)}</script>'
+        f'<script type="text/plain" id="tunelab-plotly">{plotly}</script>'
         f"<script>{RENDER_JS}</script></body></html>\n"
     )
 
