@@ -33,6 +33,8 @@ learnt to take a lower step that ranks alike (samplers/fidelity.py).
 "gp" learns from the trials valued at one fidelity (samplers/gp/observations.py
 `learning_history`: `fidelity.model_history` without the trials pruned below that step);
 "gp[clipped]", "gp[pruned kept]" and "gp[min 8]" are ablations (`gp_history`).
+"freeze-thaw" rows run `study.optimize` with a resumable replay (benchmarks/mf_freeze_thaw.py):
+trials pause every 3 epochs and the study chooses what goes on; epochs count over all slices.
 "tpe" learns from `fidelity.model_history`: the pruned trials that stopped below the
 chosen step stay in the model, ranked after the others (before 2026-11-23 03:00 UTC they
 were dropped, as BOHB does; the "tpe[pruned kept]" rows of benchmarks/RESULTS.md measured
@@ -317,6 +319,14 @@ def methods(problem: Problem) -> dict[str, Callable[[int, float], Run]]:
     def extrapolate() -> Any:
         return ExtrapolateScheduler(max_resource=E)
 
+    def ft(sampler: str) -> Callable[[int, float], Run]:
+        def run(s: int, t: float) -> Run:
+            from mf_freeze_thaw import freeze_thaw_run  # next to this file
+
+            return freeze_thaw_run(sampler, s, t, problem.tunelab_params, problem.curve, Run(), CAP)
+
+        return run
+
     return {
         "tunelab random+ASHA": tl("random", asha),
         "tunelab random+Hyperband": tl("random", hb()),
@@ -330,6 +340,9 @@ def methods(problem: Problem) -> dict[str, Callable[[int, float], Run]]:
         "tunelab random+extrapolate": tl("random", extrapolate),
         "tunelab tpe+extrapolate": tl("tpe", extrapolate),
         "tunelab gp+extrapolate": tl("gp", extrapolate),
+        "tunelab random+freeze-thaw": ft("random"),
+        "tunelab tpe+freeze-thaw": ft("tpe"),
+        "tunelab gp+freeze-thaw": ft("gp"),
         "tunelab gp+ASHA": tl("gp", asha),
         "tunelab gp+Hyperband": tl("gp", hb()),
         "tunelab gp[clipped]+ASHA": within(lambda: gp_history("clipped"), tl("gp", asha)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tunelab.curves import Curve, CurveModel, extrapolate
+from tunelab.curves import Curve, CurveModel, Prediction, extrapolate
 
 STEPS = np.arange(1, 28, dtype=float)
 
@@ -87,3 +87,11 @@ def test_references_that_do_not_reach_the_step_are_not_used() -> None:
 def test_a_curve_without_points_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one point"):
         CurveModel().predict([], [], 27)
+
+
+@pytest.mark.parametrize("draws", [np.empty(0), np.sort(np.random.default_rng(3).normal(size=37))])
+def test_sample_draws_the_quantiles_of_uniform_levels(draws: np.ndarray) -> None:
+    prediction = Prediction(step=10, mean=0.5, spread=0.1, draws=draws)
+    levels = np.random.default_rng(7).uniform(0.0, 1.0, 500)
+    expected = [prediction.quantile(q) for q in levels]
+    assert np.array_equal(prediction.sample(np.random.default_rng(7), 500), expected)

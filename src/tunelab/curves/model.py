@@ -65,7 +65,16 @@ class Prediction:
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """`n` values drawn from the distribution (for joint questions, such as whether a
         trial joins a Pareto front, that one objective's quantiles cannot answer)."""
-        return np.array([self.quantile(q) for q in rng.uniform(0.0, 1.0, n)])
+        qs = rng.uniform(0.0, 1.0, n)
+        if not self.calibrated:
+            return self.mean + self.spread * ndtri(qs)
+        # `quantile` for every q at once (schedulers sample once per paused trial per choice)
+        m = len(self.draws)
+        rank = np.clip(qs * (m + 1) - 1.0, 0.0, m - 1.0)
+        low = np.floor(rank).astype(int)
+        high = np.minimum(low + 1, m - 1)
+        frac = rank - low
+        return self.draws[low] * (1 - frac) + self.draws[high] * frac
 
     def interval(self, level: float = 0.8) -> tuple[float, float]:
         """The central interval holding `level` of the outcomes."""

@@ -80,7 +80,8 @@ class FreezeThawScheduler(Scheduler):
         if not paused:
             return None
         sign = 1.0 if request.direction is Direction.MAXIMIZE else -1.0
-        seen = [v for t in request.history for v in _curve(t, request.metric).values()]
+        curves = {t.trial_id: _curve(t, request.metric) for t in request.history}
+        seen = [v for c in curves.values() for v in c.values()]
         firsts = [
             v for t in request.history if (v := self._first_slice(t, request.metric)) is not None
         ]
@@ -89,7 +90,11 @@ class FreezeThawScheduler(Scheduler):
         best = max(sign * v for v in seen)  # in "higher is better" units
         scores = {
             t.number: _expected_gain(
-                self._predict(t, request, max(_curve(t, request.metric)) + self.slice), best, sign
+                self._predict(
+                    t, request.metric, curves, max(_curve(t, request.metric)) + self.slice
+                ),
+                best,
+                sign,
             )
             for t in paused
         }
@@ -100,7 +105,7 @@ class FreezeThawScheduler(Scheduler):
         final = max(t.last_step or 0 for t in request.history)
         chosen = next(t for t in paused if t.number == number)
         if chosen.last_step is not None and chosen.last_step < final:
-            chance = self._predict(chosen, request, final).probability_beyond(
+            chance = self._predict(chosen, request.metric, curves, final).probability_beyond(
                 sign * best, above=sign > 0
             )
             if chance < self.min_chance:
@@ -114,12 +119,16 @@ class FreezeThawScheduler(Scheduler):
             return None
         return list(curve.values())[self.slice - 1]
 
-    def _predict(self, t: FrozenTrial, request: ResumeRequest, step: int) -> Prediction:
-        own = _curve(t, request.metric)
+    def _predict(
+        self, t: FrozenTrial, metric: str, curves: dict[int, dict[int, float]], step: int
+    ) -> Prediction:
+        """The trial's value at `step`, from its own curve, calibrated on the `curves` of
+        the other trials (by trial id; read once per choice) that reached `step`."""
+        own = _curve(t, metric)
         references = [
-            Curve(o.trial_id, sorted(c), [c[s] for s in sorted(c)])
-            for o in request.history
-            if o.trial_id != t.trial_id and step in (c := _curve(o, request.metric))
+            Curve(key, sorted(c), [c[s] for s in sorted(c)])
+            for key, c in curves.items()
+            if key != t.trial_id and step in c
         ]
         return self.model.predict(list(own), list(own.values()), step, references)
 
