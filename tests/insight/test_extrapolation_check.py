@@ -18,8 +18,10 @@ def rising(top: float, rate: float) -> list[float]:
     return [0.1 + (top - 0.1) * (1 - math.exp(-rate * (s + 1))) for s in range(E)]
 
 
-def study_of(curves: list[list[float]], scheduler: object = None) -> tunelab.Study:
-    study = tunelab.create_study(storage=":memory:", metric="acc", scheduler=scheduler)
+def study_of(
+    curves: list[list[float]], scheduler: object = None, storage: str = ":memory:"
+) -> tunelab.Study:
+    study = tunelab.create_study("ex", storage=storage, metric="acc", scheduler=scheduler)
     for curve in curves:
         trial = study.ask()
         for step, value in enumerate(curve):
@@ -68,17 +70,8 @@ def test_show_prints_how_the_curve_model_fared(tmp_path: object) -> None:
     from tunelab.cli.main import cli
 
     url = f"sqlite:///{tmp_path}/s.db"  # type: ignore[str-bytes-safe]
-    study = tunelab.create_study("ex", url, metric="acc", scheduler="extrapolate")
     curves = [rising(0.6 + 0.03 * i, 0.15 + 0.05 * (i % 5)) for i in range(12)] + [[0.3] * E]
-    for curve in curves:
-        trial = study.ask()
-        for step, value in enumerate(curve):
-            trial.report(step, acc=value)
-            if trial.should_prune():
-                study.tell(trial, state=TrialState.PRUNED)
-                break
-        else:
-            study.tell(trial, curve[-1])
+    study_of(curves, "extrapolate", url)
     result = CliRunner().invoke(cli, ["show", "ex", "--storage", url], env={"COLUMNS": "100"})
     assert result.exit_code == 0, result.output
     assert "curve model on 11 complete trials" in result.output
