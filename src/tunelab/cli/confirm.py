@@ -12,7 +12,7 @@ import tunelab
 from tunelab._terminal import console, text
 from tunelab.cli.render import STORAGE_HELP, fmt
 from tunelab.cli.script import find_objective, import_script
-from tunelab.cli.trust import announce, worker_script
+from tunelab.cli.trust import announce, use_stored_script_option, worker_script
 from tunelab.insight import Confirmation, confirm, confirmation
 from tunelab.insight.noise import spread_text
 from tunelab.study import Study
@@ -67,12 +67,7 @@ def print_confirmation(out: Console, study: Study) -> None:
     "--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Re-runs of each."
 )
 @click.option("--script", type=click.Path(dir_okay=False), help="File defining objective(trial).")
-@click.option(
-    "--use-stored-script",
-    "use_stored",
-    is_flag=True,
-    help="Run the script the study recorded (its path and hash are printed) instead of --script.",
-)
+@use_stored_script_option
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),

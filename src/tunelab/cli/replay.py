@@ -13,7 +13,7 @@ import tunelab
 from tunelab._terminal import console, text
 from tunelab.cli.render import STORAGE_HELP, fmt
 from tunelab.cli.script import find_objective, import_script
-from tunelab.cli.trust import announce, worker_script
+from tunelab.cli.trust import announce, use_stored_script_option, worker_script
 from tunelab.study import found_schedule, replay, replay_name
 
 
@@ -34,12 +34,7 @@ def schedule_table(number: int, schedule: list[dict[str, Any]]) -> Table:
 @click.option("--trial", "number", type=click.IntRange(min=0), required=True, help="Trial number.")
 @click.option("--storage", help=STORAGE_HELP)
 @click.option("--script", type=click.Path(dir_okay=False), help="File defining objective(trial).")
-@click.option(
-    "--use-stored-script",
-    "use_stored",
-    is_flag=True,
-    help="Run the script the study recorded (its path and hash are printed) instead of --script.",
-)
+@use_stored_script_option
 def replay_command(
     study_name: str, number: int, storage: str | None, script: str | None, use_stored: bool
 ) -> None:

@@ -45,6 +45,17 @@ def record_script(study: Study, script: ScriptRecord) -> None:
         study.storage.set_study_setting(study.study_id, SCRIPT_SETTING, setting)
 
 
+def use_stored_script_option(command: Any) -> Any:
+    """`--use-stored-script` (parameter `use_stored`), as worker, confirm and replay take
+    it: the one way to run the file a study recorded without naming it."""
+    return click.option(
+        "--use-stored-script",
+        "use_stored",
+        is_flag=True,
+        help="Run the script the study recorded (its path and hash are printed) instead of --script.",
+    )(command)
+
+
 def worker_script(
     study_name: str, settings: Mapping[str, Any], script: str | None, use_stored: bool
 ) -> ScriptFile:

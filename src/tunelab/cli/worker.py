@@ -21,7 +21,7 @@ from tunelab.cli.completion import complete_study
 from tunelab.cli.lines import TrialLines
 from tunelab.cli.render import STORAGE_HELP
 from tunelab.cli.script import find_objective, import_script
-from tunelab.cli.trust import announce, record_script, worker_script
+from tunelab.cli.trust import announce, record_script, use_stored_script_option, worker_script
 from tunelab.study.gpus import CLI, cli_gpus, worker_slots
 from tunelab.study.optimize import STOP_SETTING, stop_requested
 from tunelab.study.supervise import Hygiene
@@ -101,11 +101,7 @@ def _open_or_create(
     type=click.Path(dir_okay=False),
     help="File defining objective(trial); the worker runs this file and no other.",
 )
-@click.option(
-    "--use-stored-script",
-    is_flag=True,
-    help="Run the script the study recorded (its path and hash are printed) instead of --script.",
-)
+@use_stored_script_option
 @click.option("--trials", type=click.IntRange(min=1), help="Trials the study should hold in total.")
 @click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop starting trials after S s."
@@ -138,7 +134,7 @@ def worker(
     study_name: str,
     storage: str | None,
     script: str | None,
-    use_stored_script: bool,
+    use_stored: bool,
     trials: int | None,
     timeout: float | None,
     jobs: int | None,
@@ -152,7 +148,7 @@ def worker(
     """Join STUDY and run its trials; start one on every machine that has the script."""
     slots, devices = gpu_slots(jobs, gpus, trials_per_gpu)
     hygiene = Hygiene(slots, devices, trials_per_process, max_rss, trial_timeout, trial_memory)
-    study, objective = _open_or_create(study_name, storage, script, use_stored_script)
+    study, objective = _open_or_create(study_name, storage, script, use_stored)
     url = study.storage.url
     study.storage.close()
     if verbosity.level() != verbosity.QUIET:

@@ -60,17 +60,21 @@ def history(trials: Sequence[FrozenTrial], score: Score, scores: Sequence[Score]
         else:
             best_y.append(best_y[-1])
         best_x.append(t.number)
-    data: list[dict[str, Any]] = [
-        {
+
+    def markers(name: str, group: list[FrozenTrial], marker: dict[str, Any]) -> dict[str, Any]:
+        return {
             "type": "scatter",
             "mode": "markers",
-            "name": "complete",
-            "x": [t.number for t in done],
-            "y": [score.of(t) for t in done],
-            "text": [hover(t, shown) for t in done],
+            "name": name,
+            "x": [t.number for t in group],
+            "y": [score.of(t) for t in group],
+            "text": [hover(t, shown) for t in group],
             "hoverinfo": "text",
-            "marker": {"color": "#1f77b4", "size": 7},
-        },
+            "marker": {**marker, "size": 7},
+        }
+
+    data: list[dict[str, Any]] = [
+        markers("complete", done, {"color": "#1f77b4"}),
         {
             "type": "scatter",
             "mode": "lines",
@@ -81,18 +85,7 @@ def history(trials: Sequence[FrozenTrial], score: Score, scores: Sequence[Score]
         },
     ]
     if pruned:
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": "pruned (last value)",
-                "x": [t.number for t in pruned],
-                "y": [score.of(t) for t in pruned],
-                "text": [hover(t, shown) for t in pruned],
-                "hoverinfo": "text",
-                "marker": {"color": "#aaaaaa", "symbol": "x", "size": 7},
-            }
-        )
+        data.append(markers("pruned (last value)", pruned, {"color": "#aaaaaa", "symbol": "x"}))
     return {
         "data": data,
         "layout": layout(
