@@ -115,14 +115,19 @@ def show(
     if study.multi_objective:
         out.print(render.pareto_front(study, out.width) or "")
     else:
+        extra = render.effort_columns(top, trials)
         out.print(
-            render.trials_table(top, study.metrics, f"top {len(top)} trials", out.width, fixed)
+            render.trials_table(
+                top, study.metrics, f"top {len(top)} trials", out.width, fixed, extra
+            )
         )
     pruning = render.pruning_table(trials, study.scheduler)
     if pruning is not None:
         out.print(pruning)
         for check in (render.curve_model_text(trials, study) or "").splitlines():
             out.print(text(check))
+    for line in render.training_lines(study, trials):
+        out.print(line)
     if failed:
         out.print(render.failures_table(failed, study.name))
     if not study.multi_objective:

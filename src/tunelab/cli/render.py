@@ -13,10 +13,11 @@ from rich.text import Text
 
 from tunelab._terminal import plain, text
 from tunelab.cli import tables
-from tunelab.insight import InsightError, extrapolation_check
+from tunelab.insight import InsightError, extrapolation_check, training_effort
+from tunelab.insight.effort import lineage_text, paused_or_resumed, scheduled, trial_effort
 from tunelab.storage import StudySummary
 from tunelab.study.artifacts import kept_files
-from tunelab.trial import FrozenTrial
+from tunelab.trial import FrozenTrial, best_trial
 from tunelab.types import EndCause, TrialState
 
 STORAGE_HELP = "Database URL or SQLite file path (default: $TUNELAB_STORAGE, else ./tunelab.db)."
@@ -65,10 +66,12 @@ def trials_table(
     title: str,
     width: int = 80,
     fixed: Mapping[str, Any] | None = None,
+    extra: Sequence[tables.Column] = (),
 ) -> Group:
-    """One row per trial: its number, one column per objective, seconds, and the
-    parameters not in `fixed` (those go on one line above); split into continuation
-    tables past `width` columns (tables.py), so no number is cut."""
+    """One row per trial: its number, one column per objective, seconds, the `extra`
+    columns (one cell per trial), and the parameters not in `fixed` (those go on one
+    line above); split into continuation tables past `width` columns (tables.py), so no
+    number is cut."""
     fixed = fixed or {}
     names: list[str] = []
     for t in trials:
@@ -85,6 +88,7 @@ def trials_table(
             "seconds", ["-" if t.duration is None else f"{t.duration:.3g}" for t in trials]
         )
     )
+    columns.extend(extra)
     for name in names:
         cells = [fmt(t.params.get(name)) if name in t.params else "" for t in trials]
         numeric = all(isinstance(t.params.get(name), (int, float, type(None))) for t in trials)
@@ -188,6 +192,41 @@ def pruning_table(trials: Sequence[FrozenTrial], scheduler: Any = None) -> Table
             str(sum(max(0, full - (step + 1)) for _ in group)),
         )
     return tables.guard(table)
+
+
+def effort_columns(
+    shown: Sequence[FrozenTrial], trials: Sequence[FrozenTrial]
+) -> list[tables.Column]:
+    """The steps each of the `shown` trials trained and its resumes, as columns of the
+    trials table: when the study (`trials`) paused trials (freeze-thaw, PBT); else none."""
+    if not paused_or_resumed(trials):
+        return []
+    rows = [trial_effort(t) for t in shown]
+    return [
+        tables.Column("steps", [str(r.steps) for r in rows]),
+        tables.Column("resumes", [str(r.resumes) for r in rows]),
+    ]
+
+
+def training_lines(study: Any, trials: Sequence[FrozenTrial]) -> list[Text]:
+    """Pauses, resumes and steps trained (when the study paused trials), then the PBT
+    schedule the best trial's weights trained with, through its lineage."""
+    lines = []
+    if paused_or_resumed(trials) or scheduled(trials):
+        said = training_effort(trials).text()
+        lines.append(text(said[:1].upper() + said[1:] + "."))
+    population = scheduled(trials)
+    best = best_trial([t for t in population if t.state is TrialState.COMPLETE], study.direction)
+    if best is not None and not study.multi_objective:
+        try:
+            lineage = lineage_text(trials, best.number)
+        except InsightError as e:
+            return [*lines, text(f"PBT lineage: {e}")]
+        lines.append(text(f"PBT, best #{best.number}: {lineage}"))
+        lines.append(
+            text(f"  replay it on fresh weights: tunelab replay {study.name} --trial {best.number}")
+        )
+    return lines
 
 
 def failures_table(failed: Sequence[FrozenTrial], study: str, limit: int = 5) -> Table:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -38,6 +39,20 @@ class StoppedTrial:
 
 
 @dataclass(frozen=True)
+class CheckedTrial:
+    """A complete trial of the leave-one-out check: its prediction from the cut step
+    (the median of the predictive distribution and its 80 % interval), where it really
+    ended, and whether the rule would have stopped it."""
+
+    number: int
+    predicted: float
+    low: float
+    high: float
+    actual: float
+    would_stop: bool
+
+
+@dataclass(frozen=True)
 class ExtrapolationCheck:
     """The curve model judged on the study's complete trials (`extrapolation_check`).
 
@@ -51,6 +66,7 @@ class ExtrapolationCheck:
             other complete trial.
         threshold: The stopping threshold applied.
         stopped: The trials the scheduler did stop, with their predictions.
+        trials: Each complete trial checked, with its prediction and final value.
     """
 
     metric: str
@@ -61,6 +77,7 @@ class ExtrapolationCheck:
     wrongly_stopped: tuple[int, ...]
     threshold: float
     stopped: tuple[StoppedTrial, ...] = field(default_factory=tuple)
+    trials: tuple[CheckedTrial, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         """The check as a dict of JSON values."""
@@ -125,7 +142,7 @@ def extrapolation_check(
     curves = {t.number: _curve(t, name) for t in full}
     references = {n: Curve(n, sorted(c), [c[s] for s in sorted(c)]) for n, c in curves.items()}
     maximize = direction is Direction.MAXIMIZE
-    covered, wrong = 0, []
+    covered, wrong, checked = 0, [], []
     for number, curve in curves.items():
         seen = sorted(s for s in curve if s <= step)
         if not seen:
@@ -137,10 +154,19 @@ def extrapolation_check(
         covered += low <= actual <= high
         rest = [curves[n][final_step] for n in curves if n != number]
         best = max(rest) if maximize else min(rest)
-        if prediction.probability_beyond(best, above=maximize) < threshold and (
-            direction.better(actual, best)
-        ):
+        would_stop = prediction.probability_beyond(best, above=maximize) < threshold
+        if would_stop and direction.better(actual, best):
             wrong.append(number)
+        checked.append(
+            CheckedTrial(
+                number,
+                prediction.quantile(0.5),
+                float(low),
+                float(high),
+                actual,
+                bool(would_stop),
+            )
+        )
     return ExtrapolationCheck(
         name,
         step,
@@ -149,12 +175,21 @@ def extrapolation_check(
         covered,
         tuple(wrong),
         threshold,
-        tuple(_stopped(t, name) for t in stopped),
+        stopped_trials(trials, name),
+        tuple(checked),
     )
 
 
 def _curve(trial: FrozenTrial, metric: str) -> dict[int, float]:
     return {s: v for s, v in trial.intermediate(metric).items() if math.isfinite(v)}
+
+
+def stopped_trials(trials: Sequence[FrozenTrial], metric: str) -> tuple[StoppedTrial, ...]:
+    """The trials the extrapolate scheduler stopped, with what it predicted for `metric`
+    (readable without the check, which needs enough complete trials)."""
+    return tuple(
+        _stopped(t, metric) for t in trials if t.system_attrs.get("pruned_by") == "extrapolate"
+    )
 
 
 def _stopped(trial: FrozenTrial, metric: str) -> StoppedTrial:

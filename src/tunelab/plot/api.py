@@ -9,14 +9,28 @@ from typing import TYPE_CHECKING
 
 from tunelab._extras import require
 from tunelab.errors import ConfigurationError, TunelabError
-from tunelab.insight import effect_tables, importance
+from tunelab.insight import (
+    InsightError,
+    effect_tables,
+    extrapolation_check,
+    importance,
+    training_effort,
+)
+from tunelab.insight.extrapolation import stopped_trials
 from tunelab.plot.axes import Axis, axis_for, tuned_axes
 from tunelab.plot.contour import contour, contour_pairs
 from tunelab.plot.curves import curves_by_axis, learning_curves, reported_metrics
 from tunelab.plot.effects import edf_figure, effects_figure
+from tunelab.plot.effort import curve_check_figure, effort_figure
 from tunelab.plot.figures import Figure, history, parallel_coordinates, scored, slices
 from tunelab.plot.importance import importance_figure
 from tunelab.plot.pareto import hypervolume_plot, pareto_figure
+from tunelab.plot.population import (
+    best_number,
+    lineage_figure,
+    schedule_figure,
+    schedule_params,
+)
 from tunelab.plot.rank import rank_figure
 from tunelab.plot.scores import Score, scores_of
 from tunelab.plot.timeline import timeline
@@ -294,3 +308,74 @@ def plot_timeline(study: Study) -> go.Figure:
             f"study {study.name!r} has no started trial yet; run some to see a timeline"
         )
     return _plotly(figure)
+
+
+def plot_training_effort(study: Study) -> go.Figure:
+    """One bar per trial: the steps (epochs) it trained, resumes included, coloured by its
+    state, with its resumes (freeze-thaw, PBT) and the weights it took (PBT) marked."""
+    figure = effort_figure(training_effort(study.trials))
+    if figure is None:
+        raise ConfigurationError(
+            f"study {study.name!r}: no trial reported a step yet (trial.report); run some first"
+        )
+    return _plotly(figure)
+
+
+def plot_curve_model_check(study: Study, *, metric: str | None = None) -> go.Figure:
+    """The curve model's 80 % intervals against the final values the complete trials
+    reached (leave-one-out, as `insight.extrapolation_check`), and the intervals the
+    extrapolate scheduler stopped trials on."""
+    score = _score(study, metric)
+    trials = study.trials
+    stopped = stopped_trials(trials, score.metric)
+    try:
+        check = extrapolation_check(study, metric=score.metric)
+    except InsightError:
+        if not stopped:
+            raise
+        check = None
+    figure = curve_check_figure(
+        score.metric,
+        () if check is None else check.trials,
+        stopped,
+        None if check is None else check.final_step,
+    )
+    if figure is None:
+        raise ConfigurationError(
+            f"study {study.name!r}: nothing to check the curve model on; it needs complete "
+            "trials or trials stopped by scheduler='extrapolate'"
+        )
+    return _plotly(figure)
+
+
+def plot_schedules(study: Study, params: Sequence[str] | None = None) -> go.Figure:
+    """The hyperparameter schedules population-based training found: each of `params`
+    (default: those PBT may change) against the step, one line per trial through its
+    lineage, the best trial in red, log-scale parameters on a log axis."""
+    trials = study.trials
+    names = schedule_params(study, trials) if params is None else _names(params)
+    figure = schedule_figure(trials, names, study.space.to_json(), best_number(study, trials))
+    if figure is None:
+        raise ConfigurationError(
+            f"study {study.name!r} holds no schedule to draw: only trials of a "
+            "scheduler='pbt' study that paused at least once have one"
+        )
+    return _plotly(figure)
+
+
+def plot_lineage(study: Study) -> go.Figure:
+    """Population-based training's lineage: one row per trial across its steps and an
+    arrow for each time a trial took another's weights, the best trial's line in red."""
+    trials = study.trials
+    names = schedule_params(study, trials)
+    figure = lineage_figure(trials, names, best_number(study, trials))
+    if figure is None:
+        raise ConfigurationError(
+            f"study {study.name!r} holds no lineage to draw: only trials of a "
+            "scheduler='pbt' study that paused at least once have one"
+        )
+    return _plotly(figure)
+
+
+def _names(params: Sequence[str] | str) -> list[str]:
+    return [params] if isinstance(params, str) else list(params)

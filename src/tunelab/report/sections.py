@@ -19,6 +19,7 @@ from tunelab.report.front import front_sections
 from tunelab.report.lost import LOST, lost_trials, state_label
 from tunelab.report.markup import Keyed, definition_list, esc, note, seconds, table
 from tunelab.report.section import Section
+from tunelab.report.training import training_sections
 from tunelab.study import Study
 from tunelab.trial import FrozenTrial, best_trial
 from tunelab.types import TrialState
@@ -241,6 +242,7 @@ def build_sections(study: Study, curves_by: str | None = None) -> list[Section]:
             "Pick the metric in the menu at the top right."
         )
         out.append(Section("curves", "Learning curves", html, (("fig-curves", curves),)))
+    out += training_sections(study, trials)
     for score, imp in zip(scores, importances, strict=True) if done else ():
         out.append(insight_sections.effects_section(study, score))
         out.append(insight_sections.importance_section(imp, score, several))
