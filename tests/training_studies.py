@@ -44,6 +44,7 @@ def pbt_objective(folder: Path) -> Any:
 
 def pbt_study(folder: Path, name: str = "pbt") -> tunelab.Study:
     """A population of 4 trained 8 steps in intervals of 2: the slow ones copy."""
+    folder.mkdir(parents=True, exist_ok=True)
     study = tunelab.create_study(
         name,
         storage=str(folder / "tunelab.db"),
@@ -82,6 +83,7 @@ def freeze_thaw_objective(folder: Path) -> Any:
 def freeze_thaw_study(folder: Path, name: str = "ft") -> tunelab.Study:
     """Freeze-thaw over five trials, one clear winner: the winner is taken to its end,
     the losers stay paused once the budget is spent."""
+    folder.mkdir(parents=True, exist_ok=True)
     study = tunelab.create_study(
         name,
         storage=str(folder / "tunelab.db"),
@@ -102,6 +104,7 @@ def rising(top: float, rate: float, steps: int = 20) -> list[float]:
 def extrapolate_study(folder: Path, name: str = "ex") -> tunelab.Study:
     """Twelve smooth rising curves and two flat losers under scheduler='extrapolate':
     the flat ones (trials 12 and 13) are stopped at step 2."""
+    folder.mkdir(parents=True, exist_ok=True)
     study = tunelab.create_study(
         name,
         storage=str(folder / "tunelab.db"),
