@@ -4,14 +4,15 @@ resumes and steps, and the schedule the best PBT trial's weights trained with.""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from training_studies import extrapolate_study, freeze_thaw_study, pbt_study
 
 import tunelab
+from training_studies import extrapolate_study, freeze_thaw_study, pbt_study
 from tunelab.cli.main import main
 from tunelab.study import found_schedule
 from tunelab.types import TrialState
@@ -72,7 +73,7 @@ def test_show_writes_the_best_pbt_trials_lineage(pbt) -> None:
     assert len(path) >= 2, "the best trial's weights should come through another trial"
     start = f"PBT, best #{best.number}: lr {path[0]['params']['lr']:.4g} from step 0 "
     assert start + f"(#{path[0]['trial']})" in out
-    for before, entry in zip(path, path[1:], strict=False):
+    for before, entry in itertools.pairwise(path):
         assert (
             f"lr {entry['params']['lr']:.4g} from step {entry['step']} "
             f"(#{entry['trial']} took #{before['trial']}'s weights)" in out

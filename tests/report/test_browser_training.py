@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from test_browser import DRAWN, open_report
-from training_studies import extrapolate_study, pbt_study
 
+from training_studies import extrapolate_study, pbt_study
 from tunelab.report import write_report
 
 pytestmark = pytest.mark.slow

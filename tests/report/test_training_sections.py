@@ -5,14 +5,15 @@ each only when the study has such data. The notebook functions return the same f
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 import pytest
-from training_studies import extrapolate_study, freeze_thaw_study, pbt_study
 
 import tunelab
+from training_studies import extrapolate_study, freeze_thaw_study, pbt_study
 from tunelab import plot as tp
 from tunelab.errors import ConfigurationError
 from tunelab.insight import extrapolation_check
@@ -65,9 +66,14 @@ def test_sections_appear_only_with_their_data(pbt, ft, ex, tmp_path: Path) -> No
     plain = tunelab.create_study("plain", storage=str(tmp_path / "p.db"), metric="acc")
     for x in (0.2, 0.5):
         plain.enqueue({"x": x})
-    plain.optimize(
-        lambda t: [t.report(s, acc=t.hp.Float("x", 0, 1)) for s in range(3)][0] or 0.5, 2
-    )
+
+    def objective(trial: tunelab.Trial) -> float:
+        x = trial.hp.Float("x", 0.0, 1.0)
+        for step in range(3):
+            trial.report(step, acc=x * step)
+        return x
+
+    plain.optimize(objective, n_trials=2)
     assert TRAINING.isdisjoint(sections(plain))
     assert TRAINING & set(sections(ft)) == {"effort"}
     assert TRAINING & set(sections(ex)) == {"curve-model"}
@@ -137,7 +143,7 @@ def test_the_lineage_draws_an_arrow_from_each_parent_at_its_exploit_step(pbt) ->
         if a["arrowcolor"] == RED
     }
     assert red_arrows == {
-        (e["trial"], before["trial"], e["step"]) for before, e in zip(path, path[1:], strict=False)
+        (e["trial"], before["trial"], e["step"]) for before, e in itertools.pairwise(path)
     }
     assert go.Figure(lineage) == tp.plot_lineage(pbt)
 
@@ -159,7 +165,7 @@ def test_the_schedules_figure_draws_each_trials_values_by_step_best_in_red(pbt) 
 
 
 def test_the_notebook_functions_refuse_a_study_without_such_data(ft) -> None:
-    with pytest.raises(ConfigurationError, match="no schedule to draw.*scheduler='pbt'"):
+    with pytest.raises(ConfigurationError, match=r"no schedule to draw.*scheduler='pbt'"):
         tp.plot_schedules(ft)
     with pytest.raises(ConfigurationError, match="no lineage to draw"):
         tp.plot_lineage(ft)
