@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +21,19 @@ EPOCHS = 8
 PBT_LRS = (0.02, 0.03, 0.2, 0.3)  # two slow trials that take the fast ones' weights
 
 
-def pbt_objective(folder: Path) -> Any:
-    """Trains w towards 1 at the rate `lr` (log scale); the checkpoint is {"w", "next"}."""
+def resumable(folder: Path, step: Callable[[Any, float, int], float]) -> Any:
+    """An objective whose state is {"w", "next"} in a JSON file: each epoch
+    `w = step(trial.hp, w, epoch)` is reported as `acc`; it pauses when told."""
 
     def objective(trial: tunelab.Trial) -> float:
-        lr = trial.hp.Float("lr", 0.01, 0.5, sampling="log")
-        w, start = 0.0, 0
+        state = {"w": 0.0, "next": 0}
         if trial.resume_from is not None:
             state = json.loads(Path(trial.resume_from).read_text())
-            w, start = state["w"], state["next"]
-        trial.set_resumable(folder / f"trial-{trial.number}" / "state.json")
-        Path(trial.checkpoint or "").parent.mkdir(parents=True, exist_ok=True)
-        for epoch in range(start, EPOCHS):
-            w += lr * (1.0 - w)
+        folder.mkdir(parents=True, exist_ok=True)
+        trial.set_resumable(folder / f"trial-{trial.number}.json")
+        w = state["w"]
+        for epoch in range(int(state["next"]), EPOCHS):
+            w = step(trial.hp, w, epoch)
             trial.report(epoch, acc=w)
             Path(trial.checkpoint or "").write_text(json.dumps({"w": w, "next": epoch + 1}))
             if epoch < EPOCHS - 1 and trial.should_pause():
@@ -42,80 +43,59 @@ def pbt_objective(folder: Path) -> Any:
     return objective
 
 
-def pbt_study(folder: Path, name: str = "pbt") -> tunelab.Study:
-    """A population of 4 trained 8 steps in intervals of 2: the slow ones copy."""
+def pbt_objective(folder: Path) -> Any:
+    """Trains w towards 1 at the rate `lr` (log scale): a faster rate is better."""
+    return resumable(
+        folder, lambda hp, w, _: w + hp.Float("lr", 0.01, 0.5, sampling="log") * (1 - w)
+    )
+
+
+def _run(
+    folder: Path, name: str, scheduler: Any, param: str, values: tuple[float, ...], objective: Any
+) -> tunelab.Study:
+    """A study in `folder`/tunelab.db that runs one trial per value of `param`."""
     folder.mkdir(parents=True, exist_ok=True)
     study = tunelab.create_study(
-        name,
-        storage=str(folder / "tunelab.db"),
-        metric="acc",
-        direction="maximize",
-        scheduler=PBTScheduler(population_size=4, interval=2, hyperparams=["lr"]),
+        name, storage=str(folder / "tunelab.db"), metric="acc", scheduler=scheduler
     )
-    for lr in PBT_LRS:
-        study.enqueue({"lr": lr})
-    study.optimize(pbt_objective(folder / "weights"), n_trials=len(PBT_LRS))
+    for value in values:
+        study.enqueue({param: value})
+    study.optimize(objective, n_trials=len(values))
     return study
 
 
+def pbt_study(folder: Path, name: str = "pbt") -> tunelab.Study:
+    """A population of 4 trained 8 steps in intervals of 2: the slow ones copy."""
+    scheduler = PBTScheduler(population_size=4, interval=2, hyperparams=["lr"])
+    return _run(folder, name, scheduler, "lr", PBT_LRS, pbt_objective(folder / "weights"))
+
+
 def freeze_thaw_objective(folder: Path) -> Any:
-    """Rises to x over the steps; the checkpoint is {"next"}."""
-
-    def objective(trial: tunelab.Trial) -> float:
-        x = trial.hp.Float("x", 0.0, 1.0)
-        start = 0
-        if trial.resume_from is not None:
-            start = json.loads(Path(trial.resume_from).read_text())["next"]
-        trial.set_resumable(folder / f"trial-{trial.number}.json")
-        folder.mkdir(parents=True, exist_ok=True)
-        acc = 0.0
-        for epoch in range(start, EPOCHS):
-            acc = x * (1 - math.exp(-(epoch + 1) / 3))
-            trial.report(epoch, acc=acc)
-            Path(trial.checkpoint or "").write_text(json.dumps({"next": epoch + 1}))
-            if epoch < EPOCHS - 1 and trial.should_pause():
-                raise tunelab.TrialPaused
-        return acc
-
-    return objective
+    """Rises towards x over the steps: the trial of the largest x wins."""
+    return resumable(
+        folder, lambda hp, _, epoch: hp.Float("x", 0.0, 1.0) * (1 - math.exp(-(epoch + 1) / 3))
+    )
 
 
 def freeze_thaw_study(folder: Path, name: str = "ft") -> tunelab.Study:
     """Freeze-thaw over five trials, one clear winner: the winner is taken to its end,
     the losers stay paused once the budget is spent."""
-    folder.mkdir(parents=True, exist_ok=True)
-    study = tunelab.create_study(
-        name,
-        storage=str(folder / "tunelab.db"),
-        metric="acc",
-        direction="maximize",
-        scheduler=FreezeThawScheduler(slice=2, initial=3),
-    )
-    for x in (0.9, 0.1, 0.12, 0.11, 0.13):
-        study.enqueue({"x": x})
-    study.optimize(freeze_thaw_objective(folder / "checkpoints"), n_trials=5)
-    return study
+    scheduler = FreezeThawScheduler(slice=2, initial=3)
+    xs = (0.9, 0.1, 0.12, 0.11, 0.13)
+    return _run(folder, name, scheduler, "x", xs, freeze_thaw_objective(folder / "checkpoints"))
 
 
 def rising(top: float, rate: float, steps: int = 20) -> list[float]:
     return [0.1 + (top - 0.1) * (1 - math.exp(-rate * (s + 1))) for s in range(steps)]
 
 
-def extrapolate_study(folder: Path, name: str = "ex") -> tunelab.Study:
-    """Twelve smooth rising curves and two flat losers under scheduler='extrapolate':
-    the flat ones (trials 12 and 13) are stopped at step 2."""
-    folder.mkdir(parents=True, exist_ok=True)
-    study = tunelab.create_study(
-        name,
-        storage=str(folder / "tunelab.db"),
-        metric="acc",
-        scheduler={"name": "extrapolate", "min_resource": 3},
-    )
-    curves = [rising(0.6 + 0.03 * i, 0.15 + 0.05 * (i % 5)) for i in range(12)]
-    curves += [[0.3] * 20, [0.25] * 20]
+def study_of(
+    curves: list[list[float]], scheduler: object = None, storage: str = ":memory:", name: str = "ex"
+) -> tunelab.Study:
+    """One trial per curve, reported step by step, stopped when the scheduler says so."""
+    study = tunelab.create_study(name, storage=storage, metric="acc", scheduler=scheduler)
     for curve in curves:
         trial = study.ask()
-        trial.hp.Float("x", 0.0, 1.0)
         for step, value in enumerate(curve):
             trial.report(step, acc=value)
             if trial.should_prune():
@@ -124,3 +104,13 @@ def extrapolate_study(folder: Path, name: str = "ex") -> tunelab.Study:
         else:
             study.tell(trial, curve[-1])
     return study
+
+
+def extrapolate_study(folder: Path, name: str = "ex") -> tunelab.Study:
+    """Twelve smooth rising curves and two flat losers under scheduler='extrapolate':
+    the flat ones (trials 12 and 13) are stopped at step 2."""
+    folder.mkdir(parents=True, exist_ok=True)
+    curves = [rising(0.6 + 0.03 * i, 0.15 + 0.05 * (i % 5)) for i in range(12)]
+    curves += [[0.3] * 20, [0.25] * 20]
+    scheduler = {"name": "extrapolate", "min_resource": 3}
+    return study_of(curves, scheduler, str(folder / "tunelab.db"), name)

@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
-import tunelab
+from training_studies import rising, study_of
 from tunelab.insight import InsightError, extrapolation_check
-from tunelab.types import TrialState
 
 E = 20
-
-
-def rising(top: float, rate: float) -> list[float]:
-    return [0.1 + (top - 0.1) * (1 - math.exp(-rate * (s + 1))) for s in range(E)]
-
-
-def study_of(
-    curves: list[list[float]], scheduler: object = None, storage: str = ":memory:"
-) -> tunelab.Study:
-    study = tunelab.create_study("ex", storage=storage, metric="acc", scheduler=scheduler)
-    for curve in curves:
-        trial = study.ask()
-        for step, value in enumerate(curve):
-            trial.report(step, acc=value)
-            if trial.should_prune():
-                study.tell(trial, state=TrialState.PRUNED)
-                break
-        else:
-            study.tell(trial, curve[-1])
-    return study
 
 
 def test_a_study_of_smooth_curves_is_predicted_well_and_no_winner_would_be_stopped() -> None:
