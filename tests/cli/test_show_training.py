@@ -5,6 +5,7 @@ resumes and steps, and the schedule the best PBT trial's weights trained with.""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 
 import tunelab
 from training_studies import extrapolate_study, freeze_thaw_study, pbt_study
-from tunelab.cli.main import main
+from tunelab.cli.main import cli, main
 from tunelab.study import found_schedule
 from tunelab.types import TrialState
 
@@ -90,3 +91,28 @@ def test_a_study_that_never_paused_shows_none_of_it(tmp_path: Path) -> None:
     assert "curve model on" in out  # the extrapolate scheduler's check, as before
     for absent in ("steps resumes", "paused", "PBT", "steps trained"):
         assert absent not in out
+
+
+def test_show_json_holds_the_same_counts_and_lineage(ft, pbt) -> None:
+    runner = CliRunner()
+    doc = json.loads(
+        runner.invoke(cli, ["show", "ft", "--json", "--storage", ft.storage.url]).output
+    )["training"]
+    by_number = {t.number: t for t in ft.trials}
+    for row in doc["trials"]:
+        t = by_number[row["number"]]
+        assert (row["state"], row["steps"]) == (t.state.value, len(t.reports))
+        assert row["resumes"] == t.system_attrs.get("resumes", 0)
+    assert doc["paused_now"] == sum(t.state is TrialState.PAUSED for t in ft.trials)
+    assert doc["pbt"] is None
+    doc = json.loads(
+        runner.invoke(cli, ["show", "pbt", "--json", "--storage", pbt.storage.url]).output
+    )["training"]["pbt"]
+    assert sorted((e["trial"], e["parent"], e["step"]) for e in doc["exploits"]) == sorted(
+        (t.number, e["parent"], e["step"])
+        for t in pbt.trials
+        for e in t.system_attrs["schedule"]
+        if e["parent"] is not None
+    )
+    assert doc["best"] == pbt.best_trial.number
+    assert doc["best_schedule"] == found_schedule(pbt.trials, doc["best"])

@@ -9,11 +9,13 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import click
 
 from tunelab.cli.export import trial_record
+from tunelab.errors import TunelabError
 from tunelab.storage import StudySummary, TrialCounts
 from tunelab.study.optimize import STOP_SETTING
 from tunelab.trial import FrozenTrial
@@ -120,7 +122,33 @@ def show_document(study: Any, top_k: int) -> dict[str, Any]:
         "best": best,
         "pareto_front": front,
         "confirmation": _confirmation(study),
+        "training": _training(study, best),
     }
+
+
+def _training(study: Any, best: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Steps, pauses and resumes per trial and PBT's exploits with the best trial's
+    schedule; null when no trial was paused."""
+    from tunelab.insight import exploits, training_effort
+    from tunelab.insight.effort import paused_or_resumed, scheduled
+    from tunelab.study import found_schedule
+
+    trials = study.trials
+    if not paused_or_resumed(trials) and not scheduled(trials):
+        return None
+    pbt = None
+    if scheduled(trials):
+        number = None if best is None else best["number"]
+        try:
+            schedule = None if number is None else found_schedule(trials, number)
+        except TunelabError:  # the best trial holds no schedule (it never paused)
+            schedule = None
+        pbt = {
+            "exploits": [asdict(e) for e in exploits(trials)],
+            "best": number,
+            "best_schedule": schedule,
+        }
+    return {**training_effort(trials).to_dict(), "pbt": pbt}
 
 
 def _confirmation(study: Any) -> dict[str, Any] | None:
