@@ -38,8 +38,8 @@ def effort_section(trials: Sequence[FrozenTrial]) -> Section:
     html = note(
         said[:1].upper()
         + said[1:]
-        + ". A resumed trial goes on from its own checkpoint as the same trial, so its bar "
-        "counts every step it trained; ↻ counts its resumes, ⇐ the weights it took (PBT)."
+        + ". A resumed trial goes on as the same trial, so its bar counts every step it "
+        "trained; ↻ counts its resumes, ⇐ the times it took another trial's weights (PBT)."
     )
     figure = effort_figure(effort)
     figures = () if figure is None else (("fig-effort", figure),)
