@@ -408,6 +408,31 @@ class InMemoryStorage(BaseStorage):
             )
             return True
 
+    def repause_trial(
+        self,
+        trial_id: int,
+        worker: str,
+        step: int,
+        system_attrs: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        with self._lock:
+            t = self.get_trial(trial_id)
+            if t.state is not TrialState.RUNNING or t.worker != worker:
+                return False
+            extra = _json(system_attrs or {}, "system attributes")
+            self._put(
+                evolve(
+                    t,
+                    state=TrialState.PAUSED,
+                    heartbeat=None,
+                    reason=reason,
+                    reports=tuple(r for r in t.reports if r.step <= step),
+                    system_attrs={**t.system_attrs, **extra},
+                )
+            )
+            return True
+
     def set_system_attrs(self, trial_id: int, system_attrs: Mapping[str, Any]) -> None:
         with self._lock:
             t = self._running(trial_id)  # raises, naming the problem
