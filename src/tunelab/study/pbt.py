@@ -2,7 +2,7 @@
 scheduler's decisions (tunelab.schedulers.pbt).
 
 When a trial pauses, its checkpoint is copied to a snapshot of that step beside it
-(`last.step-7.pt`), so a trial that falls behind can later take a parent's weights of
+(`last.step-7.pt`, tunelab.study.repause), so a trial that falls behind can later take a parent's weights of
 the step both reached even if the parent has trained on since. When a bottom trial is
 resumed, it takes a copy of a top trial's snapshot as its own checkpoint and that
 trial's values, explored; its stored params become the new values (what `trial.hp`
@@ -48,15 +48,12 @@ def snapshot_path(checkpoint: str | os.PathLike[str], step: int) -> Path:
 
 
 def on_pause(study: Study, trial: Trial) -> dict[str, Any]:
-    """Under PBT, keep the checkpoint of this step and start the trial's schedule; the
-    system attributes to store with the pause ({} under other schedulers)."""
+    """Under PBT, start the trial's schedule; the system attributes to store with the
+    pause ({} under other schedulers). The snapshot of this step is kept by every pause
+    (tunelab.study.repause)."""
     scheduler = study.scheduler
     if not isinstance(scheduler, PBTScheduler | ReplayScheduler) or trial.checkpoint is None:
         return {}
-    source = Path(trial.checkpoint)
-    if isinstance(scheduler, PBTScheduler) and trial.last_step is not None and source.is_file():
-        _copy(source, snapshot_path(source, trial.last_step))
-        _drop_old_snapshots(source)
     stored = study.storage.get_trial(trial.trial_id)
     if SCHEDULE_ATTR in stored.system_attrs:
         return {}
@@ -102,7 +99,7 @@ def exploit(study: Study, claimed: FrozenTrial) -> FrozenTrial:
         names = scheduler.mutable(space)
         params = scheduler.explore(parent.params, names, space, scheduler.rng(claimed.number, step))
         try:
-            _copy(snapshot_path(theirs, step), Path(own))
+            copy_whole(snapshot_path(theirs, step), Path(own))
         except OSError as e:  # the trial is claimed: it goes on as itself rather than hang
             log.warning(
                 "trial %d keeps its own weights: copying trial %d's failed (%s)",
@@ -146,7 +143,7 @@ def schedule_of(trial: FrozenTrial) -> list[dict[str, Any]]:
     return [dict(e) for e in entries]
 
 
-def _copy(source: Path, target: Path) -> None:
+def copy_whole(source: Path, target: Path) -> None:
     """Copy a file whole, replacing `target` in one step (a reader never sees half)."""
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
@@ -156,7 +153,8 @@ def _copy(source: Path, target: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _drop_old_snapshots(checkpoint: Path) -> None:
+def drop_old_snapshots(checkpoint: Path, keep: int) -> None:
+    """Delete the trial's snapshots but the `keep` of the latest steps."""
     found = []
     for path in checkpoint.parent.glob(f"{checkpoint.stem}.step-*{checkpoint.suffix}"):
         step = path.name[
@@ -164,7 +162,7 @@ def _drop_old_snapshots(checkpoint: Path) -> None:
         ]
         if step.isdigit():
             found.append((int(step), path))
-    for _, path in sorted(found)[:-KEEP_SNAPSHOTS]:
+    for _, path in sorted(found)[:-keep]:
         path.unlink(missing_ok=True)
 
 
