@@ -415,6 +415,7 @@ class InMemoryStorage(BaseStorage):
         step: int,
         system_attrs: Mapping[str, Any] | None = None,
         reason: str | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> bool:
         with self._lock:
             t = self.get_trial(trial_id)
@@ -429,6 +430,7 @@ class InMemoryStorage(BaseStorage):
                     reason=reason,
                     reports=tuple(r for r in t.reports if r.step <= step),
                     system_attrs={**t.system_attrs, **extra},
+                    params=t.params if params is None else _json(params, "params"),
                 )
             )
             return True

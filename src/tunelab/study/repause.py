@@ -10,7 +10,9 @@ epoch the study has no report of, or one whose report was never stored.
 When a worker finds such a trial lost, storage puts it back to PAUSED at `paused_step`
 in one transaction (`repause_trial`, conditional on the lost worker still holding it, so
 of two workers that find it at once one acts), marks it `restore_step`, names the lost
-worker in `lost_workers` and says so in its reason. The worker that claims it next copies
+worker in `lost_workers` and says so in its reason; under PBT its schedule and params
+go back to those it paused with (an exploit the lost run began with is undone, and is
+decided again when it resumes). The worker that claims it next copies
 the snapshot back over the checkpoint before the objective runs, then clears the mark.
 
 The reports after the paused step are dropped, not kept: the resumed run trains those
@@ -29,16 +31,25 @@ queues no copy of it. If its snapshot is gone when it is claimed, it ends LOST t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tunelab.errors import ConfigurationError
 from tunelab.schedulers.pbt import PBTScheduler
 from tunelab.storage import BaseStorage
 from tunelab.storage.base import Outcome
 from tunelab.study.host import CHECKPOINT_KEY
-from tunelab.study.pbt import KEEP_SNAPSHOTS, copy_whole, drop_old_snapshots, snapshot_path
+from tunelab.study.pbt import (
+    KEEP_SNAPSHOTS,
+    SCHEDULE_ATTR,
+    copy_whole,
+    drop_old_snapshots,
+    schedule_of,
+    snapshot_path,
+)
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import EndCause, TrialState
 
@@ -91,11 +102,19 @@ def repause(storage: BaseStorage, trial: FrozenTrial) -> bool:
         return False
     lost = list(trial.system_attrs.get(LOST_WORKERS_KEY) or [])
     lost.append({"worker": trial.worker, "step": step, "time": time.time()})
+    attrs: dict[str, Any] = {RESTORE_KEY: step, LOST_WORKERS_KEY: lost}
+    params = None
+    if SCHEDULE_ATTR in trial.system_attrs:  # PBT: forget what the lost run took on
+        with contextlib.suppress(ConfigurationError, KeyError, TypeError):  # damaged: as is
+            kept = [e for e in schedule_of(trial) if e["step"] <= step]
+            params = kept[-1]["params"] if kept else None
+            attrs[SCHEDULE_ATTR] = kept
     done = storage.repause_trial(
         trial.trial_id,
         trial.worker,
         step,
-        {RESTORE_KEY: step, LOST_WORKERS_KEY: lost},
+        attrs,
+        params=params,
         reason=(
             f"re-paused at step {step} after its worker was lost ({trial.worker}): it goes "
             f"on from its checkpoint of step {step}; later reports were dropped"

@@ -167,13 +167,16 @@ class PausingConformance:
             storage.add_report(tid, step, {"loss": 0.5})
         assert not other.repause_trial(tid, "w9", 1)  # held by w1, not the lost w9
         assert storage.get_trial(tid).state is RUNNING
-        assert other.repause_trial(tid, "w1", 1, {"lost": [{"step": 1}]}, reason="re-paused")
+        assert other.repause_trial(
+            tid, "w1", 1, {"lost": [{"step": 1}]}, reason="re-paused", params={"lr": 0.02}
+        )
         for handle in (storage, other):
             got = handle.get_trial(tid)
             assert got.state is PAUSED and got.heartbeat is None and got.reason == "re-paused"
             assert [r.step for r in got.reports] == [0, 1]
             assert got.system_attrs["lost"] == [{"step": 1}]
             assert got.system_attrs["checkpoint"] == "/ckpt/trial-0.pt"  # merged
+            assert dict(got.params) == {"lr": 0.02}  # the values it paused with
             assert [r.step for r in handle.get_trials(sid)[0].reports] == [0, 1]
         assert not storage.repause_trial(tid, "w1", 1)  # paused already
         assert storage.fail_lost_trials(sid, lambda t: True, reason="lost") == []

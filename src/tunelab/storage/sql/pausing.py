@@ -62,11 +62,12 @@ def repause(
     worker: str,
     step: int,
     extra: Mapping[str, Any],
-    reason: str | None,
+    values: Mapping[str, Any],
     replay: bool,
 ) -> bool:
     """RUNNING (held by the lost `worker`) -> PAUSED at `step`: the reports after it go,
-    `extra` is merged into the system attributes; False when the trial is not RUNNING or
+    `extra` is merged into the system attributes, `values` (the reason, the params) are
+    set; False when the trial is not RUNNING or
     another worker holds it (True when an earlier try of this same call re-paused it)."""
     row = _locked_row(conn, trial_id)
     if row.state != RUNNING or row.worker != worker:
@@ -77,9 +78,9 @@ def repause(
         update(TR)
         .where(TR.c.trial_id == trial_id, TR.c.state == RUNNING, TR.c.worker == worker)
         .values(
+            **values,
             state=PAUSED,
             heartbeat=None,
-            reason=reason,
             system_attrs_json=codec.dumps(attrs, "system attributes"),
         )
     ).rowcount

@@ -499,11 +499,15 @@ class SQLStorage(BaseStorage):
         step: int,
         system_attrs: Mapping[str, Any] | None = None,
         reason: str | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> bool:
         extra = dict(system_attrs or {})
         codec.dumps(extra, "system attributes")
+        values: dict[str, Any] = {"reason": reason}
+        if params is not None:
+            values["params_json"] = codec.dumps(params, "params")
         return self._write_once(
-            lambda c, replay: pausing.repause(c, trial_id, worker, step, extra, reason, replay),
+            lambda c, replay: pausing.repause(c, trial_id, worker, step, extra, values, replay),
             "re-pausing a lost trial",
         )
 
