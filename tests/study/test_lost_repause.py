@@ -167,6 +167,27 @@ def test_pbt_trial_goes_back_with_the_values_it_paused_with(tmp_path: Path) -> N
     study.storage.close()
 
 
+def test_a_re_paused_trial_whose_snapshot_is_gone_ends_lost(tmp_path: Path) -> None:
+    url = str(tmp_path / "lost.db")
+    _killed_mid_trial(url, "freeze-thaw", tmp_path, (0, 3, 1))
+    study = tunelab.load_study("lost", url)
+    assert len(study.fail_lost_trials()) == 1
+    (snapshot,) = tmp_path.glob("trial-0.step-*.json")
+    assert snapshot.name == "trial-0.step-1.json"
+    snapshot.unlink()  # lost with a disk, say
+    study.optimize(functools.partial(objective, tmp_path, None), n_trials=1)
+    lost, *others = study.trials
+    assert (lost.state, lost.end_cause) == (TrialState.FAIL, EndCause.LOST)
+    assert lost.reason is not None and "could not be restored" in lost.reason
+    assert [r.step for r in lost.reports] == [0, 1]
+    # outside the budget, so a new trial runs, and its retry (max_retries) after it
+    assert [t.retry_of for t in others] == [None, 0]
+    for t in others:
+        assert t.state is TrialState.COMPLETE, t.reason
+        assert [r.step for r in t.reports] == list(range(EPOCHS))
+    study.storage.close()
+
+
 @pytest.mark.parametrize(
     ("kind", "hang"),
     [("none", (0, 3, 0)), ("freeze-thaw", (0, 1, 0))],
