@@ -35,10 +35,8 @@ def objective(folder: Path, hang: tuple[int, int, int] | None, trial: tunelab.Tr
     """w moves toward 1 by lr each epoch: the curve of an uninterrupted run is
     1 - (1 - lr)^(epoch + 1). `hang` = (trial, epoch, from which resume): sleep there."""
     lr = trial.hp.Float("lr", 0.05, 0.5)
-    w, start = 0.0, 0
-    if trial.resume_from is not None:
-        state = json.loads(Path(trial.resume_from).read_text())
-        w, start = state["w"], state["next"]
+    source = trial.resume_from
+    w, start = json.loads(Path(source).read_text()) if source is not None else (0.0, 0)
     trial.set_resumable(folder / f"trial-{trial.number}.json")
     for epoch in range(start, EPOCHS):
         if hang is not None and (trial.number, epoch) == hang[:2] and trial.resumes >= hang[2]:
@@ -47,7 +45,7 @@ def objective(folder: Path, hang: tuple[int, int, int] | None, trial: tunelab.Tr
         loaded = w
         w += lr * (1.0 - w)
         trial.report(epoch, acc=w, loaded=loaded)
-        Path(trial.checkpoint or "").write_text(json.dumps({"w": w, "next": epoch + 1}))
+        Path(trial.checkpoint or "").write_text(json.dumps([w, epoch + 1]))
         if epoch < EPOCHS - 1 and trial.should_pause():
             raise tunelab.TrialPaused
     return w
@@ -114,7 +112,7 @@ def test_freeze_thaw_trial_goes_back_to_its_paused_checkpoint(url: str, tmp_path
     (before,) = study.trials
     assert before.state is TrialState.RUNNING and [r.step for r in before.reports] == [0, 1, 2]
     checkpoint = Path(before.system_attrs["checkpoint"])
-    assert json.loads(checkpoint.read_text())["next"] == 3  # the killed run wrote on
+    assert json.loads(checkpoint.read_text())[1] == 3  # the killed run wrote on
 
     assert study.fail_lost_trials() == [before.trial_id]
     assert study.fail_lost_trials() == []
