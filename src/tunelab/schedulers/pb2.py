@@ -128,8 +128,8 @@ def intervals(
             | {i for i, s in enumerate(steps) if s in starts}
         )
         for a, b in zip(cuts, [*cuts[1:], len(steps)], strict=True):
-            if b - a < interval:
-                continue  # unfinished, or cut short: its reward is not comparable
+            if b - a < max(interval, 2 if a == 0 else 1):
+                continue  # unfinished or cut short (or a first with no change to measure)
             params = next(
                 (e["params"] for e in reversed(entries) if e["step"] <= steps[a]), t.params
             )
