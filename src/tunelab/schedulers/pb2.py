@@ -22,7 +22,7 @@ intervals of data, all values are explored PBT's way.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -252,7 +252,7 @@ def _schedule(trial: FrozenTrial) -> list[dict[str, Any]]:
     ]
 
 
-def _unit(params: dict[str, Any], names: Sequence[str], space: SearchSpace) -> list[float] | None:
+def _unit(params: Mapping[str, Any], names: Sequence[str], space: SearchSpace) -> list[float] | None:
     """The values of `names` in the unit cube (None when one is missing or out of range)."""
     try:
         return [space[n].to_unit(params[n]) for n in names]
