@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tunelab.errors import ConfigurationError
-from tunelab.schedulers import PB2Scheduler, PBTScheduler, make_scheduler
+from tunelab.schedulers import ExploitRequest, PB2Scheduler, PBTScheduler, make_scheduler
 from tunelab.schedulers.pb2 import Intervals, choose, intervals, kappa, standardised
 from tunelab.space import Choice, Float, SearchSpace
 from tunelab.trial import FrozenTrial, Report
@@ -118,8 +118,8 @@ def test_before_enough_data_the_values_are_explored_as_pbt_does() -> None:
     pb2 = PB2Scheduler(population_size=4, interval=2, hyperparams=["lr"], seed=3)
     pbt = PBTScheduler(population_size=4, interval=2, hyperparams=["lr"], seed=3)
     history = [parent, child]
-    args = (child, parent, history, space, "acc", Direction.MAXIMIZE)
-    assert pb2.new_values(*args) == pbt.new_values(*args)
+    request = ExploitRequest(child, parent, history, space, "acc", Direction.MAXIMIZE)
+    assert pb2.new_values(request) == pbt.new_values(request)
 
 
 def test_pb2_needs_a_numeric_value_to_choose() -> None:

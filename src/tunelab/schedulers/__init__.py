@@ -9,7 +9,7 @@ from tunelab.errors import ConfigurationError, ConfigurationTypeError
 from tunelab.schedulers.asha import ASHAScheduler
 from tunelab.schedulers.base import Scheduler
 from tunelab.schedulers.curve_rules import CurveRules
-from tunelab.schedulers.decision import GO_ON, PruneRequest, ResumeRequest, Verdict
+from tunelab.schedulers.decision import GO_ON, ExploitRequest, PruneRequest, ResumeRequest, Verdict
 from tunelab.schedulers.extrapolate import ExtrapolateScheduler
 from tunelab.schedulers.freeze_thaw import FreezeThawScheduler
 from tunelab.schedulers.hyperband import Bracket, HyperbandScheduler
@@ -79,6 +79,7 @@ __all__ = [
     "CurveRule",
     "CurveRules",
     "Divergence",
+    "ExploitRequest",
     "ExtrapolateScheduler",
     "FreezeThawScheduler",
     "HyperbandScheduler",

@@ -30,6 +30,7 @@ import numpy as np
 
 from tunelab.errors import ConfigurationError
 from tunelab.schedulers._tv_gp import TimeVaryingGP
+from tunelab.schedulers.decision import ExploitRequest
 from tunelab.schedulers.pbt import SCHEDULE_ATTR, PBTScheduler, _value_at
 from tunelab.space import Float, Int, SearchSpace
 from tunelab.trial import FrozenTrial
@@ -74,23 +75,21 @@ class PB2Scheduler(PBTScheduler):
             )
         return names
 
-    def new_values(
-        self,
-        trial: FrozenTrial,
-        parent: FrozenTrial,
-        history: Sequence[FrozenTrial],
-        space: SearchSpace,
-        metric: str,
-        direction: Direction,
-    ) -> dict[str, Any]:
+    def new_values(self, request: ExploitRequest) -> dict[str, Any]:
         """The parent's values with the numeric mutable ones chosen by the bandit (PBT's
         exploration for the rest, and for all until there is enough data)."""
+        trial, parent, history, space = (
+            request.trial,
+            request.parent,
+            request.history,
+            request.space,
+        )
         step = trial.last_step or 0
         rng = self.rng(trial.number, step)
         names = self.mutable(space)
         numeric = [n for n in names if isinstance(space[n], Float | Int) and n in parent.params]
         values = self.explore(parent.params, [n for n in names if n not in numeric], space, rng)
-        data = intervals(history, metric, direction, numeric, space, self.interval)
+        data = intervals(history, request.metric, request.direction, numeric, space, self.interval)
         if not numeric or len(data.rewards) < self.population_size:
             return self.explore(values, numeric, space, rng)
         now = (step + data.span) / data.span
@@ -252,7 +251,9 @@ def _schedule(trial: FrozenTrial) -> list[dict[str, Any]]:
     ]
 
 
-def _unit(params: Mapping[str, Any], names: Sequence[str], space: SearchSpace) -> list[float] | None:
+def _unit(
+    params: Mapping[str, Any], names: Sequence[str], space: SearchSpace
+) -> list[float] | None:
     """The values of `names` in the unit cube (None when one is missing or out of range)."""
     try:
         return [space[n].to_unit(params[n]) for n in names]

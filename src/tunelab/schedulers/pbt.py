@@ -20,7 +20,14 @@ import numpy as np
 
 from tunelab.errors import ConfigurationError
 from tunelab.schedulers.base import Scheduler
-from tunelab.schedulers.decision import GO_ON, PruneRequest, ResumeRequest, Verdict, check_int
+from tunelab.schedulers.decision import (
+    GO_ON,
+    ExploitRequest,
+    PruneRequest,
+    ResumeRequest,
+    Verdict,
+    check_int,
+)
 from tunelab.space import Choice, Fixed, Float, Int, Param, SearchSpace
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
@@ -185,19 +192,12 @@ class PBTScheduler(Scheduler):
         """The seeded generator of one trial's decision at one step (the same in any worker)."""
         return np.random.default_rng([self.seed, number, step])
 
-    def new_values(
-        self,
-        trial: FrozenTrial,
-        parent: FrozenTrial,
-        history: Sequence[FrozenTrial],
-        space: SearchSpace,
-        metric: str,
-        direction: Direction,
-    ) -> dict[str, Any]:
-        """The values `trial` goes on with once it takes `parent`'s weights of its last
-        step: the parent's values, explored (PB2 chooses the numeric ones from `history`)."""
+    def new_values(self, request: ExploitRequest) -> dict[str, Any]:
+        """The values a bottom trial goes on with once it takes the parent's weights: the
+        parent's values, explored (PB2 chooses the numeric ones from the history)."""
+        trial, space = request.trial, request.space
         rng = self.rng(trial.number, trial.last_step or 0)
-        return self.explore(parent.params, self.mutable(space), space, rng)
+        return self.explore(request.parent.params, self.mutable(space), space, rng)
 
     def explore(
         self, params: Mapping[str, Any], names: Sequence[str], space: SearchSpace, rng: Any

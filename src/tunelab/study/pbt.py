@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunelab.errors import ConfigurationError
+from tunelab.schedulers.decision import ExploitRequest
 from tunelab.schedulers.pbt import SCHEDULE_ATTR, PBTScheduler
 from tunelab.schedulers.replay import ReplayScheduler
 from tunelab.trial import FrozenTrial, Trial
@@ -99,9 +100,8 @@ def exploit(study: Study, claimed: FrozenTrial) -> FrozenTrial:
             continue  # it has not kept that step (it never paused there): try another
         space = study._host.space
         names = scheduler.mutable(space)
-        params = scheduler.new_values(
-            claimed, parent, history, space, study.metric, study.direction
-        )
+        request = ExploitRequest(claimed, parent, history, space, study.metric, study.direction)
+        params = scheduler.new_values(request)
         try:
             _copy(snapshot_path(theirs, step), Path(own))
         except OSError as e:  # the trial is claimed: it goes on as itself rather than hang
