@@ -47,7 +47,7 @@ class TimeKernel:
         numeric = np.zeros(x1.shape[1], dtype=bool)
         r2 = scaled_sq_dist(x1, x2, self.lengthscales, numeric)
         dt = np.abs(t1[:, None] - t2[None, :])
-        return self.variance * np.exp(-0.5 * r2) * (1.0 - self.eps) ** (0.5 * dt)
+        return self.variance * np.exp(0.5 * (dt * math.log1p(-self.eps) - r2))
 
 
 class TimeVaryingGP:
@@ -94,8 +94,8 @@ class TimeVaryingGP:
 
         def objective(theta: np.ndarray) -> float:
             inv_l2 = np.exp(-2.0 * theta[:d])
-            k = math.exp(theta[d]) * np.exp(-0.5 * np.tensordot(inv_l2, sq, axes=1))
-            k *= (1.0 - theta[-1]) ** (0.5 * dt)
+            k = np.exp(0.5 * (dt * math.log1p(-theta[-1]) - np.tensordot(inv_l2, sq, axes=1)))
+            k *= math.exp(theta[d])
             k[np.diag_indices_from(k)] += math.exp(theta[d + 1])
             try:
                 chol = robust_cholesky(k)
