@@ -47,7 +47,7 @@ REFINED = 8  # the first round's best, each perturbed LOCAL_CANDIDATES / REFINED
 class Intervals:
     """The bandit's data: one row per trained interval."""
 
-    times: np.ndarray  # the interval's last step
+    times: np.ndarray  # the interval's last step over `span`: time counted in intervals
     x: np.ndarray  # the numeric mutable values, unit cube
     rewards: np.ndarray  # metric improvement over the interval, higher is better
     span: float  # steps per interval (the unit of time for the kernel)
