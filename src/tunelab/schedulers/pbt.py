@@ -28,7 +28,7 @@ from tunelab.schedulers.decision import (
     Verdict,
     check_int,
 )
-from tunelab.space import Choice, Fixed, Float, Int, Param, SearchSpace
+from tunelab.space import Boolean, Choice, Fixed, Float, Int, Param, SearchSpace
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
 
@@ -140,16 +140,23 @@ class PBTScheduler(Scheduler):
                     f"scheduler={{'name': {self.name!r}, 'hyperparams': [...]}})"
                 )
             return names
+        label = f"{self.name.upper()} hyperparameter"
         for name in self.hyperparams:
             if name not in space:
                 raise ConfigurationError(
-                    f"{self.name.upper()} hyperparameter {name!r} is not a hyperparameter of the study (it has "
+                    f"{label} {name!r} is not a hyperparameter of the study (it has "
                     f"{', '.join(space.names()) or 'none yet'}); fix hyperparams=[...]"
                 )
             if isinstance(space[name], Fixed):
                 raise ConfigurationError(
-                    f"{self.name.upper()} hyperparameter {name!r} is fixed ({space[name].describe()}), so it "
-                    "cannot be perturbed; give it a range or leave it out of hyperparams"
+                    f"{label} {name!r} is fixed ({space[name].describe()}), so it cannot be "
+                    "perturbed; give it a range or leave it out of hyperparams"
+                )
+            if isinstance(space[name], Boolean) and self.resample_probability == 0.0:
+                raise ConfigurationError(
+                    f"{label} {name!r} is a Boolean, which has no neighbour to move to: it "
+                    "changes only when resampled, and resample_probability is 0; raise "
+                    "resample_probability or leave it out of hyperparams"
                 )
         return list(self.hyperparams)
 
