@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunelab.errors import ConfigurationError
-from tunelab.schedulers.pbt import PBTScheduler
+from tunelab.schedulers.decision import ExploitRequest
+from tunelab.schedulers.pbt import SCHEDULE_ATTR, PBTScheduler
 from tunelab.schedulers.replay import ReplayScheduler
 from tunelab.trial import FrozenTrial, Trial
 
@@ -28,14 +29,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tunelab")
 
-SCHEDULE_ATTR = "schedule"  # the values a trial trained with, from which step, whose weights
 CHECKPOINT_KEY = "checkpoint"  # as tunelab.study.host names a paused trial's checkpoint
 KEEP_SNAPSHOTS = 3  # per trial: the population moves on together, so older ones go unused
 
 
 def needs_resume(trial: Trial) -> str:
     return (
-        f"scheduler 'pbt' needs trials that can go on from a checkpoint, but trial "
+        f"scheduler 'pbt' (or 'pb2') needs trials that can go on from a checkpoint, but trial "
         f"{trial.number} is not resumable; train with fit(..., checkpoint='last') or call "
         "trial.set_resumable(path) and load trial.resume_from when it is set"
     )
@@ -97,7 +97,8 @@ def exploit(study: Study, claimed: FrozenTrial) -> FrozenTrial:
             continue  # it has not kept that step (it never paused there): try another
         space = study._host.space
         names = scheduler.mutable(space)
-        params = scheduler.explore(parent.params, names, space, scheduler.rng(claimed.number, step))
+        request = ExploitRequest(claimed, parent, history, space, study.metric, study.direction)
+        params = scheduler.new_values(request)
         try:
             copy_whole(snapshot_path(theirs, step), Path(own))
         except OSError as e:  # the trial is claimed: it goes on as itself rather than hang
@@ -181,7 +182,7 @@ def found_schedule(trials: list[FrozenTrial], number: int) -> list[dict[str, Any
         ]
         if not entries:
             raise ConfigurationError(
-                f"trial {current} has no stored schedule; only trials of a scheduler='pbt' "
+                f"trial {current} has no stored schedule; only trials of a scheduler='pbt' or 'pb2' "
                 "study that paused at least once have one"
             )
         start = max(i for i, e in enumerate(entries) if i == 0 or e["parent"] is not None)
