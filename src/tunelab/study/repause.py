@@ -38,13 +38,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunelab.errors import ConfigurationError
-from tunelab.schedulers.pbt import PBTScheduler
+from tunelab.schedulers.pbt import SCHEDULE_ATTR, PBTScheduler
 from tunelab.storage import BaseStorage
 from tunelab.storage.base import Outcome
 from tunelab.study.host import CHECKPOINT_KEY
 from tunelab.study.pbt import (
     KEEP_SNAPSHOTS,
-    SCHEDULE_ATTR,
     copy_whole,
     drop_old_snapshots,
     schedule_of,
