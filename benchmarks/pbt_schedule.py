@@ -9,6 +9,8 @@ reaches what a decaying schedule does. 24 epochs; lr in [1e-3, 1] (log).
 Per seed, with the same epochs (8 trials x 24):
   random  8 full trials at random fixed rates (seeded random sampler), no scheduler
   pbt     PBTScheduler(population_size=8, interval=4, seed=seed)
+  pb2     PB2Scheduler(population_size=8, interval=4, seed=seed): the same, with the
+          explored rate chosen by PB2's time-varying GP bandit
 and as references: "best fixed", the best of 16 fixed rates on a log grid (twice the
 epochs), and "replay", the schedule PBT found for its best trial replayed on a fresh trial.
 Reported: quartiles over seeds of log10(best final loss).
@@ -27,11 +29,12 @@ from typing import Any
 import numpy as np
 
 import tunelab
-from tunelab.schedulers import PBTScheduler
+from tunelab.schedulers import PB2Scheduler, PBTScheduler
 from tunelab.study import replay
 
 EPOCHS, STEPS, POPULATION = 24, 10, 8
 SEEDS = list(range(1000, 1100))  # committed before any run; --seeds N takes the first N
+TUNING_SEEDS = list(range(5000, 5100))  # --tuning: for trying changes, never reported
 
 
 def objective(folder: Path, seed: int, trial: tunelab.Trial) -> float:
@@ -72,19 +75,20 @@ def one_seed(seed: int) -> dict[str, float]:
     )
     rand.optimize(run(seed), n_trials=POPULATION)
     out["random"] = best(rand)
-    pbt = tunelab.create_study(
-        "pbt",
-        storage=":memory:",
-        metric="loss",
-        direction="minimize",
-        sampler="random",
-        seed=seed,
-        scheduler=PBTScheduler(
-            population_size=POPULATION, interval=4, hyperparams=["lr"], seed=seed
-        ),
-    )
-    pbt.optimize(run(seed), n_trials=POPULATION)
-    out["pbt"] = best(pbt)
+    studies: dict[str, tunelab.Study] = {}
+    for name, cls in (("pbt", PBTScheduler), ("pb2", PB2Scheduler)):
+        study = studies[name] = tunelab.create_study(
+            name,
+            storage=":memory:",
+            metric="loss",
+            direction="minimize",
+            sampler="random",
+            seed=seed,
+            scheduler=cls(population_size=POPULATION, interval=4, hyperparams=["lr"], seed=seed),
+        )
+        study.optimize(run(seed), n_trials=POPULATION)
+        out[name] = best(study)
+    pbt = studies["pbt"]
     top = min((t for t in pbt.trials if t.value is not None), key=lambda t: t.value)
     out["replay"] = float(replay(pbt, top.number, run(seed)).value)
     grid = tunelab.create_study("grid", storage=":memory:", metric="loss", direction="minimize")
@@ -98,16 +102,21 @@ def one_seed(seed: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=30)
+    parser.add_argument("--tuning", action="store_true", help="the seeds for trying changes")
     args = parser.parse_args()
     logging.getLogger("tunelab").setLevel(logging.WARNING)
-    rows = [one_seed(s) for s in SEEDS[: args.seeds]]
+    rows = [one_seed(s) for s in (TUNING_SEEDS if args.tuning else SEEDS)[: args.seeds]]
     print(f"log10(best final loss) over {len(rows)} seeds: 25% / median / 75%")
-    for method in ("random", "pbt", "replay", "best fixed"):
+    for method in ("random", "pbt", "pb2", "replay", "best fixed"):
         v = np.log10([r[method] for r in rows])
         q = np.percentile(v, [25, 50, 75])
         print(f"  {method:<11} {q[0]:7.2f} {q[1]:7.2f} {q[2]:7.2f}")
-    wins = sum(r["pbt"] < r["best fixed"] for r in rows)
-    print(f"pbt below the best fixed rate on {wins} of {len(rows)} seeds")
+    for method in ("pbt", "pb2"):
+        wins = sum(r[method] < r["best fixed"] for r in rows)
+        print(f"{method} below the best fixed rate on {wins} of {len(rows)} seeds")
+    d = np.log10([r["pb2"] for r in rows]) - np.log10([r["pbt"] for r in rows])
+    wins = int(np.sum(d < 0))
+    print(f"pb2 - pbt, log10 loss: median {np.median(d):+.2f}; pb2 lower on {wins} of {len(rows)}")
 
 
 if __name__ == "__main__":

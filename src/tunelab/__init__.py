@@ -32,6 +32,7 @@ from tunelab.schedulers import (
     ExtrapolateScheduler,
     HyperbandScheduler,
     MedianStoppingScheduler,
+    PB2Scheduler,
     PBTScheduler,
     Scheduler,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "HyperbandScheduler",
     "InMemoryStorage",
     "MedianStoppingScheduler",
+    "PB2Scheduler",
     "PBTScheduler",
     "RandomSampler",
     "Sampler",

@@ -172,7 +172,7 @@ def test_without_plotly_the_error_names_the_extra(study, monkeypatch) -> None:
     with pytest.raises(ImportError) as caught:
         tp.plot_slice(study)
     assert str(caught.value) == (
-        "tunelab.plot needs plotly, which is not installed: pip install 'tunelab[report]'"
+        "tunelab.plot needs plotly, which is not installed: pip install 'tunelab[plot]'"
     )
 
 

@@ -9,6 +9,7 @@ from tunelab.schedulers import (
     FreezeThawScheduler,
     HyperbandScheduler,
     MedianStoppingScheduler,
+    PB2Scheduler,
     PBTScheduler,
     Plateau,
     ReplayScheduler,
@@ -59,6 +60,11 @@ class TestFreezeThaw(SchedulerConformance):
 class TestPBT(SchedulerConformance):
     def make_scheduler(self) -> Scheduler:
         return PBTScheduler(population_size=4, interval=2, hyperparams=["lr"])
+
+
+class TestPB2(SchedulerConformance):
+    def make_scheduler(self) -> Scheduler:
+        return PB2Scheduler(population_size=4, interval=2, hyperparams=["lr"])
 
 
 class TestReplay(SchedulerConformance):

@@ -8,7 +8,7 @@ import pytest
 
 from tunelab.errors import ConfigurationError
 from tunelab.schedulers import PBTScheduler
-from tunelab.space import Choice, Fixed, Float, Int, SearchSpace
+from tunelab.space import Boolean, Choice, Fixed, Float, Int, SearchSpace
 from tunelab.testing.scheduler_conformance import curve_trial
 from tunelab.types import Direction, TrialState
 
@@ -72,3 +72,12 @@ def test_mutable_names_are_checked_against_the_space() -> None:
         PBTScheduler(hyperparams=["depth"]).mutable(space)
     with pytest.raises(ConfigurationError, match=r"hyperparams=\['lr', \.\.\.\]"):
         PBTScheduler().mutable(space)  # none of fit's training knobs: name them
+
+
+def test_a_boolean_that_could_never_change_is_refused() -> None:
+    space = SearchSpace()
+    space.add(Float("lr", 1e-4, 1e-1, sampling="log"))
+    space.add(Boolean("nesterov"))
+    assert PBTScheduler(hyperparams=["lr", "nesterov"]).mutable(space) == ["lr", "nesterov"]
+    with pytest.raises(ConfigurationError, match=r"'nesterov' is a Boolean.*resample_probability"):
+        PBTScheduler(hyperparams=["lr", "nesterov"], resample_probability=0).mutable(space)

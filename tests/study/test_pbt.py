@@ -13,7 +13,7 @@ import pytest
 
 import tunelab
 from tunelab.errors import ConfigurationError
-from tunelab.schedulers import PBTScheduler
+from tunelab.schedulers import PB2Scheduler, PBTScheduler
 from tunelab.study.pbt import found_schedule, schedule_of
 from tunelab.study.replay import replay
 from tunelab.types import TrialState
@@ -52,8 +52,11 @@ def _study(scheduler: Any, storage: str = ":memory:") -> tunelab.Study:
     )
 
 
-def test_bottom_trials_take_a_top_trials_weights_and_explored_values(tmp_path: Path) -> None:
-    study = _study(PBTScheduler(population_size=POPULATION, interval=INTERVAL, hyperparams=["lr"]))
+@pytest.mark.parametrize("kind", [PBTScheduler, PB2Scheduler])  # PB2: the GP's values
+def test_bottom_trials_take_a_top_trials_weights_and_explored_values(
+    tmp_path: Path, kind: type[PBTScheduler]
+) -> None:
+    study = _study(kind(population_size=POPULATION, interval=INTERVAL, hyperparams=["lr"]))
     for lr in (0.02, 0.03, 0.2, 0.3):  # two slow trials that should copy the fast ones
         study.enqueue({"lr": lr})
     study.optimize(weights(tmp_path), n_trials=POPULATION)

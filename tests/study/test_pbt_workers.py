@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import tunelab
-from tunelab.schedulers import PBTScheduler
+from tunelab.schedulers import PB2Scheduler, PBTScheduler
 from tunelab.study.pbt import schedule_of
 from tunelab.types import TrialState
 
@@ -40,19 +40,22 @@ def objective(folder: Path, trial: tunelab.Trial) -> float:
     return w
 
 
-def test_two_workers_never_resume_one_trial_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", [PBTScheduler, PB2Scheduler])  # each worker rebuilds it
+def test_two_workers_never_resume_one_trial_twice(tmp_path: Path, kind: type[PBTScheduler]) -> None:
     db = str(tmp_path / "pbt.db")
     study = tunelab.create_study(
         "pbt",
         storage=db,
         metric="acc",
         direction="maximize",
-        scheduler=PBTScheduler(population_size=POPULATION, interval=INTERVAL, hyperparams=["lr"]),
+        scheduler=kind(population_size=POPULATION, interval=INTERVAL, hyperparams=["lr"]),
     )
     for lr in (0.01, 0.015, 0.3, 0.4):
         study.enqueue({"lr": lr})
     study.optimize(functools.partial(objective, tmp_path), n_trials=POPULATION, n_jobs=2)
-    trials = {t.number: t for t in tunelab.load_study("pbt", db).trials}
+    loaded = tunelab.load_study("pbt", db)
+    assert type(loaded.scheduler) is kind
+    trials = {t.number: t for t in loaded.trials}
     assert len(trials) == POPULATION
     for t in trials.values():
         assert t.state is TrialState.COMPLETE, t.reason

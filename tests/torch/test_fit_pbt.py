@@ -1,4 +1,4 @@
-"""fit(..., checkpoint="last") under scheduler="pbt", real training on the bundled digits:
+"""fit(..., checkpoint="last") under scheduler="pbt" and "pb2", real training on the bundled digits:
 a bottom trial goes on from a copy of a top trial's weights (its first evaluation after
 the exploit equals the parent's) and trains with the new learning rate and weight decay."""
 
@@ -10,14 +10,15 @@ from torch import nn
 
 import tunelab
 from tunelab import TrialState
-from tunelab.schedulers import PBTScheduler
+from tunelab.schedulers import PB2Scheduler, PBTScheduler
 from tunelab.study.pbt import schedule_of
 from tunelab.torch import fit, load_checkpoint, load_digits
 
 SETTINGS = dict(optimizer="adam", batch_size=128, lr_schedule="constant", patience=50, epochs=3)
 
 
-def test_exploit_copies_the_weights_and_the_values_take_effect(tmp_path):
+@pytest.mark.parametrize("kind", [PBTScheduler, PB2Scheduler])
+def test_exploit_copies_the_weights_and_the_values_take_effect(tmp_path, kind):
     digits = load_digits()
     loaded: dict[tuple[int, int], float] = {}  # (trial, resumes) -> accuracy of its start
 
@@ -45,7 +46,7 @@ def test_exploit_copies_the_weights_and_the_values_take_effect(tmp_path):
         "pbt",
         storage=":memory:",
         direction="maximize",
-        scheduler=PBTScheduler(population_size=4, interval=1),
+        scheduler=kind(population_size=4, interval=1),
     )
     for lr in (1e-4, 1.2e-4, 2e-2, 3e-2):  # two trials that barely learn
         study.enqueue({"learning_rate": lr, "weight_decay": 0.0})

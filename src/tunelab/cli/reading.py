@@ -100,6 +100,10 @@ def show(
             ),
         )
     )
+    if counts[TrialState.PAUSED]:
+        paused = study.storage.get_trials(study.study_id, [TrialState.PAUSED], with_reports=False)
+        for line in render.repaused_lines(paused):
+            out.print(line)
     top = study.top_trials(top_k)
     failed = study.storage.get_trials(study.study_id, [TrialState.FAIL], with_reports=False)
     kept = render.kept_lines(study.storage.get_trials(study.study_id, with_reports=False))

@@ -17,6 +17,7 @@ from tunelab.insight import InsightError, extrapolation_check, training_effort
 from tunelab.insight.effort import lineage_text, paused_or_resumed, scheduled, trial_effort
 from tunelab.storage import StudySummary
 from tunelab.study.artifacts import kept_files
+from tunelab.study.repause import RESTORE_KEY
 from tunelab.trial import FrozenTrial, best_trial
 from tunelab.types import EndCause, TrialState
 
@@ -254,6 +255,16 @@ def failures_table(failed: Sequence[FrozenTrial], study: str, limit: int = 5) ->
             "" if t.retried_by is None else f"#{t.retried_by}",
         )
     return tables.guard(table)
+
+
+def repaused_lines(paused: Sequence[FrozenTrial]) -> list[Text]:
+    """One line per paused trial that went back to PAUSED after its worker was lost (its
+    last paused checkpoint not yet restored), with its reason."""
+    return [
+        text(f"trial {t.number}: {plain(t.reason or 're-paused after its worker was lost')}")
+        for t in paused
+        if t.system_attrs.get(RESTORE_KEY) is not None
+    ]
 
 
 def kept_lines(trials: Sequence[FrozenTrial]) -> list[Text]:

@@ -10,22 +10,12 @@ from typing import Any
 
 from tunelab import ConfigurationError, Trial, TrialPruned
 from tunelab._extras import require
+from tunelab._scalars import scalars
 
 transformers = require("transformers", extra="transformers", user="tunelab.huggingface")
 
 STEPS = ("global_step", "epoch")
 
-
-def _numbers(metrics: Mapping[str, Any] | None) -> dict[str, float]:
-    out = {}
-    for key, value in (metrics or {}).items():
-        if isinstance(value, bool):
-            continue
-        try:
-            out[str(key)] = float(value)
-        except (TypeError, ValueError):
-            continue  # a compute_metrics entry that is not a scalar is not a metric
-    return out
 
 
 class TunelabCallback(transformers.TrainerCallback):  # type: ignore[name-defined]
@@ -114,7 +104,7 @@ class TunelabCallback(transformers.TrainerCallback):  # type: ignore[name-define
         step = spent - 1  # tunelab's steps: a report at step s means s + 1 units spent
         if step != self._evaluated_step:
             self._evaluated_step, self.metrics = step, {}
-        logged = _numbers(metrics)
+        logged = scalars(metrics)
         if self.monitor != self.trial.metric and self.trial.metric in logged:
             raise ConfigurationError(
                 f"the study judges {self.trial.metric!r}, which the Trainer logs, but "

@@ -18,20 +18,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tunelab import ConfigurationError, ConfigurationTypeError, TrialPruned
+from tunelab._scalars import scalars
 from tunelab.keras._backend import load_keras
 
 keras = load_keras()
 
-
-def epoch_numbers(logs: Mapping[str, Any] | None) -> dict[str, float]:
-    """The scalar entries of an epoch's logs, as floats."""
-    out = {}
-    for key, value in (logs or {}).items():
-        try:
-            out[str(key)] = float(value)
-        except (TypeError, ValueError):
-            continue  # a non-scalar log entry (rare) is not a metric
-    return out
 
 
 def validation_hint(missing: Sequence[str], logged: Mapping[str, float], where: str) -> str:
@@ -106,7 +97,7 @@ class ReportCallback(keras.callbacks.Callback):  # type: ignore[name-defined]
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         """Report the epoch's metrics to the trial (step = epoch) and stop training when the study prunes it."""
-        metrics = self._metrics(epoch, epoch_numbers(logs))
+        metrics = self._metrics(epoch, scalars(logs))
         if metrics:
             self.trial.report(self._step(epoch), **metrics)
         self._after_report(epoch, metrics)

@@ -15,7 +15,6 @@ import contextlib
 import gc
 import math
 import os
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,15 +57,10 @@ from tunelab.keras.scoring import (
     primary_score,
     trial_values,
 )
+from tunelab.study.optimize import describe_error
 
 DB_FILE = "tunelab.db"
 DEFAULT_OBJECTIVE = Objective("default_objective", "min")
-
-
-def _describe(error: BaseException) -> str:
-    frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
-    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    return f"{type(error).__name__}: {error}{where}"
 
 
 def _check_count(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
@@ -233,12 +227,12 @@ class Tuner:
         except TrialPruned as e:  # from a kt.ReportCallback in an overridden run_trial
             state, values, reason = TrialState.PRUNED, None, str(e) or "pruned"
         except TunelabError as e:  # a broken space or objective, or a kt.errors.FatalError
-            self.study.tell(trial, state=TrialState.FAIL, reason=str(e) or _describe(e))
+            self.study.tell(trial, state=TrialState.FAIL, reason=str(e) or describe_error(e))
             raise
         except FailedTrialError as e:  # failed for good: no retry
-            return self.study.tell(trial, state=TrialState.FAIL, reason=_describe(e))
+            return self.study.tell(trial, state=TrialState.FAIL, reason=describe_error(e))
         except Exception as e:
-            frozen = self.study.tell(trial, state=TrialState.FAIL, reason=_describe(e))
+            frozen = self.study.tell(trial, state=TrialState.FAIL, reason=describe_error(e))
             if frozen.attempt < self.max_retries_per_trial:
                 retry = self.study.storage.retry_trial(frozen.trial_id)
                 if retry is not None:

@@ -19,11 +19,12 @@ the parent's storage connections. Importing this module imports Lightning."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from tunelab import ConfigurationError, ConfigurationTypeError, Trial, TrialPruned
 from tunelab._extras import require
+from tunelab._scalars import scalars
 from tunelab.lightning import relay
 
 pl = require("lightning.pytorch", extra="lightning", user="tunelab.lightning")
@@ -33,16 +34,6 @@ _FORKED = (
     "'ddp_notebook'): use strategy='ddp_spawn'"
 )
 
-
-def _scalars(logged: Mapping[str, Any]) -> dict[str, float]:
-    """The logged values that are single numbers (Lightning keeps 0-d tensors)."""
-    out = {}
-    for key, value in logged.items():
-        try:
-            out[str(key)] = float(value)
-        except (TypeError, ValueError, RuntimeError):
-            continue  # a tensor of several elements, or an object: not a metric to report
-    return out
 
 
 def _monitor_names(monitor: str | Sequence[str]) -> tuple[str, ...]:
@@ -113,7 +104,7 @@ class TunelabCallback(pl.Callback):  # type: ignore[name-defined]
                 "epoch (val_check_interval=1.0)"
             )
         self._validated = epoch
-        logged = _scalars(trainer.callback_metrics)
+        logged = scalars(trainer.callback_metrics)
         missing = [m for m in self.monitor if m not in logged]
         if missing:
             raise ConfigurationError(
@@ -147,7 +138,7 @@ class TunelabCallback(pl.Callback):  # type: ignore[name-defined]
         epoch, logged = self._pending
         self._pending = None
         if self.report_all:
-            metrics = {**_scalars(trainer.callback_metrics), **logged}
+            metrics = {**scalars(trainer.callback_metrics), **logged}
         else:
             metrics = {m: logged[m] for m in self.monitor}
         prune = False

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 def _plotly(figure: Figure) -> go.Figure:
     """The JSON figure as a plotly Figure (plotly is the `report` extra)."""
-    go_module = require("plotly.graph_objects", extra="report", user="tunelab.plot")
+    go_module = require("plotly.graph_objects", extra="plot", user="tunelab.plot")
     return go_module.Figure(figure)
 
 

@@ -9,11 +9,12 @@ from tunelab.errors import ConfigurationError, ConfigurationTypeError
 from tunelab.schedulers.asha import ASHAScheduler
 from tunelab.schedulers.base import Scheduler
 from tunelab.schedulers.curve_rules import CurveRules
-from tunelab.schedulers.decision import GO_ON, PruneRequest, ResumeRequest, Verdict
+from tunelab.schedulers.decision import GO_ON, ExploitRequest, PruneRequest, ResumeRequest, Verdict
 from tunelab.schedulers.extrapolate import ExtrapolateScheduler
 from tunelab.schedulers.freeze_thaw import FreezeThawScheduler
 from tunelab.schedulers.hyperband import Bracket, HyperbandScheduler
 from tunelab.schedulers.median import MedianStoppingScheduler
+from tunelab.schedulers.pb2 import PB2Scheduler
 from tunelab.schedulers.pbt import PBTScheduler
 from tunelab.schedulers.replay import ReplayScheduler
 from tunelab.schedulers.rules import RULES, CurveRule, Divergence, Overfitting, Plateau
@@ -27,12 +28,13 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
         ExtrapolateScheduler,
         FreezeThawScheduler,
         PBTScheduler,
+        PB2Scheduler,
         ReplayScheduler,
         CurveRules,
     )
 }
 """Scheduler classes by the name a study stores (`"asha"`, `"hyperband"`, `"median"`,
-`"extrapolate"`, `"freeze-thaw"`, `"pbt"`, `"replay"`, `"rules"`)."""
+`"extrapolate"`, `"freeze-thaw"`, `"pbt"`, `"pb2"`, `"replay"`, `"rules"`)."""
 NO_SCHEDULER = "none"
 """The scheduler name that means no pruning (`make_scheduler` returns None for it)."""
 
@@ -77,11 +79,13 @@ __all__ = [
     "CurveRule",
     "CurveRules",
     "Divergence",
+    "ExploitRequest",
     "ExtrapolateScheduler",
     "FreezeThawScheduler",
     "HyperbandScheduler",
     "MedianStoppingScheduler",
     "Overfitting",
+    "PB2Scheduler",
     "PBTScheduler",
     "Plateau",
     "PruneRequest",

@@ -10,6 +10,7 @@ from typing import Any
 
 from tunelab.errors import ConfigurationError
 from tunelab.objectives import Constraint, Objective
+from tunelab.space import SearchSpace
 from tunelab.trial import FrozenTrial
 from tunelab.types import Decision, Direction, EndCause, TrialState
 
@@ -45,6 +46,20 @@ class ResumeRequest:
     metric: str
     direction: Direction
     budget_spent: bool = False
+
+
+@dataclass(frozen=True)
+class ExploitRequest:
+    """What PBT sees when `trial` (paused at its last step, in the bottom quantile) takes
+    `parent`'s weights: the whole history, the study's space and its first objective, from
+    which the values it goes on with are chosen."""
+
+    trial: FrozenTrial
+    parent: FrozenTrial
+    history: Sequence[FrozenTrial]
+    space: SearchSpace
+    metric: str
+    direction: Direction
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,23 @@ import numpy as np
 
 from tunelab.errors import ConfigurationError
 from tunelab.schedulers.base import Scheduler
-from tunelab.schedulers.decision import GO_ON, PruneRequest, ResumeRequest, Verdict, check_int
-from tunelab.space import Choice, Fixed, Float, Int, Param, SearchSpace
+from tunelab.schedulers.decision import (
+    GO_ON,
+    ExploitRequest,
+    PruneRequest,
+    ResumeRequest,
+    Verdict,
+    check_int,
+)
+from tunelab.space import Boolean, Choice, Fixed, Float, Int, Param, SearchSpace
 from tunelab.trial import FrozenTrial
 from tunelab.types import Direction, TrialState
 
 # What `tunelab.torch.fit` reads afresh when a trial resumes: the default mutable set.
 TRAINING_KNOBS = ("learning_rate", "base_learning_rate", "weight_decay", "momentum")
+# The system attribute holding the values a trial trained with, from which step, whose
+# weights: [{"step", "params", "parent"}] (written by tunelab.study.pbt, read by PB2).
+SCHEDULE_ATTR = "schedule"
 _ALIVE = (TrialState.RUNNING, TrialState.PAUSED)  # enqueued ones join as they start
 
 
@@ -100,7 +110,7 @@ class PBTScheduler(Scheduler):
         """A population needs that many configurations: refuse a smaller budget."""
         if budget is not None and budget < self.population_size:
             raise ConfigurationError(
-                f"scheduler 'pbt' trains a population of {self.population_size} trials, but "
+                f"scheduler {self.name!r} trains a population of {self.population_size} trials, but "
                 f"the study's budget is {budget} trials; pass n_trials >= {self.population_size} "
                 f"or a smaller population_size"
             )
@@ -123,22 +133,30 @@ class PBTScheduler(Scheduler):
             names = [n for n in TRAINING_KNOBS if n in space and not isinstance(space[n], Fixed)]
             if not names:
                 raise ConfigurationError(
-                    "scheduler 'pbt' found none of the training hyperparameters it changes by "
+                    f"scheduler {self.name!r} found none of the training hyperparameters it "
+                    "changes by "
                     f"default ({', '.join(TRAINING_KNOBS)}) in the study; name the ones it may "
                     "change: hyperparams=['lr', ...] (PBTScheduler(hyperparams=...) or "
-                    "scheduler={'name': 'pbt', 'hyperparams': [...]})"
+                    f"scheduler={{'name': {self.name!r}, 'hyperparams': [...]}})"
                 )
             return names
+        label = f"{self.name.upper()} hyperparameter"
         for name in self.hyperparams:
             if name not in space:
                 raise ConfigurationError(
-                    f"PBT hyperparameter {name!r} is not a hyperparameter of the study (it has "
+                    f"{label} {name!r} is not a hyperparameter of the study (it has "
                     f"{', '.join(space.names()) or 'none yet'}); fix hyperparams=[...]"
                 )
             if isinstance(space[name], Fixed):
                 raise ConfigurationError(
-                    f"PBT hyperparameter {name!r} is fixed ({space[name].describe()}), so it "
-                    "cannot be perturbed; give it a range or leave it out of hyperparams"
+                    f"{label} {name!r} is fixed ({space[name].describe()}), so it cannot be "
+                    "perturbed; give it a range or leave it out of hyperparams"
+                )
+            if isinstance(space[name], Boolean) and self.resample_probability == 0.0:
+                raise ConfigurationError(
+                    f"{label} {name!r} is a Boolean, which has no neighbour to move to: it "
+                    "changes only when resampled, and resample_probability is 0; raise "
+                    "resample_probability or leave it out of hyperparams"
                 )
         return list(self.hyperparams)
 
@@ -180,6 +198,13 @@ class PBTScheduler(Scheduler):
     def rng(self, number: int, step: int) -> np.random.Generator:
         """The seeded generator of one trial's decision at one step (the same in any worker)."""
         return np.random.default_rng([self.seed, number, step])
+
+    def new_values(self, request: ExploitRequest) -> dict[str, Any]:
+        """The values a bottom trial goes on with once it takes the parent's weights: the
+        parent's values, explored (PB2 chooses the numeric ones from the history)."""
+        trial, space = request.trial, request.space
+        rng = self.rng(trial.number, trial.last_step or 0)
+        return self.explore(request.parent.params, self.mutable(space), space, rng)
 
     def explore(
         self, params: Mapping[str, Any], names: Sequence[str], space: SearchSpace, rng: Any

@@ -339,6 +339,25 @@ class BaseStorage(ABC):
         PAUSED (another worker resumed it first)."""
 
     @abstractmethod
+    def repause_trial(
+        self,
+        trial_id: int,
+        worker: str,
+        step: int,
+        system_attrs: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Put a RUNNING trial whose worker `worker` was lost back to PAUSED as it stood
+        when it paused at `step`, in one transaction: its reports after `step` are
+        deleted (the resumed run trains those steps again from the checkpoint of `step`
+        and reports them anew; a step is stored once and steps must increase), its
+        heartbeat cleared, `system_attrs` merged into the stored ones, its params
+        replaced by `params` if given (the values it paused with). False, with nothing
+        changed, when it is no longer RUNNING or another worker holds it: of two workers
+        that find one lost trial, one re-pauses it."""
+
+    @abstractmethod
     def set_system_attrs(self, trial_id: int, system_attrs: Mapping[str, Any]) -> None:
         """Merge `system_attrs` (JSON) into a RUNNING trial's system attributes: what a
         scheduler records as a trial goes on (population-based training's schedule).

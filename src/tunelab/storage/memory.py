@@ -396,16 +396,25 @@ class InMemoryStorage(BaseStorage):
             t = self.get_trial(trial_id)
             if t.state is not TrialState.RUNNING:
                 return False
-            extra = _json(system_attrs or {}, "system attributes")
-            self._put(
-                evolve(
-                    t,
-                    state=TrialState.PAUSED,
-                    heartbeat=None,
-                    reason=reason,
-                    system_attrs={**t.system_attrs, **extra},
-                )
-            )
+            self._put(_paused(t, system_attrs, reason))
+            return True
+
+    def repause_trial(
+        self,
+        trial_id: int,
+        worker: str,
+        step: int,
+        system_attrs: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> bool:
+        with self._lock:
+            t = self.get_trial(trial_id)
+            if t.state is not TrialState.RUNNING or t.worker != worker:
+                return False
+            kept = tuple(r for r in t.reports if r.step <= step)
+            values = t.params if params is None else _json(params, "params")
+            self._put(_paused(evolve(t, reports=kept, params=values), system_attrs, reason))
             return True
 
     def set_system_attrs(self, trial_id: int, system_attrs: Mapping[str, Any]) -> None:
@@ -534,3 +543,17 @@ class _MemoryView(LockedView):
 
     def set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
         self._s.set_params(trial_id, params)
+
+
+def _paused(
+    t: FrozenTrial, system_attrs: Mapping[str, Any] | None, reason: str | None
+) -> FrozenTrial:
+    """The record of `t` PAUSED: no heartbeat, `system_attrs` merged into its own."""
+    extra = _json(system_attrs or {}, "system attributes")
+    return evolve(
+        t,
+        state=TrialState.PAUSED,
+        heartbeat=None,
+        reason=reason,
+        system_attrs={**t.system_attrs, **extra},
+    )

@@ -4,7 +4,7 @@ objectives, the Pareto front's trials). Reads the trials once."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tunelab._html import block, esc, table
 from tunelab.errors import TunelabError
@@ -56,3 +56,29 @@ def _front_html(study: Study) -> str:
     return table(
         ["#", *study.metrics, *params], rows, caption=f"Pareto front: {len(front)} trials{more}"
     )
+
+
+def trials_frame(study: Study) -> Any:
+    """The study as a pandas DataFrame, one row per trial (what `Study.to_pandas` returns)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("to_pandas() needs pandas: pip install pandas") from None
+    rows = []
+    for t in study.trials:
+        row: dict[str, Any] = {
+            "number": t.number,
+            "state": t.state.value,
+            "value": t.value,
+            "feasible": t.feasible,
+            "end_cause": t.end_cause.value if t.end_cause is not None else None,
+            "duration": t.duration,
+            "reason": t.reason,
+        }
+        if study.multi_objective:
+            values = t.values or (None,) * len(study.metrics)
+            row.update({f"values_{m}": v for m, v in zip(study.metrics, values, strict=False)})
+        row.update({f"params_{k}": v for k, v in t.params.items()})
+        row.update({f"metrics_{k}": v for k, v in t.metrics.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)

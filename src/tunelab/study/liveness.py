@@ -5,7 +5,9 @@ A background thread refreshes the heartbeat of this process's running trials
 and flushes their buffered parameters. A trial is lost when its worker ran on
 this host and that process is gone (found at once), or when its heartbeat is
 older than the study's grace period (any host). Lost trials end as LOST (they
-use no budget) and, with `max_retries`, are queued again with their parameters.
+use no budget) and, with `max_retries`, are queued again with their parameters. Under
+freeze-thaw and PBT, a trial that paused before and whose worker is provably gone goes
+back to PAUSED from its last paused checkpoint instead (tunelab.study.repause).
 
 A worker id is `host:pid:token`. The token is random (two study objects in one
 process are two workers) and, where the platform tells, carries the boot and the
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from tunelab._process import boot_id, process_alive, start_time
 from tunelab.errors import StorageError, TrialError
 from tunelab.storage import BaseStorage
+from tunelab.study import repause
 from tunelab.trial import FrozenTrial
 from tunelab.types import EndCause, TrialState
 
@@ -104,6 +107,13 @@ def is_lost(trial: FrozenTrial, now: float, grace: float, me: str) -> bool:
         return True
     beat = trial.heartbeat or trial.datetime_start or now
     return now - beat > grace
+
+
+def _provably_gone(trial: FrozenTrial) -> bool:
+    """Whether the trial's worker ran on this host and its process is gone: a stale
+    heartbeat alone may hide a live worker that would go on writing into the trial."""
+    name = WorkerName.parse(trial.worker) if trial.worker else None
+    return name is not None and name.gone()
 
 
 def retry_lost(storage: BaseStorage, study_id: int, max_retries: int) -> list[FrozenTrial]:
@@ -190,21 +200,33 @@ class Liveness:
 
     def fail_lost_trials(self, force: bool = True) -> list[int]:
         """End trials whose worker died as LOST; queue retries if the study asks for them.
-        Without `force`, at most once per heartbeat interval."""
+        Under a scheduler that pauses, a trial that paused before and whose worker is
+        provably gone goes back to PAUSED instead (tunelab.study.repause). Returns the ids
+        of both. Without `force`, at most once per heartbeat interval."""
         now = time.time()
         if not force and now < self._next_lost_check:
             return []
         self._next_lost_check = now + self._interval
         study = self._study
-        lost = study.storage.fail_lost_trials(
-            study.study_id,
-            lambda t: is_lost(t, time.time(), self._grace, self.worker),
-            reason=LOST_REASON,
-        )
+        pauses = study.scheduler is not None and study.scheduler.pauses
+        repaused: list[int] = []
+
+        def judged(t: FrozenTrial) -> bool:
+            """Lost and to be failed; a lost trial that can go back to PAUSED is re-paused
+            here instead (or left: another worker changed it first), never failed."""
+            if not is_lost(t, time.time(), self._grace, self.worker):
+                return False
+            if pauses and repause.paused_step(t) is not None and _provably_gone(t):
+                if repause.repause(study.storage, t):
+                    repaused.append(t.trial_id)
+                return False
+            return True
+
+        lost = study.storage.fail_lost_trials(study.study_id, judged, reason=LOST_REASON)
         max_retries = int(study.settings.get("max_retries", 0))
         if max_retries and not study.sampler.needs_lock:  # a grid re-runs a lost cell itself
             retry_lost(study.storage, study.study_id, max_retries)
-        return lost
+        return lost + repaused
 
     def interrupt_running(self, reason: str, cause: EndCause = EndCause.INTERRUPTED) -> None:
         """Record every trial this process runs as FAIL with `cause` (INTERRUPTED after

@@ -57,6 +57,30 @@ class RunPlan:
         return self.deadline is None or time.time() < self.deadline
 
 
+def plan_run(
+    study: Study,
+    n_trials: int | None,
+    timeout: float | None,
+    add: bool,
+    catch: tuple[type[BaseException], ...],
+    max_consecutive_failures: int | None,
+    n_jobs: int,
+    in_processes: bool,
+) -> RunPlan:
+    """The plan of one `optimize()` call: a study-wide budget (`add`: that many more than
+    already count), a deadline; refused when worker processes cannot share the storage."""
+    if in_processes and not study.storage.shared_across_processes:
+        raise ConfigurationError(
+            "n_jobs > 1 and gpus run worker processes, which cannot share in-memory "
+            "storage; use a SQLite file (the default) or another database URL"
+        )
+    total = n_trials
+    if add and n_trials is not None:
+        total = study.storage.count_trials(study.study_id).budget_used + n_trials
+    deadline = None if timeout is None else time.time() + timeout
+    return RunPlan(total, deadline, catch, max_consecutive_failures, n_jobs)
+
+
 def check_count(label: str, value: Any) -> None:
     """Raise unless `value` is None or a non-negative int (a budget, a number of trials)."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):

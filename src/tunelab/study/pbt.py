@@ -2,7 +2,7 @@
 scheduler's decisions (tunelab.schedulers.pbt).
 
 When a trial pauses, its checkpoint is copied to a snapshot of that step beside it
-(`last.step-7.pt`), so a trial that falls behind can later take a parent's weights of
+(`last.step-7.pt`, tunelab.study.repause), so a trial that falls behind can later take a parent's weights of
 the step both reached even if the parent has trained on since. When a bottom trial is
 resumed, it takes a copy of a top trial's snapshot as its own checkpoint and that
 trial's values, explored; its stored params become the new values (what `trial.hp`
@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunelab.errors import ConfigurationError
-from tunelab.schedulers.pbt import PBTScheduler
+from tunelab.schedulers.decision import ExploitRequest
+from tunelab.schedulers.pbt import SCHEDULE_ATTR, PBTScheduler
 from tunelab.schedulers.replay import ReplayScheduler
 from tunelab.trial import FrozenTrial, Trial
 
@@ -28,14 +29,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tunelab")
 
-SCHEDULE_ATTR = "schedule"  # the values a trial trained with, from which step, whose weights
 CHECKPOINT_KEY = "checkpoint"  # as tunelab.study.host names a paused trial's checkpoint
 KEEP_SNAPSHOTS = 3  # per trial: the population moves on together, so older ones go unused
 
 
 def needs_resume(trial: Trial) -> str:
     return (
-        f"scheduler 'pbt' needs trials that can go on from a checkpoint, but trial "
+        f"scheduler 'pbt' (or 'pb2') needs trials that can go on from a checkpoint, but trial "
         f"{trial.number} is not resumable; train with fit(..., checkpoint='last') or call "
         "trial.set_resumable(path) and load trial.resume_from when it is set"
     )
@@ -48,15 +48,12 @@ def snapshot_path(checkpoint: str | os.PathLike[str], step: int) -> Path:
 
 
 def on_pause(study: Study, trial: Trial) -> dict[str, Any]:
-    """Under PBT, keep the checkpoint of this step and start the trial's schedule; the
-    system attributes to store with the pause ({} under other schedulers)."""
+    """Under PBT, start the trial's schedule; the system attributes to store with the
+    pause ({} under other schedulers). The snapshot of this step is kept by every pause
+    (tunelab.study.repause)."""
     scheduler = study.scheduler
     if not isinstance(scheduler, PBTScheduler | ReplayScheduler) or trial.checkpoint is None:
         return {}
-    source = Path(trial.checkpoint)
-    if isinstance(scheduler, PBTScheduler) and trial.last_step is not None and source.is_file():
-        _copy(source, snapshot_path(source, trial.last_step))
-        _drop_old_snapshots(source)
     stored = study.storage.get_trial(trial.trial_id)
     if SCHEDULE_ATTR in stored.system_attrs:
         return {}
@@ -100,9 +97,10 @@ def exploit(study: Study, claimed: FrozenTrial) -> FrozenTrial:
             continue  # it has not kept that step (it never paused there): try another
         space = study._host.space
         names = scheduler.mutable(space)
-        params = scheduler.explore(parent.params, names, space, scheduler.rng(claimed.number, step))
+        request = ExploitRequest(claimed, parent, history, space, study.metric, study.direction)
+        params = scheduler.new_values(request)
         try:
-            _copy(snapshot_path(theirs, step), Path(own))
+            copy_whole(snapshot_path(theirs, step), Path(own))
         except OSError as e:  # the trial is claimed: it goes on as itself rather than hang
             log.warning(
                 "trial %d keeps its own weights: copying trial %d's failed (%s)",
@@ -146,7 +144,7 @@ def schedule_of(trial: FrozenTrial) -> list[dict[str, Any]]:
     return [dict(e) for e in entries]
 
 
-def _copy(source: Path, target: Path) -> None:
+def copy_whole(source: Path, target: Path) -> None:
     """Copy a file whole, replacing `target` in one step (a reader never sees half)."""
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
@@ -156,7 +154,8 @@ def _copy(source: Path, target: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _drop_old_snapshots(checkpoint: Path) -> None:
+def drop_old_snapshots(checkpoint: Path, keep: int) -> None:
+    """Delete the trial's snapshots but the `keep` of the latest steps."""
     found = []
     for path in checkpoint.parent.glob(f"{checkpoint.stem}.step-*{checkpoint.suffix}"):
         step = path.name[
@@ -164,7 +163,7 @@ def _drop_old_snapshots(checkpoint: Path) -> None:
         ]
         if step.isdigit():
             found.append((int(step), path))
-    for _, path in sorted(found)[:-KEEP_SNAPSHOTS]:
+    for _, path in sorted(found)[:-keep]:
         path.unlink(missing_ok=True)
 
 
@@ -183,7 +182,7 @@ def found_schedule(trials: list[FrozenTrial], number: int) -> list[dict[str, Any
         ]
         if not entries:
             raise ConfigurationError(
-                f"trial {current} has no stored schedule; only trials of a scheduler='pbt' "
+                f"trial {current} has no stored schedule; only trials of a scheduler='pbt' or 'pb2' "
                 "study that paused at least once have one"
             )
         start = max(i for i, e in enumerate(entries) if i == 0 or e["parent"] is not None)

@@ -34,10 +34,10 @@ from tunelab.study.host import WAIT_POLL_MAX_S, WAIT_POLL_S, Host
 from tunelab.study.liveness import INTERRUPTED, Liveness
 from tunelab.study.optimize import (
     STOP_SETTING,
-    RunPlan,
     check_count,
     check_limits,
     checked_run,
+    plan_run,
     run_trials,
     start_method,
     stop_requested,
@@ -220,28 +220,9 @@ class Study:
 
     def to_pandas(self) -> Any:
         """One row per trial: number, state, value, duration, params_*, metrics_*."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("to_pandas() needs pandas: pip install pandas") from None
-        rows = []
-        for t in self.trials:
-            row: dict[str, Any] = {
-                "number": t.number,
-                "state": t.state.value,
-                "value": t.value,
-                "feasible": t.feasible,
-                "end_cause": t.end_cause.value if t.end_cause is not None else None,
-                "duration": t.duration,
-                "reason": t.reason,
-            }
-            if self.multi_objective:
-                values = t.values or (None,) * len(self.metrics)
-                row.update({f"values_{m}": v for m, v in zip(self.metrics, values, strict=False)})
-            row.update({f"params_{k}": v for k, v in t.params.items()})
-            row.update({f"metrics_{k}": v for k, v in t.metrics.items()})
-            rows.append(row)
-        return pd.DataFrame(rows)
+        from tunelab.study.display import trials_frame
+
+        return trials_frame(self)
 
     # -- writing: enqueue, ask, tell --------------------------------------------------------
     def enqueue(self, params: Mapping[str, Any]) -> FrozenTrial:
@@ -416,28 +397,17 @@ class Study:
             check_request(self, confirm_top, confirm_seeds)
         hooks, catch = checked_run(objective, callbacks, catch, max_consecutive_failures)
         n_jobs, devices = worker_slots(n_jobs, gpus, trials_per_gpu)
-        if (n_jobs > 1 or devices) and not self._storage.shared_across_processes:
-            raise ConfigurationError(
-                "n_jobs > 1 and gpus run worker processes, which cannot share in-memory "
-                "storage; use a SQLite file (the default) or another database URL"
-            )
-        total = n_trials
-        if add and n_trials is not None:
-            total = self._storage.count_trials(self.study_id).budget_used + n_trials
-        plan = RunPlan(
-            total,
-            None if timeout is None else time.time() + timeout,
-            catch,
-            max_consecutive_failures,
-            n_jobs,
+        in_processes = n_jobs > 1 or bool(devices)
+        plan = plan_run(
+            self, n_trials, timeout, add, catch, max_consecutive_failures, n_jobs, in_processes
         )
         progress = None
         if show_progress_bar:  # rich's progress bar costs ~20 ms at import: only when asked
             from tunelab.study.progress import ProgressDisplay
 
-            progress = ProgressDisplay(self, total, n_jobs)
+            progress = ProgressDisplay(self, plan.total, n_jobs)
         with progress if progress is not None else contextlib.nullcontext():
-            if n_jobs == 1 and not devices:
+            if not in_processes:
                 run_trials(self, objective, plan, hooks)
             else:
                 self.close()

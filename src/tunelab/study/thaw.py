@@ -1,5 +1,6 @@
 """Freeze-thaw on the study's side: pausing a trial whose objective raised TrialPaused,
-and, when a worker asks for work, resuming the paused trial the scheduler chooses.
+and, when a worker asks for work, resuming the paused trial the scheduler chooses (a
+trial re-paused after its worker was lost first gets its checkpoint back: repause.py).
 
 The choice is the scheduler's (`choose_resume`); the claim is storage's, atomic, so two
 workers never resume one trial: a worker that loses the race asks again."""
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from tunelab.errors import TrialError
 from tunelab.schedulers import ResumeRequest
-from tunelab.study import pbt
+from tunelab.study import pbt, repause
 from tunelab.study.host import CHECKPOINT_KEY
 from tunelab.trial import FrozenTrial, Trial
 from tunelab.types import TrialState
@@ -38,14 +39,17 @@ def pause(study: Study, trial: Trial) -> FrozenTrial:
     host = study._host
     host.flush(trial)
     host.settle(trial)
+    attrs = {CHECKPOINT_KEY: trial.checkpoint, **repause.keep_snapshot(trial)}
     done = study.storage.pause_trial(
         trial.trial_id,
-        {CHECKPOINT_KEY: trial.checkpoint, **pbt.on_pause(study, trial)},
+        {**attrs, **pbt.on_pause(study, trial)},
         reason=f"paused after step {trial.last_step}",
     )
     host.forget(trial)
     stored = study.storage.get_trial(trial.trial_id)
-    if not done:
+    if done:
+        repause.drop_snapshots(study, stored)
+    else:
         log.warning(
             "trial %d was already %s when it paused; it was probably declared lost",
             trial.number,
@@ -77,6 +81,8 @@ def resume_paused(study: Study, budget: int | None) -> FrozenTrial | None:
         if chosen is None:
             raise TrialError(f"the scheduler chose trial {number}, which is not paused")
         claimed = storage.claim_paused_trial(chosen.trial_id, study._liveness.worker)
+        if claimed is not None:
+            claimed = repause.restore(storage, claimed)  # re-paused after a lost worker
         if claimed is not None:
             return pbt.exploit(study, claimed)  # PBT: a bottom trial takes a top one's place
     return None

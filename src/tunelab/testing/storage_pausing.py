@@ -154,3 +154,62 @@ class PausingConformance:
         assert got.system_attrs["schedule"] == schedule
         assert got.system_attrs["checkpoint"] == "/ckpt/trial-0.pt"  # merged, not replaced
         assert got.system_attrs[RESUMES_ATTR] == 1
+
+    def test_a_lost_trial_goes_back_to_paused_at_its_step(
+        self, storage: BaseStorage, other: BaseStorage
+    ) -> None:
+        """Its worker died mid-slice: the reports after the paused step go, and the
+        resumed run reports those steps again, each stored once."""
+        sid = storage.create_study("p", "loss", Direction.MINIMIZE, {}, {}).study_id
+        tid = self._paused(storage, sid)
+        assert storage.claim_paused_trial(tid, "w1") is not None
+        for step in (2, 3):
+            storage.add_report(tid, step, {"loss": 0.5})
+        assert not other.repause_trial(tid, "w9", 1)  # held by w1, not the lost w9
+        assert storage.get_trial(tid).state is RUNNING
+        assert other.repause_trial(
+            tid, "w1", 1, {"lost": [{"step": 1}]}, reason="re-paused", params={"lr": 0.02}
+        )
+        for handle in (storage, other):
+            got = handle.get_trial(tid)
+            assert got.state is PAUSED and got.heartbeat is None and got.reason == "re-paused"
+            assert [r.step for r in got.reports] == [0, 1]
+            assert got.system_attrs["lost"] == [{"step": 1}]
+            assert got.system_attrs["checkpoint"] == "/ckpt/trial-0.pt"  # merged
+            assert dict(got.params) == {"lr": 0.02}  # the values it paused with
+            assert [r.step for r in handle.get_trials(sid)[0].reports] == [0, 1]
+        assert not storage.repause_trial(tid, "w1", 1)  # paused already
+        assert storage.fail_lost_trials(sid, lambda t: True, reason="lost") == []
+        resumed = storage.claim_paused_trial(tid, "w2")
+        assert resumed is not None and [r.step for r in resumed.reports] == [0, 1]
+        for step in (2, 3, 4):
+            storage.add_report(tid, step, {"loss": 0.1 * step})
+        assert storage.finish_trial(tid, COMPLETE, value=0.4)
+        done = other.get_trial(tid)
+        assert [r.step for r in done.reports] == [0, 1, 2, 3, 4]
+        assert [r.metrics["loss"] for r in done.reports][2:] == pytest.approx([0.2, 0.3, 0.4])
+        assert not storage.repause_trial(tid, "w2", 1)  # finished: never re-paused
+        assert storage.count_trials(sid).budget_used == 1
+
+    def test_concurrent_repauses_act_once(self, storage: BaseStorage, study: StudyRecord) -> None:
+        sid = study.study_id
+        lost = []
+        for _ in range(6):
+            tid = self._paused(storage, sid, steps=1)
+            assert storage.claim_paused_trial(tid, "dead") is not None
+            storage.add_report(tid, 1, {"loss": 0.5})
+            lost.append(tid)
+        won: list[int] = []
+        lock = threading.Lock()
+
+        def work(handle: BaseStorage, i: int) -> None:
+            for tid in lost:
+                if handle.repause_trial(tid, "dead", 0, {"by": i}):
+                    with lock:
+                        won.append(tid)
+
+        self.on_handles(storage, 4, work)  # type: ignore[attr-defined]
+        assert sorted(won) == sorted(lost)  # each exactly once
+        for tid in lost:
+            got = storage.get_trial(tid)
+            assert got.state is PAUSED and [r.step for r in got.reports] == [0]

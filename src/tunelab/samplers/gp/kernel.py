@@ -15,26 +15,9 @@ import math
 
 import numpy as np
 
+from tunelab._linalg import scaled_sq_dist
+
 SQRT5 = math.sqrt(5.0)
-SAME = 1e-9  # categorical inputs closer than this hold the same category
-
-
-def scaled_sq_dist(
-    a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray, categorical: np.ndarray
-) -> np.ndarray:
-    """r² between every row of `a` and every row of `b`, shape (len(a), len(b)).
-
-    Numeric inputs go through one matrix product, |a|² + |b|² - 2a·b (clipped at 0: the
-    rounding it adds to tiny distances changes k by far less than the jitter does)."""
-    numeric = ~categorical
-    sa = a[:, numeric] / lengthscales[numeric]
-    sb = b[:, numeric] / lengthscales[numeric]
-    r2 = np.einsum("ij,ij->i", sa, sa)[:, None] + np.einsum("ij,ij->i", sb, sb)[None, :]
-    r2 -= 2.0 * (sa @ sb.T)
-    np.maximum(r2, 0.0, out=r2)
-    for j in np.flatnonzero(categorical):
-        r2 += (np.abs(a[:, j, None] - b[None, :, j]) > SAME) / lengthscales[j] ** 2
-    return r2
 
 
 def matern52(r2: np.ndarray, variance: float) -> np.ndarray:

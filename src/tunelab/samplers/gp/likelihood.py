@@ -30,8 +30,9 @@ from scipy.linalg import LinAlgError, cho_solve
 from scipy.linalg.lapack import dpotri
 from scipy.optimize import minimize
 
-from tunelab.samplers.gp.kernel import SAME, SQRT5
-from tunelab.samplers.gp.model import Hyperparameters, robust_cholesky
+from tunelab._linalg import SAME, robust_cholesky
+from tunelab.samplers.gp.kernel import SQRT5
+from tunelab.samplers.gp.model import Hyperparameters
 
 DETERMINISTIC_NOISE = 1e-6
 FIT_FTOL = 1e-5  # relative change of the objective; θ need not be exact for BO

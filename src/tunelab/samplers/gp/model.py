@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import LinAlgError, cholesky, solve_triangular
+from scipy.linalg import solve_triangular
 
-from tunelab.samplers.gp.kernel import matern52, matern52_with_dr2, scaled_sq_dist
+from tunelab._linalg import robust_cholesky, scaled_sq_dist
+from tunelab.samplers.gp.kernel import matern52, matern52_with_dr2
 
 FANTASY_NOISE = 1e-6  # relative to the signal variance: a pending point pins f(x) there
 _MIN_VARIANCE = 1e-12  # relative: posterior variances below it are rounding error
-_JITTER_TRIES = 8
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly
@@ -39,21 +39,6 @@ class Hyperparameters:
                 f"(variance={self.variance!r}, noise={self.noise!r})"
             )
         object.__setattr__(self, "lengthscales", ls)
-
-
-def robust_cholesky(k: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factor of `k`, adding jitter 1e-10, 1e-9, … (relative) until it works."""
-    scale = float(np.mean(np.diag(k))) if k.size else 1.0
-    jitter = 0.0
-    for attempt in range(_JITTER_TRIES):
-        try:
-            return np.asarray(cholesky(k + jitter * np.eye(len(k)), lower=True, check_finite=False))
-        except LinAlgError:
-            jitter = scale * 10.0 ** (attempt - 10)
-    raise LinAlgError(
-        f"the kernel matrix is not positive definite even with jitter {jitter:.1e}; "
-        "the data may hold NaN or infinite values"
-    )
 
 
 class GPPosterior:

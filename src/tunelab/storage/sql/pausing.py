@@ -1,5 +1,5 @@
-"""Freeze-thaw in SQL: pausing a RUNNING trial and claiming a PAUSED one back, each a
-conditional UPDATE inside one write transaction (SQLite's are exclusive; PostgreSQL locks
+"""Freeze-thaw in SQL: pausing a RUNNING trial, claiming a PAUSED one back, and putting
+back to PAUSED a trial whose worker was lost, each a conditional UPDATE inside one write transaction (SQLite's are exclusive; PostgreSQL locks
 the row first), so of two workers resuming one trial exactly one gets it.
 
 Functions over an open Connection; SQLStorage runs them in its retried transactions and
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, delete, select, update
 
 from tunelab.errors import TrialError
 from tunelab.storage import codec
@@ -19,7 +19,7 @@ from tunelab.storage.sql import schema
 from tunelab.storage.sql.records import json_mapping
 from tunelab.types import TrialState
 
-TR = schema.trials
+TR, R = schema.trials, schema.reports
 PAUSED, RUNNING = TrialState.PAUSED.value, TrialState.RUNNING.value
 
 
@@ -52,6 +52,37 @@ def pause(
         values["system_attrs_json"] = codec.dumps(attrs, "system attributes")
     done = conn.execute(
         update(TR).where(TR.c.trial_id == trial_id, TR.c.state == RUNNING).values(**values)
+    ).rowcount
+    return bool(done)
+
+
+def repause(
+    conn: Connection,
+    trial_id: int,
+    worker: str,
+    step: int,
+    extra: Mapping[str, Any],
+    values: Mapping[str, Any],
+    replay: bool,
+) -> bool:
+    """RUNNING (held by the lost `worker`) -> PAUSED at `step`: the reports after it go,
+    `extra` is merged into the system attributes, `values` (the reason, the params) are
+    set; False when the trial is not RUNNING or
+    another worker holds it (True when an earlier try of this same call re-paused it)."""
+    row = _locked_row(conn, trial_id)
+    if row.state != RUNNING or row.worker != worker:
+        return replay and row.state == PAUSED and row.worker == worker
+    conn.execute(delete(R).where(R.c.trial_id == trial_id, R.c.step > step))
+    attrs = {**json_mapping(row.system_attrs_json), **extra}
+    done = conn.execute(
+        update(TR)
+        .where(TR.c.trial_id == trial_id, TR.c.state == RUNNING, TR.c.worker == worker)
+        .values(
+            **values,
+            state=PAUSED,
+            heartbeat=None,
+            system_attrs_json=codec.dumps(attrs, "system attributes"),
+        )
     ).rowcount
     return bool(done)
 

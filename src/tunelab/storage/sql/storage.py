@@ -492,6 +492,25 @@ class SQLStorage(BaseStorage):
             "pausing a trial",
         )
 
+    def repause_trial(
+        self,
+        trial_id: int,
+        worker: str,
+        step: int,
+        system_attrs: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> bool:
+        extra = dict(system_attrs or {})
+        codec.dumps(extra, "system attributes")
+        values: dict[str, Any] = {"reason": reason}
+        if params is not None:
+            values["params_json"] = codec.dumps(params, "params")
+        return self._write_once(
+            lambda c, replay: pausing.repause(c, trial_id, worker, step, extra, values, replay),
+            "re-pausing a lost trial",
+        )
+
     def set_system_attrs(self, trial_id: int, system_attrs: Mapping[str, Any]) -> None:
         extra = dict(system_attrs)
         codec.dumps(extra, "system attributes")
