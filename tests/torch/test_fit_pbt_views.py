@@ -25,17 +25,9 @@ def test_show_and_the_report_draw_a_fit_pbt_studys_schedules(tmp_path: Path) -> 
     digits = load_digits()
 
     def objective(trial: tunelab.Trial) -> float:
+        kept = {"keep_models": 0, "checkpoint": "last", "artifacts": tmp_path / "runs"}
         model = nn.Sequential(nn.Linear(64, 10))
-        return fit(
-            model,
-            digits,
-            trial,
-            seed=trial.number,
-            keep_models=0,
-            checkpoint="last",
-            artifacts=tmp_path / "runs",
-            **SETTINGS,
-        )
+        return fit(model, digits, trial, seed=trial.number, **kept, **SETTINGS)
 
     url = str(tmp_path / "pbt.db")
     study = tunelab.create_study(
