@@ -17,7 +17,6 @@ transformers = require("transformers", extra="transformers", user="tunelab.huggi
 STEPS = ("global_step", "epoch")
 
 
-
 class TunelabCallback(transformers.TrainerCallback):  # type: ignore[name-defined]
     """Reports each evaluation to `trial` and stops the Trainer when the study prunes it.
 

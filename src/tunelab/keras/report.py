@@ -24,7 +24,6 @@ from tunelab.keras._backend import load_keras
 keras = load_keras()
 
 
-
 def validation_hint(missing: Sequence[str], logged: Mapping[str, float], where: str) -> str:
     """The fix when a `val_` metric is missing because no validation data was given."""
     if any(n.startswith("val_") for n in missing) and not any(k.startswith("val_") for k in logged):

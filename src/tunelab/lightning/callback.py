@@ -35,7 +35,6 @@ _FORKED = (
 )
 
 
-
 def _monitor_names(monitor: str | Sequence[str]) -> tuple[str, ...]:
     names = (monitor,) if isinstance(monitor, str) else tuple(monitor)
     if not names or not all(isinstance(n, str) and n for n in names):
