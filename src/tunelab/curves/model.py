@@ -18,7 +18,6 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from tunelab.curves.ensemble import Extrapolation, extrapolate
 
@@ -54,6 +53,8 @@ class Prediction:
         """The value below which a share `q` of outcomes falls. From `n` draws it takes
         the order statistic at `q (n + 1)`, the rule that keeps conformal intervals valid."""
         if not self.calibrated:
+            from scipy.special import ndtri  # ~0.3 s to import: only when a prediction is read
+
             return self.mean + self.spread * float(ndtri(q))
         n = len(self.draws)
         rank = min(max(q * (n + 1) - 1.0, 0.0), n - 1.0)
@@ -67,6 +68,8 @@ class Prediction:
         trial joins a Pareto front, that one objective's quantiles cannot answer)."""
         qs = rng.uniform(0.0, 1.0, n)
         if not self.calibrated:
+            from scipy.special import ndtri
+
             return self.mean + self.spread * ndtri(qs)
         # `quantile` for every q at once (schedulers sample once per paused trial per choice)
         m = len(self.draws)
@@ -89,6 +92,8 @@ class Prediction:
             z = (self.draws - threshold) / (0.25 * self.spread)
         else:
             z = np.array([(self.mean - threshold) / self.spread])
+        from scipy.special import ndtr
+
         p = float(np.mean(ndtr(z)))
         return p if above else 1.0 - p
 

@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from tunelab.errors import ConfigurationError
-from tunelab.schedulers._tv_gp import TimeVaryingGP
 from tunelab.schedulers.decision import ExploitRequest
 from tunelab.schedulers.pbt import SCHEDULE_ATTR, PBTScheduler, _value_at
 from tunelab.space import Float, Int, SearchSpace
@@ -188,6 +187,9 @@ def choose(
 ) -> np.ndarray:
     """The unit-cube point of highest UCB at time `now`: the best of random points and
     points near `start` (the parent's values), refined around the best of them."""
+    # scipy's linalg and optimize take ~0.8 s to import: only once PB2 chooses
+    from tunelab.schedulers._tv_gp import TimeVaryingGP
+
     gp = TimeVaryingGP.fit(data.times, data.x, standardised(data.times, data.rewards))
     gp = gp.with_pending(now, pending)
     weight = kappa(len(data.rewards))
