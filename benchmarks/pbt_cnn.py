@@ -248,8 +248,10 @@ def one_seed(task: Task, seed: int, methods: list[str]) -> dict[str, Any]:
     return out
 
 
-def shard_file(tag: str, k: int, n: int) -> Path:
-    return CACHE / f"{tag}.shard{k}of{n}.jsonl"
+def shard_file(tag: str, k: int, n: int, methods: list[str]) -> Path:
+    """A run of some of the methods writes its own files; the summary joins them by seed."""
+    part = "" if tuple(methods) == SEARCHES else "." + "+".join(methods)
+    return CACHE / f"{tag}{part}.shard{k}of{n}.jsonl"
 
 
 def run_shard(seeds: list[int], tag: str, shard: str, methods: list[str]) -> None:
@@ -257,7 +259,7 @@ def run_shard(seeds: list[int], tag: str, shard: str, methods: list[str]) -> Non
     if not 0 <= k < n:
         raise SystemExit(f"--shard must be K/N with 0 <= K < N, but got {shard!r}")
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = shard_file(tag, k, n)
+    path = shard_file(tag, k, n, methods)
     done = (
         {json.loads(line)["seed"] for line in path.read_text().splitlines()}
         if path.exists()
@@ -280,10 +282,17 @@ def quartiles(values: list[float]) -> str:
 
 def summary(seeds: list[int], tag: str) -> None:
     rows: dict[int, dict[str, Any]] = {}
-    for path in sorted(CACHE.glob(f"{tag}.shard*.jsonl")):
+    for path in sorted(CACHE.glob(f"{tag}.*shard*.jsonl")):
         for line in path.read_text().splitlines():
             row = json.loads(line)
-            rows[row["seed"]] = row
+            joined = rows.setdefault(row["seed"], {"epochs": {}, "best": {}, "cpu_seconds": 0.0})
+            for key, value in row.items():
+                if key in ("epochs", "best"):
+                    joined[key].update(value)
+                elif key == "cpu_seconds":
+                    joined[key] += value
+                else:
+                    joined[key] = value
     rows = {s: rows[s] for s in seeds if s in rows}
     print(f"{len(rows)} of {len(seeds)} seeds; {source_state()}; E={E}, population {POPULATION}")
     cpu = [r["cpu_seconds"] for r in rows.values()]
