@@ -3,13 +3,17 @@ each slice's end; a free worker then either resumes the paused trial whose next 
 promises most, or starts a new configuration (as DyHPO chooses, with tunelab's own curve
 model in place of its deep-kernel GP).
 
-Promises are compared at equal budget, in the same units and for the same cost, one slice:
+Promises are compared at equal budget, as expected improvement per step of training:
 - A paused trial last seen at step `s` is scored by the expected improvement (EI) of its
   value at `s + slice` (predicted by `tunelab.curves`, calibrated on the curves of trials
   that got that far) over the incumbent *at that step*: the best value any trial reported
   at `s + slice`, or, where no trial got there yet, the best value at any step up to it.
   Judging a trial against values other trials reached only after many more epochs would
-  score every young trial 0, however steep its curve.
+  score every young trial 0, however steep its curve. With `lookahead` > 1 the same is
+  done at `s + 2 slice`, ... (each against the incumbent at its own step, divided by its
+  own cost) and the best counts: one slice ahead alone (DyHPO's rule) is myopic where
+  curves cross, since a late bloomer still behind the fast starters one slice on is never
+  resumed even when it would overtake them a few slices later.
 - A new configuration is scored by the EI of its first-slice value over the best
   first-slice value so far. Those values are modelled by their empirical distribution
   with an exponential upper tail fitted to the top `sqrt(n)` of them (peaks over a
@@ -67,6 +71,11 @@ class FreezeThawScheduler(Scheduler):
             resumed.
         min_chance: Once the study's budget of trials is spent, a paused trial goes on only
             while its chance of beating the best value by the last step is at least this.
+        lookahead: Slices ahead a paused trial's promise looks: its score is the best
+            expected improvement per step at the end of its next slice, of the one after,
+            ... up to this many, each against the incumbent at that step (1 is DyHPO's
+            rule; a longer look lets a late bloomer that is behind one slice ahead catch
+            up a few slices on).
         rules: Curve rules (`Divergence`, `Plateau`, `Overfitting`, or their names) that still
             stop a trial for good.
     """
@@ -75,10 +84,16 @@ class FreezeThawScheduler(Scheduler):
     pauses = True
 
     def __init__(
-        self, slice: int = 3, initial: int = 4, min_chance: float = 0.05, rules: Any = ()
+        self,
+        slice: int = 3,
+        initial: int = 4,
+        min_chance: float = 0.05,
+        lookahead: int = 1,
+        rules: Any = (),
     ) -> None:
         super().__init__(rules)
         self.slice = check_int("slice", slice, 1)
+        self.lookahead = check_int("lookahead", lookahead, 1)
         self.initial = check_int("initial", initial, 1)
         if isinstance(min_chance, bool) or not isinstance(min_chance, int | float):
             raise ConfigurationError(f"min_chance must be a probability, but got {min_chance!r}")
@@ -91,12 +106,17 @@ class FreezeThawScheduler(Scheduler):
         # kept between decisions: per paused trial (what its prediction depended on, the
         # prediction, the incumbent it was scored against, the score); every trial's curve
         # per count of reports; references' curves cut at a step (they never change)
-        self._kept: dict[int, tuple[tuple[Any, ...], Prediction, float, float]] = {}
+        self._kept: dict[tuple[int, int], tuple[tuple[Any, ...], Prediction, float, float]] = {}
         self._curves: dict[tuple[int, int, str], dict[int, float]] = {}
         self._cuts: dict[tuple[int, int], Curve] = {}
 
     def config(self) -> dict[str, Any]:
-        return {"slice": self.slice, "initial": self.initial, "min_chance": self.min_chance}
+        return {
+            "slice": self.slice,
+            "initial": self.initial,
+            "min_chance": self.min_chance,
+            "lookahead": self.lookahead,
+        }
 
     def needs_history(self, step: int, previous_step: int | None) -> bool:
         return False
@@ -129,7 +149,7 @@ class FreezeThawScheduler(Scheduler):
             t.number: self._score(t.trial_id, curves[t.trial_id], end, board, references)
             for t in paused
         }
-        self._kept = {k: v for k, v in self._kept.items() if k in curves}
+        self._kept = {k: v for k, v in self._kept.items() if k[0] in curves}
         order = sorted(scores, key=lambda n: (-scores[n], n))
         if not request.budget_spent:
             new = new_configuration_gain(firsts) / self.slice
@@ -154,22 +174,29 @@ class FreezeThawScheduler(Scheduler):
         board: Incumbents,
         references: References,
     ) -> float:
-        """Expected improvement per step of the trial's next slice over the incumbent at
-        the step it reaches; kept between decisions while the curve, that step, the
-        references' bucket and the incumbent stay the same."""
+        """The best expected improvement per step over `lookahead` horizons (the end of the
+        trial's next slice, of the one after, ...), each against the incumbent at its step;
+        each kept between decisions while the curve, the step, the references' bucket and
+        the incumbent stay the same."""
         last = max(own)
-        target = last + self.slice
-        if end is not None and last < end:
-            target = min(target, end)
-        depends = (len(own), last, own[last], target, references.bucket(target))
-        best = board.at(target)
-        kept = self._kept.get(trial_id)
-        if kept is None or kept[0] != depends:
-            kept = (depends, self._predict(own, target, references), math.nan, 0.0)
-        if kept[2] != best:
-            kept = (depends, kept[1], best, gain(kept[1], best, references.sign) / (target - last))
-        self._kept[trial_id] = kept
-        return kept[3]
+        score = 0.0
+        for j in range(1, self.lookahead + 1):
+            target = last + j * self.slice
+            if end is not None and last < end:
+                target = min(target, end)
+            depends = (len(own), last, own[last], target, references.bucket(target))
+            best = board.at(target)
+            kept = self._kept.get((trial_id, j))
+            if kept is None or kept[0] != depends:
+                kept = (depends, self._predict(own, target, references), math.nan, 0.0)
+            if kept[2] != best:
+                value = gain(kept[1], best, references.sign) / (target - last)
+                kept = (depends, kept[1], best, value)
+            self._kept[trial_id, j] = kept
+            score = max(score, kept[3])
+            if end is not None and target >= end:
+                break
+        return score
 
     def _first_step(self, curve: dict[int, float]) -> int | None:
         """The step of the trial's first slice's end (its `slice`-th report), if it got there."""
