@@ -88,7 +88,7 @@ class FreezeThawScheduler(Scheduler):
         slice: int = 3,
         initial: int = 4,
         min_chance: float = 0.05,
-        lookahead: int = 1,
+        lookahead: int = 3,
         rules: Any = (),
     ) -> None:
         super().__init__(rules)
