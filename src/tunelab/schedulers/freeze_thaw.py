@@ -140,10 +140,8 @@ class FreezeThawScheduler(Scheduler):
         if len(firsts) < self.initial and not request.budget_spent:
             return None
         board = Incumbents(curves.values(), sign)
-        end = max(
-            (t.last_step for t in request.history if t.state is TrialState.COMPLETE and t.reports),
-            default=None,
-        )
+        complete = [t.last_step for t in request.history if t.state is TrialState.COMPLETE]
+        end = max((s for s in complete if s is not None), default=None)
         references = References(request.history, curves, self._cuts, sign)
         scores = {
             t.number: self._score(t.trial_id, curves[t.trial_id], end, board, references)
