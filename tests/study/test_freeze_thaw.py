@@ -10,10 +10,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import tunelab
 from tunelab.schedulers import FreezeThawScheduler, ResumeRequest
+from tunelab.schedulers.freeze_thaw import new_configuration_gain
 from tunelab.testing.scheduler_conformance import curve_trial
 from tunelab.types import Direction, TrialState
 
@@ -144,9 +146,104 @@ def test_once_the_budget_is_spent_only_a_trial_with_a_chance_goes_on() -> None:
     assert _choose([_paused(20, 0.95)], FINISHED, spent=True) == 20
 
 
+def _climber(i: int, final: float, steps: int = 21) -> list[float]:
+    """A curve that jumps to about `final` in two steps, then keeps creeping up (0.015 a
+    step), with a little deterministic wiggle so calibration sees some error."""
+    return [
+        final * (1 - math.exp(-(s + 1))) + 0.015 * s + 0.01 * math.sin(7 * s + i)
+        for s in range(steps)
+    ]
+
+
+CLIMBERS = [  # 21 steps each: about 0.6 at step 6, up to 0.8 to 0.9 at step 20
+    curve_trial(i, _climber(i, f), metric="acc")
+    for i, f in enumerate((0.5, 0.52, 0.54, 0.56, 0.58, 0.6, 0.62, 0.61))
+]
+
+
+def _choose3(paused: list[Any], others: list[Any], lookahead: int = 1) -> int | None:
+    scheduler = FreezeThawScheduler(slice=3, initial=3, lookahead=lookahead)
+    return scheduler.choose_resume(
+        ResumeRequest(paused, [*others, *paused], "acc", Direction.MAXIMIZE)
+    )
+
+
+@pytest.mark.parametrize("lookahead", [1, 3])
+def test_a_late_bloomer_ahead_at_equal_budget_is_resumed_over_a_new_configuration(
+    lookahead: int,
+) -> None:
+    bloomer_curve = [0.9 * (1 - math.exp(-(s + 1) / 3)) for s in range(8)]
+    bloomer = curve_trial(20, bloomer_curve[:4], metric="acc", state=TrialState.PAUSED)
+    best_at_6 = max(t.intermediate("acc")[6] for t in CLIMBERS)
+    best_anywhere = max(v for t in CLIMBERS for v in t.intermediate("acc").values())
+    # where it would be at step 6 beats every trial's step 6, but not what they reached
+    # by step 20: judged against that, as before, it was never resumed
+    assert best_at_6 < bloomer_curve[6] < best_anywhere
+    assert _choose3([bloomer], CLIMBERS, lookahead) == 20
+
+
+def test_a_flat_loser_is_not_resumed() -> None:
+    loser = curve_trial(
+        21, [0.3 + 0.001 * s for s in range(4)], metric="acc", state=TrialState.PAUSED
+    )
+    assert _choose3([loser], CLIMBERS) is None
+    assert _choose3([loser], CLIMBERS, lookahead=3) is None
+
+
+def test_with_few_configurations_a_new_one_wins_until_they_accumulate() -> None:
+    """A paused trial a little behind at equal budget: a new configuration promises more
+    while few were tried, less once many first slices fell short of the best."""
+    middling = curve_trial(30, _climber(30, 0.525, 4), metric="acc", state=TrialState.PAUSED)
+    few = CLIMBERS[:4]
+    many = few + [
+        curve_trial(40 + i, _climber(40 + i, 0.3 + 0.004 * i, 3), metric="acc") for i in range(60)
+    ]
+    assert _choose3([middling], few, lookahead=3) is None
+    assert _choose3([middling], many, lookahead=3) == 30
+
+
+def test_a_new_configurations_promise_is_positive_and_shrinks_as_they_accumulate() -> None:
+    rng = np.random.default_rng(0)
+
+    def mean_gain(n: int) -> float:
+        return float(np.mean([new_configuration_gain(rng.beta(5, 2, n)) for _ in range(30)]))
+
+    few, some, many = mean_gain(8), mean_gain(64), mean_gain(512)
+    assert few > some > many > 0.0
+    assert new_configuration_gain([0.5, 0.5, 0.5]) == 0.0  # nothing to suggest better
+
+
+def test_a_decision_predicts_only_for_curves_that_changed() -> None:
+    scheduler = FreezeThawScheduler(slice=3, initial=3, lookahead=2)
+    calls = []
+    predict = scheduler.model.predict
+    scheduler.model.predict = lambda *a, **k: calls.append(a[2]) or predict(*a, **k)  # type: ignore[method-assign]
+    paused = [
+        curve_trial(
+            50 + i, _climber(50 + i, 0.45 + 0.01 * i, 4), metric="acc", state=TrialState.PAUSED
+        )
+        for i in range(10)
+    ]
+
+    def decide(trials: list[Any]) -> int | None:
+        return scheduler.choose_resume(
+            ResumeRequest(trials, [*CLIMBERS, *trials], "acc", Direction.MAXIMIZE)
+        )
+
+    first = decide(paused)
+    assert len(calls) == 10 * 2  # each paused trial, at each of two horizons
+    calls.clear()
+    assert decide(paused) == first and calls == []  # nothing changed: nothing predicted
+    grown = curve_trial(50, _climber(50, 0.45, 7), metric="acc", state=TrialState.PAUSED)
+    decide([grown, *paused[1:]])
+    assert sorted(calls) == [9, 12]  # only the trial whose curve grew, at its new horizons
+
+
 def test_bad_settings_are_named() -> None:
     with pytest.raises(tunelab.ConfigurationError, match="slice"):
         FreezeThawScheduler(slice=0)
+    with pytest.raises(tunelab.ConfigurationError, match="lookahead"):
+        FreezeThawScheduler(lookahead=0)
     with pytest.raises(tunelab.ConfigurationError, match="min_chance"):
         FreezeThawScheduler(min_chance=1.5)
     made = tunelab.create_study(
