@@ -43,6 +43,25 @@ def test_80_percent_intervals_hold_about_80_percent_of_held_out_finals(cut: int)
     assert 0.68 <= inside / len(held_out) <= 0.92
 
 
+def test_a_calibrated_mean_is_the_centre_of_its_own_draws_and_carries_the_usual_gain() -> None:
+    # cut after two epochs the ensemble has too few points and the rule is "last value plus
+    # the references' gain": the predicted value a sampler learns from must include the gain
+    rng = np.random.default_rng(13)
+    references = [Curve(i, STEPS, y) for i, y in enumerate(family(rng, 40))]
+    model = CurveModel()
+    errors, naive = [], []
+    for y in family(rng, 200):
+        prediction = model.predict(STEPS[:2], y[:2], 27, references)
+        assert prediction.mean == pytest.approx(float(np.mean(prediction.draws)))
+        low, high = prediction.interval(0.8)
+        assert low <= prediction.mean <= high
+        errors.append(y[-1] - prediction.mean)
+        naive.append(y[-1] - y[1])
+    # unbiased on held-out curves of the same family, far better than the last value
+    assert abs(float(np.mean(errors))) < 0.25 * abs(float(np.mean(naive)))
+    assert float(np.mean(np.square(errors))) < float(np.mean(np.square(naive)))
+
+
 def test_without_references_the_widened_gaussian_covers_at_least_nominally() -> None:
     rng = np.random.default_rng(3)
     model = CurveModel()

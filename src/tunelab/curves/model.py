@@ -194,7 +194,10 @@ def _calibrated(step: float, own: Extrapolation, last: float, known: np.ndarray)
     centre, scale, errors, _ = min(candidates, key=lambda c: c[3])
     draws = np.sort(centre + scale * errors)
     spread_out = scale * float(np.std(errors)) or own.spread
-    return Prediction(step, centre, spread_out, draws, len(errors))
+    # the mean of the draws, not the centre they were built on: the references' errors
+    # carry the usual gain after the cut (the last value's rule) and the ensemble's usual
+    # bias, and a stopped trial's predicted value (which samplers learn from) must too
+    return Prediction(step, float(draws.mean()), spread_out, draws, len(errors))
 
 
 def _width(errors: np.ndarray) -> float:
