@@ -4,19 +4,19 @@ reach a target validation accuracy on the seed example, the digits MLP trained f
 Methods, interleaved per seed (the order rotates with the seed):
 - tunelab: `tunelab run benchmarks/e2e_digits.py --trials 100000 --jobs 2 --scheduler
   hyperband --seed S --storage DIR/study.db`: the default sampler ("auto"), adaptive
-  Hyperband sized to the script's 27 epochs, `tunelab.torch.fit` with its defaults
+  Hyperband sized to the script's 9 epochs (EPOCHS), `tunelab.torch.fit` with its defaults
   (early stopping on val_loss, patience 5), two forked worker processes on one SQLite file.
 - optuna: two processes, each `optuna.create_study(load_if_exists=True)` on one
-  JournalFileStorage, TPESampler (seeded per process) + HyperbandPruner(1, 27, 3), a plain
+  JournalFileStorage, TPESampler (seeded per process) + HyperbandPruner(1, 9, 3), a plain
   PyTorch loop reporting val accuracy every epoch.
-- keras: Keras Tuner 1.4.8 Hyperband(max_epochs=27, factor=3) on Keras 3 / torch backend,
+- keras: Keras Tuner 1.4.8 Hyperband(max_epochs=9, factor=3) on Keras 3 / torch backend,
   in KT's distributed mode: a chief process serving the oracle over gRPC and two workers.
-- ray: Ray Tune, ASHAScheduler(max_t=27, grace_period=1, reduction_factor=3) with Ray's
+- ray: Ray Tune, ASHAScheduler(max_t=9, grace_period=1, reduction_factor=3) with Ray's
   random search, local Ray (num_cpus=2), two concurrent 1-CPU trials, plain PyTorch loop.
 
 Same model (64 -> hidden1 -> dropout1 -> hidden2 -> dropout2 -> 10), same space (the seed
 tutorial's: hidden1 Int(32, 512, 32), dropout Float(0.1, 0.5, 0.1) twice, hidden2
-Int(16, 128, 16), learning rate Choice(1e-4, 1e-3, 1e-2)), Adam, batch 64, at most 27
+Int(16, 128, 16), learning rate Choice(1e-4, 1e-3, 1e-2)), Adam, batch 64, at most 9
 epochs, the same data split (`tunelab.torch.load_digits()`), one torch thread per process
 (OMP_NUM_THREADS=1 as well).
 
@@ -29,13 +29,15 @@ seconds counts as the cap. Run (timed, on a shared machine):
 
     flock /tmp/helpers/bench.lock nice -n 10 env PYTHONPATH=src .venv-bench/bin/python \\
         benchmarks/end_to_end.py --seeds 0-9 --cap 300
-    .venv-bench/bin/python benchmarks/end_to_end.py --find-target   # how TARGET was chosen
+    for s in 100 101 102; do .venv-bench/bin/python benchmarks/end_to_end.py --find-target $s & done
+    .venv-bench/bin/python benchmarks/end_to_end.py --summarise /tmp/e2e-curves-*.json  # TARGET
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -49,12 +51,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _e2e_workers import EPOCHS
 from _machine import load_average, source_state
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("tunelab", "optuna", "keras", "ray")
 # TARGET: the validation accuracy random search reaches about once in 50 trials. From
-# `--find-target` (random configurations of the shared space trained 27 epochs by the plain
+# `--find-target` (random configurations of the shared space trained EPOCHS epochs by the plain
 # PyTorch loop, seeds 100-102, not the reported ones): see RESULTS-e2e.md for the quantiles.
 TARGET = 0.9833  # placeholder until --find-target has run
 TARGET_RATIO = 1 / 3  # issue 21: tunelab's median at most 1/3 of the best peer's
@@ -160,6 +163,7 @@ def run_one(method: str, seed: int, cap: float, target: float, data: Path) -> di
     evs = read_events(events)
     trials = [e for e in evs if e["kind"] == "trial" and (hit is None or e["t"] - t0 <= hit)]
     ready = [e["t"] - t0 for e in evs if e["kind"] == "ready"]
+    gaps = between_trials([e for e in evs if hit is None or e["t"] - t0 <= hit])
     out = {
         "method": method,
         "seed": seed,
@@ -170,6 +174,7 @@ def run_one(method: str, seed: int, cap: float, target: float, data: Path) -> di
         "trials_full": sum(e["full"] for e in trials),
         "trials_stopped": sum(not e["full"] for e in trials),
         "epochs": sum(e["epochs"] or 0 for e in trials),
+        "between_trials_s": gaps,
         "best": max((e["value"] for e in trials if e["full"]), default=None),
         "crashed": crashed,  # processes that ended on their own with an error
     }
@@ -177,6 +182,18 @@ def run_one(method: str, seed: int, cap: float, target: float, data: Path) -> di
         out["log_tail"] = {f.name: f.read_text()[-1500:] for f in root.glob("*.log")}
     shutil.rmtree(root, ignore_errors=True)
     return out
+
+
+def between_trials(evs: list[dict[str, Any]]) -> float | None:
+    """Seconds, summed over processes, from a trial's end to the next trial's start in the
+    same process (the library's bookkeeping and sampling); None where no start is logged."""
+    total, seen = 0.0, False
+    for pid in {e["pid"] for e in evs}:
+        mine = sorted((e for e in evs if e["pid"] == pid), key=lambda e: e["t"])
+        for a, b in itertools.pairwise(mine):
+            if a["kind"] == "trial" and b["kind"] == "start":
+                total, seen = total + b["t"] - a["t"], True
+    return total if seen else None
 
 
 def _quartiles(xs: list[float]) -> tuple[float, float, float]:
@@ -247,12 +264,20 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--target", type=float, default=TARGET)
     parser.add_argument("--json", help="write every run's record here")
-    parser.add_argument("--find-target", action="store_true", help="see TARGET's comment")
+    parser.add_argument("--find-target", type=int, help="train the curves of one seed")
+    parser.add_argument("--summarise", nargs="+", type=Path, help="curve files: the target")
     args = parser.parse_args()
-    if args.find_target:
-        from _e2e_target import find_target
+    if args.find_target is not None:
+        from _e2e_target import train_curves
 
-        find_target(digits_npz())
+        out = Path(tempfile.gettempdir()) / f"e2e-curves-{args.find_target}.json"
+        train_curves(digits_npz(), args.find_target, out)
+        print(f"curves in {out}")
+        return
+    if args.summarise:
+        from _e2e_target import summarise
+
+        summarise(args.summarise, EPOCHS)
         return
     methods = args.methods.split(",")
     seeds = parse_seeds(args.seeds)
