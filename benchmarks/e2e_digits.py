@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from torch import nn
@@ -52,15 +53,18 @@ def build_model(hp: tunelab.HyperParameters) -> nn.Module:
 
 def objective(trial: tunelab.Trial) -> float:
     log_event("start")
+    cpu = time.process_time()
     try:
         value = tl_torch.fit(build_model(trial.hp), DATA, trial, **FIT)
     except tunelab.TrialPruned:
-        log_event("trial", value=None, epochs=trial.last_step, full=False)
+        cpu = time.process_time() - cpu
+        log_event("trial", value=None, epochs=trial.last_step, full=False, cpu=cpu)
         raise
-    log_event("trial", value=float(value), epochs=trial.last_step, full=True)
+    cpu = time.process_time() - cpu
+    log_event("trial", value=float(value), epochs=trial.last_step, full=True, cpu=cpu)
     return float(value)
 
 
-log_event("ready", since_start=__import__("time").time() - STARTED)
+log_event("ready", since_start=time.time() - STARTED)
 if os.environ.get("E2E_EVENTS") is None:
     print("set E2E_EVENTS to log trials; benchmarks/end_to_end.py does", file=sys.stderr)

@@ -22,9 +22,10 @@ epochs, the same data split (`tunelab.torch.load_digits()`), one torch thread pe
 
 Time: from the start of the first process to the first trial that finishes at full budget
 (not stopped by the scheduler; tunelab's own early stopping counts as finished) with a score
->= TARGET, each library scoring a trial its own way (tunelab: val accuracy at the epoch of
-lowest val loss, whose weights fit keeps; Optuna and Ray: the last epoch's; KT: the best
-epoch's). Process start-up and imports count. A run that misses the target within --cap
+>= TARGET, a trial scored by the model it hands back: tunelab's fit returns the val accuracy
+at the epoch of lowest val loss, whose weights it keeps; KT scores a trial by its best
+epoch (and keeps those weights); the Optuna objective returns, and the Ray trainable
+logs, the best epoch's val accuracy (as a user keeping the best checkpoint reads it). Process start-up and imports count. A run that misses the target within --cap
 seconds counts as the cap. Run (timed, on a shared machine):
 
     flock /tmp/helpers/bench.lock nice -n 10 env PYTHONPATH=src .venv-bench/bin/python \\
@@ -56,10 +57,13 @@ from _machine import load_average, source_state
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("tunelab", "optuna", "keras", "ray")
-# TARGET: the validation accuracy random search reaches about once in 50 trials. From
-# `--find-target` (random configurations of the shared space trained EPOCHS epochs by the plain
-# PyTorch loop, seeds 100-102, not the reported ones): see RESULTS-e2e.md for the quantiles.
-TARGET = 0.9833  # placeholder until --find-target has run
+# TARGET: a validation accuracy random search reaches about once in 50 trials. From
+# `--find-target` / `--summarise`: 180 random configurations of the shared space trained
+# EPOCHS epochs by the plain PyTorch loop, seeds 100-102 (not the reported ones). 0.9721
+# (349 of 359) was reached by 1 trial in 60 scored by the best epoch (KT, Optuna and Ray
+# here) and 1 in 60 scored as tunelab's fit scores (lowest val loss, patience 5); the next
+# value down, 0.9694, by 1 in 30 and 1 in 36; the last epoch's score reaches 0.9694 1 in 90.
+TARGET = 348.5 / 359  # between 348/359 = 0.9694 and 349/359 = 0.9721: ">= 0.9721"
 TARGET_RATIO = 1 / 3  # issue 21: tunelab's median at most 1/3 of the best peer's
 
 
@@ -154,7 +158,7 @@ def run_one(method: str, seed: int, cap: float, target: float, data: Path) -> di
     while hit is None and time.time() - t0 < cap:
         time.sleep(0.25)
         for e in read_events(events):
-            if e["kind"] == "trial" and e["full"] and e["value"] >= target - 1e-9:
+            if e["kind"] == "trial" and e["full"] and e["value"] >= target:
                 hit = e["t"] - t0 if hit is None else min(hit, e["t"] - t0)
         if all(p.poll() is not None for p in procs):
             break  # every process ended (a crash): the run counts as the cap
@@ -174,6 +178,9 @@ def run_one(method: str, seed: int, cap: float, target: float, data: Path) -> di
         "trials_full": sum(e["full"] for e in trials),
         "trials_stopped": sum(not e["full"] for e in trials),
         "epochs": sum(e["epochs"] or 0 for e in trials),
+        # CPU seconds per epoch inside the objective (training plus per-epoch bookkeeping)
+        "cpu_per_epoch": sum(e.get("cpu", 0) for e in trials)
+        / max(1, sum(e["epochs"] or 0 for e in trials)),
         "between_trials_s": gaps,
         "best": max((e["value"] for e in trials if e["full"]), default=None),
         "crashed": crashed,  # processes that ended on their own with an error
@@ -282,7 +289,9 @@ def main() -> None:
     methods = args.methods.split(",")
     seeds = parse_seeds(args.seeds)
     data = digits_npz()
-    print(f"end to end: {source_state()}; target val_accuracy >= {args.target}; cap {args.cap:g} s")
+    print(
+        f"end to end: {source_state()}; target val_accuracy >= {args.target:.4f}; cap {args.cap:g} s"
+    )
     print(f"start: {time.strftime('%H:%M:%S')} {load_average()}", flush=True)
     results = []
     for seed in seeds:
