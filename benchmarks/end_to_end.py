@@ -29,7 +29,7 @@ logs, the best epoch's val accuracy (as a user keeping the best checkpoint reads
 seconds counts as the cap. Run (timed, on a shared machine):
 
     flock /tmp/helpers/bench.lock nice -n 10 env PYTHONPATH=src .venv-bench/bin/python \\
-        benchmarks/end_to_end.py --seeds 0-9 --cap 300
+        benchmarks/end_to_end.py --seeds 0-9 --cap 100
     for s in 100 101 102; do .venv-bench/bin/python benchmarks/end_to_end.py --find-target $s & done
     .venv-bench/bin/python benchmarks/end_to_end.py --summarise /tmp/e2e-curves-*.json  # TARGET
 """
