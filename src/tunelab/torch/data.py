@@ -258,18 +258,14 @@ def load_digits(*, images: bool = False, val_fraction: float = 0.2, seed: int = 
     A data set small enough to tune on in seconds. `images=True` gives (N, 1, 8, 8) for
     convolutional models, else (N, 64). Flipped digits change meaning, so flip_ok=False.
     """
-    try:
-        from sklearn.datasets import load_digits as sk_load_digits
-    except ImportError as exc:  # pragma: no cover - sklearn ships with the torch extra
-        raise ImportError(
-            "load_digits needs scikit-learn; install it with `pip install tunelab[torch]`"
-        ) from exc
-    bunch = sk_load_digits()
-    x = np.asarray(bunch.data, dtype=np.float32) / 16.0
+    from tunelab.torch.bundled import digits_arrays
+
+    pixels, target = digits_arrays()
+    x = np.asarray(pixels, dtype=np.float32) / 16.0
     if images:
         x = x.reshape(-1, 1, 8, 8)
     return from_arrays(
-        x, bunch.target, val_fraction=val_fraction, seed=seed, num_classes=10, name="digits"
+        x, target, val_fraction=val_fraction, seed=seed, num_classes=10, name="digits"
     )
 
 
