@@ -154,28 +154,3 @@ def test_a_trial_stopped_by_a_curve_model_counts_with_its_prediction_at_the_fina
     assert obs.step == 3
     assert [t.number for t in obs.trials] == [0, 1, 2, 3, 4]
     assert obs.values == (0.8, 0.8, 0.8, 0.8, 0.3)
-
-
-def test_paused_trials_teach_the_model_like_pruned_ones() -> None:
-    """Under freeze-thaw most configurations are PAUSED, none PRUNED: their curves so far
-    must reach the samplers, or a model-based sampler never leaves its start-up points."""
-    from tunelab.samplers.fidelity import learning_view
-
-    paused = TrialState.PAUSED
-    history = [
-        _t(0, [0.1, 0.2, 0.3, 0.6], C),
-        _t(1, [0.3, 0.5, 0.55], paused),
-        _t(2, [0.2, 0.25, 0.3], paused),
-        _t(3, [0.4, 0.45, 0.7], paused),
-        _t(4, [0.1], paused),
-        _t(5, [0.2, 0.3, 0.35, 0.4], C),
-    ]
-    obs = fidelity_observations(history, "acc", "maximize", min_points=4)
-    assert obs.step == 2 and [t.number for t in obs.trials] == [0, 1, 2, 3, 5]
-    view = learning_view(history, "acc", "maximize")
-    valued = {t.number: t.value for t in view if t.state is C}
-    assert valued == {0: 0.3, 1: 0.55, 2: 0.3, 3: 0.7, 5: 0.35}  # all at step 2, not 0.6 vs 0.55
-    below = [t for t in view if t.number == 4]
-    assert below and below[0].state is paused  # one slice only: ranked after, as pruned ones
-    gp_view = learning_view(history, "acc", "maximize", keep_stopped_below=False)
-    assert [t.number for t in gp_view] == [0, 1, 2, 3, 5]

@@ -2,7 +2,7 @@
 
 BOHB's answer (Falkner et al., 2018): fit the model on the highest fidelity that has
 enough observations. Here fidelity is the reported step. Among finished trials
-(COMPLETE and PRUNED alike; PAUSED ones too, with their curves so far), find the highest step at which at least `min_points`
+(COMPLETE and PRUNED alike), find the highest step at which at least `min_points`
 trials have a finite value of the metric; return every such trial with its value at
 that exact step. Pruned trials thereby teach the model through their partial curves,
 instead of being ignored (or worse, ranked by values from different steps).
@@ -69,11 +69,6 @@ def default_min_points(history: Sequence[FrozenTrial]) -> int:
     return max(MIN_POINTS_FLOOR, len(names) + 1)
 
 
-# The trials whose curves count: finished ones, and paused ones (their curves so far; a
-# paused trial, like a pruned one, counts only at the steps it reported)
-CURVED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.PAUSED)
-
-
 def _curve(trial: FrozenTrial, metric: str) -> dict[int, float]:
     """The trial's finite reports of `metric`; a trial that a curve model stopped (the
     extrapolate scheduler records `predicted_step` and `predicted`) also carries its
@@ -108,7 +103,7 @@ def fidelity_observations(
             "explained_at_least must be in (0, 1] or None, but got "
             f"explained_at_least={explained_at_least!r}"
         )
-    finished = [t for t in history if t.state in CURVED]
+    finished = [t for t in history if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     curves = {t.trial_id: _curve(t, metric) for t in finished}
     steps = sorted({s for c in curves.values() for s in c}, reverse=True)
     for step in steps:
@@ -171,12 +166,9 @@ def _lower_if_alike(
 
 
 def stopped_by_scheduler(trial: FrozenTrial) -> bool:
-    """Whether a scheduler cut the trial's curve short: it stopped it (and recorded itself
-    as `pruned_by`) or paused it (freeze-thaw, PBT). Only then are its values from an
-    earlier step than its peers' by the scheduler's judgement, not because the objective
-    gave up by itself (`TrialPruned` raised without a scheduler)."""
-    if trial.state is TrialState.PAUSED:
-        return True
+    """Whether a scheduler stopped the trial (it records itself as `pruned_by`): only then
+    are its values from an earlier step than its peers' by the scheduler's judgement, not
+    because the objective gave up by itself (`TrialPruned` raised without a scheduler)."""
     return trial.state is TrialState.PRUNED and "pruned_by" in trial.system_attrs
 
 
@@ -213,7 +205,7 @@ def _left_out(keep_stopped_below: bool) -> set[TrialState]:
     (their final values are from another step), and PRUNED ones too unless kept below."""
     if keep_stopped_below:
         return {TrialState.COMPLETE}
-    return {TrialState.COMPLETE, TrialState.PRUNED, TrialState.PAUSED}
+    return {TrialState.COMPLETE, TrialState.PRUNED}
 
 
 def any_stopped_by_scheduler(history: Sequence[FrozenTrial]) -> bool:
@@ -285,7 +277,7 @@ def several_model_history(
     if not any_stopped_by_scheduler(history):
         return history
     need = default_min_points(history)
-    finished = [t for t in history if t.state in CURVED]
+    finished = [t for t in history if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     curves = {t.trial_id: [_curve(t, m) for m in metrics] for t in finished}
     steps = sorted({s for cs in curves.values() for c in cs for s in c})
 
