@@ -111,6 +111,16 @@ def test_intervals_measure_improvement_from_the_weights_each_interval_began_with
     assert flipped.rewards.tolist() == pytest.approx((-data.rewards).tolist())
 
 
+def test_a_trial_without_reports_yet_gives_no_interval() -> None:
+    """Another worker's trial that has just started has no curve: it is skipped, not an error."""
+    space = _space(Float("lr", 0.01, 1.0, sampling="log"))
+    top = _trial(0, [0.5, 0.6, 0.7, 0.8], [{"step": 0, "params": {"lr": 0.1}, "parent": None}], 0.1)
+    fresh = _trial(1, [], [], 0.5)
+    both = intervals([top, fresh], "acc", Direction.MAXIMIZE, ["lr"], space, interval=2)
+    alone = intervals([top], "acc", Direction.MAXIMIZE, ["lr"], space, interval=2)
+    assert both.keys == alone.keys and both.rewards.tolist() == alone.rewards.tolist()
+
+
 def test_before_enough_data_the_values_are_explored_as_pbt_does() -> None:
     space = _space(Float("lr", 0.01, 1.0, sampling="log"))
     parent = _trial(0, [0.5, 0.6], [{"step": 0, "params": {"lr": 0.1}, "parent": None}], 0.1)

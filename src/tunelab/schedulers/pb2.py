@@ -119,6 +119,8 @@ def intervals(
             continue
         curve = {s: v for s, v in t.intermediate(metric).items() if math.isfinite(v)}
         steps = sorted(curve)
+        if not steps:
+            continue  # nothing reported yet (another worker's trial just started)
         entries = _schedule(t)
         starts = {e["step"]: e for e in entries}
         cuts = sorted(
